@@ -1,0 +1,149 @@
+package main
+
+import (
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/corebench/corebench/internal/affinity"
+	"github.com/corebench/corebench/models"
+	"github.com/corebench/corebench/models/goroutines"
+	"github.com/corebench/corebench/models/prefork"
+	"github.com/corebench/corebench/models/singlecore"
+	"github.com/corebench/corebench/workload"
+)
+
+func init() {
+	register(&command{
+		name:    "serve",
+		summary: "Serve the workload under one concurrency model until SIGINT or SIGTERM",
+		usage:   "serve [--model singlecore|goroutines|prefork] [--sched rr|os|reuseport] [--workers N|max|max-K] [flags]",
+		examples: `  bench serve --model singlecore --cpus 1            # one process, GOMAXPROCS=1, pinned to CPU 1
+  bench serve --model goroutines --workers 8          # one process, GOMAXPROCS=8
+  bench serve --model prefork --sched rr --workers 8  # master + 8 workers, master passes connections round-robin
+  bench serve --model prefork --sched os              # workers accept on one shared socket
+  bench serve --model prefork-reuseport --workers max-1 --addr 127.0.0.1:0
+  bench serve --model prefork --chaos                 # enables /crash, to watch a worker restart`,
+		run: runServe,
+	})
+}
+
+// serveFlags are the flags of `bench serve`.
+type serveFlags struct {
+	model, sched, addr, workers, cpus string
+	chaos                             bool
+	cpuIters                          int
+	grace, minUptime                  time.Duration
+	maxRestarts                       int
+}
+
+func runServe(c *cli, args []string) error {
+	var f serveFlags
+	fs := c.flags()
+	fs.StringVar(&f.model, "model", models.Prefork, "singlecore, goroutines or prefork (also prefork-rr, prefork-os, prefork-reuseport)")
+	fs.StringVar(&f.sched, "sched", "", "prefork scheduling: rr (master passes connections round-robin), os (shared accept queue), reuseport (SO_REUSEPORT); default rr")
+	fs.StringVar(&f.addr, "addr", models.DefaultAddr, "listen address; port 0 picks a free port")
+	fs.StringVar(&f.workers, "workers", "max", "worker processes (prefork) or GOMAXPROCS (goroutines): N, max or max-K")
+	fs.StringVar(&f.cpus, "cpus", "", "pin the server to these CPUs, e.g. 1 or 0-3,6 (prefork pins worker i to the i-th CPU of the list)")
+	fs.BoolVar(&f.chaos, "chaos", false, "enable /crash, which exits the worker serving it")
+	fs.IntVar(&f.cpuIters, "cpu-iters", workload.DefaultCPUIters, "SHA-256 rounds of /cpu when the request does not say ?n=")
+	fs.DurationVar(&f.grace, "grace", models.DefaultGrace, "on shutdown, how long requests in flight may take to finish")
+	fs.DurationVar(&f.minUptime, "min-uptime", time.Second, "prefork: a worker that dies sooner counts as an unstable restart")
+	fs.IntVar(&f.maxRestarts, "max-restarts", 16, "prefork: unstable restarts in a row before a slot is left errored")
+	if err := c.parse(fs, args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return usagef("unexpected argument %q", fs.Arg(0))
+	}
+	o, sched, err := f.options()
+	if err != nil {
+		return err
+	}
+	o.Log = c.stderr
+	o.Ready = func(i models.Info) { fmt.Fprintln(c.stdout, i.Line()) }
+
+	ctx, stop := signalContext()
+	defer stop()
+	switch o.model {
+	case models.SingleCore:
+		if fs.Changed("workers") && o.Workers != 1 {
+			fmt.Fprintf(c.stderr, "bench serve: singlecore always runs one worker; --workers %s ignored\n", f.workers)
+		}
+		return singlecore.Run(ctx, o.Options)
+	case models.Goroutines:
+		return goroutines.Run(ctx, o.Options)
+	default:
+		return prefork.Run(ctx, prefork.Options{
+			Options: o.Options,
+			Sched:   sched,
+			Policy:  prefork.Policy{MinUptime: f.minUptime, MaxRestarts: f.maxRestarts},
+		})
+	}
+}
+
+type serveOptions struct {
+	models.Options
+	model string
+}
+
+// options validates the flags; every problem is a usage error.
+func (f *serveFlags) options() (serveOptions, string, error) {
+	var o serveOptions
+	model, sched := f.model, f.sched
+	if m, s, ok := strings.Cut(model, "-"); ok && m == models.Prefork {
+		if sched != "" && sched != s {
+			return o, "", usagef("--model %s and --sched %s disagree", model, sched)
+		}
+		model, sched = m, s
+	}
+	switch model {
+	case models.SingleCore, models.Goroutines:
+		if sched != "" {
+			return o, "", usagef("--sched applies to --model prefork only")
+		}
+	case models.Prefork:
+		if sched == "" {
+			sched = models.SchedRR
+		}
+		switch sched {
+		case models.SchedRR, models.SchedOS, models.SchedReusePort:
+		default:
+			return o, "", usagef("unknown --sched %q: want rr, os or reuseport", sched)
+		}
+	default:
+		return o, "", usagef("unknown --model %q: want singlecore, goroutines or prefork", f.model)
+	}
+	o.model = model
+
+	allowed, err := affinity.Allowed()
+	if err != nil {
+		return o, "", err
+	}
+	if f.cpus != "" {
+		if o.CPUs, err = affinity.ParseList(f.cpus); err != nil {
+			return o, "", usagef("--cpus: %v", err)
+		}
+		if err := affinity.Check(o.CPUs, allowed); err != nil {
+			return o, "", usagef("--cpus: %v", err)
+		}
+		allowed = o.CPUs
+	}
+	if o.Workers, err = models.ParseWorkers(f.workers, len(allowed)); err != nil {
+		return o, "", usagef("--workers: %v", err)
+	}
+	if model == models.SingleCore {
+		o.Workers = 1
+	}
+	if f.cpuIters < 0 || f.cpuIters > workload.MaxCPUIters {
+		return o, "", usagef("--cpu-iters %d: want 0 to %d", f.cpuIters, workload.MaxCPUIters)
+	}
+	if f.grace <= 0 {
+		return o, "", usagef("--grace %v: want a positive duration", f.grace)
+	}
+	if f.minUptime <= 0 || f.maxRestarts <= 0 {
+		return o, "", usagef("--min-uptime and --max-restarts must be positive")
+	}
+	o.Addr, o.Chaos, o.CPUIters, o.Grace = f.addr, f.chaos, f.cpuIters, f.grace
+	return o, sched, nil
+}

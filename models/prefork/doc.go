@@ -1,0 +1,22 @@
+// Package prefork runs the workload as a master and N worker processes
+// sharing one port: the Go counterpart of Node's cluster module and PM2's
+// cluster mode.
+//
+// Workers are this same binary re-executed with WorkerEnv set, so a program
+// that uses this package must check IsWorker at the top of main (or of
+// TestMain) and run RunWorker there; nothing may be shared between workers
+// through memory, which is the point of the model. The master talks to each
+// worker over one SOCK_SEQPACKET socket (fd 3), which also carries the
+// descriptors of connections under the rr policy.
+//
+// Scheduling policies:
+//   - rr: only the master accepts, and passes each connection to the next
+//     ready worker, like Node's SCHED_RR. A worker acknowledges each one;
+//     what a worker refuses or never acknowledges goes to another.
+//   - os: every worker accepts on one inherited socket (fd 4); the kernel
+//     picks, like Node's SCHED_NONE.
+//   - reuseport: each worker listens on its own SO_REUSEPORT socket; the
+//     kernel hashes connections over them.
+//
+// Linux only: elsewhere Run and RunWorker return an error.
+package prefork

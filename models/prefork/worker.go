@@ -1,0 +1,250 @@
+//go:build linux
+
+package prefork
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"runtime"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/corebench/corebench/models"
+	"github.com/corebench/corebench/workload"
+)
+
+// WorkerEnv marks a re-executed worker process and carries its
+// configuration as JSON. A binary that runs prefork masters checks
+// IsWorker first thing in main and, if set, runs RunWorker instead.
+const WorkerEnv = "COREBENCH_PREFORK_WORKER"
+
+// Descriptors a worker inherits.
+const (
+	fdIPC      = 3 // its end of the SOCK_SEQPACKET channel to the master
+	fdListener = 4 // the shared listening socket (sched os)
+)
+
+// workerConfig is what the master tells a worker through WorkerEnv.
+type workerConfig struct {
+	Slot      int           `json:"slot"`
+	Sched     string        `json:"sched"`
+	Addr      string        `json:"addr"`
+	Chaos     bool          `json:"chaos"`
+	CPUIters  int           `json:"cpu_iters"`
+	Procs     int           `json:"procs"`
+	Grace     time.Duration `json:"grace"`
+	DrainIdle time.Duration `json:"drain_idle"`
+}
+
+// IsWorker reports whether this process was started by a master as one of
+// its workers.
+func IsWorker() bool { return os.Getenv(WorkerEnv) != "" }
+
+// ErrMasterGone is returned by RunWorker when the master disappeared
+// without saying goodbye; the worker must exit at once.
+var ErrMasterGone = errors.New("master is gone; exiting")
+
+// RunWorker runs this process as a prefork worker: it serves until ctx is
+// done or the master asks it to shut down, then drains. It returns
+// ErrMasterGone, without draining, when the master's end of the IPC channel
+// closes: a worker never outlives its master.
+func RunWorker(ctx context.Context) error {
+	var cfg workerConfig
+	if err := json.Unmarshal([]byte(os.Getenv(WorkerEnv)), &cfg); err != nil {
+		return fmt.Errorf("bad %s: %v", WorkerEnv, err)
+	}
+	os.Unsetenv(WorkerEnv)
+	runtime.GOMAXPROCS(max(cfg.Procs, 1))
+
+	ch, err := channelFromFile(os.NewFile(fdIPC, "ipc"))
+	if err != nil {
+		return fmt.Errorf("worker %d: ipc channel: %w", cfg.Slot, err)
+	}
+	w := &worker{cfg: cfg, ch: ch, waiting: map[uint64]chan Msg{}}
+
+	var ln net.Listener
+	switch cfg.Sched {
+	case models.SchedRR, models.SchedSticky:
+		w.handoff = newHandoffListener(cfg.Addr)
+		ln = w.handoff
+	case models.SchedOS:
+		f := os.NewFile(fdListener, "listener")
+		ln, err = net.FileListener(f)
+		f.Close()
+	case models.SchedReusePort:
+		ln, err = listenReusePort(cfg.Addr)
+	default:
+		err = fmt.Errorf("unknown scheduling policy %q", cfg.Sched)
+	}
+	if err != nil {
+		return fmt.Errorf("worker %d: %w", cfg.Slot, err)
+	}
+
+	w.h = workload.New(workload.Config{Slot: cfg.Slot, Chaos: cfg.Chaos, CPUIters: cfg.CPUIters, Shared: w})
+	ctx, stop := context.WithCancel(ctx)
+	defer stop()
+	lost := make(chan struct{})
+	go w.readLoop(stop, lost)
+
+	served := make(chan error, 1)
+	go func() {
+		served <- models.Serve(ctx, ln, w.h, models.ServeOptions{
+			Grace:     cfg.Grace,
+			DrainIdle: cfg.DrainIdle,
+			Log:       os.Stderr,
+			Serving:   func() { w.ch.Send(Msg{Kind: KindReady}, -1) },
+		})
+	}()
+	select {
+	case err := <-served:
+		return err
+	case <-lost:
+		return ErrMasterGone
+	}
+}
+
+// worker is the worker's side of the IPC channel.
+type worker struct {
+	cfg     workerConfig
+	ch      *Channel
+	h       *workload.Handler
+	handoff *handoffListener // rr and sticky only
+
+	nextID  atomic.Uint64
+	mu      sync.Mutex
+	waiting map[uint64]chan Msg // requests to the master awaiting a reply
+}
+
+// readLoop handles what the master sends until the channel closes.
+func (w *worker) readLoop(shutdown func(), lost chan struct{}) {
+	for {
+		m, fd, err := w.ch.Recv()
+		if err != nil {
+			close(lost)
+			return
+		}
+		switch m.Kind {
+		case KindConn:
+			w.ch.Send(Msg{Kind: KindConnAck, ID: m.ID, Val: w.take(fd)}, -1)
+		case KindCounterValue:
+			w.mu.Lock()
+			c := w.waiting[m.ID]
+			delete(w.waiting, m.ID)
+			w.mu.Unlock()
+			if c != nil {
+				c <- m
+			}
+		case KindStatsRequest:
+			served, inFlight := w.h.Stats()
+			w.ch.Send(Msg{Kind: KindStats, ID: m.ID, Val: served, Aux: inFlight}, -1)
+		case KindShutdown:
+			shutdown()
+		case KindMessage:
+			fmt.Fprintf(os.Stderr, "message from worker %d: %s\n", m.Aux, m.Data)
+		}
+		if fd >= 0 && m.Kind != KindConn {
+			closeFD(fd)
+		}
+	}
+}
+
+// take hands a passed connection to the HTTP server and reports 1 when it
+// was taken, 0 when this worker refuses it (it is draining, or the fd is
+// bad), so the master gives it to another worker.
+func (w *worker) take(fd int) int64 {
+	if fd < 0 || w.handoff == nil {
+		if fd >= 0 {
+			closeFD(fd)
+		}
+		return 0
+	}
+	f := os.NewFile(uintptr(fd), "conn")
+	c, err := net.FileConn(f)
+	f.Close()
+	if err != nil {
+		return 0
+	}
+	if !w.handoff.deliver(c) {
+		c.Close()
+		return 0
+	}
+	return 1
+}
+
+// Add implements workload.Counter with the counter the master holds.
+func (w *worker) Add(ctx context.Context, delta int64) (int64, error) {
+	id := w.nextID.Add(1)
+	c := make(chan Msg, 1)
+	w.mu.Lock()
+	w.waiting[id] = c
+	w.mu.Unlock()
+	forget := func() {
+		w.mu.Lock()
+		delete(w.waiting, id)
+		w.mu.Unlock()
+	}
+	if err := w.ch.Send(Msg{Kind: KindCounterAdd, ID: id, Val: delta}, -1); err != nil {
+		forget()
+		return 0, err
+	}
+	select {
+	case m := <-c:
+		return m.Val, nil
+	case <-ctx.Done():
+		forget()
+		return 0, ctx.Err()
+	}
+}
+
+// handoffListener is the net.Listener of an rr worker: its connections
+// arrive over the IPC channel instead of from accept(2).
+type handoffListener struct {
+	conns  chan net.Conn
+	closed chan struct{}
+	once   sync.Once
+	addr   net.Addr
+}
+
+func newHandoffListener(addr string) *handoffListener {
+	a, _ := net.ResolveTCPAddr("tcp", addr)
+	return &handoffListener{conns: make(chan net.Conn), closed: make(chan struct{}), addr: a}
+}
+
+// deliver gives c to a waiting Accept and reports whether one took it. The
+// channel is unbuffered on purpose: a connection is acknowledged to the
+// master only once the HTTP server owns it, so none is stranded in a queue
+// when the worker starts draining.
+func (l *handoffListener) deliver(c net.Conn) bool {
+	select {
+	case <-l.closed:
+		return false
+	default:
+	}
+	select {
+	case l.conns <- c:
+		return true
+	case <-l.closed:
+		return false
+	}
+}
+
+func (l *handoffListener) Accept() (net.Conn, error) {
+	select {
+	case c := <-l.conns:
+		return c, nil
+	case <-l.closed:
+		return nil, net.ErrClosed
+	}
+}
+
+func (l *handoffListener) Close() error {
+	l.once.Do(func() { close(l.closed) })
+	return nil
+}
+
+func (l *handoffListener) Addr() net.Addr { return l.addr }

@@ -1,0 +1,37 @@
+package models
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"runtime"
+
+	"github.com/corebench/corebench/internal/affinity"
+	"github.com/corebench/corebench/workload"
+)
+
+// RunProcess runs the workload in this one process with GOMAXPROCS procs,
+// pinned to o.CPUs: the body of both single-process models, which differ
+// only in procs.
+func RunProcess(ctx context.Context, o Options, model, sched string, procs int) error {
+	o = o.WithDefaults()
+	runtime.GOMAXPROCS(procs)
+	if err := affinity.PinProcess(o.CPUs); err != nil {
+		return err
+	}
+	ln, err := Listen(o.Addr)
+	if err != nil {
+		return err
+	}
+	h := workload.New(workload.Config{Chaos: o.Chaos, CPUIters: o.CPUIters, Log: o.Log})
+	info := Info{Addr: ln.Addr().String(), Model: model, Sched: sched, Workers: procs, PID: os.Getpid()}
+	err = Serve(ctx, ln, h, ServeOptions{
+		Grace:   o.Grace,
+		Log:     o.Log,
+		Serving: func() { o.Ready(info) },
+		Draining: func() {
+			fmt.Fprintf(o.Log, "%s: draining (grace %v)\n", model, o.Grace)
+		},
+	})
+	return err
+}

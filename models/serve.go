@@ -1,0 +1,116 @@
+package models
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log"
+	"net"
+	"net/http"
+	"sync/atomic"
+	"time"
+)
+
+// DefaultDrainIdle bounds how long a draining server waits for keep-alive
+// connections to come back with one more request (answered with
+// "Connection: close") before it closes the ones still idle.
+const DefaultDrainIdle = 2 * time.Second
+
+// ServeOptions configure Serve.
+type ServeOptions struct {
+	Grace     time.Duration // limit on the whole drain; default DefaultGrace
+	DrainIdle time.Duration // see DefaultDrainIdle; capped at Grace
+	Log       io.Writer     // net/http's error log; nil discards it
+	// Serving is called once the accept loop runs.
+	Serving func()
+	// Draining is called when ctx is done and the drain begins.
+	Draining func()
+}
+
+// Serve serves h on ln until ctx is done, then drains: it stops accepting,
+// answers every further request with "Connection: close" so clients leave
+// cleanly instead of finding a closed socket, waits up to DrainIdle for
+// keep-alive connections to go, then lets requests in flight finish within
+// Grace and closes what remains. A clean drain returns nil.
+//
+// Go's Server.Shutdown alone closes idle keep-alive connections at once,
+// which races with clients already sending on them; that race is what makes
+// "graceful" reloads drop requests, so the idle wait comes first.
+func Serve(ctx context.Context, ln net.Listener, h http.Handler, o ServeOptions) error {
+	if o.Grace <= 0 {
+		o.Grace = DefaultGrace
+	}
+	if o.DrainIdle <= 0 {
+		o.DrainIdle = DefaultDrainIdle
+	}
+	o.DrainIdle = min(o.DrainIdle, o.Grace)
+	errLog := io.Discard
+	if o.Log != nil {
+		errLog = o.Log
+	}
+
+	var draining atomic.Bool
+	var open atomic.Int64
+	gone := make(chan struct{}, 1) // signalled when draining and no connection is left
+	closeHdr := []string{"close"}
+	srv := &http.Server{
+		Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if draining.Load() {
+				w.Header()["Connection"] = closeHdr
+			}
+			h.ServeHTTP(w, r)
+		}),
+		ReadHeaderTimeout: 30 * time.Second,
+		IdleTimeout:       5 * time.Minute,
+		ErrorLog:          log.New(errLog, "http: ", 0),
+		ConnState: func(_ net.Conn, s http.ConnState) {
+			switch s {
+			case http.StateNew:
+				open.Add(1)
+			case http.StateClosed, http.StateHijacked:
+				if open.Add(-1) == 0 && draining.Load() {
+					select {
+					case gone <- struct{}{}:
+					default:
+					}
+				}
+			}
+		},
+	}
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(ln) }()
+	if o.Serving != nil {
+		o.Serving()
+	}
+	select {
+	case err := <-served:
+		return fmt.Errorf("serve: %w", err)
+	case <-ctx.Done():
+	}
+
+	start := time.Now()
+	draining.Store(true)
+	if o.Draining != nil {
+		o.Draining()
+	}
+	ln.Close()
+	if open.Load() > 0 {
+		t := time.NewTimer(o.DrainIdle)
+		select {
+		case <-gone:
+		case <-t.C:
+		}
+		t.Stop()
+	}
+	sctx, cancel := context.WithTimeout(context.Background(), o.Grace-time.Since(start))
+	defer cancel()
+	err := srv.Shutdown(sctx)
+	<-served // returns once the listener is closed, with an error we caused
+	if errors.Is(err, context.DeadlineExceeded) {
+		n := open.Load()
+		srv.Close()
+		return fmt.Errorf("grace period of %v over: closed %d connections with requests still in flight", o.Grace, n)
+	}
+	return err
+}
