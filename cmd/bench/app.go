@@ -57,8 +57,17 @@ func Main(args []string, stdout, stderr io.Writer) int {
 		return workerMain(stderr)
 	}
 	name := defaultCommand
-	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
-		name, args = args[0], args[1:]
+	if len(args) > 0 {
+		switch {
+		case args[0] == "-h" || args[0] == "--help":
+			printHelp(stdout)
+			return exitOK
+		case args[0] == "--version":
+			fmt.Fprintln(stdout, versionLine())
+			return exitOK
+		case !strings.HasPrefix(args[0], "-"):
+			name, args = args[0], args[1:]
+		}
 	}
 	if name == "help" {
 		if len(args) == 0 {

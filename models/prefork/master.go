@@ -311,18 +311,28 @@ func (m *Master) startLocked(s *slot) error {
 	}
 	s.cur, s.state = p, StateStarting
 	m.procs[p] = struct{}{}
-	go m.log.copyLines(pr, fmt.Sprintf("[worker %d pid %d] ", s.index, p.pid), &p.last)
+	logged := make(chan struct{})
+	go func() {
+		m.log.copyLines(pr, fmt.Sprintf("[worker %d pid %d] ", s.index, p.pid), &p.last)
+		close(logged)
+	}()
 	go m.readLoop(p)
 	if m.ln != nil {
 		go m.sendLoop(p)
 	}
-	go m.waitLoop(p, pr)
+	go m.waitLoop(p, pr, logged)
 	return nil
 }
 
 // waitLoop reaps p and decides what happens to its slot.
-func (m *Master) waitLoop(p *proc, logs *os.File) {
+func (m *Master) waitLoop(p *proc, logs *os.File, logged chan struct{}) {
 	err := p.cmd.Wait()
+	// Its last words explain a crash; they are in the pipe unless
+	// something it started still holds the pipe open.
+	select {
+	case <-logged:
+	case <-time.After(time.Second):
+	}
 	logs.Close()
 	p.ch.Close()
 	uptime := time.Since(p.started)
@@ -364,8 +374,8 @@ func (m *Master) crashedLocked(s *slot, uptime time.Duration) {
 	s.unstable, delay, errored = m.o.Policy.Next(uptime, s.unstable)
 	if errored {
 		s.state = StateErrored
-		m.log.printf("ERROR: worker %d (pid %d) %v after %v; %d unstable restarts in a row, giving up on slot %d (serving with the others)",
-			s.index, p.pid, p.exitErr, uptime.Round(time.Millisecond), s.unstable-1, s.index)
+		m.log.printf("ERROR: worker %d (pid %d) %v after %v, its %d%s death in a row within --min-uptime %v (--max-restarts %d); giving up on slot %d, serving with the others",
+			s.index, p.pid, p.exitErr, uptime.Round(time.Millisecond), s.unstable, ordinal(s.unstable), m.o.Policy.MinUptime, m.o.Policy.MaxRestarts, s.index)
 		return
 	}
 	s.state = StateWaiting
@@ -778,6 +788,20 @@ func (p *proc) stats(ctx context.Context) (Msg, error) {
 }
 
 func closeFD(fd int) { unix.Close(fd) }
+
+func ordinal(n int) string {
+	switch {
+	case n%100 >= 11 && n%100 <= 13:
+		return "th"
+	case n%10 == 1:
+		return "st"
+	case n%10 == 2:
+		return "nd"
+	case n%10 == 3:
+		return "rd"
+	}
+	return "th"
+}
 
 // pollableDup returns a non-blocking, close-on-exec duplicate of ln's
 // socket as a file the runtime's poller watches.

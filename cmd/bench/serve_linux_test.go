@@ -1,0 +1,76 @@
+package main
+
+import (
+	"os/exec"
+	"strings"
+	"testing"
+
+	"github.com/corebench/corebench/models/modeltest"
+)
+
+func reapOrphans() {
+	if err := modeltest.ReapOrphans(); err != nil {
+		panic(err)
+	}
+}
+
+// TestServeConformance runs the model conformance suite against every
+// variant, each a real `bench serve` process.
+func TestServeConformance(t *testing.T) {
+	variants := []modeltest.Variant{
+		{Name: "singlecore", Model: "singlecore", Workers: 1},
+		{Name: "goroutines", Model: "goroutines", Workers: 2},
+		{Name: "prefork-rr", Model: "prefork", Sched: "rr", Workers: 4},
+		{Name: "prefork-os", Model: "prefork", Sched: "os", Workers: 4},
+		{Name: "prefork-reuseport", Model: "prefork", Sched: "reuseport", Workers: 4},
+	}
+	for _, v := range variants {
+		args := []string{"serve", "--model", v.Model, "--addr", "127.0.0.1:0"}
+		if v.Sched != "" {
+			args = append(args, "--sched", v.Sched)
+		}
+		if v.Model != "singlecore" {
+			args = append(args, "--workers", itoa(v.Workers))
+		}
+		v.Command = func(extra ...string) *exec.Cmd { return bench(append(args, extra...)...) }
+		t.Run(v.Name, func(t *testing.T) { modeltest.Run(t, v) })
+	}
+}
+
+// TestServeUsage: bad command lines are one-line usage errors, status 2.
+func TestServeUsage(t *testing.T) {
+	for _, args := range [][]string{
+		{"serve", "--bogus"},
+		{"serve", "--model", "threads"},
+		{"serve", "--model", "prefork", "--sched", "random"},
+		{"serve", "--model", "singlecore", "--sched", "rr"},
+		{"serve", "--model", "prefork-rr", "--sched", "os"},
+		{"serve", "--workers", "many"},
+		{"serve", "--workers", "max-x"},
+		{"serve", "--cpus", "0-"},
+		{"serve", "--cpus", "4000"},
+		{"serve", "--cpu-iters", "-1"},
+		{"serve", "--grace", "0s"},
+		{"serve", "extra-argument"},
+		{"nosuchcommand"},
+	} {
+		st, stdout, stderr := modeltest.RunToExit(t, bench(args...))
+		if st != 2 || stdout != "" || strings.Count(strings.TrimSpace(stderr), "\n") != 0 || stderr == "" {
+			t.Errorf("bench %s: status %d, stdout %q, stderr %q; want status 2 and one line on stderr", strings.Join(args, " "), st, stdout, stderr)
+		}
+	}
+}
+
+// TestHelp: help goes to stdout with status 0 and shows examples.
+func TestHelp(t *testing.T) {
+	for _, args := range [][]string{{"help"}, {"--help"}, {"serve", "--help"}, {"help", "serve"}} {
+		st, stdout, _ := modeltest.RunToExit(t, bench(args...))
+		if st != 0 || !strings.Contains(stdout, "Usage:") {
+			t.Errorf("bench %s: status %d, stdout %q", strings.Join(args, " "), st, stdout)
+		}
+	}
+	_, stdout, _ := modeltest.RunToExit(t, bench("serve", "--help"))
+	if !strings.Contains(stdout, "Examples:") || !strings.Contains(stdout, "--sched") {
+		t.Errorf("bench serve --help lacks flags or examples:\n%s", stdout)
+	}
+}
