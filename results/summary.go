@@ -1,0 +1,181 @@
+package results
+
+import (
+	"math"
+	"sort"
+	"strconv"
+	"time"
+)
+
+// Error kinds a request can fail with. Every failed request has exactly one.
+const (
+	ErrRefused   = "refused"    // connection refused: nothing listening
+	ErrReset     = "reset"      // connection reset or broken pipe
+	ErrClosed    = "closed"     // the server closed the connection before the response was complete
+	ErrTimeout   = "timeout"    // no complete response within the timeout
+	ErrBadStatus = "bad_status" // a complete response with a status of 400 or more
+	ErrMalformed = "malformed"  // a response that is not valid HTTP/1.1, or a body over the size limit
+	ErrOther     = "other"
+)
+
+// Summary is what one load-generator run measured: one attack, or one
+// repeat of a suite case. Latencies are in milliseconds in the JSON form.
+type Summary struct {
+	Engine      string    `json:"engine"`
+	Target      string    `json:"target"`
+	Method      string    `json:"method"`
+	Mode        string    `json:"mode"` // "closed" or "open"
+	Connections int       `json:"connections"`
+	Rate        string    `json:"rate,omitempty"` // open loop: the pacer, e.g. "5000/s" or "linear 1000->20000/s"
+	KeepAlive   bool      `json:"keepalive"`
+	Start       time.Time `json:"start"`
+	DurationS   float64   `json:"duration_s"`
+
+	Requests    int64            `json:"requests"`
+	Errors      int64            `json:"errors"`
+	ErrorKinds  map[string]int64 `json:"error_kinds"`
+	StatusCodes map[string]int64 `json:"status_codes"`
+	RPS         float64          `json:"rps"`
+	PerSecond   Stats            `json:"rps_per_second"` // of the per-second request counts
+	BytesIn     int64            `json:"bytes_in"`
+	BytesOut    int64            `json:"bytes_out"`
+	BytesInPS   float64          `json:"bytes_in_per_s"`
+
+	Latency   Latency    `json:"latency_ms"`
+	Histogram *Histogram `json:"histogram,omitempty"`
+
+	PerWorker map[string]int64 `json:"per_worker"`
+	Fairness  float64          `json:"fairness"` // Jain's index over PerWorker; 1 when one worker or none
+
+	Late Late `json:"late"`
+
+	LoadgenCPU   float64 `json:"loadgen_cpu_s"`
+	LoadgenCores float64 `json:"loadgen_cores"`   // CPU seconds per second of wall time
+	CoresAllowed int     `json:"loadgen_allowed"` // CPUs the generator could run on
+	Saturated    bool    `json:"saturated"`
+	SaturatedWhy string  `json:"saturated_why,omitempty"`
+
+	ConnectionsOpened int64 `json:"connections_opened"`
+
+	TimeSeries []Sample `json:"timeseries,omitempty"`
+}
+
+// Latency holds the usual latency statistics in milliseconds.
+type Latency struct {
+	Min   float64 `json:"min"`
+	Mean  float64 `json:"mean"`
+	Stdev float64 `json:"stdev"`
+	P50   float64 `json:"p50"`
+	P90   float64 `json:"p90"`
+	P99   float64 `json:"p99"`
+	P999  float64 `json:"p999"`
+	P9999 float64 `json:"p9999"`
+	Max   float64 `json:"max"`
+}
+
+// Late describes open-loop requests that left after their scheduled time.
+type Late struct {
+	Count     int64   `json:"count"`
+	Share     float64 `json:"share"`
+	MeanMs    float64 `json:"mean_ms"`
+	MaxMs     float64 `json:"max_ms"`
+	Threshold float64 `json:"threshold_ms"`
+}
+
+// Sample is one slice of the time series (by default 100 ms wide).
+type Sample struct {
+	T        float64 `json:"t"` // seconds since the start of measurement, at the slice's start
+	Requests int64   `json:"requests"`
+	Errors   int64   `json:"errors"`
+	RPS      float64 `json:"rps"`
+	P50      float64 `json:"p50_ms"`
+	P99      float64 `json:"p99_ms"`
+	Max      float64 `json:"max_ms"`
+}
+
+// Stats summarises a set of samples.
+type Stats struct {
+	Min    float64 `json:"min"`
+	Median float64 `json:"median"`
+	Mean   float64 `json:"mean"`
+	Max    float64 `json:"max"`
+	Stdev  float64 `json:"stdev"`
+	N      int     `json:"n"`
+}
+
+// Ms converts a duration to float milliseconds.
+func Ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
+
+// LatencyOf computes the latency statistics of a histogram.
+func LatencyOf(h *Histogram) Latency {
+	if h == nil || h.Count() == 0 {
+		return Latency{}
+	}
+	return Latency{
+		Min:   Ms(h.Min()),
+		Mean:  Ms(h.Mean()),
+		Stdev: Ms(h.Stdev()),
+		P50:   Ms(h.Quantile(0.50)),
+		P90:   Ms(h.Quantile(0.90)),
+		P99:   Ms(h.Quantile(0.99)),
+		P999:  Ms(h.Quantile(0.999)),
+		P9999: Ms(h.Quantile(0.9999)),
+		Max:   Ms(h.Max()),
+	}
+}
+
+// StatsOf summarises xs; it does not modify xs.
+func StatsOf(xs []float64) Stats {
+	if len(xs) == 0 {
+		return Stats{}
+	}
+	s := append([]float64(nil), xs...)
+	sort.Float64s(s)
+	var sum float64
+	for _, x := range s {
+		sum += x
+	}
+	mean := sum / float64(len(s))
+	var ss float64
+	for _, x := range s {
+		ss += (x - mean) * (x - mean)
+	}
+	return Stats{Min: s[0], Median: Median(s), Mean: mean, Max: s[len(s)-1], Stdev: math.Sqrt(ss / float64(len(s))), N: len(s)}
+}
+
+// Median returns the median of sorted xs.
+func Median(sorted []float64) float64 {
+	n := len(sorted)
+	switch {
+	case n == 0:
+		return 0
+	case n%2 == 1:
+		return sorted[n/2]
+	default:
+		return (sorted[n/2-1] + sorted[n/2]) / 2
+	}
+}
+
+// Jain returns Jain's fairness index of the counts over n workers: 1 when
+// all are equal, 1/n when one of n takes everything. Workers missing from
+// counts count as zero; n below len(counts) means len(counts). It is 1 for
+// one worker or none.
+func Jain(counts map[string]int64, n int) float64 {
+	n = max(n, len(counts))
+	if n <= 1 {
+		return 1
+	}
+	var sum, sumSq float64
+	for _, c := range counts {
+		f := float64(c)
+		sum += f
+		sumSq += f * f
+	}
+	if sumSq == 0 {
+		return 1
+	}
+	return sum * sum / (float64(n) * sumSq)
+}
+
+// WorkerKey is the PerWorker map key for a worker slot.
+func WorkerKey(slot int) string { return strconv.Itoa(slot) }
