@@ -1,0 +1,246 @@
+package results
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"time"
+)
+
+// SchemaVersion is the version of the results.json layout this build
+// writes and reads. Bump it on any change that an older reader would
+// misread; Load refuses other versions rather than guess.
+const SchemaVersion = 1
+
+// FileName is the name of a run's results file inside its directory.
+const FileName = "results.json"
+
+// Run is one `bench run`: the conditions it ran under and every case.
+type Run struct {
+	Schema    int       `json:"schema"`
+	ID        string    `json:"id"` // also the directory name: <UTC time>-<host>
+	Started   time.Time `json:"started"`
+	Finished  time.Time `json:"finished"`
+	Complete  bool      `json:"complete"` // false when interrupted: what was measured is kept
+	Profile   string    `json:"profile"`
+	Env       Env       `json:"env"`
+	Placement Placement `json:"placement"`
+	Settings  Settings  `json:"settings"`
+	Cases     []Case    `json:"cases"`
+}
+
+// Env is the machine and harness a run measured on, so runs stay
+// comparable later.
+type Env struct {
+	Host        string `json:"host"`
+	OS          string `json:"os"`
+	Arch        string `json:"arch"`
+	Kernel      string `json:"kernel"`
+	CPUModel    string `json:"cpu_model"`
+	CPUs        int    `json:"cpus"`
+	MemoryMB    int64  `json:"memory_mb"`
+	GoVersion   string `json:"go_version"`
+	Version     string `json:"version"`
+	Commit      string `json:"commit"`
+	CommandLine string `json:"command_line"`
+}
+
+// Placement says which CPUs the servers and the load generator used.
+type Placement struct {
+	ServerCPUs  []int  `json:"server_cpus"`
+	LoadgenCPUs []int  `json:"loadgen_cpus"`
+	Shared      bool   `json:"shared"` // servers and generator share cores
+	Note        string `json:"note"`   // the placement in plain words
+}
+
+// Settings are the run-wide measurement settings.
+type Settings struct {
+	Duration float64 `json:"duration_s"` // measured time per repeat
+	Warmup   float64 `json:"warmup_s"`
+	Repeat   int     `json:"repeat"`
+	Engine   string  `json:"engine"`
+	CPUIters int     `json:"cpu_iters"` // work of /cpu per request
+	IOMs     int     `json:"io_ms"`     // wait of /io per request
+}
+
+// Case is one model under one load: measured Repeat times against one
+// freshly started server.
+type Case struct {
+	ID          string   `json:"id"`    // stable across runs, e.g. "prefork-rr/cpu/closed-c100/w2"
+	Sweep       string   `json:"sweep"` // which comparison it belongs to: models, connections, rate, workers, keepalive
+	Model       string   `json:"model"` // singlecore, goroutines, prefork-rr, prefork-os, prefork-reuseport
+	Workers     int      `json:"workers"`
+	Workload    string   `json:"workload"` // hello, json, cpu, io
+	Path        string   `json:"path"`
+	Mode        string   `json:"mode"` // closed or open
+	Connections int      `json:"connections"`
+	Rate        float64  `json:"rate,omitempty"` // open loop: offered req/s
+	KeepAlive   bool     `json:"keepalive"`
+	Repeats     []Repeat `json:"repeats"`
+	// Summary is computed from Repeats by Summarize; nil when no repeat
+	// measured anything.
+	Summary *CaseSummary `json:"summary,omitempty"`
+	Error   string       `json:"error,omitempty"` // why the case failed, if it did
+}
+
+// Repeat is one measurement of a case.
+type Repeat struct {
+	Load        Summary `json:"load"`             // what the load generator measured
+	ServerCPU   float64 `json:"server_cpu_s"`     // CPU seconds of all server processes while measured
+	ServerRSS   int64   `json:"server_rss_bytes"` // peak resident memory, summed over its processes
+	ServerProcs int     `json:"server_procs"`
+	Error       string  `json:"error,omitempty"`
+}
+
+// Spread is a median with the min and max across repeats.
+type Spread struct {
+	Median float64 `json:"median"`
+	Min    float64 `json:"min"`
+	Max    float64 `json:"max"`
+	N      int     `json:"n"`
+}
+
+// CaseSummary condenses a case's repeats: medians with min and max for
+// rates and latencies, sums for counts, and the exact merge of the
+// latency histograms.
+type CaseSummary struct {
+	RPS             Spread           `json:"rps"`
+	P50             Spread           `json:"p50_ms"`
+	P90             Spread           `json:"p90_ms"`
+	P99             Spread           `json:"p99_ms"`
+	P999            Spread           `json:"p999_ms"`
+	Max             Spread           `json:"max_ms"`
+	Requests        int64            `json:"requests"`
+	Errors          int64            `json:"errors"`
+	ServerCPUPerReq Spread           `json:"server_cpu_us_per_req"`
+	ServerRSSMB     Spread           `json:"server_rss_mb"`
+	LoadgenCores    Spread           `json:"loadgen_cores"`
+	Fairness        Spread           `json:"fairness"`
+	PerWorker       map[string]int64 `json:"per_worker"`
+	Late            int64            `json:"late"`
+	Saturated       bool             `json:"saturated"` // the generator was the bottleneck in some repeat
+	Histogram       *Histogram       `json:"histogram"`
+}
+
+// SpreadOf returns the median, min and max of xs.
+func SpreadOf(xs []float64) Spread {
+	if len(xs) == 0 {
+		return Spread{}
+	}
+	s := append([]float64(nil), xs...)
+	sort.Float64s(s)
+	return Spread{Median: Median(s), Min: s[0], Max: s[len(s)-1], N: len(s)}
+}
+
+// Summarize computes c.Summary from the repeats that measured something.
+func (c *Case) Summarize() {
+	var rps, p50, p90, p99, p999, mx, cpu, rss, cores, fair []float64
+	sum := &CaseSummary{PerWorker: map[string]int64{}, Histogram: &Histogram{}}
+	for _, r := range c.Repeats {
+		l := r.Load
+		if l.Requests == 0 && l.Errors == 0 {
+			continue
+		}
+		rps = append(rps, l.RPS)
+		p50, p90, p99 = append(p50, l.Latency.P50), append(p90, l.Latency.P90), append(p99, l.Latency.P99)
+		p999, mx = append(p999, l.Latency.P999), append(mx, l.Latency.Max)
+		if l.Requests > 0 && r.ServerCPU > 0 {
+			cpu = append(cpu, r.ServerCPU*1e6/float64(l.Requests))
+		}
+		if r.ServerRSS > 0 {
+			rss = append(rss, float64(r.ServerRSS)/(1<<20))
+		}
+		cores = append(cores, l.LoadgenCores)
+		fair = append(fair, l.Fairness)
+		sum.Requests += l.Requests
+		sum.Errors += l.Errors
+		sum.Late += l.Late.Count
+		sum.Saturated = sum.Saturated || l.Saturated
+		for k, v := range l.PerWorker {
+			sum.PerWorker[k] += v
+		}
+		sum.Histogram.Merge(l.Histogram)
+	}
+	if len(rps) == 0 {
+		c.Summary = nil
+		return
+	}
+	sum.RPS, sum.P50, sum.P90, sum.P99 = SpreadOf(rps), SpreadOf(p50), SpreadOf(p90), SpreadOf(p99)
+	sum.P999, sum.Max = SpreadOf(p999), SpreadOf(mx)
+	sum.ServerCPUPerReq, sum.ServerRSSMB = SpreadOf(cpu), SpreadOf(rss)
+	sum.LoadgenCores, sum.Fairness = SpreadOf(cores), SpreadOf(fair)
+	c.Summary = sum
+}
+
+// Save writes the run as dir/results.json, creating dir.
+func (r *Run) Save(dir string) error {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	r.Schema = SchemaVersion
+	b, err := json.MarshalIndent(r, "", " ")
+	if err != nil {
+		return err
+	}
+	tmp := filepath.Join(dir, FileName+".tmp")
+	if err := os.WriteFile(tmp, append(b, '\n'), 0o644); err != nil {
+		return err
+	}
+	// Rename, so an interruption never leaves half a file behind.
+	return os.Rename(tmp, filepath.Join(dir, FileName))
+}
+
+// Load reads a run from a results.json file or a directory holding one.
+// A file of another schema version, or a damaged one, is a clear error.
+func Load(path string) (*Run, error) {
+	if fi, err := os.Stat(path); err == nil && fi.IsDir() {
+		path = filepath.Join(path, FileName)
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil, fmt.Errorf("%s: no such results file (a run directory holds %s)", path, FileName)
+		}
+		return nil, err
+	}
+	var probe struct {
+		Schema *int `json:"schema"`
+	}
+	if err := json.Unmarshal(b, &probe); err != nil {
+		return nil, fmt.Errorf("%s is damaged, not a results file: %s", path, jsonError(b, err))
+	}
+	switch {
+	case probe.Schema == nil:
+		return nil, fmt.Errorf("%s is not a corebench results file: it has no schema version", path)
+	case *probe.Schema != SchemaVersion:
+		return nil, fmt.Errorf("%s has results schema version %d; this bench reads version %d (use the bench that wrote it)", path, *probe.Schema, SchemaVersion)
+	}
+	var r Run
+	if err := json.Unmarshal(b, &r); err != nil {
+		return nil, fmt.Errorf("%s is damaged: %s", path, jsonError(b, err))
+	}
+	return &r, nil
+}
+
+// jsonError says where in b a decoding error is.
+func jsonError(b []byte, err error) string {
+	var se *json.SyntaxError
+	var te *json.UnmarshalTypeError
+	off := int64(-1)
+	switch {
+	case errors.As(err, &se):
+		off = se.Offset
+	case errors.As(err, &te):
+		off = te.Offset
+	}
+	if off < 0 || off > int64(len(b)) {
+		return err.Error()
+	}
+	line := 1 + strings.Count(string(b[:off]), "\n")
+	return fmt.Sprintf("%v (line %d)", err, line)
+}

@@ -1,0 +1,72 @@
+package results
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+func sampleRun() *Run {
+	var h Histogram
+	for i := int64(1); i <= 100; i++ {
+		h.Record(i * int64(time.Millisecond) / 10)
+	}
+	c := Case{ID: "singlecore/hello/closed-c100/w1", Sweep: "models", Model: "singlecore", Workers: 1, Workload: "hello", Path: "/", Mode: "closed", Connections: 100, KeepAlive: true}
+	for _, rps := range []float64{900, 1100, 1000} {
+		c.Repeats = append(c.Repeats, Repeat{Load: Summary{Requests: int64(rps), RPS: rps, Latency: LatencyOf(&h), Histogram: &h, PerWorker: map[string]int64{"0": int64(rps)}, Fairness: 1}, ServerCPU: rps * 20e-6})
+	}
+	c.Summarize()
+	return &Run{ID: "test", Started: time.Date(2026, 11, 22, 0, 0, 0, 0, time.UTC), Complete: true, Cases: []Case{c}}
+}
+
+func TestSummarize(t *testing.T) {
+	s := sampleRun().Cases[0].Summary
+	if s.RPS != (Spread{Median: 1000, Min: 900, Max: 1100, N: 3}) {
+		t.Errorf("rps spread %+v", s.RPS)
+	}
+	if s.Requests != 3000 || s.PerWorker["0"] != 3000 || s.Histogram.Count() != 300 {
+		t.Errorf("sums: %d requests, %v per worker, %d in the merged histogram", s.Requests, s.PerWorker, s.Histogram.Count())
+	}
+	if m := s.ServerCPUPerReq.Median; m < 19.999 || m > 20.001 {
+		t.Errorf("server CPU per request %v µs, want 20", s.ServerCPUPerReq.Median)
+	}
+}
+
+func TestSaveLoadRoundTrip(t *testing.T) {
+	dir := t.TempDir()
+	r := sampleRun()
+	if err := r.Save(dir); err != nil {
+		t.Fatal(err)
+	}
+	back, err := Load(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if back.Schema != SchemaVersion || len(back.Cases) != 1 || back.Cases[0].Summary.RPS.Median != 1000 ||
+		back.Cases[0].Summary.Histogram.Quantile(0.99) != r.Cases[0].Summary.Histogram.Quantile(0.99) {
+		t.Errorf("round trip changed the run: %+v", back.Cases[0].Summary)
+	}
+}
+
+func TestLoadRejects(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name, s string) string {
+		p := filepath.Join(dir, name)
+		os.WriteFile(p, []byte(s), 0o644)
+		return p
+	}
+	for _, tt := range []struct{ file, want string }{
+		{write("future.json", `{"schema": 99, "cases": []}`), "schema version 99"},
+		{write("foreign.json", `{"name": "something else"}`), "not a corebench results file"},
+		{write("cut.json", "{\"schema\": 1,\n \"cases\": [{\"id\": \"x\""), "damaged"},
+		{write("typed.json", "{\"schema\": 1,\n \"cases\": 7}"), "line 2"},
+		{filepath.Join(dir, "missing"), "no such results file"},
+	} {
+		_, err := Load(tt.file)
+		if err == nil || !strings.Contains(err.Error(), tt.want) {
+			t.Errorf("Load(%s) = %v, want an error saying %q", filepath.Base(tt.file), err, tt.want)
+		}
+	}
+}
