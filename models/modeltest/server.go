@@ -17,16 +17,14 @@ import (
 	"io"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"regexp"
-	"strconv"
 	"strings"
 	"sync"
 	"syscall"
 	"testing"
 	"time"
 
-	"golang.org/x/sys/unix"
+	"github.com/corebench/corebench/internal/proc"
 )
 
 // Server is a running `bench serve` under test.
@@ -45,9 +43,11 @@ type Server struct {
 
 // ReapOrphans makes this process a child subreaper, so workers whose
 // master was killed become its children and can be reaped by WaitGone.
-func ReapOrphans() error {
-	return unix.Prctl(unix.PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
-}
+func ReapOrphans() error { return proc.ReapOrphans() }
+
+// WaitGone waits until every pid has exited and returns (and kills) those
+// still alive after timeout.
+func WaitGone(pids []int, timeout time.Duration) []int { return proc.WaitGone(pids, timeout) }
 
 var listening = regexp.MustCompile(`listening on (http://(\S+))`)
 
@@ -219,26 +219,9 @@ func (s *Server) Exited() bool {
 	}
 }
 
-// Descendants returns the pids of the server's children (its workers).
-func (s *Server) Descendants() []int { return children(s.PID) }
-
-func children(pid int) []int {
-	var out []int
-	tasks, _ := filepath.Glob(fmt.Sprintf("/proc/%d/task/*/children", pid))
-	for _, f := range tasks {
-		b, err := os.ReadFile(f)
-		if err != nil {
-			continue
-		}
-		for _, w := range strings.Fields(string(b)) {
-			if c, err := strconv.Atoi(w); err == nil {
-				out = append(out, c)
-				out = append(out, children(c)...)
-			}
-		}
-	}
-	return out
-}
+// Descendants returns the pids of the server's processes below it (its
+// workers).
+func (s *Server) Descendants() []int { return proc.Tree(s.PID)[1:] }
 
 // cleanup stops the server if it still runs, and checks that none of its
 // processes is left.
@@ -257,34 +240,6 @@ func (s *Server) cleanup() {
 	if left := WaitGone(kids, 5*time.Second); len(left) > 0 {
 		s.t.Errorf("processes %v outlived their server", left)
 	}
-}
-
-// WaitGone waits until every pid has exited (reaping those that are our
-// children, as orphans become under ReapOrphans) and returns the pids
-// still alive after the timeout, which it then kills.
-func WaitGone(pids []int, timeout time.Duration) []int {
-	deadline := time.Now().Add(timeout)
-	var left []int
-	for _, pid := range pids {
-		fd, err := unix.PidfdOpen(pid, 0)
-		if err != nil {
-			continue // already gone and reaped
-		}
-		ms := max(int(time.Until(deadline)/time.Millisecond), 0)
-		fds := []unix.PollFd{{Fd: int32(fd), Events: unix.POLLIN}}
-		n, _ := unix.Poll(fds, ms)
-		for n < 0 {
-			n, _ = unix.Poll(fds, ms)
-		}
-		if n == 0 {
-			left = append(left, pid)
-			unix.PidfdSendSignal(fd, unix.SIGKILL, nil, 0)
-		}
-		unix.Close(fd)
-		var ws unix.WaitStatus
-		unix.Wait4(pid, &ws, 0, nil) // reap if it is ours; ECHILD otherwise
-	}
-	return left
 }
 
 // lines collects a process's stderr and lets tests wait for a line.

@@ -1,0 +1,121 @@
+package suite
+
+import (
+	"slices"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestPlanQuick(t *testing.T) {
+	specs, err := Plan(Profiles["quick"], 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(specs) != 10 {
+		t.Fatalf("quick plans %d cases, want 5 models x 2 workloads", len(specs))
+	}
+	for _, s := range specs {
+		if s.Sweep != "models" || s.Connections != 100 || !s.KeepAlive || s.Mode != "closed" {
+			t.Errorf("unexpected case %+v", s)
+		}
+		if (s.Model == "singlecore") != (s.Workers == 1) || (s.Model != "singlecore" && s.Workers != 2) {
+			t.Errorf("%s runs %d workers on 2 server CPUs", s.Model, s.Workers)
+		}
+	}
+	// quick must fit its two minutes on a 2-core machine.
+	if d := Estimate(specs, Profiles["quick"]); d > 110*time.Second {
+		t.Errorf("quick is estimated at %v", d)
+	}
+}
+
+func TestPlanFull(t *testing.T) {
+	specs, err := Plan(Profiles["full"], 8)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ids := map[string]bool{}
+	sweeps := map[string]int{}
+	var workers []int
+	for _, s := range specs {
+		if ids[s.ID] {
+			t.Errorf("case %s planned twice", s.ID)
+		}
+		ids[s.ID] = true
+		sweeps[s.Sweep]++
+		if s.Sweep == "workers" && s.Model == "prefork-rr" && s.Workload == "cpu" {
+			workers = append(workers, s.Workers)
+		}
+		if s.Mode == "open" && (s.RateOf <= 0 || s.Workload != "cpu") {
+			t.Errorf("open-loop case %+v", s)
+		}
+	}
+	for _, sw := range []string{"models", "connections", "rate", "keepalive", "workers"} {
+		if sweeps[sw] == 0 {
+			t.Errorf("no %s sweep in full: %v", sw, sweeps)
+		}
+	}
+	// 8 workers is also the models sweep's case, so the sweep keeps it there.
+	if !slices.Equal(workers, []int{1, 2, 4}) {
+		t.Errorf("worker sweep %v, want 1 2 4 (8 is in the models sweep)", workers)
+	}
+}
+
+func TestPlanRejects(t *testing.T) {
+	for _, p := range []Profile{
+		{Models: []string{"threads"}, Workloads: []string{"cpu"}},
+		{Models: []string{"singlecore"}, Workloads: []string{"disk"}},
+		{Workloads: []string{"cpu"}},
+	} {
+		if _, err := Plan(p, 2); err == nil {
+			t.Errorf("Plan(%+v) accepted", p)
+		}
+	}
+}
+
+func TestCaseIDs(t *testing.T) {
+	for _, tt := range []struct {
+		s    Spec
+		want string
+	}{
+		{Spec{Model: "prefork-rr", Workload: "cpu", Mode: "closed", Connections: 100, Workers: 2, KeepAlive: true}, "prefork-rr/cpu/closed-c100/w2"},
+		{Spec{Model: "goroutines", Workload: "cpu", Mode: "open", RateOf: 0.9, Workers: 4, KeepAlive: true}, "goroutines/cpu/open-0.9x/w4"},
+		{Spec{Model: "singlecore", Workload: "hello", Mode: "closed", Connections: 8, Workers: 1}, "singlecore/hello/closed-c8/w1/nokeepalive"},
+	} {
+		tt.s.setID()
+		if tt.s.ID != tt.want {
+			t.Errorf("ID %q, want %q", tt.s.ID, tt.want)
+		}
+	}
+}
+
+func TestPlace(t *testing.T) {
+	p := Place([]int{0, 1, 2, 3, 4, 5, 6, 7}, nil, nil)
+	if !slices.Equal(p.ServerCPUs, []int{0, 1, 2, 3, 4, 5}) || !slices.Equal(p.LoadgenCPUs, []int{6, 7}) || p.Shared {
+		t.Errorf("8 CPUs: %+v", p)
+	}
+	p = Place([]int{0, 1}, nil, nil)
+	if !p.Shared || !strings.Contains(p.Note, "share") {
+		t.Errorf("2 CPUs: %+v", p)
+	}
+	p = Place([]int{0, 1, 2, 3}, []int{1, 2, 3}, nil)
+	if !slices.Equal(p.LoadgenCPUs, []int{0}) || p.Shared {
+		t.Errorf("--server-cpus 1-3: %+v", p)
+	}
+	p = Place([]int{0, 1}, nil, []int{0})
+	if !slices.Equal(p.ServerCPUs, []int{1}) {
+		t.Errorf("--loadgen-cpus 0: %+v", p)
+	}
+}
+
+func TestServeArgs(t *testing.T) {
+	o := Options{ServerCPUs: []int{2, 3}, CPUIters: 100}
+	got := strings.Join(serveArgs(o, Spec{Model: "prefork-os", Workers: 2}), " ")
+	if got != "serve --model prefork --addr 127.0.0.1:0 --sched os --workers 2 --cpus 2-3 --cpu-iters 100" {
+		t.Errorf("prefork-os: %s", got)
+	}
+	got = strings.Join(serveArgs(o, Spec{Model: "singlecore", Workers: 1}), " ")
+	if got != "serve --model singlecore --addr 127.0.0.1:0 --cpus 2 --cpu-iters 100" {
+		t.Errorf("singlecore: %s", got)
+	}
+}

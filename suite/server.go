@@ -1,0 +1,154 @@
+package suite
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"os/exec"
+	"regexp"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/corebench/corebench/internal/proc"
+)
+
+// server is one `bench serve` child.
+type server struct {
+	cmd    *exec.Cmd
+	url    string
+	exited chan struct{}
+	err    error // how it exited, once exited is closed
+	logs   tail
+}
+
+var listeningRe = regexp.MustCompile(`listening on (http://\S+)`)
+
+// startServer starts cmd (a `bench serve`) and waits for its listening
+// line. The child gets its own process group, so a Ctrl-C in the terminal
+// reaches only the suite, which stops it in order; and SIGTERM if the
+// suite dies, so it never outlives the run.
+func startServer(ctx context.Context, cmd *exec.Cmd, timeout time.Duration) (*server, error) {
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGTERM}
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		return nil, err
+	}
+	stderr, err := cmd.StderrPipe()
+	if err != nil {
+		return nil, err
+	}
+	s := &server{cmd: cmd, exited: make(chan struct{})}
+	if err := cmd.Start(); err != nil {
+		return nil, fmt.Errorf("start %s: %w", strings.Join(cmd.Args, " "), err)
+	}
+	lines := make(chan string, 1)
+	var pipes sync.WaitGroup
+	pipes.Add(2)
+	go func() {
+		defer pipes.Done()
+		sc := bufio.NewScanner(stdout)
+		for sc.Scan() {
+			select {
+			case lines <- sc.Text():
+			default:
+			}
+		}
+	}()
+	go func() {
+		defer pipes.Done()
+		sc := bufio.NewScanner(stderr)
+		for sc.Scan() {
+			s.logs.add(sc.Text())
+		}
+	}()
+	go func() {
+		pipes.Wait()
+		s.err = cmd.Wait()
+		close(s.exited)
+	}()
+	t := time.NewTimer(timeout)
+	defer t.Stop()
+	for {
+		select {
+		case l := <-lines:
+			if m := listeningRe.FindStringSubmatch(l); m != nil {
+				s.url = m[1]
+				return s, nil
+			}
+		case <-s.exited:
+			return nil, fmt.Errorf("server exited before it was ready (%v): %s", s.err, s.logs.last())
+		case <-t.C:
+			s.stop(5 * time.Second)
+			return nil, fmt.Errorf("server not ready within %v: %s", timeout, s.logs.last())
+		case <-ctx.Done():
+			s.stop(5 * time.Second)
+			return nil, ctx.Err()
+		}
+	}
+}
+
+// pids returns the server's processes: the master and its workers.
+func (s *server) pids() []int { return proc.Tree(s.cmd.Process.Pid) }
+
+// dead returns why the server exited, or nil while it runs.
+func (s *server) dead() error {
+	select {
+	case <-s.exited:
+		return fmt.Errorf("server exited (%v): %s", s.err, s.logs.last())
+	default:
+		return nil
+	}
+}
+
+// stop sends SIGTERM, waits for the drain, kills what remains after
+// grace, and waits until every process of the server is gone.
+func (s *server) stop(grace time.Duration) error {
+	pids := s.pids()
+	s.cmd.Process.Signal(syscall.SIGTERM)
+	t := time.NewTimer(grace)
+	defer t.Stop()
+	var err error
+	select {
+	case <-s.exited:
+	case <-t.C:
+		syscall.Kill(-s.cmd.Process.Pid, syscall.SIGKILL)
+		<-s.exited
+		err = fmt.Errorf("server ignored SIGTERM for %v and was killed", grace)
+	}
+	if left := proc.WaitGone(pids[1:], 5*time.Second); len(left) > 0 && err == nil {
+		err = fmt.Errorf("server processes %v outlived it and were killed", left)
+	}
+	return err
+}
+
+// tail keeps a process's last log lines for error messages.
+type tail struct {
+	mu    sync.Mutex
+	lines []string
+}
+
+func (t *tail) add(l string) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if len(t.lines) == 20 {
+		t.lines = t.lines[1:]
+	}
+	t.lines = append(t.lines, l)
+}
+
+// last returns the last line worth quoting.
+func (t *tail) last() string {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	for i := len(t.lines) - 1; i >= 0; i-- {
+		if l := strings.TrimSpace(t.lines[i]); l != "" {
+			return l
+		}
+	}
+	return "it logged nothing"
+}
+
+var errInterrupted = errors.New("interrupted")

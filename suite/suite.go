@@ -1,0 +1,191 @@
+package suite
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"os/exec"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/corebench/corebench/internal/affinity"
+	"github.com/corebench/corebench/internal/proc"
+	"github.com/corebench/corebench/results"
+)
+
+// Load is one load-generator run the suite asks for.
+type Load struct {
+	URL         string
+	Connections int
+	Rate        float64 // open loop, req/s; 0 is closed loop
+	Duration    time.Duration
+	KeepAlive   bool
+}
+
+// Generator runs one load and returns what it measured. When ctx is
+// cancelled it stops and returns what it measured so far.
+type Generator func(ctx context.Context, l Load) (*results.Summary, error)
+
+// Options configure Run.
+type Options struct {
+	Profile     Profile
+	Specs       []Spec
+	ServerCPUs  []int // the servers' CPUs; singlecore is pinned to the first
+	CPUIters    int   // /cpu work; 0 is the server's default
+	IOMs        int   // /io wait
+	StartupWait time.Duration
+	Grace       time.Duration // how long a stopping server may drain
+	// Serve returns the command that runs `bench serve` with args.
+	Serve    func(args ...string) *exec.Cmd
+	Generate Generator
+	// Progress is called before each case and after it.
+	Progress func(Progress)
+}
+
+// Progress reports where a run is.
+type Progress struct {
+	Done, Total int
+	Current     *Spec         // the case starting, or nil
+	Finished    *results.Case // the case just finished, or nil
+	Elapsed     time.Duration
+	Left        time.Duration // estimated
+}
+
+// Run runs the cases in order, appending each finished case to run.Cases
+// as it goes, so an interrupted run keeps what it measured. A case whose
+// server fails is recorded with its error and the run goes on. It returns
+// ctx's error when interrupted.
+func Run(ctx context.Context, o Options, run *results.Run) error {
+	if o.StartupWait == 0 {
+		o.StartupWait = 30 * time.Second
+	}
+	if o.Grace == 0 {
+		o.Grace = 15 * time.Second
+	}
+	start := time.Now()
+	per := Estimate([]Spec{{}}, o.Profile)
+	capacity := map[string]float64{} // model/workload -> req/s of its models-sweep case
+	for i := range o.Specs {
+		sp := o.Specs[i]
+		left := time.Duration(len(o.Specs)-i) * per
+		if o.Progress != nil {
+			o.Progress(Progress{Done: i, Total: len(o.Specs), Current: &sp, Elapsed: time.Since(start), Left: left})
+		}
+		c := runCase(ctx, o, sp, capacity)
+		if c.Summary != nil && sp.Sweep == "models" {
+			capacity[sp.Model+"/"+sp.Workload] = c.Summary.RPS.Median
+		}
+		run.Cases = append(run.Cases, c)
+		if o.Progress != nil {
+			o.Progress(Progress{Done: i + 1, Total: len(o.Specs), Finished: &run.Cases[len(run.Cases)-1], Elapsed: time.Since(start), Left: left - per})
+		}
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+	}
+	return nil
+}
+
+// serveArgs returns the `bench serve` arguments for a case.
+func serveArgs(o Options, sp Spec) []string {
+	model, sched, _ := strings.Cut(sp.Model, "-")
+	args := []string{"serve", "--model", model, "--addr", "127.0.0.1:0"}
+	if sched != "" {
+		args = append(args, "--sched", sched)
+	}
+	cpus := o.ServerCPUs
+	if model == "singlecore" && len(cpus) > 0 {
+		cpus = cpus[:1]
+	} else if model != "singlecore" {
+		args = append(args, "--workers", strconv.Itoa(sp.Workers))
+	}
+	if len(cpus) > 0 {
+		args = append(args, "--cpus", affinity.Format(cpus))
+	}
+	if o.CPUIters > 0 {
+		args = append(args, "--cpu-iters", strconv.Itoa(o.CPUIters))
+	}
+	return args
+}
+
+func (o Options) path(sp Spec) string {
+	if sp.Workload == "io" && o.IOMs > 0 {
+		return fmt.Sprintf("%s?ms=%d", sp.Path, o.IOMs)
+	}
+	return sp.Path
+}
+
+// runCase starts the case's server, warms up, measures each repeat, and
+// stops the server.
+func runCase(ctx context.Context, o Options, sp Spec, capacity map[string]float64) results.Case {
+	c := results.Case{
+		ID: sp.ID, Sweep: sp.Sweep, Model: sp.Model, Workers: sp.Workers, Workload: sp.Workload, Path: o.path(sp),
+		Mode: sp.Mode, Connections: sp.Connections, KeepAlive: sp.KeepAlive, Repeats: []results.Repeat{},
+	}
+	if sp.Mode == "open" {
+		base := capacity[sp.Model+"/"+sp.Workload]
+		if base == 0 {
+			c.Error = "skipped: no capacity was measured for this model and workload in the models sweep"
+			return c
+		}
+		c.Rate = math.Max(1, math.Round(base*sp.RateOf))
+	}
+	srv, err := startServer(ctx, o.Serve(serveArgs(o, sp)...), o.StartupWait)
+	if err != nil {
+		c.Error = err.Error()
+		return c
+	}
+	defer func() {
+		if err := srv.stop(o.Grace); err != nil && c.Error == "" {
+			c.Error = err.Error()
+		}
+	}()
+	load := Load{URL: srv.url + c.Path, Connections: sp.Connections, Rate: c.Rate, Duration: o.Profile.Duration, KeepAlive: sp.KeepAlive}
+	if o.Profile.Warmup > 0 {
+		warm := load
+		warm.Duration = o.Profile.Warmup
+		if _, err := o.Generate(ctx, warm); err != nil && ctx.Err() == nil {
+			c.Error = "warm-up: " + err.Error()
+			if derr := srv.dead(); derr != nil {
+				c.Error = derr.Error()
+			}
+			return c
+		}
+	}
+	for range o.Profile.Repeat {
+		if ctx.Err() != nil {
+			break
+		}
+		pids := srv.pids()
+		cpu0 := proc.CPUSeconds(pids)
+		sum, err := o.Generate(ctx, load)
+		rep := results.Repeat{ServerCPU: proc.CPUSeconds(pids) - cpu0, ServerRSS: proc.PeakRSS(pids), ServerProcs: len(pids)}
+		if sum != nil {
+			rep.Load = *sum
+		}
+		switch {
+		case ctx.Err() != nil:
+			rep.Error = errInterrupted.Error()
+		case err != nil:
+			rep.Error = err.Error()
+		}
+		c.Repeats = append(c.Repeats, rep)
+		if derr := srv.dead(); derr != nil {
+			c.Error = derr.Error()
+			break
+		}
+		if err != nil && ctx.Err() == nil {
+			c.Error = err.Error()
+			break
+		}
+	}
+	c.Summarize()
+	return c
+}
+
+// Interrupted reports whether err means the run was stopped by the user.
+func Interrupted(err error) bool {
+	return errors.Is(err, context.Canceled)
+}

@@ -1,0 +1,188 @@
+package suite
+
+import (
+	"context"
+	"crypto/sha256"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"os/signal"
+	"slices"
+	"strings"
+	"sync/atomic"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/corebench/corebench/internal/proc"
+	"github.com/corebench/corebench/results"
+)
+
+// fakeServeEnv makes the test binary a stand-in for `bench serve`: it
+// prints the listening line and serves until SIGTERM. --model decides how
+// it misbehaves: "broken" exits before it is ready, "fragile" dies after
+// its first request.
+const fakeServeEnv = "SUITE_FAKE_SERVE"
+
+func TestMain(m *testing.M) {
+	if os.Getenv(fakeServeEnv) == "1" {
+		os.Exit(fakeServe(os.Args[1:]))
+	}
+	proc.ReapOrphans()
+	os.Exit(m.Run())
+}
+
+func fakeServe(args []string) int {
+	model := args[slices.Index(args, "--model")+1]
+	if model == "broken" {
+		fmt.Fprintln(os.Stderr, "cannot listen: pretend the port is taken")
+		return 1
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 1
+	}
+	term := make(chan os.Signal, 1)
+	signal.Notify(term, syscall.SIGTERM)
+	var n atomic.Int64
+	go http.Serve(ln, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if n.Add(1) > 1 && model == "fragile" {
+			os.Exit(3)
+		}
+		d := sha256.Sum256([]byte("burn some CPU"))
+		for range 2000 {
+			d = sha256.Sum256(d[:])
+		}
+		fmt.Fprintf(w, "%x", d)
+	}))
+	fmt.Printf("listening on http://%s model=%s\n", ln.Addr(), model)
+	<-term
+	return 0
+}
+
+func serveCmd(args ...string) *exec.Cmd {
+	cmd := exec.Command(os.Args[0], args...)
+	cmd.Env = append(os.Environ(), fakeServeEnv+"=1")
+	return cmd
+}
+
+// httpGenerator sends requests one after another for l.Duration.
+func httpGenerator(ctx context.Context, l Load) (*results.Summary, error) {
+	c := &http.Client{Timeout: 5 * time.Second}
+	s := &results.Summary{Histogram: &results.Histogram{}}
+	start := time.Now()
+	for time.Since(start) < l.Duration && ctx.Err() == nil {
+		t := time.Now()
+		resp, err := c.Get(l.URL)
+		if err != nil {
+			s.Errors++
+			if s.Requests == 0 {
+				return s, err
+			}
+			continue
+		}
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		s.Requests++
+		s.Histogram.Record(int64(time.Since(t)))
+	}
+	s.DurationS = time.Since(start).Seconds()
+	s.RPS = float64(s.Requests) / s.DurationS
+	s.Latency = results.LatencyOf(s.Histogram)
+	return s, nil
+}
+
+func options(specs []Spec) Options {
+	p := Profile{Duration: 200 * time.Millisecond, Warmup: 50 * time.Millisecond, Repeat: 2}
+	return Options{Profile: p, Specs: specs, Serve: serveCmd, Generate: httpGenerator, Grace: 5 * time.Second}
+}
+
+func spec(model string) Spec {
+	s := Spec{Sweep: "models", Model: model, Workers: 1, Workload: "hello", Path: "/", Mode: "closed", Connections: 1, KeepAlive: true}
+	s.setID()
+	return s
+}
+
+// TestRunRecordsFailuresAndGoesOn: a server that will not start and one
+// that dies mid-case are recorded with their errors; the cases around
+// them are measured, with the server's CPU.
+func TestRunRecordsFailuresAndGoesOn(t *testing.T) {
+	o := options([]Spec{spec("singlecore"), spec("broken"), spec("fragile"), spec("goroutines")})
+	var seen []string
+	o.Progress = func(p Progress) {
+		if p.Finished != nil {
+			seen = append(seen, p.Finished.Model)
+		}
+	}
+	var run results.Run
+	if err := Run(context.Background(), o, &run); err != nil {
+		t.Fatal(err)
+	}
+	if len(run.Cases) != 4 || !slices.Equal(seen, []string{"singlecore", "broken", "fragile", "goroutines"}) {
+		t.Fatalf("%d cases, progress saw %v", len(run.Cases), seen)
+	}
+	for _, i := range []int{0, 3} {
+		c := run.Cases[i]
+		if c.Error != "" || c.Summary == nil || len(c.Repeats) != 2 {
+			t.Fatalf("%s: error %q, %d repeats", c.Model, c.Error, len(c.Repeats))
+		}
+		if c.Summary.Requests == 0 || c.Summary.ServerCPUPerReq.Median <= 0 || c.Repeats[0].ServerRSS <= 0 {
+			t.Errorf("%s: %d requests, %v µs server CPU per request, %d bytes RSS", c.Model, c.Summary.Requests, c.Summary.ServerCPUPerReq.Median, c.Repeats[0].ServerRSS)
+		}
+	}
+	if e := run.Cases[1].Error; !strings.Contains(e, "exited before it was ready") || !strings.Contains(e, "pretend the port is taken") {
+		t.Errorf("broken server: %q", e)
+	}
+	if e := run.Cases[2].Error; e == "" {
+		t.Errorf("a server that died mid-case left no error")
+	}
+}
+
+// TestRunInterrupted: cancelling stops the current case at once, keeps
+// what it measured, and leaves no server behind.
+func TestRunInterrupted(t *testing.T) {
+	o := options([]Spec{spec("singlecore"), spec("goroutines")})
+	o.Profile.Duration = time.Minute
+	ctx, cancel := context.WithCancel(context.Background())
+	var pid int
+	gen := o.Generate
+	o.Generate = func(ctx context.Context, l Load) (*results.Summary, error) {
+		if l.Duration == time.Minute {
+			pid = serverPID(t, l.URL)
+			cancel() // Ctrl-C during the first measured repeat
+		}
+		return gen(ctx, l)
+	}
+	var run results.Run
+	start := time.Now()
+	err := Run(ctx, o, &run)
+	if !errors.Is(err, context.Canceled) || !Interrupted(err) {
+		t.Fatalf("Run = %v, want context.Canceled", err)
+	}
+	if time.Since(start) > 30*time.Second || len(run.Cases) != 1 {
+		t.Fatalf("%d cases after %v", len(run.Cases), time.Since(start))
+	}
+	if r := run.Cases[0].Repeats; len(r) != 1 || r[0].Error != "interrupted" {
+		t.Errorf("repeats %+v", r)
+	}
+	if pid == 0 || proc.CPUSeconds([]int{pid}) != 0 {
+		t.Errorf("server %d still running", pid)
+	}
+}
+
+// serverPID finds the process listening on url's port among our children.
+func serverPID(t *testing.T, url string) int {
+	t.Helper()
+	for _, c := range proc.Children(os.Getpid()) {
+		b, _ := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", c))
+		if strings.Contains(string(b), "serve") {
+			return c
+		}
+	}
+	t.Fatalf("no server child for %s", url)
+	return 0
+}
