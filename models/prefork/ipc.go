@@ -16,7 +16,7 @@ type Kind uint8
 
 // Message kinds. "m" is the master, "w" a worker.
 const (
-	KindReady        Kind = iota + 1 // w->m: accepting connections
+	KindReady        Kind = iota + 1 // w->m: accepting connections; reuseport: its listening socket attached
 	KindConn                         // m->w: an accepted connection, its fd attached; ID names the handoff
 	KindConnAck                      // w->m: handoff ID taken (Val 1) or refused (Val 0)
 	KindCounterAdd                   // w->m: add Val to the shared counter; ID names the request

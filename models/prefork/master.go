@@ -58,6 +58,10 @@ type slot struct {
 	unstable int // unstable restarts in a row
 	restarts int // all restarts
 	timer    *time.Timer
+	// reuseport: the slot's listening socket, kept by the master so that
+	// a worker's death does not reset the connections in its accept
+	// queue; the slot's next worker takes it over.
+	sock *os.File
 }
 
 // proc is one worker process.
@@ -279,13 +283,16 @@ func (m *Master) startLocked(s *slot) error {
 	}
 	cfg, _ := json.Marshal(workerConfig{
 		Slot: s.index, Sched: m.o.Sched, Addr: m.addr, Chaos: m.o.Chaos, CPUIters: m.o.CPUIters,
-		Procs: m.o.WorkerProcs, Grace: m.o.Grace, DrainIdle: m.o.DrainIdle,
+		Procs: m.o.WorkerProcs, Grace: m.o.Grace, DrainIdle: m.o.DrainIdle, Inherit: s.sock != nil,
 	})
 	cmd := exec.Command(m.exe, m.o.Args...)
 	cmd.Env = append(os.Environ(), WorkerEnv+"="+string(cfg))
 	cmd.ExtraFiles = []*os.File{theirs}
-	if m.lnFile != nil {
+	switch {
+	case m.lnFile != nil:
 		cmd.ExtraFiles = append(cmd.ExtraFiles, m.lnFile)
+	case s.sock != nil:
+		cmd.ExtraFiles = append(cmd.ExtraFiles, s.sock)
 	}
 	// A worker dies with the master, even when the master is SIGKILLed.
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
@@ -374,6 +381,12 @@ func (m *Master) crashedLocked(s *slot, uptime time.Duration) {
 	s.unstable, delay, errored = m.o.Policy.Next(uptime, s.unstable)
 	if errored {
 		s.state = StateErrored
+		if s.sock != nil {
+			// Nobody will accept from it again; connections the kernel
+			// queued there are reset as it closes.
+			s.sock.Close()
+			s.sock = nil
+		}
 		m.log.printf("ERROR: worker %d (pid %d) %v after %v, its %d%s death in a row within --min-uptime %v (--max-restarts %d); giving up on slot %d, serving with the others",
 			s.index, p.pid, p.exitErr, uptime.Round(time.Millisecond), s.unstable, ordinal(s.unstable), m.o.Policy.MinUptime, m.o.Policy.MaxRestarts, s.index)
 		return
@@ -420,12 +433,20 @@ func (m *Master) readLoop(p *proc) {
 		if err != nil {
 			return
 		}
-		if fd >= 0 {
-			closeFD(fd) // workers never send descriptors
+		if fd >= 0 && (msg.Kind != KindReady || m.o.Sched != models.SchedReusePort) {
+			closeFD(fd) // only a reuseport worker's Ready carries one
+			fd = -1
 		}
 		switch msg.Kind {
 		case KindReady:
 			m.mu.Lock()
+			if fd >= 0 {
+				if p.slot.sock == nil {
+					p.slot.sock = os.NewFile(uintptr(fd), fmt.Sprintf("reuseport-slot-%d", p.slot.index))
+				} else {
+					closeFD(fd)
+				}
+			}
 			p.ready = true
 			if p.slot.cur == p && p.slot.state == StateStarting {
 				p.slot.state = StateOnline
@@ -689,6 +710,10 @@ func (m *Master) shutdown() error {
 	m.mu.Lock()
 	for _, s := range m.slots {
 		s.state = StateStopped
+		if s.sock != nil {
+			s.sock.Close()
+			s.sock = nil
+		}
 	}
 	m.mu.Unlock()
 	if len(killed) > 0 {

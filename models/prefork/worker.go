@@ -39,6 +39,7 @@ type workerConfig struct {
 	Procs     int           `json:"procs"`
 	Grace     time.Duration `json:"grace"`
 	DrainIdle time.Duration `json:"drain_idle"`
+	Inherit   bool          `json:"inherit"` // reuseport: fd 4 is the slot's socket
 }
 
 // IsWorker reports whether this process was started by a master as one of
@@ -77,7 +78,15 @@ func RunWorker(ctx context.Context) error {
 		ln, err = net.FileListener(f)
 		f.Close()
 	case models.SchedReusePort:
-		ln, err = listenReusePort(cfg.Addr)
+		// A first worker binds its own socket; its replacements take
+		// over the one the master kept for the slot, accept queue and all.
+		if cfg.Inherit {
+			f := os.NewFile(fdListener, "listener")
+			ln, err = net.FileListener(f)
+			f.Close()
+		} else {
+			ln, err = listenReusePort(cfg.Addr)
+		}
 	default:
 		err = fmt.Errorf("unknown scheduling policy %q", cfg.Sched)
 	}
@@ -97,7 +106,7 @@ func RunWorker(ctx context.Context) error {
 			Grace:     cfg.Grace,
 			DrainIdle: cfg.DrainIdle,
 			Log:       os.Stderr,
-			Serving:   func() { w.ch.Send(Msg{Kind: KindReady}, -1) },
+			Serving:   func() { w.ch.Send(Msg{Kind: KindReady}, listenerFD(ln, cfg)) },
 		})
 	}()
 	select {
@@ -106,6 +115,25 @@ func RunWorker(ctx context.Context) error {
 	case <-lost:
 		return ErrMasterGone
 	}
+}
+
+// listenerFD returns the descriptor of a reuseport worker's own new
+// socket, to send to the master with KindReady, or -1.
+func listenerFD(ln net.Listener, cfg workerConfig) int {
+	if cfg.Sched != models.SchedReusePort || cfg.Inherit {
+		return -1
+	}
+	tl, ok := ln.(*net.TCPListener)
+	if !ok {
+		return -1
+	}
+	rc, err := tl.SyscallConn()
+	if err != nil {
+		return -1
+	}
+	fd := -1
+	rc.Control(func(s uintptr) { fd = int(s) })
+	return fd
 }
 
 // worker is the worker's side of the IPC channel.
