@@ -7,7 +7,7 @@
 set -u
 exec 9>/tmp/corebench-bench.lock
 flock 9
-( while sleep 0.2; do
+( while sleep 1; do
     for p in $(pgrep -f 'go-build|/compile |/link |go (build|test|vet|run)|\.test( |$)'); do
       chrt -a -i -p 0 "$p" 2>/dev/null
     done
