@@ -10,6 +10,7 @@ import (
 	"net"
 	"os"
 	"os/exec"
+	"runtime"
 	"sort"
 	"sync"
 	"sync/atomic"
@@ -119,11 +120,19 @@ func New(o Options) (*Master, error) {
 	return &Master{o: o, log: newLogSink(o.Log), exe: exe, procs: map[*proc]struct{}{}, changed: make(chan struct{})}, nil
 }
 
-// Run opens the listening socket, starts the workers, reports readiness
+// Run pins the master to Options.CPUs, opens the listening socket, starts
+// the workers (each pinned to one of the CPUs), reports readiness
 // through Options.Ready once every worker accepts, supervises them until
 // ctx is done, then shuts down gracefully. It returns only when every
 // worker has been reaped.
 func (m *Master) Run(ctx context.Context) error {
+	// The master is pinned to the whole list, each worker to one CPU of it.
+	if len(m.o.CPUs) > 0 {
+		if err := affinity.PinProcess(m.o.CPUs); err != nil {
+			return err
+		}
+		runtime.GOMAXPROCS(len(m.o.CPUs))
+	}
 	if err := m.listen(); err != nil {
 		return err
 	}
