@@ -76,12 +76,12 @@ func (o Options) WithDefaults() Options {
 
 // Info describes a server that is ready.
 type Info struct {
-	Addr    string // the address actually bound, host:port
-	Model   string // SingleCore, Goroutines or Prefork
-	Sched   string // prefork's policy; "go" for goroutines, "none" for singlecore
-	Workers int
-	PID     int    // the server's (master's) pid
-	Control string // prefork: the control socket's path, if any
+	Addr    string `json:"addr"`  // the address actually bound, host:port
+	Model   string `json:"model"` // SingleCore, Goroutines or Prefork
+	Sched   string `json:"sched"` // prefork's policy; "go" for goroutines, "none" for singlecore
+	Workers int    `json:"workers"`
+	PID     int    `json:"pid"`               // the server's (master's) pid
+	Control string `json:"control,omitempty"` // prefork: the control socket's path, if any
 }
 
 // URL returns the server's base URL.

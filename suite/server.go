@@ -31,7 +31,7 @@ var listeningRe = regexp.MustCompile(`listening on (http://\S+)`)
 // reaches only the suite, which stops it in order; and SIGTERM if the
 // suite dies, so it never outlives the run.
 func startServer(ctx context.Context, cmd *exec.Cmd, timeout time.Duration) (*server, error) {
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGTERM}
+	cmd.SysProcAttr = childAttr()
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
 		return nil, err
@@ -114,7 +114,7 @@ func (s *server) stop(grace time.Duration) error {
 	select {
 	case <-s.exited:
 	case <-t.C:
-		syscall.Kill(-s.cmd.Process.Pid, syscall.SIGKILL)
+		killGroup(s.cmd)
 		<-s.exited
 		err = fmt.Errorf("server ignored SIGTERM for %v and was killed", grace)
 	}

@@ -18,7 +18,16 @@ func TestMain(m *testing.M) {
 		os.Exit(Main(os.Args[1:], os.Stdout, os.Stderr))
 	}
 	reapOrphans()
-	os.Exit(m.Run())
+	// Control sockets of the masters tests start go to a directory of
+	// their own, away from any master the user runs.
+	dir, err := os.MkdirTemp("", "bench-test-run-")
+	if err != nil {
+		panic(err)
+	}
+	os.Setenv("XDG_RUNTIME_DIR", dir)
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
 }
 
 // bench returns a command that runs this test binary as `bench args...`.

@@ -2,7 +2,11 @@ package main
 
 import (
 	"fmt"
+	"os"
+	"os/signal"
+	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/corebench/corebench/internal/affinity"
@@ -23,7 +27,9 @@ func init() {
   bench serve --model prefork --sched rr --workers 8  # master + 8 workers, master passes connections round-robin
   bench serve --model prefork --sched os              # workers accept on one shared socket
   bench serve --model prefork-reuseport --workers max-1 --addr 127.0.0.1:0
-  bench serve --model prefork --chaos                 # enables /crash, to watch a worker restart`,
+  bench serve --model prefork --chaos                 # enables /crash, to watch a worker restart
+  bench serve --model prefork --max-memory 512M       # replace a worker gracefully above 512 MB, like PM2's max_memory_restart
+  kill -HUP $(pgrep -f "bench serve")                 # rolling reload, like bench reload`,
 		run: runServe,
 	})
 }
@@ -35,6 +41,7 @@ type serveFlags struct {
 	cpuIters                          int
 	grace, minUptime                  time.Duration
 	maxRestarts                       int
+	control, maxMemory                string
 }
 
 func runServe(c *cli, args []string) error {
@@ -50,6 +57,8 @@ func runServe(c *cli, args []string) error {
 	fs.DurationVar(&f.grace, "grace", models.DefaultGrace, "on shutdown, how long requests in flight may take to finish")
 	fs.DurationVar(&f.minUptime, "min-uptime", time.Second, "prefork: a worker that dies sooner counts as an unstable restart")
 	fs.IntVar(&f.maxRestarts, "max-restarts", 16, "prefork: unstable restarts in a row before a slot is left errored")
+	fs.StringVar(&f.maxMemory, "max-memory", "", "prefork: replace a worker gracefully when its memory passes this, e.g. 512M or 2G")
+	fs.StringVar(&f.control, "control", "", "prefork: control socket path for bench ps/top/reload/scale/logs (default: one per master under "+prefork.ControlDir()+")")
 	if err := c.parse(fs, args); err != nil {
 		return err
 	}
@@ -65,26 +74,47 @@ func runServe(c *cli, args []string) error {
 
 	ctx, stop := signalContext()
 	defer stop()
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
 	switch o.model {
-	case models.SingleCore:
+	case models.SingleCore, models.Goroutines:
+		go func() {
+			for range hup {
+				fmt.Fprintf(c.stderr, "bench serve: SIGHUP ignored: rolling reload is a prefork feature\n")
+			}
+		}()
+		if o.model == models.Goroutines {
+			return goroutines.Run(ctx, o.Options)
+		}
 		if fs.Changed("workers") && o.Workers != 1 {
 			fmt.Fprintf(c.stderr, "bench serve: singlecore always runs one worker; --workers %s ignored\n", f.workers)
 		}
 		return singlecore.Run(ctx, o.Options)
-	case models.Goroutines:
-		return goroutines.Run(ctx, o.Options)
-	default:
-		return prefork.Run(ctx, prefork.Options{
-			Options: o.Options,
-			Sched:   sched,
-			Policy:  prefork.Policy{MinUptime: f.minUptime, MaxRestarts: f.maxRestarts},
-		})
 	}
+	m, err := prefork.New(prefork.Options{
+		Options:   o.Options,
+		Sched:     sched,
+		Policy:    prefork.Policy{MinUptime: f.minUptime, MaxRestarts: f.maxRestarts},
+		MaxMemory: o.maxMemory,
+		Control:   f.control,
+	})
+	if err != nil {
+		return err
+	}
+	// SIGHUP reloads, as it does for nginx and PM2.
+	go func() {
+		for range hup {
+			m.Reload(ctx, 1, func(s string) {})
+		}
+	}()
+	return m.Run(ctx)
 }
 
 type serveOptions struct {
 	models.Options
-	model string
+	model     string
+	maxMemory int64
 }
 
 // options validates the flags; every problem is a usage error.
@@ -144,6 +174,36 @@ func (f *serveFlags) options() (serveOptions, string, error) {
 	if f.minUptime <= 0 || f.maxRestarts <= 0 {
 		return o, "", usagef("--min-uptime and --max-restarts must be positive")
 	}
+	if f.maxMemory != "" {
+		if model != models.Prefork {
+			return o, "", usagef("--max-memory applies to --model prefork only")
+		}
+		if o.maxMemory, err = parseBytes(f.maxMemory); err != nil || o.maxMemory <= 0 {
+			return o, "", usagef("--max-memory %q: want a size such as 512M or 2G", f.maxMemory)
+		}
+	}
+	if f.control != "" && model != models.Prefork {
+		return o, "", usagef("--control applies to --model prefork only")
+	}
 	o.Addr, o.Chaos, o.CPUIters, o.Grace = f.addr, f.chaos, f.cpuIters, f.grace
 	return o, sched, nil
+}
+
+// parseBytes parses a size: a number of bytes, or with a K, M, G or T
+// suffix (powers of 1024; a trailing B or iB is allowed).
+func parseBytes(s string) (int64, error) {
+	t := strings.ToUpper(strings.TrimSpace(s))
+	t = strings.TrimSuffix(strings.TrimSuffix(t, "B"), "I")
+	mult := int64(1)
+	if n := len(t); n > 0 {
+		if i := strings.IndexByte("KMGT", t[n-1]); i >= 0 {
+			mult = 1 << (10 * (i + 1))
+			t = t[:n-1]
+		}
+	}
+	v, err := strconv.ParseFloat(t, 64)
+	if err != nil || v < 0 {
+		return 0, fmt.Errorf("bad size %q", s)
+	}
+	return int64(v * float64(mult)), nil
 }

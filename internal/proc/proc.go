@@ -94,3 +94,6 @@ func statusKB(pid int, key string) int64 {
 	}
 	return 0
 }
+
+// RSS returns the resident set size of pid in bytes (VmRSS).
+func RSS(pid int) int64 { return statusKB(pid, "VmRSS:") * 1024 }

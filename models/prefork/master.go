@@ -11,7 +11,6 @@ import (
 	"os"
 	"os/exec"
 	"runtime"
-	"sort"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -25,9 +24,10 @@ import (
 
 // Master runs and supervises the workers of one prefork server.
 type Master struct {
-	o   Options
-	log *logSink
-	exe string
+	o       Options
+	log     *logSink
+	exe     string
+	started time.Time
 
 	mu       sync.Mutex
 	slots    []*slot
@@ -35,9 +35,11 @@ type Master struct {
 	running  bool               // startup is over: a death now is a crash to restart
 	stopping bool
 	changed  chan struct{} // closed and replaced on every state change
-	parked   []handoff     // rr: connections waiting for any worker to be ready
+	parked   []handoff     // connections waiting for any worker to be ready
+	orphans  []*orphan     // reuseport: sockets of removed or errored slots, relayed by the master
+	opMu     sync.Mutex    // one reload or scale at a time
 
-	rotation atomic.Pointer[[]*proc] // rr: ready workers in slot order
+	rotation atomic.Pointer[[]*proc] // serving workers in slot order
 	next     atomic.Uint64           // rr: rotation position
 	hid      atomic.Uint64           // handoff ids
 
@@ -45,24 +47,27 @@ type Master struct {
 
 	addr    string   // where the server listens, host:port
 	ln      *os.File // rr, sticky: the master's listening socket, non-blocking, polled by the runtime
-	lnFile  *os.File // os: the listening socket workers inherit
+	lnFD    int      // os: the listening socket workers inherit; -1 otherwise
 	reserve *os.File // reuseport: holds the port
-
-	acceptDone chan struct{}
+	accepts sync.WaitGroup
+	control *controlServer
+	info    models.Info
 }
 
-// slot is a stable worker position 0..N-1; a restarted worker keeps it.
+// slot is a stable worker position 0..N-1; a restarted or reloaded worker
+// keeps it.
 type slot struct {
 	index    int
-	cur      *proc
+	cur      *proc // the slot's worker, or its replacement while one starts
+	prev     *proc // during a replacement: the worker being replaced, serving until cur is ready
 	state    string
 	unstable int // unstable restarts in a row
 	restarts int // all restarts
 	timer    *time.Timer
-	// reuseport: the slot's listening socket, kept by the master so that
-	// a worker's death does not reset the connections in its accept
-	// queue; the slot's next worker takes it over.
-	sock *os.File
+	// reuseport: the slot's listening socket. The master keeps it so that
+	// a worker's death or replacement does not reset the connections in
+	// its accept queue: the slot's next worker takes it over.
+	sock int
 }
 
 // proc is one worker process.
@@ -74,22 +79,23 @@ type proc struct {
 	started time.Time
 	last    lastLine
 
-	ready    bool        // guarded by Master.mu
+	// Guarded by Master.mu.
+	ready bool
+	trial bool // a replacement that has not reported ready: its death is not a crash
+	cpu   float64
+	rss   int64
+	ticks float64 // CPU seconds at the last sample
+	at    time.Time
+
 	retiring atomic.Bool // leaving the rotation for good (shutdown, reload, scale)
 	exited   chan struct{}
 	exitErr  error
 
 	mu      sync.Mutex
 	dead    bool
-	queue   chan handoff   // rr: connections to send
-	pending map[uint64]int // rr: handoff id -> fd, sent and not yet acknowledged
+	queue   chan handoff   // connections (and the shutdown) to send
+	pending map[uint64]int // handoff id -> fd, sent and not yet acknowledged
 	calls   map[uint64]chan Msg
-}
-
-// handoff is a connection the rr master accepted and passes to a worker.
-type handoff struct {
-	id uint64
-	fd int
 }
 
 // New validates o and returns a master ready to Run.
@@ -117,15 +123,16 @@ func New(o Options) (*Master, error) {
 	if len(o.Args) == 0 {
 		o.Args = []string{"prefork-worker"}
 	}
-	return &Master{o: o, log: newLogSink(o.Log), exe: exe, procs: map[*proc]struct{}{}, changed: make(chan struct{})}, nil
+	return &Master{o: o, log: newLogSink(o.Log), exe: exe, procs: map[*proc]struct{}{}, changed: make(chan struct{}), lnFD: -1}, nil
 }
 
-// Run pins the master to Options.CPUs, opens the listening socket, starts
-// the workers (each pinned to one of the CPUs), reports readiness
-// through Options.Ready once every worker accepts, supervises them until
-// ctx is done, then shuts down gracefully. It returns only when every
-// worker has been reaped.
+// Run pins the master to Options.CPUs, opens the listening socket and the
+// control socket, starts the workers (each pinned to one of the CPUs),
+// reports readiness through Options.Ready once every worker accepts,
+// supervises them until ctx is done, then shuts down gracefully. It
+// returns only when every worker has been reaped.
 func (m *Master) Run(ctx context.Context) error {
+	m.started = time.Now()
 	// The master is pinned to the whole list, each worker to one CPU of it.
 	if len(m.o.CPUs) > 0 {
 		if err := affinity.PinProcess(m.o.CPUs); err != nil {
@@ -137,11 +144,21 @@ func (m *Master) Run(ctx context.Context) error {
 		return err
 	}
 	defer m.closeListeners()
+	m.info = models.Info{Addr: m.addr, Model: models.Prefork, Sched: m.o.Sched, Workers: m.o.Workers, PID: os.Getpid()}
+	if !m.o.NoControl {
+		cs, err := m.serveControl(m.o.Control)
+		if err != nil {
+			return err
+		}
+		m.control = cs
+		m.info.Control = cs.path
+		defer cs.close()
+	}
 	m.mu.Lock()
 	for i := range m.o.Workers {
-		s := &slot{index: i}
+		s := &slot{index: i, sock: -1}
 		m.slots = append(m.slots, s)
-		if err := m.startLocked(s); err != nil {
+		if err := m.startLocked(s, false); err != nil {
 			m.mu.Unlock()
 			m.shutdown()
 			return err
@@ -157,11 +174,11 @@ func (m *Master) Run(ctx context.Context) error {
 	m.running = true
 	m.mu.Unlock()
 	if m.ln != nil {
-		m.acceptDone = make(chan struct{})
-		go m.acceptLoop()
+		m.startAccepting(m.ln)
 	}
+	go m.sample(ctx)
 	m.log.printf("%d workers online (%s), listening on http://%s", m.o.Workers, m.o.Sched, m.addr)
-	m.o.Ready(models.Info{Addr: m.addr, Model: models.Prefork, Sched: m.o.Sched, Workers: m.o.Workers, PID: os.Getpid()})
+	m.o.Ready(m.info)
 
 	<-ctx.Done()
 	m.log.printf("shutting down: draining workers (grace %v)", m.o.Grace)
@@ -182,19 +199,21 @@ func (m *Master) listen() error {
 		// A net.Listener's RawConn cannot wait for readability; an
 		// *os.File of a non-blocking socket can, so the accept loop
 		// runs accept4 itself on a dup of the listener.
-		m.ln, err = pollableDup(ln.(*net.TCPListener))
+		fd, err := dupFD(ln.(*net.TCPListener))
 		ln.Close()
 		if err != nil {
 			return fmt.Errorf("listener fd: %w", err)
 		}
+		m.ln = os.NewFile(uintptr(fd), "listener")
 	case models.SchedOS:
 		ln, err := models.Listen(m.o.Addr)
 		if err != nil {
 			return err
 		}
-		// Keep only a descriptor to hand down: the master never accepts,
-		// so it should not be woken for every connection either.
-		m.lnFile, err = ln.(*net.TCPListener).File()
+		// Keep a bare descriptor to hand down: the master never accepts,
+		// and an *os.File of it would put it in the master's poller, to
+		// be woken by every connection for nothing.
+		m.lnFD, err = dupFD(ln.(*net.TCPListener))
 		m.addr = ln.Addr().String()
 		ln.Close()
 		if err != nil {
@@ -211,10 +230,13 @@ func (m *Master) listen() error {
 }
 
 func (m *Master) closeListeners() {
-	for _, f := range []*os.File{m.ln, m.lnFile, m.reserve} {
+	for _, f := range []*os.File{m.ln, m.reserve} {
 		if f != nil {
 			f.Close()
 		}
+	}
+	if m.lnFD >= 0 {
+		closeFD(m.lnFD)
 	}
 }
 
@@ -241,7 +263,7 @@ func (m *Master) waitFor(ctx context.Context, limit time.Duration, cond func() b
 		case <-ctx.Done():
 			return ctx.Err()
 		case <-t.C:
-			return errors.New("timed out")
+			return fmt.Errorf("timed out after %v", limit)
 		}
 	}
 }
@@ -284,24 +306,35 @@ func (m *Master) cpusFor(i int) []int {
 	return []int{m.o.CPUs[i%len(m.o.CPUs)]}
 }
 
-// startLocked spawns a worker for s.
-func (m *Master) startLocked(s *slot) error {
+// startLocked spawns a worker for s. A replacement (reload, memory limit)
+// becomes s.cur while the worker it replaces, now s.prev, keeps serving
+// until the replacement is ready.
+func (m *Master) startLocked(s *slot, replace bool) error {
 	mine, theirs, err := socketpair()
 	if err != nil {
 		return err
 	}
 	cfg, _ := json.Marshal(workerConfig{
 		Slot: s.index, Sched: m.o.Sched, Addr: m.addr, Chaos: m.o.Chaos, CPUIters: m.o.CPUIters,
-		Procs: m.o.WorkerProcs, Grace: m.o.Grace, DrainIdle: m.o.DrainIdle, Inherit: s.sock != nil,
+		Procs: m.o.WorkerProcs, Grace: m.o.Grace, DrainIdle: m.o.DrainIdle, Inherit: s.sock >= 0,
 	})
 	cmd := exec.Command(m.exe, m.o.Args...)
 	cmd.Env = append(os.Environ(), WorkerEnv+"="+string(cfg))
 	cmd.ExtraFiles = []*os.File{theirs}
+	var inherited *os.File
 	switch {
-	case m.lnFile != nil:
-		cmd.ExtraFiles = append(cmd.ExtraFiles, m.lnFile)
-	case s.sock != nil:
-		cmd.ExtraFiles = append(cmd.ExtraFiles, s.sock)
+	case m.lnFD >= 0:
+		inherited, err = fileOf(m.lnFD, "listener")
+	case s.sock >= 0:
+		inherited, err = fileOf(s.sock, "reuseport-listener")
+	}
+	if err != nil {
+		mine.Close()
+		theirs.Close()
+		return err
+	}
+	if inherited != nil {
+		cmd.ExtraFiles = append(cmd.ExtraFiles, inherited)
 	}
 	// A worker dies with the master, even when the master is SIGKILLed.
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
@@ -315,17 +348,25 @@ func (m *Master) startLocked(s *slot) error {
 	err = affinity.StartPinned(cmd, m.cpusFor(s.index))
 	theirs.Close()
 	pw.Close()
+	if inherited != nil {
+		inherited.Close()
+	}
 	if err != nil {
 		mine.Close()
 		pr.Close()
 		return fmt.Errorf("start worker %d: %w", s.index, err)
 	}
 	p := &proc{
-		slot: s, cmd: cmd, pid: cmd.Process.Pid, ch: mine, started: time.Now(),
+		slot: s, cmd: cmd, pid: cmd.Process.Pid, ch: mine, started: time.Now(), trial: replace,
 		exited: make(chan struct{}), queue: make(chan handoff, 256),
 		pending: map[uint64]int{}, calls: map[uint64]chan Msg{},
 	}
-	s.cur, s.state = p, StateStarting
+	if replace {
+		s.prev = s.cur
+	} else {
+		s.state = StateStarting
+	}
+	s.cur = p
 	m.procs[p] = struct{}{}
 	logged := make(chan struct{})
 	go func() {
@@ -333,9 +374,7 @@ func (m *Master) startLocked(s *slot) error {
 		close(logged)
 	}()
 	go m.readLoop(p)
-	if m.ln != nil {
-		go m.sendLoop(p)
-	}
+	go m.sendLoop(p)
 	go m.waitLoop(p, pr, logged)
 	return nil
 }
@@ -366,8 +405,19 @@ func (m *Master) waitLoop(p *proc, logs *os.File, logged chan struct{}) {
 	p.ready = false
 	s := p.slot
 	switch {
+	case s.prev == p:
+		// A replaced worker finished draining.
+		s.prev = nil
 	case s.cur != p:
-		// A replaced worker (reload, scale) finished draining.
+		// Its slot was removed (scale).
+	case p.trial:
+		// A replacement died before it was ready: the worker it was to
+		// replace keeps the slot, and the reload or scale that started
+		// it reports the failure.
+		s.cur, s.prev = s.prev, nil
+		if s.cur == nil {
+			s.state = StateStopped
+		}
 	case m.running && !m.stopping && !p.retiring.Load():
 		m.crashedLocked(s, uptime)
 	default:
@@ -390,12 +440,7 @@ func (m *Master) crashedLocked(s *slot, uptime time.Duration) {
 	s.unstable, delay, errored = m.o.Policy.Next(uptime, s.unstable)
 	if errored {
 		s.state = StateErrored
-		if s.sock != nil {
-			// Nobody will accept from it again; connections the kernel
-			// queued there are reset as it closes.
-			s.sock.Close()
-			s.sock = nil
-		}
+		m.adoptLocked(s)
 		m.log.printf("ERROR: worker %d (pid %d) %v after %v, its %d%s death in a row within --min-uptime %v (--max-restarts %d); giving up on slot %d, serving with the others",
 			s.index, p.pid, p.exitErr, uptime.Round(time.Millisecond), s.unstable, ordinal(s.unstable), m.o.Policy.MinUptime, m.o.Policy.MaxRestarts, s.index)
 		return
@@ -409,9 +454,10 @@ func (m *Master) crashedLocked(s *slot, uptime time.Duration) {
 		if m.stopping || s.cur != p || s.state != StateWaiting {
 			return
 		}
-		if err := m.startLocked(s); err != nil {
+		if err := m.startLocked(s, false); err != nil {
 			m.log.printf("ERROR: %v; slot %d is errored", err, s.index)
 			s.state = StateErrored
+			m.adoptLocked(s)
 			m.notifyLocked()
 		}
 	}
@@ -422,16 +468,26 @@ func (m *Master) crashedLocked(s *slot, uptime time.Duration) {
 	s.timer = time.AfterFunc(delay, restart)
 }
 
-// rebuildLocked recomputes the rr rotation: ready, non-retiring workers in
-// slot order.
+// serving returns the process that serves slot s now: its worker once
+// ready, else the one it replaces.
+func (s *slot) serving() *proc {
+	for _, p := range []*proc{s.cur, s.prev} {
+		if p != nil && p.ready && !p.retiring.Load() {
+			return p
+		}
+	}
+	return nil
+}
+
+// rebuildLocked recomputes the rotation: the serving worker of each slot,
+// in slot order.
 func (m *Master) rebuildLocked() {
 	var rot []*proc
 	for _, s := range m.slots {
-		if p := s.cur; p != nil && p.ready && !p.retiring.Load() {
+		if p := s.serving(); p != nil {
 			rot = append(rot, p)
 		}
 	}
-	sort.Slice(rot, func(i, j int) bool { return rot[i].slot.index < rot[j].slot.index })
 	m.rotation.Store(&rot)
 }
 
@@ -448,29 +504,7 @@ func (m *Master) readLoop(p *proc) {
 		}
 		switch msg.Kind {
 		case KindReady:
-			m.mu.Lock()
-			if fd >= 0 {
-				if p.slot.sock == nil {
-					p.slot.sock = os.NewFile(uintptr(fd), fmt.Sprintf("reuseport-slot-%d", p.slot.index))
-				} else {
-					closeFD(fd)
-				}
-			}
-			p.ready = true
-			if p.slot.cur == p && p.slot.state == StateStarting {
-				p.slot.state = StateOnline
-				if p.slot.restarts > 0 {
-					m.log.printf("worker %d back online (pid %d)", p.slot.index, p.pid)
-				}
-			}
-			m.rebuildLocked()
-			parked := m.parked
-			m.parked = nil
-			m.notifyLocked()
-			m.mu.Unlock()
-			for _, h := range parked {
-				m.dispatch(h, nil)
-			}
+			m.ready(p, fd)
 		case KindConnAck:
 			p.mu.Lock()
 			hfd, ok := p.pending[msg.ID]
@@ -501,6 +535,38 @@ func (m *Master) readLoop(p *proc) {
 	}
 }
 
+// ready records that p accepts connections; fd is a first reuseport
+// worker's own socket, which the master keeps for the slot.
+func (m *Master) ready(p *proc, fd int) {
+	m.mu.Lock()
+	s := p.slot
+	if fd >= 0 {
+		if s.sock < 0 {
+			s.sock = fd
+		} else {
+			closeFD(fd)
+		}
+	}
+	p.ready = true
+	if s.cur == p {
+		p.trial = false
+		if s.state != StateOnline {
+			s.state = StateOnline
+			if s.restarts > 0 {
+				m.log.printf("worker %d back online (pid %d)", s.index, p.pid)
+			}
+		}
+	}
+	m.rebuildLocked()
+	parked := m.parked
+	m.parked = nil
+	m.notifyLocked()
+	m.mu.Unlock()
+	for _, h := range parked {
+		m.dispatch(h, nil)
+	}
+}
+
 // route forwards a worker-to-worker message, as Node's cluster does: the
 // master is the only hub.
 func (m *Master) route(from *proc, msg Msg) {
@@ -508,156 +574,13 @@ func (m *Master) route(from *proc, msg Msg) {
 	m.mu.Lock()
 	var to []*proc
 	for _, s := range m.slots {
-		if p := s.cur; p != nil && p != from && p.ready && (msg.Aux < 0 || int64(s.index) == msg.Aux) {
+		if p := s.serving(); p != nil && p != from && (msg.Aux < 0 || int64(s.index) == msg.Aux) {
 			to = append(to, p)
 		}
 	}
 	m.mu.Unlock()
 	for _, p := range to {
 		p.ch.Send(out, -1)
-	}
-}
-
-// acceptLoop is the rr master's only job on the data path: accept a
-// connection and hand its descriptor to the next worker. It uses accept4
-// directly so a connection costs no Go object in the master.
-func (m *Master) acceptLoop() {
-	defer close(m.acceptDone)
-	rc, err := m.ln.SyscallConn()
-	if err != nil {
-		m.log.printf("ERROR: listener: %v", err)
-		return
-	}
-	for {
-		var nfd int
-		var aerr error
-		err := rc.Read(func(fd uintptr) bool {
-			nfd, _, aerr = unix.Accept4(int(fd), unix.SOCK_CLOEXEC|unix.SOCK_NONBLOCK)
-			return aerr != unix.EAGAIN
-		})
-		if err != nil {
-			return // listener closed
-		}
-		switch aerr {
-		case nil:
-			m.dispatch(handoff{id: m.hid.Add(1), fd: nfd}, nil)
-		case unix.ECONNABORTED, unix.EINTR:
-		case unix.EMFILE, unix.ENFILE, unix.ENOBUFS, unix.ENOMEM:
-			m.log.printf("accept: %v; pausing", aerr)
-			time.Sleep(50 * time.Millisecond) // back off as net/http does, until descriptors free up
-		default:
-			m.log.printf("ERROR: accept: %v", aerr)
-			return
-		}
-	}
-}
-
-// dispatch gives h to the next worker in the rotation, skipping except
-// (which refused it) and any worker whose queue is full or that is dying.
-// With no worker able to take it, h is parked until one is ready: a
-// connection is never dropped while any worker may come back.
-func (m *Master) dispatch(h handoff, except *proc) {
-	if rot := *m.rotationOrEmpty(); len(rot) > 0 {
-		start := m.next.Add(1) - 1
-		for i := range uint64(len(rot)) {
-			p := rot[(start+i)%uint64(len(rot))]
-			if p == except {
-				continue
-			}
-			if p.offer(h) {
-				return
-			}
-		}
-	}
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	if !m.stopping && m.anyComingLocked() && len(m.parked) < 65536 {
-		m.parked = append(m.parked, h)
-		return
-	}
-	closeFD(h.fd) // shutting down, or every slot is errored: nobody will ever serve it
-}
-
-func (m *Master) rotationOrEmpty() *[]*proc {
-	if r := m.rotation.Load(); r != nil {
-		return r
-	}
-	return &[]*proc{}
-}
-
-// anyComingLocked reports whether some slot is or will be serving.
-func (m *Master) anyComingLocked() bool {
-	for _, s := range m.slots {
-		if s.state != StateErrored && s.state != StateStopped {
-			return true
-		}
-	}
-	return false
-}
-
-// offer queues h for p unless p is dead, retiring or backed up.
-func (p *proc) offer(h handoff) bool {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if p.dead || p.retiring.Load() {
-		return false
-	}
-	select {
-	case p.queue <- h:
-		return true
-	default:
-		return false
-	}
-}
-
-// sendLoop passes queued connections to worker p, and the shutdown after
-// them, so none is sent to a worker that already stopped taking them.
-func (m *Master) sendLoop(p *proc) {
-	for {
-		select {
-		case h := <-p.queue:
-			if h.fd < 0 {
-				p.ch.Send(Msg{Kind: KindShutdown}, -1)
-				continue
-			}
-			p.mu.Lock()
-			p.pending[h.id] = h.fd
-			p.mu.Unlock()
-			if err := p.ch.Send(Msg{Kind: KindConn, ID: h.id}, h.fd); err != nil {
-				p.mu.Lock()
-				_, still := p.pending[h.id]
-				delete(p.pending, h.id)
-				p.mu.Unlock()
-				if still {
-					m.dispatch(h, p)
-				}
-			}
-		case <-p.exited:
-			return
-		}
-	}
-}
-
-// rescue gives the connections a dead worker never took to the others.
-func (m *Master) rescue(p *proc) {
-	p.mu.Lock()
-	var hs []handoff
-	for id, fd := range p.pending {
-		hs = append(hs, handoff{id: id, fd: fd})
-	}
-	p.pending = map[uint64]int{}
-	p.mu.Unlock()
-	for {
-		select {
-		case h := <-p.queue:
-			hs = append(hs, h)
-			continue
-		default:
-		}
-		break
-	}
-	for _, h := range hs {
-		m.dispatch(h, p)
 	}
 }
 
@@ -671,13 +594,16 @@ func (m *Master) shutdown() error {
 			s.timer.Stop()
 		}
 	}
+	orphans := m.orphans
+	m.orphans = nil
 	m.mu.Unlock()
 	if m.ln != nil {
 		m.ln.Close()
-		if m.acceptDone != nil {
-			<-m.acceptDone
-		}
 	}
+	for _, o := range orphans {
+		o.stop()
+	}
+	m.accepts.Wait()
 	m.mu.Lock()
 	live := make([]*proc, 0, len(m.procs))
 	for p := range m.procs {
@@ -685,7 +611,6 @@ func (m *Master) shutdown() error {
 	}
 	parked := m.parked
 	m.parked = nil
-	m.rebuildLocked()
 	m.mu.Unlock()
 	for _, h := range parked {
 		closeFD(h.fd)
@@ -693,36 +618,17 @@ func (m *Master) shutdown() error {
 	for _, p := range live {
 		m.retire(p)
 	}
-	deadline := time.NewTimer(m.o.Grace + time.Second)
-	defer deadline.Stop()
-	var killed []int
-	for _, p := range live {
-		select {
-		case <-p.exited:
-			continue
-		case <-deadline.C:
-		}
-		// Past the grace period: what is still running is killed.
-		for _, q := range live {
-			select {
-			case <-q.exited:
-			default:
-				q.cmd.Process.Kill()
-				killed = append(killed, q.pid)
-			}
-		}
-		break
-	}
-	for _, p := range live {
-		<-p.exited
-	}
+	killed := m.reap(live, m.o.Grace+time.Second)
 	m.mu.Lock()
 	for _, s := range m.slots {
 		s.state = StateStopped
-		if s.sock != nil {
-			s.sock.Close()
-			s.sock = nil
+		if s.sock >= 0 {
+			closeFD(s.sock)
+			s.sock = -1
 		}
+	}
+	for _, o := range orphans {
+		closeFD(o.sock)
 	}
 	m.mu.Unlock()
 	if len(killed) > 0 {
@@ -731,9 +637,38 @@ func (m *Master) shutdown() error {
 	return nil
 }
 
+// reap waits up to limit for procs to exit, then kills the rest, and
+// returns their pids once they are reaped.
+func (m *Master) reap(procs []*proc, limit time.Duration) []int {
+	deadline := time.NewTimer(limit)
+	defer deadline.Stop()
+	var killed []int
+wait:
+	for _, p := range procs {
+		select {
+		case <-p.exited:
+		case <-deadline.C:
+			for _, q := range procs {
+				select {
+				case <-q.exited:
+				default:
+					q.cmd.Process.Kill()
+					killed = append(killed, q.pid)
+				}
+			}
+			break wait
+		}
+	}
+	for _, p := range procs {
+		<-p.exited
+	}
+	return killed
+}
+
 // retire takes p out of the rotation and tells it to drain and exit.
-// Messages on the channel are ordered, so the connections queued for p
-// before it retired reach it before the shutdown does.
+// The shutdown goes through p's send queue, behind the connections already
+// queued for it, so none of those is sent to a worker that stopped taking
+// them.
 func (m *Master) retire(p *proc) {
 	p.mu.Lock()
 	p.retiring.Store(true) // under p.mu: no offer succeeds after this
@@ -745,79 +680,9 @@ func (m *Master) retire(p *proc) {
 	if dead {
 		return
 	}
-	if m.ln != nil {
-		select {
-		case p.queue <- handoff{fd: -1}:
-			return
-		case <-p.exited:
-			return
-		}
-	}
-	if err := p.ch.Send(Msg{Kind: KindShutdown}, -1); err != nil {
-		p.cmd.Process.Signal(syscall.SIGTERM)
-	}
-}
-
-// Status asks every live worker for its counts over IPC and returns one
-// row per slot; a worker that does not answer within the timeout shows
-// its counts as -1.
-func (m *Master) Status(ctx context.Context) []WorkerStatus {
-	m.mu.Lock()
-	rows := make([]WorkerStatus, len(m.slots))
-	procs := make([]*proc, len(m.slots))
-	for i, s := range m.slots {
-		rows[i] = WorkerStatus{Slot: s.index, State: s.state, Restarts: s.restarts, Served: -1, InFlight: -1}
-		if p := s.cur; p != nil && s.state != StateErrored && s.state != StateStopped {
-			rows[i].PID = p.pid
-			rows[i].Uptime = time.Since(p.started)
-			procs[i] = p
-		}
-	}
-	m.mu.Unlock()
-	var wg sync.WaitGroup
-	for i, p := range procs {
-		if p == nil {
-			continue
-		}
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			if st, err := p.stats(ctx); err == nil {
-				rows[i].Served, rows[i].InFlight = st.Val, st.Aux
-			}
-		}()
-	}
-	wg.Wait()
-	return rows
-}
-
-// stats asks p for its request counts.
-func (p *proc) stats(ctx context.Context) (Msg, error) {
-	id := uint64(time.Now().UnixNano())
-	c := make(chan Msg, 1)
-	p.mu.Lock()
-	for p.calls[id] != nil {
-		id++
-	}
-	p.calls[id] = c
-	p.mu.Unlock()
-	defer func() {
-		p.mu.Lock()
-		delete(p.calls, id)
-		p.mu.Unlock()
-	}()
-	if err := p.ch.Send(Msg{Kind: KindStatsRequest, ID: id}, -1); err != nil {
-		return Msg{}, err
-	}
-	ctx, cancel := context.WithTimeout(ctx, time.Second)
-	defer cancel()
 	select {
-	case m := <-c:
-		return m, nil
-	case <-ctx.Done():
-		return Msg{}, ctx.Err()
+	case p.queue <- handoff{fd: -1}:
 	case <-p.exited:
-		return Msg{}, errors.New("worker exited")
 	}
 }
 
@@ -837,26 +702,28 @@ func ordinal(n int) string {
 	return "th"
 }
 
-// pollableDup returns a non-blocking, close-on-exec duplicate of ln's
-// socket as a file the runtime's poller watches.
-func pollableDup(ln *net.TCPListener) (*os.File, error) {
+// dupFD returns a close-on-exec duplicate of ln's socket, non-blocking
+// like the original.
+func dupFD(ln *net.TCPListener) (int, error) {
 	rc, err := ln.SyscallConn()
+	if err != nil {
+		return -1, err
+	}
+	dup, derr := -1, error(nil)
+	if err := rc.Control(func(fd uintptr) { dup, derr = unix.FcntlInt(fd, unix.F_DUPFD_CLOEXEC, 0) }); err != nil {
+		return -1, err
+	}
+	return dup, derr
+}
+
+// fileOf wraps a duplicate of fd in an *os.File, to pass to a child; the
+// caller closes it after the start.
+func fileOf(fd int, name string) (*os.File, error) {
+	d, err := unix.FcntlInt(uintptr(fd), unix.F_DUPFD_CLOEXEC, 0)
 	if err != nil {
 		return nil, err
 	}
-	var dup int
-	var derr error
-	if err := rc.Control(func(fd uintptr) { dup, derr = unix.FcntlInt(fd, unix.F_DUPFD_CLOEXEC, 0) }); err != nil {
-		return nil, err
-	}
-	if derr != nil {
-		return nil, derr
-	}
-	if err := unix.SetNonblock(dup, true); err != nil {
-		unix.Close(dup)
-		return nil, err
-	}
-	return os.NewFile(uintptr(dup), "listener"), nil
+	return os.NewFile(uintptr(d), name), nil
 }
 
 // Run is New followed by Master.Run.

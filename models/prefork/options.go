@@ -14,9 +14,13 @@ type Options struct {
 	WorkerProcs int           // GOMAXPROCS of each worker; default 1
 	DrainIdle   time.Duration // see models.DefaultDrainIdle
 	// Executable is the binary re-executed as a worker; default
-	// os.Executable(). It must call RunWorker when IsWorker.
+	// os.Executable(). It must call RunWorker when IsWorker. Reloads
+	// re-execute it too, so a binary rebuilt in place is picked up.
 	Executable string
 	Args       []string // its arguments (ignored by RunWorker); default "prefork-worker"
+	MaxMemory  int64    // replace a worker whose resident memory exceeds this many bytes; 0 is no limit
+	Control    string   // control socket path; default ControlPath()
+	NoControl  bool     // run without a control socket
 }
 
 // Slot states.
@@ -29,7 +33,7 @@ const (
 	StateStopped  = "stopped"
 )
 
-// WorkerStatus is what `bench ps` shows for one slot.
+// WorkerStatus is what `bench ps` shows for one worker process.
 type WorkerStatus struct {
 	Slot     int           `json:"slot"`
 	PID      int           `json:"pid"`
@@ -38,4 +42,15 @@ type WorkerStatus struct {
 	Restarts int           `json:"restarts"`
 	Served   int64         `json:"served"`
 	InFlight int64         `json:"in_flight"`
+	CPU      float64       `json:"cpu_percent"` // over the last second
+	RSS      int64         `json:"rss_bytes"`
+}
+
+// Status is what the control socket reports: the server and each worker
+// process, including workers draining after a reload.
+type Status struct {
+	Info    models.Info    `json:"info"`
+	Uptime  time.Duration  `json:"uptime"`
+	Counter int64          `json:"counter"` // the shared counter
+	Workers []WorkerStatus `json:"workers"`
 }

@@ -68,11 +68,13 @@ func RunWorker(ctx context.Context) error {
 	}
 	w := &worker{cfg: cfg, ch: ch, waiting: map[uint64]chan Msg{}}
 
+	// Every worker takes connections the master passes; under os and
+	// reuseport it also accepts on its own listener (the master passes
+	// connections only from sockets it relays, see orphan).
+	w.handoff = newHandoffListener(cfg.Addr)
 	var ln net.Listener
 	switch cfg.Sched {
 	case models.SchedRR, models.SchedSticky:
-		w.handoff = newHandoffListener(cfg.Addr)
-		ln = w.handoff
 	case models.SchedOS:
 		f := os.NewFile(fdListener, "listener")
 		ln, err = net.FileListener(f)
@@ -93,6 +95,12 @@ func RunWorker(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("worker %d: %w", cfg.Slot, err)
 	}
+	own := ln
+	if ln == nil {
+		ln = w.handoff
+	} else {
+		ln = w.handoff.merge(ln)
+	}
 
 	w.h = workload.New(workload.Config{Slot: cfg.Slot, Chaos: cfg.Chaos, CPUIters: cfg.CPUIters, Shared: w})
 	ctx, stop := context.WithCancel(ctx)
@@ -106,7 +114,7 @@ func RunWorker(ctx context.Context) error {
 			Grace:     cfg.Grace,
 			DrainIdle: cfg.DrainIdle,
 			Log:       os.Stderr,
-			Serving:   func() { w.ch.Send(Msg{Kind: KindReady}, listenerFD(ln, cfg)) },
+			Serving:   func() { w.ch.Send(Msg{Kind: KindReady}, listenerFD(own, cfg)) },
 		})
 	}()
 	select {
@@ -124,7 +132,7 @@ func listenerFD(ln net.Listener, cfg workerConfig) int {
 		return -1
 	}
 	tl, ok := ln.(*net.TCPListener)
-	if !ok {
+	if !ok || tl == nil {
 		return -1
 	}
 	rc, err := tl.SyscallConn()
@@ -141,7 +149,7 @@ type worker struct {
 	cfg     workerConfig
 	ch      *Channel
 	h       *workload.Handler
-	handoff *handoffListener // rr and sticky only
+	handoff *handoffListener // connections passed by the master (merged with its own listener under os and reuseport)
 
 	nextID  atomic.Uint64
 	mu      sync.Mutex
@@ -185,10 +193,7 @@ func (w *worker) readLoop(shutdown func(), lost chan struct{}) {
 // was taken, 0 when this worker refuses it (it is draining, or the fd is
 // bad), so the master gives it to another worker.
 func (w *worker) take(fd int) int64 {
-	if fd < 0 || w.handoff == nil {
-		if fd >= 0 {
-			closeFD(fd)
-		}
+	if fd < 0 {
 		return 0
 	}
 	f := os.NewFile(uintptr(fd), "conn")
@@ -230,12 +235,42 @@ func (w *worker) Add(ctx context.Context, delta int64) (int64, error) {
 }
 
 // handoffListener is the net.Listener of an rr worker: its connections
-// arrive over the IPC channel instead of from accept(2).
+// arrive over the IPC channel instead of from accept(2). Merged with a real
+// listener, it serves both.
 type handoffListener struct {
 	conns  chan net.Conn
 	closed chan struct{}
 	once   sync.Once
 	addr   net.Addr
+	own    net.Listener // merged: the worker's own listener, or nil
+	errs   chan error   // merged: what the own listener's Accept failed with
+}
+
+// merge returns l serving also the connections own accepts. A goroutine
+// moves them over: the one extra step a connection costs, not a request.
+func (l *handoffListener) merge(own net.Listener) net.Listener {
+	l.own, l.errs = own, make(chan error, 1)
+	go func() {
+		for {
+			c, err := own.Accept()
+			if err != nil {
+				select {
+				case l.errs <- err: // http.Server retries what is temporary
+				case <-l.closed:
+					return
+				}
+				if errors.Is(err, net.ErrClosed) {
+					return
+				}
+				continue
+			}
+			if !l.deliver(c) {
+				c.Close()
+				return
+			}
+		}
+	}()
+	return l
 }
 
 func newHandoffListener(addr string) *handoffListener {
@@ -265,13 +300,20 @@ func (l *handoffListener) Accept() (net.Conn, error) {
 	select {
 	case c := <-l.conns:
 		return c, nil
+	case err := <-l.errs:
+		return nil, err
 	case <-l.closed:
 		return nil, net.ErrClosed
 	}
 }
 
 func (l *handoffListener) Close() error {
-	l.once.Do(func() { close(l.closed) })
+	l.once.Do(func() {
+		close(l.closed)
+		if l.own != nil {
+			l.own.Close()
+		}
+	})
 	return nil
 }
 

@@ -1,0 +1,282 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/pflag"
+
+	"github.com/corebench/corebench/models"
+	"github.com/corebench/corebench/models/prefork"
+)
+
+// The PM2-style commands: each talks to a running prefork master over its
+// control socket.
+func init() {
+	register(&command{
+		name: "ps", summary: "List the workers of a running prefork server, like pm2 ls",
+		usage: "ps [--control PATH] [--json]",
+		examples: `  bench ps                     # slot, pid, status, uptime, restarts, requests served, in flight, CPU %, memory
+  bench ps --json              # the same for scripts
+  bench ps --control /run/user/1000/corebench/master-4242.sock   # when several masters run`,
+		run: runPS,
+	})
+	register(&command{
+		name: "top", summary: "Watch the workers of a running prefork server, refreshed every second, like pm2 monit",
+		usage: "top [--control PATH] [--count N]",
+		examples: `  bench top                    # until Ctrl-C
+  bench top --count 5          # five refreshes, then exit`,
+		run: runTop,
+	})
+	register(&command{
+		name: "reload", summary: "Replace every worker of a running prefork server without dropping a request",
+		usage: "reload [--control PATH] [--parallel K]",
+		examples: `  bench reload                 # one slot at a time: start the new worker, wait until it is ready, drain the old
+  bench reload --parallel 2    # two slots at a time
+  kill -HUP <master pid>       # the same, by signal`,
+		run: runReload,
+	})
+	register(&command{
+		name: "scale", summary: "Grow or shrink a running prefork server to N workers while it serves",
+		usage: "scale N|max|max-K [--control PATH]",
+		examples: `  bench scale 8
+  bench scale max-1`,
+		run: runScale,
+	})
+	register(&command{
+		name: "logs", summary: "Follow the merged, prefixed logs of a running prefork server, like pm2 logs",
+		usage: "logs [--control PATH] [--no-follow]",
+		examples: `  bench logs                   # the recent lines, then every new one until Ctrl-C
+  bench logs --no-follow       # only the recent lines`,
+		run: runLogs,
+	})
+}
+
+// controlFlag adds --control to fs.
+func controlFlag(fs *pflag.FlagSet) *string {
+	return fs.String("control", "", "the master's control socket (needed only when several masters run)")
+}
+
+// master resolves which master to talk to: --control, or the only one
+// running. With several, the error lists them.
+func master(ctx context.Context, path string) (prefork.Client, error) {
+	if path != "" {
+		return prefork.Client{Path: path}, nil
+	}
+	socks, err := prefork.Masters()
+	if err != nil {
+		return prefork.Client{}, err
+	}
+	switch len(socks) {
+	case 0:
+		return prefork.Client{}, errors.New("no prefork master is running here; start one with: bench serve --model prefork")
+	case 1:
+		return prefork.Client{Path: socks[0]}, nil
+	}
+	var list []string
+	for _, p := range socks {
+		desc := p
+		if st, err := (prefork.Client{Path: p}).Status(ctx); err == nil {
+			desc = fmt.Sprintf("%s (pid %d, %s, %s, %d workers)", p, st.Info.PID, st.Info.URL(), st.Info.Name(), len(st.Workers))
+		}
+		list = append(list, desc)
+	}
+	return prefork.Client{}, fmt.Errorf("%d prefork masters are running; pick one with --control: %s", len(socks), strings.Join(list, "; "))
+}
+
+func runPS(c *cli, args []string) error {
+	fs := c.flags()
+	control := controlFlag(fs)
+	asJSON := fs.Bool("json", false, "print the status as JSON")
+	if err := c.parse(fs, args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return usagef("unexpected argument %q", fs.Arg(0))
+	}
+	ctx, stop := signalContext()
+	defer stop()
+	cl, err := master(ctx, *control)
+	if err != nil {
+		return err
+	}
+	st, err := cl.Status(ctx)
+	if err != nil {
+		return err
+	}
+	if *asJSON {
+		return json.NewEncoder(c.stdout).Encode(st)
+	}
+	printStatus(c.stdout, st, nil, 0)
+	return nil
+}
+
+func runTop(c *cli, args []string) error {
+	fs := c.flags()
+	control := controlFlag(fs)
+	count := fs.Int("count", 0, "refreshes before exiting; 0 runs until Ctrl-C")
+	if err := c.parse(fs, args); err != nil {
+		return err
+	}
+	if *count < 0 {
+		return usagef("--count %d: want 0 or more", *count)
+	}
+	ctx, stop := signalContext()
+	defer stop()
+	cl, err := master(ctx, *control)
+	if err != nil {
+		return err
+	}
+	tty := isTerminal(c.stdout)
+	var prev *prefork.Status
+	var prevAt time.Time
+	tick := time.NewTicker(time.Second)
+	defer tick.Stop()
+	for i := 0; *count == 0 || i < *count; i++ {
+		st, err := cl.Status(ctx)
+		if err != nil {
+			if ctx.Err() != nil {
+				return nil
+			}
+			return err
+		}
+		now := time.Now()
+		if tty {
+			fmt.Fprint(c.stdout, "\033[H\033[2J") // home, clear
+		} else if i > 0 {
+			fmt.Fprintln(c.stdout)
+		}
+		printStatus(c.stdout, st, prev, now.Sub(prevAt))
+		prev, prevAt = &st, now
+		if *count != 0 && i == *count-1 {
+			break
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-tick.C:
+		}
+	}
+	return nil
+}
+
+// printStatus prints the master's line and the worker table; with prev,
+// a req/s column from the served counts' change over dt.
+func printStatus(w io.Writer, st prefork.Status, prev *prefork.Status, dt time.Duration) {
+	i := st.Info
+	fmt.Fprintf(w, "master pid %d · %s · %s · up %s · shared counter %d\n", i.PID, i.Name(), i.URL(), roundDur(st.Uptime), st.Counter)
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	head := "SLOT\tPID\tSTATUS\tUPTIME\tRESTARTS\tSERVED\tIN FLIGHT\tCPU\tMEM"
+	if prev != nil {
+		head += "\tREQ/S"
+	}
+	fmt.Fprintln(tw, head)
+	before := map[int]int64{}
+	if prev != nil {
+		for _, r := range prev.Workers {
+			before[r.PID] = r.Served
+		}
+	}
+	for _, r := range st.Workers {
+		pid, up, cpu, mem := "-", "-", "-", "-"
+		if r.PID > 0 {
+			pid, up = strconv.Itoa(r.PID), roundDur(r.Uptime)
+			cpu, mem = fmt.Sprintf("%.1f%%", r.CPU), fmt.Sprintf("%.1f MB", float64(r.RSS)/(1<<20))
+		}
+		line := fmt.Sprintf("%d\t%s\t%s\t%s\t%d\t%s\t%s\t%s\t%s", r.Slot, pid, r.State, up, r.Restarts, count(r.Served), count(r.InFlight), cpu, mem)
+		if prev != nil {
+			rate := "-"
+			if b, ok := before[r.PID]; ok && r.Served >= 0 && b >= 0 && dt > 0 {
+				rate = fmt.Sprintf("%.0f", float64(r.Served-b)/dt.Seconds())
+			}
+			line += "\t" + rate
+		}
+		fmt.Fprintln(tw, line)
+	}
+	tw.Flush()
+}
+
+func count(n int64) string {
+	if n < 0 {
+		return "?"
+	}
+	return strconv.FormatInt(n, 10)
+}
+
+func roundDur(d time.Duration) string {
+	switch {
+	case d < time.Minute:
+		return d.Round(100 * time.Millisecond).String()
+	case d < time.Hour:
+		return d.Round(time.Second).String()
+	}
+	return d.Round(time.Minute).String()
+}
+
+func runReload(c *cli, args []string) error {
+	fs := c.flags()
+	control := controlFlag(fs)
+	parallel := fs.Int("parallel", 1, "slots replaced at a time")
+	if err := c.parse(fs, args); err != nil {
+		return err
+	}
+	if *parallel < 1 {
+		return usagef("--parallel %d: want 1 or more", *parallel)
+	}
+	ctx, stop := signalContext()
+	defer stop()
+	cl, err := master(ctx, *control)
+	if err != nil {
+		return err
+	}
+	return cl.Reload(ctx, *parallel, func(s string) { fmt.Fprintln(c.stdout, s) })
+}
+
+func runScale(c *cli, args []string) error {
+	fs := c.flags()
+	control := controlFlag(fs)
+	if err := c.parse(fs, args); err != nil {
+		return err
+	}
+	if fs.NArg() != 1 {
+		return usagef("want one worker count, e.g. bench scale 8")
+	}
+	ctx, stop := signalContext()
+	defer stop()
+	cl, err := master(ctx, *control)
+	if err != nil {
+		return err
+	}
+	cpus, err := allowedCPUs()
+	if err != nil {
+		return err
+	}
+	n, err := models.ParseWorkers(fs.Arg(0), cpus)
+	if err != nil {
+		return usagef("%v", err)
+	}
+	return cl.Scale(ctx, n, func(s string) { fmt.Fprintln(c.stdout, s) })
+}
+
+func runLogs(c *cli, args []string) error {
+	fs := c.flags()
+	control := controlFlag(fs)
+	noFollow := fs.Bool("no-follow", false, "print the recent lines and exit")
+	if err := c.parse(fs, args); err != nil {
+		return err
+	}
+	ctx, stop := signalContext()
+	defer stop()
+	cl, err := master(ctx, *control)
+	if err != nil {
+		return err
+	}
+	return cl.Logs(ctx, !*noFollow, func(l string) { fmt.Fprintln(c.stdout, l) })
+}

@@ -1,0 +1,5 @@
+//go:build !linux
+
+package main
+
+func fdIsTerminal(uintptr) bool { return false }

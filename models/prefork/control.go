@@ -1,0 +1,349 @@
+//go:build linux
+
+package prefork
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// The control socket lets `bench ps`, `top`, `reload`, `scale` and `logs`
+// talk to a running master, like PM2's daemon socket. It is a Unix socket
+// of mode 0600 in a directory of mode 0700 owned by the user, and the
+// master also checks each client's uid (SO_PEERCRED): only the user who
+// started the master (or root) may control it.
+//
+// The protocol is one JSON request line, answered by JSON lines.
+
+// request is what a control client asks.
+type request struct {
+	Op       string `json:"op"` // status, reload, scale, logs
+	Parallel int    `json:"parallel,omitempty"`
+	Workers  int    `json:"workers,omitempty"`
+	Follow   bool   `json:"follow,omitempty"`
+}
+
+// reply is one line of an answer. Done ends it; Error says it failed.
+type reply struct {
+	Status   *Status `json:"status,omitempty"`
+	Progress string  `json:"progress,omitempty"`
+	Log      *string `json:"log,omitempty"`
+	Done     bool    `json:"done,omitempty"`
+	Error    string  `json:"error,omitempty"`
+}
+
+// ControlDir returns the directory of the control sockets: corebench under
+// $XDG_RUNTIME_DIR when that is set, else corebench-<uid> in the
+// temporary directory.
+func ControlDir() string {
+	if d := os.Getenv("XDG_RUNTIME_DIR"); d != "" {
+		return filepath.Join(d, "corebench")
+	}
+	return filepath.Join(os.TempDir(), fmt.Sprintf("corebench-%d", os.Getuid()))
+}
+
+// secureDir creates dir with mode 0700, or checks that the existing one
+// is a real directory of this user that nobody else may enter.
+func secureDir(dir string) error {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return fmt.Errorf("control socket directory: %w", err)
+	}
+	fi, err := os.Lstat(dir)
+	if err != nil {
+		return fmt.Errorf("control socket directory: %w", err)
+	}
+	st, ok := fi.Sys().(*syscall.Stat_t)
+	switch {
+	case !fi.IsDir():
+		return fmt.Errorf("control socket directory %s is not a directory", dir)
+	case !ok || int(st.Uid) != os.Getuid():
+		return fmt.Errorf("refusing control socket directory %s: it belongs to another user", dir)
+	case fi.Mode().Perm()&0o077 != 0:
+		return fmt.Errorf("refusing control socket directory %s: mode %v lets other users in (want 0700)", dir, fi.Mode().Perm())
+	}
+	return nil
+}
+
+type controlServer struct {
+	m    *Master
+	path string
+	ln   *net.UnixListener
+	wg   sync.WaitGroup
+	quit chan struct{}
+}
+
+// serveControl opens the control socket at path (default: a new one in
+// ControlDir). A socket left there by a master that died is replaced; one
+// a live master answers on is an error.
+func (m *Master) serveControl(path string) (*controlServer, error) {
+	if path == "" {
+		path = filepath.Join(ControlDir(), fmt.Sprintf("master-%d.sock", os.Getpid()))
+	}
+	if err := secureDir(filepath.Dir(path)); err != nil {
+		return nil, err
+	}
+	if _, err := os.Lstat(path); err == nil {
+		if c, err := net.DialTimeout("unix", path, time.Second); err == nil {
+			c.Close()
+			return nil, fmt.Errorf("another master is running with control socket %s; stop it or pick another path with --control", path)
+		}
+		m.log.printf("replacing control socket %s left behind by a master that is gone", path)
+		os.Remove(path)
+	}
+	ln, err := net.ListenUnix("unix", &net.UnixAddr{Name: path, Net: "unix"})
+	if err != nil {
+		return nil, fmt.Errorf("control socket: %w", err)
+	}
+	if err := os.Chmod(path, 0o600); err != nil {
+		ln.Close()
+		return nil, fmt.Errorf("control socket: %w", err)
+	}
+	cs := &controlServer{m: m, path: path, ln: ln, quit: make(chan struct{})}
+	cs.wg.Add(1)
+	go cs.serve()
+	m.log.printf("control socket %s (bench ps, top, reload, scale, logs)", path)
+	return cs, nil
+}
+
+func (cs *controlServer) close() {
+	close(cs.quit)
+	cs.ln.Close() // removes the socket file too
+	cs.wg.Wait()
+}
+
+func (cs *controlServer) serve() {
+	defer cs.wg.Done()
+	for {
+		c, err := cs.ln.AcceptUnix()
+		if err != nil {
+			return
+		}
+		cs.wg.Add(1)
+		go func() {
+			defer cs.wg.Done()
+			defer c.Close()
+			cs.handle(c)
+		}()
+	}
+}
+
+// peerAllowed reports whether the client's uid is ours or root's.
+func peerAllowed(c *net.UnixConn) (bool, int) {
+	rc, err := c.SyscallConn()
+	if err != nil {
+		return false, -1
+	}
+	var cred *unix.Ucred
+	rc.Control(func(fd uintptr) { cred, _ = unix.GetsockoptUcred(int(fd), unix.SOL_SOCKET, unix.SO_PEERCRED) })
+	if cred == nil {
+		return false, -1
+	}
+	return int(cred.Uid) == os.Getuid() || cred.Uid == 0, int(cred.Uid)
+}
+
+func (cs *controlServer) handle(c *net.UnixConn) {
+	enc := json.NewEncoder(c)
+	if ok, uid := peerAllowed(c); !ok {
+		enc.Encode(reply{Done: true, Error: fmt.Sprintf("uid %d may not control this master", uid)})
+		return
+	}
+	var req request
+	if err := json.NewDecoder(bufio.NewReader(io.LimitReader(c, 4096))).Decode(&req); err != nil {
+		enc.Encode(reply{Done: true, Error: "bad request: " + err.Error()})
+		return
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go func() {
+		select {
+		case <-cs.quit:
+		case <-ctx.Done():
+		}
+		cancel()
+	}()
+	progress := func(s string) {
+		enc.Encode(reply{Progress: s})
+		cs.m.log.printf("%s", s)
+	}
+	var err error
+	switch req.Op {
+	case "status":
+		st := cs.m.Status(ctx)
+		enc.Encode(reply{Status: &st, Done: true})
+		return
+	case "reload":
+		err = cs.m.Reload(ctx, req.Parallel, progress)
+	case "scale":
+		err = cs.m.Scale(ctx, req.Workers, progress)
+	case "logs":
+		cs.logs(ctx, c, enc, req.Follow)
+		return
+	default:
+		err = fmt.Errorf("unknown operation %q", req.Op)
+	}
+	r := reply{Done: true}
+	if err != nil {
+		r.Error = err.Error()
+	}
+	enc.Encode(r)
+}
+
+// logs sends the recent log lines and, with follow, every new one until
+// the client leaves or the master stops.
+func (cs *controlServer) logs(ctx context.Context, c *net.UnixConn, enc *json.Encoder, follow bool) {
+	tail, ch := cs.m.log.subscribe()
+	defer cs.m.log.unsubscribe(ch)
+	for _, l := range tail {
+		if enc.Encode(reply{Log: &l}) != nil {
+			return
+		}
+	}
+	if !follow {
+		enc.Encode(reply{Done: true})
+		return
+	}
+	gone := make(chan struct{})
+	go func() { io.Copy(io.Discard, c); close(gone) }() // EOF: the client left
+	for {
+		select {
+		case l := <-ch:
+			if enc.Encode(reply{Log: &l}) != nil {
+				return
+			}
+		case <-gone:
+			return
+		case <-ctx.Done():
+			enc.Encode(reply{Done: true, Error: "the master is shutting down"})
+			return
+		}
+	}
+}
+
+// Client talks to a master over its control socket.
+type Client struct{ Path string }
+
+// call sends req and passes each reply line to each until Done.
+func (c Client) call(ctx context.Context, req request, each func(reply) error) error {
+	var d net.Dialer
+	conn, err := d.DialContext(ctx, "unix", c.Path)
+	if err != nil {
+		return fmt.Errorf("cannot reach the master at %s: %w", c.Path, err)
+	}
+	defer conn.Close()
+	stop := context.AfterFunc(ctx, func() { conn.Close() })
+	defer stop()
+	if err := json.NewEncoder(conn).Encode(req); err != nil {
+		return err
+	}
+	dec := json.NewDecoder(conn)
+	for {
+		var r reply
+		if err := dec.Decode(&r); err != nil {
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+			return fmt.Errorf("the master at %s hung up: %w", c.Path, err)
+		}
+		if err := each(r); err != nil {
+			return err
+		}
+		if r.Done {
+			if r.Error != "" {
+				return errors.New(r.Error)
+			}
+			return nil
+		}
+	}
+}
+
+// Status returns the master's status.
+func (c Client) Status(ctx context.Context) (Status, error) {
+	var st Status
+	err := c.call(ctx, request{Op: "status"}, func(r reply) error {
+		if r.Status != nil {
+			st = *r.Status
+		}
+		return nil
+	})
+	return st, err
+}
+
+// Reload runs a rolling reload, reporting each step to progress.
+func (c Client) Reload(ctx context.Context, parallel int, progress func(string)) error {
+	return c.call(ctx, request{Op: "reload", Parallel: parallel}, func(r reply) error {
+		if r.Progress != "" {
+			progress(r.Progress)
+		}
+		return nil
+	})
+}
+
+// Scale grows or shrinks the server to n workers.
+func (c Client) Scale(ctx context.Context, n int, progress func(string)) error {
+	return c.call(ctx, request{Op: "scale", Workers: n}, func(r reply) error {
+		if r.Progress != "" {
+			progress(r.Progress)
+		}
+		return nil
+	})
+}
+
+// Logs passes the master's recent log lines to line, and with follow every
+// new one until ctx is done.
+func (c Client) Logs(ctx context.Context, follow bool, line func(string)) error {
+	err := c.call(ctx, request{Op: "logs", Follow: follow}, func(r reply) error {
+		if r.Log != nil {
+			line(*r.Log)
+		}
+		return nil
+	})
+	if follow && errors.Is(err, context.Canceled) {
+		return nil
+	}
+	return err
+}
+
+// Masters returns the control sockets of the masters running in
+// ControlDir, and removes the ones left behind by masters that died.
+func Masters() ([]string, error) {
+	dir := ControlDir()
+	entries, err := os.ReadDir(dir)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	var live []string
+	for _, e := range entries {
+		if !strings.HasSuffix(e.Name(), ".sock") || e.Type()&os.ModeSocket == 0 {
+			continue
+		}
+		p := filepath.Join(dir, e.Name())
+		c, err := net.DialTimeout("unix", p, time.Second)
+		if err != nil {
+			if errors.Is(err, syscall.ECONNREFUSED) {
+				os.Remove(p) // its master is gone
+			}
+			continue
+		}
+		c.Close()
+		live = append(live, p)
+	}
+	sort.Strings(live)
+	return live, nil
+}

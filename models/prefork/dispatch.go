@@ -1,0 +1,261 @@
+//go:build linux
+
+package prefork
+
+import (
+	"hash/fnv"
+	"os"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/corebench/corebench/models"
+)
+
+// handoff is a connection the master accepted and passes to a worker. A
+// negative fd is the shutdown, queued behind the connections.
+type handoff struct {
+	id   uint64
+	fd   int
+	peer []byte // client address, for sticky
+}
+
+// startAccepting runs an accept loop on a non-blocking listening socket.
+func (m *Master) startAccepting(f *os.File) {
+	m.accepts.Add(1)
+	go func() {
+		defer m.accepts.Done()
+		m.acceptLoop(f)
+	}()
+}
+
+// acceptLoop is the master's only job on the data path under rr and
+// sticky (and for sockets it relays): accept a connection and hand its
+// descriptor to a worker. It calls accept4 itself, so a connection costs
+// no Go object in the master. It returns when f is closed.
+func (m *Master) acceptLoop(f *os.File) {
+	rc, err := f.SyscallConn()
+	if err != nil {
+		m.log.printf("ERROR: listener: %v", err)
+		return
+	}
+	sticky := m.o.Sched == models.SchedSticky
+	for {
+		var nfd int
+		var sa unix.Sockaddr
+		var aerr error
+		err := rc.Read(func(fd uintptr) bool {
+			nfd, sa, aerr = unix.Accept4(int(fd), unix.SOCK_CLOEXEC|unix.SOCK_NONBLOCK)
+			return aerr != unix.EAGAIN
+		})
+		if err != nil {
+			return // closed
+		}
+		switch aerr {
+		case nil:
+			h := handoff{id: m.hid.Add(1), fd: nfd}
+			if sticky {
+				h.peer = peerIP(sa)
+			}
+			m.dispatch(h, nil)
+		case unix.ECONNABORTED, unix.EINTR:
+		case unix.EMFILE, unix.ENFILE, unix.ENOBUFS, unix.ENOMEM:
+			m.log.printf("accept: %v; pausing", aerr)
+			time.Sleep(50 * time.Millisecond) // back off as net/http does, until descriptors free up
+		default:
+			m.log.printf("ERROR: accept: %v", aerr)
+			return
+		}
+	}
+}
+
+func peerIP(sa unix.Sockaddr) []byte {
+	switch a := sa.(type) {
+	case *unix.SockaddrInet4:
+		return a.Addr[:]
+	case *unix.SockaddrInet6:
+		return a.Addr[:]
+	}
+	return nil
+}
+
+// dispatch gives h to a worker: under sticky the one its client address
+// hashes to, otherwise the next in the rotation. It skips except (which
+// refused it) and any worker whose queue is full or that is dying. With
+// no worker able to take it, h is parked until one is ready: a connection
+// is never dropped while any worker may come back.
+func (m *Master) dispatch(h handoff, except *proc) {
+	if rot := *m.rotationOrEmpty(); len(rot) > 0 {
+		n := uint64(len(rot))
+		var start uint64
+		if h.peer != nil {
+			start = m.stickySlot(h.peer, rot)
+		} else {
+			start = m.next.Add(1) - 1
+		}
+		for i := range n {
+			p := rot[(start+i)%n]
+			if p != except && p.offer(h) {
+				return
+			}
+		}
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if !m.stopping && m.anyComingLocked() && len(m.parked) < 65536 {
+		m.parked = append(m.parked, h)
+		return
+	}
+	closeFD(h.fd) // shutting down, or every slot is errored: nobody will ever serve it
+}
+
+// stickySlot returns the rotation position of the worker a client's
+// address maps to: the slot its hash picks among all slots, so a client
+// keeps its worker while the slot serves; if that slot is down, the next
+// one that serves, as sticky-session modules fall back.
+func (m *Master) stickySlot(ip []byte, rot []*proc) uint64 {
+	h := fnv.New32a()
+	h.Write(ip)
+	m.mu.Lock()
+	slots := len(m.slots)
+	m.mu.Unlock()
+	want := int(h.Sum32() % uint32(max(slots, 1)))
+	for i, p := range rot {
+		if p.slot.index >= want {
+			return uint64(i)
+		}
+	}
+	return 0
+}
+
+func (m *Master) rotationOrEmpty() *[]*proc {
+	if r := m.rotation.Load(); r != nil {
+		return r
+	}
+	return &[]*proc{}
+}
+
+// anyComingLocked reports whether some slot is or will be serving.
+func (m *Master) anyComingLocked() bool {
+	for _, s := range m.slots {
+		if s.state != StateErrored && s.state != StateStopped {
+			return true
+		}
+	}
+	return false
+}
+
+// offer queues h for p unless p is dead, retiring or backed up.
+func (p *proc) offer(h handoff) bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.dead || p.retiring.Load() {
+		return false
+	}
+	select {
+	case p.queue <- h:
+		return true
+	default:
+		return false
+	}
+}
+
+// sendLoop passes queued connections to worker p, and the shutdown after
+// them, so none is sent to a worker that already stopped taking them.
+func (m *Master) sendLoop(p *proc) {
+	for {
+		select {
+		case h := <-p.queue:
+			if h.fd < 0 {
+				p.ch.Send(Msg{Kind: KindShutdown}, -1)
+				continue
+			}
+			p.mu.Lock()
+			p.pending[h.id] = h.fd
+			p.mu.Unlock()
+			if err := p.ch.Send(Msg{Kind: KindConn, ID: h.id}, h.fd); err != nil {
+				p.mu.Lock()
+				_, still := p.pending[h.id]
+				delete(p.pending, h.id)
+				p.mu.Unlock()
+				if still {
+					m.dispatch(h, p)
+				}
+			}
+		case <-p.exited:
+			return
+		}
+	}
+}
+
+// rescue gives the connections a dead worker never took to the others.
+func (m *Master) rescue(p *proc) {
+	p.mu.Lock()
+	var hs []handoff
+	for id, fd := range p.pending {
+		hs = append(hs, handoff{id: id, fd: fd})
+	}
+	p.pending = map[uint64]int{}
+	p.mu.Unlock()
+	for {
+		select {
+		case h := <-p.queue:
+			if h.fd >= 0 {
+				hs = append(hs, h)
+			}
+			continue
+		default:
+		}
+		break
+	}
+	for _, h := range hs {
+		m.dispatch(h, p)
+	}
+}
+
+// orphan is a reuseport socket no worker accepts on any more (its slot was
+// removed by scale, or errored). Closing it would reset every connection
+// the kernel queued there, and it cannot leave the port's reuseport group
+// without closing, so the master keeps it and relays what arrives on it to
+// the workers, until a new slot takes it over.
+type orphan struct {
+	sock int      // the socket itself
+	f    *os.File // a polled duplicate the relay accepts on
+}
+
+// adoptLocked turns slot s's reuseport socket into an orphan the master
+// relays.
+func (m *Master) adoptLocked(s *slot) {
+	if s.sock < 0 || m.stopping {
+		return
+	}
+	o := &orphan{sock: s.sock}
+	s.sock = -1
+	// The socket is non-blocking (the worker's runtime made it so), so
+	// its *os.File is one the runtime polls.
+	if f, err := fileOf(o.sock, "reuseport-orphan"); err == nil {
+		o.f = f
+		m.startAccepting(f)
+	}
+	m.orphans = append(m.orphans, o)
+	m.log.printf("relaying the connections the kernel still sends to slot %d's socket to the other workers", s.index)
+}
+
+// reclaimLocked returns an orphan socket for a new slot to take over, or -1.
+func (m *Master) reclaimLocked() int {
+	if len(m.orphans) == 0 {
+		return -1
+	}
+	o := m.orphans[len(m.orphans)-1]
+	m.orphans = m.orphans[:len(m.orphans)-1]
+	o.stop()
+	return o.sock
+}
+
+// stop ends the relay; the socket stays open.
+func (o *orphan) stop() {
+	if o.f != nil {
+		o.f.Close()
+		o.f = nil
+	}
+}

@@ -1,0 +1,242 @@
+//go:build linux
+
+package prefork
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/corebench/corebench/models"
+)
+
+// startupLimit bounds how long a new worker may take to report ready.
+const startupLimit = time.Minute
+
+// Reload replaces every worker with a fresh process of the binary,
+// parallel slots at a time, without dropping a connection: each
+// replacement starts and reports ready while the old worker still serves;
+// only then does the old one leave the rotation (rr, sticky), stop
+// accepting on the shared socket (os) or hand the slot's socket, accept
+// queue and all, to its replacement (reuseport); it then finishes its
+// requests, answers "Connection: close" on keep-alive connections and
+// exits. A replacement that fails to start leaves the old worker in place
+// and stops the reload with its error. progress receives a line per step.
+func (m *Master) Reload(ctx context.Context, parallel int, progress func(string)) error {
+	m.opMu.Lock()
+	defer m.opMu.Unlock()
+	parallel = max(parallel, 1)
+	m.mu.Lock()
+	n := len(m.slots)
+	m.mu.Unlock()
+	progress(fmt.Sprintf("rolling reload of %d workers, %d at a time", n, parallel))
+	start := time.Now()
+	for i := 0; i < n; i += parallel {
+		var batch []int
+		for j := i; j < min(i+parallel, n); j++ {
+			batch = append(batch, j)
+		}
+		if err := m.replace(ctx, batch, progress); err != nil {
+			return err
+		}
+	}
+	progress(fmt.Sprintf("reload done in %v", time.Since(start).Round(time.Millisecond)))
+	return nil
+}
+
+// replace starts a replacement for each slot in idx, waits until each is
+// ready, then retires the workers they replace and waits until those have
+// drained and exited. A slot that is down gets a fresh worker.
+func (m *Master) replace(ctx context.Context, idx []int, progress func(string)) error {
+	type swap struct {
+		s        *slot
+		old, new *proc
+	}
+	var swaps []swap
+	m.mu.Lock()
+	if m.stopping {
+		m.mu.Unlock()
+		return errors.New("the server is shutting down")
+	}
+	for _, i := range idx {
+		if i >= len(m.slots) {
+			continue // removed by a scale meanwhile
+		}
+		s := m.slots[i]
+		if s.timer != nil {
+			s.timer.Stop()
+		}
+		old := s.serving()
+		swapping := old != nil && s.cur == old && s.prev == nil
+		if !swapping {
+			old = nil
+			s.unstable = 0
+			if s.prev != nil {
+				continue // a replacement is already under way
+			}
+			if m.o.Sched == models.SchedReusePort && s.sock < 0 {
+				s.sock = m.reclaimLocked()
+			}
+		}
+		if err := m.startLocked(s, swapping); err != nil {
+			m.mu.Unlock()
+			return fmt.Errorf("worker %d: %w", s.index, err)
+		}
+		swaps = append(swaps, swap{s, old, s.cur})
+	}
+	m.mu.Unlock()
+
+	settled := func(p *proc) bool {
+		select {
+		case <-p.exited:
+			return true
+		default:
+			return p.ready
+		}
+	}
+	werr := m.waitFor(ctx, startupLimit, func() bool {
+		for _, w := range swaps {
+			if !settled(w.new) {
+				return false
+			}
+		}
+		return true
+	})
+	var failed error
+	var draining []*proc
+	for _, w := range swaps {
+		m.mu.Lock()
+		ok := w.new.ready
+		m.mu.Unlock()
+		if !ok {
+			if werr != nil {
+				w.new.cmd.Process.Kill() // its slot falls back to the old worker
+			}
+			<-w.new.exited
+			if failed == nil {
+				failed = fmt.Errorf("worker %d: the new worker (pid %d) did not start: %v", w.s.index, w.new.pid, w.new.exitErr)
+				if l := w.new.last.get(); l != "" {
+					failed = fmt.Errorf("%w (it said: %s)", failed, l)
+				}
+			}
+			continue
+		}
+		if w.old == nil {
+			progress(fmt.Sprintf("worker %d: started pid %d", w.s.index, w.new.pid))
+			continue
+		}
+		m.retire(w.old)
+		draining = append(draining, w.old)
+		progress(fmt.Sprintf("worker %d: pid %d replaced by %d; the old one drains", w.s.index, w.old.pid, w.new.pid))
+	}
+	if killed := m.reap(draining, m.o.Grace+time.Second); len(killed) > 0 {
+		progress(fmt.Sprintf("killed %v: still busy after the %v grace period", killed, m.o.Grace))
+	}
+	if failed != nil {
+		return fmt.Errorf("%w; stopped there, the old workers keep serving", failed)
+	}
+	return werr
+}
+
+// Scale grows or shrinks the server to n workers while it serves. New
+// slots start and report ready; removed ones (the highest) leave the
+// rotation, drain and exit. Under reuseport a removed slot's socket cannot
+// leave the port's group without resetting its queue, so the master keeps
+// it and relays its connections (see orphan).
+func (m *Master) Scale(ctx context.Context, n int, progress func(string)) error {
+	if n < 1 || n > 4096 {
+		return fmt.Errorf("cannot scale to %d workers: want 1 to 4096", n)
+	}
+	m.opMu.Lock()
+	defer m.opMu.Unlock()
+	m.mu.Lock()
+	if m.stopping {
+		m.mu.Unlock()
+		return errors.New("the server is shutting down")
+	}
+	cur := len(m.slots)
+	switch {
+	case n == cur:
+		m.mu.Unlock()
+		progress(fmt.Sprintf("already %d workers", n))
+		return nil
+	case n > cur:
+		progress(fmt.Sprintf("scaling up from %d to %d workers", cur, n))
+		var added []*slot
+		for i := cur; i < n; i++ {
+			s := &slot{index: i, sock: -1}
+			if m.o.Sched == models.SchedReusePort {
+				s.sock = m.reclaimLocked()
+			}
+			m.slots = append(m.slots, s)
+			if err := m.startLocked(s, false); err != nil {
+				s.state = StateErrored
+				m.mu.Unlock()
+				return fmt.Errorf("worker %d: %w", i, err)
+			}
+			added = append(added, s)
+		}
+		m.setWorkersLocked(n)
+		m.mu.Unlock()
+		err := m.waitFor(ctx, startupLimit, func() bool {
+			for _, s := range added {
+				if s.state == StateStarting {
+					return false
+				}
+			}
+			return true
+		})
+		m.mu.Lock()
+		var down []int
+		for _, s := range added {
+			if s.state == StateOnline {
+				progress(fmt.Sprintf("worker %d: started pid %d", s.index, s.cur.pid))
+			} else {
+				down = append(down, s.index)
+			}
+		}
+		m.mu.Unlock()
+		if len(down) > 0 {
+			return fmt.Errorf("workers %v did not come online (see bench logs)", down)
+		}
+		return err
+	}
+	progress(fmt.Sprintf("scaling down from %d to %d workers", cur, n))
+	removed := m.slots[n:]
+	var procs []*proc
+	for _, s := range removed {
+		if s.timer != nil {
+			s.timer.Stop()
+		}
+		s.state = StateStopped // no restart may start now
+		// Relay from now on: the draining worker stops accepting first.
+		m.adoptLocked(s)
+		for _, p := range []*proc{s.cur, s.prev} {
+			if p != nil {
+				procs = append(procs, p)
+			}
+		}
+	}
+	m.mu.Unlock()
+	for _, p := range procs {
+		m.retire(p)
+		progress(fmt.Sprintf("worker %d: pid %d drains and exits", p.slot.index, p.pid))
+	}
+	killed := m.reap(procs, m.o.Grace+time.Second)
+	m.mu.Lock()
+	m.slots = m.slots[:n]
+	m.setWorkersLocked(n)
+	m.rebuildLocked()
+	m.notifyLocked()
+	m.mu.Unlock()
+	if len(killed) > 0 {
+		progress(fmt.Sprintf("killed %v: still busy after the %v grace period", killed, m.o.Grace))
+	}
+	return nil
+}
+
+func (m *Master) setWorkersLocked(n int) {
+	m.o.Workers = n
+	m.info.Workers = n
+}

@@ -1,0 +1,138 @@
+//go:build linux
+
+package prefork
+
+import (
+	"context"
+	"errors"
+	"sort"
+	"sync"
+	"time"
+
+	procfs "github.com/corebench/corebench/internal/proc"
+)
+
+// Status asks every live worker for its request counts over IPC and
+// returns one row per worker process, in slot order; a worker that does
+// not answer shows its counts as -1.
+func (m *Master) Status(ctx context.Context) Status {
+	m.mu.Lock()
+	st := Status{Info: m.info, Uptime: time.Since(m.started), Counter: m.counter.Load()}
+	var procs []*proc
+	for _, s := range m.slots {
+		row := WorkerStatus{Slot: s.index, State: s.state, Restarts: s.restarts, Served: -1, InFlight: -1}
+		if p := s.cur; p != nil && s.state != StateErrored && s.state != StateStopped && s.state != StateWaiting {
+			row.PID, row.Uptime, row.CPU, row.RSS = p.pid, time.Since(p.started), p.cpu, procfs.RSS(p.pid)
+			if !p.ready {
+				row.State = StateStarting
+			}
+			procs = append(procs, p)
+		} else {
+			procs = append(procs, nil)
+		}
+		st.Workers = append(st.Workers, row)
+		if p := s.prev; p != nil {
+			state := StateOnline
+			if p.retiring.Load() {
+				state = StateDraining
+			}
+			st.Workers = append(st.Workers, WorkerStatus{Slot: s.index, PID: p.pid, State: state, Uptime: time.Since(p.started),
+				Restarts: s.restarts, Served: -1, InFlight: -1, CPU: p.cpu, RSS: procfs.RSS(p.pid)})
+			procs = append(procs, p)
+		}
+	}
+	m.mu.Unlock()
+	var wg sync.WaitGroup
+	for i, p := range procs {
+		if p == nil {
+			continue
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if r, err := p.stats(ctx); err == nil {
+				st.Workers[i].Served, st.Workers[i].InFlight = r.Val, r.Aux
+			}
+		}()
+	}
+	wg.Wait()
+	return st
+}
+
+// stats asks p for its request counts.
+func (p *proc) stats(ctx context.Context) (Msg, error) {
+	c := make(chan Msg, 1)
+	p.mu.Lock()
+	id := uint64(len(p.calls)) + uint64(time.Now().UnixNano())
+	for p.calls[id] != nil {
+		id++
+	}
+	p.calls[id] = c
+	p.mu.Unlock()
+	defer func() {
+		p.mu.Lock()
+		delete(p.calls, id)
+		p.mu.Unlock()
+	}()
+	if err := p.ch.Send(Msg{Kind: KindStatsRequest, ID: id}, -1); err != nil {
+		return Msg{}, err
+	}
+	ctx, cancel := context.WithTimeout(ctx, time.Second)
+	defer cancel()
+	select {
+	case m := <-c:
+		return m, nil
+	case <-ctx.Done():
+		return Msg{}, ctx.Err()
+	case <-p.exited:
+		return Msg{}, errors.New("worker exited")
+	}
+}
+
+// sampleEvery is how often the master reads each worker's CPU and memory.
+const sampleEvery = time.Second
+
+// sample reads every worker's CPU time and resident memory from /proc once
+// a second, for Status, and replaces a worker over Options.MaxMemory
+// gracefully, like PM2's max_memory_restart.
+func (m *Master) sample(ctx context.Context) {
+	t := time.NewTicker(sampleEvery)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		now := time.Now()
+		var over []int
+		m.mu.Lock()
+		ps := make([]*proc, 0, len(m.procs))
+		for p := range m.procs {
+			ps = append(ps, p)
+		}
+		sort.Slice(ps, func(i, j int) bool { return ps[i].slot.index < ps[j].slot.index })
+		for _, p := range ps {
+			ticks := procfs.CPUSeconds([]int{p.pid})
+			if !p.at.IsZero() {
+				p.cpu = 100 * (ticks - p.ticks) / now.Sub(p.at).Seconds()
+			}
+			p.ticks, p.at = ticks, now
+			p.rss = procfs.RSS(p.pid)
+			if m.o.MaxMemory > 0 && p.rss > m.o.MaxMemory && p == p.slot.cur && p.ready && p.slot.prev == nil && !p.retiring.Load() {
+				over = append(over, p.slot.index)
+				m.log.printf("worker %d (pid %d) uses %d MB, over --max-memory %d MB: replacing it gracefully",
+					p.slot.index, p.pid, p.rss>>20, m.o.MaxMemory>>20)
+			}
+		}
+		m.mu.Unlock()
+		if len(over) > 0 && m.opMu.TryLock() {
+			go func() {
+				defer m.opMu.Unlock()
+				if err := m.replace(ctx, over, func(s string) { m.log.printf("%s", s) }); err != nil {
+					m.log.printf("ERROR: replacing workers over --max-memory: %v", err)
+				}
+			}()
+		}
+	}
+}

@@ -1,0 +1,12 @@
+//go:build !unix
+
+package suite
+
+import (
+	"os/exec"
+	"syscall"
+)
+
+func childAttr() *syscall.SysProcAttr { return nil }
+
+func killGroup(cmd *exec.Cmd) { cmd.Process.Kill() }
