@@ -26,6 +26,7 @@ func init() {
   bench serve --model goroutines --workers 8          # one process, GOMAXPROCS=8
   bench serve --model prefork --sched rr --workers 8  # master + 8 workers, master passes connections round-robin
   bench serve --model prefork --sched os              # workers accept on one shared socket
+  bench serve --model prefork --sched sticky          # a client address always reaches the same worker
   bench serve --model prefork-reuseport --workers max-1 --addr 127.0.0.1:0
   bench serve --model prefork --chaos                 # enables /crash, to watch a worker restart
   bench serve --model prefork --max-memory 512M       # replace a worker gracefully above 512 MB, like PM2's max_memory_restart
@@ -48,7 +49,7 @@ func runServe(c *cli, args []string) error {
 	var f serveFlags
 	fs := c.flags()
 	fs.StringVar(&f.model, "model", models.Prefork, "singlecore, goroutines or prefork (also prefork-rr, prefork-os, prefork-reuseport)")
-	fs.StringVar(&f.sched, "sched", "", "prefork scheduling: rr (master passes connections round-robin), os (shared accept queue), reuseport (SO_REUSEPORT); default rr")
+	fs.StringVar(&f.sched, "sched", "", "prefork scheduling: rr (master passes connections round-robin), os (shared accept queue), reuseport (SO_REUSEPORT), sticky (master picks the worker by client address); default rr")
 	fs.StringVar(&f.addr, "addr", models.DefaultAddr, "listen address; port 0 picks a free port")
 	fs.StringVar(&f.workers, "workers", "max", "worker processes (prefork) or GOMAXPROCS (goroutines): N, max or max-K")
 	fs.StringVar(&f.cpus, "cpus", "", "pin the server to these CPUs, e.g. 1 or 0-3,6 (prefork pins worker i to the i-th CPU of the list)")
@@ -137,9 +138,9 @@ func (f *serveFlags) options() (serveOptions, string, error) {
 			sched = models.SchedRR
 		}
 		switch sched {
-		case models.SchedRR, models.SchedOS, models.SchedReusePort:
+		case models.SchedRR, models.SchedOS, models.SchedReusePort, models.SchedSticky:
 		default:
-			return o, "", usagef("unknown --sched %q: want rr, os or reuseport", sched)
+			return o, "", usagef("unknown --sched %q: want rr, os, reuseport or sticky", sched)
 		}
 	default:
 		return o, "", usagef("unknown --model %q: want singlecore, goroutines or prefork", f.model)

@@ -23,6 +23,7 @@ func TestServeConformance(t *testing.T) {
 		{Name: "prefork-rr", Model: "prefork", Sched: "rr", Workers: 4},
 		{Name: "prefork-os", Model: "prefork", Sched: "os", Workers: 4},
 		{Name: "prefork-reuseport", Model: "prefork", Sched: "reuseport", Workers: 4},
+		{Name: "prefork-sticky", Model: "prefork", Sched: "sticky", Workers: 4},
 	}
 	for _, v := range variants {
 		args := []string{"serve", "--model", v.Model, "--addr", "127.0.0.1:0"}

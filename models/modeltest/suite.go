@@ -283,6 +283,18 @@ func testDistribution(t *testing.T, v Variant, s *Server) {
 		}
 		return
 	}
+	if v.Sched == "sticky" {
+		// One client address, one worker.
+		for range 10 * v.Workers {
+			resp, _ := get(t, c, s.URL+"/")
+			slot, _ := slotOf(t, resp, v.Workers)
+			counts[slot]++
+		}
+		if slices.Max(counts) != sum(counts) {
+			t.Errorf("sticky: one client address was served by several workers: %v", counts)
+		}
+		return
+	}
 	// The kernel decides; every worker must get some.
 	for i := 0; i < 2000 && slices.Contains(counts, 0); i++ {
 		resp, _ := get(t, c, s.URL+"/")
