@@ -49,6 +49,7 @@ type Options struct {
 	Chaos    bool          // enable /crash
 	CPUIters int           // default work of /cpu; 0 means workload.DefaultCPUIters
 	Grace    time.Duration // drain limit on shutdown; default DefaultGrace
+	State    string        // URL of a store for /counter/shared and /session (redis://...); empty: the model's own
 	Log      io.Writer     // log lines; default os.Stderr
 	// Ready is called once, when every worker accepts connections.
 	Ready func(Info)

@@ -7,6 +7,7 @@ import (
 	"runtime"
 
 	"github.com/corebench/corebench/internal/affinity"
+	"github.com/corebench/corebench/models/state"
 	"github.com/corebench/corebench/workload"
 )
 
@@ -19,11 +20,20 @@ func RunProcess(ctx context.Context, o Options, model, sched string, procs int) 
 	if err := affinity.PinProcess(o.CPUs); err != nil {
 		return err
 	}
+	cfg := workload.Config{Chaos: o.Chaos, CPUIters: o.CPUIters, Log: o.Log}
+	if o.State != "" {
+		st, err := state.Open(ctx, o.State, fmt.Sprintf("corebench:%d:", os.Getpid()))
+		if err != nil {
+			return err
+		}
+		defer st.Close()
+		cfg.Shared, cfg.Sessions = st, st
+	}
 	ln, err := Listen(o.Addr)
 	if err != nil {
 		return err
 	}
-	h := workload.New(workload.Config{Chaos: o.Chaos, CPUIters: o.CPUIters, Log: o.Log})
+	h := workload.New(cfg)
 	info := Info{Addr: ln.Addr().String(), Model: model, Sched: sched, Workers: procs, PID: os.Getpid()}
 	err = Serve(ctx, ln, h, ServeOptions{
 		Grace:   o.Grace,

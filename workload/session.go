@@ -1,6 +1,7 @@
 package workload
 
 import (
+	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
@@ -9,16 +10,41 @@ import (
 	"sync"
 )
 
+// Sessions stores who a session belongs to.
+type Sessions interface {
+	Put(ctx context.Context, id, user string) error
+	// Get returns the user of session id, or "" when it is unknown.
+	Get(ctx context.Context, id string) (string, error)
+}
+
 // maxSessions bounds the per-process session store; past it the store
 // starts over, which a lesson about in-memory sessions can afford.
 const maxSessions = 100_000
 
-// sessions is the in-memory session store of one process: exactly the
-// global object the cluster tutorials warn about. A session made on one
-// worker is unknown to the others.
-type sessions struct {
+// LocalSessions is the in-memory session store of one process: exactly
+// the global object the cluster tutorials warn about. A session made on
+// one worker is unknown to the others.
+type LocalSessions struct {
 	mu sync.Mutex
 	m  map[string]string // session id -> user
+}
+
+// Put records session id for user.
+func (s *LocalSessions) Put(_ context.Context, id, user string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.m == nil || len(s.m) >= maxSessions {
+		s.m = map[string]string{}
+	}
+	s.m[id] = user
+	return nil
+}
+
+// Get returns the user of session id, or "".
+func (s *LocalSessions) Get(_ context.Context, id string) (string, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.m[id], nil
 }
 
 var userName = regexp.MustCompile(`^[A-Za-z0-9_.-]{1,64}$`)
@@ -26,9 +52,9 @@ var userName = regexp.MustCompile(`^[A-Za-z0-9_.-]{1,64}$`)
 const sessionCookie = "corebench_session"
 
 // session serves /session (log in: ?user=NAME sets a cookie) and
-// /session/me (who am I, read from this process's memory).
+// /session/me (who am I, from the session store: this process's memory
+// unless the server was given a shared store).
 func (h *Handler) session(w http.ResponseWriter, r *http.Request) {
-	s := &h.sessions
 	if r.URL.Path == "/session" {
 		user := r.URL.Query().Get("user")
 		if user == "" {
@@ -41,22 +67,20 @@ func (h *Handler) session(w http.ResponseWriter, r *http.Request) {
 		var b [16]byte
 		rand.Read(b[:])
 		id := hex.EncodeToString(b[:])
-		s.mu.Lock()
-		if s.m == nil || len(s.m) >= maxSessions {
-			s.m = map[string]string{}
+		if err := h.cfg.Sessions.Put(r.Context(), id, user); err != nil {
+			h.error(w, http.StatusServiceUnavailable, "session store unavailable: "+err.Error())
+			return
 		}
-		s.m[id] = user
-		s.mu.Unlock()
 		http.SetCookie(w, &http.Cookie{Name: sessionCookie, Value: id, Path: "/", HttpOnly: true})
 		h.write(w, http.StatusOK, hdrJSON, fmt.Appendf(nil, `{"session":%q,"user":%q,"worker":%d,"pid":%d}`, id, user, h.cfg.Slot, h.cfg.PID))
 		return
 	}
-	c, err := r.Cookie(sessionCookie)
 	var user string
-	if err == nil {
-		s.mu.Lock()
-		user = s.m[c.Value]
-		s.mu.Unlock()
+	if c, err := r.Cookie(sessionCookie); err == nil {
+		if user, err = h.cfg.Sessions.Get(r.Context(), c.Value); err != nil {
+			h.error(w, http.StatusServiceUnavailable, "session store unavailable: "+err.Error())
+			return
+		}
 	}
 	if user == "" {
 		h.write(w, http.StatusUnauthorized, hdrJSON, fmt.Appendf(nil, `{"error":"no session known to this worker","worker":%d,"pid":%d}`, h.cfg.Slot, h.cfg.PID))

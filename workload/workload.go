@@ -52,13 +52,14 @@ func (c *LocalCounter) Add(_ context.Context, delta int64) (int64, error) {
 
 // Config configures a Handler. The zero value is valid: slot 0, this
 // process's pid, /crash disabled, DefaultCPUIters, a process-local shared
-// counter.
+// counter and session store.
 type Config struct {
-	Slot     int     // reported in X-Worker
-	PID      int     // reported in X-Worker-Pid; 0 means os.Getpid()
-	Chaos    bool    // enables /crash
-	CPUIters int     // default n of /cpu; 0 means DefaultCPUIters
-	Shared   Counter // backs /counter/shared; nil means a LocalCounter
+	Slot     int      // reported in X-Worker
+	PID      int      // reported in X-Worker-Pid; 0 means os.Getpid()
+	Chaos    bool     // enables /crash
+	CPUIters int      // default n of /cpu; 0 means DefaultCPUIters
+	Shared   Counter  // backs /counter/shared; nil means a LocalCounter
+	Sessions Sessions // backs /session; nil means this process's memory
 	// Exit ends the process for /crash; nil means os.Exit.
 	Exit func(code int)
 	// Log receives the handler's few log lines; nil means os.Stderr.
@@ -73,7 +74,6 @@ type Handler struct {
 	inFlight atomic.Int64
 
 	worker, pid []string // header values, built once
-	sessions    sessions
 }
 
 // New returns a Handler for cfg.
@@ -86,6 +86,9 @@ func New(cfg Config) *Handler {
 	}
 	if cfg.Shared == nil {
 		cfg.Shared = &LocalCounter{}
+	}
+	if cfg.Sessions == nil {
+		cfg.Sessions = &LocalSessions{}
 	}
 	if cfg.Exit == nil {
 		cfg.Exit = os.Exit

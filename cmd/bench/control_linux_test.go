@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/corebench/corebench/internal/redistest"
 	"github.com/corebench/corebench/models/modeltest"
 	"github.com/corebench/corebench/models/prefork"
 )
@@ -354,5 +355,49 @@ func TestStickySessions(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestRedisState: with --state redis://..., the counter and the sessions
+// live in Redis, so every worker of an rr cluster sees the same ones.
+func TestRedisState(t *testing.T) {
+	url := redistest.Start(t)
+	s, _ := startPrefork(t, "rr", 4, "--state", url)
+	c := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{DisableKeepAlives: true}}
+	get := func(path, cookie string) (*http.Response, string) {
+		req, _ := http.NewRequest("GET", s.URL+path, nil)
+		if cookie != "" {
+			req.Header.Set("Cookie", cookie)
+		}
+		resp, err := c.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		return resp, string(b)
+	}
+	workers := map[string]bool{}
+	for i := 1; i <= 8; i++ {
+		resp, body := get("/counter/shared", "")
+		workers[resp.Header.Get("X-Worker")] = true
+		if want := `"value":` + strconv.Itoa(i) + `,`; !strings.Contains(body, want) {
+			t.Errorf("request %d: %s", i, body)
+		}
+	}
+	if len(workers) != 4 {
+		t.Errorf("8 new connections reached workers %v", workers)
+	}
+	resp, _ := get("/session?user=grace", "")
+	cookie := strings.Split(resp.Header.Get("Set-Cookie"), ";")[0]
+	for range 4 {
+		if r, body := get("/session/me", cookie); r.StatusCode != 200 || !strings.Contains(body, "grace") {
+			t.Errorf("worker %s: %d %s", r.Header.Get("X-Worker"), r.StatusCode, body)
+		}
+	}
+	// An unreachable store is a clear error at start, status 1.
+	st, _, stderr := modeltest.RunToExit(t, bench("serve", "--model", "prefork", "--addr", "127.0.0.1:0", "--state", "redis://127.0.0.1:1"))
+	if st != 1 || !strings.Contains(stderr, "cannot reach the store") {
+		t.Errorf("unreachable store: status %d, %q", st, stderr)
 	}
 }

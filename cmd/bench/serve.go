@@ -14,6 +14,7 @@ import (
 	"github.com/corebench/corebench/models/goroutines"
 	"github.com/corebench/corebench/models/prefork"
 	"github.com/corebench/corebench/models/singlecore"
+	"github.com/corebench/corebench/models/state"
 	"github.com/corebench/corebench/workload"
 )
 
@@ -27,6 +28,7 @@ func init() {
   bench serve --model prefork --sched rr --workers 8  # master + 8 workers, master passes connections round-robin
   bench serve --model prefork --sched os              # workers accept on one shared socket
   bench serve --model prefork --sched sticky          # a client address always reaches the same worker
+  bench serve --model prefork --state redis://127.0.0.1:6379   # shared counter and sessions in Redis
   bench serve --model prefork-reuseport --workers max-1 --addr 127.0.0.1:0
   bench serve --model prefork --chaos                 # enables /crash, to watch a worker restart
   bench serve --model prefork --max-memory 512M       # replace a worker gracefully above 512 MB, like PM2's max_memory_restart
@@ -42,7 +44,7 @@ type serveFlags struct {
 	cpuIters                          int
 	grace, minUptime                  time.Duration
 	maxRestarts                       int
-	control, maxMemory                string
+	control, maxMemory, state         string
 }
 
 func runServe(c *cli, args []string) error {
@@ -58,6 +60,7 @@ func runServe(c *cli, args []string) error {
 	fs.DurationVar(&f.grace, "grace", models.DefaultGrace, "on shutdown, how long requests in flight may take to finish")
 	fs.DurationVar(&f.minUptime, "min-uptime", time.Second, "prefork: a worker that dies sooner counts as an unstable restart")
 	fs.IntVar(&f.maxRestarts, "max-restarts", 16, "prefork: unstable restarts in a row before a slot is left errored")
+	fs.StringVar(&f.state, "state", "", "keep /counter/shared and /session in a store all workers reach, e.g. redis://127.0.0.1:6379")
 	fs.StringVar(&f.maxMemory, "max-memory", "", "prefork: replace a worker gracefully when its memory passes this, e.g. 512M or 2G")
 	fs.StringVar(&f.control, "control", "", "prefork: control socket path for bench ps/top/reload/scale/logs (default: one per master under "+prefork.ControlDir()+")")
 	if err := c.parse(fs, args); err != nil {
@@ -182,6 +185,12 @@ func (f *serveFlags) options() (serveOptions, string, error) {
 		if o.maxMemory, err = parseBytes(f.maxMemory); err != nil || o.maxMemory <= 0 {
 			return o, "", usagef("--max-memory %q: want a size such as 512M or 2G", f.maxMemory)
 		}
+	}
+	if f.state != "" {
+		if err := state.Check(f.state); err != nil {
+			return o, "", usagef("--state: %v", err)
+		}
+		o.State = f.state
 	}
 	if f.control != "" && model != models.Prefork {
 		return o, "", usagef("--control applies to --model prefork only")

@@ -20,6 +20,7 @@ import (
 
 	"github.com/corebench/corebench/internal/affinity"
 	"github.com/corebench/corebench/models"
+	"github.com/corebench/corebench/models/state"
 )
 
 // Master runs and supervises the workers of one prefork server.
@@ -139,6 +140,14 @@ func (m *Master) Run(ctx context.Context) error {
 			return err
 		}
 		runtime.GOMAXPROCS(len(m.o.CPUs))
+	}
+	if m.o.State != "" {
+		// Fail with one clear line before any worker does.
+		st, err := state.Open(ctx, m.o.State, "")
+		if err != nil {
+			return err
+		}
+		st.Close()
 	}
 	if err := m.listen(); err != nil {
 		return err
@@ -317,6 +326,7 @@ func (m *Master) startLocked(s *slot, replace bool) error {
 	cfg, _ := json.Marshal(workerConfig{
 		Slot: s.index, Sched: m.o.Sched, Addr: m.addr, Chaos: m.o.Chaos, CPUIters: m.o.CPUIters,
 		Procs: m.o.WorkerProcs, Grace: m.o.Grace, DrainIdle: m.o.DrainIdle, Inherit: s.sock >= 0,
+		State: m.o.State, StateKey: fmt.Sprintf("corebench:%d:", m.info.PID),
 	})
 	cmd := exec.Command(m.exe, m.o.Args...)
 	cmd.Env = append(os.Environ(), WorkerEnv+"="+string(cfg))

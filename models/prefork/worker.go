@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/corebench/corebench/models"
+	"github.com/corebench/corebench/models/state"
 	"github.com/corebench/corebench/workload"
 )
 
@@ -40,6 +41,8 @@ type workerConfig struct {
 	Grace     time.Duration `json:"grace"`
 	DrainIdle time.Duration `json:"drain_idle"`
 	Inherit   bool          `json:"inherit"` // reuseport: fd 4 is the slot's socket
+	State     string        `json:"state"`   // store URL for the shared counter and sessions
+	StateKey  string        `json:"state_key"`
 }
 
 // IsWorker reports whether this process was started by a master as one of
@@ -102,7 +105,16 @@ func RunWorker(ctx context.Context) error {
 		ln = w.handoff.merge(ln)
 	}
 
-	w.h = workload.New(workload.Config{Slot: cfg.Slot, Chaos: cfg.Chaos, CPUIters: cfg.CPUIters, Shared: w})
+	wcfg := workload.Config{Slot: cfg.Slot, Chaos: cfg.Chaos, CPUIters: cfg.CPUIters, Shared: w}
+	if cfg.State != "" {
+		st, err := state.Open(ctx, cfg.State, cfg.StateKey)
+		if err != nil {
+			return fmt.Errorf("worker %d: %w", cfg.Slot, err)
+		}
+		defer st.Close()
+		wcfg.Shared, wcfg.Sessions = st, st
+	}
+	w.h = workload.New(wcfg)
 	ctx, stop := context.WithCancel(ctx)
 	defer stop()
 	lost := make(chan struct{})
