@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/corebench/corebench/internal/affinity"
+	"github.com/corebench/corebench/internal/child"
 	"github.com/corebench/corebench/internal/proc"
 	"github.com/corebench/corebench/results"
 )
@@ -132,23 +133,23 @@ func runCase(ctx context.Context, o Options, sp Spec, capacity map[string]float6
 		}
 		c.Rate = math.Max(1, math.Round(base*sp.RateOf))
 	}
-	srv, err := startServer(ctx, o.Serve(serveArgs(o, sp)...), o.StartupWait)
+	srv, err := child.Start(ctx, o.Serve(serveArgs(o, sp)...), o.StartupWait)
 	if err != nil {
 		c.Error = err.Error()
 		return c
 	}
 	defer func() {
-		if err := srv.stop(o.Grace); err != nil && c.Error == "" {
+		if err := srv.Stop(o.Grace); err != nil && c.Error == "" {
 			c.Error = err.Error()
 		}
 	}()
-	load := Load{URL: srv.url + c.Path, Connections: sp.Connections, Rate: c.Rate, Duration: o.Profile.Duration, KeepAlive: sp.KeepAlive}
+	load := Load{URL: srv.URL + c.Path, Connections: sp.Connections, Rate: c.Rate, Duration: o.Profile.Duration, KeepAlive: sp.KeepAlive}
 	if o.Profile.Warmup > 0 {
 		warm := load
 		warm.Duration = o.Profile.Warmup
 		if _, err := o.Generate(ctx, warm); err != nil && ctx.Err() == nil {
 			c.Error = "warm-up: " + err.Error()
-			if derr := srv.dead(); derr != nil {
+			if derr := srv.Dead(); derr != nil {
 				c.Error = derr.Error()
 			}
 			return c
@@ -158,7 +159,7 @@ func runCase(ctx context.Context, o Options, sp Spec, capacity map[string]float6
 		if ctx.Err() != nil {
 			break
 		}
-		pids := srv.pids()
+		pids := srv.Pids()
 		cpu0 := proc.CPUSeconds(pids)
 		sum, err := o.Generate(ctx, load)
 		rep := results.Repeat{ServerCPU: proc.CPUSeconds(pids) - cpu0, ServerRSS: proc.PeakRSS(pids), ServerProcs: len(pids)}
@@ -167,12 +168,12 @@ func runCase(ctx context.Context, o Options, sp Spec, capacity map[string]float6
 		}
 		switch {
 		case ctx.Err() != nil:
-			rep.Error = errInterrupted.Error()
+			rep.Error = "interrupted"
 		case err != nil:
 			rep.Error = err.Error()
 		}
 		c.Repeats = append(c.Repeats, rep)
-		if derr := srv.dead(); derr != nil {
+		if derr := srv.Dead(); derr != nil {
 			c.Error = derr.Error()
 			break
 		}

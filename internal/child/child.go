@@ -1,9 +1,11 @@
-package suite
+// Package child runs a `bench serve` child for the suite and the
+// scenarios: started in its own process group, ready when it prints its
+// listening line, stopped with SIGTERM and reaped with all its workers.
+package child
 
 import (
 	"bufio"
 	"context"
-	"errors"
 	"fmt"
 	"os/exec"
 	"regexp"
@@ -15,10 +17,11 @@ import (
 	"github.com/corebench/corebench/internal/proc"
 )
 
-// server is one `bench serve` child.
-type server struct {
+// Server is one `bench serve` child.
+type Server struct {
+	URL    string // http://HOST:PORT from its listening line
+	Line   string // the listening line
 	cmd    *exec.Cmd
-	url    string
 	exited chan struct{}
 	err    error // how it exited, once exited is closed
 	logs   tail
@@ -26,11 +29,10 @@ type server struct {
 
 var listeningRe = regexp.MustCompile(`listening on (http://\S+)`)
 
-// startServer starts cmd (a `bench serve`) and waits for its listening
-// line. The child gets its own process group, so a Ctrl-C in the terminal
+// Start starts cmd (a `bench serve`) and waits for its listening line. The child gets its own process group, so a Ctrl-C in the terminal
 // reaches only the suite, which stops it in order; and SIGTERM if the
 // suite dies, so it never outlives the run.
-func startServer(ctx context.Context, cmd *exec.Cmd, timeout time.Duration) (*server, error) {
+func Start(ctx context.Context, cmd *exec.Cmd, timeout time.Duration) (*Server, error) {
 	cmd.SysProcAttr = childAttr()
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
@@ -40,7 +42,7 @@ func startServer(ctx context.Context, cmd *exec.Cmd, timeout time.Duration) (*se
 	if err != nil {
 		return nil, err
 	}
-	s := &server{cmd: cmd, exited: make(chan struct{})}
+	s := &Server{cmd: cmd, exited: make(chan struct{})}
 	if err := cmd.Start(); err != nil {
 		return nil, fmt.Errorf("start %s: %w", strings.Join(cmd.Args, " "), err)
 	}
@@ -75,26 +77,35 @@ func startServer(ctx context.Context, cmd *exec.Cmd, timeout time.Duration) (*se
 		select {
 		case l := <-lines:
 			if m := listeningRe.FindStringSubmatch(l); m != nil {
-				s.url = m[1]
+				s.URL, s.Line = m[1], l
 				return s, nil
 			}
 		case <-s.exited:
 			return nil, fmt.Errorf("server exited before it was ready (%v): %s", s.err, s.logs.last())
 		case <-t.C:
-			s.stop(5 * time.Second)
+			s.Stop(5 * time.Second)
 			return nil, fmt.Errorf("server not ready within %v: %s", timeout, s.logs.last())
 		case <-ctx.Done():
-			s.stop(5 * time.Second)
+			s.Stop(5 * time.Second)
 			return nil, ctx.Err()
 		}
 	}
 }
 
-// pids returns the server's processes: the master and its workers.
-func (s *server) pids() []int { return proc.Tree(s.cmd.Process.Pid) }
+// PID returns the server's (master's) pid.
+func (s *Server) PID() int { return s.cmd.Process.Pid }
 
-// dead returns why the server exited, or nil while it runs.
-func (s *server) dead() error {
+// Pids returns the server's processes: the master and its workers.
+func (s *Server) Pids() []int { return proc.Tree(s.cmd.Process.Pid) }
+
+// Exited is closed when the server has exited.
+func (s *Server) Exited() <-chan struct{} { return s.exited }
+
+// LastLog returns the last line the server logged.
+func (s *Server) LastLog() string { return s.logs.last() }
+
+// Dead returns why the server exited, or nil while it runs.
+func (s *Server) Dead() error {
 	select {
 	case <-s.exited:
 		return fmt.Errorf("server exited (%v): %s", s.err, s.logs.last())
@@ -103,10 +114,10 @@ func (s *server) dead() error {
 	}
 }
 
-// stop sends SIGTERM, waits for the drain, kills what remains after
+// Stop sends SIGTERM, waits for the drain, kills what remains after
 // grace, and waits until every process of the server is gone.
-func (s *server) stop(grace time.Duration) error {
-	pids := s.pids()
+func (s *Server) Stop(grace time.Duration) error {
+	pids := s.Pids()
 	s.cmd.Process.Signal(syscall.SIGTERM)
 	t := time.NewTimer(grace)
 	defer t.Stop()
@@ -150,5 +161,3 @@ func (t *tail) last() string {
 	}
 	return "it logged nothing"
 }
-
-var errInterrupted = errors.New("interrupted")

@@ -1,4 +1,4 @@
-package suite
+package child
 
 import (
 	"os/exec"
