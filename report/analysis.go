@@ -110,18 +110,24 @@ func kappa(k float64) string {
 
 // machine describes where the run measured, for chart subtitles.
 func (v view) machine() string {
-	e, pl := v.run.Env, v.run.Placement
-	s := fmt.Sprintf("%s · %d CPUs", cpuModel(e.CPUModel), e.CPUs)
-	switch {
-	case pl.Shared:
-		s += ", servers and generator share them"
-	case len(pl.ServerCPUs) > 0 && len(pl.LoadgenCPUs) > 0:
-		s += fmt.Sprintf(", servers on %d, generator on %d", len(pl.ServerCPUs), len(pl.LoadgenCPUs))
-	}
+	e := v.run.Env
+	s := fmt.Sprintf("%s · %d CPUs%s", cpuModel(e.CPUModel), e.CPUs, placementShort(v.run.Placement))
 	if !v.run.Started.IsZero() {
 		s += " · " + v.run.Started.UTC().Format("2006-01-02")
 	}
 	return s
+}
+
+// placementShort says in a few words where servers and generator ran:
+// ", servers on 6, generator on 2".
+func placementShort(pl results.Placement) string {
+	switch {
+	case pl.Shared:
+		return ", servers and generator share them"
+	case len(pl.ServerCPUs) > 0 && len(pl.LoadgenCPUs) > 0:
+		return fmt.Sprintf(", servers on %d, generator on %d", len(pl.ServerCPUs), len(pl.LoadgenCPUs))
+	}
+	return ""
 }
 
 // workloadName is how titles name a workload: "cpu (/cpu)".

@@ -171,11 +171,15 @@ func (d *doc) htmlBody(svg func(*chart) string) string {
 			}
 			b.WriteString("</ul>\n")
 		case table:
-			b.WriteString("<div class=\"scroll\"><table>\n<thead><tr>")
-			for i, h := range bl.head {
-				fmt.Fprintf(&b, "<th%s>%s</th>", alignAttr(bl.right, i), inline(h))
+			b.WriteString("<div class=\"scroll\"><table>\n")
+			if strings.Join(bl.head, "") != "" { // a key-value table has no header
+				b.WriteString("<thead><tr>")
+				for i, h := range bl.head {
+					fmt.Fprintf(&b, "<th%s>%s</th>", alignAttr(bl.right, i), inline(h))
+				}
+				b.WriteString("</tr></thead>\n")
 			}
-			b.WriteString("</tr></thead>\n<tbody>\n")
+			b.WriteString("<tbody>\n")
 			for _, r := range bl.rows {
 				b.WriteString("<tr>")
 				for i, c := range r {

@@ -272,7 +272,7 @@ func (s *sim) repeat(m simModel, wl, mode string, conns int, rate string, keepAl
 		Mode: mode, Connections: conns, Rate: rate, KeepAlive: keepAlive, Start: st, DurationS: dur,
 		Requests: requests, Errors: errs, ErrorKinds: kinds, StatusCodes: map[string]int64{"200": requests - errs},
 		RPS: float64(requests) / dur, Latency: results.LatencyOf(h), Histogram: h,
-		PerWorker: per, Fairness: results.Jain(per, w), Late: late,
+		PerWorker: per, Fairness: results.Jain(per, 0), Late: late,
 		LoadgenCPU: round3(cores * dur), LoadgenCores: round3(cores), CoresAllowed: 2, Saturated: saturated, SaturatedWhy: why,
 		ConnectionsOpened: int64(conns),
 	}

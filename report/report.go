@@ -146,7 +146,7 @@ func (v view) document() (*doc, []*chart) {
 	if failed > 0 {
 		summary += fmt.Sprintf(" (%d failed)", failed)
 	}
-	summary += fmt.Sprintf(", on %s", v.machine())
+	summary += fmt.Sprintf(", on %s (%d CPUs%s)", cpuModel(run.Env.CPUModel), run.Env.CPUs, placementShort(run.Placement))
 	if !run.Started.IsZero() && !run.Finished.IsZero() {
 		summary += fmt.Sprintf(", %s to %s UTC (%s)", run.Started.UTC().Format("2006-01-02 15:04"),
 			run.Finished.UTC().Format("15:04"), run.Finished.Sub(run.Started).Round(1e9))
@@ -287,11 +287,11 @@ func (v view) warnings(failed int) []string {
 			allowed = max(allowed, r.Load.CoresAllowed)
 		}
 		s := fmt.Sprintf("The load generator was saturated in `%s`", c.ID)
-		if allowed > 0 {
-			s += fmt.Sprintf(" (it used %s of its %d cores)", sig(c.Summary.LoadgenCores.Max), allowed)
-		}
-		if why != "" {
+		switch {
+		case why != "":
 			s += ": " + why
+		case allowed > 0:
+			s += fmt.Sprintf(": it used %s of its %d cores", sig(c.Summary.LoadgenCores.Max), allowed)
 		}
 		out = append(out, s+". The server may be faster than this case says.")
 	}
@@ -443,8 +443,8 @@ func caseTable(cases []*results.Case, sweep string) table {
 		if open {
 			row = append(row, count(s.Late))
 		}
-		fair := "–"
-		if s.Fairness.N > 0 && c.Workers > 1 {
+		fair := "–" // one process: nothing to spread across
+		if s.Fairness.N > 0 && c.Workers > 1 && c.Model != "singlecore" && c.Model != "goroutines" {
 			fair = fmt.Sprintf("%.3f", s.Fairness.Median)
 		}
 		row = append(row, median(s.ServerCPUPerReq, sig), fair)

@@ -90,9 +90,16 @@ func FitUSL(pts []Point) (USL, error) {
 	sort.Slice(pts, func(i, j int) bool { return pts[i].N < pts[j].N })
 
 	f := uslFit{pts: pts}
-	best := f.grid()
-	for _, fixed := range []uslParam{none, fixKappa, fixSigma} {
-		start := best
+	grid := f.grid()
+	best := f.polish(grid, none)
+	if grid.sse < best.sse {
+		best = grid
+	}
+	// On an edge (κ = 0: Amdahl's law; σ = 0: coherency alone) the
+	// interior fit only creeps towards 0; fit the edges themselves, and
+	// prefer the simpler law unless the full one fits meaningfully better.
+	for _, fixed := range []uslParam{fixKappa, fixSigma} {
+		start := grid
 		switch fixed {
 		case fixKappa:
 			start.kappa = 0
@@ -101,7 +108,7 @@ func FitUSL(pts []Point) (USL, error) {
 			start.sigma = 0
 			start.lambda = f.bestLambda(0, start.kappa)
 		}
-		if c := f.polish(start, fixed); c.sse < best.sse {
+		if c := f.polish(start, fixed); c.sse <= best.sse*(1+1e-9)+1e-12*f.scale() {
 			best = c
 		}
 	}
@@ -153,6 +160,15 @@ func (f uslFit) bestLambda(sigma, kappa float64) float64 {
 		return 0
 	}
 	return xg / gg
+}
+
+// scale is Σ X², against which an error is negligible.
+func (f uslFit) scale() float64 {
+	var s float64
+	for _, p := range f.pts {
+		s += p.X * p.X
+	}
+	return s
 }
 
 func (f uslFit) sse(lambda, sigma, kappa float64) float64 {
