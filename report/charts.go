@@ -38,16 +38,17 @@ func (v view) charts(s *section) map[string]*chart {
 	return out
 }
 
-// Chart names, by workload.
-func rpsName(w string) string      { return "rps-" + w }
-func spectrumName(w string) string { return "latency-" + w }
-func cpuName(w string) string      { return "cpu-" + w }
-func fairnessName(w string) string { return "fairness-" + w }
+// Chart names, by workload; they name files, so the workload is reduced
+// to letters, digits and dashes.
+func rpsName(w string) string      { return "rps-" + anchor(w) }
+func spectrumName(w string) string { return "latency-" + anchor(w) }
+func cpuName(w string) string      { return "cpu-" + anchor(w) }
+func fairnessName(w string) string { return "fairness-" + anchor(w) }
 func scalingName(sweep, w string) string {
-	return "scaling-" + sweep + "-" + w
+	return "scaling-" + sweep + "-" + anchor(w)
 }
-func loadName(w string) string { return "latency-vs-load-" + w }
-func costName(w string) string { return "cost-" + w }
+func loadName(w string) string { return "latency-vs-load-" + anchor(w) }
+func costName(w string) string { return "cost-" + anchor(w) }
 
 func measuredOnly(cases []*results.Case) []*results.Case {
 	var out []*results.Case
@@ -80,16 +81,14 @@ func caseLabels(cases []*results.Case) []string {
 // median with min–max whiskers and the median written above.
 func barPlot(cases []*results.Case, ylabel string, val func(*results.Case) results.Spread, format func(float64) string) *plot.Plot {
 	p := newPlot("", ylabel, false)
-	// The plot area is about 11 inches wide; bars take 55% of their slot.
-	width := vg.Length(math.Min(float64(11*vg.Inch)/float64(len(cases))*0.55, float64(2.2*vg.Inch)))
 	top := 0.0
 	for i, c := range cases {
 		sp := val(c)
-		bar, _ := plotter.NewBarChart(plotter.Values{sp.Median}, width)
+		bar, _ := plotter.NewBarChart(plotter.Values{sp.Median}, vg.Inch)
 		bar.XMin = float64(i)
 		bar.Color = modelColor(c.Model)
 		bar.LineStyle.Color = modelColor(c.Model)
-		p.Add(bar)
+		p.Add(autoBars{BarChart: bar, share: 0.55, group: 1})
 		if sp.N > 1 && sp.Max > sp.Min {
 			e, _ := plotter.NewYErrorBars(errPoint{float64(i), sp.Median, sp.Median - sp.Min, sp.Max - sp.Median})
 			e.LineStyle = draw.LineStyle{Color: black, Width: vg.Points(3)}
@@ -102,9 +101,28 @@ func barPlot(cases []*results.Case, ylabel string, val func(*results.Case) resul
 		top = math.Max(top, sp.Max)
 	}
 	p.NominalX(caseLabels(cases)...)
+	p.Y.Padding = vg.Points(4) // NominalX pads for a first label centred on the axis; the categories have room
 	p.X.Min, p.X.Max = -0.5, float64(len(cases))-0.5
 	p.Y.Min, p.Y.Max = 0, niceMax(top*1.12)
 	return p
+}
+
+// autoBars sizes a bar chart when it is drawn, from the space one
+// category gets: share of it for a group of bars, of which this chart is
+// bar index. Fixed widths would crowd or starve bars depending on the
+// number of categories and the legend beside the plot.
+type autoBars struct {
+	*plotter.BarChart
+	share        float64
+	group, index int
+}
+
+func (b autoBars) Plot(c draw.Canvas, p *plot.Plot) {
+	tx, _ := p.Transforms(&c)
+	slot := tx(1) - tx(0)
+	b.Width = vg.Length(math.Min(float64(slot)*b.share/float64(b.group), float64(2*vg.Inch)))
+	b.Offset = vg.Length(float64(b.index)-float64(b.group-1)/2) * b.Width
+	b.BarChart.Plot(c, p)
 }
 
 // errPoint is one point with asymmetric Y errors, for NewYErrorBars.
@@ -259,8 +277,6 @@ func (v view) fairnessChart(s *section) *chart {
 	}
 	p := newPlot("worker slot", "share of requests (%)", false)
 	leg := newLegend()
-	group := float64(11*vg.Inch) / float64(slots) * 0.8
-	width := vg.Length(math.Min(group/float64(len(cases)), float64(0.9*vg.Inch)))
 	top := 0.0
 	labels := caseLabels(cases)
 	for j, c := range cases {
@@ -275,11 +291,10 @@ func (v view) fairnessChart(s *section) *chart {
 			}
 			top = math.Max(top, vals[i])
 		}
-		bar, _ := plotter.NewBarChart(vals, width)
+		bar, _ := plotter.NewBarChart(vals, vg.Inch)
 		bar.Color = modelColor(c.Model)
 		bar.LineStyle.Color = modelColor(c.Model)
-		bar.Offset = vg.Length(float64(j)-float64(len(cases)-1)/2) * width
-		p.Add(bar)
+		p.Add(autoBars{BarChart: bar, share: 0.8, group: len(cases), index: j})
 		leg.Add(fmt.Sprintf("%s  Jain %.3f", labels[j], c.Summary.Fairness.Median), bar)
 	}
 	names := make([]string, slots)
@@ -287,6 +302,7 @@ func (v view) fairnessChart(s *section) *chart {
 		names[i] = strconv.Itoa(i)
 	}
 	p.NominalX(names...)
+	p.Y.Padding = vg.Points(4)
 	p.X.Min, p.X.Max = -0.5, float64(slots)-0.5
 	fair := hline{y: 100 / float64(cases[0].Workers), style: dashed(black, 2.5)}
 	p.Add(fair)
