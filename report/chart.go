@@ -343,17 +343,24 @@ func niceMax(x float64) float64 {
 }
 
 // line returns a model's line with its markers.
+// Points that are not finite are left out: gonum refuses them.
 func modelLine(model string, xys plotter.XYs, dashed bool, width float64) (*plotter.Line, *plotter.Scatter) {
-	l, err := plotter.NewLine(xys)
+	ok := xys[:0:0]
+	for _, p := range xys {
+		if finite(p.X) && finite(p.Y) {
+			ok = append(ok, p)
+		}
+	}
+	l, err := plotter.NewLine(ok)
 	if err != nil {
-		panic(fmt.Sprintf("report: line for %s: %v", model, err)) // only non-finite data fails; callers filter it
+		panic(fmt.Sprintf("report: line for %s: %v", model, err)) // cannot happen with finite points
 	}
 	l.Color = modelColor(model)
 	l.Width = vg.Points(width)
 	if dashed {
 		l.Dashes = []vg.Length{vg.Points(10), vg.Points(6)}
 	}
-	s, _ := plotter.NewScatter(xys)
+	s, _ := plotter.NewScatter(ok)
 	s.GlyphStyle = draw.GlyphStyle{Color: modelColor(model), Radius: vg.Points(glyphRadius), Shape: modelGlyph(model)}
 	return l, s
 }

@@ -375,6 +375,11 @@ func (v view) scalingChart(s *section, sc *scaling) *chart {
 		_, marks := modelLine(sr.model, xys, false, lineWidth)
 		f := sc.fits[sr.model]
 		name := sr.model + "  " + f.legend()
+		if len(sr.xs) == 1 { // a reference point, such as singlecore's one worker
+			p.Add(marks)
+			leg.Add(sr.model, marks)
+			continue
+		}
 		if f.err != nil {
 			l, _ := modelLine(sr.model, xys, false, 2)
 			p.Add(l, marks)

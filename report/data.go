@@ -24,14 +24,22 @@ const (
 	sweepKeepAlive   = "keepalive"
 )
 
-// sweepProfile names the profiles that measure a sweep, for the note
-// a report gives when a run lacks it.
-var sweepProfile = map[string]string{
-	sweepConnections: "standard and full",
-	sweepRate:        "standard and full",
-	sweepKeepAlive:   "standard and full",
-	sweepWorkers:     "full",
-}
+// sweepProfile says which profiles measure a sweep, and profileFor the
+// one to run, for the note a report gives when a run lacks the sweep.
+var (
+	sweepProfile = map[string]string{
+		sweepConnections: "the standard and full profiles measure it",
+		sweepRate:        "the standard and full profiles measure it",
+		sweepKeepAlive:   "the standard and full profiles measure it",
+		sweepWorkers:     "the full profile measures it",
+	}
+	profileFor = map[string]string{
+		sweepConnections: "standard",
+		sweepRate:        "standard",
+		sweepKeepAlive:   "standard",
+		sweepWorkers:     "full",
+	}
+)
 
 func rank(order []string, s string) int {
 	if i := slices.Index(order, s); i >= 0 {

@@ -56,7 +56,7 @@ func TestRenderQuickSharedIncomplete(t *testing.T) {
 		"## Not measured in this run",
 		"- Scaling with connections: not measured in this profile (quick); the standard and full profiles measure it (`bench run --profile standard`).",
 		"- Latency against offered load (open loop): not measured in this profile (quick); the standard and full profiles measure it",
-		"- Scaling with workers: not measured in this profile (quick); the full profiles measure it (`bench run --profile full`).",
+		"- Scaling with workers: not measured in this profile (quick); the full profile measures it (`bench run --profile full`).",
 		"![Requests per second by model, workload hello](charts/rps-hello.png)",
 	} {
 		if !strings.Contains(md, s) {
@@ -167,5 +167,47 @@ func TestBenchTextFormat(t *testing.T) {
 		if !strings.Contains(text, k) {
 			t.Errorf("bench.txt lacks the configuration line %q", k)
 		}
+	}
+}
+
+// A worker sweep with singlecore's own case in it: COST and efficiency
+// against that case, USL fitted to the multi-core models only.
+func TestRenderWorkerSweep(t *testing.T) {
+	run := smallRun("w", smallCase("singlecore/cpu/closed-c64/w1", "workers", "singlecore", "cpu", 1, 64, 1000, 1000))
+	for _, m := range []struct {
+		model string
+		rps   []float64
+	}{{"goroutines", []float64{900, 1800, 3400}}, {"prefork-rr", []float64{700, 900, 2400}}} {
+		for i, w := range []int{1, 2, 4} {
+			run.Cases = append(run.Cases, smallCase(m.model+"/cpu/closed-c64/w"+strconv.Itoa(w), "workers", m.model, "cpu", w, 64, m.rps[i], m.rps[i]))
+		}
+	}
+	run.Profile = "full"
+	var names []string
+	for _, c := range Charts(run) {
+		names = append(names, c.Name)
+	}
+	if !slices.Equal(names, []string{"scaling-workers-cpu", "cost-cpu"}) {
+		t.Errorf("charts %q", names)
+	}
+	dir := t.TempDir()
+	if _, err := Render(run, dir); err != nil {
+		t.Fatal(err)
+	}
+	b, _ := os.ReadFile(filepath.Join(dir, MarkdownFile))
+	md := string(b)
+	for _, s := range []string{
+		"| model | COST (workers) | efficiency at 1 | efficiency at 2 | efficiency at 4 |",
+		"| singlecore (baseline: 1k req/s) | – | 1.00 |  |  |",
+		"| goroutines | 2 | 0.90 | 0.90 | 0.85 |",
+		"| prefork-rr | 4 | 0.70 | 0.45 | 0.60 |",
+		"- Scaling with connections: not measured in this profile (full)",
+	} {
+		if !strings.Contains(md, s) {
+			t.Errorf("report.md lacks %q", s)
+		}
+	}
+	if strings.Contains(md, "| singlecore | 1 | not fitted") || strings.Count(md, "| goroutines | 6 |") != 1 {
+		t.Errorf("USL table: want goroutines and prefork-rr fitted on 6 points each, singlecore left out:\n%s", md)
 	}
 }

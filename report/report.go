@@ -221,8 +221,8 @@ func (v view) document() (*doc, []*chart) {
 	var missing []string
 	for _, sw := range []string{sweepConnections, sweepRate, sweepWorkers, sweepKeepAlive} {
 		if !v.hasSweep(sw) {
-			missing = append(missing, fmt.Sprintf("%s: not measured in this profile (%s); the %s profiles measure it (`bench run --profile %s`).",
-				sweepTitle[sw], orNone(run.Profile), sweepProfile[sw], strings.Fields(sweepProfile[sw])[0]))
+			missing = append(missing, fmt.Sprintf("%s: not measured in this profile (%s); %s (`bench run --profile %s`).",
+				sweepTitle[sw], orNone(run.Profile), sweepProfile[sw], profileFor[sw]))
 		}
 	}
 	if len(missing) > 0 {
@@ -296,7 +296,11 @@ func (v view) warnings(failed int) []string {
 		out = append(out, s+". The server may be faster than this case says.")
 	}
 	if failed > 0 {
-		out = append(out, fmt.Sprintf("%d case(s) failed; see [Failed cases](#failed-cases).", failed))
+		noun := "case"
+		if failed > 1 {
+			noun = "cases"
+		}
+		out = append(out, fmt.Sprintf("%d %s failed; see [Failed cases](#failed-cases).", failed, noun))
 	}
 	return out
 }
@@ -469,13 +473,19 @@ func errorsText(s *results.CaseSummary) string {
 
 // uslTable gives the USL fit of every model of a sweep.
 func uslTable(sc *scaling) table {
-	n := "N"
+	n := "connections"
+	if sc.sweep == sweepWorkers {
+		n = "workers"
+	}
 	t := table{
-		head:  []string{"model", "points", "λ (req/s at N=1)", "σ contention", "κ coherency", "peak at " + n, "peak req/s", "R²"},
+		head:  []string{"model", "points", "λ (req/s at 1)", "σ contention", "κ coherency", "peak at (" + n + ")", "peak req/s", "R²"},
 		right: []bool{false, true, true, true, true, true, true, true},
 	}
 	for _, sr := range sc.series {
 		f := sc.fits[sr.model]
+		if len(sr.xs) == 1 {
+			continue // one point, such as singlecore's one worker: nothing to fit
+		}
 		if f.err != nil {
 			t.rows = append(t.rows, []string{sr.model, fmt.Sprint(len(sr.points())), "not fitted: " + strings.TrimPrefix(f.err.Error(), "usl: "), "", "", "", "", ""})
 			continue
