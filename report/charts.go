@@ -1,0 +1,575 @@
+package report
+
+import (
+	"fmt"
+	"math"
+	"slices"
+	"strconv"
+
+	"gonum.org/v1/plot"
+	"gonum.org/v1/plot/plotter"
+	"gonum.org/v1/plot/vg"
+	"gonum.org/v1/plot/vg/draw"
+
+	"github.com/corebench/corebench/results"
+)
+
+// charts returns the charts of one workload, in the order the report
+// shows them; a chart whose data the run lacks is left out.
+func (v view) charts(s *section) map[string]*chart {
+	out := map[string]*chart{}
+	add := func(c *chart) {
+		if c != nil {
+			out[c.name] = c
+		}
+	}
+	add(v.rpsChart(s))
+	add(v.spectrumChart(s))
+	add(v.cpuChart(s))
+	add(v.fairnessChart(s))
+	if s.conns != nil {
+		add(v.scalingChart(s, s.conns))
+	}
+	add(v.loadChart(s))
+	if s.workers != nil {
+		add(v.scalingChart(s, s.workers))
+	}
+	add(v.costChart(s))
+	return out
+}
+
+// Chart names, by workload; they name files, so the workload is reduced
+// to letters, digits and dashes.
+func rpsName(w string) string      { return "rps-" + anchor(w) }
+func spectrumName(w string) string { return "latency-" + anchor(w) }
+func cpuName(w string) string      { return "cpu-" + anchor(w) }
+func fairnessName(w string) string { return "fairness-" + anchor(w) }
+func scalingName(sweep, w string) string {
+	return "scaling-" + sweep + "-" + anchor(w)
+}
+func loadName(w string) string { return "latency-vs-load-" + anchor(w) }
+func costName(w string) string { return "cost-" + anchor(w) }
+
+func measuredOnly(cases []*results.Case) []*results.Case {
+	var out []*results.Case
+	for _, c := range cases {
+		if measured(c) {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+// caseLabel names a case on a category axis: its model, with the worker
+// count when the same model appears twice.
+func caseLabels(cases []*results.Case) []string {
+	n := map[string]int{}
+	for _, c := range cases {
+		n[c.Model]++
+	}
+	out := make([]string, len(cases))
+	for i, c := range cases {
+		out[i] = c.Model
+		if n[c.Model] > 1 {
+			out[i] = fmt.Sprintf("%s w%d c%d", c.Model, c.Workers, c.Connections)
+		}
+	}
+	return out
+}
+
+// barPlot draws one bar per case, coloured by model, at the spread's
+// median with min–max whiskers and the median written above.
+func barPlot(cases []*results.Case, ylabel string, val func(*results.Case) results.Spread, format func(float64) string) *plot.Plot {
+	p := newPlot("", ylabel, false)
+	top := 0.0
+	for i, c := range cases {
+		sp := val(c)
+		bar, _ := plotter.NewBarChart(plotter.Values{sp.Median}, vg.Inch)
+		bar.XMin = float64(i)
+		bar.Color = modelColor(c.Model)
+		bar.LineStyle.Color = modelColor(c.Model)
+		p.Add(autoBars{BarChart: bar, share: 0.55, group: 1})
+		if sp.N > 1 && sp.Max > sp.Min {
+			e, _ := plotter.NewYErrorBars(errPoint{float64(i), sp.Median, sp.Median - sp.Min, sp.Max - sp.Median})
+			e.LineStyle = draw.LineStyle{Color: black, Width: vg.Points(3)}
+			e.CapWidth = vg.Points(28)
+			p.Add(e)
+		}
+		st := textStyle(tickSize+2, true, black)
+		st.XAlign, st.YAlign = draw.XCenter, draw.YBottom
+		p.Add(label{x: float64(i), y: sp.Max, dy: vg.Points(8), text: format(sp.Median), style: st})
+		top = math.Max(top, sp.Max)
+	}
+	p.NominalX(caseLabels(cases)...)
+	p.Y.Padding = vg.Points(4) // NominalX pads for a first label centred on the axis; the categories have room
+	p.X.Min, p.X.Max = -0.5, float64(len(cases))-0.5
+	p.Y.Min, p.Y.Max = 0, niceMax(top*1.12)
+	return p
+}
+
+// autoBars sizes a bar chart when it is drawn, from the space one
+// category gets: share of it for a group of bars, of which this chart is
+// bar index. Fixed widths would crowd or starve bars depending on the
+// number of categories and the legend beside the plot.
+type autoBars struct {
+	*plotter.BarChart
+	share        float64
+	group, index int
+}
+
+func (b autoBars) Plot(c draw.Canvas, p *plot.Plot) {
+	tx, _ := p.Transforms(&c)
+	slot := tx(1) - tx(0)
+	b.Width = vg.Length(math.Min(float64(slot)*b.share/float64(b.group), float64(2*vg.Inch)))
+	b.Offset = vg.Length(float64(b.index)-float64(b.group-1)/2) * b.Width
+	b.BarChart.Plot(c, p)
+}
+
+// errPoint is one point with asymmetric Y errors, for NewYErrorBars.
+type errPoint struct{ x, y, lo, hi float64 }
+
+func (e errPoint) Len() int                      { return 1 }
+func (e errPoint) XY(int) (float64, float64)     { return e.x, e.y }
+func (e errPoint) YError(int) (float64, float64) { return e.lo, e.hi }
+func spreadErr(x float64, s results.Spread) errPoint {
+	return errPoint{x, s.Median, s.Median - s.Min, s.Max - s.Median}
+}
+
+func repeatsNote(cases []*results.Case, val func(*results.Case) results.Spread) string {
+	lo, hi := math.MaxInt, 0
+	for _, c := range cases {
+		n := val(c).N
+		lo, hi = min(lo, n), max(hi, n)
+	}
+	n := strconv.Itoa(hi)
+	if lo != hi {
+		n = fmt.Sprintf("%d–%d", lo, hi)
+	}
+	return "bars: median of " + n + " repeats; whiskers: min–max"
+}
+
+// 1. Requests per second by model.
+func (v view) rpsChart(s *section) *chart {
+	cases := measuredOnly(s.models)
+	if len(cases) == 0 {
+		return nil
+	}
+	rps := func(c *results.Case) results.Spread { return c.Summary.RPS }
+	return &chart{
+		name: rpsName(s.workload),
+		alt:  fmt.Sprintf("Requests per second by model, workload %s", s.workload),
+		fig: &fig{
+			title:    fmt.Sprintf("Requests per second by model · %s", s.workloadName()),
+			subtitle: v.machine() + "\n" + loadOf(cases),
+			panels:   []*plot.Plot{barPlot(cases, "requests per second", rps, si)},
+			note:     repeatsNote(cases, rps) + " (higher is better)",
+		},
+	}
+}
+
+// 6. Server CPU per request by model.
+func (v view) cpuChart(s *section) *chart {
+	var cases []*results.Case
+	for _, c := range measuredOnly(s.models) {
+		if c.Summary.ServerCPUPerReq.N > 0 {
+			cases = append(cases, c)
+		}
+	}
+	if len(cases) == 0 {
+		return nil
+	}
+	cpu := func(c *results.Case) results.Spread { return c.Summary.ServerCPUPerReq }
+	return &chart{
+		name: cpuName(s.workload),
+		alt:  fmt.Sprintf("Server CPU time per request by model, workload %s", s.workload),
+		fig: &fig{
+			title:    fmt.Sprintf("Server CPU per request · %s", s.workloadName()),
+			subtitle: v.machine() + "\n" + loadOf(cases),
+			panels:   []*plot.Plot{barPlot(cases, "server CPU µs per request", cpu, sig)},
+			note:     repeatsNote(cases, cpu) + " (lower is better; master and workers counted)",
+		},
+	}
+}
+
+// nines maps a quantile to the "nines" axis: 0.9 → 1, 0.99 → 2.
+func nines(q float64) float64 { return -math.Log10(1 - q) }
+
+var ninesTicks = plot.ConstantTicks{
+	{Value: nines(0.5), Label: "p50"},
+	{Value: nines(0.9), Label: "p90"},
+	{Value: nines(0.99), Label: "p99"},
+	{Value: nines(0.999), Label: "p99.9"},
+	{Value: nines(0.9999), Label: "p99.99"},
+}
+
+// 2. Latency percentile spectrum per model, from the merged histograms.
+func (v view) spectrumChart(s *section) *chart {
+	var cases []*results.Case
+	for _, c := range measuredOnly(s.models) {
+		if h := c.Summary.Histogram; h != nil && h.Count() > 1 {
+			cases = append(cases, c)
+		}
+	}
+	if len(cases) == 0 {
+		return nil
+	}
+	p := newPlot("percentile", "latency (log scale)", true)
+	leg := newLegend()
+	lo, hi := math.Inf(1), 0.0
+	labels := caseLabels(cases)
+	for i, c := range cases {
+		h := c.Summary.Histogram
+		// Beyond 1 − 1/count the histogram has no more to say.
+		top := math.Min(4, math.Log10(float64(h.Count())))
+		var line, marks plotter.XYs
+		for x := nines(0.5); x <= top+1e-9; x += 0.02 {
+			ms := results.Ms(h.Quantile(1 - math.Pow(10, -x)))
+			line = append(line, plotter.XY{X: x, Y: math.Max(ms, 1e-3)})
+			lo, hi = math.Min(lo, line[len(line)-1].Y), math.Max(hi, line[len(line)-1].Y)
+			line[len(line)-1].Y = math.Log10(line[len(line)-1].Y)
+		}
+		for _, t := range ninesTicks {
+			if t.Value <= top+1e-9 {
+				ms := results.Ms(h.Quantile(1 - math.Pow(10, -t.Value)))
+				marks = append(marks, plotter.XY{X: t.Value, Y: math.Log10(math.Max(ms, 1e-3))})
+			}
+		}
+		l, _ := modelLine(c.Model, line, false, lineWidth)
+		_, m := modelLine(c.Model, marks, false, lineWidth)
+		p.Add(l, m)
+		leg.Add(labels[i], l, m)
+	}
+	p.X.Min, p.X.Max = nines(0.5), 4
+	p.X.Tick.Marker = ninesTicks
+	setLogY(p, lo, hi)
+	return &chart{
+		name: spectrumName(s.workload),
+		alt:  fmt.Sprintf("Latency percentile spectrum per model, workload %s", s.workload),
+		fig: &fig{
+			title:    fmt.Sprintf("Latency by percentile · %s", s.workloadName()),
+			subtitle: v.machine() + "\n" + loadOf(cases),
+			panels:   []*plot.Plot{p},
+			legend:   leg,
+			note:     "from the histograms of every repeat merged; each step right is ten times rarer (lower is better)",
+		},
+	}
+}
+
+// 4. Per-worker share of requests by scheduling policy.
+func (v view) fairnessChart(s *section) *chart {
+	var cases []*results.Case
+	for _, c := range measuredOnly(s.models) {
+		if c.Model != "singlecore" && c.Model != "goroutines" && c.Workers > 1 && len(c.Summary.PerWorker) > 0 {
+			cases = append(cases, c)
+		}
+	}
+	if len(cases) == 0 {
+		return nil
+	}
+	slots := 0
+	for _, c := range cases {
+		slots = max(slots, c.Workers)
+		for k := range c.Summary.PerWorker {
+			if i, err := strconv.Atoi(k); err == nil {
+				slots = max(slots, i+1)
+			}
+		}
+	}
+	p := newPlot("worker slot", "share of requests (%)", false)
+	leg := newLegend()
+	top := 0.0
+	labels := caseLabels(cases)
+	for j, c := range cases {
+		var total int64
+		for _, n := range c.Summary.PerWorker {
+			total += n
+		}
+		vals := make(plotter.Values, slots)
+		for i := range vals {
+			if total > 0 {
+				vals[i] = 100 * float64(c.Summary.PerWorker[results.WorkerKey(i)]) / float64(total)
+			}
+			top = math.Max(top, vals[i])
+		}
+		bar, _ := plotter.NewBarChart(vals, vg.Inch)
+		bar.Color = modelColor(c.Model)
+		bar.LineStyle.Color = modelColor(c.Model)
+		p.Add(autoBars{BarChart: bar, share: 0.8, group: len(cases), index: j})
+		leg.Add(fmt.Sprintf("%s  Jain %.3f", labels[j], c.Summary.Fairness.Median), bar)
+	}
+	names := make([]string, slots)
+	for i := range names {
+		names[i] = strconv.Itoa(i)
+	}
+	p.NominalX(names...)
+	p.Y.Padding = vg.Points(4)
+	p.X.Min, p.X.Max = -0.5, float64(slots)-0.5
+	fair := hline{y: 100 / float64(cases[0].Workers), style: dashed(black, 2.5)}
+	p.Add(fair)
+	leg.Add("equal share", fair)
+	p.Y.Min, p.Y.Max = 0, niceMax(top*1.1)
+	return &chart{
+		name: fairnessName(s.workload),
+		alt:  fmt.Sprintf("Share of requests per worker by scheduling policy, workload %s", s.workload),
+		fig: &fig{
+			title:    fmt.Sprintf("Requests per worker by scheduling policy · %s", s.workloadName()),
+			subtitle: v.machine() + "\n" + loadOf(cases),
+			panels:   []*plot.Plot{p},
+			legend:   leg,
+			note:     "Jain's fairness index: 1 = every worker served the same, 1/N = one worker served everything",
+		},
+	}
+}
+
+// 3. Scaling: req/s against connections or workers, with the USL fit per
+// model and the ideal linear line.
+func (v view) scalingChart(s *section, sc *scaling) *chart {
+	if len(sc.series) == 0 {
+		return nil
+	}
+	xlabel, axis := "connections", "connections"
+	if sc.sweep == sweepWorkers {
+		xlabel, axis = "workers (processes, or GOMAXPROCS for goroutines)", "workers"
+	}
+	xmin, xmax, top := math.Inf(1), 0.0, 0.0
+	var cases []*results.Case
+	var xs []float64
+	for _, sr := range sc.series {
+		for i, c := range sr.cases {
+			x := sr.xs[i]
+			xmin, xmax = math.Min(xmin, x), math.Max(xmax, x)
+			top = math.Max(top, c.Summary.RPS.Max)
+			if !slices.Contains(xs, x) {
+				xs = append(xs, x)
+			}
+			cases = append(cases, c)
+		}
+	}
+	// Connections double from sweep step to step: a log axis spaces them
+	// evenly. tx maps N to the axis (see setLogY for why not LogScale).
+	logX := sc.sweep == sweepConnections && xmax/xmin >= 8
+	tx := func(x float64) float64 { return x }
+	if logX {
+		tx = math.Log10
+		xlabel += " (log scale)"
+	}
+	p := newPlot(xlabel, "requests per second", true)
+	leg := newLegend()
+	var ticks plot.ConstantTicks
+	for _, x := range xs {
+		ticks = append(ticks, plot.Tick{Value: tx(x), Label: strconv.FormatFloat(x, 'f', -1, 64)})
+	}
+	for _, sr := range sc.series {
+		pts := sr.medians()
+		xys := make(plotter.XYs, len(pts))
+		for i, pt := range pts {
+			xys[i] = plotter.XY{X: tx(pt.N), Y: pt.X}
+			c := sr.cases[i]
+			if sp := c.Summary.RPS; sp.N > 1 && sp.Max > sp.Min {
+				e, _ := plotter.NewYErrorBars(spreadErr(tx(pt.N), sp))
+				e.LineStyle = draw.LineStyle{Color: modelColor(sr.model), Width: vg.Points(2)}
+				e.CapWidth = vg.Points(12)
+				p.Add(e)
+			}
+		}
+		_, marks := modelLine(sr.model, xys, false, lineWidth)
+		f := sc.fits[sr.model]
+		name := sr.model + "  " + f.legend()
+		if len(sr.xs) == 1 { // a reference point, such as singlecore's one worker
+			p.Add(marks)
+			leg.Add(sr.model, marks)
+			continue
+		}
+		if f.err != nil {
+			l, _ := modelLine(sr.model, xys, false, 2)
+			p.Add(l, marks)
+			leg.Add(name, l, marks)
+			continue
+		}
+		curve, ideal := plotter.XYs{}, plotter.XYs{}
+		for i := 0; i <= 200; i++ {
+			t := float64(i) / 200
+			x := xmin + (xmax-xmin)*t
+			if logX {
+				x = xmin * math.Pow(xmax/xmin, t)
+			}
+			curve = append(curve, plotter.XY{X: tx(x), Y: f.usl.At(x)})
+			ideal = append(ideal, plotter.XY{X: tx(x), Y: f.usl.Lambda * x})
+		}
+		l, _ := modelLine(sr.model, curve, false, lineWidth)
+		il, _ := modelLine(sr.model, ideal, true, 1.8)
+		p.Add(il, l, marks)
+		leg.Add(name, l, marks)
+	}
+	leg.Add("USL fit", styleThumb{draw.LineStyle{Color: black, Width: vg.Points(lineWidth)}})
+	leg.Add("linear: λ·N", styleThumb{dashed(black, 1.8)})
+	p.X.Tick.Marker = ticks
+	if logX {
+		p.X.Min, p.X.Max = tx(xmin/1.3), tx(xmax*1.3)
+	} else {
+		p.X.Min, p.X.Max = math.Max(0, xmin-0.5), xmax+0.5
+	}
+	p.Y.Min, p.Y.Max = 0, niceMax(top*1.1)
+	return &chart{
+		name: scalingName(sc.sweep, s.workload),
+		alt:  fmt.Sprintf("Requests per second against %s with the Universal Scalability Law fitted per model, workload %s", axis, s.workload),
+		fig: &fig{
+			title:    fmt.Sprintf("Scaling with %s · %s", axis, s.workloadName()),
+			subtitle: v.machine() + "\n" + loadOf(cases),
+			panels:   []*plot.Plot{p},
+			legend:   leg,
+			note:     "USL: X(N) = λN / (1 + σ(N−1) + κN(N−1)); σ contention, κ coherency. Dots: median, whiskers: min–max over repeats.",
+		},
+	}
+}
+
+// 5. Latency against offered load, from the open-loop sweep.
+func (v view) loadChart(s *section) *chart {
+	if len(s.rateSeries) == 0 {
+		return nil
+	}
+	p := newPlot("offered load (requests per second)", "latency (log scale)", true)
+	leg := newLegend()
+	lo, hi, xmax := math.Inf(1), 0.0, 0.0
+	var cases []*results.Case
+	for _, sr := range s.rateSeries {
+		var p50, p99 plotter.XYs
+		for i, c := range sr.cases {
+			x := sr.xs[i]
+			v50, v99 := math.Max(c.Summary.P50.Median, 1e-3), math.Max(c.Summary.P99.Median, 1e-3)
+			p50 = append(p50, plotter.XY{X: x, Y: math.Log10(v50)})
+			p99 = append(p99, plotter.XY{X: x, Y: math.Log10(v99)})
+			lo, hi = math.Min(lo, v50), math.Max(hi, v99)
+			xmax = math.Max(xmax, x)
+			cases = append(cases, c)
+		}
+		l50, _ := modelLine(sr.model, p50, true, 2.2)
+		l99, m99 := modelLine(sr.model, p99, false, lineWidth)
+		p.Add(l50, l99, m99)
+		k := s.knees[sr.model]
+		text := "never kept up"
+		switch {
+		case k.sustained > 0 && k.failedAt == 0:
+			text = fmt.Sprintf("kept up to %s/s, the most offered", si(k.sustained))
+		case k.sustained > 0:
+			text = fmt.Sprintf("knee %s–%s/s", si(k.sustained), si(k.failedAt))
+			ring := draw.GlyphStyle{Color: modelColor(sr.model), Radius: vg.Points(16), Shape: ringGlyph{3}}
+			sc, _ := plotter.NewScatter(plotter.XYs{{X: k.sustained, Y: math.Log10(math.Max(k.p99, 1e-3))}})
+			sc.GlyphStyle = ring
+			p.Add(sc)
+		}
+		leg.Add(sr.model+"  "+text, l99, m99)
+	}
+	leg.Add("p99", styleThumb{draw.LineStyle{Color: black, Width: vg.Points(lineWidth)}})
+	leg.Add("p50", styleThumb{dashed(black, 2.2)})
+	leg.Add("knee: last rate kept up with", ringThumb{})
+	p.X.Min, p.X.Max = 0, niceMax(xmax)
+	p.X.Tick.Marker = siTicks{}
+	setLogY(p, lo, hi)
+	return &chart{
+		name: loadName(s.workload),
+		alt:  fmt.Sprintf("Latency against offered load (open loop) per model, workload %s", s.workload),
+		fig: &fig{
+			title:    fmt.Sprintf("Latency against offered load · %s", s.workloadName()),
+			subtitle: v.machine() + "\n" + loadOf(cases),
+			panels:   []*plot.Plot{p},
+			legend:   leg,
+			note:     "open loop: requests leave on schedule, answered or not; kept up = 95% of the offered rate served, at most 1% errors",
+		},
+	}
+}
+
+type ringThumb struct{}
+
+func (ringThumb) Thumbnail(c *draw.Canvas) {
+	c.DrawGlyphNoClip(draw.GlyphStyle{Color: black, Radius: vg.Points(9), Shape: ringGlyph{2.5}}, c.Center())
+}
+
+// 7. COST and parallel efficiency from the worker sweep.
+func (v view) costChart(s *section) *chart {
+	ct := s.cost
+	if ct == nil {
+		return nil
+	}
+	base := ct.baseline.Summary.RPS.Median
+	left := newPlot("workers", "requests per second", true)
+	right := newPlot("workers", "parallel efficiency", true)
+	for _, p := range []*plot.Plot{left, right} {
+		p.Title.TextStyle = textStyle(labelSize, true, black)
+		p.Title.TextStyle.XAlign, p.Title.TextStyle.YAlign = draw.XCenter, draw.YTop
+		p.Title.Padding = vg.Points(12)
+	}
+	left.Title.Text = "req/s against singlecore"
+	right.Title.Text = "efficiency: X(N) / (N · singlecore)"
+	leg := newLegend()
+	bl := hline{y: base, style: dashed(modelColor("singlecore"), 3)}
+	left.Add(bl)
+	leg.Add(fmt.Sprintf("singlecore  %s req/s", si(base)), bl)
+	right.Add(hline{y: 1, style: dotted(black, 2.5)})
+	xmax, top, etop := 1.0, base, 1.0
+	ticks := plot.ConstantTicks{{Value: 1, Label: "1"}}
+	seen := map[float64]bool{1: true}
+	cases := []*results.Case{ct.baseline}
+	for _, sr := range ct.series {
+		cost := ct.costs[sr.model]
+		xys := plotter.XYs{}
+		for i, c := range sr.cases {
+			xys = append(xys, plotter.XY{X: sr.xs[i], Y: c.Summary.RPS.Median})
+			top = math.Max(top, c.Summary.RPS.Median)
+			xmax = math.Max(xmax, sr.xs[i])
+			if !seen[sr.xs[i]] {
+				seen[sr.xs[i]] = true
+				ticks = append(ticks, plot.Tick{Value: sr.xs[i], Label: strconv.FormatFloat(sr.xs[i], 'f', -1, 64)})
+			}
+			cases = append(cases, c)
+		}
+		l, m := modelLine(sr.model, xys, false, lineWidth)
+		left.Add(l, m)
+		exys := plotter.XYs{}
+		for _, e := range cost.Efficiency {
+			if finite(e.X) {
+				exys = append(exys, plotter.XY{X: e.N, Y: e.X})
+				etop = math.Max(etop, e.X)
+			}
+		}
+		el, em := modelLine(sr.model, exys, false, lineWidth)
+		right.Add(el, em)
+		text := "never beats it"
+		if cost.Beats() {
+			text = fmt.Sprintf("COST %g", cost.Cores)
+			ring, _ := plotter.NewScatter(plotter.XYs{{X: cost.Cores, Y: medianAt(sr, cost.Cores)}})
+			ring.GlyphStyle = draw.GlyphStyle{Color: modelColor(sr.model), Radius: vg.Points(16), Shape: ringGlyph{3}}
+			left.Add(ring)
+		}
+		leg.Add(sr.model+"  "+text, l, m)
+	}
+	leg.Add("COST: fewest workers", ringThumb{})
+	leg.Add("  that beat singlecore")
+	for _, p := range []*plot.Plot{left, right} {
+		p.X.Min, p.X.Max = 0.5, xmax+0.5
+		p.X.Tick.Marker = ticks
+	}
+	left.Y.Min, left.Y.Max = 0, niceMax(top*1.1)
+	right.Y.Min, right.Y.Max = 0, niceMax(etop*1.1)
+	right.Y.Tick.Marker = plot.DefaultTicks{}
+	return &chart{
+		name: costName(s.workload),
+		alt:  fmt.Sprintf("COST: workers each model needs to beat singlecore, and parallel efficiency, workload %s", s.workload),
+		fig: &fig{
+			title:    fmt.Sprintf("COST: cores needed to beat one core · %s", s.workloadName()),
+			subtitle: v.machine() + "\n" + loadOf(cases),
+			panels:   []*plot.Plot{left, right},
+			legend:   leg,
+			note:     "COST after McSherry, Isard, Murray: \"Scalability! But at what COST?\" (HotOS 2015). Efficiency 1 = N workers do N times singlecore's work.",
+		},
+	}
+}
+
+func medianAt(sr series, x float64) float64 {
+	for i, c := range sr.cases {
+		if sr.xs[i] == x {
+			return c.Summary.RPS.Median
+		}
+	}
+	return 0
+}

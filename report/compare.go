@@ -1,0 +1,271 @@
+package report
+
+import (
+	"fmt"
+	"io"
+	"math"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/corebench/corebench/results"
+)
+
+// Alpha is the significance level Compare uses unless told otherwise,
+// benchstat's default.
+const Alpha = 0.05
+
+// Comparison is what changed from run A to run B, case by case, the way
+// benchstat compares benchmarks: medians, the relative change, and a
+// Mann–Whitney U test over the repeats that says whether the change is
+// more than noise.
+type Comparison struct {
+	A, B           *results.Run
+	LabelA, LabelB string  // how the output names the runs; their IDs by default
+	Alpha          float64 // significance level
+	Rows           []CompareRow
+	OnlyA, OnlyB   []string // IDs of cases only one run has
+}
+
+// CompareRow is one case both runs have, matched by Case.ID.
+type CompareRow struct {
+	ID       string
+	RPS, P99 Change
+	// Failed says why the case has no numbers in A or B ("" when both
+	// measured it); RPS and P99 are then zero.
+	Failed string
+}
+
+// Change is one metric of a case in both runs.
+type Change struct {
+	A, B        float64 // medians over the repeats
+	NA, NB      int     // repeats with numbers
+	Delta       float64 // (B − A) / A
+	Test        MannWhitney
+	Significant bool // Test.P < Alpha
+}
+
+// Compare matches the cases of a and b by ID and compares their req/s and
+// p99 latency.
+func Compare(a, b *results.Run, alpha float64) *Comparison {
+	if alpha <= 0 || alpha >= 1 {
+		alpha = Alpha
+	}
+	c := &Comparison{A: a, B: b, LabelA: a.ID, LabelB: b.ID, Alpha: alpha}
+	inB := map[string]*results.Case{}
+	for i := range b.Cases {
+		inB[b.Cases[i].ID] = &b.Cases[i]
+	}
+	inA := map[string]bool{}
+	for i := range a.Cases {
+		ca := &a.Cases[i]
+		inA[ca.ID] = true
+		cb, ok := inB[ca.ID]
+		if !ok {
+			c.OnlyA = append(c.OnlyA, ca.ID)
+			continue
+		}
+		row := CompareRow{ID: ca.ID}
+		switch {
+		case !measured(ca) && !measured(cb):
+			row.Failed = "failed in both: " + caseError(cb)
+		case !measured(ca):
+			row.Failed = "failed in A: " + caseError(ca)
+		case !measured(cb):
+			row.Failed = "failed in B: " + caseError(cb)
+		default:
+			rps := func(r results.Repeat) float64 { return r.Load.RPS }
+			p99 := func(r results.Repeat) float64 { return r.Load.Latency.P99 }
+			row.RPS = change(ca, cb, rps, alpha)
+			row.P99 = change(ca, cb, p99, alpha)
+		}
+		c.Rows = append(c.Rows, row)
+	}
+	for _, cb := range b.Cases {
+		if !inA[cb.ID] {
+			c.OnlyB = append(c.OnlyB, cb.ID)
+		}
+	}
+	return c
+}
+
+func change(a, b *results.Case, metric func(results.Repeat) float64, alpha float64) Change {
+	xa, xb := repeatValues(a, metric), repeatValues(b, metric)
+	ch := Change{
+		A: results.SpreadOf(xa).Median, B: results.SpreadOf(xb).Median,
+		NA: len(xa), NB: len(xb),
+		Test: MannWhitneyU(xa, xb),
+	}
+	ch.Delta = math.NaN()
+	if ch.A != 0 {
+		ch.Delta = (ch.B - ch.A) / ch.A
+	}
+	ch.Significant = ch.Test.P < alpha
+	return ch
+}
+
+// repeatValues returns metric of every repeat that measured something.
+func repeatValues(c *results.Case, metric func(results.Repeat) float64) []float64 {
+	var out []float64
+	for _, r := range c.Repeats {
+		if r.Load.Requests > 0 {
+			out = append(out, metric(r))
+		}
+	}
+	return out
+}
+
+// deltaText is a change as benchstat writes it, "+5.53% (p=0.029 n=4+4)",
+// except that a change that is not significant keeps its size in
+// brackets after the "~": "~ (+1.2%) (p=0.343 n=4+4)".
+func (ch Change) deltaText() string {
+	d := percent(ch.Delta)
+	if !ch.Significant {
+		d = "~ (" + d + ")"
+	}
+	return fmt.Sprintf("%s (p=%.3f n=%d+%d)", d, ch.Test.P, ch.NA, ch.NB)
+}
+
+// Geomean returns the geometric mean of B/A − 1 over the rows where
+// metric has both medians, and how many rows that is.
+func (c *Comparison) Geomean(metric func(CompareRow) Change) (float64, int) {
+	var sum float64
+	n := 0
+	for _, r := range c.Rows {
+		if r.Failed != "" {
+			continue
+		}
+		ch := metric(r)
+		if ch.A > 0 && ch.B > 0 {
+			sum += math.Log(ch.B / ch.A)
+			n++
+		}
+	}
+	if n == 0 {
+		return math.NaN(), 0
+	}
+	return math.Exp(sum/float64(n)) - 1, n
+}
+
+// TooFew returns the rows whose repeats are too few for the test ever to
+// reach significance, and the smallest p-value they could give.
+func (c *Comparison) TooFew() (rows int, minP float64) {
+	for _, r := range c.Rows {
+		if r.Failed != "" {
+			continue
+		}
+		if p := MinPValue(r.RPS.NA, r.RPS.NB); p >= c.Alpha {
+			rows++
+			minP = math.Max(minP, p)
+		}
+	}
+	return rows, minP
+}
+
+// conditions lists what differs between the runs' machines and settings,
+// which a reader must weigh before believing any delta.
+func (c *Comparison) conditions() []string {
+	a, b := c.A, c.B
+	var out []string
+	diff := func(what, x, y string) {
+		if x != y {
+			out = append(out, fmt.Sprintf("%s: %s → %s", what, orDash(x), orDash(y)))
+		}
+	}
+	diff("host", a.Env.Host, b.Env.Host)
+	diff("cpu", a.Env.CPUModel, b.Env.CPUModel)
+	diff("cpus", fmt.Sprint(a.Env.CPUs), fmt.Sprint(b.Env.CPUs))
+	diff("kernel", a.Env.Kernel, b.Env.Kernel)
+	diff("go", a.Env.GoVersion, b.Env.GoVersion)
+	diff("commit", shortHash(a.Env.Commit), shortHash(b.Env.Commit))
+	diff("server cpus", cpuList(a.Placement.ServerCPUs), cpuList(b.Placement.ServerCPUs))
+	diff("generator cpus", cpuList(a.Placement.LoadgenCPUs), cpuList(b.Placement.LoadgenCPUs))
+	diff("shared cores", fmt.Sprint(a.Placement.Shared), fmt.Sprint(b.Placement.Shared))
+	diff("duration", secs(a.Settings.Duration), secs(b.Settings.Duration))
+	diff("engine", a.Settings.Engine, b.Settings.Engine)
+	diff("/cpu work", fmt.Sprint(a.Settings.CPUIters), fmt.Sprint(b.Settings.CPUIters))
+	return out
+}
+
+func shortHash(s string) string {
+	if len(s) > 12 {
+		return s[:12]
+	}
+	return s
+}
+
+// WriteText writes the comparison as a table for the terminal.
+func (c *Comparison) WriteText(w io.Writer) error {
+	var b strings.Builder
+	runLine := func(tag, label string, r *results.Run) {
+		fmt.Fprintf(&b, "%s: %s (profile %s, %d cases", tag, label, orNone(r.Profile), len(r.Cases))
+		if !r.Started.IsZero() {
+			fmt.Fprintf(&b, ", %s", r.Started.UTC().Format("2006-01-02 15:04 UTC"))
+		}
+		if !r.Complete {
+			b.WriteString(", INCOMPLETE")
+		}
+		b.WriteString(")\n")
+	}
+	runLine("A", c.LabelA, c.A)
+	runLine("B", c.LabelB, c.B)
+	if cond := c.conditions(); len(cond) > 0 {
+		fmt.Fprintf(&b, "Conditions differ, weigh every delta with that in mind:\n")
+		for _, s := range cond {
+			fmt.Fprintf(&b, "  %s\n", s)
+		}
+	}
+	b.WriteString("\n")
+
+	measured := 0
+	for _, r := range c.Rows {
+		if r.Failed == "" {
+			measured++
+		}
+	}
+	if measured == 0 {
+		b.WriteString("No case has numbers in both runs.\n")
+	} else {
+		tw := tabwriter.NewWriter(&b, 0, 0, 2, ' ', 0)
+		fmt.Fprintln(tw, "case\treq/s A\treq/s B\tdelta\tp99 ms A\tp99 ms B\tdelta")
+		for _, r := range c.Rows {
+			if r.Failed != "" {
+				continue
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", r.ID,
+				si(r.RPS.A), si(r.RPS.B), r.RPS.deltaText(),
+				sig(r.P99.A), sig(r.P99.B), r.P99.deltaText())
+		}
+		rps, n := c.Geomean(func(r CompareRow) Change { return r.RPS })
+		p99, _ := c.Geomean(func(r CompareRow) Change { return r.P99 })
+		if n > 1 {
+			fmt.Fprintf(tw, "geomean of %d cases\t\t\t%s\t\t\t%s\n", n, percent(rps), percent(p99))
+		}
+		tw.Flush()
+	}
+	var failed []string
+	for _, r := range c.Rows {
+		if r.Failed != "" {
+			failed = append(failed, fmt.Sprintf("  %s: %s", r.ID, r.Failed))
+		}
+	}
+	if len(failed) > 0 {
+		fmt.Fprintf(&b, "\nFailed (%d):\n%s\n", len(failed), strings.Join(failed, "\n"))
+	}
+	if len(c.OnlyA) > 0 {
+		fmt.Fprintf(&b, "\nOnly in A (%d): %s\n", len(c.OnlyA), strings.Join(c.OnlyA, ", "))
+	}
+	if len(c.OnlyB) > 0 {
+		fmt.Fprintf(&b, "\nOnly in B (%d): %s\n", len(c.OnlyB), strings.Join(c.OnlyB, ", "))
+	}
+	fmt.Fprintf(&b, "\nSignificance: two-sided Mann–Whitney U test over the repeats; ~ means p >= %g: no change shown,\nthe bracketed delta may be noise.\n", c.Alpha)
+	if n, minP := c.TooFew(); n > 0 {
+		which := "all cases"
+		if n < measured {
+			which = fmt.Sprintf("%d of the %d cases", n, measured)
+		}
+		fmt.Fprintf(&b, "Note: %s have too few repeats for any difference to be significant (the smallest p-value possible is %.3f, not below %g). "+
+			"Run both with --repeat 4 or more (5 is better) to tell changes from noise.\n", which, minP, c.Alpha)
+	}
+	_, err := io.WriteString(w, b.String())
+	return err
+}

@@ -1,0 +1,315 @@
+package report
+
+import (
+	"math"
+	"slices"
+	"sort"
+	"strings"
+
+	"github.com/corebench/corebench/results"
+)
+
+// Models in the order every table and chart shows them.
+var modelOrder = []string{"singlecore", "goroutines", "prefork-rr", "prefork-os", "prefork-reuseport", "prefork-sticky"}
+
+// workloadOrder is the order of the workloads' sections.
+var workloadOrder = []string{"hello", "json", "cpu", "io"}
+
+// Sweeps, as results.Case.Sweep names them.
+const (
+	sweepModels      = "models"
+	sweepConnections = "connections"
+	sweepRate        = "rate"
+	sweepWorkers     = "workers"
+	sweepKeepAlive   = "keepalive"
+)
+
+// sweepProfile says which profiles measure a sweep, and profileFor the
+// one to run, for the note a report gives when a run lacks the sweep.
+var (
+	sweepProfile = map[string]string{
+		sweepConnections: "the standard and full profiles measure it",
+		sweepRate:        "the standard and full profiles measure it",
+		sweepKeepAlive:   "the standard and full profiles measure it",
+		sweepWorkers:     "the full profile measures it",
+	}
+	profileFor = map[string]string{
+		sweepConnections: "standard",
+		sweepRate:        "standard",
+		sweepKeepAlive:   "standard",
+		sweepWorkers:     "full",
+	}
+)
+
+func rank(order []string, s string) int {
+	if i := slices.Index(order, s); i >= 0 {
+		return i
+	}
+	return len(order)
+}
+
+// lessCase orders cases by model, then workers, connections, rate and
+// keep-alive (on first).
+func lessCase(a, b *results.Case) bool {
+	if ra, rb := rank(modelOrder, a.Model), rank(modelOrder, b.Model); ra != rb {
+		return ra < rb
+	}
+	if a.Model != b.Model {
+		return a.Model < b.Model
+	}
+	if a.Workers != b.Workers {
+		return a.Workers < b.Workers
+	}
+	if a.Connections != b.Connections {
+		return a.Connections < b.Connections
+	}
+	if a.Rate != b.Rate {
+		return a.Rate < b.Rate
+	}
+	if a.KeepAlive != b.KeepAlive {
+		return a.KeepAlive
+	}
+	return a.ID < b.ID
+}
+
+// view indexes a run for the report.
+type view struct {
+	run *results.Run
+}
+
+// workloads returns the run's workloads in report order.
+func (v view) workloads() []string {
+	seen := map[string]bool{}
+	var out []string
+	for _, c := range v.run.Cases {
+		if !seen[c.Workload] {
+			seen[c.Workload] = true
+			out = append(out, c.Workload)
+		}
+	}
+	sort.Slice(out, func(i, j int) bool {
+		ri, rj := rank(workloadOrder, out[i]), rank(workloadOrder, out[j])
+		if ri != rj {
+			return ri < rj
+		}
+		return out[i] < out[j]
+	})
+	return out
+}
+
+// hasSweep reports whether any case of the run belongs to sweep.
+func (v view) hasSweep(sweep string) bool {
+	for _, c := range v.run.Cases {
+		if c.Sweep == sweep {
+			return true
+		}
+	}
+	return false
+}
+
+// cases returns the cases of sweep and workload, failed ones included, in
+// report order.
+func (v view) cases(sweep, workload string) []*results.Case {
+	var out []*results.Case
+	for i := range v.run.Cases {
+		c := &v.run.Cases[i]
+		if c.Sweep == sweep && c.Workload == workload {
+			out = append(out, c)
+		}
+	}
+	sort.SliceStable(out, func(i, j int) bool { return lessCase(out[i], out[j]) })
+	return out
+}
+
+// path returns the URL path of a workload as the run measured it.
+func (v view) path(workload string) string {
+	for _, c := range v.run.Cases {
+		if c.Workload == workload && c.Path != "" {
+			return c.Path
+		}
+	}
+	return ""
+}
+
+// measured reports whether a case has numbers.
+func measured(c *results.Case) bool { return c.Summary != nil && c.Summary.RPS.N > 0 }
+
+// series is one model's cases along a sweep's axis.
+type series struct {
+	model string
+	cases []*results.Case // measured cases, in increasing x
+	xs    []float64
+}
+
+// byModel groups measured cases by model, each sorted by x.
+func byModel(cases []*results.Case, x func(*results.Case) float64) []series {
+	var out []series
+	for _, c := range cases {
+		if !measured(c) {
+			continue
+		}
+		i := slices.IndexFunc(out, func(s series) bool { return s.model == c.Model })
+		if i < 0 {
+			out = append(out, series{model: c.Model})
+			i = len(out) - 1
+		}
+		s := &out[i]
+		if slices.Contains(s.xs, x(c)) {
+			continue
+		}
+		s.cases = append(s.cases, c)
+		s.xs = append(s.xs, x(c))
+	}
+	for i := range out {
+		s := &out[i]
+		idx := make([]int, len(s.xs))
+		for j := range idx {
+			idx[j] = j
+		}
+		sort.Slice(idx, func(a, b int) bool { return s.xs[idx[a]] < s.xs[idx[b]] })
+		cs, xs := make([]*results.Case, len(idx)), make([]float64, len(idx))
+		for j, k := range idx {
+			cs[j], xs[j] = s.cases[k], s.xs[k]
+		}
+		s.cases, s.xs = cs, xs
+	}
+	sort.SliceStable(out, func(i, j int) bool { return rank(modelOrder, out[i].model) < rank(modelOrder, out[j].model) })
+	return out
+}
+
+// points returns one point per repeat of every case of s, for fitting.
+func (s series) points() []Point {
+	var pts []Point
+	for i, c := range s.cases {
+		for _, r := range c.Repeats {
+			if r.Load.RPS > 0 {
+				pts = append(pts, Point{N: s.xs[i], X: r.Load.RPS})
+			}
+		}
+	}
+	return pts
+}
+
+// medians returns the median req/s of every case of s.
+func (s series) medians() []Point {
+	pts := make([]Point, len(s.cases))
+	for i, c := range s.cases {
+		pts[i] = Point{N: s.xs[i], X: c.Summary.RPS.Median}
+	}
+	return pts
+}
+
+// withModels adds to a connections or workers sweep the models-sweep case
+// of the same model and workload that sits on the sweep's line (same
+// mode, keep-alive and the other parameter), so the sweep need not
+// measure that point twice.
+func (v view) withModels(sweep, workload string) []*results.Case {
+	cases := v.cases(sweep, workload)
+	if len(cases) == 0 {
+		return nil
+	}
+	type line struct {
+		model   string
+		other   int
+		keep    bool
+		measure string
+	}
+	key := func(c *results.Case) line {
+		other := c.Workers
+		if sweep == sweepWorkers {
+			other = c.Connections
+		}
+		return line{c.Model, other, c.KeepAlive, c.Mode}
+	}
+	lines := map[line]bool{}
+	for _, c := range cases {
+		lines[key(c)] = true
+	}
+	for _, c := range v.cases(sweepModels, workload) {
+		if lines[key(c)] {
+			cases = append(cases, c)
+		}
+	}
+	sort.SliceStable(cases, func(i, j int) bool { return lessCase(cases[i], cases[j]) })
+	return cases
+}
+
+// baseline returns singlecore's case to compare a worker sweep with: its
+// own case in the sweep, or the models-sweep one at the sweep's
+// connections, or any models-sweep one of the workload.
+func (v view) baseline(workload string, sweep []*results.Case) *results.Case {
+	conns := 0
+	for _, c := range sweep {
+		if c.Model == "singlecore" && measured(c) {
+			return c
+		}
+		conns = c.Connections
+	}
+	var any *results.Case
+	for _, c := range v.cases(sweepModels, workload) {
+		if c.Model != "singlecore" || !measured(c) || c.Mode != "closed" {
+			continue
+		}
+		if c.Connections == conns {
+			return c
+		}
+		if any == nil {
+			any = c
+		}
+	}
+	return any
+}
+
+// knee is where a model stops keeping up with the offered load in the
+// open-loop sweep.
+type knee struct {
+	sustained float64 // highest offered rate it kept up with (0: none)
+	p99       float64 // its p99 there, ms
+	failedAt  float64 // lowest offered rate it did not keep up with (0: none measured)
+}
+
+// keptUp reports whether a model sustained an open-loop case: at least
+// 95% of the offered rate achieved, and at most 1% of requests failed.
+func keptUp(c *results.Case) bool {
+	return c.Rate > 0 && c.Summary.RPS.Median >= 0.95*c.Rate && errShare(c.Summary) <= 0.01
+}
+
+func kneeOf(s series) knee {
+	var k knee
+	for _, c := range s.cases {
+		if keptUp(c) {
+			if k.failedAt == 0 {
+				k.sustained, k.p99 = c.Rate, c.Summary.P99.Median
+			}
+		} else if k.failedAt == 0 {
+			k.failedAt = c.Rate
+		}
+	}
+	return k
+}
+
+// cpuModel shortens a CPU model name for titles.
+func cpuModel(s string) string {
+	s = strings.Join(strings.Fields(s), " ")
+	for _, junk := range []string{"(R)", "(TM)", "(tm)", " CPU", " Processor"} {
+		s = strings.ReplaceAll(s, junk, "")
+	}
+	if i := strings.Index(s, " @ "); i > 0 {
+		s = s[:i]
+	}
+	if s == "" {
+		return "unknown CPU"
+	}
+	return strings.Join(strings.Fields(s), " ")
+}
+
+// errShare returns a case's failed requests as a share of all requests
+// (Requests counts the failed ones too).
+func errShare(s *results.CaseSummary) float64 {
+	if s.Requests == 0 {
+		return 0
+	}
+	return float64(s.Errors) / float64(s.Requests)
+}
+
+func finite(x float64) bool { return !math.IsNaN(x) && !math.IsInf(x, 0) }

@@ -1,0 +1,94 @@
+package report
+
+import (
+	"fmt"
+	"math"
+	"strconv"
+	"strings"
+
+	"github.com/corebench/corebench/results"
+)
+
+// sig formats x with three significant digits and no exponent:
+// 0.0123, 1.23, 12.3, 123, 1234.
+func sig(x float64) string {
+	if math.IsNaN(x) || math.IsInf(x, 0) {
+		return "–"
+	}
+	if x == 0 {
+		return "0"
+	}
+	d := 2 - int(math.Floor(math.Log10(math.Abs(x))))
+	d = max(d, 0)
+	s := strconv.FormatFloat(x, 'f', d, 64)
+	if d > 0 && strings.Contains(s, ".") {
+		s = strings.TrimRight(strings.TrimRight(s, "0"), ".")
+	}
+	return s
+}
+
+// si formats a rate or count with a k or M suffix and three significant
+// digits: 850, 12.3k, 1.25M.
+func si(x float64) string {
+	a := math.Abs(x)
+	switch {
+	case math.IsNaN(x) || math.IsInf(x, 0):
+		return "–"
+	case a >= 999.5e3:
+		return sig(x/1e6) + "M"
+	case a >= 999.5:
+		return sig(x/1e3) + "k"
+	default:
+		return sig(x)
+	}
+}
+
+// count formats an integer with thousands separators: 1,234,567.
+func count(n int64) string {
+	s := strconv.FormatInt(n, 10)
+	neg := strings.HasPrefix(s, "-")
+	s = strings.TrimPrefix(s, "-")
+	var b strings.Builder
+	for i, c := range s {
+		if i > 0 && (len(s)-i)%3 == 0 {
+			b.WriteByte(',')
+		}
+		b.WriteRune(c)
+	}
+	if neg {
+		return "-" + b.String()
+	}
+	return b.String()
+}
+
+// spread formats a median with its min–max range across repeats, each
+// with f: "41.2k [40.1k–42.1k]". One repeat is just the value.
+func spread(s results.Spread, f func(float64) string) string {
+	if s.N == 0 {
+		return "–"
+	}
+	if s.N == 1 || s.Min == s.Max {
+		return f(s.Median)
+	}
+	return fmt.Sprintf("%s [%s–%s]", f(s.Median), f(s.Min), f(s.Max))
+}
+
+// median formats a spread's median with f, or "–" when it has none.
+func median(s results.Spread, f func(float64) string) string {
+	if s.N == 0 {
+		return "–"
+	}
+	return f(s.Median)
+}
+
+// percent formats a fraction as a signed percentage: +12.3%, -4.5%.
+func percent(f float64) string {
+	if math.IsNaN(f) || math.IsInf(f, 0) {
+		return "–"
+	}
+	s := sig(100*f) + "%"
+	if f >= 0 {
+		s = "+" + s
+	}
+	return s
+}

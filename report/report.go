@@ -1,0 +1,571 @@
+// Package report turns a suite run (results.Run) into what people read:
+// report.md, a self-contained report.html, every chart as PNG and SVG,
+// and bench.txt for benchstat. It also holds the statistics the report
+// and `bench compare` rest on: the Universal Scalability Law fit, COST
+// and the Mann–Whitney U test.
+//
+// A report is a pure function of results.json: rendering never measures
+// anything, so `bench report` can redraw an old run with a newer bench.
+// It imports nothing of the module but results.
+package report
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	"github.com/corebench/corebench/results"
+)
+
+// The files a report consists of, inside its directory.
+const (
+	MarkdownFile = "report.md"
+	HTMLFile     = "report.html"
+	BenchFile    = "bench.txt"
+	ChartsDir    = "charts"
+)
+
+// Render writes the report of run into dir: report.md, report.html,
+// bench.txt and charts/<name>.png and .svg for every chart the run has
+// data for. It returns the paths of the files written, report.md first.
+// Files from an earlier render that this one does not write are left
+// alone.
+func Render(run *results.Run, dir string) ([]string, error) {
+	if run == nil {
+		return nil, fmt.Errorf("report: no run")
+	}
+	v := view{run: run}
+	d, charts := v.document()
+	if err := os.MkdirAll(filepath.Join(dir, ChartsDir), 0o755); err != nil {
+		return nil, err
+	}
+	var files []string
+	write := func(name string, b []byte) error {
+		p := filepath.Join(dir, name)
+		if err := writeFile(p, b); err != nil {
+			return err
+		}
+		files = append(files, p)
+		return nil
+	}
+	svgs := map[*chart]string{}
+	var chartFiles [][2]string
+	var chartData [][]byte
+	for _, c := range charts {
+		s, err := c.svg()
+		if err != nil {
+			return nil, fmt.Errorf("chart %s: %w", c.name, err)
+		}
+		p, err := c.png()
+		if err != nil {
+			return nil, fmt.Errorf("chart %s: %w", c.name, err)
+		}
+		svgs[c] = inlineSVG(s, c.alt)
+		chartFiles = append(chartFiles, [2]string{c.name + ".png", c.name + ".svg"})
+		chartData = append(chartData, p, s)
+	}
+	if err := write(MarkdownFile, []byte(d.markdown())); err != nil {
+		return nil, err
+	}
+	page := htmlPage(run, d, func(c *chart) string { return svgs[c] })
+	if err := write(HTMLFile, []byte(page)); err != nil {
+		return nil, err
+	}
+	if err := write(BenchFile, []byte(benchText(run))); err != nil {
+		return nil, err
+	}
+	for i, names := range chartFiles {
+		for j, n := range names {
+			if err := write(filepath.Join(ChartsDir, n), chartData[2*i+j]); err != nil {
+				return nil, err
+			}
+		}
+	}
+	return files, nil
+}
+
+// writeFile writes b to p through a temporary file and a rename, so an
+// interrupted render never leaves half a file.
+func writeFile(p string, b []byte) error {
+	tmp := p + ".tmp"
+	if err := os.WriteFile(tmp, b, 0o644); err != nil {
+		return err
+	}
+	return os.Rename(tmp, p)
+}
+
+// Chart describes one chart of a report.
+type Chart struct {
+	Name string // file name without extension: charts/<Name>.png and .svg
+	Alt  string // what it shows, in one line
+}
+
+// Charts lists the charts Render draws for run, in report order.
+func Charts(run *results.Run) []Chart {
+	_, charts := view{run: run}.document()
+	out := make([]Chart, len(charts))
+	for i, c := range charts {
+		out[i] = Chart{Name: c.name, Alt: c.alt}
+	}
+	return out
+}
+
+// sweepTitle names a sweep's subsection.
+var sweepTitle = map[string]string{
+	sweepConnections: "Scaling with connections",
+	sweepRate:        "Latency against offered load (open loop)",
+	sweepWorkers:     "Scaling with workers",
+	sweepKeepAlive:   "Without keep-alive",
+}
+
+// document builds the report and the charts it shows.
+func (v view) document() (*doc, []*chart) {
+	run := v.run
+	d := &doc{}
+	var charts []*chart
+	show := func(c *chart, caption string) {
+		if c != nil {
+			d.figure(c, caption)
+			charts = append(charts, c)
+		}
+	}
+
+	d.h(1, "corebench run %s", run.ID)
+	if !run.Complete {
+		d.p("banner", "**Incomplete run.** It was interrupted before every case ran: this report shows the %d cases measured until then.", len(run.Cases))
+	}
+	failed := 0
+	for _, c := range run.Cases {
+		if !measured(&c) {
+			failed++
+		}
+	}
+	summary := fmt.Sprintf("Profile **%s**, %d cases", orNone(run.Profile), len(run.Cases))
+	if failed > 0 {
+		summary += fmt.Sprintf(" (%d failed)", failed)
+	}
+	summary += fmt.Sprintf(", on %s (%d CPUs%s)", cpuModel(run.Env.CPUModel), run.Env.CPUs, placementShort(run.Placement))
+	if !run.Started.IsZero() && !run.Finished.IsZero() {
+		summary += fmt.Sprintf(", %s to %s UTC (%s)", run.Started.UTC().Format("2006-01-02 15:04"),
+			run.Finished.UTC().Format("15:04"), run.Finished.Sub(run.Started).Round(1e9))
+	}
+	d.p("", "%s.", summary)
+
+	d.h(2, "Warnings")
+	warnings := v.warnings(failed)
+	if len(warnings) == 0 {
+		d.p("", "None: every case ran, and the load generator kept ahead of every server.")
+	}
+	d.list("warn", warnings)
+
+	d.h(2, "Environment")
+	d.table(v.envTable())
+
+	for _, w := range v.workloads() {
+		s := v.section(w)
+		cs := v.charts(s)
+		d.h(2, "Workload %s", s.workloadName())
+		if len(s.models) > 0 {
+			d.h(3, "%s: models side by side", w)
+			show(cs[rpsName(w)], "Requests per second by model: bars are medians over repeats, whiskers min and max.")
+			show(cs[spectrumName(w)], "Latency at every percentile, from the merged histograms: flat is good, a late climb is a tail.")
+			d.table(caseTable(s.models, sweepModels))
+			v.saturationNote(d, s.models)
+			show(cs[cpuName(w)], "Server CPU time per request (master and workers): efficiency that holds even when the generator shares the cores.")
+			show(cs[fairnessName(w)], "How each prefork scheduling policy spread requests over the workers, with Jain's fairness index.")
+		}
+		v.sweepSection(d, w, sweepConnections, s.conns != nil, func() {
+			show(cs[scalingName(sweepConnections, w)], "Requests per second against connections, with the Universal Scalability Law fitted per model (solid) and linear scaling from one connection (dashed).")
+			d.table(uslTable(s.conns))
+			d.table(caseTable(s.conns.cases, sweepConnections))
+			v.saturationNote(d, s.conns.cases)
+		})
+		v.sweepSection(d, w, sweepRate, len(s.rate) > 0, func() {
+			show(cs[loadName(w)], "p99 (solid) and p50 (dashed) latency against the offered rate; the ring marks the last rate each model kept up with.")
+			d.table(kneeTable(s))
+			d.table(caseTable(s.rate, sweepRate))
+			v.saturationNote(d, s.rate)
+		})
+		v.sweepSection(d, w, sweepWorkers, s.workers != nil, func() {
+			show(cs[scalingName(sweepWorkers, w)], "Requests per second against workers, with the Universal Scalability Law fitted per model (solid) and linear scaling from one worker (dashed).")
+			d.table(uslTable(s.workers))
+			if s.cost != nil {
+				d.h(4, "COST")
+				show(cs[costName(w)], "COST: the fewest workers with which each model beats singlecore's one core, and parallel efficiency against singlecore.")
+				d.table(costTable(s.cost))
+			} else {
+				d.p("note", "COST needs singlecore measured under the same load; this run has no such case.")
+			}
+			d.table(caseTable(s.workers.cases, sweepWorkers))
+			v.saturationNote(d, s.workers.cases)
+		})
+		v.sweepSection(d, w, sweepKeepAlive, len(s.keepAlive) > 0, func() {
+			d.table(caseTable(s.keepAlive, sweepKeepAlive))
+			v.saturationNote(d, s.keepAlive)
+		})
+	}
+
+	if failed > 0 {
+		d.h(2, "Failed cases")
+		var items []string
+		for _, c := range run.Cases {
+			if !measured(&c) {
+				items = append(items, fmt.Sprintf("`%s`: %s", c.ID, caseError(&c)))
+			}
+		}
+		d.list("", items)
+	}
+
+	var missing []string
+	for _, sw := range []string{sweepConnections, sweepRate, sweepWorkers, sweepKeepAlive} {
+		if !v.hasSweep(sw) {
+			missing = append(missing, fmt.Sprintf("%s: not measured in this profile (%s); %s (`bench run --profile %s`).",
+				sweepTitle[sw], orNone(run.Profile), sweepProfile[sw], profileFor[sw]))
+		}
+	}
+	if len(missing) > 0 {
+		d.h(2, "Not measured in this run")
+		d.list("", missing)
+	}
+	return d, charts
+}
+
+// sweepSection writes a workload's subsection for a sweep: its content
+// when the workload has it, a note when the run has the sweep but not for
+// this workload, nothing when the run lacks the sweep altogether (the
+// report says so once, at the end).
+func (v view) sweepSection(d *doc, workload, sweep string, has bool, content func()) {
+	switch {
+	case has:
+		d.h(3, "%s: %s", workload, strings.ToLower(sweepTitle[sweep][:1])+sweepTitle[sweep][1:])
+		content()
+	case v.hasSweep(sweep):
+		d.p("note", "%s: not measured for workload %s in this run.", sweepTitle[sweep], workload)
+	}
+}
+
+func orNone(s string) string {
+	if s == "" {
+		return "unnamed"
+	}
+	return s
+}
+
+// caseError says why a case has no numbers.
+func caseError(c *results.Case) string {
+	if c.Error != "" {
+		return c.Error
+	}
+	for _, r := range c.Repeats {
+		if r.Error != "" {
+			return r.Error
+		}
+	}
+	return "no repeat measured anything"
+}
+
+// warnings lists what a reader must know before trusting the numbers.
+func (v view) warnings(failed int) []string {
+	run := v.run
+	var out []string
+	if run.Placement.Shared {
+		out = append(out, "**Servers and the load generator share cores.** The generator takes CPU time the servers "+
+			"would otherwise have, so absolute req/s are lower than on separate cores, and models that use every core "+
+			"lose the most. Server CPU per request holds regardless. On 4 or more cores the generator gets cores of its own.")
+	}
+	for _, c := range run.Cases {
+		if c.Summary == nil || !c.Summary.Saturated {
+			continue
+		}
+		why, allowed := "", 0
+		for _, r := range c.Repeats {
+			if r.Load.Saturated && why == "" {
+				why = r.Load.SaturatedWhy
+			}
+			allowed = max(allowed, r.Load.CoresAllowed)
+		}
+		s := fmt.Sprintf("The load generator was saturated in `%s`", c.ID)
+		switch {
+		case why != "":
+			s += ": " + why
+		case allowed > 0:
+			s += fmt.Sprintf(": it used %s of its %d cores", sig(c.Summary.LoadgenCores.Max), allowed)
+		}
+		out = append(out, s+". The server may be faster than this case says.")
+	}
+	if failed > 0 {
+		noun := "case"
+		if failed > 1 {
+			noun = "cases"
+		}
+		out = append(out, fmt.Sprintf("%d %s failed; see [Failed cases](#failed-cases).", failed, noun))
+	}
+	return out
+}
+
+// saturationNote explains the ⚠ mark under a table that has one.
+func (v view) saturationNote(d *doc, cases []*results.Case) {
+	for _, c := range cases {
+		if c.Summary != nil && c.Summary.Saturated {
+			d.p("note", "⚠ the load generator was saturated: that server may have more to give.")
+			return
+		}
+	}
+}
+
+func (v view) envTable() table {
+	run, e, pl, st := v.run, v.run.Env, v.run.Placement, v.run.Settings
+	t := table{head: []string{"", ""}}
+	add := func(k, val string) {
+		if val != "" {
+			t.rows = append(t.rows, []string{k, val})
+		}
+	}
+	add("Host", e.Host)
+	add("CPU", fmt.Sprintf("%s, %d CPUs", orUnknown(e.CPUModel), e.CPUs))
+	if e.MemoryMB > 0 {
+		add("Memory", fmt.Sprintf("%s MB", count(e.MemoryMB)))
+	}
+	add("OS", strings.TrimSpace(fmt.Sprintf("%s/%s %s", e.OS, e.Arch, e.Kernel)))
+	add("Go", e.GoVersion)
+	add("bench", strings.TrimSpace(e.Version+" "+shortCommit(e.Commit)))
+	if e.CommandLine != "" {
+		add("Command", "`"+e.CommandLine+"`")
+	}
+	add("Profile", orNone(run.Profile))
+	if !run.Started.IsZero() {
+		add("Started", run.Started.UTC().Format("2006-01-02 15:04:05 UTC"))
+	}
+	if !run.Finished.IsZero() {
+		add("Finished", run.Finished.UTC().Format("2006-01-02 15:04:05 UTC"))
+	}
+	complete := "yes"
+	if !run.Complete {
+		complete = "no: interrupted"
+	}
+	add("Complete", complete)
+	add("Server CPUs", cpuList(pl.ServerCPUs))
+	add("Generator CPUs", cpuList(pl.LoadgenCPUs))
+	shared := "no: servers and generator on separate cores"
+	if pl.Shared {
+		shared = "**yes: servers and generator share cores**"
+	}
+	add("Shared cores", shared)
+	add("Placement", pl.Note)
+	add("Measurement", fmt.Sprintf("%s warm-up, %s per repeat, %d repeats, %s engine",
+		secs(st.Warmup), secs(st.Duration), st.Repeat, orUnknown(st.Engine)))
+	if st.CPUIters > 0 || st.IOMs > 0 {
+		add("Work per request", fmt.Sprintf("/cpu: %d SHA-256 rounds; /io: %d ms wait", st.CPUIters, st.IOMs))
+	}
+	return t
+}
+
+func orUnknown(s string) string {
+	if s == "" {
+		return "unknown"
+	}
+	return s
+}
+
+func shortCommit(c string) string {
+	if len(c) > 12 {
+		c = c[:12]
+	}
+	if c == "" {
+		return ""
+	}
+	return "(" + c + ")"
+}
+
+func secs(s float64) string { return sig(s) + " s" }
+
+// cpuList writes CPU numbers as ranges: 0-3,6.
+func cpuList(cpus []int) string {
+	var parts []string
+	for i := 0; i < len(cpus); {
+		j := i
+		for j+1 < len(cpus) && cpus[j+1] == cpus[j]+1 {
+			j++
+		}
+		if j > i {
+			parts = append(parts, fmt.Sprintf("%d-%d", cpus[i], cpus[j]))
+		} else {
+			parts = append(parts, fmt.Sprint(cpus[i]))
+		}
+		i = j + 1
+	}
+	return strings.Join(parts, ",")
+}
+
+// caseTable is the numbers of a sweep's cases, one row each.
+func caseTable(cases []*results.Case, sweep string) table {
+	t := table{head: []string{"model", "workers"}}
+	open := sweep == sweepRate
+	if open {
+		t.head = append(t.head, "offered req/s")
+	} else {
+		t.head = append(t.head, "conns")
+	}
+	if sweep == sweepKeepAlive {
+		t.head = append(t.head, "keep-alive")
+	}
+	t.head = append(t.head, "req/s (median [min–max])", "p50 ms", "p99 ms", "p99.9 ms", "max ms", "errors")
+	if open {
+		t.head = append(t.head, "late")
+	}
+	t.head = append(t.head, "server CPU µs/req", "fairness")
+	t.right = make([]bool, len(t.head))
+	for i := 1; i < len(t.head); i++ {
+		t.right[i] = t.head[i] != "keep-alive"
+	}
+	for _, c := range cases {
+		row := []string{c.Model, fmt.Sprint(c.Workers)}
+		if open {
+			row = append(row, si(c.Rate))
+		} else {
+			row = append(row, fmt.Sprint(c.Connections))
+		}
+		if sweep == sweepKeepAlive {
+			row = append(row, onOff(c.KeepAlive))
+		}
+		if !measured(c) {
+			row = append(row, "failed (see [Failed cases](#failed-cases))")
+			for len(row) < len(t.head) {
+				row = append(row, "–")
+			}
+			t.rows = append(t.rows, row)
+			continue
+		}
+		s := c.Summary
+		rps := spread(s.RPS, si)
+		if s.Saturated {
+			rps += " ⚠"
+		}
+		row = append(row, rps, median(s.P50, sig), median(s.P99, sig), median(s.P999, sig), median(s.Max, sig), errorsText(s))
+		if open {
+			row = append(row, count(s.Late))
+		}
+		fair := "–" // one process: nothing to spread across
+		if s.Fairness.N > 0 && c.Workers > 1 && c.Model != "singlecore" && c.Model != "goroutines" {
+			fair = fmt.Sprintf("%.3f", s.Fairness.Median)
+		}
+		row = append(row, median(s.ServerCPUPerReq, sig), fair)
+		t.rows = append(t.rows, row)
+	}
+	return t
+}
+
+func onOff(b bool) string {
+	if b {
+		return "on"
+	}
+	return "off"
+}
+
+func errorsText(s *results.CaseSummary) string {
+	if s.Errors == 0 {
+		return "0"
+	}
+	return fmt.Sprintf("%s (%s%%)", count(s.Errors), sig(100*errShare(s)))
+}
+
+// uslTable gives the USL fit of every model of a sweep.
+func uslTable(sc *scaling) table {
+	n := "connections"
+	if sc.sweep == sweepWorkers {
+		n = "workers"
+	}
+	t := table{
+		head:  []string{"model", "points", "λ (req/s at 1)", "σ contention", "κ coherency", "peak at (" + n + ")", "peak req/s", "R²"},
+		right: []bool{false, true, true, true, true, true, true, true},
+	}
+	for _, sr := range sc.series {
+		f := sc.fits[sr.model]
+		if len(sr.xs) == 1 {
+			continue // one point, such as singlecore's one worker: nothing to fit
+		}
+		if f.err != nil {
+			t.rows = append(t.rows, []string{sr.model, fmt.Sprint(len(sr.points())), "not fitted: " + strings.TrimPrefix(f.err.Error(), "usl: "), "", "", "", "", ""})
+			continue
+		}
+		u := f.usl
+		peakN, peakX := "none (κ = 0)", "→ "+si(u.Ceiling())
+		if pn, px, ok := u.Peak(); ok {
+			peakN, peakX = sig(pn), si(px)
+		} else if u.Sigma == 0 {
+			peakX = "unbounded"
+		}
+		t.rows = append(t.rows, []string{sr.model, fmt.Sprint(u.Points), si(u.Lambda), sig(u.Sigma), kappa(u.Kappa), peakN, peakX, fmt.Sprintf("%.3f", u.R2)})
+	}
+	return t
+}
+
+// kneeTable gives where each model stopped keeping up in the open loop.
+func kneeTable(s *section) table {
+	t := table{
+		head:  []string{"model", "kept up to (req/s)", "p99 there (ms)", "fell behind at (req/s)"},
+		right: []bool{false, true, true, true},
+	}
+	for _, sr := range s.rateSeries {
+		k := s.knees[sr.model]
+		up, p99, behind := "none measured", "–", "not reached"
+		if k.sustained > 0 {
+			up, p99 = si(k.sustained), sig(k.p99)
+		}
+		if k.failedAt > 0 {
+			behind = si(k.failedAt)
+		}
+		t.rows = append(t.rows, []string{sr.model, up, p99, behind})
+	}
+	return t
+}
+
+// costTable gives each model's COST and its efficiency at every N.
+func costTable(ct *costing) table {
+	var ns []float64
+	seen := map[float64]bool{}
+	for _, sr := range ct.series {
+		for _, x := range sr.xs {
+			if !seen[x] {
+				seen[x] = true
+				ns = append(ns, x)
+			}
+		}
+	}
+	sort.Float64s(ns)
+	t := table{head: []string{"model", "COST (workers)"}, right: []bool{false, true}}
+	for _, n := range ns {
+		t.head = append(t.head, fmt.Sprintf("efficiency at %g", n))
+		t.right = append(t.right, true)
+	}
+	base := []string{fmt.Sprintf("singlecore (baseline: %s req/s)", si(ct.baseline.Summary.RPS.Median)), "–"}
+	for _, n := range ns {
+		if n == 1 {
+			base = append(base, "1.00")
+		} else {
+			base = append(base, "")
+		}
+	}
+	t.rows = append(t.rows, base)
+	for _, sr := range ct.series {
+		c := ct.costs[sr.model]
+		cost := "never beats singlecore"
+		if c.Beats() {
+			cost = fmt.Sprintf("%g", c.Cores)
+		}
+		row := []string{sr.model, cost}
+		for _, n := range ns {
+			cell := "–"
+			for _, e := range c.Efficiency {
+				if e.N == n && finite(e.X) {
+					cell = fmt.Sprintf("%.2f", e.X)
+				}
+			}
+			row = append(row, cell)
+		}
+		t.rows = append(t.rows, row)
+	}
+	return t
+}
