@@ -7,11 +7,13 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"os"
 	"runtime"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
 	vegeta "github.com/tsenart/vegeta/v12/lib"
@@ -131,7 +133,14 @@ func runAttack(c *cli, args []string) error {
 	bar.clear()
 	var unreachable *loadgen.UnreachableError
 	if errors.As(err, &unreachable) {
-		return fmt.Errorf("%v; is the server running and listening there?", err)
+		var dns *net.DNSError
+		switch {
+		case errors.Is(err, syscall.ECONNREFUSED):
+			return fmt.Errorf("%v; is the server running and listening there?", err)
+		case errors.As(err, &dns) || strings.Contains(err.Error(), "no such host"):
+			return fmt.Errorf("%v; check the host name", err)
+		}
+		return fmt.Errorf("%v; check the address, and that the server is up and reachable", err)
 	}
 	if s == nil {
 		return err
