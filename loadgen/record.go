@@ -8,6 +8,7 @@ import (
 	"regexp"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 
 	"github.com/corebench/corebench/results"
@@ -16,7 +17,7 @@ import (
 // record is what the hot path keeps of one request: fixed size, no
 // pointers, so buffers of records cost the garbage collector nothing.
 type record struct {
-	start    int64  // ns since the run's origin: when the request was scheduled (open loop) or started
+	start    int64  // ns since the run's origin: when the request was scheduled (open loop; when it left, if early) or started
 	latency  int64  // ns from start to the complete response, or to the failure
 	late     int64  // open loop: ns from the scheduled time to the actual send
 	bytesIn  uint32 // response body bytes
@@ -58,21 +59,30 @@ func (r *record) complete() bool { return r.kind == kindOK || r.kind == kindBadS
 type slot struct {
 	mu    sync.Mutex
 	buf   []record
-	spare []record // the collector's, swapped with buf
-	conn  net.Conn // the fast engine's current connection, closed on abort
+	spare []record    // the collector's, swapped with buf
+	conn  net.Conn    // the fast engine's current connection, closed on abort
+	dirty atomic.Bool // buf holds records: lets the collector skip idle slots without locking
 }
 
 func (s *slot) add(r record) {
 	s.mu.Lock()
+	if len(s.buf) == 0 {
+		s.dirty.Store(true)
+	}
 	s.buf = append(s.buf, r)
 	s.mu.Unlock()
 }
 
-// swap hands the collector what s recorded since the last swap.
+// swap hands the collector what s recorded since the last swap. A record
+// added while swap runs is there at the next swap.
 func (s *slot) swap() []record {
+	if !s.dirty.Load() {
+		return nil
+	}
 	s.mu.Lock()
 	full := s.buf
 	s.buf = s.spare[:0]
+	s.dirty.Store(false)
 	s.mu.Unlock()
 	s.spare = full
 	return full

@@ -3,6 +3,7 @@ package loadgen
 import (
 	"os"
 	"runtime"
+	"syscall"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -28,16 +29,24 @@ func cpuTime() time.Duration {
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
-// waiter sleeps until a point in time with microsecond precision. Go's
-// timers wake a process that is otherwise idle through the network
-// poller's epoll_wait, whose timeout has millisecond granularity, which
-// would add up to 1 ms to every open-loop send. A timerfd read through the
-// runtime poller (a non-blocking os.File) wakes epoll_wait on the
-// microsecond instead.
+// waiter sleeps with microsecond precision. Go's timers wake a process
+// that is otherwise idle through the network poller's epoll_wait, whose
+// timeout has millisecond granularity, which would add up to 1 ms to
+// every open-loop send. A timerfd waited on through the runtime poller
+// (a non-blocking os.File) wakes epoll_wait on the microsecond instead.
+//
+// The timer is armed from inside RawConn.Read's callback, after the
+// poller's readiness was reset, so that a timer expiring at once cannot
+// be missed; and the first callback returns false without trying a read
+// that could only fail: one timerfd_settime and one read per wait.
 type waiter struct {
-	f  *os.File
-	fd int
-	b  [8]byte
+	f     *os.File
+	rc    syscall.RawConn
+	d     time.Duration
+	armed bool
+	err   error
+	cb    func(uintptr) bool
+	b     [8]byte
 }
 
 func newWaiter() (*waiter, error) {
@@ -45,7 +54,13 @@ func newWaiter() (*waiter, error) {
 	if err != nil {
 		return nil, os.NewSyscallError("timerfd_create", err)
 	}
-	return &waiter{f: os.NewFile(uintptr(fd), "timerfd"), fd: fd}, nil
+	w := &waiter{f: os.NewFile(uintptr(fd), "timerfd")}
+	if w.rc, err = w.f.SyscallConn(); err != nil {
+		w.f.Close()
+		return nil, err
+	}
+	w.cb = w.readable
+	return w, nil
 }
 
 // wait sleeps for d; it returns an error once the waiter is closed.
@@ -53,12 +68,36 @@ func (w *waiter) wait(d time.Duration) error {
 	if d <= 0 {
 		return nil
 	}
-	spec := unix.ItimerSpec{Value: unix.NsecToTimespec(int64(d))}
-	if err := unix.TimerfdSettime(w.fd, 0, &spec, nil); err != nil {
-		return os.NewSyscallError("timerfd_settime", err)
+	w.d, w.armed, w.err = d, false, nil
+	if err := w.rc.Read(w.cb); err != nil {
+		return err
 	}
-	_, err := w.f.Read(w.b[:])
-	return err
+	return w.err
+}
+
+func (w *waiter) readable(fd uintptr) bool {
+	if !w.armed {
+		w.armed = true
+		spec := unix.ItimerSpec{Value: unix.NsecToTimespec(int64(w.d))}
+		if err := unix.TimerfdSettime(int(fd), 0, &spec, nil); err != nil {
+			w.err = os.NewSyscallError("timerfd_settime", err)
+			return true
+		}
+		return false
+	}
+	for {
+		_, err := unix.Read(int(fd), w.b[:])
+		switch err {
+		case unix.EINTR:
+			continue
+		case unix.EAGAIN:
+			return false
+		case nil:
+		default:
+			w.err = os.NewSyscallError("read timerfd", err)
+		}
+		return true
+	}
 }
 
 // close wakes a wait in progress, which then returns an error.
