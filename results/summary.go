@@ -31,15 +31,20 @@ type Summary struct {
 	Start       time.Time `json:"start"`
 	DurationS   float64   `json:"duration_s"`
 
-	Requests    int64            `json:"requests"`
-	Errors      int64            `json:"errors"`
-	ErrorKinds  map[string]int64 `json:"error_kinds"`
-	StatusCodes map[string]int64 `json:"status_codes"`
-	RPS         float64          `json:"rps"`
-	PerSecond   Stats            `json:"rps_per_second"` // of the per-second request counts
-	BytesIn     int64            `json:"bytes_in"`
-	BytesOut    int64            `json:"bytes_out"`
-	BytesInPS   float64          `json:"bytes_in_per_s"`
+	Interrupted bool `json:"interrupted,omitempty"` // stopped before Duration; the figures cover what ran
+
+	Requests      int64             `json:"requests"`
+	Errors        int64             `json:"errors"`
+	ErrorKinds    map[string]int64  `json:"error_kinds"`
+	ErrorExamples map[string]string `json:"error_examples,omitempty"` // kind: the first error text seen
+	StatusCodes   map[string]int64  `json:"status_codes"`
+	RPS           float64           `json:"rps"`
+	RPSOK         float64           `json:"rps_ok"`         // requests that did not fail, per second
+	PerSecond     Stats             `json:"rps_per_second"` // of the per-second request counts
+	BytesIn       int64             `json:"bytes_in"`       // response body bytes
+	BytesOut      int64             `json:"bytes_out"`      // request body bytes
+	BytesInPS     float64           `json:"bytes_in_per_s"`
+	BytesPerSec   Stats             `json:"bytes_in_per_second"` // of the per-second body byte counts
 
 	Latency   Latency    `json:"latency_ms"`
 	Histogram *Histogram `json:"histogram,omitempty"`
@@ -87,6 +92,7 @@ type Sample struct {
 	T        float64 `json:"t"` // seconds since the start of measurement, at the slice's start
 	Requests int64   `json:"requests"`
 	Errors   int64   `json:"errors"`
+	BytesIn  int64   `json:"bytes_in"`
 	RPS      float64 `json:"rps"`
 	P50      float64 `json:"p50_ms"`
 	P99      float64 `json:"p99_ms"`

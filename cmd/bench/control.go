@@ -190,7 +190,7 @@ func printStatus(w io.Writer, st prefork.Status, prev *prefork.Status, dt time.D
 			pid, up = strconv.Itoa(r.PID), roundDur(r.Uptime)
 			cpu, mem = fmt.Sprintf("%.1f%%", r.CPU), fmt.Sprintf("%.1f MB", float64(r.RSS)/(1<<20))
 		}
-		line := fmt.Sprintf("%d\t%s\t%s\t%s\t%d\t%s\t%s\t%s\t%s", r.Slot, pid, r.State, up, r.Restarts, count(r.Served), count(r.InFlight), cpu, mem)
+		line := fmt.Sprintf("%d\t%s\t%s\t%s\t%d\t%s\t%s\t%s\t%s", r.Slot, pid, r.State, up, r.Restarts, known(r.Served), known(r.InFlight), cpu, mem)
 		if prev != nil {
 			rate := "-"
 			if b, ok := before[r.PID]; ok && r.Served >= 0 && b >= 0 && dt > 0 {
@@ -203,7 +203,8 @@ func printStatus(w io.Writer, st prefork.Status, prev *prefork.Status, dt time.D
 	tw.Flush()
 }
 
-func count(n int64) string {
+// known formats a count a worker reported; -1 (no answer) shows as "?".
+func known(n int64) string {
 	if n < 0 {
 		return "?"
 	}

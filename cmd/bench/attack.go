@@ -1,0 +1,330 @@
+package main
+
+import (
+	"bufio"
+	"crypto/tls"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"runtime"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	vegeta "github.com/tsenart/vegeta/v12/lib"
+
+	"github.com/corebench/corebench/internal/affinity"
+	"github.com/corebench/corebench/loadgen"
+	"github.com/corebench/corebench/results"
+)
+
+func init() {
+	register(&command{
+		name:    "attack",
+		summary: "Load a URL with the built-in generator; report latency, req/s, errors, per-worker share",
+		usage:   "attack URL [-c N] [-d DUR] [--rate R|A:B|sine:MEAN:AMP:PERIOD] [--engine fast|vegeta] [--json] [--output FILE] [flags]",
+		examples: `  bench attack http://127.0.0.1:8080/ -c 100 -d 10s               # closed loop, like autocannon -c 100 -d 10 / wrk
+  bench attack http://127.0.0.1:8080/cpu --rate 5000 -d 30s        # open loop at a constant rate, like wrk2 -R / vegeta -rate
+  bench attack URL --rate 1000:20000 -d 60s                        # linear ramp (vegeta's LinearPacer); sine also
+  bench attack URL --rate sine:5000:2000:10s -d 60s                # sine around 5000/s, amplitude 2000/s, period 10 s
+  bench attack URL -c 100 --no-keepalive                           # a new connection per request
+  bench attack URL -c 100 --json                                   # machine-readable summary on stdout
+  bench attack URL -c 100 --output run.bin                         # every result, readable by 'vegeta report' / 'vegeta plot'
+  bench attack URL --engine vegeta --http2                         # vegeta's attacker: HTTP/2, TLS, redirects, any target
+  bench attack URL --cpus 0 -c 100                                 # pin the generator to CPU 0
+  bench report run1.bin run2.bin                                   # merge results of several load machines`,
+		run: runAttack,
+	})
+}
+
+// attackFlags are the flags of `bench attack`.
+type attackFlags struct {
+	conns, maxConns     int
+	dur, warmup, timout time.Duration
+	rate                string
+	noKeepAlive         bool
+	engine              string
+	http2, insecure     bool
+	json                bool
+	output, outFormat   string
+	cpus                string
+	headers             []string
+	method, body        string
+	maxBody             string
+	name                string
+	redirects           int
+}
+
+func runAttack(c *cli, args []string) error {
+	var f attackFlags
+	fs := c.flags()
+	fs.IntVarP(&f.conns, "connections", "c", loadgen.DefaultConnections, "connections: in the closed loop exactly this many, each sending its next request when the previous response is complete; in the open loop, how many are opened up front")
+	fs.DurationVarP(&f.dur, "duration", "d", loadgen.DefaultDuration, "how long requests are measured")
+	fs.StringVar(&f.rate, "rate", "", "open loop: requests per second (5000), per period (500/100ms), a linear ramp FROM:TO over the duration (1000:20000), or sine:MEAN:AMP:PERIOD (sine:5000:2000:10s); latency is measured from each request's scheduled time")
+	fs.IntVar(&f.maxConns, "max-connections", loadgen.DefaultMaxConnections, "open loop: at most this many connections, opened as needed to keep the schedule")
+	fs.BoolVar(&f.noKeepAlive, "no-keepalive", false, "a new connection for every request")
+	fs.StringVar(&f.engine, "engine", "", "fast (raw HTTP/1.1, the default for http://) or vegeta (net/http: https, HTTP/2, redirects)")
+	fs.BoolVar(&f.http2, "http2", false, "HTTP/2 (vegeta engine): over TLS for https://, h2c with prior knowledge for http://")
+	fs.BoolVar(&f.insecure, "insecure", false, "https: do not verify the server's certificate")
+	fs.BoolVar(&f.json, "json", false, "print the summary as one JSON object instead of the table")
+	fs.StringVar(&f.output, "output", "", "write every result to FILE in vegeta's format, for 'vegeta report', 'vegeta plot' and 'bench report'")
+	fs.StringVar(&f.outFormat, "output-format", "gob", "format of --output: gob, json or csv")
+	fs.StringVar(&f.cpus, "cpus", "", "pin the generator to these CPUs, e.g. 0 or 0-3,6 (sets GOMAXPROCS to their number)")
+	fs.DurationVar(&f.warmup, "warmup", 0, "send requests this long before measuring, without counting them")
+	fs.DurationVar(&f.timout, "timeout", loadgen.DefaultTimeout, "per request, connecting included")
+	fs.StringArrayVarP(&f.headers, "header", "H", nil, "request header 'Name: value' (repeatable)")
+	fs.StringVarP(&f.method, "method", "m", http.MethodGet, "request method")
+	fs.StringVar(&f.body, "body", "", "request body: a string, or @FILE to read it from FILE")
+	fs.StringVar(&f.maxBody, "max-body", "4MiB", "largest response body read; a larger one fails the request (malformed) and closes its connection")
+	fs.IntVar(&f.redirects, "redirects", loadgen.DefaultRedirects, "vegeta engine: redirects followed, -1 for none")
+	fs.StringVar(&f.name, "name", "", "attack name written in --output results")
+	if err := c.parse(fs, args); err != nil {
+		return err
+	}
+	switch fs.NArg() {
+	case 0:
+		return usagef("no URL: want bench attack http://HOST:PORT/PATH")
+	case 1:
+	default:
+		return usagef("one URL only; got %q and %q", fs.Arg(0), fs.Arg(1))
+	}
+	o, err := f.options(fs.Arg(0))
+	if err != nil {
+		return err
+	}
+	var cpus []int
+	if f.cpus != "" {
+		if cpus, err = parseCPUs(f.cpus); err != nil {
+			return err
+		}
+		o.AllowedCPUs = len(cpus)
+	}
+
+	var out *resultsFile
+	if f.output != "" {
+		if out, err = createResultsFile(f.output, f.outFormat); err != nil {
+			return err
+		}
+		defer out.close()
+		o.Output = out.enc
+	}
+	if len(cpus) > 0 {
+		// Only the command's process is pinned: the loadgen library never
+		// touches affinity or GOMAXPROCS.
+		if err := affinity.PinProcess(cpus); err != nil {
+			return err
+		}
+		runtime.GOMAXPROCS(len(cpus))
+	}
+	var bar *progressBar
+	if isTerminal(c.stdout) {
+		bar = &progressBar{w: c.stderr}
+		o.Progress = bar.update
+	}
+
+	ctx, stop := signalContext()
+	defer stop()
+	s, err := loadgen.Run(ctx, o)
+	bar.clear()
+	var unreachable *loadgen.UnreachableError
+	if errors.As(err, &unreachable) {
+		var dns *net.DNSError
+		switch {
+		case errors.Is(err, syscall.ECONNREFUSED):
+			return fmt.Errorf("%v; is the server running and listening there?", err)
+		case errors.As(err, &dns) || strings.Contains(err.Error(), "no such host"):
+			return fmt.Errorf("%v; check the host name", err)
+		}
+		return fmt.Errorf("%v; check the address, and that the server is up and reachable", err)
+	}
+	if s == nil {
+		return err
+	}
+	if out != nil {
+		if cerr := out.close(); cerr != nil && err == nil {
+			err = fmt.Errorf("write %s: %v", f.output, cerr)
+		}
+	}
+	if perr := printSummary(c.stdout, s, f.json); perr != nil && err == nil {
+		err = perr
+	}
+	return err
+}
+
+// options turns the flags into loadgen options; every problem is a usage error.
+func (f *attackFlags) options(target string) (loadgen.Options, error) {
+	o := loadgen.Options{
+		URL:            target,
+		Method:         strings.ToUpper(f.method),
+		Connections:    f.conns,
+		MaxConnections: f.maxConns,
+		Duration:       f.dur,
+		Warmup:         f.warmup,
+		NoKeepAlive:    f.noKeepAlive,
+		Timeout:        f.timout,
+		Engine:         f.engine,
+		HTTP2:          f.http2,
+		Redirects:      f.redirects,
+		Name:           f.name,
+	}
+	if _, err := loadgen.ParseURL(target); err != nil {
+		return o, usageError{err}
+	}
+	switch {
+	case f.conns < 1:
+		return o, usagef("-c/--connections %d: want 1 or more", f.conns)
+	case f.maxConns < 1:
+		return o, usagef("--max-connections %d: want 1 or more", f.maxConns)
+	case f.dur <= 0:
+		return o, usagef("-d/--duration %v: want a positive duration, e.g. 10s", f.dur)
+	case f.warmup < 0:
+		return o, usagef("--warmup %v: want a positive duration", f.warmup)
+	case f.timout <= 0:
+		return o, usagef("--timeout %v: want a positive duration", f.timout)
+	case f.redirects < -1:
+		return o, usagef("--redirects %d: want -1 (none) or more", f.redirects)
+	}
+	switch f.engine {
+	case "", loadgen.EngineFast, loadgen.EngineVegeta:
+	default:
+		return o, usagef("--engine %q: want fast or vegeta", f.engine)
+	}
+	if f.rate != "" {
+		p, err := loadgen.ParseRate(f.rate, f.dur)
+		if err != nil {
+			return o, usagef("--%v", err)
+		}
+		o.Rate = p
+	}
+	for _, h := range f.headers {
+		name, value, ok := strings.Cut(h, ":")
+		name, value = strings.TrimSpace(name), strings.TrimSpace(value)
+		if !ok || name == "" {
+			return o, usagef("-H %q: want 'Name: value'", h)
+		}
+		if o.Header == nil {
+			o.Header = http.Header{}
+		}
+		o.Header.Add(name, value)
+	}
+	if file, ok := strings.CutPrefix(f.body, "@"); ok {
+		b, err := os.ReadFile(file)
+		if err != nil {
+			return o, usagef("--body @%s: %v", file, errors.Unwrap(err))
+		}
+		o.Body = b
+	} else if f.body != "" {
+		o.Body = []byte(f.body)
+	}
+	n, err := parseSize(f.maxBody)
+	if err != nil || n < 1 {
+		return o, usagef("--max-body %q: want a positive size such as 65536, 64KiB or 4MiB", f.maxBody)
+	}
+	o.MaxBody = n
+	if f.insecure {
+		o.TLSConfig = &tls.Config{InsecureSkipVerify: true}
+	}
+	if err := o.Check(); err != nil {
+		return o, usageError{err}
+	}
+	return o, nil
+}
+
+// parseCPUs parses --cpus and checks the CPUs are available.
+func parseCPUs(s string) ([]int, error) {
+	cpus, err := affinity.ParseList(s)
+	if err != nil {
+		return nil, usagef("--cpus: %v", err)
+	}
+	allowed, err := affinity.Allowed()
+	if err != nil {
+		return nil, err
+	}
+	if err := affinity.Check(cpus, allowed); err != nil {
+		return nil, usagef("--cpus: %v", err)
+	}
+	return cpus, nil
+}
+
+// parseSize parses a byte count with an optional unit: 65536, 64k, 64KiB,
+// 4M, 4MiB, 4MB (binary multiples for k, M, G and the iB forms, decimal
+// for kB, MB, GB).
+func parseSize(s string) (int64, error) {
+	s = strings.TrimSpace(s)
+	i := strings.IndexFunc(s, func(r rune) bool { return (r < '0' || r > '9') && r != '.' })
+	num, unit := s, ""
+	if i >= 0 {
+		num, unit = s[:i], strings.TrimSpace(s[i:])
+	}
+	v, err := strconv.ParseFloat(num, 64)
+	if err != nil {
+		return 0, err
+	}
+	mult := map[string]float64{"": 1, "b": 1, "k": 1 << 10, "kib": 1 << 10, "kb": 1e3, "m": 1 << 20, "mib": 1 << 20, "mb": 1e6, "g": 1 << 30, "gib": 1 << 30, "gb": 1e9}[strings.ToLower(unit)]
+	if mult == 0 {
+		return 0, fmt.Errorf("unknown unit %q", unit)
+	}
+	if v*mult > 1<<62 {
+		return 0, errors.New("too large")
+	}
+	return int64(v * mult), nil
+}
+
+// resultsFile is --output: a buffered file and a vegeta encoder over it.
+type resultsFile struct {
+	f    *os.File
+	w    *bufio.Writer
+	enc  vegeta.Encoder
+	done bool
+}
+
+func createResultsFile(path, format string) (*resultsFile, error) {
+	var mk func(io.Writer) vegeta.Encoder
+	switch format {
+	case "gob":
+		mk = vegeta.NewEncoder
+	case "json":
+		mk = vegeta.NewJSONEncoder
+	case "csv":
+		mk = vegeta.NewCSVEncoder
+	default:
+		return nil, usagef("--output-format %q: want gob, json or csv", format)
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, fmt.Errorf("--output: %v", err)
+	}
+	w := bufio.NewWriterSize(f, 256<<10)
+	return &resultsFile{f: f, w: w, enc: mk(w)}, nil
+}
+
+// close flushes and closes the file, once.
+func (r *resultsFile) close() error {
+	if r.done {
+		return nil
+	}
+	r.done = true
+	err := r.w.Flush()
+	if cerr := r.f.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}
+
+// printSummary prints s as the table or, with asJSON, as one JSON line.
+func printSummary(w io.Writer, s *results.Summary, asJSON bool) error {
+	if asJSON {
+		b, err := json.Marshal(s)
+		if err != nil {
+			return err
+		}
+		_, err = fmt.Fprintf(w, "%s\n", b)
+		return err
+	}
+	return writeTable(w, s)
+}

@@ -1,0 +1,221 @@
+package main
+
+import (
+	"encoding/json"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"testing"
+
+	vegeta "github.com/tsenart/vegeta/v12/lib"
+
+	"github.com/corebench/corebench/models/modeltest"
+	"github.com/corebench/corebench/results"
+)
+
+// attackTarget is a server that counts requests and answers from worker
+// n%2.
+func attackTarget(t *testing.T) (*httptest.Server, *atomic.Int64) {
+	var n atomic.Int64
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("X-Worker", strconv.FormatInt(n.Add(1)%2, 10))
+		w.Write([]byte("hello"))
+	}))
+	t.Cleanup(srv.Close)
+	return srv, &n
+}
+
+// oneLine reports whether s is exactly one non-empty line.
+func oneLine(s string) bool {
+	return strings.HasSuffix(s, "\n") && strings.Count(s, "\n") == 1 && len(strings.TrimSpace(s)) > 0
+}
+
+// TestAttackJSON: --json prints one line, the summary, with the fields
+// of the CLI contract, and counts what the server served.
+func TestAttackJSON(t *testing.T) {
+	srv, served := attackTarget(t)
+	st, stdout, stderr := modeltest.RunToExit(t, bench("attack", srv.URL, "-c", "2", "-d", "300ms", "--json"))
+	if st != 0 || stderr != "" || !oneLine(stdout) {
+		t.Fatalf("status %d, stderr %q, stdout %q: want status 0, one line on stdout, nothing on stderr", st, stderr, stdout)
+	}
+	var fields map[string]json.RawMessage
+	if err := json.Unmarshal([]byte(stdout), &fields); err != nil {
+		t.Fatal(err)
+	}
+	for _, k := range []string{"requests", "errors", "rps", "duration_s", "latency_ms", "status_codes", "per_worker", "fairness", "late", "loadgen_cpu_s", "saturated"} {
+		if _, ok := fields[k]; !ok {
+			t.Errorf("no %q in the JSON summary", k)
+		}
+	}
+	var lat map[string]float64
+	json.Unmarshal(fields["latency_ms"], &lat)
+	for _, k := range []string{"min", "mean", "p50", "p90", "p99", "p999", "max"} {
+		if _, ok := lat[k]; !ok {
+			t.Errorf("no latency_ms.%s", k)
+		}
+	}
+	var s results.Summary
+	if err := json.Unmarshal([]byte(stdout), &s); err != nil {
+		t.Fatal(err)
+	}
+	if s.Requests == 0 || s.Requests != served.Load() || s.StatusCodes["200"] != s.Requests || len(s.PerWorker) != 2 {
+		t.Errorf("requests %d (server %d), status %v, per worker %v", s.Requests, served.Load(), s.StatusCodes, s.PerWorker)
+	}
+}
+
+// TestAttackTable: without --json, the table.
+func TestAttackTable(t *testing.T) {
+	srv, _ := attackTarget(t)
+	st, stdout, stderr := modeltest.RunToExit(t, bench("attack", srv.URL, "-c", "2", "-d", "200ms", "--rate", "500"))
+	if st != 0 || stderr != "" {
+		t.Fatalf("status %d, stderr %q", st, stderr)
+	}
+	for _, want := range []string{"Latency", "p99.9", "Req/s", "Bytes/s", "requests in", "Status     200: ", "Errors     none", "Workers    2 workers, fairness", "Late       ", "open loop at 500/s", "Generator  "} {
+		if !strings.Contains(stdout, want) {
+			t.Errorf("table lacks %q:\n%s", want, stdout)
+		}
+	}
+}
+
+// TestAttackUsage: bad command lines are one-line usage errors, status 2.
+func TestAttackUsage(t *testing.T) {
+	const u = "http://127.0.0.1:9/"
+	for _, args := range [][]string{
+		{"attack"},
+		{"attack", u, u},
+		{"attack", "ftp://127.0.0.1/"},
+		{"attack", "127.0.0.1:8080"},
+		{"attack", "http://"},
+		{"attack", "http://127.0.0.1:99999/"},
+		{"attack", "http://%zz/"},
+		{"attack", u, "-c", "0"},
+		{"attack", u, "-c", "-3"},
+		{"attack", u, "-d", "0s"},
+		{"attack", u, "--rate", "0"},
+		{"attack", u, "--rate", "-5"},
+		{"attack", u, "--rate", "fast"},
+		{"attack", u, "--rate", "5:x"},
+		{"attack", u, "--rate", "0:100"},
+		{"attack", u, "--rate", "sine:100:200:1s"},
+		{"attack", u, "--rate", "sine:100:20"},
+		{"attack", u, "--engine", "wrk"},
+		{"attack", "https://127.0.0.1:9/", "--engine", "fast"},
+		{"attack", u, "--engine", "fast", "--http2"},
+		{"attack", u, "--output-format", "xml", "--output", filepath.Join(t.TempDir(), "x")},
+		{"attack", u, "-H", "NoColon"},
+		{"attack", u, "-H", "Bad Name: x"},
+		{"attack", u, "-m", "GE T"},
+		{"attack", u, "--max-body", "0"},
+		{"attack", u, "--max-body", "lots"},
+		{"attack", u, "--timeout", "0s"},
+		{"attack", u, "--cpus", "4000"},
+		{"attack", u, "--body", "@/nonexistent/body"},
+		{"attack", u, "--bogus"},
+		{"report"},
+	} {
+		st, stdout, stderr := modeltest.RunToExit(t, bench(args...))
+		if st != 2 || stdout != "" || !oneLine(stderr) {
+			t.Errorf("bench %s: status %d, stdout %q, stderr %q; want status 2 and one line on stderr", strings.Join(args, " "), st, stdout, stderr)
+		}
+	}
+}
+
+// TestAttackUnreachable: nothing listens: one line, status 1, at once.
+func TestAttackUnreachable(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	for _, engine := range []string{"fast", "vegeta"} {
+		st, stdout, stderr := modeltest.RunToExit(t, bench("attack", "http://"+addr+"/", "-d", "1m", "--engine", engine))
+		want := "bench attack: cannot connect to " + addr + ": connection refused"
+		if st != 1 || stdout != "" || !oneLine(stderr) || !strings.HasPrefix(stderr, want) {
+			t.Errorf("%s: status %d, stdout %q, stderr %q; want status 1 and %q", engine, st, stdout, stderr, want)
+		}
+	}
+}
+
+// TestAttackOutputAndReport: --output writes results vegeta reads back;
+// bench report merges two files exactly.
+func TestAttackOutputAndReport(t *testing.T) {
+	srv, _ := attackTarget(t)
+	dir := t.TempDir()
+	var sums []results.Summary
+	files := []string{filepath.Join(dir, "a.bin"), filepath.Join(dir, "b.json"), filepath.Join(dir, "c.csv")}
+	for i, f := range files {
+		format := []string{"gob", "json", "csv"}[i]
+		st, stdout, stderr := modeltest.RunToExit(t, bench("attack", srv.URL, "-c", "2", "-d", "200ms", "--json", "--output", f, "--output-format", format))
+		if st != 0 {
+			t.Fatalf("status %d, stderr %q", st, stderr)
+		}
+		var s results.Summary
+		if err := json.Unmarshal([]byte(stdout), &s); err != nil {
+			t.Fatal(err)
+		}
+		sums = append(sums, s)
+		fh, err := os.Open(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		dec := vegeta.DecoderFor(fh)
+		if dec == nil {
+			t.Fatalf("%s: vegeta does not recognise the file", f)
+		}
+		var n int64
+		for {
+			var r vegeta.Result
+			if dec.Decode(&r) != nil {
+				break
+			}
+			n++
+		}
+		fh.Close()
+		if n != s.Requests {
+			t.Errorf("%s: %d results, summary says %d requests", f, n, s.Requests)
+		}
+	}
+	st, stdout, stderr := modeltest.RunToExit(t, bench(append([]string{"report", "--json"}, files...)...))
+	if st != 0 || !oneLine(stdout) {
+		t.Fatalf("report: status %d, stderr %q", st, stderr)
+	}
+	var m results.Summary
+	if err := json.Unmarshal([]byte(stdout), &m); err != nil {
+		t.Fatal(err)
+	}
+	var want, want0 int64
+	for _, s := range sums {
+		want += s.Requests
+		want0 += s.PerWorker["0"]
+	}
+	if m.Requests != want || m.StatusCodes["200"] != want || m.PerWorker["0"] != want0 || m.Histogram.Count() != uint64(want) {
+		t.Errorf("merged %d requests, %v, %v; want %d, worker 0 %d", m.Requests, m.StatusCodes, m.PerWorker, want, want0)
+	}
+	st, stdout, _ = modeltest.RunToExit(t, bench("report", files[0]))
+	if st != 0 || !strings.Contains(stdout, "requests in") {
+		t.Errorf("report table: status %d, stdout %q", st, stdout)
+	}
+
+	garbage := filepath.Join(dir, "garbage")
+	os.WriteFile(garbage, []byte("not results\n"), 0o644)
+	for _, args := range [][]string{{"report", garbage}, {"report", dir}, {"report", filepath.Join(dir, "missing")}} {
+		st, stdout, stderr := modeltest.RunToExit(t, bench(args...))
+		if st != 1 || stdout != "" || !oneLine(stderr) {
+			t.Errorf("bench %s: status %d, stdout %q, stderr %q; want status 1 and one line", strings.Join(args, " "), st, stdout, stderr)
+		}
+	}
+}
+
+// TestAttackHelp: --help shows the examples, status 0.
+func TestAttackHelp(t *testing.T) {
+	st, stdout, _ := modeltest.RunToExit(t, bench("attack", "--help"))
+	if st != 0 || !strings.Contains(stdout, "bench attack URL --rate 1000:20000 -d 60s") || !strings.Contains(stdout, "--no-keepalive") {
+		t.Errorf("status %d, help:\n%s", st, stdout)
+	}
+}

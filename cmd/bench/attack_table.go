@@ -1,0 +1,292 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"math"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/corebench/corebench/loadgen"
+	"github.com/corebench/corebench/results"
+)
+
+// writeTable prints a summary the way autocannon does: latency
+// percentiles, req/s and bytes/s statistics, totals, then what went wrong
+// and how the load was spread.
+func writeTable(out io.Writer, s *results.Summary) error {
+	ew := &errWriter{w: out}
+	w := ew
+	target := s.Target
+	if s.Method != "" && s.Method != "GET" {
+		target = s.Method + " " + target
+	}
+	fmt.Fprintf(w, "Target     %s\n", target)
+	fmt.Fprintf(w, "Load       %s\n", loadLine(s))
+	if s.Interrupted {
+		fmt.Fprintf(w, "           interrupted: the figures cover the first %.2f s only\n", s.DurationS)
+	}
+	fmt.Fprintln(w)
+
+	l := s.Latency
+	lat := []string{"", "-", "-", "-", "-", "-", "-", "-", "-", "-"}
+	if s.Histogram != nil && s.Histogram.Count() > 0 {
+		lat = []string{"", ms(l.Min), ms(l.P50), ms(l.P90), ms(l.P99), ms(l.P999), ms(l.P9999), ms(l.Max), ms(l.Mean), ms(l.Stdev)}
+	}
+	table(w, [][]string{{"Latency", "min", "p50", "p90", "p99", "p99.9", "p99.99", "max", "mean", "stdev"}, lat})
+	fmt.Fprintln(w)
+
+	r, b := s.PerSecond, s.BytesPerSec
+	table(w, [][]string{
+		{"Per second", "min", "median", "mean", "max", "stdev", "samples"},
+		{"Req/s", count(r.Min), count(r.Median), count(r.Mean), count(r.Max), count(r.Stdev), strconv.Itoa(r.N)},
+		{"Bytes/s", bytesStr(b.Min), bytesStr(b.Median), bytesStr(b.Mean), bytesStr(b.Max), bytesStr(b.Stdev), strconv.Itoa(b.N)},
+	})
+	fmt.Fprintln(w)
+
+	fmt.Fprintf(w, "%s requests in %.2f s: %s req/s (%s without errors), %s read\n",
+		count(float64(s.Requests)), s.DurationS, count(s.RPS), count(s.RPSOK), bytesStr(float64(s.BytesIn)))
+	fmt.Fprintf(w, "Status     %s\n", codes(s.StatusCodes))
+	fmt.Fprintf(w, "Errors     %s\n", errorsLine(s))
+	if len(s.PerWorker) > 0 {
+		fmt.Fprintf(w, "Workers    %s\n", workersLine(s))
+	}
+	if s.Mode == "open" {
+		fmt.Fprintf(w, "Late       %s\n", lateLine(s))
+	}
+	if s.Engine != "merged" {
+		fmt.Fprintf(w, "Generator  %.2f CPU-s, %.2f of the %s it may use\n", s.LoadgenCPU, s.LoadgenCores, plural(s.CoresAllowed, "CPU"))
+	}
+	if s.Saturated {
+		fmt.Fprintf(w, "\nWARNING: %s.\n", s.SaturatedWhy)
+	}
+	return ew.err
+}
+
+func loadLine(s *results.Summary) string {
+	if s.Engine == "merged" {
+		return "results merged from vegeta files: no generator figures"
+	}
+	var parts []string
+	if s.Mode == "open" {
+		parts = append(parts, "open loop at "+s.Rate, plural(s.Connections, "connection")+" up front, "+strconv.FormatInt(s.ConnectionsOpened, 10)+" opened")
+	} else {
+		parts = append(parts, "closed loop", plural(s.Connections, "connection"))
+	}
+	if s.KeepAlive {
+		parts = append(parts, "keep-alive")
+	} else {
+		parts = append(parts, "a new connection per request")
+	}
+	parts = append(parts, s.Engine+" engine", fmt.Sprintf("%.2f s", s.DurationS))
+	return strings.Join(parts, ", ")
+}
+
+func codes(m map[string]int64) string {
+	if len(m) == 0 {
+		return "none"
+	}
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	var b []string
+	for _, k := range keys {
+		b = append(b, k+": "+count(float64(m[k])))
+	}
+	return strings.Join(b, ", ")
+}
+
+func errorsLine(s *results.Summary) string {
+	if s.Errors == 0 {
+		return "none"
+	}
+	keys := make([]string, 0, len(s.ErrorKinds))
+	for k := range s.ErrorKinds {
+		keys = append(keys, k)
+	}
+	slices.SortFunc(keys, func(a, b string) int { return int(s.ErrorKinds[b] - s.ErrorKinds[a]) })
+	var parts []string
+	for _, k := range keys {
+		p := strings.ReplaceAll(k, "_", " ") + " " + count(float64(s.ErrorKinds[k]))
+		if ex := s.ErrorExamples[k]; ex != "" && k != results.ErrBadStatus {
+			p += fmt.Sprintf(" (%q)", ex)
+		}
+		parts = append(parts, p)
+	}
+	return fmt.Sprintf("%s of %s (%.2f%%): %s", count(float64(s.Errors)), count(float64(s.Requests)),
+		100*float64(s.Errors)/float64(max(s.Requests, 1)), strings.Join(parts, ", "))
+}
+
+func workersLine(s *results.Summary) string {
+	slots := make([]int, 0, len(s.PerWorker))
+	var total int64
+	for k, n := range s.PerWorker {
+		i, _ := strconv.Atoi(k)
+		slots = append(slots, i)
+		total += n
+	}
+	slices.Sort(slots)
+	line := fmt.Sprintf("%s, fairness %.3f (Jain; 1 = even):", plural(len(slots), "worker"), s.Fairness)
+	const show = 32
+	for i, slot := range slots {
+		if i == show {
+			line += fmt.Sprintf("  ... %d more", len(slots)-show)
+			break
+		}
+		n := s.PerWorker[strconv.Itoa(slot)]
+		line += fmt.Sprintf("  #%d %.1f%%", slot, 100*float64(n)/float64(max(total, 1)))
+	}
+	return line
+}
+
+func lateLine(s *results.Summary) string {
+	l := s.Late
+	if l.Count == 0 {
+		return fmt.Sprintf("no request left more than %s after its scheduled time", ms(l.Threshold))
+	}
+	return fmt.Sprintf("%s of %s requests (%.2f%%) left more than %s after their scheduled time; mean %s, max %s late",
+		count(float64(l.Count)), count(float64(s.Requests)), 100*l.Share, ms(l.Threshold), ms(l.MeanMs), ms(l.MaxMs))
+}
+
+// ms formats milliseconds with three significant digits or so.
+func ms(v float64) string {
+	switch {
+	case v == 0:
+		return "0"
+	case v < 1:
+		return strconv.FormatFloat(v, 'f', 3, 64) + " ms"
+	case v < 10:
+		return strconv.FormatFloat(v, 'f', 2, 64) + " ms"
+	case v < 100:
+		return strconv.FormatFloat(v, 'f', 1, 64) + " ms"
+	}
+	return strconv.FormatFloat(v, 'f', 0, 64) + " ms"
+}
+
+// count formats a count with thousands separators.
+func count(v float64) string {
+	if math.IsNaN(v) || math.IsInf(v, 0) {
+		return "-"
+	}
+	s := strconv.FormatInt(int64(math.Round(v)), 10)
+	neg := strings.HasPrefix(s, "-")
+	s = strings.TrimPrefix(s, "-")
+	var b strings.Builder
+	for i, c := range s {
+		if i > 0 && (len(s)-i)%3 == 0 {
+			b.WriteByte(',')
+		}
+		b.WriteRune(c)
+	}
+	if neg {
+		return "-" + b.String()
+	}
+	return b.String()
+}
+
+// bytesStr formats a byte count in decimal units, as autocannon does.
+func bytesStr(v float64) string {
+	units := []string{"B", "kB", "MB", "GB", "TB"}
+	i := 0
+	for v >= 1000 && i < len(units)-1 {
+		v /= 1000
+		i++
+	}
+	if i == 0 {
+		return strconv.FormatFloat(v, 'f', 0, 64) + " B"
+	}
+	return strconv.FormatFloat(v, 'f', 1, 64) + " " + units[i]
+}
+
+func plural(n int, word string) string {
+	if n == 1 {
+		return "1 " + word
+	}
+	return strconv.Itoa(n) + " " + word + "s"
+}
+
+// table prints rows in columns: the first left-aligned, the others
+// right-aligned, two spaces apart.
+func table(w io.Writer, rows [][]string) {
+	var widths []int
+	for _, row := range rows {
+		for i, cell := range row {
+			if i >= len(widths) {
+				widths = append(widths, 0)
+			}
+			widths[i] = max(widths[i], len(cell))
+		}
+	}
+	widths[0] = max(widths[0], 9)
+	for _, row := range rows {
+		var b strings.Builder
+		for i, cell := range row {
+			if i == 0 {
+				b.WriteString(cell + strings.Repeat(" ", widths[0]-len(cell)))
+				continue
+			}
+			b.WriteString(strings.Repeat(" ", 2+widths[i]-len(cell)) + cell)
+		}
+		fmt.Fprintln(w, b.String())
+	}
+}
+
+// errWriter keeps the first write error.
+type errWriter struct {
+	w   io.Writer
+	err error
+}
+
+func (e *errWriter) Write(p []byte) (int, error) {
+	if e.err != nil {
+		return 0, e.err
+	}
+	n, err := e.w.Write(p)
+	e.err = err
+	return n, err
+}
+
+// progressBar draws the run's progress on one terminal line.
+type progressBar struct {
+	mu    sync.Mutex
+	w     io.Writer
+	drawn bool
+}
+
+func (p *progressBar) update(pr loadgen.Progress) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	const width = 30
+	var line string
+	if pr.Warmup {
+		line = fmt.Sprintf("warming up %5.1fs", pr.Elapsed.Seconds())
+	} else {
+		frac := 0.0
+		if pr.Duration > 0 {
+			frac = min(float64(pr.Elapsed)/float64(pr.Duration), 1)
+		}
+		done := int(frac * width)
+		line = fmt.Sprintf("[%s%s] %5.1fs/%v  %s req/s  %s requests  %s errors",
+			strings.Repeat("=", done), strings.Repeat(" ", width-done), pr.Elapsed.Seconds(), pr.Duration.Round(time.Millisecond),
+			count(pr.RPS), count(float64(pr.Requests)), count(float64(pr.Errors)))
+	}
+	fmt.Fprintf(p.w, "\r\033[K%s", line)
+	p.drawn = true
+}
+
+// clear erases the bar; a nil bar does nothing.
+func (p *progressBar) clear() {
+	if p == nil {
+		return
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.drawn {
+		fmt.Fprint(p.w, "\r\033[K")
+	}
+}

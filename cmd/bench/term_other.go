@@ -1,5 +1,0 @@
-//go:build !linux
-
-package main
-
-func fdIsTerminal(uintptr) bool { return false }

@@ -1,0 +1,329 @@
+package loadgen
+
+import (
+	"math"
+	"strconv"
+	"time"
+
+	"github.com/corebench/corebench/results"
+)
+
+// aggregator folds records into totals, the latency histogram and the
+// time series. Records carry times relative to the start of measurement.
+// A record belongs to the slice in which it completed; slices stay open
+// until the caller finalizes them, so records that arrive a little late
+// (a goroutine preempted between its clock read and its append, results
+// of several files merged) still land in the right slice. A record for a
+// slice already final still counts everywhere but in that slice's
+// percentiles.
+//
+// An aggregator is used by one goroutine.
+type aggregator struct {
+	interval      int64 // ns width of a slice
+	open          bool  // open loop: lateness counts
+	lateThreshold int64
+	lastIdx       int64 // records completing later land in this slice; -1 for no limit
+
+	requests, errors  int64
+	bytesIn, bytesOut int64
+	kinds             [numKinds]int64
+	status            [600]int64
+	workers           []int64 // by slot, for slots below maxDenseWorker
+	workersSparse     map[int32]int64
+	hist              results.Histogram
+	lateN             int64
+	lateSum, lateMax  int64
+	lastEnd           int64 // latest completion seen
+	examples          map[string]string
+	next              int64 // first slice not final
+	pending           map[int64]*sliceAcc
+	free              []*sliceAcc
+	cachedIdx         int64
+	cached            *sliceAcc
+	series            []results.Sample
+}
+
+const maxDenseWorker = 4096
+
+// sliceAcc accumulates one open slice.
+type sliceAcc struct {
+	requests, errors, bytesIn int64
+	hist                      results.Histogram
+}
+
+func newAggregator(interval time.Duration, open bool, lateThreshold time.Duration, lastIdx int64) *aggregator {
+	return &aggregator{
+		interval:      int64(interval),
+		open:          open,
+		lateThreshold: int64(lateThreshold),
+		lastIdx:       lastIdx,
+		pending:       map[int64]*sliceAcc{},
+		cachedIdx:     -1,
+		examples:      map[string]string{},
+	}
+}
+
+// needExample reports whether the summary has no error text of this kind
+// yet; setExample gives it one. The first one of each kind is kept.
+func (a *aggregator) needExample(kind uint8) bool { return a.examples[kindNames[kind]] == "" }
+
+func (a *aggregator) setExample(kind uint8, text string) { a.examples[kindNames[kind]] = text }
+
+// add folds one record in.
+func (a *aggregator) add(r *record) {
+	end := r.start + r.latency
+	a.lastEnd = max(a.lastEnd, end)
+	idx := max(end, 0) / a.interval
+	if a.lastIdx >= 0 && idx > a.lastIdx {
+		idx = a.lastIdx
+	}
+	a.requests++
+	a.bytesIn += int64(r.bytesIn)
+	a.bytesOut += int64(r.bytesOut)
+	failed := r.kind != kindOK
+	if failed {
+		a.errors++
+		a.kinds[r.kind]++
+	}
+	if r.status != 0 && int(r.status) < len(a.status) {
+		a.status[r.status]++
+	}
+	switch w := r.worker; {
+	case w < 0:
+	case w < maxDenseWorker:
+		if int(w) >= len(a.workers) {
+			a.workers = append(a.workers, make([]int64, int(w)+1-len(a.workers))...)
+		}
+		a.workers[w]++
+	default:
+		if a.workersSparse == nil {
+			a.workersSparse = map[int32]int64{}
+		}
+		a.workersSparse[w]++
+	}
+	if a.open && r.late > a.lateThreshold {
+		a.lateN++
+		a.lateSum += r.late
+		a.lateMax = max(a.lateMax, r.late)
+	}
+
+	if idx < a.next {
+		// Its slice is final: everything but that slice's percentiles.
+		for int64(len(a.series)) <= idx {
+			a.series = append(a.series, results.Sample{})
+		}
+		s := &a.series[idx]
+		s.Requests++
+		s.BytesIn += int64(r.bytesIn)
+		if failed {
+			s.Errors++
+		}
+		if r.complete() {
+			a.hist.Record(r.latency)
+		}
+		return
+	}
+	sl := a.cached
+	if idx != a.cachedIdx {
+		sl = a.pending[idx]
+		if sl == nil {
+			if n := len(a.free); n > 0 {
+				sl, a.free = a.free[n-1], a.free[:n-1]
+			} else {
+				sl = &sliceAcc{}
+			}
+			a.pending[idx] = sl
+		}
+		a.cached, a.cachedIdx = sl, idx
+	}
+	sl.requests++
+	sl.bytesIn += int64(r.bytesIn)
+	if failed {
+		sl.errors++
+	}
+	if r.complete() {
+		sl.hist.Record(r.latency)
+	}
+}
+
+// finalize closes every slice before index upTo, slices without records
+// included, so the series has no holes.
+func (a *aggregator) finalize(upTo int64) {
+	if a.lastIdx >= 0 {
+		upTo = min(upTo, a.lastIdx+1)
+	}
+	for ; a.next < upTo; a.next++ {
+		s := results.Sample{T: float64(a.next*a.interval) / 1e9}
+		if sl := a.pending[a.next]; sl != nil {
+			s.Requests, s.Errors, s.BytesIn = sl.requests, sl.errors, sl.bytesIn
+			if sl.hist.Count() > 0 {
+				s.P50 = results.Ms(sl.hist.Quantile(0.5))
+				s.P99 = results.Ms(sl.hist.Quantile(0.99))
+				s.Max = results.Ms(sl.hist.Max())
+			}
+			a.hist.Merge(&sl.hist)
+			sl.hist.Reset()
+			sl.requests, sl.errors, sl.bytesIn = 0, 0, 0
+			delete(a.pending, a.next)
+			a.free = append(a.free, sl)
+			if a.cached == sl {
+				a.cached, a.cachedIdx = nil, -1
+			}
+		}
+		s.RPS = float64(s.Requests) / (float64(a.interval) / 1e9)
+		if int64(len(a.series)) > a.next {
+			// Records that came after the slice was final, if any.
+			late := a.series[a.next]
+			s.Requests += late.Requests
+			s.Errors += late.Errors
+			s.BytesIn += late.BytesIn
+			a.series[a.next] = s
+		} else {
+			a.series = append(a.series, s)
+		}
+	}
+}
+
+// last returns the most recent final slice.
+func (a *aggregator) last() (results.Sample, bool) {
+	if a.next == 0 {
+		return results.Sample{}, false
+	}
+	return a.series[a.next-1], true
+}
+
+// finish closes every slice that holds records and those up to the
+// measured duration dur, and fills s with the totals.
+func (a *aggregator) finish(s *results.Summary, dur int64) {
+	upTo := (dur + a.interval - 1) / a.interval
+	for idx := range a.pending {
+		upTo = max(upTo, idx+1)
+	}
+	a.finalize(upTo)
+	for len(a.pending) > 0 { // beyond lastIdx: cannot happen, but never lose a count
+		for idx, sl := range a.pending {
+			a.hist.Merge(&sl.hist)
+			delete(a.pending, idx)
+		}
+	}
+	a.series = a.series[:a.next]
+
+	secs := float64(dur) / 1e9
+	s.DurationS = secs
+	s.Requests, s.Errors = a.requests, a.errors
+	s.ErrorKinds = map[string]int64{}
+	for k := kindOK + 1; k < numKinds; k++ {
+		if a.kinds[k] > 0 {
+			s.ErrorKinds[kindNames[k]] = a.kinds[k]
+		}
+	}
+	if len(a.examples) > 0 {
+		s.ErrorExamples = a.examples
+	}
+	s.StatusCodes = map[string]int64{}
+	for code, n := range a.status {
+		if n > 0 {
+			s.StatusCodes[strconv.Itoa(code)] = n
+		}
+	}
+	s.BytesIn, s.BytesOut = a.bytesIn, a.bytesOut
+	if secs > 0 {
+		s.RPS = float64(a.requests) / secs
+		s.RPSOK = float64(a.requests-a.errors) / secs
+		s.BytesInPS = float64(a.bytesIn) / secs
+	}
+	h := a.hist
+	s.Histogram = &h
+	s.Latency = results.LatencyOf(&h)
+
+	s.PerWorker = map[string]int64{}
+	for w, n := range a.workers {
+		if n > 0 {
+			s.PerWorker[results.WorkerKey(w)] = n
+		}
+	}
+	for w, n := range a.workersSparse {
+		s.PerWorker[results.WorkerKey(int(w))] = n
+	}
+	s.Fairness = results.Jain(s.PerWorker, len(s.PerWorker))
+
+	if a.open {
+		s.Late = results.Late{Count: a.lateN, Threshold: results.Ms(time.Duration(a.lateThreshold))}
+		if a.requests > 0 {
+			s.Late.Share = float64(a.lateN) / float64(a.requests)
+		}
+		if a.lateN > 0 {
+			s.Late.MeanMs = results.Ms(time.Duration(a.lateSum / a.lateN))
+			s.Late.MaxMs = results.Ms(time.Duration(a.lateMax))
+		}
+	}
+
+	// The series' rates, the last slice cut at the end of measurement.
+	for i := range a.series {
+		w := a.interval
+		if rest := dur - int64(i)*a.interval; rest < w && rest > 0 {
+			w = rest
+		}
+		a.series[i].RPS = float64(a.series[i].Requests) / (float64(w) / 1e9)
+	}
+	s.TimeSeries = a.series
+	s.PerSecond, s.BytesPerSec = perSecond(a.series, a.interval, dur, s.RPS, s.BytesInPS)
+}
+
+// perSecond sums the series into whole seconds of measurement, as
+// autocannon samples them, and summarises them. A run shorter than a
+// second has one sample: its overall rate.
+func perSecond(series []results.Sample, interval, dur int64, rps, bps float64) (reqs, bytes results.Stats) {
+	full := int(dur / int64(time.Second))
+	if full == 0 {
+		return results.StatsOf([]float64{rps}), results.StatsOf([]float64{bps})
+	}
+	r := make([]float64, full)
+	b := make([]float64, full)
+	for i, s := range series {
+		sec := int(int64(i) * interval / int64(time.Second))
+		if sec < full {
+			r[sec] += float64(s.Requests)
+			b[sec] += float64(s.BytesIn)
+		}
+	}
+	return results.StatsOf(r), results.StatsOf(b)
+}
+
+// saturation applies the rule: the generator was the bottleneck when it
+// used 90% or more of the CPUs it may use, or, in an open loop, when more
+// than 1% of requests left late.
+func saturation(s *results.Summary) {
+	var why []string
+	if s.CoresAllowed > 0 && s.LoadgenCores >= 0.9*float64(s.CoresAllowed) {
+		why = append(why, "the load generator used "+strconv.FormatFloat(s.LoadgenCores, 'f', 2, 64)+" of the "+
+			plural(s.CoresAllowed, "CPU")+" it may use (90% or more), so it may have been the bottleneck: the figures may describe the generator, not the server; give it more CPUs (--cpus) or the server fewer")
+	}
+	if s.Mode == "open" && s.Late.Share > 0.01 {
+		why = append(why, strconv.FormatFloat(100*s.Late.Share, 'f', 1, 64)+"% of requests left more than "+
+			strconv.FormatFloat(s.Late.Threshold, 'f', -1, 64)+" ms after their scheduled time (over 1%): the generator could not keep the schedule, so the rate was not the one asked for")
+	}
+	s.Saturated = len(why) > 0
+	s.SaturatedWhy = ""
+	for i, w := range why {
+		if i > 0 {
+			s.SaturatedWhy += "; and "
+		}
+		s.SaturatedWhy += w
+	}
+}
+
+func plural(n int, word string) string {
+	if n == 1 {
+		return "1 " + word
+	}
+	return strconv.Itoa(n) + " " + word + "s"
+}
+
+// cores returns CPU seconds per second of wall time.
+func cores(cpu, wall time.Duration) float64 {
+	if wall <= 0 {
+		return 0
+	}
+	return math.Round(float64(cpu)/float64(wall)*1000) / 1000
+}

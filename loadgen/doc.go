@@ -1,0 +1,33 @@
+// Package loadgen is corebench's load generator: it sends HTTP requests to
+// one URL, in a closed loop (each connection sends its next request when
+// the previous response is complete) or in an open loop (requests leave on
+// a schedule set by a vegeta Pacer), and measures what came back into a
+// results.Summary.
+//
+// Two engines produce the same records and so the same metrics:
+//
+//   - "fast", the default for http:// URLs: one goroutine per raw TCP
+//     connection, request bytes built once, an HTTP/1.1 response parser
+//     that allocates nothing per request. It exists because the generator
+//     must never be the bottleneck of a benchmark: on one core it outruns
+//     wrk, where net/http based generators reach a third of that.
+//   - "vegeta": vegeta's Attacker over net/http, for everything else
+//     (https, HTTP/2, redirects).
+//
+// In the open loop, latency is measured from the time a request was
+// scheduled to leave, not from the moment a connection was free to send
+// it, which corrects the coordinated omission of closed-loop generators
+// the way wrk2 does; requests that left late are counted.
+//
+// The package is a library the suite calls in-process, so it sets no
+// process-global state: no GOMAXPROCS, no CPU affinity, no signals, no
+// flags. Callers that want the generator pinned do it themselves (as
+// `bench attack --cpus` does) and say so in Options.AllowedCPUs.
+//
+// Every request is recorded as a small fixed-size record into a buffer of
+// its connection; a collector goroutine swaps the buffers every
+// SeriesInterval and folds them into the time series, the histogram and
+// the counts, so the hot path costs an uncontended mutex and an append,
+// and memory stays flat over the length of a run unless Options.Output
+// asks for every result.
+package loadgen

@@ -1,0 +1,434 @@
+package loadgen
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"math"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"runtime"
+	"slices"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	vegeta "github.com/tsenart/vegeta/v12/lib"
+)
+
+// fastEngine speaks HTTP/1.1 over raw TCP connections, one goroutine each.
+type fastEngine struct {
+	r          *run
+	hostport   string // as the URL says, for messages
+	addr       string // resolved IP:port
+	req        []byte // the request, built once
+	head       bool
+	maxBody    int64
+	timeout    int64
+	dialer     net.Dialer
+	first      []net.Conn  // opened by connect, one per initial connection (nil when that dial failed)
+	tickets    chan int64  // open loop: scheduled send times, handed to idle connections
+	spawnTimer *time.Timer // open loop: the dispatcher's, see send
+	wg         sync.WaitGroup
+	nconns     atomic.Int64 // connection goroutines started
+}
+
+func newFastEngine(r *run) (*fastEngine, error) {
+	u, err := ParseURL(r.o.URL)
+	if err != nil {
+		return nil, err
+	}
+	port := u.Port()
+	if port == "" {
+		port = "80"
+	}
+	hostport := net.JoinHostPort(u.Hostname(), port)
+	ta, err := net.ResolveTCPAddr("tcp", hostport)
+	if err != nil {
+		return nil, &UnreachableError{Addr: hostport, Err: rootCause(err)}
+	}
+	return &fastEngine{
+		r:        r,
+		hostport: hostport,
+		addr:     ta.String(),
+		req:      buildRequest(r.o, u),
+		head:     r.o.Method == http.MethodHead,
+		maxBody:  r.o.MaxBody,
+		timeout:  int64(r.o.Timeout),
+		dialer:   net.Dialer{Timeout: r.o.Timeout},
+	}, nil
+}
+
+// buildRequest renders the request every connection sends: the request
+// line, Host, what the options add, nothing else (no User-Agent, as wrk),
+// so that the server's work per request is the least it can be.
+func buildRequest(o Options, u *url.URL) []byte {
+	var b bytes.Buffer
+	b.WriteString(o.Method + " " + u.RequestURI() + " HTTP/1.1\r\n")
+	host := u.Host
+	if h := o.Header.Get("Host"); h != "" {
+		host = h
+	}
+	b.WriteString("Host: " + host + "\r\n")
+	if o.NoKeepAlive {
+		b.WriteString("Connection: close\r\n")
+	}
+	switch {
+	case len(o.Body) > 0, o.Method == http.MethodPost, o.Method == http.MethodPut, o.Method == http.MethodPatch:
+		b.WriteString("Content-Length: " + strconv.Itoa(len(o.Body)) + "\r\n")
+	}
+	keys := make([]string, 0, len(o.Header))
+	for k := range o.Header {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	for _, k := range keys {
+		if http.CanonicalHeaderKey(k) == "Host" {
+			continue
+		}
+		for _, v := range o.Header[k] {
+			b.WriteString(k + ": " + v + "\r\n")
+		}
+	}
+	b.WriteString("\r\n")
+	b.Write(o.Body)
+	return b.Bytes()
+}
+
+// connect opens the initial connections, all at once, before the clock
+// starts. When every one of them fails, the target is unreachable.
+func (e *fastEngine) connect(ctx context.Context) error {
+	n := e.r.o.Connections
+	e.first = make([]net.Conn, n)
+	errs := make([]error, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			e.first[i], errs[i] = e.dialer.DialContext(ctx, "tcp", e.addr)
+		}()
+	}
+	wg.Wait()
+	ok := 0
+	for _, c := range e.first {
+		if c != nil {
+			ok++
+		}
+	}
+	e.r.opened.Add(int64(ok))
+	if ok == 0 {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		return &UnreachableError{Addr: e.hostport, Err: rootCause(errs[0])}
+	}
+	return nil
+}
+
+func (e *fastEngine) abandon() {
+	for _, c := range e.first {
+		if c != nil {
+			c.Close()
+		}
+	}
+}
+
+// rootCause strips the "dial tcp ADDR:" layers off a dial error.
+func rootCause(err error) error {
+	var errno syscall.Errno
+	var dns *net.DNSError
+	switch {
+	case errors.As(err, &errno):
+		return errno
+	case errors.As(err, &dns):
+		return errors.New(dns.Err)
+	case errors.Is(err, os.ErrDeadlineExceeded):
+		return errors.New("no answer within the timeout")
+	}
+	var op *net.OpError
+	if errors.As(err, &op) && op.Err != nil {
+		return op.Err
+	}
+	return err
+}
+
+func (e *fastEngine) run() {
+	r := e.r
+	n := len(e.first)
+	e.nconns.Store(int64(n))
+	if !r.open {
+		for _, nc := range e.first {
+			c := e.newConn(nc)
+			e.wg.Add(1)
+			go c.closedLoop()
+		}
+		e.first = nil
+		e.wg.Wait()
+		return
+	}
+	e.tickets = make(chan int64)
+	for _, nc := range e.first {
+		c := e.newConn(nc)
+		e.wg.Add(1)
+		go c.openLoop(-1)
+	}
+	e.first = nil
+	e.dispatch()
+	close(e.tickets)
+	e.wg.Wait()
+}
+
+// dispatch hands each open-loop request its scheduled send time, waiting
+// until that time comes. The schedule runs on a virtual clock: the pacer
+// is asked for the next hit given the previous hit's scheduled time, not
+// the time the dispatcher got to it, so a dispatcher (or a server) that
+// falls behind does not move the schedule; the lateness shows in the
+// latencies and in the late count instead.
+func (e *fastEngine) dispatch() {
+	r := e.r
+	w, err := newWaiter()
+	if err != nil {
+		r.abort(err)
+		return
+	}
+	defer w.close()
+	stop := context.AfterFunc(r.ctx, func() { w.close() })
+	defer stop()
+	if r.measure > 0 && !e.pace(w, initialPacer(r.o.Rate), 0, r.measure) {
+		return
+	}
+	e.pace(w, r.o.Rate, r.measure, r.end)
+}
+
+// coalesce is how early a request may leave so that it shares a wake-up
+// with the one before: when the dispatcher wakes for a request, it also
+// sends those due within coalesce. Every wake-up of an idle CPU costs
+// microseconds of system time on both sides of the loopback (an
+// inter-processor interrupt, and a VM exit in a virtual machine); at tens
+// of thousands of requests per second, one per request would eat the
+// core. A request that leaves early is measured from when it left, so
+// its latency stays true; only the schedule's precision is coalesce.
+var coalesce = 50 * time.Microsecond
+
+// spawnAfter is how long the dispatcher waits for a connection to be idle
+// before it opens one more.
+const spawnAfter = 200 * time.Microsecond
+
+// pace dispatches the hits p schedules between from and to (ns offsets);
+// it returns false when the run was aborted.
+func (e *fastEngine) pace(w *waiter, p vegeta.Pacer, from, to int64) bool {
+	r := e.r
+	var hits uint64
+	var vt int64
+	awake := int64(-1) // until when the dispatcher sends without waiting
+	for {
+		wait, stop := p.Pace(time.Duration(vt), hits)
+		if stop {
+			return true
+		}
+		vt += max(int64(wait), 0)
+		sched := from + vt
+		if sched >= to {
+			return true
+		}
+		if sched > awake {
+			now := r.now()
+			if now >= to {
+				return true
+			}
+			if d := sched - now; d > 0 {
+				if w.wait(time.Duration(d)) != nil {
+					return false
+				}
+				now = sched
+			}
+			awake = now + int64(coalesce)
+		}
+		if r.stopping.Load() || !e.send(sched) {
+			return false
+		}
+		hits++
+	}
+}
+
+// send hands sched to an idle connection, or to a new one when none is
+// idle and the cap allows; at the cap it waits for one to be idle.
+//
+// Before opening a connection it yields, then waits up to spawnAfter: a
+// dispatcher that is behind schedule never blocks, so connections whose
+// responses came back may be runnable but not yet waiting for a ticket.
+// Opening connections for them would feed on itself (a dial costs more
+// than a request) until the cap.
+func (e *fastEngine) send(sched int64) bool {
+	select {
+	case e.tickets <- sched:
+		return true
+	default:
+	}
+	runtime.Gosched()
+	select {
+	case e.tickets <- sched:
+		return true
+	default:
+	}
+	if e.nconns.Load() < int64(e.r.o.MaxConnections) {
+		if e.spawnTimer == nil {
+			e.spawnTimer = time.NewTimer(spawnAfter)
+		} else {
+			e.spawnTimer.Reset(spawnAfter)
+		}
+		select {
+		case e.tickets <- sched:
+			e.spawnTimer.Stop()
+			return true
+		case <-e.spawnTimer.C:
+		case <-e.r.abortCh:
+			return false
+		}
+		e.nconns.Add(1)
+		c := e.newConn(nil)
+		e.wg.Add(1)
+		go c.openLoop(sched)
+		return true
+	}
+	select {
+	case e.tickets <- sched:
+		return true
+	case <-e.r.abortCh:
+		return false
+	}
+}
+
+// fconn is one connection of the fast engine and the goroutine driving it.
+type fconn struct {
+	e        *fastEngine
+	r        *run
+	s        *slot
+	conn     net.Conn
+	raw      syscall.RawConn // conn's, for exchange
+	rd       *respReader
+	resp     response
+	deadline int64 // ns offset the connection's deadline is set to
+
+	// exchange's state, kept here so that its callback is a method value
+	// made once, not a closure per request.
+	onReadable func(uintptr) bool
+	wrote      int   // request bytes written by exchange
+	ioErr      error // the error of exchange's write or read
+}
+
+func (e *fastEngine) newConn(nc net.Conn) *fconn {
+	c := &fconn{e: e, r: e.r, s: e.r.newSlot(), rd: newRespReader()}
+	c.onReadable = c.readable
+	if nc != nil {
+		c.attach(nc)
+	}
+	return c
+}
+
+// attach makes nc the connection's, visible to abort.
+func (c *fconn) attach(nc net.Conn) {
+	c.conn, c.deadline = nc, 0
+	c.raw = nil
+	if sc, ok := nc.(syscall.Conn); ok {
+		c.raw, _ = sc.SyscallConn()
+	}
+	c.rd.reset()
+	c.s.mu.Lock()
+	c.s.conn = nc
+	c.s.mu.Unlock()
+	if c.r.aborted.Load() {
+		nc.Close() // abort may have missed it
+	}
+}
+
+func (c *fconn) close() {
+	if c.conn == nil {
+		return
+	}
+	c.s.mu.Lock()
+	c.s.conn = nil
+	c.s.mu.Unlock()
+	c.conn.Close()
+	c.conn = nil
+}
+
+func (c *fconn) closedLoop() {
+	defer c.e.wg.Done()
+	defer c.close()
+	r := c.r
+	for !r.stopping.Load() {
+		t := r.now()
+		if t >= r.end {
+			return
+		}
+		c.s.add(c.do(t, t))
+	}
+}
+
+func (c *fconn) openLoop(first int64) {
+	defer c.e.wg.Done()
+	defer c.close()
+	r := c.r
+	if first >= 0 {
+		c.s.add(c.do(first, r.now()))
+	}
+	for sched := range c.e.tickets {
+		c.s.add(c.do(sched, r.now()))
+	}
+}
+
+// do sends one request scheduled at sched that leaves at sent, and reads
+// its response.
+func (c *fconn) do(sched, sent int64) record {
+	r, e := c.r, c.e
+	rec := record{start: min(sched, sent), late: sent - sched, worker: -1}
+	if c.conn == nil {
+		nc, err := e.dialer.DialContext(r.ctx, "tcp", e.addr)
+		if err != nil {
+			return c.fail(rec, err)
+		}
+		r.opened.Add(1)
+		c.attach(nc)
+	}
+	if c.deadline-sent < e.timeout-e.timeout/10 {
+		c.deadline = sent + e.timeout
+		c.conn.SetDeadline(r.origin.Add(time.Duration(c.deadline)))
+	}
+	if err := c.exchange(); err != nil {
+		return c.fail(rec, err)
+	}
+	if err := c.rd.readResponse(c.conn, e.head, e.maxBody, &c.resp); err != nil {
+		return c.fail(rec, err)
+	}
+	rec.latency = r.now() - rec.start
+	rec.status = uint16(c.resp.status)
+	rec.worker = c.resp.worker
+	rec.bytesIn = uint32(min(c.resp.bodyLen, math.MaxUint32))
+	rec.bytesOut = uint32(len(r.o.Body))
+	if c.resp.status >= 400 {
+		rec.kind = kindBadStatus
+	}
+	if c.resp.close || r.o.NoKeepAlive {
+		c.close()
+	}
+	return rec
+}
+
+// fail completes rec as a failure and drops the connection: after an
+// error, nothing more can be trusted to come on it in order.
+func (c *fconn) fail(rec record, err error) record {
+	rec.latency = c.r.now() - rec.start
+	var msg string
+	rec.kind, msg = classify(err)
+	if msg != kindPhrase[rec.kind] {
+		rec.msg = c.r.msgs.intern(msg)
+	}
+	c.close()
+	return rec
+}

@@ -1,0 +1,11 @@
+//go:build !unix
+
+package loadgen
+
+// exchange writes the request; readResponse reads the response.
+func (c *fconn) exchange() error {
+	_, err := c.conn.Write(c.e.req)
+	return err
+}
+
+func (c *fconn) readable(uintptr) bool { return true }

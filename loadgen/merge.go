@@ -1,0 +1,145 @@
+package loadgen
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"strconv"
+	"time"
+
+	vegeta "github.com/tsenart/vegeta/v12/lib"
+
+	"github.com/corebench/corebench/results"
+)
+
+// Source is one stream of vegeta results, typically a file written by
+// `bench attack --output` or `vegeta attack` on one load machine.
+type Source struct {
+	Name string // for error messages
+	Dec  vegeta.Decoder
+}
+
+// mergeWindow is how far results may come out of time order, within a
+// source or between sources, and still count in their slice's percentiles.
+const mergeWindow = 10 * time.Second
+
+// Merge summarises the results of every source as one run, the way
+// vegeta documents distributed attacks: each load machine attacks and
+// writes its results, and the results are merged. Sources are read in
+// step, by timestamp, so the merged time series adds up the machines'
+// requests slice by slice. Counts and the histogram are exact; the run
+// is measured from the earliest request sent to the latest response.
+//
+// Results files carry no generator CPU, pacing or lateness, so those
+// fields stay empty; the summary's Engine is "merged".
+func Merge(srcs []Source, interval time.Duration) (*results.Summary, error) {
+	if interval <= 0 {
+		interval = DefaultSeriesInterval
+	}
+	type head struct {
+		res  vegeta.Result
+		ok   bool
+		name string
+		dec  vegeta.Decoder
+		n    int
+	}
+	heads := make([]*head, len(srcs))
+	next := func(h *head) error {
+		h.res = vegeta.Result{}
+		err := h.dec.Decode(&h.res)
+		switch {
+		case err == nil:
+			h.ok = true
+			h.n++
+			return nil
+		case errors.Is(err, io.EOF):
+			h.ok = false
+			return nil
+		default:
+			return fmt.Errorf("%s: result %d: %v", h.name, h.n+1, err)
+		}
+	}
+	for i, s := range srcs {
+		heads[i] = &head{name: s.Name, dec: s.Dec}
+		if err := next(heads[i]); err != nil {
+			return nil, err
+		}
+	}
+
+	agg := newAggregator(interval, false, 0, -1)
+	var origin time.Time
+	started := false
+	targets, methods := map[string]bool{}, map[string]bool{}
+	for {
+		var h *head
+		for _, c := range heads {
+			if c.ok && (h == nil || c.res.Timestamp.Before(h.res.Timestamp)) {
+				h = c
+			}
+		}
+		if h == nil {
+			break
+		}
+		res := &h.res
+		if !started {
+			origin, started = res.Timestamp, true
+		}
+		targets[res.URL] = true
+		methods[res.Method] = true
+		rec := resultRecord(res, origin)
+		agg.add(&rec)
+		if rec.kind != kindOK && agg.needExample(rec.kind) {
+			text := res.Error
+			if text == "" {
+				text = kindPhrase[rec.kind]
+			}
+			agg.setExample(rec.kind, text)
+		}
+		if end := rec.start + rec.latency - int64(mergeWindow); end > 0 {
+			agg.finalize(end / int64(interval))
+		}
+		if err := next(h); err != nil {
+			return nil, err
+		}
+	}
+
+	s := &results.Summary{Engine: "merged", Start: origin}
+	if len(targets) == 1 {
+		for t := range targets {
+			s.Target = t
+		}
+	} else if len(targets) > 1 {
+		s.Target = strconv.Itoa(len(targets)) + " targets"
+	}
+	for m := range methods {
+		if len(methods) == 1 {
+			s.Method = m
+		}
+	}
+	agg.finish(s, agg.lastEnd)
+	return s, nil
+}
+
+// resultRecord turns a result read back from a file into a record.
+func resultRecord(res *vegeta.Result, origin time.Time) record {
+	rec := record{
+		start:    int64(res.Timestamp.Sub(origin)),
+		latency:  int64(res.Latency),
+		status:   res.Code,
+		worker:   -1,
+		bytesIn:  uint32(min(res.BytesIn, 1<<32-1)),
+		bytesOut: uint32(min(res.BytesOut, 1<<32-1)),
+	}
+	if v := res.Headers.Get("X-Worker"); v != "" {
+		if n, err := strconv.ParseInt(v, 10, 32); err == nil && n >= 0 {
+			rec.worker = int32(n)
+		}
+	}
+	if k := errorKind(res.Code, res.Error); k != "" {
+		rec.kind = kindByName[k]
+	}
+	if rec.kind != kindOK && rec.kind != kindBadStatus {
+		rec.status = 0
+	}
+	return rec
+}

@@ -1,0 +1,368 @@
+package loadgen
+
+import (
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"math"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	vegeta "github.com/tsenart/vegeta/v12/lib"
+)
+
+// Engines.
+const (
+	EngineFast   = "fast"   // raw HTTP/1.1 over net.Conn, plain http:// only
+	EngineVegeta = "vegeta" // vegeta's Attacker over net/http: https, HTTP/2, redirects
+)
+
+// Defaults of the zero Options.
+const (
+	DefaultConnections    = 100
+	DefaultMaxConnections = 10000
+	DefaultDuration       = 10 * time.Second
+	DefaultTimeout        = 10 * time.Second
+	DefaultMaxBody        = 4 << 20
+	DefaultSeriesInterval = 100 * time.Millisecond
+	DefaultLateThreshold  = time.Millisecond
+	DefaultRedirects      = 10
+)
+
+// maxHeaderBytes bounds a response's status line and headers.
+const maxHeaderBytes = 64 << 10
+
+// Options configures a run. The zero value, with a URL, is a 10 s closed
+// loop over 100 keep-alive connections with the fast engine.
+type Options struct {
+	// URL is the target, http:// or https:// (https needs the vegeta engine).
+	URL string
+	// Method is the request method; default GET.
+	Method string
+	// Header holds extra request headers. A Host header replaces the URL's host.
+	Header http.Header
+	// Body is sent with every request (with a Content-Length).
+	Body []byte
+
+	// Connections is, in the closed loop, exactly how many connections send
+	// requests; in the open loop, how many are opened up front. Default 100.
+	Connections int
+	// MaxConnections caps the connections an open loop may open to keep up
+	// with its schedule; default 10000, never less than Connections.
+	MaxConnections int
+	// Duration is how long requests are measured; default 10 s.
+	Duration time.Duration
+	// Warmup is how long requests are sent before measurement starts; they
+	// are not counted. An open loop warms up at its pacer's initial rate.
+	// Default none.
+	Warmup time.Duration
+	// Rate paces an open loop; nil means a closed loop. ParseRate builds
+	// the usual pacers.
+	Rate vegeta.Pacer
+
+	// NoKeepAlive makes every request use a new connection.
+	NoKeepAlive bool
+	// Timeout bounds each request, connecting included; default 10 s. The
+	// fast engine enforces it within 10%: it moves a connection's deadline
+	// only when the deadline is due in less than 0.9 Timeout, which spares
+	// a runtime timer update per request.
+	Timeout time.Duration
+	// MaxBody is the largest response body read, in bytes; default 4 MiB.
+	// A larger body fails the request (error kind malformed) and closes the
+	// connection, so a huge or endless body costs neither memory nor time.
+	MaxBody int64
+
+	// Engine is EngineFast or EngineVegeta; default fast for http:// URLs
+	// without HTTP2, vegeta otherwise.
+	Engine string
+	// HTTP2 makes the vegeta engine speak HTTP/2: over TLS for https://,
+	// prior-knowledge h2c for http://.
+	HTTP2 bool
+	// TLSConfig is the vegeta engine's TLS configuration; nil means the
+	// system roots, verified.
+	TLSConfig *tls.Config
+	// Redirects is how many redirects the vegeta engine follows; default
+	// 10, -1 for none (a 3xx is then the response).
+	Redirects int
+
+	// SeriesInterval is the width of a time-series slice; default 100 ms,
+	// at least 1 ms.
+	SeriesInterval time.Duration
+	// LateThreshold is how long after its scheduled time an open-loop
+	// request may leave without counting as late; default 1 ms.
+	LateThreshold time.Duration
+
+	// Output, when set, receives every measured request as a vegeta
+	// Result (vegeta.NewEncoder and friends fit), from one goroutine.
+	// Results come in batches every SeriesInterval, in time order within
+	// a batch. An error stops the run.
+	Output vegeta.Encoder
+	// Name is the attack name written in Output's results.
+	Name string
+	// Progress, when set, is called from one goroutine every
+	// SeriesInterval with what has been measured so far.
+	Progress func(Progress)
+
+	// AllowedCPUs is how many CPUs the generator may use, for the
+	// saturation rule; default the CPUs this process may run on (its
+	// affinity), at most GOMAXPROCS.
+	AllowedCPUs int
+}
+
+// Progress is what a run reports while it runs.
+type Progress struct {
+	Warmup   bool          // still warming up
+	Elapsed  time.Duration // of measurement (of warm-up while Warmup)
+	Duration time.Duration // planned measurement
+	Requests int64         // measured so far
+	Errors   int64
+	RPS      float64 // of the last time-series slice
+}
+
+// withDefaults fills the zero fields.
+func (o Options) withDefaults() Options {
+	if o.Method == "" {
+		o.Method = http.MethodGet
+	}
+	if o.Connections == 0 {
+		o.Connections = DefaultConnections
+	}
+	if o.MaxConnections == 0 {
+		o.MaxConnections = DefaultMaxConnections
+	}
+	o.MaxConnections = max(o.MaxConnections, o.Connections)
+	if o.Duration == 0 {
+		o.Duration = DefaultDuration
+	}
+	if o.Timeout == 0 {
+		o.Timeout = DefaultTimeout
+	}
+	if o.MaxBody == 0 {
+		o.MaxBody = DefaultMaxBody
+	}
+	if o.Engine == "" {
+		o.Engine = EngineFast
+		if !strings.HasPrefix(strings.ToLower(o.URL), "http://") || o.HTTP2 {
+			o.Engine = EngineVegeta
+		}
+	}
+	if o.Redirects == 0 {
+		o.Redirects = DefaultRedirects
+	}
+	if o.SeriesInterval == 0 {
+		o.SeriesInterval = DefaultSeriesInterval
+	}
+	if o.LateThreshold == 0 {
+		o.LateThreshold = DefaultLateThreshold
+	}
+	if o.AllowedCPUs == 0 {
+		o.AllowedCPUs = allowedCPUs()
+	}
+	return o
+}
+
+// Check reports the first problem with o, as one line that names the
+// option. Run calls it; callers call it to tell bad input from failures.
+func (o Options) Check() error {
+	if _, err := ParseURL(o.URL); err != nil {
+		return err
+	}
+	u, _ := url.Parse(o.URL)
+	switch {
+	case o.Connections < 0:
+		return fmt.Errorf("connections %d: want 1 or more", o.Connections)
+	case o.MaxConnections < 0:
+		return fmt.Errorf("max connections %d: want 1 or more", o.MaxConnections)
+	case o.Duration < 0:
+		return fmt.Errorf("duration %v: want a positive duration", o.Duration)
+	case o.Warmup < 0:
+		return fmt.Errorf("warm-up %v: want zero or a positive duration", o.Warmup)
+	case o.Timeout < 0:
+		return fmt.Errorf("timeout %v: want a positive duration", o.Timeout)
+	case o.MaxBody < 0:
+		return fmt.Errorf("max body %d: want a positive size", o.MaxBody)
+	case o.SeriesInterval < 0 || o.SeriesInterval > 0 && o.SeriesInterval < time.Millisecond:
+		return fmt.Errorf("series interval %v: want 1ms or more", o.SeriesInterval)
+	case o.LateThreshold < 0:
+		return fmt.Errorf("late threshold %v: want a positive duration", o.LateThreshold)
+	case o.Redirects < -1:
+		return fmt.Errorf("redirects %d: want -1 (none) or more", o.Redirects)
+	}
+	if o.Method != "" && !validToken(o.Method) {
+		return fmt.Errorf("method %q is not a valid HTTP method", o.Method)
+	}
+	for name, vs := range o.Header {
+		if !validToken(name) {
+			return fmt.Errorf("header name %q is not valid", name)
+		}
+		for _, v := range vs {
+			if strings.ContainsAny(v, "\r\n\x00") {
+				return fmt.Errorf("header %s: value %q holds a line break or NUL", name, v)
+			}
+		}
+	}
+	switch o.Engine {
+	case "":
+	case EngineFast:
+		if u.Scheme != "http" {
+			return fmt.Errorf("the fast engine speaks plain http:// only; use the vegeta engine for %s://", u.Scheme)
+		}
+		if o.HTTP2 {
+			return errors.New("the fast engine speaks HTTP/1.1 only; use the vegeta engine for HTTP/2")
+		}
+	case EngineVegeta:
+	default:
+		return fmt.Errorf("unknown engine %q: want %s or %s", o.Engine, EngineFast, EngineVegeta)
+	}
+	return nil
+}
+
+// ParseURL checks that s is an absolute http:// or https:// URL with a host.
+func ParseURL(s string) (*url.URL, error) {
+	if s == "" {
+		return nil, errors.New("no URL: want http://HOST[:PORT]/PATH")
+	}
+	u, err := url.Parse(s)
+	if err != nil {
+		return nil, fmt.Errorf("invalid URL %q: %v", s, errors.Unwrap(err))
+	}
+	switch u.Scheme {
+	case "http", "https":
+	case "":
+		return nil, fmt.Errorf("URL %q has no scheme: want http://%s", s, strings.TrimPrefix(s, "//"))
+	default:
+		return nil, fmt.Errorf("URL %q: scheme %q is not supported, want http or https", s, u.Scheme)
+	}
+	if u.Host == "" || u.Hostname() == "" {
+		return nil, fmt.Errorf("URL %q has no host", s)
+	}
+	if p := u.Port(); p != "" {
+		if n, err := strconv.Atoi(p); err != nil || n < 1 || n > 65535 {
+			return nil, fmt.Errorf("URL %q: port %q is not 1 to 65535", s, p)
+		}
+	}
+	if u.User != nil {
+		return nil, fmt.Errorf("URL %q: credentials in URLs are not supported; send an Authorization header with -H", s)
+	}
+	return u, nil
+}
+
+// validToken reports whether s is an RFC 9110 token (method, header name).
+func validToken(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c <= ' ' || c >= 0x7f || strings.IndexByte(`"(),/:;<=>?@[\]{}`, c) >= 0 {
+			return false
+		}
+	}
+	return true
+}
+
+// namedPacer is a Pacer with the description ParseRate gave it.
+type namedPacer struct {
+	vegeta.Pacer
+	name string
+}
+
+func (p namedPacer) String() string { return p.name }
+
+// ParseRate parses an open-loop rate for a run of duration d:
+//
+//	5000                 constant, requests per second
+//	500/100ms            constant, requests per period (vegeta's syntax)
+//	1000:20000           linear ramp from 1000/s to 20000/s over d (vegeta's LinearPacer)
+//	sine:5000:2000:10s   sine wave around 5000/s, amplitude 2000/s, period 10 s,
+//	                     starting at the mean and rising (vegeta's SinePacer)
+//
+// Rates must be positive; a sine's amplitude must be below its mean. The
+// pacer's String method describes it ("5000/s", "linear 1000->20000/s").
+func ParseRate(s string, d time.Duration) (vegeta.Pacer, error) {
+	s = strings.TrimSpace(s)
+	bad := func(format string, args ...any) (vegeta.Pacer, error) {
+		return nil, fmt.Errorf("rate %q: "+format, append([]any{s}, args...)...)
+	}
+	if rest, ok := strings.CutPrefix(s, "sine:"); ok {
+		parts := strings.Split(rest, ":")
+		if len(parts) != 3 {
+			return bad("want sine:MEAN:AMP:PERIOD, e.g. sine:5000:2000:10s")
+		}
+		mean, err1 := strconv.Atoi(parts[0])
+		amp, err2 := strconv.Atoi(parts[1])
+		period, err3 := time.ParseDuration(parts[2])
+		switch {
+		case err1 != nil || err2 != nil || err3 != nil:
+			return bad("want sine:MEAN:AMP:PERIOD with whole requests per second and a duration, e.g. sine:5000:2000:10s")
+		case mean <= 0:
+			return bad("the mean must be positive")
+		case amp < 0 || amp >= mean:
+			return bad("the amplitude must be at least 0 and below the mean")
+		case period <= 0:
+			return bad("the period must be positive")
+		}
+		p := vegeta.SinePacer{Period: period, Mean: vegeta.Rate{Freq: mean, Per: time.Second}, Amp: vegeta.Rate{Freq: amp, Per: time.Second}, StartAt: vegeta.MeanUp}
+		return namedPacer{p, fmt.Sprintf("sine %d±%d/s period %v", mean, amp, period)}, nil
+	}
+	if a, b, ok := strings.Cut(s, ":"); ok {
+		from, err1 := strconv.Atoi(a)
+		to, err2 := strconv.Atoi(b)
+		switch {
+		case err1 != nil || err2 != nil:
+			return bad("a ramp is FROM:TO in whole requests per second, e.g. 1000:20000")
+		case from <= 0 || to <= 0:
+			return bad("ramp rates must be positive")
+		case d <= 0:
+			return bad("a ramp needs a positive duration")
+		}
+		p := vegeta.LinearPacer{StartAt: vegeta.Rate{Freq: from, Per: time.Second}, Slope: float64(to-from) / d.Seconds()}
+		return namedPacer{p, fmt.Sprintf("linear %d->%d/s", from, to)}, nil
+	}
+	num, per, hasPer := strings.Cut(s, "/")
+	n, err := strconv.Atoi(num)
+	if err != nil {
+		return bad("want requests per second (5000), per period (500/100ms), a ramp (1000:20000) or sine:MEAN:AMP:PERIOD")
+	}
+	if n <= 0 {
+		return bad("the rate must be positive")
+	}
+	unit := time.Second
+	if hasPer {
+		if per != "" && (per[0] < '0' || per[0] > '9') {
+			per = "1" + per
+		}
+		if unit, err = time.ParseDuration(per); err != nil || unit <= 0 {
+			return bad("the period %q is not a positive duration", per)
+		}
+	}
+	if float64(n)/unit.Seconds() > 1e9 {
+		return bad("more than a billion requests per second")
+	}
+	p := vegeta.ConstantPacer{Freq: n, Per: unit}
+	name := fmt.Sprintf("%d/s", n)
+	if unit != time.Second {
+		name = fmt.Sprintf("%d/%v (%.6g/s)", n, unit, float64(n)/unit.Seconds())
+	}
+	return namedPacer{p, name}, nil
+}
+
+// rateName describes a pacer for the summary.
+func rateName(p vegeta.Pacer) string {
+	if s, ok := p.(fmt.Stringer); ok {
+		return s.String()
+	}
+	return fmt.Sprintf("%.6g/s at start", p.Rate(0))
+}
+
+// initialPacer is a constant pacer at p's initial rate, for the warm-up.
+func initialPacer(p vegeta.Pacer) vegeta.Pacer {
+	r := p.Rate(0)
+	if math.IsNaN(r) || r < 1 {
+		r = 1
+	}
+	return vegeta.ConstantPacer{Freq: int(math.Round(r)), Per: time.Second}
+}

@@ -1,0 +1,391 @@
+package loadgen
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"slices"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	vegeta "github.com/tsenart/vegeta/v12/lib"
+
+	"github.com/corebench/corebench/results"
+)
+
+// UnreachableError is Run's error when no connection to the target could
+// be made at all.
+type UnreachableError struct {
+	Addr string
+	Err  error
+}
+
+func (e *UnreachableError) Error() string {
+	return fmt.Sprintf("cannot connect to %s: %v", e.Addr, e.Err)
+}
+func (e *UnreachableError) Unwrap() error { return e.Err }
+
+// Run sends requests as o says and returns what it measured.
+//
+// Cancelling ctx stops the run early: requests in flight are abandoned,
+// and the summary covers what completed before, with Interrupted set;
+// the error is nil. When the target cannot be reached at all, Run fails
+// fast with an *UnreachableError and no summary. When Output fails, Run
+// stops and returns the summary so far with the error.
+func Run(ctx context.Context, o Options) (*results.Summary, error) {
+	if err := o.Check(); err != nil {
+		return nil, err
+	}
+	o = o.withDefaults()
+	r := newRun(o)
+	defer r.cancel()
+
+	var eng engine
+	var err error
+	switch o.Engine {
+	case EngineFast:
+		eng, err = newFastEngine(r)
+	default:
+		eng, err = newVegetaEngine(r)
+	}
+	if err != nil {
+		return nil, err
+	}
+	if err := eng.connect(ctx); err != nil {
+		return nil, err
+	}
+	if err := ctx.Err(); err != nil {
+		eng.abandon()
+		return nil, err
+	}
+
+	r.origin = time.Now()
+	stop := context.AfterFunc(ctx, func() { r.abort(nil) })
+	defer stop()
+	col := newCollector(r)
+	engineDone := make(chan struct{})
+	colDone := make(chan struct{})
+	go func() {
+		col.loop(engineDone)
+		close(colDone)
+	}()
+	eng.run()
+	finished := r.now()
+	cpuEnd := cpuTime()
+	close(engineDone)
+	<-colDone
+
+	var unreachable *UnreachableError
+	if errors.As(r.err, &unreachable) {
+		return nil, r.err
+	}
+	return col.summary(finished, cpuEnd), r.err
+}
+
+// engine sends the requests of a run.
+type engine interface {
+	// connect prepares the run before the clock starts: the fast engine
+	// opens its first connections and fails when none could be opened.
+	connect(ctx context.Context) error
+	// run sends requests until the end of the run or an abort, and
+	// returns once every request it started has been recorded.
+	run()
+	// abandon releases what connect opened, for a run that never starts.
+	abandon()
+}
+
+// run is the state one Run shares between its engine and its collector.
+type run struct {
+	o       Options
+	open    bool
+	origin  time.Time // start of warm-up; times in records are ns since then
+	measure int64     // ns offset of the start of measurement
+	end     int64     // ns offset of the end of sending
+
+	mu    sync.Mutex
+	slots []*slot
+
+	msgs msgTable
+
+	stopping  atomic.Bool // no new requests
+	aborted   atomic.Bool // stopped early; requests ending after abortAt do not count
+	abortAt   atomic.Int64
+	abortCh   chan struct{}
+	abortOnce sync.Once
+	ctx       context.Context // cancelled on abort, for dials
+	cancel    context.CancelFunc
+	err       error // set once, by abort, before abortCh closes
+
+	opened atomic.Int64 // connections opened
+}
+
+func newRun(o Options) *run {
+	ctx, cancel := context.WithCancel(context.Background())
+	return &run{
+		o:       o,
+		open:    o.Rate != nil,
+		measure: int64(o.Warmup),
+		end:     int64(o.Warmup + o.Duration),
+		abortCh: make(chan struct{}),
+		ctx:     ctx,
+		cancel:  cancel,
+	}
+}
+
+// now returns ns since the origin.
+func (r *run) now() int64 { return int64(time.Since(r.origin)) }
+
+func (r *run) newSlot() *slot {
+	s := &slot{}
+	r.mu.Lock()
+	r.slots = append(r.slots, s)
+	r.mu.Unlock()
+	return s
+}
+
+// abort stops the run now. err, if any, becomes Run's error.
+func (r *run) abort(err error) {
+	r.abortOnce.Do(func() {
+		r.abortAt.Store(r.now())
+		r.err = err
+		r.aborted.Store(true)
+		r.stopping.Store(true)
+		close(r.abortCh)
+		r.cancel()
+		r.mu.Lock()
+		slots := slices.Clone(r.slots)
+		r.mu.Unlock()
+		for _, s := range slots {
+			s.mu.Lock()
+			if s.conn != nil {
+				s.conn.Close()
+			}
+			s.mu.Unlock()
+		}
+	})
+}
+
+// collector turns the slots' records into the summary, every
+// SeriesInterval, on one goroutine.
+type collector struct {
+	r   *run
+	agg *aggregator
+
+	cpuMu    sync.Mutex
+	cpuStart time.Duration
+	cpuTaken bool
+
+	out     []record // batch for Output
+	outErr  error
+	seq     uint64
+	res     vegeta.Result
+	headers map[int32]http.Header
+	status  map[uint16]string
+}
+
+func newCollector(r *run) *collector {
+	last := int64(-1)
+	if iv := int64(r.o.SeriesInterval); iv > 0 {
+		last = (int64(r.o.Duration)+iv-1)/iv - 1
+	}
+	return &collector{
+		r:       r,
+		agg:     newAggregator(r.o.SeriesInterval, r.open, r.o.LateThreshold, last),
+		headers: map[int32]http.Header{},
+		status:  map[uint16]string{},
+	}
+}
+
+func (c *collector) loop(engineDone <-chan struct{}) {
+	r := c.r
+	if r.measure == 0 {
+		c.takeCPU()
+	} else {
+		t := time.AfterFunc(time.Duration(r.measure), c.takeCPU)
+		defer t.Stop()
+	}
+	every := min(r.o.SeriesInterval, collectEvery)
+	tick := time.NewTicker(every)
+	defer tick.Stop()
+	lastReport := int64(0)
+	for {
+		select {
+		case <-tick.C:
+			c.step(false)
+			if now := r.now(); now-lastReport >= int64(r.o.SeriesInterval)-int64(every)/2 {
+				lastReport = now
+				c.report(now)
+			}
+		case <-engineDone:
+			c.step(true)
+			c.report(r.now())
+			return
+		}
+	}
+}
+
+// collectEvery is how often the collector takes the connections'
+// records: often enough that they are still in the CPU's cache, both
+// where connections write them and where the collector reads them.
+const collectEvery = 10 * time.Millisecond
+
+func (c *collector) takeCPU() {
+	c.cpuMu.Lock()
+	if !c.cpuTaken {
+		c.cpuStart, c.cpuTaken = cpuTime(), true
+	}
+	c.cpuMu.Unlock()
+}
+
+// step folds in every slot's new records; it finalizes the slices that
+// ended an interval ago or more, or all of them when final.
+func (c *collector) step(final bool) {
+	r := c.r
+	now := r.now()
+	r.mu.Lock()
+	slots := slices.Clone(r.slots)
+	r.mu.Unlock()
+	abortAt := int64(-1)
+	if r.aborted.Load() {
+		abortAt = r.abortAt.Load()
+	}
+	for _, s := range slots {
+		recs := s.swap()
+		for i := range recs {
+			rec := &recs[i]
+			if rec.start < r.measure || abortAt >= 0 && rec.start+rec.latency > abortAt {
+				continue // warm-up, or cut short by the abort
+			}
+			rec.start -= r.measure
+			c.agg.add(rec)
+			if rec.kind != kindOK && c.agg.needExample(rec.kind) {
+				c.agg.setExample(rec.kind, c.errText(rec))
+			}
+			if r.o.Output != nil && c.outErr == nil {
+				c.out = append(c.out, *rec)
+			}
+		}
+	}
+	c.write()
+	if !final {
+		c.agg.finalize((now - r.measure - int64(r.o.SeriesInterval)) / int64(r.o.SeriesInterval))
+	}
+}
+
+// report calls the Progress callback.
+func (c *collector) report(now int64) {
+	r := c.r
+	if r.o.Progress != nil {
+		p := Progress{Duration: r.o.Duration, Requests: c.agg.requests, Errors: c.agg.errors}
+		if now < r.measure {
+			p.Warmup, p.Elapsed = true, time.Duration(now)
+		} else {
+			p.Elapsed = time.Duration(min(now-r.measure, int64(r.o.Duration)))
+		}
+		if s, ok := c.agg.last(); ok {
+			p.RPS = s.RPS
+		}
+		r.o.Progress(p)
+	}
+}
+
+// write sends the batch to Output in time order.
+func (c *collector) write() {
+	if len(c.out) == 0 {
+		return
+	}
+	slices.SortFunc(c.out, func(a, b record) int { return int(a.start - b.start) })
+	r := c.r
+	for i := range c.out {
+		rec := &c.out[i]
+		c.res = vegeta.Result{
+			Attack:    r.o.Name,
+			Seq:       c.seq,
+			Code:      rec.status,
+			Timestamp: r.origin.Add(time.Duration(rec.start + r.measure)).Round(0),
+			Latency:   time.Duration(rec.latency),
+			BytesOut:  uint64(rec.bytesOut),
+			BytesIn:   uint64(rec.bytesIn),
+			Error:     c.errText(rec),
+			Method:    r.o.Method,
+			URL:       r.o.URL,
+			Headers:   c.header(rec.worker),
+		}
+		c.seq++
+		if err := r.o.Output(&c.res); err != nil {
+			c.outErr = err
+			r.abort(fmt.Errorf("write results: %w", err))
+			break
+		}
+	}
+	c.out = c.out[:0]
+}
+
+// errText is the error of a record as vegeta would write it.
+func (c *collector) errText(rec *record) string {
+	switch {
+	case rec.kind == kindOK:
+		return ""
+	case rec.kind == kindBadStatus:
+		t, ok := c.status[rec.status]
+		if !ok {
+			t = strconv.Itoa(int(rec.status)) + " " + http.StatusText(int(rec.status))
+			c.status[rec.status] = t
+		}
+		return t
+	case rec.msg != 0:
+		return c.r.msgs.get(rec.msg)
+	}
+	return kindPhrase[rec.kind]
+}
+
+// header returns the (shared, read-only) headers of a result from worker w.
+func (c *collector) header(w int32) http.Header {
+	if w < 0 {
+		return nil
+	}
+	h, ok := c.headers[w]
+	if !ok {
+		h = http.Header{"X-Worker": {strconv.Itoa(int(w))}}
+		c.headers[w] = h
+	}
+	return h
+}
+
+// summary assembles the run's summary; finished is when the engine
+// returned, cpuEnd the process's CPU time then.
+func (c *collector) summary(finished int64, cpuEnd time.Duration) *results.Summary {
+	r, o := c.r, c.r.o
+	dur := max(finished-r.measure, 0)
+	if r.aborted.Load() {
+		dur = max(min(dur, r.abortAt.Load()-r.measure), 0)
+	}
+	s := &results.Summary{
+		Engine:      o.Engine,
+		Target:      o.URL,
+		Method:      o.Method,
+		Mode:        "closed",
+		Connections: o.Connections,
+		KeepAlive:   !o.NoKeepAlive,
+		Start:       r.origin.Add(time.Duration(r.measure)).Round(0),
+		Interrupted: r.aborted.Load() && r.abortAt.Load() < r.end,
+	}
+	if r.open {
+		s.Mode, s.Rate = "open", rateName(o.Rate)
+	}
+	c.agg.finish(s, dur)
+	c.cpuMu.Lock()
+	if c.cpuTaken {
+		cpu := max(cpuEnd-c.cpuStart, 0)
+		s.LoadgenCPU = cpu.Seconds()
+		s.LoadgenCores = cores(cpu, time.Duration(max(finished-r.measure, 0)))
+	}
+	c.cpuMu.Unlock()
+	s.CoresAllowed = o.AllowedCPUs
+	s.ConnectionsOpened = r.opened.Load()
+	saturation(s)
+	return s
+}

@@ -1,0 +1,300 @@
+package loadgen
+
+import (
+	"context"
+	"io"
+	"net"
+	"net/http"
+	"strconv"
+	"sync"
+	"time"
+
+	vegeta "github.com/tsenart/vegeta/v12/lib"
+)
+
+// vegetaEngine runs vegeta's Attacker over a net/http client built here
+// (keep-alive, HTTP/2, TLS, timeout, body limit) and turns its Results into
+// records. In the open loop it corrects vegeta's latencies for coordinated
+// omission: each result's scheduled time is recomputed from the pacer by
+// its sequence number, on the same virtual clock as the fast engine's.
+type vegetaEngine struct {
+	r         *run
+	tr        *http.Transport
+	client    *http.Client
+	targeter  vegeta.Targeter
+	dialer    net.Dialer
+	s         *slot
+	mu        sync.Mutex
+	conns     map[*trackedConn]struct{} // open connections, closed on abort
+	atk       *vegeta.Attacker
+	dialFails int
+}
+
+// bodyBytesHeader carries a response's body length from the body reader to
+// the Result: vegeta reads and counts the body itself only when it keeps
+// it in memory, which a benchmark should not do.
+const bodyBytesHeader = "X-Corebench-Body-Bytes"
+
+func newVegetaEngine(r *run) (*vegetaEngine, error) {
+	o := r.o
+	u, err := ParseURL(o.URL)
+	if err != nil {
+		return nil, err
+	}
+	e := &vegetaEngine{r: r, conns: map[*trackedConn]struct{}{}}
+	e.dialer = net.Dialer{Timeout: o.Timeout, KeepAlive: 30 * time.Second}
+	var p http.Protocols
+	switch {
+	case !o.HTTP2:
+		p.SetHTTP1(true)
+	case u.Scheme == "https":
+		p.SetHTTP2(true)
+	default:
+		p.SetUnencryptedHTTP2(true) // prior knowledge: no HTTP/1.1 upgrade dance
+	}
+	e.tr = &http.Transport{
+		Proxy:               http.ProxyFromEnvironment,
+		DialContext:         e.dial,
+		TLSClientConfig:     o.TLSConfig,
+		MaxIdleConnsPerHost: o.MaxConnections,
+		DisableKeepAlives:   o.NoKeepAlive,
+		DisableCompression:  true, // measure what the fast engine measures: the bytes as served
+		Protocols:           &p,
+		ForceAttemptHTTP2:   o.HTTP2,
+	}
+	e.client = &http.Client{Transport: limitTransport{e.tr, o.MaxBody}, Timeout: o.Timeout}
+	hdr := o.Header.Clone()
+	if hdr == nil {
+		hdr = http.Header{}
+	}
+	if hdr.Get("User-Agent") == "" {
+		hdr.Set("User-Agent", "corebench")
+	}
+	e.targeter = vegeta.NewStaticTargeter(vegeta.Target{Method: o.Method, URL: o.URL, Body: o.Body, Header: hdr})
+	return e, nil
+}
+
+// connect does nothing: net/http dials on demand. An unreachable target
+// shows as dial failures, which abort the run (see dial).
+func (e *vegetaEngine) connect(context.Context) error { return nil }
+
+func (e *vegetaEngine) abandon() { e.tr.CloseIdleConnections() }
+
+// dial opens and tracks a connection. When as many dials as there are
+// initial connections failed and none ever succeeded, the target is
+// unreachable and the run stops.
+func (e *vegetaEngine) dial(ctx context.Context, network, addr string) (net.Conn, error) {
+	c, err := e.dialer.DialContext(ctx, network, addr)
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if err != nil {
+		if e.r.opened.Load() == 0 {
+			if e.dialFails++; e.dialFails >= e.r.o.Connections {
+				go e.r.abort(&UnreachableError{Addr: addr, Err: rootCause(err)})
+			}
+		}
+		return nil, err
+	}
+	e.r.opened.Add(1)
+	tc := &trackedConn{Conn: c, e: e}
+	e.conns[tc] = struct{}{}
+	if e.r.aborted.Load() {
+		c.Close()
+	}
+	return tc, nil
+}
+
+type trackedConn struct {
+	net.Conn
+	e    *vegetaEngine
+	once sync.Once
+}
+
+func (c *trackedConn) Close() error {
+	c.once.Do(func() {
+		c.e.mu.Lock()
+		delete(c.e.conns, c)
+		c.e.mu.Unlock()
+	})
+	return c.Conn.Close()
+}
+
+func (e *vegetaEngine) run() {
+	r := e.r
+	e.s = r.newSlot()
+	done := make(chan struct{})
+	defer close(done)
+	go func() {
+		select {
+		case <-r.abortCh:
+			e.mu.Lock()
+			if e.atk != nil {
+				e.atk.Stop()
+			}
+			conns := make([]*trackedConn, 0, len(e.conns))
+			for c := range e.conns {
+				conns = append(conns, c)
+			}
+			e.mu.Unlock()
+			for _, c := range conns {
+				c.Conn.Close()
+			}
+		case <-done:
+		}
+	}()
+	if r.measure > 0 {
+		p := vegeta.Pacer(vegeta.ConstantPacer{})
+		if r.open {
+			p = initialPacer(r.o.Rate)
+		}
+		e.attack(p, r.measure)
+	}
+	p := vegeta.Pacer(vegeta.ConstantPacer{})
+	if r.open {
+		p = r.o.Rate
+	}
+	e.attack(p, r.end)
+	e.tr.CloseIdleConnections()
+}
+
+// attack runs one vegeta attack until the offset until.
+func (e *vegetaEngine) attack(p vegeta.Pacer, until int64) {
+	r, o := e.r, e.r.o
+	workers := uint64(o.Connections)
+	maxWorkers := workers
+	if r.open {
+		maxWorkers = uint64(o.MaxConnections)
+	}
+	atk := vegeta.NewAttacker(
+		vegeta.Client(e.client),
+		vegeta.Redirects(o.Redirects),
+		vegeta.MaxBody(0), // the body is counted (limitTransport), never kept
+		vegeta.Workers(workers),
+		vegeta.MaxWorkers(maxWorkers),
+	)
+	e.mu.Lock()
+	e.atk = atk
+	e.mu.Unlock()
+	if r.aborted.Load() {
+		return
+	}
+	base := r.now()
+	var sched *schedule
+	if r.open {
+		sched = newSchedule(p, int(maxWorkers))
+	}
+	for res := range atk.Attack(e.targeter, p, time.Duration(until-base), o.Name) {
+		e.s.add(e.record(res, base, sched))
+	}
+}
+
+// record turns a vegeta Result into a record.
+func (e *vegetaEngine) record(res *vegeta.Result, base int64, sched *schedule) record {
+	r := e.r
+	sent := int64(res.Timestamp.Sub(r.origin))
+	rec := record{start: sent, latency: int64(res.Latency), status: res.Code, worker: -1, bytesOut: uint32(res.BytesOut)}
+	if sched != nil {
+		if at, ok := sched.at(res.Seq); ok && base+at < sent {
+			rec.start = base + at
+			rec.late = sent - rec.start
+			rec.latency += rec.late
+		}
+	}
+	if v := res.Headers.Get("X-Worker"); v != "" {
+		if n, err := strconv.ParseInt(v, 10, 32); err == nil && n >= 0 {
+			rec.worker = int32(n)
+		}
+	}
+	if v := res.Headers.Get(bodyBytesHeader); v != "" {
+		if n, err := strconv.ParseUint(v, 10, 32); err == nil {
+			rec.bytesIn = uint32(n)
+		}
+	}
+	if k := errorKind(res.Code, res.Error); k != "" {
+		rec.kind = kindByName[k]
+		if rec.kind != kindBadStatus && res.Error != "" {
+			rec.msg = r.msgs.intern(stripAddrs(res.Error))
+		}
+	}
+	if rec.kind != kindOK && rec.kind != kindBadStatus {
+		rec.status = 0 // no complete response
+	}
+	return rec
+}
+
+var kindByName = func() map[string]uint8 {
+	m := map[string]uint8{}
+	for k, n := range kindNames {
+		m[n] = uint8(k)
+	}
+	return m
+}()
+
+// schedule recomputes an open loop's scheduled send times by hit number,
+// keeping the most recent ones in a ring (results come back nearly in
+// order: at most one per worker is outstanding).
+type schedule struct {
+	p    vegeta.Pacer
+	hits uint64
+	vt   int64
+	ring []int64
+	mask uint64
+}
+
+func newSchedule(p vegeta.Pacer, workers int) *schedule {
+	n := 1024
+	for n < 4*workers {
+		n *= 2
+	}
+	return &schedule{p: p, ring: make([]int64, n), mask: uint64(n - 1)}
+}
+
+// at returns hit seq's scheduled offset from the start of the attack.
+func (s *schedule) at(seq uint64) (int64, bool) {
+	for s.hits <= seq {
+		wait, stop := s.p.Pace(time.Duration(s.vt), s.hits)
+		if stop {
+			return 0, false
+		}
+		s.vt += max(int64(wait), 0)
+		s.ring[s.hits&s.mask] = s.vt
+		s.hits++
+	}
+	if s.hits-seq > uint64(len(s.ring)) {
+		return 0, false
+	}
+	return s.ring[seq&s.mask], true
+}
+
+// limitTransport counts response bodies and fails those over max bytes.
+type limitTransport struct {
+	rt  http.RoundTripper
+	max int64
+}
+
+func (t limitTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	resp, err := t.rt.RoundTrip(req)
+	if err != nil {
+		return nil, err
+	}
+	resp.Body = &countedBody{ReadCloser: resp.Body, max: t.max, h: resp.Header}
+	return resp, nil
+}
+
+type countedBody struct {
+	io.ReadCloser
+	n, max int64
+	h      http.Header
+}
+
+func (b *countedBody) Read(p []byte) (int, error) {
+	n, err := b.ReadCloser.Read(p)
+	b.n += int64(n)
+	if b.n > b.max {
+		return n, errBodyTooLarge
+	}
+	if err == io.EOF && b.h != nil {
+		b.h.Set(bodyBytesHeader, strconv.FormatInt(b.n, 10))
+	}
+	return n, err
+}
