@@ -4,9 +4,8 @@
 // line, drives the load, records the server's CPU and memory from /proc,
 // and stops and reaps it.
 //
-// The load generator is passed in as a Generator, wired in cmd/bench: the
-// suite depends only on results, and its tests can drive real servers
-// with a fake generator.
+// The load generator is passed in as a loadgen.Generator, so the suite's
+// tests can drive real servers with a fake generator.
 package suite
 
 import (

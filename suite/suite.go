@@ -13,21 +13,9 @@ import (
 	"github.com/corebench/corebench/internal/affinity"
 	"github.com/corebench/corebench/internal/child"
 	"github.com/corebench/corebench/internal/proc"
+	"github.com/corebench/corebench/loadgen"
 	"github.com/corebench/corebench/results"
 )
-
-// Load is one load-generator run the suite asks for.
-type Load struct {
-	URL         string
-	Connections int
-	Rate        float64 // open loop, req/s; 0 is closed loop
-	Duration    time.Duration
-	KeepAlive   bool
-}
-
-// Generator runs one load and returns what it measured. When ctx is
-// cancelled it stops and returns what it measured so far.
-type Generator func(ctx context.Context, l Load) (*results.Summary, error)
 
 // Options configure Run.
 type Options struct {
@@ -40,7 +28,8 @@ type Options struct {
 	Grace       time.Duration // how long a stopping server may drain
 	// Serve returns the command that runs `bench serve` with args.
 	Serve    func(args ...string) *exec.Cmd
-	Generate Generator
+	Generate loadgen.Generator
+	Engine   string // load generator engine; default fast
 	// Progress is called before each case and after it.
 	Progress func(Progress)
 }
@@ -120,8 +109,13 @@ func (o Options) path(sp Spec) string {
 
 // runCase starts the case's server, warms up, measures each repeat, and
 // stops the server.
-func runCase(ctx context.Context, o Options, sp Spec, capacity map[string]float64) results.Case {
-	c := results.Case{
+func runCase(ctx context.Context, o Options, sp Spec, capacity map[string]float64) (c results.Case) {
+	defer func() {
+		if ctx.Err() != nil {
+			c.Error = "interrupted before the case finished"
+		}
+	}()
+	c = results.Case{
 		ID: sp.ID, Sweep: sp.Sweep, Model: sp.Model, Workers: sp.Workers, Workload: sp.Workload, Path: o.path(sp),
 		Mode: sp.Mode, Connections: sp.Connections, KeepAlive: sp.KeepAlive, Repeats: []results.Repeat{},
 	}
@@ -143,7 +137,7 @@ func runCase(ctx context.Context, o Options, sp Spec, capacity map[string]float6
 			c.Error = err.Error()
 		}
 	}()
-	load := Load{URL: srv.URL + c.Path, Connections: sp.Connections, Rate: c.Rate, Duration: o.Profile.Duration, KeepAlive: sp.KeepAlive}
+	load := loadgen.Load{URL: srv.URL + c.Path, Connections: sp.Connections, Rate: c.Rate, Duration: o.Profile.Duration, KeepAlive: sp.KeepAlive, Engine: o.Engine}
 	if o.Profile.Warmup > 0 {
 		warm := load
 		warm.Duration = o.Profile.Warmup

@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/corebench/corebench/internal/proc"
+	"github.com/corebench/corebench/loadgen"
 	"github.com/corebench/corebench/results"
 )
 
@@ -71,7 +72,7 @@ func serveCmd(args ...string) *exec.Cmd {
 }
 
 // httpGenerator sends requests one after another for l.Duration.
-func httpGenerator(ctx context.Context, l Load) (*results.Summary, error) {
+func httpGenerator(ctx context.Context, l loadgen.Load) (*results.Summary, error) {
 	c := &http.Client{Timeout: 5 * time.Second}
 	s := &results.Summary{Histogram: &results.Histogram{}}
 	start := time.Now()
@@ -150,7 +151,7 @@ func TestRunInterrupted(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	var pid int
 	gen := o.Generate
-	o.Generate = func(ctx context.Context, l Load) (*results.Summary, error) {
+	o.Generate = func(ctx context.Context, l loadgen.Load) (*results.Summary, error) {
 		if l.Duration == time.Minute {
 			pid = serverPID(t, l.URL)
 			cancel() // Ctrl-C during the first measured repeat

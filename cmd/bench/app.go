@@ -176,4 +176,4 @@ func workerMain(stderr io.Writer) int {
 }
 
 // defaultCommand is what `bench` alone runs.
-const defaultCommand = "serve"
+const defaultCommand = "run"

@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
-	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -155,11 +154,8 @@ func (f *serveFlags) options() (serveOptions, string, error) {
 		return o, "", err
 	}
 	if f.cpus != "" {
-		if o.CPUs, err = affinity.ParseList(f.cpus); err != nil {
-			return o, "", usagef("--cpus: %v", err)
-		}
-		if err := affinity.Check(o.CPUs, allowed); err != nil {
-			return o, "", usagef("--cpus: %v", err)
+		if o.CPUs, err = parseCPUs(f.cpus); err != nil {
+			return o, "", err
 		}
 		allowed = o.CPUs
 	}
@@ -182,7 +178,7 @@ func (f *serveFlags) options() (serveOptions, string, error) {
 		if model != models.Prefork {
 			return o, "", usagef("--max-memory applies to --model prefork only")
 		}
-		if o.maxMemory, err = parseBytes(f.maxMemory); err != nil || o.maxMemory <= 0 {
+		if o.maxMemory, err = parseSize(f.maxMemory); err != nil || o.maxMemory <= 0 {
 			return o, "", usagef("--max-memory %q: want a size such as 512M or 2G", f.maxMemory)
 		}
 	}
@@ -197,23 +193,4 @@ func (f *serveFlags) options() (serveOptions, string, error) {
 	}
 	o.Addr, o.Chaos, o.CPUIters, o.Grace = f.addr, f.chaos, f.cpuIters, f.grace
 	return o, sched, nil
-}
-
-// parseBytes parses a size: a number of bytes, or with a K, M, G or T
-// suffix (powers of 1024; a trailing B or iB is allowed).
-func parseBytes(s string) (int64, error) {
-	t := strings.ToUpper(strings.TrimSpace(s))
-	t = strings.TrimSuffix(strings.TrimSuffix(t, "B"), "I")
-	mult := int64(1)
-	if n := len(t); n > 0 {
-		if i := strings.IndexByte("KMGT", t[n-1]); i >= 0 {
-			mult = 1 << (10 * (i + 1))
-			t = t[:n-1]
-		}
-	}
-	v, err := strconv.ParseFloat(t, 64)
-	if err != nil || v < 0 {
-		return 0, fmt.Errorf("bad size %q", s)
-	}
-	return int64(v * float64(mult)), nil
 }

@@ -37,6 +37,7 @@ type Server struct {
 	t      testing.TB
 	cmd    *exec.Cmd
 	logs   *lines
+	stdout *lines // StartCommand only
 	exited chan struct{}
 	status int // exit status, valid once exited is closed; -1 when killed by a signal
 }
@@ -55,14 +56,30 @@ var listening = regexp.MustCompile(`listening on (http://(\S+))`)
 // ends. It fails the test when the process exits or stays silent instead.
 func Start(t testing.TB, cmd *exec.Cmd) *Server {
 	t.Helper()
-	s, err := start(t, cmd)
+	s, err := start(t, cmd, true)
 	if err != nil {
 		t.Fatal(err)
 	}
 	return s
 }
 
-func start(t testing.TB, cmd *exec.Cmd) (*Server, error) {
+// StartCommand runs cmd, a command that is not a server, until the test
+// ends, without waiting for anything: its stderr lines can be awaited
+// with WaitLog, its stdout read with Stdout once it has exited.
+func StartCommand(t testing.TB, cmd *exec.Cmd) *Server {
+	t.Helper()
+	s, err := start(t, cmd, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+// Stdout returns what a command started with StartCommand printed on
+// stdout.
+func (s *Server) Stdout() string { return s.stdout.String() }
+
+func start(t testing.TB, cmd *exec.Cmd, ready ...bool) (*Server, error) {
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
 		return nil, err
@@ -71,7 +88,7 @@ func start(t testing.TB, cmd *exec.Cmd) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Server{t: t, cmd: cmd, logs: newLines(), exited: make(chan struct{})}
+	s := &Server{t: t, cmd: cmd, logs: newLines(), stdout: newLines(), exited: make(chan struct{})}
 	if err := cmd.Start(); err != nil {
 		return nil, err
 	}
@@ -80,11 +97,17 @@ func start(t testing.TB, cmd *exec.Cmd) (*Server, error) {
 	out := make(chan string, 16)
 	var pipes sync.WaitGroup
 	pipes.Add(2)
+	waitReady := len(ready) > 0 && ready[0]
 	go func() {
 		defer pipes.Done()
 		defer close(out)
 		sc := bufio.NewScanner(stdout)
+		sc.Buffer(make([]byte, 64<<10), 1<<20)
 		for sc.Scan() {
+			if !waitReady {
+				s.stdout.add(sc.Text())
+				continue
+			}
 			out <- sc.Text()
 		}
 	}()
@@ -99,6 +122,9 @@ func start(t testing.TB, cmd *exec.Cmd) (*Server, error) {
 		close(s.exited)
 	}()
 
+	if !waitReady {
+		return s, nil
+	}
 	timeout := time.NewTimer(30 * time.Second)
 	defer timeout.Stop()
 	for {
@@ -255,12 +281,16 @@ func (l *lines) copy(r io.Reader) {
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 64<<10), 1<<20)
 	for sc.Scan() {
-		l.mu.Lock()
-		l.all = append(l.all, sc.Text())
-		close(l.changed)
-		l.changed = make(chan struct{})
-		l.mu.Unlock()
+		l.add(sc.Text())
 	}
+}
+
+func (l *lines) add(line string) {
+	l.mu.Lock()
+	l.all = append(l.all, line)
+	close(l.changed)
+	l.changed = make(chan struct{})
+	l.mu.Unlock()
 }
 
 func (l *lines) count() int {

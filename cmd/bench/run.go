@@ -1,0 +1,305 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"strings"
+	"sync"
+	"text/tabwriter"
+	"time"
+
+	"github.com/corebench/corebench/internal/affinity"
+	"github.com/corebench/corebench/loadgen"
+	"github.com/corebench/corebench/models"
+	"github.com/corebench/corebench/report"
+	"github.com/corebench/corebench/results"
+	"github.com/corebench/corebench/suite"
+)
+
+func init() {
+	var profiles []string
+	for _, n := range suite.ProfileNames {
+		profiles = append(profiles, fmt.Sprintf("  %-9s %s", n, suite.Profiles[n].About))
+	}
+	register(&command{
+		name:    "run",
+		summary: "Run every model under the same load; write results, charts, tables and a page",
+		usage:   "run [--profile smoke|quick|standard|full] [--models LIST] [--workloads LIST] [--connections LIST] [flags]",
+		examples: `  bench run                                  # = bench run --profile quick: every model, under 2 minutes on 2 cores
+  bench run --profile standard               # adds connection sweeps, open-loop rate sweeps, /io, no keep-alive
+  bench run --profile full                   # what a many-core box deserves: worker sweeps 1..N, repeats 5
+  bench run --models prefork-rr,prefork-os --workloads cpu --connections 1,8,64,256 --duration 10s --repeat 5
+  bench run --server-cpus 0-5 --loadgen-cpus 6-7   # place the servers and the generator yourself
+
+Profiles:
+` + strings.Join(profiles, "\n"),
+		run: runRun,
+	})
+}
+
+type runFlags struct {
+	profile, models, workloads, conns, workers string
+	serverCPUs, loadgenCPUs, engine, out       string
+	duration, warmup                           time.Duration
+	repeat, cpuIters, ioMs                     int
+}
+
+func runRun(c *cli, args []string) error {
+	var f runFlags
+	fs := c.flags()
+	fs.StringVar(&f.profile, "profile", "quick", "smoke, quick, standard or full (see below)")
+	fs.StringVar(&f.models, "models", "", "models to run, comma-separated (default: "+strings.Join(suite.Models, ",")+")")
+	fs.StringVar(&f.workloads, "workloads", "", "workloads, comma-separated: hello (/), json, cpu, io (default: the profile's)")
+	fs.StringVar(&f.conns, "connections", "", "connections: one count, or several for a connection sweep, e.g. 1,8,64,256")
+	fs.StringVar(&f.workers, "workers", "", "workers of the multi-worker models: N, max or max-K (default: one per server CPU)")
+	fs.DurationVar(&f.duration, "duration", 0, "measured time of each repeat (default: the profile's)")
+	fs.DurationVar(&f.warmup, "warmup", -1, "unmeasured load before a case's first repeat (default: the profile's)")
+	fs.IntVar(&f.repeat, "repeat", 0, "repeats per case (default: the profile's)")
+	fs.StringVar(&f.serverCPUs, "server-cpus", "", "CPUs for the servers (default: all but the generator's)")
+	fs.StringVar(&f.loadgenCPUs, "loadgen-cpus", "", "CPUs for the load generator (default: a quarter of them on 4 or more CPUs, else shared)")
+	fs.StringVar(&f.engine, "engine", loadgen.EngineFast, "load generator engine: fast or vegeta")
+	fs.IntVar(&f.cpuIters, "cpu-iters", 0, "SHA-256 rounds per /cpu request (default: the server's, about 0.2 ms)")
+	fs.IntVar(&f.ioMs, "io-ms", 10, "milliseconds /io waits per request")
+	fs.StringVar(&f.out, "out", "", "directory to write into (default: results/<UTC time>-<host>)")
+	if err := c.parse(fs, args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return usagef("unexpected argument %q", fs.Arg(0))
+	}
+	prof, err := f.profileOf()
+	if err != nil {
+		return err
+	}
+	place, workers, err := f.placement()
+	if err != nil {
+		return err
+	}
+	specs, err := suite.Plan(prof, workers)
+	if err != nil {
+		return usagef("%v", err)
+	}
+
+	// This process is the load generator: pin it, and size its Go
+	// scheduler to the CPUs it may use.
+	if err := affinity.PinProcess(place.LoadgenCPUs); err != nil {
+		return err
+	}
+	runtime.GOMAXPROCS(len(place.LoadgenCPUs))
+	exe, err := os.Executable()
+	if err != nil {
+		return err
+	}
+	start := time.Now().UTC()
+	host, _ := os.Hostname()
+	run := &results.Run{
+		ID: start.Format("20060102T150405Z") + "-" + host, Started: start, Profile: prof.Name,
+		Env:       suite.Environment(version, commit(), strings.TrimSpace("bench run "+strings.Join(args, " "))),
+		Placement: place,
+		Settings: results.Settings{Duration: prof.Duration.Seconds(), Warmup: prof.Warmup.Seconds(), Repeat: prof.Repeat,
+			Engine: f.engine, CPUIters: f.cpuIters, IOMs: f.ioMs},
+		Cases: []results.Case{},
+	}
+	dir := f.out
+	if dir == "" {
+		dir = filepath.Join("results", run.ID)
+	}
+	fmt.Fprintf(c.stderr, "bench run: profile %s, %d cases, about %v; %s\n",
+		prof.Name, len(specs), suite.Estimate(specs, prof).Round(time.Second), place.Note)
+
+	ctx, stop := signalContext()
+	defer stop()
+	prog := &runProgress{w: c.stderr, tty: isTerminal(c.stderr)}
+	err = suite.Run(ctx, suite.Options{
+		Profile: prof, Specs: specs, ServerCPUs: place.ServerCPUs, CPUIters: f.cpuIters, IOMs: f.ioMs,
+		Serve:    func(args ...string) *exec.Cmd { return exec.Command(exe, args...) },
+		Generate: loadgen.Generate, Engine: f.engine,
+		Progress: prog.update,
+	}, run)
+	prog.clear()
+	run.Finished = time.Now().UTC()
+	run.Complete = err == nil
+	if serr := run.Save(dir); serr != nil {
+		return fmt.Errorf("saving results: %w", serr)
+	}
+	_, rerr := report.Render(run, dir)
+	printRun(c.stdout, run, dir)
+	switch {
+	case suite.Interrupted(err):
+		return fmt.Errorf("interrupted: what was measured is in %s, marked incomplete", dir)
+	case err != nil:
+		return err
+	case rerr != nil:
+		return fmt.Errorf("results saved in %s, but the report failed: %w", dir, rerr)
+	}
+	if n := failedCases(run); n > 0 {
+		return fmt.Errorf("%d of %d cases failed; their errors are in %s", n, len(run.Cases), filepath.Join(dir, report.MarkdownFile))
+	}
+	return nil
+}
+
+// profileOf returns the profile with the flags' overrides applied.
+func (f *runFlags) profileOf() (suite.Profile, error) {
+	prof, ok := suite.Profiles[f.profile]
+	if !ok {
+		return prof, usagef("unknown --profile %q: want %s", f.profile, strings.Join(suite.ProfileNames, ", "))
+	}
+	if f.models != "" {
+		prof.Models = splitList(f.models)
+	}
+	if f.workloads != "" {
+		prof.Workloads = splitList(f.workloads)
+	}
+	if f.conns != "" {
+		var ns []int
+		for _, s := range splitList(f.conns) {
+			n, err := strconv.Atoi(s)
+			if err != nil || n < 1 || n > 100000 {
+				return prof, usagef("--connections: %q is not a count from 1 to 100000", s)
+			}
+			ns = append(ns, n)
+		}
+		if len(ns) == 1 {
+			prof.Connections = ns[0]
+		} else {
+			prof.Connections, prof.ConnSweep = ns[0], ns
+		}
+	}
+	switch {
+	case f.duration < 0 || f.repeat < 0 || f.ioMs < 0 || f.cpuIters < 0:
+		return prof, usagef("--duration, --repeat, --io-ms and --cpu-iters cannot be negative")
+	case f.engine != loadgen.EngineFast && f.engine != loadgen.EngineVegeta:
+		return prof, usagef("unknown --engine %q: want fast or vegeta", f.engine)
+	}
+	if f.duration > 0 {
+		prof.Duration = f.duration
+	}
+	if f.warmup >= 0 {
+		prof.Warmup = f.warmup
+	}
+	if f.repeat > 0 {
+		prof.Repeat = f.repeat
+	}
+	return prof, nil
+}
+
+// placement decides the CPUs of the servers and the generator, and the
+// worker count.
+func (f *runFlags) placement() (results.Placement, int, error) {
+	allowed, err := affinity.Allowed()
+	if err != nil {
+		return results.Placement{}, 0, err
+	}
+	var server, gen []int
+	if f.serverCPUs != "" {
+		if server, err = parseCPUs(f.serverCPUs); err != nil {
+			return results.Placement{}, 0, usagef("--server-cpus: %v", strings.TrimPrefix(err.Error(), "--cpus: "))
+		}
+	}
+	if f.loadgenCPUs != "" {
+		if gen, err = parseCPUs(f.loadgenCPUs); err != nil {
+			return results.Placement{}, 0, usagef("--loadgen-cpus: %v", strings.TrimPrefix(err.Error(), "--cpus: "))
+		}
+	}
+	place := suite.Place(allowed, server, gen)
+	workers := len(place.ServerCPUs)
+	if f.workers != "" {
+		if workers, err = models.ParseWorkers(f.workers, len(place.ServerCPUs)); err != nil {
+			return place, 0, usagef("--workers: %v", err)
+		}
+	}
+	return place, workers, nil
+}
+
+func splitList(s string) []string {
+	var out []string
+	for _, p := range strings.Split(s, ",") {
+		if p = strings.TrimSpace(p); p != "" {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+func failedCases(run *results.Run) int {
+	n := 0
+	for _, c := range run.Cases {
+		if c.Error != "" {
+			n++
+		}
+	}
+	return n
+}
+
+// runProgress shows where a run is: a bar redrawn in place on a terminal,
+// a line per finished case otherwise.
+type runProgress struct {
+	mu    sync.Mutex
+	w     io.Writer
+	tty   bool
+	drawn bool
+}
+
+func (p *runProgress) update(pr suite.Progress) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if pr.Finished != nil {
+		c := pr.Finished
+		line := fmt.Sprintf("[%d/%d] %s: ", pr.Done, pr.Total, c.ID)
+		switch {
+		case c.Error != "":
+			line += "FAILED: " + c.Error
+		case c.Summary != nil:
+			line += fmt.Sprintf("%.0f req/s, p99 %s, %d errors", c.Summary.RPS.Median, ms(c.Summary.P99.Median), c.Summary.Errors)
+		}
+		if p.tty {
+			fmt.Fprint(p.w, "\r\033[K")
+		}
+		fmt.Fprintln(p.w, line)
+		p.drawn = false
+		return
+	}
+	if !p.tty || pr.Current == nil {
+		return
+	}
+	const width = 24
+	done := width * pr.Done / max(pr.Total, 1)
+	fmt.Fprintf(p.w, "\r\033[K[%s%s] %d/%d  %s  elapsed %v, about %v left",
+		strings.Repeat("=", done), strings.Repeat(" ", width-done), pr.Done, pr.Total, pr.Current.ID,
+		pr.Elapsed.Round(time.Second), pr.Left.Round(time.Second))
+	p.drawn = true
+}
+
+func (p *runProgress) clear() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.drawn {
+		fmt.Fprint(p.w, "\r\033[K")
+	}
+}
+
+// printRun prints the cases as a table and where the results are.
+func printRun(w io.Writer, run *results.Run, dir string) {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "CASE\tREQ/S\tP50\tP99\tERRORS\tSERVER CPU/REQ")
+	for _, c := range run.Cases {
+		if c.Summary == nil {
+			fmt.Fprintf(tw, "%s\tfailed: %s\t\t\t\t\n", c.ID, c.Error)
+			continue
+		}
+		s := c.Summary
+		fmt.Fprintf(tw, "%s\t%.0f\t%s\t%s\t%d\t%.1f µs\n", c.ID, s.RPS.Median, ms(s.P50.Median), ms(s.P99.Median), s.Errors, s.ServerCPUPerReq.Median)
+	}
+	tw.Flush()
+	state := "complete"
+	if !run.Complete {
+		state = "INCOMPLETE"
+	}
+	fmt.Fprintf(w, "\n%s run of %d cases in %s: %s, %s and the charts\n", state, len(run.Cases), dir,
+		report.MarkdownFile, report.HTMLFile)
+}

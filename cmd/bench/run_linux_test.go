@@ -1,0 +1,101 @@
+package main
+
+import (
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/corebench/corebench/internal/proc"
+	"github.com/corebench/corebench/models/modeltest"
+	"github.com/corebench/corebench/results"
+)
+
+// TestRunSmoke runs the whole suite at smoke scale: every model measured,
+// results, report and charts written, no server left behind.
+func TestRunSmoke(t *testing.T) {
+	out := filepath.Join(t.TempDir(), "run")
+	st, stdout, stderr := modeltest.RunToExit(t, bench("run", "--profile", "smoke", "--out", out))
+	if st != 0 {
+		t.Fatalf("bench run --profile smoke: status %d\n%s", st, stderr)
+	}
+	run, err := results.Load(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !run.Complete || run.Profile != "smoke" || run.Env.CPUs == 0 || run.Env.GoVersion == "" || len(run.Placement.ServerCPUs) == 0 {
+		t.Errorf("run header: %+v %+v %+v", run.Complete, run.Env, run.Placement)
+	}
+	models := map[string]bool{}
+	for _, c := range run.Cases {
+		if c.Error != "" || c.Summary == nil || c.Summary.RPS.Median <= 0 || c.Summary.Requests == 0 || c.Summary.Errors != 0 {
+			t.Errorf("case %s: error %q, summary %+v", c.ID, c.Error, c.Summary)
+			continue
+		}
+		if c.Summary.ServerCPUPerReq.Median <= 0 || c.Summary.Histogram.Count() == 0 {
+			t.Errorf("case %s: no server CPU or histogram", c.ID)
+		}
+		models[c.Model] = true
+	}
+	for _, m := range []string{"singlecore", "goroutines", "prefork-rr", "prefork-os", "prefork-reuseport"} {
+		if !models[m] {
+			t.Errorf("model %s measured nothing", m)
+		}
+	}
+	for _, f := range []string{"results.json", "report.md", "report.html", "bench.txt", "charts/rps-hello.png", "charts/rps-cpu.svg"} {
+		if fi, err := os.Stat(filepath.Join(out, f)); err != nil || fi.Size() == 0 {
+			t.Errorf("%s: %v", f, err)
+		}
+	}
+	if !strings.Contains(stdout, "prefork-rr/cpu/") || !strings.Contains(stdout, "complete run of 10 cases") {
+		t.Errorf("stdout:\n%s", stdout)
+	}
+	if left := leftovers(t); len(left) > 0 {
+		t.Errorf("processes left behind: %v", left)
+	}
+}
+
+// leftovers lists this test process's descendants, which finished
+// commands must not leave.
+func leftovers(t *testing.T) []int {
+	t.Helper()
+	return proc.Tree(os.Getpid())[1:]
+}
+
+// TestRunInterrupted: Ctrl-C stops the current case and every server,
+// writes what was measured marked incomplete, and exits non-zero.
+func TestRunInterrupted(t *testing.T) {
+	out := filepath.Join(t.TempDir(), "run")
+	cmd := bench("run", "--profile", "smoke", "--duration", "2s", "--out", out)
+	s := modeltest.StartCommand(t, cmd)
+	// Interrupt during the second case.
+	s.WaitLog(regexp.MustCompile(`^\[1/10\] `), 0, 60*time.Second)
+	s.Signal(syscall.SIGINT)
+	if st := s.Wait(30 * time.Second); st != 1 {
+		t.Errorf("exit status %d after Ctrl-C, want 1", st)
+	}
+	if !strings.Contains(s.Stderr(), "interrupted: what was measured is in") {
+		t.Errorf("stderr:\n%s", s.Stderr())
+	}
+	run, err := results.Load(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if run.Complete || len(run.Cases) != 2 || run.Cases[0].Summary == nil {
+		t.Fatalf("after Ctrl-C: complete %v, %d cases", run.Complete, len(run.Cases))
+	}
+	// Ctrl-C came during the second case's start, warm-up or repeat.
+	c := run.Cases[1]
+	if !strings.Contains(c.Error, "interrupted") {
+		t.Errorf("the interrupted case: error %q", c.Error)
+	}
+	if r := c.Repeats; len(r) > 1 || len(r) == 1 && r[0].Error != "interrupted" {
+		t.Errorf("the interrupted case's repeats: %+v", r)
+	}
+	if left := leftovers(t); len(left) > 0 {
+		t.Errorf("processes left behind: %v", left)
+	}
+}

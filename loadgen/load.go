@@ -1,0 +1,35 @@
+package loadgen
+
+import (
+	"context"
+	"time"
+
+	vegeta "github.com/tsenart/vegeta/v12/lib"
+
+	"github.com/corebench/corebench/results"
+)
+
+// Load is one load described by what it does to the server, for callers
+// that run many of them: the suite and the scenarios.
+type Load struct {
+	URL         string
+	Connections int     // closed loop: exactly; open loop: to start with
+	Rate        float64 // open loop, req/s; 0 is a closed loop
+	Duration    time.Duration
+	KeepAlive   bool
+	Engine      string // default fast
+}
+
+// Generator runs a Load and returns what it measured; when ctx is
+// cancelled it stops and returns what it measured so far. Generate is the
+// real one; tests pass their own.
+type Generator func(ctx context.Context, l Load) (*results.Summary, error)
+
+// Generate runs l with Run.
+func Generate(ctx context.Context, l Load) (*results.Summary, error) {
+	o := Options{URL: l.URL, Connections: l.Connections, Duration: l.Duration, NoKeepAlive: !l.KeepAlive, Engine: l.Engine}
+	if l.Rate > 0 {
+		o.Rate = vegeta.ConstantPacer{Freq: int(l.Rate + 0.5), Per: time.Second}
+	}
+	return Run(ctx, o)
+}
