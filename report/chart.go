@@ -135,6 +135,7 @@ type fig struct {
 	panels          []*plot.Plot
 	legend          *plot.Legend
 	note            string
+	stacked         bool // panels one above the other (timelines), not side by side
 }
 
 func newLegend() *plot.Legend {
@@ -179,6 +180,19 @@ func (f *fig) draw(c draw.Canvas) {
 	}
 	gap := vg.Points(36)
 	n := vg.Length(len(f.panels))
+	if f.stacked {
+		// plot.Align lines the data areas up, so one x is one instant in
+		// every panel whatever the width of each y axis's labels.
+		rows := make([][]*plot.Plot, len(f.panels))
+		for i, p := range f.panels {
+			rows[i] = []*plot.Plot{p}
+		}
+		tiles := draw.Tiles{Rows: len(f.panels), Cols: 1, PadY: vg.Points(14)}
+		for i, cs := range plot.Align(rows, tiles, area) {
+			f.panels[i].Draw(cs[0])
+		}
+		return
+	}
 	pw := (area.Size().X - gap*(n-1)) / n
 	for i, p := range f.panels {
 		x := area.Min.X + vg.Length(i)*(pw+gap)

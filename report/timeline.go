@@ -1,0 +1,231 @@
+package report
+
+import (
+	"fmt"
+	"image/color"
+	"math"
+	"os"
+	"path/filepath"
+
+	"gonum.org/v1/plot"
+	"gonum.org/v1/plot/plotter"
+	"gonum.org/v1/plot/vg"
+	"gonum.org/v1/plot/vg/draw"
+
+	"github.com/corebench/corebench/results"
+)
+
+// Timeline is a scenario's chart: an open-loop run slice by slice, and the
+// moments something was done to the server.
+type Timeline struct {
+	Title, Subtitle, Note string
+	Model                 string  // colours the lines
+	Rate                  float64 // offered req/s, drawn as a reference
+	Interval              float64 // width of a slice in seconds
+	Series                []results.Sample
+	Marks                 []Mark
+}
+
+// Mark is a moment on a timeline.
+type Mark struct {
+	At    float64 // seconds since the start of measurement
+	Label string
+}
+
+var (
+	errorRed  = color.RGBA{0xC0, 0x1C, 0x28, 0xff}
+	markColor = color.RGBA{0x44, 0x44, 0x44, 0xff}
+)
+
+// WriteTimeline draws tl as dir/name.png and dir/name.svg, three panels
+// over one time axis: served req/s, failed requests, and p99 latency, each
+// slice of the series, with the marks as vertical lines.
+func WriteTimeline(dir, name string, tl Timeline) ([]string, error) {
+	if len(tl.Series) == 0 {
+		return nil, fmt.Errorf("timeline %s: no samples", name)
+	}
+	iv := tl.Interval
+	if iv <= 0 {
+		iv = 0.1
+	}
+	var ok, failed, p99 plotter.XYs
+	maxY := tl.Rate
+	for _, s := range tl.Series {
+		t := s.T + iv/2
+		good := float64(s.Requests-s.Errors) / iv
+		ok = append(ok, plotter.XY{X: t, Y: good})
+		failed = append(failed, plotter.XY{X: t, Y: float64(s.Errors)})
+		if s.Requests > s.Errors && s.P99 > 0 {
+			p99 = append(p99, plotter.XY{X: t, Y: s.P99})
+		}
+		maxY = math.Max(maxY, good)
+	}
+	end := tl.Series[len(tl.Series)-1].T + iv
+
+	rps := newPlot("", "served req/s", true)
+	line, _ := modelLine(tl.Model, ok, false, lineWidth)
+	rps.Add(line)
+	if tl.Rate > 0 {
+		rps.Add(hline{y: tl.Rate, style: dashed(gray, 2)})
+	}
+	rps.Y.Min, rps.Y.Max = 0, niceMax(maxY*1.45) // room for the marks' labels
+
+	errs := newPlot("", "failed / slice", true)
+	fl, _ := plotter.NewLine(failed)
+	fl.Color, fl.Width = errorRed, vg.Points(lineWidth)
+	fl.FillColor = color.NRGBA{0xC0, 0x1C, 0x28, 0x55}
+	errs.Add(fl)
+	errs.Y.Min = 0
+	errs.Y.Max = math.Max(1, niceMax(maxOf(failed)*1.1))
+
+	lat := newPlot("seconds", "p99 latency", true)
+	lat.Y.Tick.Marker = msTicks{}
+	if len(p99) > 0 {
+		l, _ := modelLine(tl.Model, p99, false, lineWidth)
+		lat.Add(l)
+		lat.Y.Min, lat.Y.Max = 0, niceMax(maxOf(p99)*1.1)
+	}
+
+	panels := []*plot.Plot{rps, errs, lat}
+	rps.X.Tick.Marker, errs.X.Tick.Marker = unlabeled{}, unlabeled{} // one time axis, labelled at the bottom
+	for _, p := range panels {
+		p.X.Min, p.X.Max = 0, end
+		for _, m := range tl.Marks {
+			p.Add(vline{x: m.At, style: dashed(markColor, 2.5)})
+		}
+	}
+	for i, m := range tl.Marks {
+		// Staggered, so the labels of close marks do not overlap.
+		rps.Add(label{x: m.At, y: rps.Y.Max, dx: vg.Points(6), dy: -vg.Points(22 + 22*float64(i%2)), text: m.Label, style: textStyle(tickSize, true, markColor)})
+	}
+	ch := &chart{name: name, fig: &fig{title: tl.Title, subtitle: tl.Subtitle, note: tl.Note, panels: panels, stacked: true}}
+	return writeChart(dir, ch)
+}
+
+func maxOf(xys plotter.XYs) float64 {
+	m := 0.0
+	for _, p := range xys {
+		m = math.Max(m, p.Y)
+	}
+	return m
+}
+
+// msTicks labels a linear millisecond axis: 0 ms, 5 ms, 10 ms.
+type msTicks struct{}
+
+func (msTicks) Ticks(min, max float64) []plot.Tick {
+	ts := plot.DefaultTicks{}.Ticks(min, max)
+	for i := range ts {
+		if ts[i].Label != "" {
+			ts[i].Label = msLabel(ts[i].Value)
+		}
+	}
+	return ts
+}
+
+// unlabeled marks an axis like the default but without labels.
+type unlabeled struct{}
+
+func (unlabeled) Ticks(min, max float64) []plot.Tick {
+	ts := plot.DefaultTicks{}.Ticks(min, max)
+	for i := range ts {
+		ts[i].Label = ""
+	}
+	return ts
+}
+
+// vline draws a vertical line across the plot at x.
+type vline struct {
+	x     float64
+	style draw.LineStyle
+}
+
+func (v vline) Plot(c draw.Canvas, p *plot.Plot) {
+	tx, _ := p.Transforms(&c)
+	x := tx(v.x)
+	if x < c.Min.X || x > c.Max.X {
+		return
+	}
+	c.StrokeLine2(v.style, x, c.Min.Y, x, c.Max.Y)
+}
+
+// Bars is a simple bar chart: one bar per label.
+type Bars struct {
+	Title, Subtitle, Note, YLabel string
+	Labels                        []string
+	Values                        []float64
+	Models                        []string // colours each bar like its model; "" is gray
+	Format                        func(float64) string
+	Ref                           float64 // a dashed reference line, if not 0
+	RefLabel                      string
+}
+
+// WriteBars draws b as dir/name.png and dir/name.svg.
+func WriteBars(dir, name string, b Bars) ([]string, error) {
+	if len(b.Values) == 0 || len(b.Values) != len(b.Labels) {
+		return nil, fmt.Errorf("bars %s: %d values for %d labels", name, len(b.Values), len(b.Labels))
+	}
+	format := b.Format
+	if format == nil {
+		format = si
+	}
+	p := newPlot("", b.YLabel, false)
+	top := b.Ref
+	for i, v := range b.Values {
+		bar, err := plotter.NewBarChart(plotter.Values{v}, vg.Points(90))
+		if err != nil {
+			return nil, err
+		}
+		model := ""
+		if i < len(b.Models) {
+			model = b.Models[i]
+		}
+		bar.Color = modelColor(model)
+		bar.LineStyle.Width = 0
+		bar.XMin = float64(i)
+		p.Add(bar)
+		st := textStyle(tickSize, true, black)
+		st.XAlign = draw.XCenter
+		p.Add(label{x: float64(i), y: v, dy: vg.Points(6), text: format(v), style: st})
+		top = math.Max(top, v)
+	}
+	if b.Ref != 0 {
+		p.Add(hline{y: b.Ref, style: dashed(gray, 2.5)})
+		if b.RefLabel != "" {
+			p.Add(label{x: -0.55, y: b.Ref, dy: vg.Points(6), text: b.RefLabel, style: textStyle(noteSize, false, gray)})
+		}
+	}
+	p.NominalX(b.Labels...)
+	p.X.Min, p.X.Max = -0.6, float64(len(b.Values))-0.4
+	p.X.Tick.Label.Font = textStyle(tickSize, false, black).Font
+	p.Y.Min, p.Y.Max = 0, niceMax(top*1.15)
+	ch := &chart{name: name, fig: &fig{title: b.Title, subtitle: b.Subtitle, note: b.Note, panels: []*plot.Plot{p}}}
+	return writeChart(dir, ch)
+}
+
+// writeChart writes a chart's PNG and SVG into dir.
+func writeChart(dir string, ch *chart) ([]string, error) {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, err
+	}
+	svg, err := ch.svg()
+	if err != nil {
+		return nil, err
+	}
+	png, err := ch.png()
+	if err != nil {
+		return nil, err
+	}
+	var files []string
+	for _, f := range []struct {
+		ext string
+		b   []byte
+	}{{".png", png}, {".svg", svg}} {
+		p := filepath.Join(dir, ch.name+f.ext)
+		if err := writeFile(p, f.b); err != nil {
+			return nil, err
+		}
+		files = append(files, p)
+	}
+	return files, nil
+}
