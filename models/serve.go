@@ -26,6 +26,8 @@ type ServeOptions struct {
 	Serving func()
 	// Draining is called when ctx is done and the drain begins.
 	Draining func()
+	// Conns, when set, is kept equal to the number of open connections.
+	Conns *atomic.Int64
 }
 
 // Serve serves h on ln until ctx is done, then drains: it stops accepting,
@@ -51,7 +53,10 @@ func Serve(ctx context.Context, ln net.Listener, h http.Handler, o ServeOptions)
 	}
 
 	var draining atomic.Bool
-	var open atomic.Int64
+	open := o.Conns
+	if open == nil {
+		open = new(atomic.Int64)
+	}
 	gone := make(chan struct{}, 1) // signalled when draining and no connection is left
 	closeHdr := []string{"close"}
 	srv := &http.Server{

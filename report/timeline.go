@@ -62,7 +62,7 @@ func WriteTimeline(dir, name string, tl Timeline) ([]string, error) {
 	}
 	end := tl.Series[len(tl.Series)-1].T + iv
 
-	rps := newPlot("", "served req/s", true)
+	rps := newPlot("", "req/s ok", true)
 	line, _ := modelLine(tl.Model, ok, false, lineWidth)
 	rps.Add(line)
 	if tl.Rate > 0 {
@@ -70,7 +70,7 @@ func WriteTimeline(dir, name string, tl Timeline) ([]string, error) {
 	}
 	rps.Y.Min, rps.Y.Max = 0, niceMax(maxY*1.45) // room for the marks' labels
 
-	errs := newPlot("", "failed / slice", true)
+	errs := newPlot("", "failed", true)
 	fl, _ := plotter.NewLine(failed)
 	fl.Color, fl.Width = errorRed, vg.Points(lineWidth)
 	fl.FillColor = color.NRGBA{0xC0, 0x1C, 0x28, 0x55}
@@ -78,7 +78,7 @@ func WriteTimeline(dir, name string, tl Timeline) ([]string, error) {
 	errs.Y.Min = 0
 	errs.Y.Max = math.Max(1, niceMax(maxOf(failed)*1.1))
 
-	lat := newPlot("seconds", "p99 latency", true)
+	lat := newPlot("seconds", "p99", true)
 	lat.Y.Tick.Marker = msTicks{}
 	if len(p99) > 0 {
 		l, _ := modelLine(tl.Model, p99, false, lineWidth)

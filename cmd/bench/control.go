@@ -23,7 +23,7 @@ func init() {
 	register(&command{
 		name: "ps", summary: "List the workers of a running prefork server, like pm2 ls",
 		usage: "ps [--control PATH] [--json]",
-		examples: `  bench ps                     # slot, pid, status, uptime, restarts, requests served, in flight, CPU %, memory
+		examples: `  bench ps                     # slot, pid, status, uptime, restarts, requests served, in flight, connections, CPU %, memory
   bench ps --json              # the same for scripts
   bench ps --control /run/user/1000/corebench/master-4242.sock   # when several masters run`,
 		run: runPS,
@@ -173,7 +173,7 @@ func printStatus(w io.Writer, st prefork.Status, prev *prefork.Status, dt time.D
 	i := st.Info
 	fmt.Fprintf(w, "master pid %d · %s · %s · up %s · shared counter %d\n", i.PID, i.Name(), i.URL(), roundDur(st.Uptime), st.Counter)
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	head := "SLOT\tPID\tSTATUS\tUPTIME\tRESTARTS\tSERVED\tIN FLIGHT\tCPU\tMEM"
+	head := "SLOT\tPID\tSTATUS\tUPTIME\tRESTARTS\tSERVED\tIN FLIGHT\tCONNS\tCPU\tMEM"
 	if prev != nil {
 		head += "\tREQ/S"
 	}
@@ -190,7 +190,7 @@ func printStatus(w io.Writer, st prefork.Status, prev *prefork.Status, dt time.D
 			pid, up = strconv.Itoa(r.PID), roundDur(r.Uptime)
 			cpu, mem = fmt.Sprintf("%.1f%%", r.CPU), fmt.Sprintf("%.1f MB", float64(r.RSS)/(1<<20))
 		}
-		line := fmt.Sprintf("%d\t%s\t%s\t%s\t%d\t%s\t%s\t%s\t%s", r.Slot, pid, r.State, up, r.Restarts, known(r.Served), known(r.InFlight), cpu, mem)
+		line := fmt.Sprintf("%d\t%s\t%s\t%s\t%d\t%s\t%s\t%s\t%s\t%s", r.Slot, pid, r.State, up, r.Restarts, known(r.Served), known(r.InFlight), known(r.Conns), cpu, mem)
 		if prev != nil {
 			rate := "-"
 			if b, ok := before[r.PID]; ok && r.Served >= 0 && b >= 0 && dt > 0 {

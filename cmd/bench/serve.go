@@ -44,6 +44,7 @@ type serveFlags struct {
 	grace, minUptime                  time.Duration
 	maxRestarts                       int
 	control, maxMemory, state         string
+	noHandover                        bool
 }
 
 func runServe(c *cli, args []string) error {
@@ -61,6 +62,7 @@ func runServe(c *cli, args []string) error {
 	fs.IntVar(&f.maxRestarts, "max-restarts", 16, "prefork: unstable restarts in a row before a slot is left errored")
 	fs.StringVar(&f.state, "state", "", "keep /counter/shared and /session in a store all workers reach, e.g. redis://127.0.0.1:6379")
 	fs.StringVar(&f.maxMemory, "max-memory", "", "prefork: replace a worker gracefully when its memory passes this, e.g. 512M or 2G")
+	fs.BoolVar(&f.noHandover, "no-handover", false, "prefork reuseport: do not hand a slot's socket to the worker replacing it (to measure the connections that resets)")
 	fs.StringVar(&f.control, "control", "", "prefork: control socket path for bench ps/top/reload/scale/logs (default: one per master under "+prefork.ControlDir()+")")
 	if err := c.parse(fs, args); err != nil {
 		return err
@@ -96,11 +98,12 @@ func runServe(c *cli, args []string) error {
 		return singlecore.Run(ctx, o.Options)
 	}
 	m, err := prefork.New(prefork.Options{
-		Options:   o.Options,
-		Sched:     sched,
-		Policy:    prefork.Policy{MinUptime: f.minUptime, MaxRestarts: f.maxRestarts},
-		MaxMemory: o.maxMemory,
-		Control:   f.control,
+		Options:    o.Options,
+		Sched:      sched,
+		Policy:     prefork.Policy{MinUptime: f.minUptime, MaxRestarts: f.maxRestarts},
+		MaxMemory:  o.maxMemory,
+		Control:    f.control,
+		NoHandover: f.noHandover,
 	})
 	if err != nil {
 		return err
@@ -187,6 +190,9 @@ func (f *serveFlags) options() (serveOptions, string, error) {
 			return o, "", usagef("--state: %v", err)
 		}
 		o.State = f.state
+	}
+	if f.noHandover && sched != models.SchedReusePort {
+		return o, "", usagef("--no-handover applies to --model prefork --sched reuseport only")
 	}
 	if f.control != "" && model != models.Prefork {
 		return o, "", usagef("--control applies to --model prefork only")

@@ -22,7 +22,7 @@ const (
 	KindCounterAdd                   // w->m: add Val to the shared counter; ID names the request
 	KindCounterValue                 // m->w: reply to ID: the new value in Val
 	KindStatsRequest                 // m->w: report stats, reply to ID
-	KindStats                        // w->m: reply to ID: Val requests served, Aux in flight
+	KindStats                        // w->m: reply to ID: Val requests served, Aux in flight, Data open connections (uint64 LE)
 	KindShutdown                     // m->w: stop accepting, drain, exit
 	KindSend                         // w->m: deliver Data to worker slot Aux (-1: every other worker)
 	KindMessage                      // m->w: Data sent by worker slot Aux

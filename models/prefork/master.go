@@ -551,7 +551,7 @@ func (m *Master) ready(p *proc, fd int) {
 	m.mu.Lock()
 	s := p.slot
 	if fd >= 0 {
-		if s.sock < 0 {
+		if s.sock < 0 && !m.o.NoHandover {
 			s.sock = fd
 		} else {
 			closeFD(fd)

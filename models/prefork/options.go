@@ -21,6 +21,10 @@ type Options struct {
 	MaxMemory  int64    // replace a worker whose resident memory exceeds this many bytes; 0 is no limit
 	Control    string   // control socket path; default ControlPath()
 	NoControl  bool     // run without a control socket
+	// NoHandover makes reuseport slots forget their socket: a replacement
+	// binds its own and the old worker's closes with it, resetting what
+	// the kernel queued there. Only to measure what the handover saves.
+	NoHandover bool
 }
 
 // Slot states.
@@ -42,6 +46,7 @@ type WorkerStatus struct {
 	Restarts int           `json:"restarts"`
 	Served   int64         `json:"served"`
 	InFlight int64         `json:"in_flight"`
+	Conns    int64         `json:"connections"` // open connections
 	CPU      float64       `json:"cpu_percent"` // over the last second
 	RSS      int64         `json:"rss_bytes"`
 }

@@ -4,6 +4,7 @@ package prefork
 
 import (
 	"context"
+	"encoding/binary"
 	"errors"
 	"sort"
 	"sync"
@@ -20,7 +21,7 @@ func (m *Master) Status(ctx context.Context) Status {
 	st := Status{Info: m.info, Uptime: time.Since(m.started), Counter: m.counter.Load()}
 	var procs []*proc
 	for _, s := range m.slots {
-		row := WorkerStatus{Slot: s.index, State: s.state, Restarts: s.restarts, Served: -1, InFlight: -1}
+		row := WorkerStatus{Slot: s.index, State: s.state, Restarts: s.restarts, Served: -1, InFlight: -1, Conns: -1}
 		if p := s.cur; p != nil && s.state != StateErrored && s.state != StateStopped && s.state != StateWaiting {
 			row.PID, row.Uptime, row.CPU, row.RSS = p.pid, time.Since(p.started), p.cpu, procfs.RSS(p.pid)
 			if !p.ready {
@@ -37,7 +38,7 @@ func (m *Master) Status(ctx context.Context) Status {
 				state = StateDraining
 			}
 			st.Workers = append(st.Workers, WorkerStatus{Slot: s.index, PID: p.pid, State: state, Uptime: time.Since(p.started),
-				Restarts: s.restarts, Served: -1, InFlight: -1, CPU: p.cpu, RSS: procfs.RSS(p.pid)})
+				Restarts: s.restarts, Served: -1, InFlight: -1, Conns: -1, CPU: p.cpu, RSS: procfs.RSS(p.pid)})
 			procs = append(procs, p)
 		}
 	}
@@ -52,6 +53,9 @@ func (m *Master) Status(ctx context.Context) Status {
 			defer wg.Done()
 			if r, err := p.stats(ctx); err == nil {
 				st.Workers[i].Served, st.Workers[i].InFlight = r.Val, r.Aux
+				if len(r.Data) == 8 {
+					st.Workers[i].Conns = int64(binary.LittleEndian.Uint64(r.Data))
+				}
 			}
 		}()
 	}

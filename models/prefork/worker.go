@@ -4,6 +4,7 @@ package prefork
 
 import (
 	"context"
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -125,6 +126,7 @@ func RunWorker(ctx context.Context) error {
 		served <- models.Serve(ctx, ln, w.h, models.ServeOptions{
 			Grace:     cfg.Grace,
 			DrainIdle: cfg.DrainIdle,
+			Conns:     &w.conns,
 			Log:       os.Stderr,
 			Serving:   func() { w.ch.Send(Msg{Kind: KindReady}, listenerFD(own, cfg)) },
 		})
@@ -163,6 +165,7 @@ type worker struct {
 	h       *workload.Handler
 	handoff *handoffListener // connections passed by the master (merged with its own listener under os and reuseport)
 
+	conns   atomic.Int64 // open connections
 	nextID  atomic.Uint64
 	mu      sync.Mutex
 	waiting map[uint64]chan Msg // requests to the master awaiting a reply
@@ -189,7 +192,7 @@ func (w *worker) readLoop(shutdown func(), lost chan struct{}) {
 			}
 		case KindStatsRequest:
 			served, inFlight := w.h.Stats()
-			w.ch.Send(Msg{Kind: KindStats, ID: m.ID, Val: served, Aux: inFlight}, -1)
+			w.ch.Send(Msg{Kind: KindStats, ID: m.ID, Val: served, Aux: inFlight, Data: binary.LittleEndian.AppendUint64(nil, uint64(w.conns.Load()))}, -1)
 		case KindShutdown:
 			shutdown()
 		case KindMessage:

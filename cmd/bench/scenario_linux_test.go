@@ -1,0 +1,143 @@
+package main
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/corebench/corebench/internal/redistest"
+	"github.com/corebench/corebench/models/modeltest"
+	"github.com/corebench/corebench/scenario"
+)
+
+// scenarioJSON runs bench scenario with args at a small scale and returns
+// its result, and the files it wrote.
+func scenarioJSON(t *testing.T, args ...string) (*scenario.Result, []string) {
+	t.Helper()
+	out := filepath.Join(t.TempDir(), "out")
+	args = append([]string{"scenario"}, append(args, "--json", "--out", out)...)
+	before := leftovers(t)
+	st, stdout, stderr := modeltest.RunToExit(t, bench(args...))
+	if st != 0 {
+		t.Fatalf("bench %s: status %d\n%s", strings.Join(args, " "), st, stderr)
+	}
+	var r scenario.Result
+	if err := json.Unmarshal([]byte(stdout), &r); err != nil {
+		t.Fatalf("%v in %q", err, stdout)
+	}
+	var files []string
+	entries, _ := os.ReadDir(out)
+	for _, e := range entries {
+		files = append(files, e.Name())
+	}
+	if left := leftovers(t); len(left) > len(before) {
+		t.Errorf("processes left behind: %v (before the command: %v)", left, before)
+	}
+	return &r, files
+}
+
+// small is the load of the scenario tests: enough requests in flight to
+// matter, short enough for a test.
+var small = []string{"--rate", "400", "-d", "2s", "--workers", "4"}
+
+// TestScenarioReloadAndScale: a rolling reload and scaling 2 -> 8 -> 2
+// under load fail no request, under every scheduling policy.
+func TestScenarioReloadAndScale(t *testing.T) {
+	for _, model := range []string{"prefork-rr", "prefork-os", "prefork-reuseport"} {
+		t.Run("reload/"+model, func(t *testing.T) {
+			r, files := scenarioJSON(t, append([]string{"reload", "--model", model}, small...)...)
+			if r.Failed != 0 || r.Sent < 700 || len(r.Actions) != 1 || r.Actions[0].Label != "rolling reload" {
+				t.Errorf("sent %d, failed %d %v, actions %+v", r.Sent, r.Failed, r.ErrorKinds, r.Actions)
+			}
+			if strings.Join(files, " ") != "result.json timeline.png timeline.svg" {
+				t.Errorf("files %v", files)
+			}
+		})
+	}
+	for _, model := range []string{"prefork-rr", "prefork-reuseport"} {
+		t.Run("scale/"+model, func(t *testing.T) {
+			r, _ := scenarioJSON(t, "scale", "--model", model, "--rate", "400", "-d", "3s")
+			if r.Failed != 0 || len(r.Actions) != 2 || r.Workers != 2 {
+				t.Errorf("sent %d, failed %d %v, actions %+v", r.Sent, r.Failed, r.ErrorKinds, r.Actions)
+			}
+		})
+	}
+}
+
+// TestScenarioCrash: killing a prefork worker fails at most the requests
+// on its connections, and its slot comes back; killing a one-process
+// server fails everything until it is restarted.
+func TestScenarioCrash(t *testing.T) {
+	r, _ := scenarioJSON(t, append([]string{"crash"}, small...)...)
+	if r.Failed > r.Conns || r.Failed > r.Sent/20 {
+		t.Errorf("prefork-rr: %d failed of %d; the killed worker had %d requests in flight on %d connections", r.Failed, r.Sent, r.InFlight, r.Conns)
+	}
+	if len(r.Actions) != 1 || r.Actions[0].Done-r.Actions[0].At > 1 {
+		t.Errorf("the slot was not back within a second: %+v", r.Actions)
+	}
+	if r.Recovered < 0 || r.Recovered > 1 {
+		t.Errorf("prefork-rr recovered after %v s", r.Recovered)
+	}
+
+	r, _ = scenarioJSON(t, "crash", "--model", "singlecore", "--rate", "400", "-d", "2s", "--restart", "300ms")
+	if r.ErrorKinds["refused"] == 0 || r.Failed < 400*3/10/2 {
+		t.Errorf("singlecore: %d failed %v, want the outage's requests refused", r.Failed, r.ErrorKinds)
+	}
+	if len(r.Actions) != 2 || r.Recovered < 0.3 {
+		t.Errorf("singlecore: actions %+v, recovered after %v s", r.Actions, r.Recovered)
+	}
+}
+
+// TestScenarioState: per-process counters share the count, the master's
+// counts all; sessions in worker memory break under rr and hold under
+// sticky and in Redis.
+func TestScenarioState(t *testing.T) {
+	url := redistest.Start(t)
+	r, files := scenarioJSON(t, "state", "--requests", "200", "--users", "12", "-d", "1s", "--state", url)
+	st := r.State
+	var sum int64
+	for _, w := range st.PerProcess {
+		sum += w.Count
+		if w.Count != 50 {
+			t.Errorf("worker %d counted %d of 200 over 4 rr workers, want 50", w.Slot, w.Count)
+		}
+	}
+	if len(st.PerProcess) != 4 || sum != 200 {
+		t.Errorf("per-process counters %+v", st.PerProcess)
+	}
+	if st.Shared != 200 || st.Store != 200 {
+		t.Errorf("shared counter %d, in the store %d; want 200", st.Shared, st.Store)
+	}
+	want := map[string]int{"rr, sessions in worker memory": 12, "sticky, sessions in worker memory": 48, "rr, sessions in the store": 48}
+	for _, s := range st.Sessions {
+		if s.Lookups != 48 || s.Found != want[s.Setup] {
+			t.Errorf("%s: found %d of %d, want %d", s.Setup, s.Found, s.Lookups, want[s.Setup])
+		}
+	}
+	if len(st.Sessions) != 3 || len(st.Costs) != 3 {
+		t.Errorf("sessions %+v, costs %+v", st.Sessions, st.Costs)
+	}
+	for _, c := range st.Costs {
+		if c.RPS <= 0 {
+			t.Errorf("cost %+v", c)
+		}
+	}
+	if strings.Join(files, " ") != "counter-cost.png counter-cost.svg counters.png counters.svg result.json sessions.png sessions.svg" {
+		t.Errorf("files %v", files)
+	}
+}
+
+func TestScenarioUsage(t *testing.T) {
+	for _, args := range [][]string{
+		{"scenario"}, {"scenario", "explode"}, {"scenario", "reload", "--model", "singlecore"},
+		{"scenario", "crash", "--crash", "gently"}, {"scenario", "crash", "--rate", "0"},
+		{"scenario", "crash", "-d", "2s", "--at", "3s"},
+	} {
+		st, _, stderr := modeltest.RunToExit(t, bench(args...))
+		if st != 2 || strings.Count(strings.TrimSpace(stderr), "\n") != 0 {
+			t.Errorf("bench %s: status %d, %q", strings.Join(args, " "), st, stderr)
+		}
+	}
+}

@@ -1,0 +1,233 @@
+package scenario
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"net/url"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/corebench/corebench/internal/child"
+	"github.com/corebench/corebench/loadgen"
+	"github.com/corebench/corebench/models/prefork"
+	"github.com/corebench/corebench/results"
+)
+
+// startTimeout bounds a server's start.
+const startTimeout = 30 * time.Second
+
+// grace bounds a server's drain when the scenario stops it.
+const grace = 15 * time.Second
+
+// runAction runs crash, reload or scale: a steady open-loop load, the
+// action at o.At (scale acts again at 2·o.At), the timeline.
+func runAction(ctx context.Context, o Options) (*Result, error) {
+	isPrefork := strings.HasPrefix(o.Model, "prefork")
+	var extra []string
+	ctl := ""
+	if isPrefork {
+		ctl = filepath.Join(o.Dir, "master.sock")
+		extra = append(extra, "--control", ctl)
+	}
+	if o.Name == "crash" {
+		extra = append(extra, "--chaos")
+	}
+	if o.NoHandover {
+		extra = append(extra, "--no-handover")
+	}
+	srv, err := child.Start(ctx, o.Serve(o.serveArgs(o.Model, "127.0.0.1:0", extra...)...), startTimeout)
+	if err != nil {
+		return nil, err
+	}
+	servers := []*child.Server{srv}
+	defer func() {
+		for _, s := range servers {
+			s.Stop(grace)
+		}
+	}()
+	u, _ := url.Parse(srv.URL)
+	r := &Result{Scenario: o.Name, Model: o.Model, Workers: o.Workers, Rate: o.Rate, Path: o.Path, KeepAlive: !o.NoKeepAlive}
+	if !isPrefork {
+		r.Workers = 1
+		if strings.HasPrefix(o.Model, "goroutines") {
+			r.Workers = o.Workers
+		}
+	}
+
+	type loadResult struct {
+		sum *results.Summary
+		err error
+	}
+	loaded := make(chan loadResult, 1)
+	began := time.Now()
+	go func() {
+		sum, err := o.Generate(ctx, loadgen.Load{URL: srv.URL + o.Path, Connections: 16, Rate: o.Rate, Duration: o.Duration, KeepAlive: !o.NoKeepAlive})
+		loaded <- loadResult{sum, err}
+	}()
+	at := func(d time.Duration) error {
+		t := time.NewTimer(time.Until(began.Add(d)))
+		defer t.Stop()
+		select {
+		case <-t.C:
+			return nil
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+	type stamped struct {
+		label      string
+		start, end time.Time
+	}
+	var acts []stamped
+	act := func(label string, f func() error) error {
+		a := stamped{label: label, start: time.Now()}
+		err := f()
+		a.end = time.Now()
+		acts = append(acts, a)
+		o.Log(fmt.Sprintf("%.1fs: %s", a.start.Sub(began).Seconds(), label))
+		return err
+	}
+	client := prefork.Client{Path: ctl}
+
+	var actErr error
+	if err := at(o.At); err == nil {
+		switch o.Name {
+		case "crash":
+			if isPrefork {
+				actErr = crashWorker(ctx, o, client, srv, r, act)
+			} else {
+				var next *child.Server
+				next, actErr = crashProcess(ctx, o, srv, u.Host, act)
+				if next != nil {
+					servers = append(servers, next)
+				}
+			}
+		case "reload":
+			actErr = act("rolling reload", func() error {
+				return client.Reload(ctx, 1, func(s string) { o.Log("  " + s) })
+			})
+		case "scale":
+			actErr = act(fmt.Sprintf("scale %d → 8", o.Workers), func() error {
+				return client.Scale(ctx, 8, func(s string) { o.Log("  " + s) })
+			})
+			if actErr == nil && at(2*o.At) == nil {
+				actErr = act(fmt.Sprintf("scale 8 → %d", o.Workers), func() error {
+					return client.Scale(ctx, o.Workers, func(s string) { o.Log("  " + s) })
+				})
+			}
+		}
+	}
+	res := <-loaded
+	if res.sum == nil || res.sum.Requests == 0 {
+		if res.err != nil {
+			return nil, res.err
+		}
+		return nil, errNoLoad
+	}
+	r.Load = res.sum
+	for _, a := range acts {
+		r.Actions = append(r.Actions, Action{Label: a.label, At: a.start.Sub(res.sum.Start).Seconds(), Done: a.end.Sub(res.sum.Start).Seconds()})
+	}
+	r.summarize()
+	if actErr != nil {
+		return r, fmt.Errorf("%s: %w", o.Name, actErr)
+	}
+	if ctx.Err() != nil {
+		return r, ctx.Err()
+	}
+	return r, nil
+}
+
+var backOnline = regexp.MustCompile(`worker (\d+) back online \(pid (\d+)\)`)
+
+// crashWorker kills one prefork worker (slot 1, or 0 alone) and waits
+// until its slot is back online with a new process. The worker's requests
+// in flight just before are recorded: they are the failures the model
+// cannot avoid.
+func crashWorker(ctx context.Context, o Options, client prefork.Client, srv *child.Server, r *Result, act func(string, func() error) error) error {
+	st, err := client.Status(ctx)
+	if err != nil {
+		return err
+	}
+	victim := st.Workers[min(1, len(st.Workers)-1)]
+	// Follow the master's log before the crash, to see the slot return.
+	lctx, stop := context.WithCancel(ctx)
+	defer stop()
+	back := make(chan string, 1)
+	go client.Logs(lctx, true, func(l string) {
+		if m := backOnline.FindStringSubmatch(l); m != nil && m[1] == fmt.Sprint(victim.Slot) {
+			select {
+			case back <- m[2]:
+			default:
+			}
+		}
+	})
+	r.InFlight, r.Conns = victim.InFlight, victim.Conns
+	label := fmt.Sprintf("SIGKILL worker %d", victim.Slot)
+	if o.Crash == "request" {
+		label = "/crash"
+	}
+	return act(label, func() error {
+		if o.Crash == "request" {
+			resp, err := http.Post(srv.URL+"/crash", "text/plain", nil)
+			if err == nil {
+				resp.Body.Close()
+				return fmt.Errorf("/crash answered %d: is --chaos on?", resp.StatusCode)
+			}
+		} else if err := syscall.Kill(victim.PID, syscall.SIGKILL); err != nil {
+			return err
+		}
+		t := time.NewTimer(10 * time.Second)
+		defer t.Stop()
+		select {
+		case <-back:
+			return nil
+		case <-t.C:
+			return fmt.Errorf("worker %d not back online within 10s", victim.Slot)
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	})
+}
+
+// crashProcess crashes a one-process server and, playing the supervisor,
+// starts it again on the same address after o.Restart.
+func crashProcess(ctx context.Context, o Options, srv *child.Server, addr string, act func(string, func() error) error) (*child.Server, error) {
+	label := "SIGKILL the server"
+	if o.Crash == "request" {
+		label = "/crash"
+	}
+	err := act(label, func() error {
+		if o.Crash == "request" {
+			if resp, err := http.Post(srv.URL+"/crash", "text/plain", nil); err == nil {
+				resp.Body.Close()
+				return fmt.Errorf("/crash answered %d", resp.StatusCode)
+			}
+		} else {
+			syscall.Kill(srv.PID(), syscall.SIGKILL)
+		}
+		<-srv.Exited()
+		return nil
+	})
+	if err != nil || o.Restart < 0 {
+		return nil, err
+	}
+	t := time.NewTimer(o.Restart)
+	defer t.Stop()
+	select {
+	case <-t.C:
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+	var next *child.Server
+	err = act(fmt.Sprintf("restarted after %v", o.Restart), func() error {
+		var err error
+		next, err = child.Start(ctx, o.Serve(o.serveArgs(o.Model, addr, "--chaos")...), startTimeout)
+		return err
+	})
+	return next, err
+}

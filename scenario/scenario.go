@@ -1,0 +1,237 @@
+// Package scenario does something to a server under a steady open-loop
+// load and measures what it cost: a worker crash, a rolling reload, a
+// scale up and down, and what per-process state does to a counter and to
+// sessions. Each scenario's timeline (req/s, errors and p99 per 100 ms,
+// with the action marked) is the lesson.
+//
+// Servers run as `bench serve` children (internal/child); the load is a
+// loadgen.Generator, so tests can shrink it; prefork servers are driven
+// through their control socket, as an operator would.
+package scenario
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"os/exec"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/corebench/corebench/loadgen"
+	"github.com/corebench/corebench/results"
+)
+
+// Names of the scenarios.
+var Names = []string{"crash", "reload", "scale", "state"}
+
+// Options configure a scenario. Zero fields take the defaults named.
+type Options struct {
+	Name     string        // crash, reload, scale or state
+	Model    string        // default prefork-rr; the state scenario runs its own set
+	Workers  int           // default 4; scale starts with 2
+	Rate     float64       // offered req/s; default 2000
+	Path     string        // default /io?ms=5: many requests in flight
+	Duration time.Duration // default 6s
+	At       time.Duration // when the action happens; default a third of Duration
+	// Crash is how a worker dies: "kill" (SIGKILL) or "request" (/crash
+	// under --chaos). Default kill.
+	Crash string
+	// Restart is how long whatever supervises a one-process server takes
+	// to start it again after a crash (systemd's RestartSec, say); default
+	// 1s; negative: nothing restarts it.
+	Restart time.Duration
+	// Handover, for reuseport reloads, hands each slot's socket to the
+	// new worker (default); Handover=false makes the new worker bind its
+	// own socket and the old one close its, to measure what that costs.
+	NoHandover bool
+	// NoKeepAlive opens a new connection per request, which puts many
+	// connections in the accept queues at any moment.
+	NoKeepAlive bool
+	State       string // a redis:// store for the state scenario's production answer
+	Requests    int    // state scenario: requests per counter; default 1000
+	Users       int    // state scenario: users logging in; default 50
+
+	Serve    func(args ...string) *exec.Cmd
+	Generate loadgen.Generator
+	Dir      string       // where the control sockets go (a private directory)
+	Log      func(string) // progress lines
+}
+
+func (o Options) withDefaults() Options {
+	if o.Model == "" {
+		o.Model = "prefork-rr"
+	}
+	if o.Workers <= 0 {
+		o.Workers = 4
+		if o.Name == "scale" {
+			o.Workers = 2
+		}
+	}
+	if o.Rate <= 0 {
+		o.Rate = 2000
+	}
+	if o.Path == "" {
+		o.Path = "/io?ms=5"
+	}
+	if o.Duration <= 0 {
+		o.Duration = 6 * time.Second
+	}
+	if o.At <= 0 {
+		o.At = o.Duration / 3
+	}
+	if o.Crash == "" {
+		o.Crash = "kill"
+	}
+	if o.Restart == 0 {
+		o.Restart = time.Second
+	}
+	if o.Requests <= 0 {
+		o.Requests = 1000
+	}
+	if o.Users <= 0 {
+		o.Users = 50
+	}
+	if o.Log == nil {
+		o.Log = func(string) {}
+	}
+	return o
+}
+
+// Check reports a usage problem with o.
+func (o Options) Check() error {
+	if !slices.Contains(Names, o.Name) {
+		return fmt.Errorf("unknown scenario %q: want %s", o.Name, strings.Join(Names, ", "))
+	}
+	o = o.withDefaults()
+	model, sched, _ := strings.Cut(o.Model, "-")
+	switch {
+	case !slices.Contains([]string{"singlecore", "goroutines", "prefork"}, model):
+		return fmt.Errorf("unknown model %q", o.Model)
+	case model == "prefork" && !slices.Contains([]string{"rr", "os", "reuseport", "sticky"}, sched):
+		return fmt.Errorf("unknown model %q", o.Model)
+	case (o.Name == "reload" || o.Name == "scale") && model != "prefork":
+		return fmt.Errorf("the %s scenario needs a prefork model: only a prefork master can %s while serving", o.Name, o.Name)
+	case o.Crash != "kill" && o.Crash != "request":
+		return fmt.Errorf("unknown crash %q: want kill or request", o.Crash)
+	case o.At >= o.Duration:
+		return fmt.Errorf("the action at %v comes after the load ends at %v", o.At, o.Duration)
+	case o.Name == "scale" && o.At*2 >= o.Duration:
+		return fmt.Errorf("scale acts at %v and %v: make the load last longer than %v", o.At, 2*o.At, 2*o.At)
+	}
+	return nil
+}
+
+// Result is what a scenario measured.
+type Result struct {
+	Scenario  string           `json:"scenario"`
+	Model     string           `json:"model"`
+	Workers   int              `json:"workers"`
+	Rate      float64          `json:"rate"`
+	Path      string           `json:"path"`
+	KeepAlive bool             `json:"keepalive"`
+	Actions   []Action         `json:"actions"`
+	Load      *results.Summary `json:"load,omitempty"`
+
+	Sent       int64            `json:"sent"`
+	Failed     int64            `json:"failed"`
+	ErrorKinds map[string]int64 `json:"error_kinds"`
+	// Recovered is how long after the (first) action throughput was
+	// back to 90% of what it was before, with no errors; -1 if never.
+	Recovered float64 `json:"recovered_s"`
+	// InFlight is, for a crash, the requests the worker had in flight
+	// when it was killed: the failures the model cannot avoid.
+	InFlight int64 `json:"in_flight_at_crash,omitempty"`
+	// Conns is, for a crash, how many connections the worker had open
+	// when it was killed: each carries at most one request at a time, so
+	// no more requests than that can fail with it.
+	Conns int64 `json:"connections_at_crash,omitempty"`
+
+	State *StateResult `json:"state,omitempty"`
+	Notes []string     `json:"notes,omitempty"`
+}
+
+// Action is one thing done to the server during the load.
+type Action struct {
+	Label string  `json:"label"`
+	At    float64 `json:"at_s"`   // seconds since the load's measurement began
+	Done  float64 `json:"done_s"` // when it had finished
+}
+
+// Run runs the scenario named in o.
+func Run(ctx context.Context, o Options) (*Result, error) {
+	if err := o.Check(); err != nil {
+		return nil, err
+	}
+	o = o.withDefaults()
+	if o.Name == "state" {
+		return runState(ctx, o)
+	}
+	return runAction(ctx, o)
+}
+
+// serveArgs returns the `bench serve` arguments for model on addr.
+func (o Options) serveArgs(model, addr string, extra ...string) []string {
+	m, sched, _ := strings.Cut(model, "-")
+	args := []string{"serve", "--model", m, "--addr", addr}
+	if sched != "" {
+		args = append(args, "--sched", sched)
+	}
+	if m != "singlecore" {
+		args = append(args, "--workers", strconv.Itoa(o.Workers))
+	}
+	return append(args, extra...)
+}
+
+// recovery returns how long after the action at `at` the served rate was
+// back to 90% of its median before, with no errors, for three slices in
+// a row; -1 if it never was.
+func recovery(series []results.Sample, interval, at float64) float64 {
+	var before []float64
+	for _, s := range series {
+		if s.T+interval <= at && s.T >= interval { // skip the first slice: connections opening
+			before = append(before, float64(s.Requests-s.Errors))
+		}
+	}
+	if len(before) == 0 {
+		return -1
+	}
+	slices.Sort(before)
+	base := results.Median(before)
+	run := 0
+	for i, s := range series {
+		if s.T+interval <= at {
+			continue
+		}
+		if s.Errors == 0 && float64(s.Requests) >= 0.9*base {
+			run++
+			if run == 3 {
+				start := series[i-2].T
+				return math.Max(0, start-at)
+			}
+		} else {
+			run = 0
+		}
+	}
+	return -1
+}
+
+// summarize fills the load figures of r from its summary.
+func (r *Result) summarize() {
+	s := r.Load
+	r.Sent, r.Failed, r.ErrorKinds = s.Requests, s.Errors, s.ErrorKinds
+	if len(r.Actions) > 0 {
+		r.Recovered = recovery(s.TimeSeries, interval(s), r.Actions[0].At)
+	}
+}
+
+func interval(s *results.Summary) float64 {
+	if len(s.TimeSeries) > 1 {
+		return s.TimeSeries[1].T - s.TimeSeries[0].T
+	}
+	return 0.1
+}
+
+var errNoLoad = errors.New("the load generator measured nothing")

@@ -1,0 +1,245 @@
+package scenario
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/corebench/corebench/internal/child"
+	"github.com/corebench/corebench/loadgen"
+)
+
+// StateResult is what the state scenario found.
+type StateResult struct {
+	Requests int `json:"requests"`
+	// PerProcess is what /counter, a per-process variable, counted in
+	// each worker: about a share each, none the total.
+	PerProcess []WorkerCount `json:"per_process"`
+	// Shared is the final value of /counter/shared, held by the master.
+	Shared int64 `json:"shared"`
+	// Store is the final value of /counter/shared kept in the --state
+	// store, or -1 when none was given.
+	Store    int64          `json:"store"`
+	Sessions []SessionCheck `json:"sessions"`
+	Costs    []Cost         `json:"costs"`
+}
+
+// WorkerCount is one worker's per-process counter.
+type WorkerCount struct {
+	Slot  int   `json:"slot"`
+	PID   int   `json:"pid"`
+	Count int64 `json:"count"`
+}
+
+// SessionCheck is how many session lookups found the session, under one
+// setup.
+type SessionCheck struct {
+	Setup   string `json:"setup"`
+	Found   int    `json:"found"`
+	Lookups int    `json:"lookups"`
+}
+
+// Cost is what keeping a counter one way costs: req/s and p99 of a short
+// closed-loop burst at it.
+type Cost struct {
+	Setup string  `json:"setup"`
+	Path  string  `json:"path"`
+	RPS   float64 `json:"rps"`
+	P99   float64 `json:"p99_ms"`
+}
+
+// lookups is how many times each user asks who they are after logging in.
+const lookups = 4
+
+// runState shows per-process state breaking in a cluster and the fixes:
+// the master-held counter, sticky sessions, and a shared store.
+func runState(ctx context.Context, o Options) (*Result, error) {
+	st := &StateResult{Requests: o.Requests, Store: -1}
+	r := &Result{Scenario: "state", Model: "prefork-rr", Workers: o.Workers, State: st}
+
+	err := withServer(ctx, o, "prefork-rr", nil, func(url string) error {
+		o.Log(fmt.Sprintf("%d requests to /counter and to /counter/shared, a new connection each", o.Requests))
+		counts, err := countPerProcess(ctx, url, o.Requests)
+		if err != nil {
+			return err
+		}
+		st.PerProcess = counts
+		if st.Shared, err = countShared(ctx, url, o.Requests); err != nil {
+			return err
+		}
+		found, err := sessions(ctx, url, o.Users)
+		if err != nil {
+			return err
+		}
+		st.Sessions = append(st.Sessions, SessionCheck{Setup: "rr, sessions in worker memory", Found: found, Lookups: o.Users * lookups})
+		for _, c := range []Cost{{Setup: "per-process variable", Path: "/counter"}, {Setup: "held by the master (IPC)", Path: "/counter/shared"}} {
+			if c.RPS, c.P99, err = burst(ctx, o, url+c.Path); err != nil {
+				return err
+			}
+			st.Costs = append(st.Costs, c)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	err = withServer(ctx, o, "prefork-sticky", nil, func(url string) error {
+		found, err := sessions(ctx, url, o.Users)
+		st.Sessions = append(st.Sessions, SessionCheck{Setup: "sticky, sessions in worker memory", Found: found, Lookups: o.Users * lookups})
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	if o.State == "" {
+		r.Notes = append(r.Notes, "no --state store given: run a redis-server and pass --state redis://127.0.0.1:6379 to add the production answer")
+		return r, nil
+	}
+	err = withServer(ctx, o, "prefork-rr", []string{"--state", o.State}, func(url string) error {
+		var err error
+		if st.Store, err = countShared(ctx, url, o.Requests); err != nil {
+			return err
+		}
+		found, err := sessions(ctx, url, o.Users)
+		if err != nil {
+			return err
+		}
+		st.Sessions = append(st.Sessions, SessionCheck{Setup: "rr, sessions in the store", Found: found, Lookups: o.Users * lookups})
+		c := Cost{Setup: "in the store (Redis)", Path: "/counter/shared"}
+		c.RPS, c.P99, err = burst(ctx, o, url+c.Path)
+		st.Costs = append(st.Costs, c)
+		return err
+	})
+	return r, err
+}
+
+// withServer runs f against a fresh server of model.
+func withServer(ctx context.Context, o Options, model string, extra []string, f func(url string) error) error {
+	extra = append([]string{"--control", filepath.Join(o.Dir, model+".sock")}, extra...)
+	srv, err := child.Start(ctx, o.Serve(o.serveArgs(model, "127.0.0.1:0", extra...)...), startTimeout)
+	if err != nil {
+		return err
+	}
+	defer srv.Stop(grace)
+	return f(srv.URL)
+}
+
+// fresh returns a client that opens a new connection for each request,
+// from loopback address from (0: any), so the master schedules each one.
+func fresh(from int) *http.Client {
+	d := &net.Dialer{Timeout: 5 * time.Second}
+	if from > 0 {
+		d.LocalAddr = &net.TCPAddr{IP: net.IPv4(127, 0, byte(from/250), byte(10+from%250))}
+	}
+	return &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{DisableKeepAlives: true, DialContext: d.DialContext}}
+}
+
+type counterReply struct {
+	Value  int64 `json:"value"`
+	Worker int   `json:"worker"`
+	PID    int   `json:"pid"`
+}
+
+func getJSON(ctx context.Context, c *http.Client, url, cookie string, v any) (*http.Response, error) {
+	req, err := http.NewRequestWithContext(ctx, "GET", url, nil)
+	if err != nil {
+		return nil, err
+	}
+	if cookie != "" {
+		req.Header.Set("Cookie", cookie)
+	}
+	resp, err := c.Do(req)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return nil, err
+	}
+	if v != nil && resp.StatusCode == 200 {
+		if err := json.Unmarshal(b, v); err != nil {
+			return nil, fmt.Errorf("%s: %q: %v", url, b, err)
+		}
+	}
+	return resp, nil
+}
+
+// countPerProcess sends n requests to /counter and returns what each
+// worker's own counter reached.
+func countPerProcess(ctx context.Context, url string, n int) ([]WorkerCount, error) {
+	c := fresh(0)
+	last := map[int]WorkerCount{}
+	for range n {
+		var v counterReply
+		if _, err := getJSON(ctx, c, url+"/counter", "", &v); err != nil {
+			return nil, err
+		}
+		if v.Value > last[v.Worker].Count {
+			last[v.Worker] = WorkerCount{Slot: v.Worker, PID: v.PID, Count: v.Value}
+		}
+	}
+	var out []WorkerCount
+	for _, w := range last {
+		out = append(out, w)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Slot < out[j].Slot })
+	return out, nil
+}
+
+// countShared sends n requests to /counter/shared and returns the last
+// value it answered.
+func countShared(ctx context.Context, url string, n int) (int64, error) {
+	c := fresh(0)
+	var top int64
+	for range n {
+		var v counterReply
+		if _, err := getJSON(ctx, c, url+"/counter/shared", "", &v); err != nil {
+			return 0, err
+		}
+		top = max(top, v.Value)
+	}
+	return top, nil
+}
+
+// sessions logs users in, each from a loopback address of its own as
+// different clients would come, then asks lookups times who they are on
+// new connections; it returns how many lookups found the session.
+func sessions(ctx context.Context, url string, users int) (int, error) {
+	found := 0
+	for u := range users {
+		c := fresh(u + 1)
+		resp, err := getJSON(ctx, c, url+"/session?user=user"+strconv.Itoa(u), "", nil)
+		if err != nil {
+			return 0, err
+		}
+		cookie, _, _ := strings.Cut(resp.Header.Get("Set-Cookie"), ";")
+		for range lookups {
+			r, err := getJSON(ctx, c, url+"/session/me", cookie, nil)
+			if err != nil {
+				return 0, err
+			}
+			if r.StatusCode == 200 {
+				found++
+			}
+		}
+	}
+	return found, nil
+}
+
+// burst measures req/s and p99 of a short closed loop at url.
+func burst(ctx context.Context, o Options, url string) (float64, float64, error) {
+	s, err := o.Generate(ctx, loadgen.Load{URL: url, Connections: 16, Duration: min(o.Duration/3, 2*time.Second), KeepAlive: true})
+	if err != nil {
+		return 0, 0, err
+	}
+	return s.RPSOK, s.Latency.P99, nil
+}
