@@ -175,5 +175,12 @@ func workerMain(stderr io.Writer) int {
 	return exitOK
 }
 
+// smokeEnv, set to 1, runs every command at smoke scale: tiny durations,
+// rates and counts, servers that stop once ready, one refresh of top. The
+// test that runs the documented commands sets it; a user has no need to.
+const smokeEnv = "COREBENCH_SMOKE"
+
+func smoke() bool { return os.Getenv(smokeEnv) == "1" }
+
 // defaultCommand is what `bench` alone runs.
 const defaultCommand = "run"

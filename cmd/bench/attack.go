@@ -86,6 +86,9 @@ func runAttack(c *cli, args []string) error {
 	if err := c.parse(fs, args); err != nil {
 		return err
 	}
+	if smoke() {
+		f.dur, f.warmup = min(f.dur, 300*time.Millisecond), 0
+	}
 	switch fs.NArg() {
 	case 0:
 		return usagef("no URL: want bench attack http://HOST:PORT/PATH")

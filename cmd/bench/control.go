@@ -128,6 +128,9 @@ func runTop(c *cli, args []string) error {
 	if *count < 0 {
 		return usagef("--count %d: want 0 or more", *count)
 	}
+	if smoke() {
+		*count = 1
+	}
 	ctx, stop := signalContext()
 	defer stop()
 	cl, err := master(ctx, *control)
@@ -279,5 +282,5 @@ func runLogs(c *cli, args []string) error {
 	if err != nil {
 		return err
 	}
-	return cl.Logs(ctx, !*noFollow, func(l string) { fmt.Fprintln(c.stdout, l) })
+	return cl.Logs(ctx, !*noFollow && !smoke(), func(l string) { fmt.Fprintln(c.stdout, l) })
 }

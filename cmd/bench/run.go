@@ -185,6 +185,13 @@ func (f *runFlags) profileOf() (suite.Profile, error) {
 	if f.repeat > 0 {
 		prof.Repeat = f.repeat
 	}
+	if smoke() {
+		s := suite.Profiles["smoke"]
+		prof.Duration, prof.Warmup, prof.Repeat = s.Duration, s.Warmup, s.Repeat
+		prof.Connections = min(prof.Connections, 8)
+		prof.ConnSweep = prof.ConnSweep[:min(len(prof.ConnSweep), 2)]
+		prof.RateSweep = prof.RateSweep[:min(len(prof.RateSweep), 2)]
+	}
 	return prof, nil
 }
 

@@ -62,6 +62,10 @@ func runScenario(c *cli, args []string) error {
 		return usagef("want one scenario: %s", strings.Join(scenario.Names, ", "))
 	}
 	o.Name = fs.Arg(0)
+	if smoke() {
+		o.Duration, o.At, o.Rate = 1500*time.Millisecond, 0, min(o.Rate, 300)
+		o.Requests, o.Users, o.Restart = min(o.Requests, 100), min(o.Users, 8), min(o.Restart, 200*time.Millisecond)
+	}
 	if o.Rate <= 0 || o.Duration <= 0 || o.Requests <= 0 || o.Users <= 0 || o.Users > 60000 {
 		return usagef("--rate, --duration, --requests and --users must be positive (users at most 60000)")
 	}

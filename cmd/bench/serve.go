@@ -75,10 +75,14 @@ func runServe(c *cli, args []string) error {
 		return err
 	}
 	o.Log = c.stderr
-	o.Ready = func(i models.Info) { fmt.Fprintln(c.stdout, i.Line()) }
-
 	ctx, stop := signalContext()
 	defer stop()
+	o.Ready = func(i models.Info) {
+		fmt.Fprintln(c.stdout, i.Line())
+		if smoke() {
+			stop() // it started: that is all a smoke run asks
+		}
+	}
 	hup := make(chan os.Signal, 1)
 	signal.Notify(hup, syscall.SIGHUP)
 	defer signal.Stop(hup)

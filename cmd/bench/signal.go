@@ -4,10 +4,12 @@ import (
 	"context"
 	"os"
 	"os/signal"
+	"sync"
 )
 
 // newSignalContext returns a context cancelled by the first of sigs. After
 // that the signals are back to their default, so a second Ctrl-C kills.
+// The stop function may be called more than once.
 func newSignalContext(sigs ...os.Signal) (context.Context, func()) {
 	ctx, cancel := context.WithCancel(context.Background())
 	c := make(chan os.Signal, 1)
@@ -21,9 +23,12 @@ func newSignalContext(sigs ...os.Signal) (context.Context, func()) {
 		case <-done:
 		}
 	}()
+	var once sync.Once
 	return ctx, func() {
-		signal.Stop(c)
-		close(done)
-		cancel()
+		once.Do(func() {
+			signal.Stop(c)
+			close(done)
+			cancel()
+		})
 	}
 }

@@ -1,0 +1,198 @@
+package main
+
+import (
+	"bufio"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/corebench/corebench/internal/redistest"
+	"github.com/corebench/corebench/models/modeltest"
+)
+
+// A documented command is a line of a fenced block whose info string says
+// "runnable" (```sh runnable), in README.md or docs/*.md. Lines ending in
+// a backslash continue on the next; "# ..." starts a comment.
+type docCommand struct {
+	file string
+	line int
+	text string
+}
+
+func documentedCommands(t *testing.T) []docCommand {
+	t.Helper()
+	files, _ := filepath.Glob("../../docs/*.md")
+	files = append([]string{"../../README.md"}, files...)
+	var cmds []docCommand
+	for _, f := range files {
+		fh, err := os.Open(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		sc := bufio.NewScanner(fh)
+		n, in, runnable := 0, false, false
+		var cur *docCommand
+		for sc.Scan() {
+			n++
+			l := sc.Text()
+			if strings.HasPrefix(strings.TrimSpace(l), "```") {
+				info := strings.TrimPrefix(strings.TrimSpace(l), "```")
+				in, runnable = !in, !in && strings.Contains(info, "runnable")
+				continue
+			}
+			if !in || !runnable {
+				continue
+			}
+			text := stripComment(l)
+			if cur != nil {
+				cur.text += " " + strings.TrimSpace(text)
+			} else if strings.TrimSpace(text) != "" {
+				cur = &docCommand{file: filepath.Base(f), line: n, text: strings.TrimSpace(text)}
+			}
+			if cur != nil {
+				if strings.HasSuffix(cur.text, "\\") {
+					cur.text = strings.TrimSpace(strings.TrimSuffix(cur.text, "\\"))
+					continue
+				}
+				cmds = append(cmds, *cur)
+				cur = nil
+			}
+		}
+		fh.Close()
+	}
+	return cmds
+}
+
+// stripComment drops a shell comment: a # after a space, outside quotes.
+func stripComment(l string) string {
+	quote := rune(0)
+	for i, r := range l {
+		switch {
+		case quote != 0:
+			if r == quote {
+				quote = 0
+			}
+		case r == '\'' || r == '"':
+			quote = r
+		case r == '#' && (i == 0 || l[i-1] == ' '):
+			return l[:i]
+		}
+	}
+	return l
+}
+
+// words splits a command line the way sh would for these simple lines:
+// spaces separate words, quotes group them.
+func words(s string) ([]string, error) {
+	var out []string
+	var cur strings.Builder
+	quote, have := rune(0), false
+	for _, r := range s {
+		switch {
+		case quote != 0:
+			if r == quote {
+				quote = 0
+			} else {
+				cur.WriteRune(r)
+			}
+		case r == '\'' || r == '"':
+			quote, have = r, true
+		case r == ' ' || r == '\t':
+			if have || cur.Len() > 0 {
+				out = append(out, cur.String())
+				cur.Reset()
+				have = false
+			}
+		case strings.ContainsRune("|&;<>$`", r):
+			return nil, fmt.Errorf("shell syntax %q: runnable lines are plain commands", r)
+		default:
+			cur.WriteRune(r)
+		}
+	}
+	if quote != 0 {
+		return nil, fmt.Errorf("unclosed quote")
+	}
+	if have || cur.Len() > 0 {
+		out = append(out, cur.String())
+	}
+	return out, nil
+}
+
+// TestDocumentedCommands runs every runnable command of the README and the
+// docs at smoke scale, so a command or flag the docs use cannot disappear
+// unnoticed. A prefork server (for attack, ps, reload, ...), a Redis and
+// two run directories stand in for what the docs assume is there.
+func TestDocumentedCommands(t *testing.T) {
+	cmds := documentedCommands(t)
+	if len(cmds) == 0 {
+		t.Fatal("no runnable commands found in README.md and docs/*.md")
+	}
+	work := t.TempDir()
+	for _, d := range []string{"a", "b"} {
+		b, err := os.ReadFile("../../report/testdata/results.json")
+		if err != nil {
+			t.Fatal(err)
+		}
+		os.MkdirAll(filepath.Join(work, "results", d), 0o755)
+		os.WriteFile(filepath.Join(work, "results", d, "results.json"), b, 0o644)
+	}
+	srv := modeltest.Start(t, bench("serve", "--model", "prefork", "--workers", "2", "--addr", "127.0.0.1:0", "--chaos"))
+	redis := redistest.Start(t)
+	replacer := strings.NewReplacer(
+		"http://127.0.0.1:8080", srv.URL,
+		"127.0.0.1:8080", srv.Addr,
+		"redis://127.0.0.1:6379", redis,
+		"results/<id>", "results/a", "results/<a>", "results/a", "results/<b>", "results/b",
+		"<master pid>", strconv.Itoa(srv.PID),
+	)
+	urlWord := regexp.MustCompile(`^URL$`)
+	for _, c := range cmds {
+		name := fmt.Sprintf("%s:%d %s", c.file, c.line, c.text)
+		args, err := words(replacer.Replace(c.text))
+		if err != nil {
+			t.Errorf("%s: %v", name, err)
+			continue
+		}
+		for i, a := range args {
+			args[i] = urlWord.ReplaceAllString(a, srv.URL+"/")
+		}
+		var cmd *exec.Cmd
+		switch {
+		case len(args) >= 3 && args[0] == "go" && args[1] == "run" && args[2] == "./cmd/bench":
+			cmd = bench(args[3:]...)
+		case args[0] == "go" && len(args) > 1 && args[1] == "test":
+			continue // the test command itself: it is what runs this
+		case args[0] == "bench":
+			if len(args) > 1 && args[1] == "serve" {
+				args = append(args, "--addr", "127.0.0.1:0") // the stand-in has the documented port
+			}
+			cmd = bench(args[1:]...)
+		case args[0] == "curl" || args[0] == "kill":
+			if _, err := exec.LookPath(args[0]); err != nil {
+				t.Logf("%s: skipped, no %s here", name, args[0])
+				continue
+			}
+			cmd = exec.Command(args[0], args[1:]...)
+		default:
+			t.Errorf("%s: not a command this test knows how to run (bench, go run ./cmd/bench, curl, kill)", name)
+			continue
+		}
+		cmd.Dir = work
+		if cmd.Env == nil {
+			cmd.Env = os.Environ()
+		}
+		cmd.Env = append(cmd.Env, smokeEnv+"=1")
+		st, _, stderr := modeltest.RunToExit(t, cmd)
+		if st != 0 {
+			t.Errorf("%s: exit status %d\n%s", name, st, stderr)
+		}
+	}
+	if srv.Exited() {
+		t.Errorf("the stand-in server exited during the documented commands:\n%s", srv.Stderr())
+	}
+}
