@@ -207,6 +207,13 @@ func (e *fastEngine) dispatch() {
 	e.pace(w, r.o.Rate, r.measure, r.end)
 }
 
+// spawnAfter is how long the dispatcher waits for a connection to be idle
+// before it opens one more.
+const spawnAfter = 200 * time.Microsecond
+
+// pace dispatches the hits p schedules between from and to (ns offsets);
+// it returns false when the run was aborted.
+//
 // Every wake-up of an idle CPU costs microseconds of system time on both
 // sides of the loopback (an inter-processor interrupt, and a VM exit in a
 // virtual machine); at tens of thousands of requests per second, one per
@@ -214,13 +221,6 @@ func (e *fastEngine) dispatch() {
 // it also sends those due within Options.Coalesce. A request that leaves
 // early is measured from when it left, so its latency stays true; only
 // the schedule's precision is Coalesce.
-
-// spawnAfter is how long the dispatcher waits for a connection to be idle
-// before it opens one more.
-const spawnAfter = 200 * time.Microsecond
-
-// pace dispatches the hits p schedules between from and to (ns offsets);
-// it returns false when the run was aborted.
 func (e *fastEngine) pace(w *waiter, p vegeta.Pacer, from, to int64) bool {
 	r := e.r
 	var hits uint64
