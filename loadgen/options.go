@@ -238,14 +238,15 @@ func ParseURL(s string) (*url.URL, error) {
 	if s == "" {
 		return nil, errors.New("no URL: want http://HOST[:PORT]/PATH")
 	}
+	if !strings.Contains(s, "://") {
+		return nil, fmt.Errorf("URL %q has no scheme: want http://%s", s, strings.TrimPrefix(s, "//"))
+	}
 	u, err := url.Parse(s)
 	if err != nil {
 		return nil, fmt.Errorf("invalid URL %q: %v", s, errors.Unwrap(err))
 	}
 	switch u.Scheme {
 	case "http", "https":
-	case "":
-		return nil, fmt.Errorf("URL %q has no scheme: want http://%s", s, strings.TrimPrefix(s, "//"))
 	default:
 		return nil, fmt.Errorf("URL %q: scheme %q is not supported, want http or https", s, u.Scheme)
 	}
