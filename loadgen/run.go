@@ -172,8 +172,9 @@ func (r *run) abort(err error) {
 // collector turns the slots' records into the summary, every
 // SeriesInterval, on one goroutine.
 type collector struct {
-	r   *run
-	agg *aggregator
+	r     *run
+	agg   *aggregator
+	slots []*slot // the run's, as of the last step
 
 	cpuMu    sync.Mutex
 	cpuStart time.Duration
@@ -247,13 +248,13 @@ func (c *collector) step(final bool) {
 	r := c.r
 	now := r.now()
 	r.mu.Lock()
-	slots := slices.Clone(r.slots)
+	c.slots = append(c.slots, r.slots[len(c.slots):]...) // slots are only ever added
 	r.mu.Unlock()
 	abortAt := int64(-1)
 	if r.aborted.Load() {
 		abortAt = r.abortAt.Load()
 	}
-	for _, s := range slots {
+	for _, s := range c.slots {
 		recs := s.swap()
 		for i := range recs {
 			rec := &recs[i]
