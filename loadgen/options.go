@@ -86,7 +86,8 @@ type Options struct {
 	// system roots, verified.
 	TLSConfig *tls.Config
 	// Redirects is how many redirects the vegeta engine follows; default
-	// 10, -1 for none (a 3xx is then the response).
+	// 10, -1 for none (a 3xx is then the response). The fast engine never
+	// follows one.
 	Redirects int
 
 	// SeriesInterval is the width of a time-series slice; default 100 ms,
@@ -107,8 +108,8 @@ type Options struct {
 
 	// Output, when set, receives every measured request as a vegeta
 	// Result (vegeta.NewEncoder and friends fit), from one goroutine.
-	// Results come in batches every SeriesInterval, in time order within
-	// a batch. An error stops the run.
+	// Results come in batches every 10 ms, in time order within a batch,
+	// numbered (Seq) in the order written. An error stops the run.
 	Output vegeta.Encoder
 	// Name is the attack name written in Output's results.
 	Name string
