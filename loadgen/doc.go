@@ -9,8 +9,9 @@
 //   - "fast", the default for http:// URLs: one goroutine per raw TCP
 //     connection, request bytes built once, an HTTP/1.1 response parser
 //     that allocates nothing per request. It exists because the generator
-//     must never be the bottleneck of a benchmark: on one core it outruns
-//     wrk, where net/http based generators reach a third of that.
+//     must never be the bottleneck of a benchmark: on one core it does as
+//     much as wrk or a little more (docs/performance.md), where net/http
+//     based generators reach a third of that.
 //   - "vegeta": vegeta's Attacker over net/http, for everything else
 //     (https, HTTP/2, redirects).
 //
@@ -25,9 +26,9 @@
 // `bench attack --cpus` does) and say so in Options.AllowedCPUs.
 //
 // Every request is recorded as a small fixed-size record into a buffer of
-// its connection; a collector goroutine swaps the buffers every
-// SeriesInterval and folds them into the time series, the histogram and
-// the counts, so the hot path costs an uncontended mutex and an append,
-// and memory stays flat over the length of a run unless Options.Output
-// asks for every result.
+// its connection; a collector goroutine swaps the buffers every 10 ms and
+// folds them into the time series, the histogram and the counts, so the
+// hot path costs an uncontended mutex and an append, and memory stays flat
+// over the length of a run. Options.Output streams every result to an
+// encoder as it is collected.
 package loadgen

@@ -33,6 +33,7 @@ type fastEngine struct {
 	first      []net.Conn  // opened by connect, one per initial connection (nil when that dial failed)
 	tickets    chan int64  // open loop: scheduled send times, handed to idle connections
 	spawnTimer *time.Timer // open loop: the dispatcher's, see send
+	coalesce   time.Duration
 	wg         sync.WaitGroup
 	nconns     atomic.Int64 // connection goroutines started
 }
@@ -60,6 +61,7 @@ func newFastEngine(r *run) (*fastEngine, error) {
 		maxBody:  r.o.MaxBody,
 		timeout:  int64(r.o.Timeout),
 		dialer:   net.Dialer{Timeout: r.o.Timeout},
+		coalesce: max(r.o.Coalesce, 0),
 	}, nil
 }
 
@@ -205,22 +207,20 @@ func (e *fastEngine) dispatch() {
 	e.pace(w, r.o.Rate, r.measure, r.end)
 }
 
-// coalesce is how early a request may leave so that it shares a wake-up
-// with the one before: when the dispatcher wakes for a request, it also
-// sends those due within coalesce. Every wake-up of an idle CPU costs
-// microseconds of system time on both sides of the loopback (an
-// inter-processor interrupt, and a VM exit in a virtual machine); at tens
-// of thousands of requests per second, one per request would eat the
-// core. A request that leaves early is measured from when it left, so
-// its latency stays true; only the schedule's precision is coalesce.
-var coalesce = 50 * time.Microsecond
-
 // spawnAfter is how long the dispatcher waits for a connection to be idle
 // before it opens one more.
 const spawnAfter = 200 * time.Microsecond
 
 // pace dispatches the hits p schedules between from and to (ns offsets);
 // it returns false when the run was aborted.
+//
+// Every wake-up of an idle CPU costs microseconds of system time on both
+// sides of the loopback (an inter-processor interrupt, and a VM exit in a
+// virtual machine); at tens of thousands of requests per second, one per
+// request would eat the core. So when the dispatcher wakes for a request,
+// it also sends those due within Options.Coalesce. A request that leaves
+// early is measured from when it left, so its latency stays true; only
+// the schedule's precision is Coalesce.
 func (e *fastEngine) pace(w *waiter, p vegeta.Pacer, from, to int64) bool {
 	r := e.r
 	var hits uint64
@@ -247,7 +247,7 @@ func (e *fastEngine) pace(w *waiter, p vegeta.Pacer, from, to int64) bool {
 				}
 				now = sched
 			}
-			awake = now + int64(coalesce)
+			awake = now + int64(e.coalesce)
 		}
 		if r.stopping.Load() || !e.send(sched) {
 			return false

@@ -770,3 +770,46 @@ func TestMemoryFlat(t *testing.T) {
 		t.Errorf("buffers hold room for %d records after %d requests (%d per slice), want at most %d", held, s.Requests, perSlice, limit)
 	}
 }
+
+// TestPaceSchedule: the dispatcher hands out every scheduled time in
+// order, and never more than Coalesce before it is due.
+func TestPaceSchedule(t *testing.T) {
+	for _, coalesce := range []time.Duration{0, 50 * time.Microsecond, 300 * time.Microsecond} {
+		o := Options{URL: "http://127.0.0.1:1/", Connections: 1, MaxConnections: 1, Duration: 20 * time.Millisecond}.withDefaults()
+		r := newRun(o)
+		r.origin = time.Now()
+		e := &fastEngine{r: r, tickets: make(chan int64), coalesce: coalesce}
+		e.nconns.Store(1) // at the cap: send waits for the receiver below
+		w, err := newWaiter()
+		if err != nil {
+			t.Fatal(err)
+		}
+		type got struct{ sched, at int64 }
+		var gots []got
+		done := make(chan struct{})
+		go func() {
+			for s := range e.tickets {
+				gots = append(gots, got{s, r.now()})
+			}
+			close(done)
+		}()
+		p := vegeta.ConstantPacer{Freq: 20000, Per: time.Second} // one every 50 µs
+		if !e.pace(w, p, 0, int64(20*time.Millisecond)) {
+			t.Fatal("pace reports an abort")
+		}
+		close(e.tickets)
+		<-done
+		w.close()
+		if len(gots) != 399 {
+			t.Errorf("coalesce %v: %d hits in 20 ms at 20000/s, want 399", coalesce, len(gots))
+		}
+		for i, g := range gots {
+			if want := int64(i+1) * int64(50*time.Microsecond); g.sched != want {
+				t.Fatalf("coalesce %v: hit %d scheduled at %v, want %v", coalesce, i, time.Duration(g.sched), time.Duration(want))
+			}
+			if g.at < g.sched-int64(coalesce) {
+				t.Fatalf("coalesce %v: hit %d handed out %v before its time", coalesce, i, time.Duration(g.sched-g.at))
+			}
+		}
+	}
+}

@@ -30,6 +30,7 @@ const (
 	DefaultSeriesInterval = 100 * time.Millisecond
 	DefaultLateThreshold  = time.Millisecond
 	DefaultRedirects      = 10
+	DefaultCoalesce       = 50 * time.Microsecond
 )
 
 // maxHeaderBytes bounds a response's status line and headers.
@@ -85,7 +86,8 @@ type Options struct {
 	// system roots, verified.
 	TLSConfig *tls.Config
 	// Redirects is how many redirects the vegeta engine follows; default
-	// 10, -1 for none (a 3xx is then the response).
+	// 10, -1 for none (a 3xx is then the response). The fast engine never
+	// follows one.
 	Redirects int
 
 	// SeriesInterval is the width of a time-series slice; default 100 ms,
@@ -94,11 +96,20 @@ type Options struct {
 	// LateThreshold is how long after its scheduled time an open-loop
 	// request may leave without counting as late; default 1 ms.
 	LateThreshold time.Duration
+	// Coalesce is how much before its scheduled time an open-loop request
+	// may leave so that it shares the dispatcher's wake-up with the one
+	// before (fast engine); default 50 µs, negative for none. Each wake-up
+	// of an idle CPU costs microseconds of system time on both sides of
+	// the loopback, so at tens of thousands of requests per second this
+	// saves a good part of a core. A request is measured from when it
+	// left, so latencies stay true; only the schedule's precision is
+	// Coalesce.
+	Coalesce time.Duration
 
 	// Output, when set, receives every measured request as a vegeta
 	// Result (vegeta.NewEncoder and friends fit), from one goroutine.
-	// Results come in batches every SeriesInterval, in time order within
-	// a batch. An error stops the run.
+	// Results come in batches every 10 ms, in time order within a batch,
+	// numbered (Seq) in the order written. An error stops the run.
 	Output vegeta.Encoder
 	// Name is the attack name written in Output's results.
 	Name string
@@ -157,6 +168,9 @@ func (o Options) withDefaults() Options {
 	}
 	if o.LateThreshold == 0 {
 		o.LateThreshold = DefaultLateThreshold
+	}
+	if o.Coalesce == 0 {
+		o.Coalesce = DefaultCoalesce
 	}
 	if o.AllowedCPUs == 0 {
 		o.AllowedCPUs = allowedCPUs()
@@ -225,14 +239,15 @@ func ParseURL(s string) (*url.URL, error) {
 	if s == "" {
 		return nil, errors.New("no URL: want http://HOST[:PORT]/PATH")
 	}
+	if !strings.Contains(s, "://") {
+		return nil, fmt.Errorf("URL %q has no scheme: want http://%s", s, strings.TrimPrefix(s, "//"))
+	}
 	u, err := url.Parse(s)
 	if err != nil {
 		return nil, fmt.Errorf("invalid URL %q: %v", s, errors.Unwrap(err))
 	}
 	switch u.Scheme {
 	case "http", "https":
-	case "":
-		return nil, fmt.Errorf("URL %q has no scheme: want http://%s", s, strings.TrimPrefix(s, "//"))
 	default:
 		return nil, fmt.Errorf("URL %q: scheme %q is not supported, want http or https", s, u.Scheme)
 	}

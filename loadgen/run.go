@@ -32,7 +32,7 @@ func (e *UnreachableError) Unwrap() error { return e.Err }
 //
 // Cancelling ctx stops the run early: requests in flight are abandoned,
 // and the summary covers what completed before, with Interrupted set;
-// the error is nil. When the target cannot be reached at all, Run fails
+// the error is nil (it is ctx's error when the run had not started yet). When the target cannot be reached at all, Run fails
 // fast with an *UnreachableError and no summary. When Output fails, Run
 // stops and returns the summary so far with the error.
 func Run(ctx context.Context, o Options) (*results.Summary, error) {
@@ -55,6 +55,7 @@ func Run(ctx context.Context, o Options) (*results.Summary, error) {
 		return nil, err
 	}
 	if err := eng.connect(ctx); err != nil {
+		eng.abandon()
 		return nil, err
 	}
 	if err := ctx.Err(); err != nil {
@@ -171,8 +172,9 @@ func (r *run) abort(err error) {
 // collector turns the slots' records into the summary, every
 // SeriesInterval, on one goroutine.
 type collector struct {
-	r   *run
-	agg *aggregator
+	r     *run
+	agg   *aggregator
+	slots []*slot // the run's, as of the last step
 
 	cpuMu    sync.Mutex
 	cpuStart time.Duration
@@ -246,13 +248,13 @@ func (c *collector) step(final bool) {
 	r := c.r
 	now := r.now()
 	r.mu.Lock()
-	slots := slices.Clone(r.slots)
+	c.slots = append(c.slots, r.slots[len(c.slots):]...) // slots are only ever added
 	r.mu.Unlock()
 	abortAt := int64(-1)
 	if r.aborted.Load() {
 		abortAt = r.abortAt.Load()
 	}
-	for _, s := range slots {
+	for _, s := range c.slots {
 		recs := s.swap()
 		for i := range recs {
 			rec := &recs[i]
@@ -359,9 +361,11 @@ func (c *collector) header(w int32) http.Header {
 // returned, cpuEnd the process's CPU time then.
 func (c *collector) summary(finished int64, cpuEnd time.Duration) *results.Summary {
 	r, o := c.r, c.r.o
-	dur := max(finished-r.measure, 0)
+	// The measured window: the planned duration, plus the time the last
+	// responses took to come back; or up to the abort.
+	dur := max(finished-r.measure, int64(o.Duration))
 	if r.aborted.Load() {
-		dur = max(min(dur, r.abortAt.Load()-r.measure), 0)
+		dur = max(min(finished, r.abortAt.Load())-r.measure, 0)
 	}
 	s := &results.Summary{
 		Engine:      o.Engine,

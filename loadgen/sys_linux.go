@@ -35,6 +35,10 @@ func cpuTime() time.Duration {
 // every open-loop send. A timerfd waited on through the runtime poller
 // (a non-blocking os.File) wakes epoll_wait on the microsecond instead.
 //
+// (Arming a Go timer beside a timerfd that only nudges the poller, so
+// that a busy scheduler fires the Go timer on time, measured worse: with
+// more than one P the nudged thread often does not run the timer.)
+//
 // The timer is armed from inside RawConn.Read's callback, after the
 // poller's readiness was reset, so that a timer expiring at once cannot
 // be missed; and the first callback returns false without trying a read

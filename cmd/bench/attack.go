@@ -81,7 +81,7 @@ func runAttack(c *cli, args []string) error {
 	fs.StringVarP(&f.method, "method", "m", http.MethodGet, "request method")
 	fs.StringVar(&f.body, "body", "", "request body: a string, or @FILE to read it from FILE")
 	fs.StringVar(&f.maxBody, "max-body", "4MiB", "largest response body read; a larger one fails the request (malformed) and closes its connection")
-	fs.IntVar(&f.redirects, "redirects", loadgen.DefaultRedirects, "vegeta engine: redirects followed, -1 for none")
+	fs.IntVar(&f.redirects, "redirects", loadgen.DefaultRedirects, "vegeta engine: how many redirects to follow; -1 for none (the 3xx is the response)")
 	fs.StringVar(&f.name, "name", "", "attack name written in --output results")
 	if err := c.parse(fs, args); err != nil {
 		return err
@@ -189,8 +189,8 @@ func (f *attackFlags) options(target string) (loadgen.Options, error) {
 		return o, usagef("--warmup %v: want a positive duration", f.warmup)
 	case f.timout <= 0:
 		return o, usagef("--timeout %v: want a positive duration", f.timout)
-	case f.redirects < -1:
-		return o, usagef("--redirects %d: want -1 (none) or more", f.redirects)
+	case f.redirects < -1 || f.redirects == 0:
+		return o, usagef("--redirects %d: want a positive count, or -1 to follow none (the 3xx is then the response)", f.redirects)
 	}
 	switch f.engine {
 	case "", loadgen.EngineFast, loadgen.EngineVegeta:
