@@ -388,6 +388,9 @@ func (c *fconn) openLoop(first int64) {
 func (c *fconn) do(sched, sent int64) record {
 	r, e := c.r, c.e
 	rec := record{start: min(sched, sent), late: sent - sched, worker: -1}
+	if c.conn != nil && r.o.ProbeIdle && c.peerClosed() {
+		c.close() // the server closed it while it was idle: not this request's failure
+	}
 	if c.conn == nil {
 		nc, err := e.dialer.DialContext(r.ctx, "tcp", e.addr)
 		if err != nil {

@@ -80,6 +80,21 @@ func (c *fconn) readable(fd uintptr) bool {
 	}
 }
 
+// peerClosed reports whether the server has closed the connection (or
+// sent something unasked, which leaves it unusable too), without blocking.
+func (c *fconn) peerClosed() bool {
+	if c.raw == nil || c.rd.r != c.rd.w {
+		return false
+	}
+	closed := false
+	c.raw.Control(func(fd uintptr) {
+		var b [1]byte
+		n, _, err := syscall.Recvfrom(int(fd), b[:], syscall.MSG_PEEK|syscall.MSG_DONTWAIT)
+		closed = err == nil || (err != syscall.EAGAIN && err != syscall.EINTR) || n > 0
+	})
+	return closed
+}
+
 // rawRead and rawWrite are read(2) and write(2) without telling the Go
 // scheduler: on a non-blocking socket they return in microseconds, and
 // entersyscall/exitsyscall would cost a tenth of that on every request.

@@ -17,6 +17,7 @@ type Load struct {
 	Rate        float64 // open loop, req/s; 0 is a closed loop
 	Duration    time.Duration
 	KeepAlive   bool
+	ProbeIdle   bool   // see Options.ProbeIdle
 	Engine      string // default fast
 }
 
@@ -27,7 +28,7 @@ type Generator func(ctx context.Context, l Load) (*results.Summary, error)
 
 // Generate runs l with Run.
 func Generate(ctx context.Context, l Load) (*results.Summary, error) {
-	o := Options{URL: l.URL, Connections: l.Connections, Duration: l.Duration, NoKeepAlive: !l.KeepAlive, Engine: l.Engine}
+	o := Options{URL: l.URL, Connections: l.Connections, Duration: l.Duration, NoKeepAlive: !l.KeepAlive, ProbeIdle: l.ProbeIdle, Engine: l.Engine}
 	if l.Rate > 0 {
 		o.Rate = vegeta.ConstantPacer{Freq: int(l.Rate + 0.5), Per: time.Second}
 	}

@@ -813,3 +813,28 @@ func TestPaceSchedule(t *testing.T) {
 		}
 	}
 }
+
+// TestProbeIdle: a server that closes every keep-alive connection after
+// one answer, without saying so. Sends on those connections fail, unless
+// the generator probes an idle connection before reusing it, as browsers
+// and Go's http.Transport do.
+func TestProbeIdle(t *testing.T) {
+	url := rawServer(t, func(c net.Conn, br *bufio.Reader) {
+		if readRequest(br) {
+			io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+		}
+	})
+	for _, probe := range []bool{false, true} {
+		s, err := Run(context.Background(), Options{URL: url, Connections: 2, Duration: 500 * time.Millisecond,
+			Rate: vegeta.ConstantPacer{Freq: 100, Per: time.Second}, ProbeIdle: probe})
+		if err != nil {
+			t.Fatal(err)
+		}
+		switch {
+		case probe && s.Errors != 0:
+			t.Errorf("with ProbeIdle: %d of %d requests failed %v", s.Errors, s.Requests, s.ErrorKinds)
+		case !probe && s.Errors < s.Requests/3:
+			t.Errorf("without ProbeIdle: only %d of %d requests failed; the test server closes every connection after one answer", s.Errors, s.Requests)
+		}
+	}
+}

@@ -66,6 +66,13 @@ type Options struct {
 
 	// NoKeepAlive makes every request use a new connection.
 	NoKeepAlive bool
+	// ProbeIdle makes the fast engine check, before it reuses a kept-alive
+	// connection, that the server has not closed it meanwhile (a
+	// non-blocking peek, one system call a request), and open a new one
+	// if it has: what browsers and Go's http.Transport do. Without it a
+	// request sent on a connection the server closed while idle fails,
+	// which is what wrk reports too. The vegeta engine always does it.
+	ProbeIdle bool
 	// Timeout bounds each request, connecting included; default 10 s. The
 	// fast engine enforces it within 10%: it moves a connection's deadline
 	// only when the deadline is due in less than 0.9 Timeout, which spares

@@ -65,7 +65,11 @@ func runAction(ctx context.Context, o Options) (*Result, error) {
 	loaded := make(chan loadResult, 1)
 	began := time.Now()
 	go func() {
-		sum, err := o.Generate(ctx, loadgen.Load{URL: srv.URL + o.Path, Connections: 16, Rate: o.Rate, Duration: o.Duration, KeepAlive: !o.NoKeepAlive})
+		// ProbeIdle: a client that notices a closed idle connection, as
+		// browsers and Go's http.Transport do, so the failures counted are
+		// the requests the server had, not the generator's own sends on
+		// connections it could have known were gone.
+		sum, err := o.Generate(ctx, loadgen.Load{URL: srv.URL + o.Path, Connections: 16, Rate: o.Rate, Duration: o.Duration, KeepAlive: !o.NoKeepAlive, ProbeIdle: true})
 		loaded <- loadResult{sum, err}
 	}()
 	at := func(d time.Duration) error {
@@ -149,23 +153,36 @@ var backOnline = regexp.MustCompile(`worker (\d+) back online \(pid (\d+)\)`)
 // in flight just before are recorded: they are the failures the model
 // cannot avoid.
 func crashWorker(ctx context.Context, o Options, client prefork.Client, srv *child.Server, r *Result, act func(string, func() error) error) error {
+	// Follow the master's log first, to see the slot return; then take
+	// the victim's counts as close to the kill as can be.
+	lctx, stop := context.WithCancel(ctx)
+	defer stop()
+	lines := make(chan string, 64)
+	go client.Logs(lctx, true, func(l string) {
+		select {
+		case lines <- l:
+		default:
+		}
+	})
 	st, err := client.Status(ctx)
 	if err != nil {
 		return err
 	}
 	victim := st.Workers[min(1, len(st.Workers)-1)]
-	// Follow the master's log before the crash, to see the slot return.
-	lctx, stop := context.WithCancel(ctx)
-	defer stop()
 	back := make(chan string, 1)
-	go client.Logs(lctx, true, func(l string) {
-		if m := backOnline.FindStringSubmatch(l); m != nil && m[1] == fmt.Sprint(victim.Slot) {
+	go func() {
+		for {
 			select {
-			case back <- m[2]:
-			default:
+			case l := <-lines:
+				if m := backOnline.FindStringSubmatch(l); m != nil && m[1] == fmt.Sprint(victim.Slot) {
+					back <- m[2]
+					return
+				}
+			case <-lctx.Done():
+				return
 			}
 		}
-	})
+	}()
 	r.InFlight, r.Conns = victim.InFlight, victim.Conns
 	label := fmt.Sprintf("SIGKILL worker %d", victim.Slot)
 	if o.Crash == "request" {

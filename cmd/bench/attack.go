@@ -48,6 +48,7 @@ type attackFlags struct {
 	dur, warmup, timout time.Duration
 	rate                string
 	noKeepAlive         bool
+	probeIdle           bool
 	engine              string
 	http2, insecure     bool
 	json                bool
@@ -68,6 +69,7 @@ func runAttack(c *cli, args []string) error {
 	fs.StringVar(&f.rate, "rate", "", "open loop: requests per second (5000), per period (500/100ms), a linear ramp FROM:TO over the duration (1000:20000), or sine:MEAN:AMP:PERIOD (sine:5000:2000:10s); latency is measured from each request's scheduled time")
 	fs.IntVar(&f.maxConns, "max-connections", loadgen.DefaultMaxConnections, "open loop: at most this many connections, opened as needed to keep the schedule")
 	fs.BoolVar(&f.noKeepAlive, "no-keepalive", false, "a new connection for every request")
+	fs.BoolVar(&f.probeIdle, "probe-idle", false, "before reusing a keep-alive connection, check the server has not closed it (as browsers do; a system call per request)")
 	fs.StringVar(&f.engine, "engine", "", "fast (raw HTTP/1.1, the default for http://) or vegeta (net/http: https, HTTP/2, redirects)")
 	fs.BoolVar(&f.http2, "http2", false, "HTTP/2 (vegeta engine): over TLS for https://, h2c with prior knowledge for http://")
 	fs.BoolVar(&f.insecure, "insecure", false, "https: do not verify the server's certificate")
@@ -169,6 +171,7 @@ func (f *attackFlags) options(target string) (loadgen.Options, error) {
 		Duration:       f.dur,
 		Warmup:         f.warmup,
 		NoKeepAlive:    f.noKeepAlive,
+		ProbeIdle:      f.probeIdle,
 		Timeout:        f.timout,
 		Engine:         f.engine,
 		HTTP2:          f.http2,
