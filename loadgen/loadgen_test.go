@@ -759,7 +759,7 @@ func TestMemoryFlat(t *testing.T) {
 	e.run()
 	close(done)
 	<-colDone
-	s := col.summary(r.now(), 0)
+	s := col.summary(r.now(), 0, nil)
 	var held int
 	for _, sl := range r.slots {
 		held += cap(sl.buf) + cap(sl.spare)

@@ -13,6 +13,7 @@ import (
 
 	vegeta "github.com/tsenart/vegeta/v12/lib"
 
+	"github.com/corebench/corebench/internal/proc"
 	"github.com/corebench/corebench/results"
 )
 
@@ -75,7 +76,7 @@ func Run(ctx context.Context, o Options) (*results.Summary, error) {
 	}()
 	eng.run()
 	finished := r.now()
-	cpuEnd := cpuTime()
+	cpuEnd, machineEnd := cpuTime(), proc.Machine()
 	close(engineDone)
 	<-colDone
 
@@ -83,7 +84,7 @@ func Run(ctx context.Context, o Options) (*results.Summary, error) {
 	if errors.As(r.err, &unreachable) {
 		return nil, r.err
 	}
-	return col.summary(finished, cpuEnd), r.err
+	return col.summary(finished, cpuEnd, machineEnd), r.err
 }
 
 // engine sends the requests of a run.
@@ -176,9 +177,10 @@ type collector struct {
 	agg   *aggregator
 	slots []*slot // the run's, as of the last step
 
-	cpuMu    sync.Mutex
-	cpuStart time.Duration
-	cpuTaken bool
+	cpuMu        sync.Mutex
+	cpuStart     time.Duration
+	cpuTaken     bool
+	machineStart []proc.CPUTimes // every CPU's times when measurement began
 
 	out     []record // batch for Output
 	outErr  error
@@ -238,6 +240,7 @@ func (c *collector) takeCPU() {
 	c.cpuMu.Lock()
 	if !c.cpuTaken {
 		c.cpuStart, c.cpuTaken = cpuTime(), true
+		c.machineStart = proc.Machine()
 	}
 	c.cpuMu.Unlock()
 }
@@ -359,7 +362,7 @@ func (c *collector) header(w int32) http.Header {
 
 // summary assembles the run's summary; finished is when the engine
 // returned, cpuEnd the process's CPU time then.
-func (c *collector) summary(finished int64, cpuEnd time.Duration) *results.Summary {
+func (c *collector) summary(finished int64, cpuEnd time.Duration, machineEnd []proc.CPUTimes) *results.Summary {
 	r, o := c.r, c.r.o
 	// The measured window: the planned duration, plus the time the last
 	// responses took to come back; or up to the abort.
@@ -386,6 +389,7 @@ func (c *collector) summary(finished int64, cpuEnd time.Duration) *results.Summa
 		cpu := max(cpuEnd-c.cpuStart, 0)
 		s.LoadgenCPU = cpu.Seconds()
 		s.LoadgenCores = cores(cpu, time.Duration(max(finished-r.measure, 0)))
+		s.MachineCPU = proc.Busy(c.machineStart, machineEnd)
 	}
 	c.cpuMu.Unlock()
 	s.CoresAllowed = o.AllowedCPUs

@@ -54,6 +54,11 @@ type Summary struct {
 
 	Late Late `json:"late"`
 
+	// MachineCPU is each CPU's busy share while measured, whatever kept
+	// it busy (server, generator, kernel): one CPU pegged and the others
+	// idle is the single-core problem.
+	MachineCPU []float64 `json:"machine_cpu_busy,omitempty"`
+
 	LoadgenCPU   float64 `json:"loadgen_cpu_s"`
 	LoadgenCores float64 `json:"loadgen_cores"`   // CPU seconds per second of wall time
 	CoresAllowed int     `json:"loadgen_allowed"` // CPUs the generator could run on

@@ -7,6 +7,8 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -47,7 +49,7 @@ func TestAttackJSON(t *testing.T) {
 	if err := json.Unmarshal([]byte(stdout), &fields); err != nil {
 		t.Fatal(err)
 	}
-	for _, k := range []string{"requests", "errors", "rps", "duration_s", "latency_ms", "status_codes", "per_worker", "fairness", "late", "loadgen_cpu_s", "saturated"} {
+	for _, k := range []string{"requests", "errors", "rps", "duration_s", "latency_ms", "status_codes", "per_worker", "fairness", "late", "loadgen_cpu_s", "saturated", "machine_cpu_busy"} {
 		if _, ok := fields[k]; !ok {
 			t.Errorf("no %q in the JSON summary", k)
 		}
@@ -66,6 +68,10 @@ func TestAttackJSON(t *testing.T) {
 	if s.Requests == 0 || s.Requests != served.Load() || s.StatusCodes["200"] != s.Requests || len(s.PerWorker) != 2 {
 		t.Errorf("requests %d (server %d), status %v, per worker %v", s.Requests, served.Load(), s.StatusCodes, s.PerWorker)
 	}
+	// The server and the generator kept at least one CPU partly busy.
+	if len(s.MachineCPU) < runtime.NumCPU() || slices.Max(s.MachineCPU) <= 0 || slices.Max(s.MachineCPU) > 1 {
+		t.Errorf("machine_cpu_busy %v", s.MachineCPU)
+	}
 }
 
 // TestAttackTable: without --json, the table.
@@ -75,7 +81,7 @@ func TestAttackTable(t *testing.T) {
 	if st != 0 || stderr != "" {
 		t.Fatalf("status %d, stderr %q", st, stderr)
 	}
-	for _, want := range []string{"Latency", "p99.9", "Req/s", "Bytes/s", "requests in", "Status     200: ", "Errors     none", "Workers    2 workers, fairness", "Late       ", "open loop at 500/s", "Generator  "} {
+	for _, want := range []string{"Latency", "p99.9", "Req/s", "Bytes/s", "requests in", "Status     200: ", "Errors     none", "Workers    2 workers, fairness", "Late       ", "open loop at 500/s", "Generator  ", "CPUs busy  cpu0 "} {
 		if !strings.Contains(stdout, want) {
 			t.Errorf("table lacks %q:\n%s", want, stdout)
 		}

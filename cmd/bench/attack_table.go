@@ -60,6 +60,9 @@ func writeTable(out io.Writer, s *results.Summary) error {
 	if s.Engine != "merged" {
 		fmt.Fprintf(w, "Generator  %.2f CPU-s, %.2f of the %s it may use\n", s.LoadgenCPU, s.LoadgenCores, plural(s.CoresAllowed, "CPU"))
 	}
+	if len(s.MachineCPU) > 0 {
+		fmt.Fprintf(w, "CPUs busy  %s\n", busyLine(s.MachineCPU))
+	}
 	if s.Saturated {
 		fmt.Fprintf(w, "\nWARNING: %s.\n", s.SaturatedWhy)
 	}
@@ -289,4 +292,13 @@ func (p *progressBar) clear() {
 	if p.drawn {
 		fmt.Fprint(p.w, "\r\033[K")
 	}
+}
+
+// busyLine shows each CPU's busy share: "cpu0 98%  cpu1 7%".
+func busyLine(busy []float64) string {
+	parts := make([]string, len(busy))
+	for i, b := range busy {
+		parts[i] = fmt.Sprintf("cpu%d %.0f%%", i, 100*b)
+	}
+	return strings.Join(parts, "  ")
 }

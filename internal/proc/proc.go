@@ -97,3 +97,60 @@ func statusKB(pid int, key string) int64 {
 
 // RSS returns the resident set size of pid in bytes (VmRSS).
 func RSS(pid int) int64 { return statusKB(pid, "VmRSS:") * 1024 }
+
+// CPUTimes are one CPU's cumulative times from /proc/stat, in ticks.
+type CPUTimes struct{ Busy, Total uint64 }
+
+// Machine returns every CPU's cumulative times, indexed by CPU number
+// (an offline CPU reads as zeros); nil where /proc/stat cannot be read.
+func Machine() []CPUTimes {
+	b, err := os.ReadFile("/proc/stat")
+	if err != nil {
+		return nil
+	}
+	return parseStat(string(b))
+}
+
+func parseStat(stat string) []CPUTimes {
+	var out []CPUTimes
+	for _, l := range strings.Split(stat, "\n") {
+		f := strings.Fields(l)
+		if len(f) < 5 || !strings.HasPrefix(f[0], "cpu") || f[0] == "cpu" {
+			continue
+		}
+		id, err := strconv.Atoi(f[0][len("cpu"):])
+		if err != nil || id > 4096 {
+			continue
+		}
+		var t CPUTimes
+		for i, s := range f[1:] {
+			v, _ := strconv.ParseUint(s, 10, 64)
+			if i == 8 || i == 9 { // guest time is already in user time
+				continue
+			}
+			t.Total += v
+			if i != 3 && i != 4 { // idle, iowait
+				t.Busy += v
+			}
+		}
+		for len(out) <= id {
+			out = append(out, CPUTimes{})
+		}
+		out[id] = t
+	}
+	return out
+}
+
+// Busy returns each CPU's busy share between two readings of Machine.
+func Busy(before, after []CPUTimes) []float64 {
+	if len(before) != len(after) {
+		return nil
+	}
+	out := make([]float64, len(after))
+	for i := range after {
+		if dt := after[i].Total - before[i].Total; dt > 0 {
+			out[i] = float64(after[i].Busy-before[i].Busy) / float64(dt)
+		}
+	}
+	return out
+}

@@ -1,0 +1,66 @@
+package proc
+
+import (
+	"runtime"
+	"testing"
+
+	"golang.org/x/sys/unix"
+)
+
+func TestParseStat(t *testing.T) {
+	// cpu1 is offline; guest time (the last two) is already in user time.
+	got := parseStat("cpu  30 0 10 100 5 0 0 0 7 0\n" +
+		"cpu0 10 1 2 50 3 4 5 6 7 8\n" +
+		"cpu2 20 0 8 50 2 0 0 0 0 0\n" +
+		"intr 1 2 3\n")
+	want := []CPUTimes{{Busy: 10 + 1 + 2 + 4 + 5 + 6, Total: 10 + 1 + 2 + 50 + 3 + 4 + 5 + 6}, {}, {Busy: 28, Total: 80}}
+	if len(got) != len(want) {
+		t.Fatalf("got %+v, want %+v", got, want)
+	}
+	for i := range want {
+		if got[i] != want[i] {
+			t.Errorf("cpu%d: got %+v, want %+v", i, got[i], want[i])
+		}
+	}
+	b := Busy(got, []CPUTimes{{Busy: got[0].Busy + 30, Total: got[0].Total + 40}, {}, got[2]})
+	if len(b) != 3 || b[0] != 0.75 || b[1] != 0 || b[2] != 0 {
+		t.Errorf("Busy = %v, want [0.75 0 0]", b)
+	}
+	if Busy(got, got[:1]) != nil {
+		t.Error("Busy of readings of different machines is not nil")
+	}
+}
+
+// TestMachineSeesABusyCPU: a thread spinning on CPU 0 makes it busy.
+func TestMachineSeesABusyCPU(t *testing.T) {
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	var old unix.CPUSet
+	if err := unix.SchedGetaffinity(0, &old); err != nil || !old.IsSet(0) {
+		t.Skipf("CPU 0 not available: %v", err)
+	}
+	var one unix.CPUSet
+	one.Set(0)
+	if err := unix.SchedSetaffinity(0, &one); err != nil {
+		t.Fatal(err)
+	}
+	defer unix.SchedSetaffinity(0, &old)
+
+	before := Machine()
+	if len(before) < runtime.NumCPU() {
+		t.Fatalf("%d CPUs read from /proc/stat, want at least %d", len(before), runtime.NumCPU())
+	}
+	// Spin until CPU 0 has accounted 20 ticks (0.2 s at the usual 100 Hz).
+	var after []CPUTimes
+	for x := uint64(1); ; x = x*6364136223846793005 + 1 {
+		if x&0xfffff == 0 {
+			after = Machine()
+			if after[0].Total-before[0].Total >= 20 {
+				break
+			}
+		}
+	}
+	if b := Busy(before, after); b[0] < 0.8 {
+		t.Errorf("CPU 0 was %.0f%% busy while a thread spun on it", 100*b[0])
+	}
+}
