@@ -51,6 +51,9 @@ func runAction(ctx context.Context, o Options) (*Result, error) {
 	}()
 	u, _ := url.Parse(srv.URL)
 	r := &Result{Scenario: o.Name, Model: o.Model, Workers: o.Workers, Rate: o.Rate, Path: o.Path, KeepAlive: !o.NoKeepAlive}
+	if o.Closed {
+		r.Rate, r.Connections = 0, o.Connections
+	}
 	if !isPrefork {
 		r.Workers = 1
 		if strings.HasPrefix(o.Model, "goroutines") {
@@ -69,7 +72,11 @@ func runAction(ctx context.Context, o Options) (*Result, error) {
 		// browsers and Go's http.Transport do, so the failures counted are
 		// the requests the server had, not the generator's own sends on
 		// connections it could have known were gone.
-		sum, err := o.Generate(ctx, loadgen.Load{URL: srv.URL + o.Path, Connections: 16, Rate: o.Rate, Duration: o.Duration, KeepAlive: !o.NoKeepAlive, ProbeIdle: true})
+		l := loadgen.Load{URL: srv.URL + o.Path, Connections: o.Connections, Rate: o.Rate, Duration: o.Duration, KeepAlive: !o.NoKeepAlive, ProbeIdle: true}
+		if o.Closed {
+			l.Rate = 0
+		}
+		sum, err := o.Generate(ctx, l)
 		loaded <- loadResult{sum, err}
 	}()
 	at := func(d time.Duration) error {
@@ -113,6 +120,25 @@ func runAction(ctx context.Context, o Options) (*Result, error) {
 		case "reload":
 			actErr = act("rolling reload", func() error {
 				return client.Reload(ctx, 1, func(s string) { o.Log("  " + s) })
+			})
+		case "stall":
+			// SIGSTOP freezes every process of the server at once, as a
+			// long GC pause, a swapped-out page or a noisy neighbour would.
+			actErr = act(fmt.Sprintf("server stopped for %v", o.Stall), func() error {
+				pids := srv.Pids()
+				for _, p := range pids {
+					syscall.Kill(p, syscall.SIGSTOP)
+				}
+				t := time.NewTimer(o.Stall)
+				defer t.Stop()
+				select {
+				case <-t.C:
+				case <-ctx.Done():
+				}
+				for _, p := range pids {
+					syscall.Kill(p, syscall.SIGCONT)
+				}
+				return nil
 			})
 		case "scale":
 			actErr = act(fmt.Sprintf("scale %d → 8", o.Workers), func() error {

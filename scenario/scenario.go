@@ -1,8 +1,9 @@
 // Package scenario does something to a server under a steady open-loop
 // load and measures what it cost: a worker crash, a rolling reload, a
-// scale up and down, and what per-process state does to a counter and to
-// sessions. Each scenario's timeline (req/s, errors and p99 per 100 ms,
-// with the action marked) is the lesson.
+// scale up and down, what per-process state does to a counter and to
+// sessions, and a stall (the server stopped for a moment), which open and
+// closed loops report very differently. Each scenario's timeline (req/s,
+// errors and p99 per 100 ms, with the action marked) is the lesson.
 //
 // Servers run as `bench serve` children (internal/child); the load is a
 // loadgen.Generator, so tests can shrink it; prefork servers are driven
@@ -25,7 +26,7 @@ import (
 )
 
 // Names of the scenarios.
-var Names = []string{"crash", "reload", "scale", "state"}
+var Names = []string{"crash", "reload", "scale", "state", "stall"}
 
 // Options configure a scenario. Zero fields take the defaults named.
 type Options struct {
@@ -50,9 +51,15 @@ type Options struct {
 	// NoKeepAlive opens a new connection per request, which puts many
 	// connections in the accept queues at any moment.
 	NoKeepAlive bool
-	State       string // a redis:// store for the state scenario's production answer
-	Requests    int    // state scenario: requests per counter; default 1000
-	Users       int    // state scenario: users logging in; default 50
+	// Closed drives the load in a closed loop (Connections busy at all
+	// times) instead of at Rate: the stall scenario's other half, where
+	// coordinated omission hides the stall.
+	Closed      bool
+	Connections int           // closed loop; default 16
+	Stall       time.Duration // stall: how long the server is stopped; default 500ms
+	State       string        // a redis:// store for the state scenario's production answer
+	Requests    int           // state scenario: requests per counter; default 1000
+	Users       int           // state scenario: users logging in; default 50
 
 	Serve    func(args ...string) *exec.Cmd
 	Generate loadgen.Generator
@@ -94,6 +101,12 @@ func (o Options) withDefaults() Options {
 	if o.Users <= 0 {
 		o.Users = 50
 	}
+	if o.Connections <= 0 {
+		o.Connections = 16
+	}
+	if o.Stall <= 0 {
+		o.Stall = 500 * time.Millisecond
+	}
 	if o.Log == nil {
 		o.Log = func(string) {}
 	}
@@ -126,14 +139,15 @@ func (o Options) Check() error {
 
 // Result is what a scenario measured.
 type Result struct {
-	Scenario  string           `json:"scenario"`
-	Model     string           `json:"model"`
-	Workers   int              `json:"workers"`
-	Rate      float64          `json:"rate"`
-	Path      string           `json:"path"`
-	KeepAlive bool             `json:"keepalive"`
-	Actions   []Action         `json:"actions"`
-	Load      *results.Summary `json:"load,omitempty"`
+	Scenario    string           `json:"scenario"`
+	Model       string           `json:"model"`
+	Workers     int              `json:"workers"`
+	Rate        float64          `json:"rate"`
+	Path        string           `json:"path"`
+	KeepAlive   bool             `json:"keepalive"`
+	Connections int              `json:"connections,omitempty"` // closed loop: the load was this many connections, not a rate
+	Actions     []Action         `json:"actions"`
+	Load        *results.Summary `json:"load,omitempty"`
 
 	Sent       int64            `json:"sent"`
 	Failed     int64            `json:"failed"`

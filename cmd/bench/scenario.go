@@ -22,15 +22,17 @@ import (
 func init() {
 	register(&command{
 		name:    "scenario",
-		summary: "Crash, reload or scale a server under a steady load, or break its state, and chart what it cost",
-		usage:   "scenario crash|reload|scale|state [--model M] [--rate R] [-d DUR] [flags]",
+		summary: "Crash, reload, scale or stall a server under a steady load, or break its state, and chart what it cost",
+		usage:   "scenario crash|reload|scale|state|stall [--model M] [--rate R] [-d DUR] [flags]",
 		examples: `  bench scenario crash                          # SIGKILL one of 4 prefork-rr workers at 2000 req/s: only its requests in flight fail
   bench scenario crash --model singlecore       # the whole service is down until it is restarted (here after 1s)
   bench scenario reload                         # rolling reload under load: 0 failed requests
   bench scenario reload --model prefork-reuseport --no-handover   # what closing SO_REUSEPORT sockets costs
   bench scenario scale                          # 2 -> 8 -> 2 workers under load: 0 failed requests
   bench scenario state                          # per-process counters and sessions break; the master's counter and sticky work
-  bench scenario state --state redis://127.0.0.1:6379   # and the Redis answer`,
+  bench scenario state --state redis://127.0.0.1:6379   # and the Redis answer
+  bench scenario stall --model singlecore       # the server stops for 500 ms: the open loop's p99 shows it
+  bench scenario stall --model singlecore --closed   # the closed loop's p99 hides it (coordinated omission)`,
 		run: runScenario,
 	})
 }
@@ -50,6 +52,9 @@ func runScenario(c *cli, args []string) error {
 	fs.DurationVar(&o.Restart, "restart", time.Second, "crash, one-process models: how long the supervisor takes to start the server again; negative: never")
 	fs.BoolVar(&o.NoHandover, "no-handover", false, "reload, prefork-reuseport: new workers bind their own sockets instead of taking over the old ones")
 	fs.BoolVar(&o.NoKeepAlive, "no-keepalive", false, "a new connection per request (fills the accept queues)")
+	fs.BoolVar(&o.Closed, "closed", false, "a closed loop of --connections instead of --rate: see stall")
+	fs.IntVarP(&o.Connections, "connections", "c", 16, "connections to start with (open loop) or to keep busy (--closed)")
+	fs.DurationVar(&o.Stall, "stall", 500*time.Millisecond, "stall: how long the server is stopped (SIGSTOP)")
 	fs.StringVar(&o.State, "state", "", "state: a store for the production answer, e.g. redis://127.0.0.1:6379")
 	fs.IntVar(&o.Requests, "requests", 1000, "state: requests sent to each counter")
 	fs.IntVar(&o.Users, "users", 50, "state: users logging in, each from its own loopback address")
@@ -66,8 +71,8 @@ func runScenario(c *cli, args []string) error {
 		o.Duration, o.At, o.Rate = 1500*time.Millisecond, 0, min(o.Rate, 300)
 		o.Requests, o.Users, o.Restart = min(o.Requests, 100), min(o.Users, 8), min(o.Restart, 200*time.Millisecond)
 	}
-	if o.Rate <= 0 || o.Duration <= 0 || o.Requests <= 0 || o.Users <= 0 || o.Users > 60000 {
-		return usagef("--rate, --duration, --requests and --users must be positive (users at most 60000)")
+	if o.Rate <= 0 || o.Duration <= 0 || o.Requests <= 0 || o.Users <= 0 || o.Users > 60000 || o.Connections <= 0 || o.Stall <= 0 {
+		return usagef("--rate, --duration, --connections, --stall, --requests and --users must be positive (users at most 60000)")
 	}
 	if err := o.Check(); err != nil {
 		return usagef("%v", err)
@@ -135,8 +140,8 @@ func writeScenario(r *scenario.Result, dir string, start time.Time) ([]string, e
 		note += fmt.Sprintf("; back to full throughput without errors %.1f s after the action", r.Recovered)
 	}
 	more, err := report.WriteTimeline(dir, "timeline", report.Timeline{
-		Title:    fmt.Sprintf("%s · %s, %d workers", r.Scenario, r.Model, r.Workers),
-		Subtitle: fmt.Sprintf("%s\n%.0f req/s open loop on %s", sub, r.Rate, r.Path),
+		Title:    fmt.Sprintf("%s · %s, %s", r.Scenario, r.Model, plural(r.Workers, "worker")),
+		Subtitle: fmt.Sprintf("%s\n%s on %s", sub, loadDesc(r), r.Path),
 		Note:     note, Model: r.Model, Rate: r.Rate, Interval: 0.1, Series: r.Load.TimeSeries, Marks: marks,
 	})
 	return append(files, more...), err
@@ -197,7 +202,7 @@ func stateCharts(st *scenario.StateResult, dir, sub string) ([]string, error) {
 }
 
 func printScenario(w io.Writer, r *scenario.Result, files []string) {
-	fmt.Fprintf(w, "%s · %s · %d workers", r.Scenario, r.Model, r.Workers)
+	fmt.Fprintf(w, "%s · %s · %s", r.Scenario, r.Model, plural(r.Workers, "worker"))
 	if r.State != nil {
 		fmt.Fprintln(w)
 		printState(w, r.State)
@@ -206,7 +211,13 @@ func printScenario(w io.Writer, r *scenario.Result, files []string) {
 		if !r.KeepAlive {
 			ka = ", a new connection per request"
 		}
-		fmt.Fprintf(w, " · %.0f req/s on %s for %.0f s%s\n", r.Rate, r.Path, r.Load.DurationS, ka)
+		load := fmt.Sprintf("%.0f req/s", r.Rate)
+		if r.Rate == 0 {
+			load = fmt.Sprintf("closed loop of %d connections", r.Connections)
+		}
+		fmt.Fprintf(w, " · %s on %s for %.0f s%s\n", load, r.Path, r.Load.DurationS, ka)
+		l := r.Load.Latency
+		fmt.Fprintf(w, "latency p50 %s  p99 %s  p99.9 %s  max %s\n", ms(l.P50), ms(l.P99), ms(l.P999), ms(l.Max))
 		for _, a := range r.Actions {
 			fmt.Fprintf(w, "  at %5.2fs  %s (done at %.2fs)\n", a.At, a.Label, a.Done)
 		}
@@ -221,7 +232,23 @@ func printScenario(w io.Writer, r *scenario.Result, files []string) {
 		default:
 			fmt.Fprintf(w, "back to full throughput without errors %.1f s after the action\n", r.Recovered)
 		}
-		if r.Load.Saturated {
+		if r.Scenario == "stall" {
+			if r.Rate > 0 {
+				fmt.Fprintln(w, "open loop: latency counts from when each request was due, so every request scheduled during the stall waited for it, and the p99 shows it")
+			} else {
+				fmt.Fprintf(w, "closed loop: during the stall only the %d requests in flight waited, and nothing else was sent, so the p99 hides it (coordinated omission)\n", r.Connections)
+			}
+		}
+		switch {
+		case r.Scenario == "stall" && r.Rate > 0 && r.Load.Late.Share > 0:
+			// Expected: while the server is stopped, every send needs a new
+			// connection; the latency still counts from the schedule.
+			fmt.Fprintf(w, "note: %.1f%% of requests left late (up to %s) while the server was stopped, on %d connections opened to keep sending; their latency counts from when they were due\n",
+				100*r.Load.Late.Share, ms(r.Load.Late.MaxMs), r.Load.ConnectionsOpened)
+			if r.Load.LoadgenCores >= 0.9*float64(r.Load.CoresAllowed) && r.Load.CoresAllowed > 0 {
+				fmt.Fprintf(w, "warning: %s\n", r.Load.SaturatedWhy)
+			}
+		case r.Load.Saturated:
 			fmt.Fprintf(w, "warning: %s\n", r.Load.SaturatedWhy)
 		}
 	}
@@ -274,4 +301,11 @@ func kinds(m map[string]int64) string {
 		parts = append(parts, fmt.Sprintf("%s %d", k, m[k]))
 	}
 	return ": " + strings.Join(parts, ", ")
+}
+
+func loadDesc(r *scenario.Result) string {
+	if r.Rate == 0 {
+		return fmt.Sprintf("closed loop of %d connections", r.Connections)
+	}
+	return fmt.Sprintf("%.0f req/s open loop", r.Rate)
 }

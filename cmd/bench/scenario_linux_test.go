@@ -131,11 +131,34 @@ func TestScenarioState(t *testing.T) {
 	}
 }
 
+// TestScenarioStall: a stopped server shows in an open loop's p99, and
+// hides from a closed loop's, which sends nothing while it waits; both
+// see it in their maximum.
+func TestScenarioStall(t *testing.T) {
+	const stallMs = 300
+	open, files := scenarioJSON(t, "stall", "--model", "singlecore", "--rate", "400", "-d", "2s", "--stall", "300ms")
+	if strings.Join(files, " ") != "result.json timeline.png timeline.svg" {
+		t.Errorf("files %v", files)
+	}
+	// 120 of 800 requests were due during the stall: the p99 waited for it.
+	if l := open.Load.Latency; l.P99 < stallMs/2 || l.Max < stallMs*0.9 || open.Failed != 0 || open.Rate != 400 {
+		t.Errorf("open loop: p99 %.1f ms, max %.1f ms, %d failed, rate %v", l.P99, l.Max, open.Failed, open.Rate)
+	}
+	closed, _ := scenarioJSON(t, "stall", "--model", "singlecore", "--closed", "-c", "4", "-d", "2s", "--stall", "300ms")
+	if l := closed.Load.Latency; l.P99 > stallMs/3 || l.Max < stallMs*0.9 || closed.Failed != 0 {
+		t.Errorf("closed loop of 4: p99 %.1f ms, max %.1f ms, %d failed; want the p99 to hide the stall", l.P99, l.Max, closed.Failed)
+	}
+	if closed.Rate != 0 || closed.Connections != 4 || closed.Load.Mode != "closed" {
+		t.Errorf("closed loop: rate %v, connections %d, mode %s", closed.Rate, closed.Connections, closed.Load.Mode)
+	}
+}
+
 func TestScenarioUsage(t *testing.T) {
 	for _, args := range [][]string{
 		{"scenario"}, {"scenario", "explode"}, {"scenario", "reload", "--model", "singlecore"},
 		{"scenario", "crash", "--crash", "gently"}, {"scenario", "crash", "--rate", "0"},
-		{"scenario", "crash", "-d", "2s", "--at", "3s"},
+		{"scenario", "crash", "-d", "2s", "--at", "3s"}, {"scenario", "stall", "--stall", "0"},
+		{"scenario", "stall", "--closed", "-c", "0"},
 	} {
 		st, _, stderr := modeltest.RunToExit(t, bench(args...))
 		if st != 2 || strings.Count(strings.TrimSpace(stderr), "\n") != 0 {
