@@ -180,7 +180,16 @@ func workerMain(stderr io.Writer) int {
 // test that runs the documented commands sets it; a user has no need to.
 const smokeEnv = "COREBENCH_SMOKE"
 
-func smoke() bool { return os.Getenv(smokeEnv) == "1" }
+// smokeMode is read once and the variable cleared, so that it applies to
+// the command run, not to the servers it starts: a `bench serve` child of
+// `bench run` that stopped once ready would fail every case.
+var smokeMode = func() bool {
+	on := os.Getenv(smokeEnv) == "1"
+	os.Unsetenv(smokeEnv)
+	return on
+}()
+
+func smoke() bool { return smokeMode }
 
 // defaultCommand is what `bench` alone runs.
 const defaultCommand = "run"

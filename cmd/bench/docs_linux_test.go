@@ -150,6 +150,7 @@ func TestDocumentedCommands(t *testing.T) {
 		"results/<id>", "results/a", "results/<a>", "results/a", "results/<b>", "results/b",
 		"<master pid>", strconv.Itoa(srv.PID),
 	)
+	before := leftovers(t)
 	urlWord := regexp.MustCompile(`^URL$`)
 	for _, c := range cmds {
 		name := fmt.Sprintf("%s:%d %s", c.file, c.line, c.text)
@@ -191,6 +192,9 @@ func TestDocumentedCommands(t *testing.T) {
 		if st != 0 {
 			t.Errorf("%s: exit status %d\n%s", name, st, stderr)
 		}
+	}
+	if left := leftovers(t); len(left) > len(before) {
+		t.Errorf("processes left behind by the documented commands: %v (before: %v)", left, before)
 	}
 	if srv.Exited() {
 		t.Errorf("the stand-in server exited during the documented commands:\n%s", srv.Stderr())
