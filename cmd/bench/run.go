@@ -47,6 +47,7 @@ type runFlags struct {
 	serverCPUs, loadgenCPUs, engine, out       string
 	duration, warmup                           time.Duration
 	repeat, cpuIters, ioMs                     int
+	workerSweep                                bool
 }
 
 func runRun(c *cli, args []string) error {
@@ -56,6 +57,7 @@ func runRun(c *cli, args []string) error {
 	fs.StringVar(&f.models, "models", "", "models to run, comma-separated (default: "+strings.Join(suite.Models, ",")+")")
 	fs.StringVar(&f.workloads, "workloads", "", "workloads, comma-separated: hello (/), json, cpu, io (default: the profile's)")
 	fs.StringVar(&f.conns, "connections", "", "connections: one count, or several for a connection sweep, e.g. 1,8,64,256")
+	fs.BoolVar(&f.workerSweep, "worker-sweep", false, "add a sweep of the multi-worker models over 1, 2, 4, ... workers up to one per server CPU (as the full profile does)")
 	fs.StringVar(&f.workers, "workers", "", "workers of the multi-worker models: N, max or max-K (default: one per server CPU)")
 	fs.DurationVar(&f.duration, "duration", 0, "measured time of each repeat (default: the profile's)")
 	fs.DurationVar(&f.warmup, "warmup", -1, "unmeasured load before a case's first repeat (default: the profile's)")
@@ -185,6 +187,7 @@ func (f *runFlags) profileOf() (suite.Profile, error) {
 	if f.repeat > 0 {
 		prof.Repeat = f.repeat
 	}
+	prof.WorkerSweep = prof.WorkerSweep || f.workerSweep
 	if smoke() {
 		s := suite.Profiles["smoke"]
 		prof.Duration, prof.Warmup, prof.Repeat = s.Duration, s.Warmup, s.Repeat
