@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"fmt"
 	"io"
 	"os"
@@ -19,6 +20,7 @@ import (
 	"github.com/corebench/corebench/report"
 	"github.com/corebench/corebench/results"
 	"github.com/corebench/corebench/suite"
+	"github.com/corebench/corebench/workload"
 )
 
 func init() {
@@ -104,7 +106,7 @@ func runRun(c *cli, args []string) error {
 		Env:       suite.Environment(version, commit(), strings.TrimSpace("bench run "+strings.Join(args, " "))),
 		Placement: place,
 		Settings: results.Settings{Duration: prof.Duration.Seconds(), Warmup: prof.Warmup.Seconds(), Repeat: prof.Repeat,
-			Engine: f.engine, CPUIters: f.cpuIters, IOMs: f.ioMs},
+			Engine: f.engine, CPUIters: cmp.Or(f.cpuIters, workload.DefaultCPUIters), IOMs: f.ioMs},
 		Cases: []results.Case{},
 	}
 	dir := f.out

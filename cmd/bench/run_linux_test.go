@@ -12,6 +12,7 @@ import (
 	"github.com/corebench/corebench/internal/proc"
 	"github.com/corebench/corebench/models/modeltest"
 	"github.com/corebench/corebench/results"
+	"github.com/corebench/corebench/workload"
 )
 
 // TestRunSmoke runs the whole suite at smoke scale: every model measured,
@@ -28,6 +29,10 @@ func TestRunSmoke(t *testing.T) {
 	}
 	if !run.Complete || run.Profile != "smoke" || run.Env.CPUs == 0 || run.Env.GoVersion == "" || len(run.Placement.ServerCPUs) == 0 {
 		t.Errorf("run header: %+v %+v %+v", run.Complete, run.Env, run.Placement)
+	}
+	// The work the servers did by default, not the flag's zero.
+	if run.Settings.CPUIters != workload.DefaultCPUIters || run.Settings.IOMs <= 0 {
+		t.Errorf("settings %+v", run.Settings)
 	}
 	models := map[string]bool{}
 	for _, c := range run.Cases {
