@@ -415,7 +415,7 @@ func caseTable(cases []*results.Case, sweep string) table {
 	if open {
 		t.head = append(t.head, "late")
 	}
-	t.head = append(t.head, "server CPU µs/req", "fairness")
+	t.head = append(t.head, "server CPU µs/req", "server MB", "fairness")
 	t.right = make([]bool, len(t.head))
 	for i := 1; i < len(t.head); i++ {
 		t.right[i] = t.head[i] != "keep-alive"
@@ -451,7 +451,9 @@ func caseTable(cases []*results.Case, sweep string) table {
 		if s.Fairness.N > 0 && c.Workers > 1 && c.Model != "singlecore" && c.Model != "goroutines" {
 			fair = fmt.Sprintf("%.3f", s.Fairness.Median)
 		}
-		row = append(row, median(s.ServerCPUPerReq, sig), fair)
+		// Peak resident memory of every server process together: what
+		// N processes cost against N threads.
+		row = append(row, median(s.ServerCPUPerReq, sig), median(s.ServerRSSMB, sig), fair)
 		t.rows = append(t.rows, row)
 	}
 	return t
