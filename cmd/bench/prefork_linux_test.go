@@ -4,6 +4,7 @@ import (
 	"io"
 	"net/http"
 	"regexp"
+	"syscall"
 	"testing"
 	"time"
 
@@ -74,6 +75,36 @@ func TestPreforkErroredSlot(t *testing.T) {
 		resp.Body.Close()
 		if resp.StatusCode != 200 || resp.Header.Get("X-Worker") != "1" {
 			t.Errorf("with slot 0 errored: status %d from worker %s", resp.StatusCode, resp.Header.Get("X-Worker"))
+		}
+	}
+}
+
+// TestRestartOnSamePort: a server that closed connections itself leaves
+// them in TIME_WAIT on its port after it stops; a server of any model
+// started next on that port must not fail with "address already in use"
+// (a Ctrl-C and a restart with another --sched, as the workshop does).
+func TestRestartOnSamePort(t *testing.T) {
+	models := [][]string{
+		{"--model", "prefork", "--sched", "os"}, {"--model", "prefork", "--sched", "reuseport"},
+		{"--model", "singlecore"}, {"--model", "prefork", "--sched", "rr"}, {"--model", "goroutines"},
+		{"--model", "prefork", "--sched", "reuseport"},
+	}
+	c := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{DisableKeepAlives: true}}
+	addr := "127.0.0.1:0"
+	for i, args := range models {
+		s := modeltest.Start(t, bench(append([]string{"serve", "--workers", "2", "--addr", addr}, args...)...))
+		addr = s.Addr
+		for range 4 { // Connection: close: the server closes first, so the TIME_WAIT is on its side
+			resp, err := c.Get(s.URL + "/")
+			if err != nil {
+				t.Fatalf("%v: %v", args, err)
+			}
+			io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+		}
+		s.Signal(syscall.SIGINT)
+		if st := s.Wait(10 * time.Second); st != 0 {
+			t.Fatalf("server %d %v: exit status %d", i, args, st)
 		}
 	}
 }

@@ -61,9 +61,14 @@ func reservePort(addr string) (*os.File, string, error) {
 	if err != nil {
 		return nil, "", fmt.Errorf("socket: %w", err)
 	}
-	if err := unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_REUSEPORT, 1); err != nil {
-		unix.Close(fd)
-		return nil, "", fmt.Errorf("SO_REUSEPORT: %w", err)
+	// SO_REUSEADDR as Go sets on every listener: without it the bind fails
+	// while connections a previous server on the port closed are in
+	// TIME_WAIT, unless that server, too, was a reuseport one.
+	for _, opt := range []int{unix.SO_REUSEADDR, unix.SO_REUSEPORT} {
+		if err := unix.SetsockoptInt(fd, unix.SOL_SOCKET, opt, 1); err != nil {
+			unix.Close(fd)
+			return nil, "", fmt.Errorf("setsockopt %d: %w", opt, err)
+		}
 	}
 	var sa unix.Sockaddr
 	if family == unix.AF_INET {
