@@ -390,6 +390,7 @@ func (c *collector) summary(finished int64, cpuEnd time.Duration, machineEnd []p
 		s.LoadgenCPU = cpu.Seconds()
 		s.LoadgenCores = cores(cpu, time.Duration(max(finished-r.measure, 0)))
 		s.MachineCPU = proc.Busy(c.machineStart, machineEnd)
+		s.LoadgenCPUs = affinityList()
 	}
 	c.cpuMu.Unlock()
 	s.CoresAllowed = o.AllowedCPUs

@@ -20,6 +20,21 @@ func allowedCPUs() int {
 	return min(n, runtime.GOMAXPROCS(0))
 }
 
+// affinityList returns the CPUs the process may run on, nil if unknown.
+func affinityList() []int {
+	var set unix.CPUSet
+	if err := unix.SchedGetaffinity(0, &set); err != nil {
+		return nil
+	}
+	var out []int
+	for c := 0; c < len(set)*64; c++ {
+		if set.IsSet(c) {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
 // cpuTime returns the CPU time, user and system, the process used so far.
 func cpuTime() time.Duration {
 	var ru unix.Rusage

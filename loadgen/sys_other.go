@@ -11,6 +11,8 @@ import (
 
 func allowedCPUs() int { return runtime.GOMAXPROCS(0) }
 
+func affinityList() []int { return nil }
+
 // waiter sleeps with a Go timer: elsewhere than Linux no timerfd, and the
 // runtime's timer precision.
 type waiter struct {

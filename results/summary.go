@@ -58,6 +58,9 @@ type Summary struct {
 	// it busy (server, generator, kernel): one CPU pegged and the others
 	// idle is the single-core problem.
 	MachineCPU []float64 `json:"machine_cpu_busy,omitempty"`
+	// LoadgenCPUs are the CPUs the generator's process could run on: with
+	// MachineCPU, whether something else kept them busy.
+	LoadgenCPUs []int `json:"loadgen_cpus,omitempty"`
 
 	LoadgenCPU   float64 `json:"loadgen_cpu_s"`
 	LoadgenCores float64 `json:"loadgen_cores"`   // CPU seconds per second of wall time

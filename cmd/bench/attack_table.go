@@ -10,6 +10,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/corebench/corebench/internal/affinity"
 	"github.com/corebench/corebench/loadgen"
 	"github.com/corebench/corebench/results"
 )
@@ -65,6 +66,9 @@ func writeTable(out io.Writer, s *results.Summary) error {
 	}
 	if s.Saturated {
 		fmt.Fprintf(w, "\nWARNING: %s.\n", s.SaturatedWhy)
+	} else if busy, ok := contended(s); ok {
+		fmt.Fprintf(w, "\nNOTE: the generator's CPUs (%s) were %.0f%% busy and it got %.2f of them: other processes, the server perhaps, took the rest, so the generator may have held the load back; give each its own CPUs (bench attack --cpus, bench serve --cpus).\n",
+			affinity.Format(s.LoadgenCPUs), 100*busy, s.LoadgenCores)
 	}
 	return ew.err
 }
@@ -301,4 +305,24 @@ func busyLine(busy []float64) string {
 		parts[i] = fmt.Sprintf("cpu%d %.0f%%", i, 100*b)
 	}
 	return strings.Join(parts, "  ")
+}
+
+// contended reports whether the generator's CPUs were nearly all busy
+// while it used well under them: it was not saturated by its own work,
+// yet it may have had to wait for CPU time, which the saturation check,
+// counting only its own use, cannot see.
+func contended(s *results.Summary) (float64, bool) {
+	var busy float64
+	n := 0
+	for _, c := range s.LoadgenCPUs {
+		if c < len(s.MachineCPU) {
+			busy += s.MachineCPU[c]
+			n++
+		}
+	}
+	if n == 0 {
+		return 0, false
+	}
+	busy /= float64(n)
+	return busy, busy >= 0.9 && s.LoadgenCores < 0.75*float64(n)
 }
