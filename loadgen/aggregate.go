@@ -299,7 +299,9 @@ func saturation(s *results.Summary) {
 		why = append(why, "the load generator used "+strconv.FormatFloat(s.LoadgenCores, 'f', 2, 64)+" of the "+
 			plural(s.CoresAllowed, "CPU")+" it may use (90% or more), so it may have been the bottleneck: the figures may describe the generator, not the server; give it more CPUs (--cpus) or the server fewer")
 	}
-	if s.Mode == "open" && s.Late.Share > 0.01 {
+	// Late for want of a free connection is the server's backlog: the
+	// generator kept up, the server did not.
+	if s.Mode == "open" && s.Late.Share > 0.01 && s.Late.ConnBusy < s.Late.Count/2 {
 		why = append(why, strconv.FormatFloat(100*s.Late.Share, 'f', 1, 64)+"% of requests left more than "+
 			strconv.FormatFloat(s.Late.Threshold, 'f', -1, 64)+" ms after their scheduled time (over 1%): the generator could not keep the schedule, so the rate was not the one asked for")
 	}

@@ -276,6 +276,9 @@ func (e *fastEngine) send(sched int64) bool {
 		return true
 	default:
 	}
+	// No connection is idle: every one is waiting for a response, or has
+	// yet to come back for a ticket.
+	defer e.noteBusy(sched)
 	if e.nconns.Load() < int64(e.r.o.MaxConnections) {
 		if e.spawnTimer == nil {
 			e.spawnTimer = time.NewTimer(spawnAfter)
@@ -301,6 +304,15 @@ func (e *fastEngine) send(sched int64) bool {
 		return true
 	case <-e.r.abortCh:
 		return false
+	}
+}
+
+// noteBusy counts a measured request that found no idle connection and
+// was handed to one only after it was late.
+func (e *fastEngine) noteBusy(sched int64) {
+	r := e.r
+	if sched >= r.measure && r.now()-sched > int64(r.o.LateThreshold) {
+		r.connBusy.Add(1)
 	}
 }
 

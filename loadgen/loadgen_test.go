@@ -838,3 +838,22 @@ func TestProbeIdle(t *testing.T) {
 		}
 	}
 }
+
+// TestLateForBusyConnections: an open loop faster than the server, with
+// no connection left to open, sends late because every connection waits
+// for a response. That is the server's backlog, counted as such, and not
+// a generator that could not keep up.
+func TestLateForBusyConnections(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		time.Sleep(20 * time.Millisecond) // 50 req/s on the one connection
+	}))
+	t.Cleanup(srv.Close)
+	p, _ := ParseRate("200", time.Second)
+	s := mustRun(t, Options{URL: srv.URL, Connections: 1, MaxConnections: 1, Rate: p, Duration: 600 * time.Millisecond})
+	if s.Late.Share < 0.5 || s.Late.ConnBusy < s.Late.Count*9/10 {
+		t.Errorf("late %+v: want most requests late, nearly all for want of a free connection", s.Late)
+	}
+	if s.Saturated {
+		t.Errorf("marked saturated (%s): the server was the bottleneck", s.SaturatedWhy)
+	}
+}

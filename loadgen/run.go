@@ -122,6 +122,10 @@ type run struct {
 	err       error // set once, by abort, before abortCh closes
 
 	opened atomic.Int64 // connections opened
+	// connBusy counts measured open-loop requests that left late because
+	// every connection was waiting for a response (the fast engine): the
+	// server's backlog, not the generator's.
+	connBusy atomic.Int64
 }
 
 func newRun(o Options) *run {
@@ -395,6 +399,9 @@ func (c *collector) summary(finished int64, cpuEnd time.Duration, machineEnd []p
 	c.cpuMu.Unlock()
 	s.CoresAllowed = o.AllowedCPUs
 	s.ConnectionsOpened = r.opened.Load()
+	if r.open {
+		s.Late.ConnBusy = min(r.connBusy.Load(), s.Late.Count)
+	}
 	saturation(s)
 	return s
 }

@@ -93,6 +93,11 @@ type Late struct {
 	MeanMs    float64 `json:"mean_ms"`
 	MaxMs     float64 `json:"max_ms"`
 	Threshold float64 `json:"threshold_ms"`
+	// ConnBusy of them left late because every connection was waiting
+	// for a response: the server was behind, and its queue formed in the
+	// generator (the fast engine; the latencies count from the schedule,
+	// so they include that wait).
+	ConnBusy int64 `json:"conn_busy,omitempty"`
 }
 
 // Sample is one slice of the time series (by default 100 ms wide).

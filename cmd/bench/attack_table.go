@@ -156,8 +156,13 @@ func lateLine(s *results.Summary) string {
 	if l.Count == 0 {
 		return fmt.Sprintf("no request left more than %s after its scheduled time", ms(l.Threshold))
 	}
-	return fmt.Sprintf("%s of %s requests (%.2f%%) left more than %s after their scheduled time; mean %s, max %s late",
+	line := fmt.Sprintf("%s of %s requests (%.2f%%) left more than %s after their scheduled time; mean %s, max %s late",
 		count(float64(l.Count)), count(float64(s.Requests)), 100*l.Share, ms(l.Threshold), ms(l.MeanMs), ms(l.MaxMs))
+	if l.ConnBusy > 0 {
+		line += fmt.Sprintf("\n           %s of them because every connection was waiting for a response: the server was behind (the wait is in the latencies)",
+			count(float64(l.ConnBusy)))
+	}
+	return line
 }
 
 // ms formats milliseconds with three significant digits or so.
