@@ -101,18 +101,27 @@ func Serve(ctx context.Context, ln net.Listener, h http.Handler, o ServeOptions)
 		o.Draining()
 	}
 	ln.Close()
-	if open.Load() > 0 {
-		t := time.NewTimer(o.DrainIdle)
+	// Wait for Serve to return before counting: it counts each connection
+	// it accepted before it asks for the next, and a listener may still
+	// hand over one it took from the kernel before the Close. Every one
+	// must be waited for here, because Shutdown closes unanswered any
+	// connection whose first request it reads after Shutdown began.
+	<-served // an error we caused
+	// gone may hold a signal from a moment the count was 0 before the last
+	// connections were counted: check again after each.
+	t := time.NewTimer(o.DrainIdle)
+wait:
+	for open.Load() > 0 {
 		select {
 		case <-gone:
 		case <-t.C:
+			break wait
 		}
-		t.Stop()
 	}
+	t.Stop()
 	sctx, cancel := context.WithTimeout(context.Background(), o.Grace-time.Since(start))
 	defer cancel()
 	err := srv.Shutdown(sctx)
-	<-served // returns once the listener is closed, with an error we caused
 	if errors.Is(err, context.DeadlineExceeded) {
 		n := open.Load()
 		srv.Close()

@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/http"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 )
@@ -117,5 +118,77 @@ func TestGraceExpires(t *testing.T) {
 	cancel()
 	if err := <-done; err == nil || !strings.Contains(err.Error(), "grace period") {
 		t.Errorf("Serve = %v, want a grace period error", err)
+	}
+}
+
+// lateListener accepts nothing until it is closed, then returns the one
+// connection it holds: like a listener whose accept goroutine took a
+// connection from the kernel just before the drain closed it.
+type lateListener struct {
+	net.Listener
+	late   chan net.Conn
+	closed chan struct{}
+	once   sync.Once
+}
+
+func (l *lateListener) Accept() (net.Conn, error) {
+	<-l.closed
+	select {
+	case c := <-l.late:
+		return c, nil
+	default:
+		return nil, net.ErrClosed
+	}
+}
+
+func (l *lateListener) Close() error {
+	l.once.Do(func() { close(l.closed); l.Listener.Close() })
+	return nil
+}
+
+// TestDrainServesConnectionAcceptedAtClose: a connection the listener
+// hands over after the drain closed it, its request already sent, is
+// answered before Serve returns. http.Server.Shutdown closes unanswered a
+// connection whose first request it reads after Shutdown began, so the
+// drain must count every accepted connection before it decides there is
+// nothing to wait for.
+func TestDrainServesConnectionAcceptedAtClose(t *testing.T) {
+	for i := range 20 {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		c, err := net.Dial("tcp", ln.Addr().String())
+		if err != nil {
+			t.Fatal(err)
+		}
+		sc, err := ln.Accept()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := io.WriteString(c, "GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"); err != nil {
+			t.Fatal(err)
+		}
+		l := &lateListener{Listener: ln, late: make(chan net.Conn, 1), closed: make(chan struct{})}
+		l.late <- sc
+		ctx, cancel := context.WithCancel(context.Background())
+		serving := make(chan struct{})
+		done := make(chan error, 1)
+		h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "ok") })
+		go func() {
+			done <- Serve(ctx, l, h, ServeOptions{Grace: 5 * time.Second, DrainIdle: 5 * time.Second, Serving: func() { close(serving) }})
+		}()
+		<-serving
+		cancel()
+		c.SetReadDeadline(time.Now().Add(5 * time.Second)) // a regression fails instead of hanging
+		resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+		if err != nil {
+			t.Fatalf("run %d: the connection accepted as the drain began was not answered: %v", i, err)
+		}
+		resp.Body.Close()
+		c.Close()
+		if err := <-done; err != nil {
+			t.Fatalf("run %d: Serve: %v", i, err)
+		}
 	}
 }

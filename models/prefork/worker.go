@@ -254,7 +254,8 @@ func (w *worker) Add(ctx context.Context, delta int64) (int64, error) {
 // listener, it serves both.
 type handoffListener struct {
 	conns  chan net.Conn
-	closed chan struct{}
+	closed chan struct{} // Close was called: refuse passed connections
+	done   chan struct{} // closed after closed, once no accepted connection is left to hand over
 	once   sync.Once
 	addr   net.Addr
 	own    net.Listener // merged: the worker's own listener, or nil
@@ -263,12 +264,25 @@ type handoffListener struct {
 
 // merge returns l serving also the connections own accepts. A goroutine
 // moves them over: the one extra step a connection costs, not a request.
+//
+// A connection the goroutine has taken from the kernel is out of the
+// socket's accept queue, where under reuseport handover the replacement
+// worker would have found it, so it is handed to the HTTP server even when
+// Close comes meanwhile: Accept reports the listener closed only once the
+// goroutine has stopped (done). Dropping it instead reset a connection now
+// and then at every rolling reload.
 func (l *handoffListener) merge(own net.Listener) net.Listener {
 	l.own, l.errs = own, make(chan error, 1)
 	go func() {
+		defer close(l.done)
 		for {
 			c, err := own.Accept()
 			if err != nil {
+				select {
+				case <-l.closed:
+					return // Close closed own
+				default:
+				}
 				select {
 				case l.errs <- err: // http.Server retries what is temporary
 				case <-l.closed:
@@ -279,10 +293,10 @@ func (l *handoffListener) merge(own net.Listener) net.Listener {
 				}
 				continue
 			}
-			if !l.deliver(c) {
-				c.Close()
-				return
-			}
+			// Blocks until Accept takes it, which the HTTP server does
+			// until Accept fails; only errs makes it fail before done, and
+			// then the server is gone and the worker exits anyway.
+			l.conns <- c
 		}
 	}()
 	return l
@@ -290,7 +304,7 @@ func (l *handoffListener) merge(own net.Listener) net.Listener {
 
 func newHandoffListener(addr string) *handoffListener {
 	a, _ := net.ResolveTCPAddr("tcp", addr)
-	return &handoffListener{conns: make(chan net.Conn), closed: make(chan struct{}), addr: a}
+	return &handoffListener{conns: make(chan net.Conn), closed: make(chan struct{}), done: make(chan struct{}), addr: a}
 }
 
 // deliver gives c to a waiting Accept and reports whether one took it. The
@@ -317,16 +331,20 @@ func (l *handoffListener) Accept() (net.Conn, error) {
 		return c, nil
 	case err := <-l.errs:
 		return nil, err
-	case <-l.closed:
+	case <-l.done:
 		return nil, net.ErrClosed
 	}
 }
 
+// Close stops accepting; connections already accepted from the own
+// listener are still returned by Accept (see merge).
 func (l *handoffListener) Close() error {
 	l.once.Do(func() {
 		close(l.closed)
 		if l.own != nil {
 			l.own.Close()
+		} else {
+			close(l.done)
 		}
 	})
 	return nil
