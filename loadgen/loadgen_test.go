@@ -212,8 +212,11 @@ func TestKnownDelays(t *testing.T) {
 			fast++
 		}
 	}
-	if fast != short.Load() {
-		t.Errorf("%d requests under 10 ms, server gave %d of 1 ms", fast, short.Load())
+	// None of the 20 ms class can measure under 10 ms; a 1 ms one can take
+	// longer when the CPUs are busy with other packages' tests (go test
+	// runs them in parallel): allow 1% of those.
+	if n := short.Load(); fast > n || n-fast > n/100 {
+		t.Errorf("%d requests under 10 ms, server gave %d of 1 ms", fast, n)
 	}
 	for _, c := range []struct {
 		q     float64
@@ -794,14 +797,18 @@ func TestPaceSchedule(t *testing.T) {
 			close(done)
 		}()
 		p := vegeta.ConstantPacer{Freq: 20000, Per: time.Second} // one every 50 µs
-		if !e.pace(w, p, 0, int64(20*time.Millisecond)) {
+		to := int64(20 * time.Millisecond)
+		if !e.pace(w, p, 0, to) {
 			t.Fatal("pace reports an abort")
 		}
+		end := r.now()
 		close(e.tickets)
 		<-done
 		w.close()
-		if len(gots) != 399 {
-			t.Errorf("coalesce %v: %d hits in 20 ms at 20000/s, want 399", coalesce, len(gots))
+		// 399 hits, unless the dispatcher woke past the end (a busy
+		// machine): then the ones still due are dropped, the run is over.
+		if len(gots) > 399 || len(gots) < 399 && end < to {
+			t.Errorf("coalesce %v: %d hits in 20 ms at 20000/s, want 399 (pace returned at %v)", coalesce, len(gots), time.Duration(end))
 		}
 		for i, g := range gots {
 			if want := int64(i+1) * int64(50*time.Microsecond); g.sched != want {
