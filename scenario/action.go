@@ -50,7 +50,7 @@ func runAction(ctx context.Context, o Options) (*Result, error) {
 		}
 	}()
 	u, _ := url.Parse(srv.URL)
-	r := &Result{Scenario: o.Name, Model: o.Model, Workers: o.Workers, Rate: o.Rate, Path: o.Path, KeepAlive: !o.NoKeepAlive}
+	r := &Result{Scenario: o.Name, Model: o.Model, Workers: o.Workers, Rate: o.Rate, Path: o.Path, KeepAlive: !o.NoKeepAlive, NoHandover: o.NoHandover}
 	if o.Closed {
 		r.Rate, r.Connections = 0, o.Connections
 	}

@@ -145,6 +145,7 @@ type Result struct {
 	Rate        float64          `json:"rate"`
 	Path        string           `json:"path"`
 	KeepAlive   bool             `json:"keepalive"`
+	NoHandover  bool             `json:"no_handover,omitempty"`
 	Connections int              `json:"connections,omitempty"` // closed loop: the load was this many connections, not a rate
 	Actions     []Action         `json:"actions"`
 	Load        *results.Summary `json:"load,omitempty"`

@@ -304,8 +304,15 @@ func kinds(m map[string]int64) string {
 }
 
 func loadDesc(r *scenario.Result) string {
+	d := fmt.Sprintf("%.0f req/s open loop", r.Rate)
 	if r.Rate == 0 {
-		return fmt.Sprintf("closed loop of %d connections", r.Connections)
+		d = fmt.Sprintf("closed loop of %d connections", r.Connections)
 	}
-	return fmt.Sprintf("%.0f req/s open loop", r.Rate)
+	if !r.KeepAlive {
+		d += ", a new connection per request"
+	}
+	if r.NoHandover {
+		d += ", no socket handover"
+	}
+	return d
 }
