@@ -33,6 +33,7 @@ type fastEngine struct {
 	first      []net.Conn  // opened by connect, one per initial connection (nil when that dial failed)
 	tickets    chan int64  // open loop: scheduled send times, handed to idle connections
 	spawnTimer *time.Timer // open loop: the dispatcher's, see send
+	backlog    bool        // open loop: the dispatcher is behind for want of a connection, see noteLate
 	coalesce   time.Duration
 	wg         sync.WaitGroup
 	nconns     atomic.Int64 // connection goroutines started
@@ -267,18 +268,25 @@ func (e *fastEngine) pace(w *waiter, p vegeta.Pacer, from, to int64) bool {
 func (e *fastEngine) send(sched int64) bool {
 	select {
 	case e.tickets <- sched:
+		if e.backlog {
+			e.noteLate(sched)
+		}
 		return true
 	default:
 	}
 	runtime.Gosched()
 	select {
 	case e.tickets <- sched:
+		if e.backlog {
+			e.noteLate(sched)
+		}
 		return true
 	default:
 	}
 	// No connection is idle: every one is waiting for a response, or has
 	// yet to come back for a ticket.
-	defer e.noteBusy(sched)
+	e.backlog = true
+	defer e.noteLate(sched)
 	if e.nconns.Load() < int64(e.r.o.MaxConnections) {
 		if e.spawnTimer == nil {
 			e.spawnTimer = time.NewTimer(spawnAfter)
@@ -307,11 +315,17 @@ func (e *fastEngine) send(sched int64) bool {
 	}
 }
 
-// noteBusy counts a measured request that found no idle connection and
-// was handed to one only after it was late.
-func (e *fastEngine) noteBusy(sched int64) {
+// noteLate, in a backlog, counts a measured request handed out late as
+// the server's (late.conn_busy): it waited for a connection, or for the
+// dispatcher to catch up after such a wait. The first request handed out
+// on time ends the backlog. Outside one, send does not read the clock.
+func (e *fastEngine) noteLate(sched int64) {
 	r := e.r
-	if sched >= r.measure && r.now()-sched > int64(r.o.LateThreshold) {
+	if r.now()-sched <= int64(r.o.LateThreshold) {
+		e.backlog = false
+		return
+	}
+	if sched >= r.measure {
 		r.connBusy.Add(1)
 	}
 }

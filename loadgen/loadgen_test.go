@@ -332,6 +332,11 @@ func TestCoordinatedOmission(t *testing.T) {
 	if open.ConnectionsOpened <= 10 {
 		t.Errorf("open loop opened %d connections, want more than the 10 initial ones to keep the schedule during the stall", open.ConnectionsOpened)
 	}
+	// What left late did so during the stall and the catching up after
+	// it: the server's backlog, not a generator that could not keep up.
+	if open.Late.ConnBusy < open.Late.Count*9/10 || open.Saturated {
+		t.Errorf("open loop: late %+v, saturated %v (%s): want the stall's lateness counted as the server's", open.Late, open.Saturated, open.SaturatedWhy)
+	}
 }
 
 // rawServer accepts connections and runs handle on each; it returns the

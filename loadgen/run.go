@@ -123,8 +123,9 @@ type run struct {
 
 	opened atomic.Int64 // connections opened
 	// connBusy counts measured open-loop requests that left late because
-	// every connection was waiting for a response (the fast engine): the
-	// server's backlog, not the generator's.
+	// every connection was waiting for a response, directly or while the
+	// dispatcher caught up (the fast engine): the server's backlog, not
+	// the generator's.
 	connBusy atomic.Int64
 }
 

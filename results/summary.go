@@ -94,9 +94,10 @@ type Late struct {
 	MaxMs     float64 `json:"max_ms"`
 	Threshold float64 `json:"threshold_ms"`
 	// ConnBusy of them left late because every connection was waiting
-	// for a response: the server was behind, and its queue formed in the
-	// generator (the fast engine; the latencies count from the schedule,
-	// so they include that wait).
+	// for a response, or while the generator caught up after such a wait:
+	// the server was behind, and its queue formed in the generator (the
+	// fast engine; the latencies count from the schedule, so they include
+	// that wait).
 	ConnBusy int64 `json:"conn_busy,omitempty"`
 }
 

@@ -239,16 +239,7 @@ func printScenario(w io.Writer, r *scenario.Result, files []string) {
 				fmt.Fprintf(w, "closed loop: during the stall only the %d requests in flight waited, and nothing else was sent, so the p99 hides it (coordinated omission)\n", r.Connections)
 			}
 		}
-		switch {
-		case r.Scenario == "stall" && r.Rate > 0 && r.Load.Late.Share > 0:
-			// Expected: while the server is stopped, every send needs a new
-			// connection; the latency still counts from the schedule.
-			fmt.Fprintf(w, "note: %.1f%% of requests left late (up to %s) while the server was stopped, on %d connections opened to keep sending; their latency counts from when they were due\n",
-				100*r.Load.Late.Share, ms(r.Load.Late.MaxMs), r.Load.ConnectionsOpened)
-			if r.Load.LoadgenCores >= 0.9*float64(r.Load.CoresAllowed) && r.Load.CoresAllowed > 0 {
-				fmt.Fprintf(w, "warning: %s\n", r.Load.SaturatedWhy)
-			}
-		case r.Load.Saturated:
+		if r.Load.Saturated {
 			fmt.Fprintf(w, "warning: %s\n", r.Load.SaturatedWhy)
 		}
 	}
