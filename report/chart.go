@@ -244,7 +244,7 @@ func newPlot(xlabel, ylabel string, verticalGrid bool) *plot.Plot {
 		a.Label.Padding = vg.Points(6)
 	}
 	p.X.Label.Text, p.Y.Label.Text = xlabel, ylabel
-	p.Y.Tick.Marker = siTicks{}
+	p.Y.Tick.Marker = labelTicks(si)
 	grid := plotter.NewGrid()
 	grid.Vertical.Color, grid.Horizontal.Color = lightGray, lightGray
 	grid.Vertical.Width, grid.Horizontal.Width = vg.Points(1), vg.Points(1)
@@ -255,14 +255,16 @@ func newPlot(xlabel, ylabel string, verticalGrid bool) *plot.Plot {
 	return p
 }
 
-// siTicks labels a linear axis 0, 10k, 20k, ... instead of 0, 10000, 20000.
-type siTicks struct{}
+// labelTicks marks a linear axis like the default and labels the major
+// ticks with itself: labelTicks(si) gives 0, 10k, 20k instead of 0, 10000,
+// 20000; labelTicks(msLabel) 0 ms, 5 ms, 10 ms.
+type labelTicks func(float64) string
 
-func (siTicks) Ticks(min, max float64) []plot.Tick {
+func (f labelTicks) Ticks(min, max float64) []plot.Tick {
 	ts := plot.DefaultTicks{}.Ticks(min, max)
 	for i := range ts {
 		if ts[i].Label != "" {
-			ts[i].Label = si(ts[i].Value)
+			ts[i].Label = f(ts[i].Value)
 		}
 	}
 	return ts

@@ -150,43 +150,38 @@ func repeatsNote(cases []*results.Case, val func(*results.Case) results.Spread) 
 
 // 1. Requests per second by model.
 func (v view) rpsChart(s *section) *chart {
-	cases := measuredOnly(s.models)
-	if len(cases) == 0 {
-		return nil
-	}
-	rps := func(c *results.Case) results.Spread { return c.Summary.RPS }
-	return &chart{
-		name: rpsName(s.workload),
-		alt:  fmt.Sprintf("Requests per second by model, workload %s", s.workload),
-		fig: &fig{
-			title:    fmt.Sprintf("Requests per second by model · %s", s.workloadName()),
-			subtitle: v.machine() + "\n" + loadOf(cases),
-			panels:   []*plot.Plot{barPlot(cases, "requests per second", rps, si)},
-			note:     repeatsNote(cases, rps) + " (higher is better)",
-		},
-	}
+	return v.modelBars(s, rpsName(s.workload), "Requests per second by model", "Requests per second by model",
+		"requests per second", "(higher is better)", si,
+		func(c *results.Case) results.Spread { return c.Summary.RPS })
 }
 
 // 6. Server CPU per request by model.
 func (v view) cpuChart(s *section) *chart {
+	return v.modelBars(s, cpuName(s.workload), "Server CPU time per request by model", "Server CPU per request",
+		"server CPU µs per request", "(lower is better; master and workers counted)", sig,
+		func(c *results.Case) results.Spread { return c.Summary.ServerCPUPerReq })
+}
+
+// modelBars is a bar per model of one figure, over the measured cases
+// that have it; nil when none has.
+func (v view) modelBars(s *section, name, alt, title, ylabel, note string, format func(float64) string, val func(*results.Case) results.Spread) *chart {
 	var cases []*results.Case
 	for _, c := range measuredOnly(s.models) {
-		if c.Summary.ServerCPUPerReq.N > 0 {
+		if val(c).N > 0 {
 			cases = append(cases, c)
 		}
 	}
 	if len(cases) == 0 {
 		return nil
 	}
-	cpu := func(c *results.Case) results.Spread { return c.Summary.ServerCPUPerReq }
 	return &chart{
-		name: cpuName(s.workload),
-		alt:  fmt.Sprintf("Server CPU time per request by model, workload %s", s.workload),
+		name: name,
+		alt:  fmt.Sprintf("%s, workload %s", alt, s.workload),
 		fig: &fig{
-			title:    fmt.Sprintf("Server CPU per request · %s", s.workloadName()),
+			title:    fmt.Sprintf("%s · %s", title, s.workloadName()),
 			subtitle: v.machine() + "\n" + loadOf(cases),
-			panels:   []*plot.Plot{barPlot(cases, "server CPU µs per request", cpu, sig)},
-			note:     repeatsNote(cases, cpu) + " (lower is better; master and workers counted)",
+			panels:   []*plot.Plot{barPlot(cases, ylabel, val, format)},
+			note:     repeatsNote(cases, val) + " " + note,
 		},
 	}
 }
@@ -464,7 +459,7 @@ func (v view) loadChart(s *section) *chart {
 	leg.Add("p50", styleThumb{dashed(black, 2.2)})
 	leg.Add("knee: last rate kept up with", ringThumb{})
 	p.X.Min, p.X.Max = 0, niceMax(xmax)
-	p.X.Tick.Marker = siTicks{}
+	p.X.Tick.Marker = labelTicks(si)
 	setLogY(p, lo, hi)
 	return &chart{
 		name: loadName(s.workload),

@@ -43,8 +43,8 @@ func si(x float64) string {
 	}
 }
 
-// count formats an integer with thousands separators: 1,234,567.
-func count(n int64) string {
+// Count formats an integer with thousands separators: 1,234,567.
+func Count(n int64) string {
 	s := strconv.FormatInt(n, 10)
 	neg := strings.HasPrefix(s, "-")
 	s = strings.TrimPrefix(s, "-")

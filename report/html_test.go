@@ -129,4 +129,4 @@ func TestRenderHTMLInChromium(t *testing.T) {
 
 func near(a uint32, b uint8) bool { return a+6 >= uint32(b) && a <= uint32(b)+6 }
 
-func itoa(i int) string { return count(int64(i)) }
+func itoa(i int) string { return Count(int64(i)) }

@@ -326,7 +326,7 @@ func (v view) envTable() table {
 	add("Host", e.Host)
 	add("CPU", fmt.Sprintf("%s, %d CPUs", orUnknown(e.CPUModel), e.CPUs))
 	if e.MemoryMB > 0 {
-		add("Memory", fmt.Sprintf("%s MB", count(e.MemoryMB)))
+		add("Memory", fmt.Sprintf("%s MB", Count(e.MemoryMB)))
 	}
 	add("OS", strings.TrimSpace(fmt.Sprintf("%s/%s %s", e.OS, e.Arch, e.Kernel)))
 	add("Go", e.GoVersion)
@@ -445,7 +445,7 @@ func caseTable(cases []*results.Case, sweep string) table {
 		}
 		row = append(row, rps, median(s.P50, sig), median(s.P99, sig), median(s.P999, sig), median(s.Max, sig), errorsText(s))
 		if open {
-			row = append(row, count(s.Late))
+			row = append(row, Count(s.Late))
 		}
 		fair := "–" // one process: nothing to spread across
 		if s.Fairness.N > 0 && c.Workers > 1 && c.Model != "singlecore" && c.Model != "goroutines" {
@@ -470,7 +470,7 @@ func errorsText(s *results.CaseSummary) string {
 	if s.Errors == 0 {
 		return "0"
 	}
-	return fmt.Sprintf("%s (%s%%)", count(s.Errors), sig(100*errShare(s)))
+	return fmt.Sprintf("%s (%s%%)", Count(s.Errors), sig(100*errShare(s)))
 }
 
 // uslTable gives the USL fit of every model of a sweep.

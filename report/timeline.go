@@ -79,7 +79,7 @@ func WriteTimeline(dir, name string, tl Timeline) ([]string, error) {
 	errs.Y.Max = math.Max(1, niceMax(maxOf(failed)*1.1))
 
 	lat := newPlot("seconds", "p99", true)
-	lat.Y.Tick.Marker = msTicks{}
+	lat.Y.Tick.Marker = labelTicks(msLabel)
 	if len(p99) > 0 {
 		l, _ := modelLine(tl.Model, p99, false, lineWidth)
 		lat.Add(l)
@@ -108,19 +108,6 @@ func maxOf(xys plotter.XYs) float64 {
 		m = math.Max(m, p.Y)
 	}
 	return m
-}
-
-// msTicks labels a linear millisecond axis: 0 ms, 5 ms, 10 ms.
-type msTicks struct{}
-
-func (msTicks) Ticks(min, max float64) []plot.Tick {
-	ts := plot.DefaultTicks{}.Ticks(min, max)
-	for i := range ts {
-		if ts[i].Label != "" {
-			ts[i].Label = msLabel(ts[i].Value)
-		}
-	}
-	return ts
 }
 
 // unlabeled marks an axis like the default but without labels.

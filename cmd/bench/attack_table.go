@@ -12,6 +12,7 @@ import (
 
 	"github.com/corebench/corebench/internal/affinity"
 	"github.com/corebench/corebench/loadgen"
+	"github.com/corebench/corebench/report"
 	"github.com/corebench/corebench/results"
 )
 
@@ -159,7 +160,7 @@ func lateLine(s *results.Summary) string {
 	line := fmt.Sprintf("%s of %s requests (%.2f%%) left more than %s after their scheduled time; mean %s, max %s late",
 		count(float64(l.Count)), count(float64(s.Requests)), 100*l.Share, ms(l.Threshold), ms(l.MeanMs), ms(l.MaxMs))
 	if l.ConnBusy > 0 {
-		line += fmt.Sprintf("\n           %s of them because every connection was waiting for a response: the server was behind (the wait is in the latencies)",
+		line += fmt.Sprintf("\n           %s of them because every connection was waiting for a response, or in the catching up after: the server was behind (the wait is in the latencies)",
 			count(float64(l.ConnBusy)))
 	}
 	return line
@@ -185,20 +186,7 @@ func count(v float64) string {
 	if math.IsNaN(v) || math.IsInf(v, 0) {
 		return "-"
 	}
-	s := strconv.FormatInt(int64(math.Round(v)), 10)
-	neg := strings.HasPrefix(s, "-")
-	s = strings.TrimPrefix(s, "-")
-	var b strings.Builder
-	for i, c := range s {
-		if i > 0 && (len(s)-i)%3 == 0 {
-			b.WriteByte(',')
-		}
-		b.WriteRune(c)
-	}
-	if neg {
-		return "-" + b.String()
-	}
-	return b.String()
+	return report.Count(int64(math.Round(v)))
 }
 
 // bytesStr formats a byte count in decimal units, as autocannon does.
