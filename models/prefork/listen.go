@@ -64,10 +64,10 @@ func reservePort(addr string) (*os.File, string, error) {
 	// SO_REUSEADDR as Go sets on every listener: without it the bind fails
 	// while connections a previous server on the port closed are in
 	// TIME_WAIT, unless that server, too, was a reuseport one.
-	for _, opt := range []int{unix.SO_REUSEADDR, unix.SO_REUSEPORT} {
+	for opt, name := range map[int]string{unix.SO_REUSEADDR: "SO_REUSEADDR", unix.SO_REUSEPORT: "SO_REUSEPORT"} {
 		if err := unix.SetsockoptInt(fd, unix.SOL_SOCKET, opt, 1); err != nil {
 			unix.Close(fd)
-			return nil, "", fmt.Errorf("setsockopt %d: %w", opt, err)
+			return nil, "", fmt.Errorf("%s: %w", name, err)
 		}
 	}
 	var sa unix.Sockaddr
