@@ -29,7 +29,8 @@ type Server struct {
 
 var listeningRe = regexp.MustCompile(`listening on (http://\S+)`)
 
-// Start starts cmd (a `bench serve`) and waits for its listening line. The child gets its own process group, so a Ctrl-C in the terminal
+// Start starts cmd (a `bench serve`) and waits for its listening line.
+// The child gets its own process group, so a Ctrl-C in the terminal
 // reaches only the suite, which stops it in order; and SIGTERM if the
 // suite dies, so it never outlives the run.
 func Start(ctx context.Context, cmd *exec.Cmd, timeout time.Duration) (*Server, error) {
