@@ -228,8 +228,8 @@ func (a *aggregator) finish(s *results.Summary, dur int64) {
 	}
 	s.BytesIn, s.BytesOut = a.bytesIn, a.bytesOut
 	if secs > 0 {
-		s.RPS = float64(a.requests) / secs
-		s.RPSOK = float64(a.requests-a.errors) / secs
+		s.RPS = float64(a.requests-a.errors) / secs
+		s.RPSAll = float64(a.requests) / secs
 		s.BytesInPS = float64(a.bytesIn) / secs
 	}
 	h := a.hist

@@ -290,7 +290,7 @@ func (v view) fairnessChart(s *section) *chart {
 		bar.Color = modelColor(c.Model)
 		bar.LineStyle.Color = modelColor(c.Model)
 		p.Add(autoBars{BarChart: bar, share: 0.8, group: len(cases), index: j})
-		leg.Add(fmt.Sprintf("%s  Jain %.3f", labels[j], c.Summary.Fairness.Median), bar)
+		leg.Add(fmt.Sprintf("%s  Jain %.3f", labels[j], c.Summary.Fairness), bar)
 	}
 	names := make([]string, slots)
 	for i := range names {

@@ -448,8 +448,8 @@ func caseTable(cases []*results.Case, sweep string) table {
 			row = append(row, Count(s.Late))
 		}
 		fair := "–" // one process: nothing to spread across
-		if s.Fairness.N > 0 && c.Workers > 1 && c.Model != "singlecore" && c.Model != "goroutines" {
-			fair = fmt.Sprintf("%.3f", s.Fairness.Median)
+		if len(s.PerWorker) > 0 && c.Workers > 1 && c.Model != "singlecore" && c.Model != "goroutines" {
+			fair = fmt.Sprintf("%.3f", s.Fairness)
 		}
 		// Peak resident memory of every server process together: what
 		// N processes cost against N threads.

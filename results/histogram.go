@@ -18,10 +18,18 @@ const subBits = 7
 const subCount = 1 << subBits
 
 // Histogram counts durations (in nanoseconds) in log-linear buckets with a
-// bounded relative error, like HdrHistogram. Min, max, sum and sum of
-// squares are kept exactly, so mean and stdev are exact; quantiles are
-// within 1/128 of the true value. Histograms merge exactly, which is what
-// lets repeats, connections and load machines be combined after the fact.
+// bounded relative error, like HdrHistogram. Min and max are exact; mean
+// and the sum of squared deviations are kept with Welford's method and
+// merged with Chan's formula, so the stdev keeps its precision even for
+// values of seconds that differ by nanoseconds (sum of squares minus the
+// squared mean would cancel away every digit); quantiles are within 1/128
+// of the true value. Counts merge exactly, which is what lets repeats,
+// connections and load machines be combined after the fact.
+//
+// A value recorded with RecordBound is a lower bound of the true one: a
+// request that timed out, or one that was never sent, took at least that
+// long. Quantiles that such values can move are lower bounds too, and
+// LowerBound says which.
 //
 // The zero value is an empty histogram ready to use. A Histogram is not
 // safe for concurrent use.
@@ -30,8 +38,11 @@ type Histogram struct {
 	total  uint64
 	min    int64
 	max    int64
-	sum    float64
-	sumSq  float64
+	mean   float64
+	m2     float64 // sum of squared deviations from the mean
+
+	bounded  uint64 // values that are lower bounds
+	boundMin int64  // the smallest of them
 }
 
 // bucketOf returns the bucket index of v (v >= 0).
@@ -76,9 +87,35 @@ func (h *Histogram) RecordN(ns int64, n uint64) {
 		h.max = ns
 	}
 	h.total += n
-	f := float64(ns)
-	h.sum += f * float64(n)
-	h.sumSq += f * f * float64(n)
+	// Welford, weighted by n.
+	d := float64(ns) - h.mean
+	h.mean += d * float64(n) / float64(h.total)
+	h.m2 += d * (float64(ns) - h.mean) * float64(n)
+}
+
+// RecordBound adds one value known to be a lower bound of the true one.
+func (h *Histogram) RecordBound(ns int64) {
+	ns = max(ns, 0)
+	h.Record(ns)
+	if h.bounded == 0 || ns < h.boundMin {
+		h.boundMin = ns
+	}
+	h.bounded++
+}
+
+// Bounded returns how many recorded values are lower bounds.
+func (h *Histogram) Bounded() uint64 { return h.bounded }
+
+// LowerBound reports whether Quantile(q) is only a lower bound: whether
+// its rank falls where a value recorded with RecordBound could be, had
+// that value been its true, larger one. (The q-th value of a set only
+// grows when any member grows, and stays put when every member that
+// grows lies above it.)
+func (h *Histogram) LowerBound(q float64) bool {
+	if h.bounded == 0 {
+		return false
+	}
+	return bucketOf(uint64(max(int64(h.Quantile(q)), 0))) >= bucketOf(uint64(h.boundMin))
 }
 
 func (h *Histogram) grow(i int) {
@@ -105,15 +142,23 @@ func (h *Histogram) Merge(o *Histogram) {
 	if o.max > h.max {
 		h.max = o.max
 	}
-	h.total += o.total
-	h.sum += o.sum
-	h.sumSq += o.sumSq
+	// Chan et al.'s pairwise update of the mean and squared deviations.
+	n := h.total + o.total
+	d := o.mean - h.mean
+	h.m2 += o.m2 + d*d*float64(h.total)*float64(o.total)/float64(n)
+	h.mean += d * float64(o.total) / float64(n)
+	h.total = n
+	if o.bounded > 0 && (h.bounded == 0 || o.boundMin < h.boundMin) {
+		h.boundMin = o.boundMin
+	}
+	h.bounded += o.bounded
 }
 
 // Reset empties h, keeping its memory.
 func (h *Histogram) Reset() {
 	clear(h.counts)
-	h.total, h.min, h.max, h.sum, h.sumSq = 0, 0, 0, 0, 0
+	h.total, h.min, h.max, h.mean, h.m2 = 0, 0, 0, 0, 0
+	h.bounded, h.boundMin = 0, 0
 }
 
 // Count returns the number of recorded values.
@@ -125,12 +170,12 @@ func (h *Histogram) Min() time.Duration { return time.Duration(h.min) }
 // Max returns the largest recorded value, exactly.
 func (h *Histogram) Max() time.Duration { return time.Duration(h.max) }
 
-// Mean returns the exact mean of the recorded values.
+// Mean returns the mean of the recorded values (within a nanosecond).
 func (h *Histogram) Mean() time.Duration {
 	if h.total == 0 {
 		return 0
 	}
-	return time.Duration(h.sum / float64(h.total))
+	return time.Duration(math.Round(h.mean))
 }
 
 // Stdev returns the population standard deviation of the recorded values.
@@ -138,13 +183,7 @@ func (h *Histogram) Stdev() time.Duration {
 	if h.total == 0 {
 		return 0
 	}
-	n := float64(h.total)
-	mean := h.sum / n
-	v := h.sumSq/n - mean*mean
-	if v < 0 {
-		v = 0
-	}
-	return time.Duration(math.Sqrt(v))
+	return time.Duration(math.Round(math.Sqrt(max(h.m2, 0) / float64(h.total))))
 }
 
 // Quantile returns the value at quantile q (0..1): the highest value
@@ -177,7 +216,8 @@ func (h *Histogram) Quantile(q float64) time.Duration {
 }
 
 // histJSON is the on-disk form: only the non-empty buckets, as
-// [index, count] pairs, with the precision they were recorded at.
+// [index, count] pairs, with the precision they were recorded at. Sum is
+// written for readers that want it; the mean and M2 are what is read.
 type histJSON struct {
 	SubBucketBits int         `json:"sub_bucket_bits"`
 	Unit          string      `json:"unit"`
@@ -185,13 +225,19 @@ type histJSON struct {
 	Min           int64       `json:"min"`
 	Max           int64       `json:"max"`
 	Sum           float64     `json:"sum"`
-	SumSq         float64     `json:"sum_sq"`
+	Mean          *float64    `json:"mean,omitempty"`
+	M2            *float64    `json:"m2,omitempty"`     // sum of squared deviations from the mean
+	SumSq         float64     `json:"sum_sq,omitempty"` // older files: M2 is derived from it
+	Bounded       uint64      `json:"bounded,omitempty"`
+	BoundMin      int64       `json:"bound_min,omitempty"`
 	Buckets       [][2]uint64 `json:"buckets"`
 }
 
 // MarshalJSON encodes the non-empty buckets sparsely.
 func (h *Histogram) MarshalJSON() ([]byte, error) {
-	j := histJSON{SubBucketBits: subBits, Unit: "ns", Count: h.total, Min: h.min, Max: h.max, Sum: h.sum, SumSq: h.sumSq, Buckets: [][2]uint64{}}
+	mean, m2 := h.mean, h.m2
+	j := histJSON{SubBucketBits: subBits, Unit: "ns", Count: h.total, Min: h.min, Max: h.max, Sum: h.mean * float64(h.total),
+		Mean: &mean, M2: &m2, Bounded: h.bounded, BoundMin: h.boundMin, Buckets: [][2]uint64{}}
 	for i, c := range h.counts {
 		if c != 0 {
 			j.Buckets = append(j.Buckets, [2]uint64{uint64(i), c})
@@ -209,7 +255,14 @@ func (h *Histogram) UnmarshalJSON(b []byte) error {
 	if j.SubBucketBits != subBits || j.Unit != "ns" {
 		return fmt.Errorf("histogram recorded with sub_bucket_bits=%d unit=%q, this build reads %d and \"ns\"", j.SubBucketBits, j.Unit, subBits)
 	}
-	*h = Histogram{min: j.Min, max: j.Max, sum: j.Sum, sumSq: j.SumSq}
+	*h = Histogram{min: j.Min, max: j.Max, bounded: j.Bounded, boundMin: j.BoundMin}
+	switch {
+	case j.Mean != nil && j.M2 != nil:
+		h.mean, h.m2 = *j.Mean, *j.M2
+	case j.Count > 0:
+		n := float64(j.Count)
+		h.mean, h.m2 = j.Sum/n, max(j.SumSq-j.Sum*j.Sum/n, 0)
+	}
 	var total uint64
 	for _, b := range j.Buckets {
 		i := int(b[0])

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"math"
 	"math/rand/v2"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
@@ -136,7 +137,7 @@ func TestEmptyHistogram(t *testing.T) {
 	if h.Quantile(0.5) != 0 || h.Mean() != 0 || h.Stdev() != 0 || h.Count() != 0 {
 		t.Error("empty histogram reports values")
 	}
-	if l := LatencyOf(&h); l != (Latency{}) {
+	if l := LatencyOf(&h); !reflect.DeepEqual(l, Latency{}) {
 		t.Errorf("LatencyOf(empty) = %+v", l)
 	}
 	b, _ := json.Marshal(&h)

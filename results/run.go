@@ -15,7 +15,11 @@ import (
 // SchemaVersion is the version of the results.json layout this build
 // writes and reads. Bump it on any change that an older reader would
 // misread; Load refuses other versions rather than guess.
-const SchemaVersion = 1
+//
+// Version 2: rps is successful responses per second (version 1 counted
+// failures in it), percentiles count timeouts, fairness is over every
+// worker the server runs, and open loops count unsent requests.
+const SchemaVersion = 2
 
 // FileName is the name of a run's results file inside its directory.
 const FileName = "results.json"
@@ -109,22 +113,31 @@ type Spread struct {
 // rates and latencies, sums for counts, and the exact merge of the
 // latency histograms.
 type CaseSummary struct {
-	RPS             Spread           `json:"rps"`
-	P50             Spread           `json:"p50_ms"`
-	P90             Spread           `json:"p90_ms"`
-	P99             Spread           `json:"p99_ms"`
-	P999            Spread           `json:"p999_ms"`
-	Max             Spread           `json:"max_ms"`
-	Requests        int64            `json:"requests"`
-	Errors          int64            `json:"errors"`
-	ServerCPUPerReq Spread           `json:"server_cpu_us_per_req"`
-	ServerRSSMB     Spread           `json:"server_rss_mb"`
-	LoadgenCores    Spread           `json:"loadgen_cores"`
-	Fairness        Spread           `json:"fairness"`
-	PerWorker       map[string]int64 `json:"per_worker"`
-	Late            int64            `json:"late"`
-	Saturated       bool             `json:"saturated"` // the generator was the bottleneck in some repeat
-	Histogram       *Histogram       `json:"histogram"`
+	RPS             Spread `json:"rps"`
+	P50             Spread `json:"p50_ms"`
+	P90             Spread `json:"p90_ms"`
+	P99             Spread `json:"p99_ms"`
+	P999            Spread `json:"p999_ms"`
+	Max             Spread `json:"max_ms"`
+	Requests        int64  `json:"requests"`
+	Errors          int64  `json:"errors"`
+	ServerCPUPerReq Spread `json:"server_cpu_us_per_req"`
+	ServerRSSMB     Spread `json:"server_rss_mb"`
+	LoadgenCores    Spread `json:"loadgen_cores"`
+	// PerWorker adds up the repeats' per-worker counts, and Fairness is
+	// Jain's index of those sums over the Workers the server ran (the
+	// most any repeat saw), idle ones counting 0: the same figure the
+	// per-worker bars draw. Each repeat's own index is in its Load.
+	PerWorker map[string]int64 `json:"per_worker"`
+	Workers   int              `json:"workers"`
+	Fairness  float64          `json:"fairness"`
+	// FailedShare is the share of the repeats' requests that failed; over
+	// FailedFlag the case is flagged and left out of fits.
+	FailedShare float64    `json:"failed_share"`
+	Unsent      int64      `json:"unsent"`
+	Late        int64      `json:"late"`
+	Saturated   bool       `json:"saturated"` // the generator was the bottleneck in some repeat
+	Histogram   *Histogram `json:"histogram"`
 }
 
 // SpreadOf returns the median, min and max of xs.
@@ -139,7 +152,7 @@ func SpreadOf(xs []float64) Spread {
 
 // Summarize computes c.Summary from the repeats that measured something.
 func (c *Case) Summarize() {
-	var rps, p50, p90, p99, p999, mx, cpu, rss, cores, fair []float64
+	var rps, p50, p90, p99, p999, mx, cpu, rss, cores []float64
 	sum := &CaseSummary{PerWorker: map[string]int64{}, Histogram: &Histogram{}}
 	for _, r := range c.Repeats {
 		l := r.Load
@@ -156,9 +169,10 @@ func (c *Case) Summarize() {
 			rss = append(rss, float64(r.ServerRSS)/(1<<20))
 		}
 		cores = append(cores, l.LoadgenCores)
-		fair = append(fair, l.Fairness)
+		sum.Workers = max(sum.Workers, l.Workers)
 		sum.Requests += l.Requests
 		sum.Errors += l.Errors
+		sum.Unsent += l.Unsent
 		sum.Late += l.Late.Count
 		sum.Saturated = sum.Saturated || l.Saturated
 		for k, v := range l.PerWorker {
@@ -173,7 +187,11 @@ func (c *Case) Summarize() {
 	sum.RPS, sum.P50, sum.P90, sum.P99 = SpreadOf(rps), SpreadOf(p50), SpreadOf(p90), SpreadOf(p99)
 	sum.P999, sum.Max = SpreadOf(p999), SpreadOf(mx)
 	sum.ServerCPUPerReq, sum.ServerRSSMB = SpreadOf(cpu), SpreadOf(rss)
-	sum.LoadgenCores, sum.Fairness = SpreadOf(cores), SpreadOf(fair)
+	sum.LoadgenCores = SpreadOf(cores)
+	sum.Fairness = Jain(sum.PerWorker, sum.Workers)
+	if sum.Requests > 0 {
+		sum.FailedShare = float64(sum.Errors) / float64(sum.Requests)
+	}
 	c.Summary = sum
 }
 

@@ -60,8 +60,8 @@ func TestLoadRejects(t *testing.T) {
 	for _, tt := range []struct{ file, want string }{
 		{write("future.json", `{"schema": 99, "cases": []}`), "schema version 99"},
 		{write("foreign.json", `{"name": "something else"}`), "not a corebench results file"},
-		{write("cut.json", "{\"schema\": 1,\n \"cases\": [{\"id\": \"x\""), "damaged"},
-		{write("typed.json", "{\"schema\": 1,\n \"cases\": 7}"), "line 2"},
+		{write("cut.json", "{\"schema\": 2,\n \"cases\": [{\"id\": \"x\""), "damaged"},
+		{write("typed.json", "{\"schema\": 2,\n \"cases\": 7}"), "line 2"},
 		{filepath.Join(dir, "missing"), "no such results file"},
 	} {
 		_, err := Load(tt.file)

@@ -38,19 +38,35 @@ type Summary struct {
 	ErrorKinds    map[string]int64  `json:"error_kinds"`
 	ErrorExamples map[string]string `json:"error_examples,omitempty"` // kind: the first error text seen
 	StatusCodes   map[string]int64  `json:"status_codes"`
-	RPS           float64           `json:"rps"`
-	RPSOK         float64           `json:"rps_ok"`         // requests that did not fail, per second
-	PerSecond     Stats             `json:"rps_per_second"` // of the per-second request counts
-	BytesIn       int64             `json:"bytes_in"`       // response body bytes
-	BytesOut      int64             `json:"bytes_out"`      // request body bytes
-	BytesInPS     float64           `json:"bytes_in_per_s"`
-	BytesPerSec   Stats             `json:"bytes_in_per_second"` // of the per-second body byte counts
+	// RPS is successful responses per second: requests that did not
+	// fail. Failures stand beside it (Errors, RPSAll), never in it: a
+	// server that refuses every connection at once is not fast.
+	RPS    float64 `json:"rps"`
+	RPSAll float64 `json:"rps_all"` // every request, failed ones included, per second
+	// Unsent counts open-loop requests scheduled within the duration that
+	// could not be sent within the timeout of their scheduled time (every
+	// connection was busy): never sent, so in neither Requests nor Errors,
+	// but in the latency histogram at the time they were given up, as
+	// lower bounds (see Latency.LowerBounds).
+	Unsent      int64   `json:"unsent"`
+	PerSecond   Stats   `json:"rps_per_second"` // of the per-second counts of successful responses
+	BytesIn     int64   `json:"bytes_in"`       // response body bytes
+	BytesOut    int64   `json:"bytes_out"`      // request body bytes
+	BytesInPS   float64 `json:"bytes_in_per_s"`
+	BytesPerSec Stats   `json:"bytes_in_per_second"` // of the per-second body byte counts
 
 	Latency   Latency    `json:"latency_ms"`
 	Histogram *Histogram `json:"histogram,omitempty"`
 
 	PerWorker map[string]int64 `json:"per_worker"`
-	Fairness  float64          `json:"fairness"` // Jain's index over PerWorker; 1 when one worker or none
+	// Workers is how many workers the server runs, as the server said
+	// (its X-Worker-Count) or the caller did; 0 when unknown, and then
+	// Fairness is over the workers that answered.
+	Workers int `json:"workers"`
+	// Fairness is Jain's index over the Workers the server runs, a worker
+	// that answered nothing counting 0: two workers, one did everything,
+	// 0.5. It is 1 for one worker or none.
+	Fairness float64 `json:"fairness"`
 
 	Late Late `json:"late"`
 
@@ -73,7 +89,12 @@ type Summary struct {
 	TimeSeries []Sample `json:"timeseries,omitempty"`
 }
 
-// Latency holds the usual latency statistics in milliseconds.
+// Latency holds the usual latency statistics in milliseconds. Requests
+// that timed out count at the time they were given up, as vegeta counts
+// them, and unsent ones likewise; both are lower bounds of what the
+// request would have taken, and so is every figure they can move:
+// LowerBounds names those ("p99", "max", "mean", ...). Other failures
+// (refused, reset) have no response time and are left out.
 type Latency struct {
 	Min   float64 `json:"min"`
 	Mean  float64 `json:"mean"`
@@ -84,7 +105,33 @@ type Latency struct {
 	P999  float64 `json:"p999"`
 	P9999 float64 `json:"p9999"`
 	Max   float64 `json:"max"`
+	// LowerBounds names the figures above that are only lower bounds.
+	LowerBounds []string `json:"lower_bounds,omitempty"`
 }
+
+// IsLowerBound reports whether the figure of that JSON name ("p99") is
+// only a lower bound.
+func (l Latency) IsLowerBound(name string) bool {
+	for _, n := range l.LowerBounds {
+		if n == name {
+			return true
+		}
+	}
+	return false
+}
+
+// FailedShare is the share of requests that failed.
+func (s *Summary) FailedShare() float64 {
+	if s.Requests == 0 {
+		return 0
+	}
+	return float64(s.Errors) / float64(s.Requests)
+}
+
+// FailedFlag is the share of failed requests above which a measurement is
+// flagged in every table and chart and left out of fits: its rate is not
+// the server's capacity.
+const FailedFlag = 0.01
 
 // Late describes open-loop requests that left after their scheduled time.
 type Late struct {
@@ -131,7 +178,7 @@ func LatencyOf(h *Histogram) Latency {
 	if h == nil || h.Count() == 0 {
 		return Latency{}
 	}
-	return Latency{
+	l := Latency{
 		Min:   Ms(h.Min()),
 		Mean:  Ms(h.Mean()),
 		Stdev: Ms(h.Stdev()),
@@ -142,6 +189,18 @@ func LatencyOf(h *Histogram) Latency {
 		P9999: Ms(h.Quantile(0.9999)),
 		Max:   Ms(h.Max()),
 	}
+	if h.Bounded() > 0 {
+		for _, f := range []struct {
+			name string
+			q    float64
+		}{{"min", 0}, {"p50", 0.5}, {"p90", 0.9}, {"p99", 0.99}, {"p999", 0.999}, {"p9999", 0.9999}} {
+			if h.LowerBound(f.q) {
+				l.LowerBounds = append(l.LowerBounds, f.name)
+			}
+		}
+		l.LowerBounds = append(l.LowerBounds, "max", "mean")
+	}
+	return l
 }
 
 // StatsOf summarises xs; it does not modify xs.

@@ -241,5 +241,5 @@ func burst(ctx context.Context, o Options, url string) (float64, float64, error)
 	if err != nil {
 		return 0, 0, err
 	}
-	return s.RPSOK, s.Latency.P99, nil
+	return s.RPS, s.Latency.P99, nil
 }

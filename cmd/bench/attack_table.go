@@ -50,7 +50,7 @@ func writeTable(out io.Writer, s *results.Summary) error {
 	fmt.Fprintln(w)
 
 	fmt.Fprintf(w, "%s requests in %.2f s: %s req/s (%s without errors), %s read\n",
-		count(float64(s.Requests)), s.DurationS, count(s.RPS), count(s.RPSOK), bytesStr(float64(s.BytesIn)))
+		count(float64(s.Requests)), s.DurationS, count(s.RPSAll), count(s.RPS), bytesStr(float64(s.BytesIn)))
 	fmt.Fprintf(w, "Status     %s\n", codes(s.StatusCodes))
 	fmt.Fprintf(w, "Errors     %s\n", errorsLine(s))
 	if len(s.PerWorker) > 0 {
