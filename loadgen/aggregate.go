@@ -25,6 +25,7 @@ type aggregator struct {
 	lastIdx       int64 // records completing later land in this slice; -1 for no limit
 
 	requests, errors  int64
+	unsent            int64
 	bytesIn, bytesOut int64
 	kinds             [numKinds]int64
 	status            [600]int64
@@ -71,6 +72,13 @@ func (a *aggregator) setExample(kind uint8, text string) { a.examples[kindNames[
 
 // add folds one record in.
 func (a *aggregator) add(r *record) {
+	if r.kind == kindUnsent {
+		// Never sent: no request, no slice, but a latency of at least the
+		// time it waited before it was given up.
+		a.unsent++
+		a.hist.RecordBound(r.latency)
+		return
+	}
 	end := r.start + r.latency
 	a.lastEnd = max(a.lastEnd, end)
 	idx := max(end, 0) / a.interval
@@ -118,9 +126,7 @@ func (a *aggregator) add(r *record) {
 		if failed {
 			s.Errors++
 		}
-		if r.complete() {
-			a.hist.Record(r.latency)
-		}
+		recordLatency(&a.hist, r)
 		return
 	}
 	sl := a.cached
@@ -141,8 +147,20 @@ func (a *aggregator) add(r *record) {
 	if failed {
 		sl.errors++
 	}
-	if r.complete() {
-		sl.hist.Record(r.latency)
+	recordLatency(&sl.hist, r)
+}
+
+// recordLatency records what a request's latency says: a complete
+// response's exactly; a timeout's as a lower bound, as vegeta counts it
+// (it took at least that long), so that percentiles see a server that
+// stopped answering; other failures (refused, reset, closed) not at all,
+// since a refused connection's 0.1 ms is no response time.
+func recordLatency(h *results.Histogram, r *record) {
+	switch {
+	case r.complete():
+		h.Record(r.latency)
+	case r.kind == kindTimeout:
+		h.RecordBound(r.latency)
 	}
 }
 
@@ -170,7 +188,7 @@ func (a *aggregator) finalize(upTo int64) {
 				a.cached, a.cachedIdx = nil, -1
 			}
 		}
-		s.RPS = float64(s.Requests) / (float64(a.interval) / 1e9)
+		s.RPS = float64(s.Requests-s.Errors) / (float64(a.interval) / 1e9)
 		if int64(len(a.series)) > a.next {
 			// Records that came after the slice was final, if any.
 			late := a.series[a.next]
@@ -210,7 +228,7 @@ func (a *aggregator) finish(s *results.Summary, dur int64) {
 
 	secs := float64(dur) / 1e9
 	s.DurationS = secs
-	s.Requests, s.Errors = a.requests, a.errors
+	s.Requests, s.Errors, s.Unsent = a.requests, a.errors, a.unsent
 	s.ErrorKinds = map[string]int64{}
 	for k := kindOK + 1; k < numKinds; k++ {
 		if a.kinds[k] > 0 {
@@ -258,34 +276,46 @@ func (a *aggregator) finish(s *results.Summary, dur int64) {
 		}
 	}
 
-	// The series' rates, the last slice cut at the end of measurement.
+	// The series' rates of successful responses, the last slice cut at
+	// the end of measurement.
 	for i := range a.series {
 		w := a.interval
 		if rest := dur - int64(i)*a.interval; rest < w && rest > 0 {
 			w = rest
 		}
-		a.series[i].RPS = float64(a.series[i].Requests) / (float64(w) / 1e9)
+		a.series[i].RPS = float64(a.series[i].Requests-a.series[i].Errors) / (float64(w) / 1e9)
 	}
 	s.TimeSeries = a.series
-	s.PerSecond, s.BytesPerSec = perSecond(a.series, a.interval, dur, s.RPS, s.BytesInPS)
+	s.PerSecond, s.BytesPerSec = perSecond(a.series, a.interval, dur)
 }
 
-// perSecond sums the series into whole seconds of measurement, as
-// autocannon samples them, and summarises them. A run shorter than a
-// second has one sample: its overall rate.
-func perSecond(series []results.Sample, interval, dur int64, rps, bps float64) (reqs, bytes results.Stats) {
-	full := int(dur / int64(time.Second))
-	if full == 0 {
-		return results.StatsOf([]float64{rps}), results.StatsOf([]float64{bps})
-	}
-	r := make([]float64, full)
-	b := make([]float64, full)
+// perSecond sums the series' successful responses and body bytes into
+// seconds of measurement, as autocannon samples them, and summarises
+// them. The duration is cut into round(dur / 1 s) samples, at least one,
+// the last one taking the remainder (from half a second to a second and a
+// half), and each sample's count is divided by its own width: every
+// request is in a sample and every sample is a true rate, whether the
+// run lasted the 2 s it was asked for or, merged from files, 1.998 s.
+func perSecond(series []results.Sample, interval, dur int64) (reqs, bytes results.Stats) {
+	sec := int64(time.Second)
+	n := max((dur+sec/2)/sec, 1)
+	r := make([]float64, n)
+	b := make([]float64, n)
 	for i, s := range series {
-		sec := int(int64(i) * interval / int64(time.Second))
-		if sec < full {
-			r[sec] += float64(s.Requests)
-			b[sec] += float64(s.BytesIn)
+		k := min(int64(i)*interval/sec, n-1)
+		r[k] += float64(s.Requests - s.Errors)
+		b[k] += float64(s.BytesIn)
+	}
+	for k := range n {
+		w := sec
+		if k == n-1 {
+			w = dur - (n-1)*sec
 		}
+		if w <= 0 {
+			return results.Stats{}, results.Stats{}
+		}
+		r[k] /= float64(w) / 1e9
+		b[k] /= float64(w) / 1e9
 	}
 	return results.StatsOf(r), results.StatsOf(b)
 }

@@ -22,21 +22,22 @@ import (
 
 // fastEngine speaks HTTP/1.1 over raw TCP connections, one goroutine each.
 type fastEngine struct {
-	r          *run
-	hostport   string // as the URL says, for messages
-	addr       string // resolved IP:port
-	req        []byte // the request, built once
-	head       bool
-	maxBody    int64
-	timeout    int64
-	dialer     net.Dialer
-	first      []net.Conn  // opened by connect, one per initial connection (nil when that dial failed)
-	tickets    chan int64  // open loop: scheduled send times, handed to idle connections
-	spawnTimer *time.Timer // open loop: the dispatcher's, see send
-	backlog    bool        // open loop: the dispatcher is behind for want of a connection, see noteLate
-	coalesce   time.Duration
-	wg         sync.WaitGroup
-	nconns     atomic.Int64 // connection goroutines started
+	r        *run
+	hostport string // as the URL says, for messages
+	addr     string // resolved IP:port
+	req      []byte // the request, built once
+	head     bool
+	maxBody  int64
+	timeout  int64
+	dialer   net.Dialer
+	first    []net.Conn  // opened by connect, one per initial connection (nil when that dial failed)
+	tickets  chan int64  // open loop: scheduled send times, handed to idle connections
+	timer    *time.Timer // open loop: the dispatcher's, see send
+	ds       *slot       // open loop: the dispatcher's, for unsent hits
+	backlog  bool        // open loop: the dispatcher is behind for want of a connection, see noteLate
+	coalesce time.Duration
+	wg       sync.WaitGroup
+	nconns   atomic.Int64 // connection goroutines started
 }
 
 func newFastEngine(r *run) (*fastEngine, error) {
@@ -192,6 +193,12 @@ func (e *fastEngine) run() {
 // the time the dispatcher got to it, so a dispatcher (or a server) that
 // falls behind does not move the schedule; the lateness shows in the
 // latencies and in the late count instead.
+//
+// Every hit scheduled within the duration is dispatched, even when the
+// dispatcher gets to it after the end (every connection was busy): a
+// server that stalls in the last half second must show it as it would
+// mid-run. A hit that finds no connection within the timeout of its
+// scheduled time is given up and recorded as unsent.
 func (e *fastEngine) dispatch() {
 	r := e.r
 	w, err := newWaiter()
@@ -202,7 +209,12 @@ func (e *fastEngine) dispatch() {
 	defer w.close()
 	stop := context.AfterFunc(r.ctx, func() { w.close() })
 	defer stop()
-	if r.measure > 0 && !e.pace(w, initialPacer(r.o.Rate), 0, r.measure) {
+	e.ds = r.newSlot()
+	// The warm-up's hits are those before the measurement starts, the
+	// measurement's those after, up to and with the end: a 500/s pacer
+	// over 2 s schedules its hits at 2 ms, 4 ms, ... 2000 ms, 1000 of them,
+	// as vegeta sends.
+	if r.measure > 0 && !e.pace(w, initialPacer(r.o.Rate), 0, r.measure-1) {
 		return
 	}
 	e.pace(w, r.o.Rate, r.measure, r.end)
@@ -212,8 +224,8 @@ func (e *fastEngine) dispatch() {
 // before it opens one more.
 const spawnAfter = 200 * time.Microsecond
 
-// pace dispatches the hits p schedules between from and to (ns offsets);
-// it returns false when the run was aborted.
+// pace dispatches the hits p schedules after from and up to to (ns
+// offsets); it returns false when the run was aborted.
 //
 // Every wake-up of an idle CPU costs microseconds of system time on both
 // sides of the loopback (an inter-processor interrupt, and a VM exit in a
@@ -234,14 +246,11 @@ func (e *fastEngine) pace(w *waiter, p vegeta.Pacer, from, to int64) bool {
 		}
 		vt += max(int64(wait), 0)
 		sched := from + vt
-		if sched >= to {
+		if sched > to {
 			return true
 		}
 		if sched > awake {
 			now := r.now()
-			if now >= to {
-				return true
-			}
 			if d := sched - now; d > 0 {
 				if w.wait(time.Duration(d)) != nil {
 					return false
@@ -258,7 +267,9 @@ func (e *fastEngine) pace(w *waiter, p vegeta.Pacer, from, to int64) bool {
 }
 
 // send hands sched to an idle connection, or to a new one when none is
-// idle and the cap allows; at the cap it waits for one to be idle.
+// idle and the cap allows; at the cap it waits for one to be idle, until
+// the timeout of sched, and then records the hit as unsent. It returns
+// false when the run was aborted.
 //
 // Before opening a connection it yields, then waits up to spawnAfter: a
 // dispatcher that is behind schedule never blocks, so connections whose
@@ -286,32 +297,59 @@ func (e *fastEngine) send(sched int64) bool {
 	// No connection is idle: every one is waiting for a response, or has
 	// yet to come back for a ticket.
 	e.backlog = true
-	defer e.noteLate(sched)
 	if e.nconns.Load() < int64(e.r.o.MaxConnections) {
-		if e.spawnTimer == nil {
-			e.spawnTimer = time.NewTimer(spawnAfter)
-		} else {
-			e.spawnTimer.Reset(spawnAfter)
-		}
-		select {
-		case e.tickets <- sched:
-			e.spawnTimer.Stop()
+		switch e.await(sched, spawnAfter) {
+		case handed:
 			return true
-		case <-e.spawnTimer.C:
-		case <-e.r.abortCh:
+		case aborted:
 			return false
 		}
+		e.noteLate(sched)
 		e.nconns.Add(1)
 		c := e.newConn(nil)
 		e.wg.Add(1)
 		go c.openLoop(sched)
 		return true
 	}
+	switch e.await(sched, time.Duration(sched+e.timeout-e.r.now())) {
+	case handed:
+		return true
+	case aborted:
+		return false
+	}
+	if sched >= e.r.measure {
+		now := e.r.now()
+		e.ds.add(record{start: sched, latency: now - sched, late: now - sched, worker: -1, kind: kindUnsent})
+	}
+	return true
+}
+
+// Outcomes of await.
+const (
+	handed  = iota // a connection took the ticket
+	expired        // none did in time
+	aborted        // the run was aborted
+)
+
+// await offers sched to the connections for up to d.
+func (e *fastEngine) await(sched int64, d time.Duration) int {
+	if d <= 0 {
+		return expired
+	}
+	if e.timer == nil {
+		e.timer = time.NewTimer(d)
+	} else {
+		e.timer.Reset(d)
+	}
 	select {
 	case e.tickets <- sched:
-		return true
+		e.timer.Stop()
+		e.noteLate(sched)
+		return handed
+	case <-e.timer.C:
+		return expired
 	case <-e.r.abortCh:
-		return false
+		return aborted
 	}
 }
 

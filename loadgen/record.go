@@ -39,6 +39,11 @@ const (
 	kindMalformed
 	kindOther
 	numKinds
+	// kindUnsent is an open-loop request that could not be sent within
+	// the timeout of its scheduled time: latency is how long it waited.
+	// It is no request (the aggregator counts it apart), so it has no
+	// name, phrase or message.
+	kindUnsent = numKinds
 )
 
 var kindNames = [numKinds]string{"", results.ErrRefused, results.ErrReset, results.ErrClosed, results.ErrTimeout, results.ErrBadStatus, results.ErrMalformed, results.ErrOther}

@@ -271,6 +271,9 @@ func (c *collector) step(final bool) {
 			}
 			rec.start -= r.measure
 			c.agg.add(rec)
+			if rec.kind == kindUnsent {
+				continue // never sent: no result to write
+			}
 			if rec.kind != kindOK && c.agg.needExample(rec.kind) {
 				c.agg.setExample(rec.kind, c.errText(rec))
 			}

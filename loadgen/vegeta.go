@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	vegeta "github.com/tsenart/vegeta/v12/lib"
@@ -143,22 +144,25 @@ func (e *vegetaEngine) run() {
 		}
 	}()
 	if r.measure > 0 {
-		p := vegeta.Pacer(vegeta.ConstantPacer{})
+		var p vegeta.Pacer = vegeta.ConstantPacer{}
 		if r.open {
 			p = initialPacer(r.o.Rate)
 		}
-		e.attack(p, r.measure)
+		e.attack(p, 0, r.measure-1)
 	}
-	p := vegeta.Pacer(vegeta.ConstantPacer{})
+	var p vegeta.Pacer = vegeta.ConstantPacer{}
 	if r.open {
 		p = r.o.Rate
 	}
-	e.attack(p, r.end)
+	e.attack(p, r.measure, r.end)
 	e.tr.CloseIdleConnections()
 }
 
-// attack runs one vegeta attack until the offset until.
-func (e *vegetaEngine) attack(p vegeta.Pacer, until int64) {
+// attack runs one vegeta attack from the offset from up to to. A closed
+// loop stops on the clock; an open loop stops when its schedule has no
+// hit left before to, so a hit due just before the end but sent after it
+// (every worker was busy) is sent, as in the fast engine.
+func (e *vegetaEngine) attack(p vegeta.Pacer, from, to int64) {
 	r, o := e.r, e.r.o
 	workers := uint64(o.Connections)
 	maxWorkers := workers
@@ -178,25 +182,34 @@ func (e *vegetaEngine) attack(p vegeta.Pacer, until int64) {
 	if r.aborted.Load() {
 		return
 	}
-	base := r.now()
 	var sched *schedule
+	du := time.Duration(to - r.now())
 	if r.open {
-		sched = newSchedule(p, int(maxWorkers))
+		w, err := newWaiter()
+		if err != nil {
+			r.abort(err)
+			return
+		}
+		defer w.close()
+		stop := context.AfterFunc(r.ctx, func() { w.close() })
+		defer stop()
+		sched = newSchedule(e, p, w, from, to, int(maxWorkers))
+		p, du = sched, 0
 	}
-	for res := range atk.Attack(e.targeter, p, time.Duration(until-base), o.Name) {
-		e.s.add(e.record(res, base, sched))
+	for res := range atk.Attack(e.targeter, p, du, o.Name) {
+		e.s.add(e.record(res, sched))
 	}
 }
 
 // record turns a vegeta Result into a record.
-func (e *vegetaEngine) record(res *vegeta.Result, base int64, sched *schedule) record {
+func (e *vegetaEngine) record(res *vegeta.Result, sched *schedule) record {
 	r := e.r
 	sent := int64(res.Timestamp.Sub(r.origin))
 	rec := record{start: sent, latency: int64(res.Latency), status: res.Code, worker: -1, bytesOut: uint32(res.BytesOut)}
 	if sched != nil {
-		if at, ok := sched.at(res.Seq); ok && base+at < sent {
-			rec.start = base + at
-			rec.late = sent - rec.start
+		if at := sched.at(res.Seq); at < sent {
+			rec.start = at
+			rec.late = sent - at
 			rec.latency += rec.late
 		}
 	}
@@ -230,41 +243,78 @@ var kindByName = func() map[string]uint8 {
 	return m
 }()
 
-// schedule recomputes an open loop's scheduled send times by hit number,
-// keeping the most recent ones in a ring (results come back nearly in
-// order: at most one per worker is outstanding).
+// schedule is the Pacer the vegeta engine hands its Attacker in the open
+// loop: it runs the run's pacer on the same virtual clock as the fast
+// engine, waits for each hit with the microsecond waiter instead of
+// letting vegeta time.Sleep (whose overshoot, up to a millisecond on an
+// idle machine, would show as lateness in every latency), and keeps each
+// hit's scheduled time by its number, which is the Seq of its Result
+// (results come back nearly in order: at most one per worker is
+// outstanding). A hit the attacker asks for later than the timeout of
+// its scheduled time is recorded as unsent, and the next one is paced.
+//
+// A hit already handed to vegeta cannot be withdrawn: one that waits
+// for a free worker past its timeout is sent late, its latency counted
+// from its schedule.
 type schedule struct {
-	p    vegeta.Pacer
-	hits uint64
-	vt   int64
-	ring []int64
-	mask uint64
+	e        *vegetaEngine
+	p        vegeta.Pacer
+	w        *waiter
+	from, to int64 // ns offsets: hits after from, up to and with to
+	hits     uint64
+	vt       int64
+	ring     []atomic.Int64 // scheduled offsets by hit number, read by the results loop
+	mask     uint64
 }
 
-func newSchedule(p vegeta.Pacer, workers int) *schedule {
+var _ vegeta.Pacer = (*schedule)(nil)
+
+func newSchedule(e *vegetaEngine, p vegeta.Pacer, w *waiter, from, to int64, workers int) *schedule {
 	n := 1024
 	for n < 4*workers {
 		n *= 2
 	}
-	return &schedule{p: p, ring: make([]int64, n), mask: uint64(n - 1)}
+	return &schedule{e: e, p: p, w: w, from: from, to: to, ring: make([]atomic.Int64, n), mask: uint64(n - 1)}
 }
 
-// at returns hit seq's scheduled offset from the start of the attack.
-func (s *schedule) at(seq uint64) (int64, bool) {
-	for s.hits <= seq {
+// Pace waits until hit number count's scheduled time and returns no
+// wait; stop once the schedule is over or the run aborted.
+func (s *schedule) Pace(_ time.Duration, count uint64) (time.Duration, bool) {
+	r := s.e.r
+	for {
+		if r.stopping.Load() {
+			return 0, true
+		}
 		wait, stop := s.p.Pace(time.Duration(s.vt), s.hits)
 		if stop {
-			return 0, false
+			return 0, true
 		}
 		s.vt += max(int64(wait), 0)
-		s.ring[s.hits&s.mask] = s.vt
+		at := s.from + s.vt
+		if at > s.to {
+			return 0, true
+		}
 		s.hits++
-	}
-	if s.hits-seq > uint64(len(s.ring)) {
+		now := r.now()
+		if now-at > int64(r.o.Timeout) {
+			if at >= r.measure {
+				s.e.s.add(record{start: at, latency: now - at, late: now - at, worker: -1, kind: kindUnsent})
+			}
+			continue
+		}
+		if err := s.w.wait(time.Duration(at - now)); err != nil {
+			return 0, true
+		}
+		s.ring[count&s.mask].Store(at)
 		return 0, false
 	}
-	return s.ring[seq&s.mask], true
 }
+
+// Rate is the run's pacer's rate.
+func (s *schedule) Rate(elapsed time.Duration) float64 { return s.p.Rate(elapsed) }
+
+// at returns hit seq's scheduled offset.
+func (s *schedule) at(seq uint64) int64 { return s.ring[seq&s.mask].Load() }
 
 // limitTransport counts response bodies and fails those over max bytes.
 type limitTransport struct {
