@@ -170,3 +170,61 @@ func TestStatsOf(t *testing.T) {
 		t.Errorf("StatsOf = %+v", s)
 	}
 }
+
+// TestStdevKeepsPrecision: a million latencies of 3 s and 3 s + 2 ns
+// have a stdev of exactly 1 ns. The sum of squares minus the squared
+// mean cancels every digit of it away (7.98 µs came out); Welford's
+// method, and Chan's formula when histograms merge, keep it.
+func TestStdevKeepsPrecision(t *testing.T) {
+	var a, b Histogram
+	for i := range 1000000 {
+		v := int64(3*time.Second) + 2*int64(i%2)
+		a.Record(v)
+		if i%3 == 0 {
+			b.Record(v)
+		}
+	}
+	if a.Stdev() != 1 {
+		t.Errorf("stdev %v, want 1ns", a.Stdev())
+	}
+	if a.Mean() != 3*time.Second+1 {
+		t.Errorf("mean %v, want 3.000000001s", a.Mean())
+	}
+	b.Merge(&a)
+	if sd := b.Stdev(); sd != 1 {
+		t.Errorf("stdev after a merge %v, want 1ns", sd)
+	}
+	var back Histogram
+	j, _ := json.Marshal(&b)
+	if err := json.Unmarshal(j, &back); err != nil || back.Stdev() != 1 || back.Count() != b.Count() {
+		t.Errorf("after a JSON round trip: stdev %v, count %d (%v)", back.Stdev(), back.Count(), err)
+	}
+}
+
+// TestLowerBounds: values recorded as lower bounds (timeouts) make the
+// quantiles that can reach them lower bounds, and only those.
+func TestLowerBounds(t *testing.T) {
+	var h Histogram
+	for range 990 {
+		h.Record(int64(time.Millisecond))
+	}
+	for range 10 {
+		h.RecordBound(int64(100 * time.Millisecond))
+	}
+	l := LatencyOf(&h)
+	for _, f := range []string{"p999", "max", "mean"} {
+		if !l.IsLowerBound(f) {
+			t.Errorf("%s not a lower bound: %v", f, l.LowerBounds)
+		}
+	}
+	for _, f := range []string{"min", "p50", "p90", "p99"} {
+		if l.IsLowerBound(f) {
+			t.Errorf("%s marked a lower bound: %v", f, l.LowerBounds)
+		}
+	}
+	var m Histogram
+	m.Merge(&h)
+	if m.Bounded() != 10 || !LatencyOf(&m).IsLowerBound("p999") {
+		t.Errorf("a merge lost the bounds: %d", m.Bounded())
+	}
+}
