@@ -263,21 +263,35 @@ func TestPerSecondSamples(t *testing.T) {
 // TestVegetaPacing: the vegeta engine's open loop waits for each hit
 // with the microsecond waiter, not vegeta's time.Sleep, whose overshoot
 // (up to a millisecond: the poller's granularity) showed as lateness in
-// every latency and flagged an idle 200/s run as a saturated generator.
-// Its median latency stays near what the same client measures with
-// nothing to wait for, a closed loop on one connection.
+// every latency (p50 0.97 ms against 0.08 ms) and flagged an idle 200/s
+// run as a saturated generator. Its median now stays near the fast
+// engine's on the same server and schedule: net/http's own cost apart,
+// both wait and hand over a hit the same way. The best of two
+// alternating rounds each, so that a busy machine's worst moments do
+// not decide.
 func TestVegetaPacing(t *testing.T) {
 	srv, _ := countingServer(t, nil, nil)
-	closed := mustRun(t, Options{URL: srv.URL, Engine: EngineVegeta, Connections: 1, Duration: 500 * time.Millisecond})
 	p, _ := ParseRate("200", time.Second)
-	open := mustRun(t, Options{URL: srv.URL, Engine: EngineVegeta, Rate: p, Duration: time.Second, Connections: 4})
-	if open.Requests != 200 {
-		t.Errorf("%d requests, want 200", open.Requests)
+	best := map[string]*results.Summary{}
+	for range 2 {
+		for _, engine := range engines {
+			s := mustRun(t, Options{URL: srv.URL, Engine: engine, Rate: p, Duration: time.Second, Connections: 4})
+			if s.Requests != 200 {
+				t.Errorf("%s: %d requests, want 200", engine, s.Requests)
+			}
+			if b := best[engine]; b == nil || s.Latency.P50 < b.Latency.P50 {
+				best[engine] = s
+			}
+		}
 	}
-	if d := open.Latency.P50 - closed.Latency.P50; d > 0.4 {
-		t.Errorf("open-loop p50 %.3f ms, closed-loop p50 %.3f ms: %.3f ms of pacing overshoot in every latency", open.Latency.P50, closed.Latency.P50, d)
+	f, v := best[EngineFast], best[EngineVegeta]
+	if d := v.Latency.P50 - f.Latency.P50; d > 0.4 {
+		t.Errorf("vegeta engine p50 %.3f ms, fast engine %.3f ms: %.3f ms more, the pacing's overshoot", v.Latency.P50, f.Latency.P50, d)
 	}
-	if open.Late.Share > 0.5 {
-		t.Errorf("%.0f%% of an idle 200/s open loop left late: %+v", 100*open.Late.Share, open.Late)
+	// Whether a late send is the generator's fault depends on what else
+	// the machine runs, so this holds only when the fast engine, in the
+	// same minute, kept every send on time.
+	if f.Late.Count == 0 && v.Late.Share > 0.01 {
+		t.Errorf("the fast engine kept the schedule, the vegeta engine sent %.1f%% late: %+v", 100*v.Late.Share, v.Late)
 	}
 }
