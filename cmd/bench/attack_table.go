@@ -36,9 +36,20 @@ func writeTable(out io.Writer, s *results.Summary) error {
 	l := s.Latency
 	lat := []string{"", "-", "-", "-", "-", "-", "-", "-", "-", "-"}
 	if s.Histogram != nil && s.Histogram.Count() > 0 {
-		lat = []string{"", ms(l.Min), ms(l.P50), ms(l.P90), ms(l.P99), ms(l.P999), ms(l.P9999), ms(l.Max), ms(l.Mean), ms(l.Stdev)}
+		// "≥": a figure that timed-out or unsent requests can move is
+		// only a lower bound of what they would have taken.
+		b := func(name string, v float64) string {
+			if l.IsLowerBound(name) {
+				return "≥" + ms(v)
+			}
+			return ms(v)
+		}
+		lat = []string{"", b("min", l.Min), b("p50", l.P50), b("p90", l.P90), b("p99", l.P99), b("p999", l.P999), b("p9999", l.P9999), b("max", l.Max), b("mean", l.Mean), ms(l.Stdev)}
 	}
 	table(w, [][]string{{"Latency", "min", "p50", "p90", "p99", "p99.9", "p99.99", "max", "mean", "stdev"}, lat})
+	if len(l.LowerBounds) > 0 {
+		fmt.Fprintln(w, "           ≥: a lower bound; timed-out and unsent requests count at the time they were given up")
+	}
 	fmt.Fprintln(w)
 
 	r, b := s.PerSecond, s.BytesPerSec
@@ -49,8 +60,13 @@ func writeTable(out io.Writer, s *results.Summary) error {
 	})
 	fmt.Fprintln(w)
 
-	fmt.Fprintf(w, "%s requests in %.2f s: %s req/s (%s without errors), %s read\n",
-		count(float64(s.Requests)), s.DurationS, count(s.RPSAll), count(s.RPS), bytesStr(float64(s.BytesIn)))
+	ok := s.Requests - s.Errors
+	fmt.Fprintf(w, "%s requests in %.2f s, %s successful: %s req/s, %s read\n",
+		count(float64(s.Requests)), s.DurationS, count(float64(ok)), count(s.RPS), bytesStr(float64(s.BytesIn)))
+	if s.Errors > 0 {
+		fmt.Fprintf(w, "           req/s counts successful responses only; with the %s failed, %s requests/s were answered or failed\n",
+			count(float64(s.Errors)), count(s.RPSAll))
+	}
 	fmt.Fprintf(w, "Status     %s\n", codes(s.StatusCodes))
 	fmt.Fprintf(w, "Errors     %s\n", errorsLine(s))
 	if len(s.PerWorker) > 0 {
@@ -58,6 +74,7 @@ func writeTable(out io.Writer, s *results.Summary) error {
 	}
 	if s.Mode == "open" {
 		fmt.Fprintf(w, "Late       %s\n", lateLine(s))
+		fmt.Fprintf(w, "Unsent     %s\n", unsentLine(s))
 	}
 	if s.Engine != "merged" {
 		fmt.Fprintf(w, "Generator  %.2f CPU-s, %.2f of the %s it may use\n", s.LoadgenCPU, s.LoadgenCores, plural(s.CoresAllowed, "CPU"))
@@ -164,6 +181,14 @@ func lateLine(s *results.Summary) string {
 			count(float64(l.ConnBusy)))
 	}
 	return line
+}
+
+func unsentLine(s *results.Summary) string {
+	if s.Unsent == 0 {
+		return "none: every request scheduled within the duration was sent"
+	}
+	return fmt.Sprintf("%s of the %s scheduled within the duration found no free connection within the timeout and were given up, counted in the latencies at the time they waited (--max-connections allows more)",
+		count(float64(s.Unsent)), count(float64(s.Unsent+s.Requests)))
 }
 
 // ms formats milliseconds with three significant digits or so.
