@@ -57,6 +57,11 @@ func TestStallAtTheEnd(t *testing.T) {
 			if s.Latency.P99 < 300 {
 				t.Errorf("p99 %.1f ms, want the 500 ms stall (300 ms or more)", s.Latency.P99)
 			}
+			// The late ones waited for the stalled server: its backlog,
+			// not a generator that could not keep up.
+			if s.Saturated || s.Late.ConnBusy < s.Late.Count/2 {
+				t.Errorf("late %+v, saturated %v (%s): want the stall's lateness counted as the server's", s.Late, s.Saturated, s.SaturatedWhy)
+			}
 		})
 	}
 }

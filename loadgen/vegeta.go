@@ -265,6 +265,9 @@ type schedule struct {
 	vt       int64
 	ring     []atomic.Int64 // scheduled offsets by hit number, read by the results loop
 	mask     uint64
+	handed   int64 // when the last Pace returned a hit, -1 before
+	lastAt   int64 // that hit's scheduled time
+	backlog  bool  // behind for want of a free worker, as the fast engine's dispatcher
 }
 
 var _ vegeta.Pacer = (*schedule)(nil)
@@ -274,13 +277,26 @@ func newSchedule(e *vegetaEngine, p vegeta.Pacer, w *waiter, from, to int64, wor
 	for n < 4*workers {
 		n *= 2
 	}
-	return &schedule{e: e, p: p, w: w, from: from, to: to, ring: make([]atomic.Int64, n), mask: uint64(n - 1)}
+	return &schedule{e: e, p: p, w: w, from: from, to: to, ring: make([]atomic.Int64, n), mask: uint64(n - 1), handed: -1}
 }
 
 // Pace waits until hit number count's scheduled time and returns no
 // wait; stop once the schedule is over or the run aborted.
+//
+// vegeta asks for the next hit once the last one went to a worker; when
+// that took longer than the late threshold, every worker was busy (at
+// the cap) and the hit waited for a response to come back: the server's
+// backlog (late.conn_busy), as are the hits sent late while catching up,
+// until one leaves on time.
 func (s *schedule) Pace(_ time.Duration, count uint64) (time.Duration, bool) {
 	r := s.e.r
+	late := int64(r.o.LateThreshold)
+	if s.handed >= 0 && r.now()-s.handed > late {
+		s.backlog = true
+		if s.lastAt >= r.measure {
+			r.connBusy.Add(1)
+		}
+	}
 	for {
 		if r.stopping.Load() {
 			return 0, true
@@ -305,7 +321,15 @@ func (s *schedule) Pace(_ time.Duration, count uint64) (time.Duration, bool) {
 		if err := s.w.wait(time.Duration(at - now)); err != nil {
 			return 0, true
 		}
+		if s.backlog {
+			if now-at <= late {
+				s.backlog = false
+			} else if at >= r.measure {
+				r.connBusy.Add(1)
+			}
+		}
 		s.ring[count&s.mask].Store(at)
+		s.handed, s.lastAt = r.now(), at
 		return 0, false
 	}
 }
