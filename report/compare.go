@@ -186,11 +186,17 @@ func (c *Comparison) conditions() []string {
 	return out
 }
 
+// shortHash shortens a commit to 12 hex digits, keeping a "+dirty"
+// suffix: it says the build was not that commit.
 func shortHash(s string) string {
-	if len(s) > 12 {
-		return s[:12]
+	h, dirty := strings.CutSuffix(s, dirtySuffix)
+	if len(h) > 12 {
+		h = h[:12]
 	}
-	return s
+	if dirty {
+		h += dirtySuffix
+	}
+	return h
 }
 
 // WriteText writes the comparison as a table for the terminal.

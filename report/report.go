@@ -161,6 +161,9 @@ func (v view) document() (*doc, []*chart) {
 	d.list("warn", warnings)
 
 	d.h(2, "Environment")
+	if dirtyBuild(run.Env) {
+		d.p("warn", "%s", dirtyWarning)
+	}
 	d.table(v.envTable())
 
 	for _, w := range v.workloads() {
@@ -295,6 +298,9 @@ func (v view) warnings(failed int) []string {
 		}
 		out = append(out, s+". The server may be faster than this case says.")
 	}
+	if dirtyBuild(run.Env) {
+		out = append(out, dirtyWarning)
+	}
 	if failed > 0 {
 		noun := "case"
 		if failed > 1 {
@@ -330,7 +336,11 @@ func (v view) envTable() table {
 	}
 	add("OS", strings.TrimSpace(fmt.Sprintf("%s/%s %s", e.OS, e.Arch, e.Kernel)))
 	add("Go", e.GoVersion)
-	add("bench", strings.TrimSpace(e.Version+" "+shortCommit(e.Commit)))
+	build := strings.TrimSpace(e.Version + " " + shortCommit(e.Commit))
+	if dirtyBuild(e) {
+		build += " **not a clean commit**"
+	}
+	add("bench", build)
 	if e.CommandLine != "" {
 		add("Command", "`"+e.CommandLine+"`")
 	}
@@ -370,14 +380,25 @@ func orUnknown(s string) string {
 }
 
 func shortCommit(c string) string {
-	if len(c) > 12 {
-		c = c[:12]
-	}
 	if c == "" {
 		return ""
 	}
-	return "(" + c + ")"
+	return "(" + shortHash(c) + ")"
 }
+
+// dirtySuffix marks a version or commit built from a tree with changes
+// that were not committed (see cmd/bench's commit()).
+const dirtySuffix = "+dirty"
+
+// dirtyBuild reports whether the bench that measured was built from a
+// modified tree: its figures come from code no commit holds.
+func dirtyBuild(e results.Env) bool {
+	return strings.HasSuffix(e.Commit, dirtySuffix) || strings.HasSuffix(e.Version, dirtySuffix)
+}
+
+const dirtyWarning = "**Not a clean build.** The bench that measured this run was built from a modified tree " +
+	"(`" + dirtySuffix + "`): no commit holds the code behind these numbers, so nobody can rebuild it to check them. " +
+	"Reference runs come from a clean, committed build."
 
 func secs(s float64) string { return sig(s) + " s" }
 
