@@ -28,8 +28,9 @@ type scaling struct {
 }
 
 type fit struct {
-	usl USL
-	err error
+	usl     USL
+	err     error
+	flagged int // cases left out of the fit as flagged
 }
 
 // costing is COST and parallel efficiency from a worker sweep.
@@ -64,15 +65,16 @@ func (v view) scaling(sweep, workload string, x func(*results.Case) float64) *sc
 	sc := &scaling{sweep: sweep, cases: own, fits: map[string]fit{}}
 	sc.series = byModel(v.withModels(sweep, workload), x)
 	for _, sr := range sc.series {
-		u, err := FitUSL(sr.points())
-		sc.fits[sr.model] = fit{u, err}
+		pts, flagged := sr.fitPoints()
+		u, err := FitUSL(pts)
+		sc.fits[sr.model] = fit{usl: u, err: err, flagged: flagged}
 	}
 	return sc
 }
 
 func (v view) costing(workload string, sc *scaling) *costing {
 	base := v.baseline(workload, sc.cases)
-	if base == nil {
+	if base == nil || flagOf(base).any() {
 		return nil
 	}
 	c := &costing{baseline: base, costs: map[string]Cost{}}

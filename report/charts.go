@@ -2,6 +2,7 @@ package report
 
 import (
 	"fmt"
+	"image/color"
 	"math"
 	"slices"
 	"strconv"
@@ -60,6 +61,34 @@ func measuredOnly(cases []*results.Case) []*results.Case {
 	return out
 }
 
+// flaggedOf returns the flagged cases among cases.
+func flaggedOf(cases []*results.Case) []*results.Case {
+	var out []*results.Case
+	for _, c := range cases {
+		if flagOf(c).any() {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+// flagsOf says which of cases are flagged, index by index.
+func flagsOf(cases []*results.Case) []bool {
+	out := make([]bool, len(cases))
+	for i, c := range cases {
+		out[i] = flagOf(c).any()
+	}
+	return out
+}
+
+// flaggedLabel adds to a legend or axis label why the case is flagged.
+func flaggedLabel(label string, c *results.Case) string {
+	if w := flagOf(c).words(); w != "" {
+		return label + " (" + w + ")"
+	}
+	return label
+}
+
 // caseLabel names a case on a category axis: its model, with the worker
 // count when the same model appears twice.
 func caseLabels(cases []*results.Case) []string {
@@ -88,6 +117,10 @@ func barPlot(cases []*results.Case, ylabel string, val func(*results.Case) resul
 		bar.XMin = float64(i)
 		bar.Color = modelColor(c.Model)
 		bar.LineStyle.Color = modelColor(c.Model)
+		if flagOf(c).any() { // hollow: the figure is not the server's
+			bar.Color = color.White
+			bar.LineStyle.Width = vg.Points(4)
+		}
 		p.Add(autoBars{BarChart: bar, share: 0.55, group: 1})
 		if sp.N > 1 && sp.Max > sp.Min {
 			e, _ := plotter.NewYErrorBars(errPoint{float64(i), sp.Median, sp.Median - sp.Min, sp.Max - sp.Median})
@@ -100,7 +133,13 @@ func barPlot(cases []*results.Case, ylabel string, val func(*results.Case) resul
 		p.Add(label{x: float64(i), y: sp.Max, dy: vg.Points(8), text: format(sp.Median), style: st})
 		top = math.Max(top, sp.Max)
 	}
-	p.NominalX(caseLabels(cases)...)
+	labels := caseLabels(cases)
+	for i, c := range cases {
+		if w := flagOf(c).words(); w != "" {
+			labels[i] += "\n" + w
+		}
+	}
+	p.NominalX(labels...)
 	p.Y.Padding = vg.Points(4) // NominalX pads for a first label centred on the axis; the categories have room
 	p.X.Min, p.X.Max = -0.5, float64(len(cases))-0.5
 	p.Y.Min, p.Y.Max = 0, niceMax(top*1.12)
@@ -174,6 +213,10 @@ func (v view) modelBars(s *section, name, alt, title, ylabel, note string, forma
 	if len(cases) == 0 {
 		return nil
 	}
+	flagged := flaggedOf(cases)
+	if len(flagged) > 0 {
+		note += "; hollow: flagged"
+	}
 	return &chart{
 		name: name,
 		alt:  fmt.Sprintf("%s, workload %s", alt, s.workload),
@@ -183,6 +226,7 @@ func (v view) modelBars(s *section, name, alt, title, ylabel, note string, forma
 			panels:   []*plot.Plot{barPlot(cases, ylabel, val, format)},
 			note:     repeatsNote(cases, val) + " " + note,
 		},
+		flagged: flagged,
 	}
 }
 
@@ -229,11 +273,17 @@ func (v view) spectrumChart(s *section) *chart {
 				marks = append(marks, plotter.XY{X: t.Value, Y: math.Log10(math.Max(ms, 1e-3))})
 			}
 		}
-		l, _ := modelLine(c.Model, line, false, lineWidth)
+		flagged := flagOf(c).any()
+		l, _ := modelLine(c.Model, line, flagged, lineWidth)
 		_, m := modelLine(c.Model, marks, false, lineWidth)
+		if flagged {
+			m = hollowMarks(c.Model, marks, slices.Repeat([]bool{true}, len(marks)))
+		}
 		p.Add(l, m)
-		leg.Add(labels[i], l, m)
+		leg.Add(flaggedLabel(labels[i], c), l, m)
 	}
+	flagged := flaggedOf(cases)
+	addFlagKey(leg, flagged)
 	p.X.Min, p.X.Max = nines(0.5), 4
 	p.X.Tick.Marker = ninesTicks
 	setLogY(p, lo, hi)
@@ -247,6 +297,7 @@ func (v view) spectrumChart(s *section) *chart {
 			legend:   leg,
 			note:     "from the histograms of every repeat merged; each step right is ten times rarer (lower is better)",
 		},
+		flagged: flagged,
 	}
 }
 
@@ -289,8 +340,12 @@ func (v view) fairnessChart(s *section) *chart {
 		bar, _ := plotter.NewBarChart(vals, vg.Inch)
 		bar.Color = modelColor(c.Model)
 		bar.LineStyle.Color = modelColor(c.Model)
+		if flagOf(c).any() {
+			bar.Color = color.White
+			bar.LineStyle.Width = vg.Points(3)
+		}
 		p.Add(autoBars{BarChart: bar, share: 0.8, group: len(cases), index: j})
-		leg.Add(fmt.Sprintf("%s  Jain %.3f", labels[j], c.Summary.Fairness), bar)
+		leg.Add(flaggedLabel(fmt.Sprintf("%s  Jain %.3f", labels[j], c.Summary.Fairness), c), bar)
 	}
 	names := make([]string, slots)
 	for i := range names {
@@ -302,6 +357,10 @@ func (v view) fairnessChart(s *section) *chart {
 	fair := hline{y: 100 / float64(cases[0].Workers), style: dashed(black, 2.5)}
 	p.Add(fair)
 	leg.Add("equal share", fair)
+	flagged := flaggedOf(cases)
+	if len(flagged) > 0 {
+		leg.Add("hollow: flagged", styleThumb{draw.LineStyle{Color: black, Width: vg.Points(3)}})
+	}
 	p.Y.Min, p.Y.Max = 0, niceMax(top*1.1)
 	return &chart{
 		name: fairnessName(s.workload),
@@ -313,6 +372,7 @@ func (v view) fairnessChart(s *section) *chart {
 			legend:   leg,
 			note:     "Jain's fairness index: 1 = every worker served the same, 1/N = one worker served everything",
 		},
+		flagged: flagged,
 	}
 }
 
@@ -355,29 +415,34 @@ func (v view) scalingChart(s *section, sc *scaling) *chart {
 		ticks = append(ticks, plot.Tick{Value: tx(x), Label: strconv.FormatFloat(x, 'f', -1, 64)})
 	}
 	for _, sr := range sc.series {
-		pts := sr.medians()
-		xys := make(plotter.XYs, len(pts))
-		for i, pt := range pts {
-			xys[i] = plotter.XY{X: tx(pt.N), Y: pt.X}
-			c := sr.cases[i]
+		xys := make(plotter.XYs, len(sr.cases))
+		for i, c := range sr.cases {
+			xys[i] = plotter.XY{X: tx(sr.xs[i]), Y: c.Summary.RPS.Median}
 			if sp := c.Summary.RPS; sp.N > 1 && sp.Max > sp.Min {
-				e, _ := plotter.NewYErrorBars(spreadErr(tx(pt.N), sp))
+				e, _ := plotter.NewYErrorBars(spreadErr(tx(sr.xs[i]), sp))
 				e.LineStyle = draw.LineStyle{Color: modelColor(sr.model), Width: vg.Points(2)}
 				e.CapWidth = vg.Points(12)
 				p.Add(e)
 			}
 		}
 		_, marks := modelLine(sr.model, xys, false, lineWidth)
+		hollow := hollowMarks(sr.model, xys, flagsOf(sr.cases))
 		f := sc.fits[sr.model]
 		name := sr.model + "  " + f.legend()
 		if len(sr.xs) == 1 { // a reference point, such as singlecore's one worker
 			p.Add(marks)
+			if hollow != nil {
+				p.Add(hollow)
+			}
 			leg.Add(sr.model, marks)
 			continue
 		}
 		if f.err != nil {
 			l, _ := modelLine(sr.model, xys, false, 2)
 			p.Add(l, marks)
+			if hollow != nil {
+				p.Add(hollow)
+			}
 			leg.Add(name, l, marks)
 			continue
 		}
@@ -394,10 +459,15 @@ func (v view) scalingChart(s *section, sc *scaling) *chart {
 		l, _ := modelLine(sr.model, curve, false, lineWidth)
 		il, _ := modelLine(sr.model, ideal, true, 1.8)
 		p.Add(il, l, marks)
+		if hollow != nil {
+			p.Add(hollow)
+		}
 		leg.Add(name, l, marks)
 	}
 	leg.Add("USL fit", styleThumb{draw.LineStyle{Color: black, Width: vg.Points(lineWidth)}})
 	leg.Add("linear: λ·N", styleThumb{dashed(black, 1.8)})
+	flagged := flaggedOf(cases)
+	addFlagKey(leg, flagged)
 	p.X.Tick.Marker = ticks
 	if logX {
 		p.X.Min, p.X.Max = tx(xmin/1.3), tx(xmax*1.3)
@@ -415,6 +485,7 @@ func (v view) scalingChart(s *section, sc *scaling) *chart {
 			legend:   leg,
 			note:     "USL: X(N) = λN / (1 + σ(N−1) + κN(N−1)); σ contention, κ coherency. Dots: median, whiskers: min–max over repeats.",
 		},
+		flagged: flagged,
 	}
 }
 
@@ -441,6 +512,9 @@ func (v view) loadChart(s *section) *chart {
 		l50, _ := modelLine(sr.model, p50, true, 2.2)
 		l99, m99 := modelLine(sr.model, p99, false, lineWidth)
 		p.Add(l50, l99, m99)
+		if h := hollowMarks(sr.model, p99, flagsOf(sr.cases)); h != nil {
+			p.Add(h)
+		}
 		k := s.knees[sr.model]
 		text := "never kept up"
 		switch {
@@ -458,6 +532,8 @@ func (v view) loadChart(s *section) *chart {
 	leg.Add("p99", styleThumb{draw.LineStyle{Color: black, Width: vg.Points(lineWidth)}})
 	leg.Add("p50", styleThumb{dashed(black, 2.2)})
 	leg.Add("knee: last rate kept up with", ringThumb{})
+	flagged := flaggedOf(cases)
+	addFlagKey(leg, flagged)
 	p.X.Min, p.X.Max = 0, niceMax(xmax)
 	p.X.Tick.Marker = labelTicks(si)
 	setLogY(p, lo, hi)
@@ -471,6 +547,7 @@ func (v view) loadChart(s *section) *chart {
 			legend:   leg,
 			note:     "open loop: requests leave on schedule, answered or not; kept up = 95% of the offered rate served, at most 1% errors",
 		},
+		flagged: flagged,
 	}
 }
 
@@ -520,15 +597,25 @@ func (v view) costChart(s *section) *chart {
 		}
 		l, m := modelLine(sr.model, xys, false, lineWidth)
 		left.Add(l, m)
+		// Efficiency at every measured N, flagged ones drawn hollow: COST
+		// itself is from the unflagged ones only.
 		exys := plotter.XYs{}
-		for _, e := range cost.Efficiency {
-			if finite(e.X) {
-				exys = append(exys, plotter.XY{X: e.N, Y: e.X})
-				etop = math.Max(etop, e.X)
+		var eflags []bool
+		for i, c := range sr.cases {
+			if e := sr.cases[i].Summary.RPS.Median / (sr.xs[i] * base); base > 0 && finite(e) {
+				exys = append(exys, plotter.XY{X: sr.xs[i], Y: e})
+				eflags = append(eflags, flagOf(c).any())
+				etop = math.Max(etop, e)
 			}
 		}
 		el, em := modelLine(sr.model, exys, false, lineWidth)
 		right.Add(el, em)
+		if h := hollowMarks(sr.model, xys, flagsOf(sr.cases)); h != nil {
+			left.Add(h)
+		}
+		if h := hollowMarks(sr.model, exys, eflags); h != nil {
+			right.Add(h)
+		}
 		text := "never beats it"
 		if cost.Beats() {
 			text = fmt.Sprintf("COST %g", cost.Cores)
@@ -540,6 +627,8 @@ func (v view) costChart(s *section) *chart {
 	}
 	leg.Add("COST: fewest workers", ringThumb{})
 	leg.Add("  that beat singlecore")
+	flagged := flaggedOf(cases)
+	addFlagKey(leg, flagged)
 	for _, p := range []*plot.Plot{left, right} {
 		p.X.Min, p.X.Max = 0.5, xmax+0.5
 		p.X.Tick.Marker = ticks
@@ -557,6 +646,7 @@ func (v view) costChart(s *section) *chart {
 			legend:   leg,
 			note:     "COST after McSherry, Isard, Murray: \"Scalability! But at what COST?\" (HotOS 2015). Efficiency 1 = N workers do N times singlecore's work.",
 		},
+		flagged: flagged,
 	}
 }
 

@@ -33,6 +33,12 @@ type CompareRow struct {
 	// Failed says why the case has no numbers in A or B ("" when both
 	// measured it); RPS and P99 are then zero.
 	Failed string
+	// Flagged says why a run's figures of the case are not the server's
+	// capacity ("B: 5% failed"), "" when neither is flagged: more than
+	// results.FailedFlag of its requests failed, or the generator
+	// saturated. Flagged rows are left out of the geomean.
+	Flagged      string
+	flagA, flagB caseFlag
 }
 
 // Change is one metric of a case in both runs.
@@ -77,6 +83,17 @@ func Compare(a, b *results.Run, alpha float64) *Comparison {
 			p99 := func(r results.Repeat) float64 { return r.Load.Latency.P99 }
 			row.RPS = change(ca, cb, rps, alpha)
 			row.P99 = change(ca, cb, p99, alpha)
+			row.flagA, row.flagB = flagOf(ca), flagOf(cb)
+			var why []string
+			for _, f := range []struct {
+				run  string
+				flag caseFlag
+			}{{"A", row.flagA}, {"B", row.flagB}} {
+				if f.flag.any() {
+					why = append(why, f.run+": "+f.flag.words())
+				}
+			}
+			row.Flagged = strings.Join(why, "; ")
 		}
 		c.Rows = append(c.Rows, row)
 	}
@@ -125,13 +142,13 @@ func (ch Change) deltaText() string {
 	return fmt.Sprintf("%s (p=%.3f n=%d+%d)", d, ch.Test.P, ch.NA, ch.NB)
 }
 
-// Geomean returns the geometric mean of B/A − 1 over the rows where
-// metric has both medians, and how many rows that is.
+// Geomean returns the geometric mean of B/A − 1 over the unflagged rows
+// where metric has both medians, and how many rows that is.
 func (c *Comparison) Geomean(metric func(CompareRow) Change) (float64, int) {
 	var sum float64
 	n := 0
 	for _, r := range c.Rows {
-		if r.Failed != "" {
+		if r.Failed != "" || r.Flagged != "" {
 			continue
 		}
 		ch := metric(r)
@@ -238,7 +255,7 @@ func (c *Comparison) WriteText(w io.Writer) error {
 				continue
 			}
 			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", r.ID,
-				si(r.RPS.A), si(r.RPS.B), r.RPS.deltaText(),
+				si(r.RPS.A)+r.flagA.mark(), si(r.RPS.B)+r.flagB.mark(), r.RPS.deltaText(),
 				sig(r.P99.A), sig(r.P99.B), r.P99.deltaText())
 		}
 		rps, n := c.Geomean(func(r CompareRow) Change { return r.RPS })
@@ -247,6 +264,20 @@ func (c *Comparison) WriteText(w io.Writer) error {
 			fmt.Fprintf(tw, "geomean of %d cases\t\t\t%s\t\t\t%s\n", n, percent(rps), percent(p99))
 		}
 		tw.Flush()
+	}
+	var sat, failedShare bool
+	for _, r := range c.Rows {
+		sat = sat || r.flagA.saturated || r.flagB.saturated
+		failedShare = failedShare || r.flagA.failed > 0 || r.flagB.failed > 0
+	}
+	if failedShare {
+		fmt.Fprintf(&b, "\n%s more than %g%% of the case's requests failed in that run: its req/s counts successful responses only.", markFailed, 100*results.FailedFlag)
+	}
+	if sat {
+		fmt.Fprintf(&b, "\n%s the load generator was saturated in that run: the server may be faster.", markSaturated)
+	}
+	if sat || failedShare {
+		b.WriteString(" Flagged cases are left out of the geomean.\n")
 	}
 	var failed []string
 	for _, r := range c.Rows {

@@ -177,24 +177,31 @@ func byModel(cases []*results.Case, x func(*results.Case) float64) []series {
 	return out
 }
 
-// points returns one point per repeat of every case of s, for fitting.
-func (s series) points() []Point {
-	var pts []Point
+// fitPoints returns one point per repeat of every unflagged case of s,
+// for the USL fit, and how many cases were left out as flagged.
+func (s series) fitPoints() (pts []Point, flagged int) {
 	for i, c := range s.cases {
+		if flagOf(c).any() {
+			flagged++
+			continue
+		}
 		for _, r := range c.Repeats {
 			if r.Load.RPS > 0 {
 				pts = append(pts, Point{N: s.xs[i], X: r.Load.RPS})
 			}
 		}
 	}
-	return pts
+	return pts, flagged
 }
 
-// medians returns the median req/s of every case of s.
+// medians returns the median req/s of every unflagged case of s, for
+// COST.
 func (s series) medians() []Point {
-	pts := make([]Point, len(s.cases))
+	var pts []Point
 	for i, c := range s.cases {
-		pts[i] = Point{N: s.xs[i], X: c.Summary.RPS.Median}
+		if !flagOf(c).any() {
+			pts = append(pts, Point{N: s.xs[i], X: c.Summary.RPS.Median})
+		}
 	}
 	return pts
 }
@@ -269,14 +276,19 @@ type knee struct {
 }
 
 // keptUp reports whether a model sustained an open-loop case: at least
-// 95% of the offered rate achieved, and at most 1% of requests failed.
+// 95% of the offered rate served, and at most 1% of requests failed.
 func keptUp(c *results.Case) bool {
-	return c.Rate > 0 && c.Summary.RPS.Median >= 0.95*c.Rate && errShare(c.Summary) <= 0.01
+	return c.Rate > 0 && c.Summary.RPS.Median >= 0.95*c.Rate && c.Summary.FailedShare <= results.FailedFlag
 }
 
+// kneeOf finds where s stops keeping up. A case where the generator
+// saturated says nothing either way, so the search steps over it.
 func kneeOf(s series) knee {
 	var k knee
 	for _, c := range s.cases {
+		if flagOf(c).saturated {
+			continue
+		}
 		if keptUp(c) {
 			if k.failedAt == 0 {
 				k.sustained, k.p99 = c.Rate, c.Summary.P99.Median
@@ -303,13 +315,81 @@ func cpuModel(s string) string {
 	return strings.Join(strings.Fields(s), " ")
 }
 
-// errShare returns a case's failed requests as a share of all requests
-// (Requests counts the failed ones too).
-func errShare(s *results.CaseSummary) float64 {
-	if s.Requests == 0 {
-		return 0
+// caseFlag says why the report does not take a measured case's figures at
+// face value. A flagged case is marked in every table, drawn hollow in
+// every chart, and left out of fits, COST, knees and rankings: its req/s
+// is not the server's capacity.
+type caseFlag struct {
+	// saturated: the generator was the bottleneck in some repeat, so the
+	// figures measure the generator; the server may be faster.
+	saturated bool
+	// failed is the share of requests that failed when it is over
+	// results.FailedFlag (0 otherwise): req/s counts successes only.
+	failed float64
+}
+
+func flagOf(c *results.Case) caseFlag {
+	if !measured(c) {
+		return caseFlag{}
 	}
-	return float64(s.Errors) / float64(s.Requests)
+	f := caseFlag{saturated: c.Summary.Saturated}
+	if c.Summary.FailedShare > results.FailedFlag {
+		f.failed = c.Summary.FailedShare
+	}
+	return f
+}
+
+func (f caseFlag) any() bool { return f.saturated || f.failed > 0 }
+
+// Table marks of the flags; their notes say what each means.
+const (
+	markSaturated = "⚠"
+	markFailed    = "†"
+)
+
+// mark is what a table writes after a flagged figure: " ⚠", " †".
+func (f caseFlag) mark() string {
+	m := ""
+	if f.saturated {
+		m += markSaturated
+	}
+	if f.failed > 0 {
+		m += markFailed
+	}
+	if m == "" {
+		return ""
+	}
+	return " " + m
+}
+
+// words is what a chart writes beside a flagged case, in words: the
+// charts' font has no ⚠.
+func (f caseFlag) words() string {
+	var w []string
+	if f.saturated {
+		w = append(w, "generator saturated")
+	}
+	if f.failed > 0 {
+		w = append(w, sig(100*f.failed)+"% failed")
+	}
+	return strings.Join(w, ", ")
+}
+
+// flagCount counts the flagged cases among cases, by kind.
+func flagCount(cases []*results.Case) (saturated, failed, any int) {
+	for _, c := range cases {
+		f := flagOf(c)
+		if f.saturated {
+			saturated++
+		}
+		if f.failed > 0 {
+			failed++
+		}
+		if f.any() {
+			any++
+		}
+	}
+	return
 }
 
 func finite(x float64) bool { return !math.IsNaN(x) && !math.IsInf(x, 0) }

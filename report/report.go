@@ -127,7 +127,7 @@ func (v view) document() (*doc, []*chart) {
 	var charts []*chart
 	show := func(c *chart, caption string) {
 		if c != nil {
-			d.figure(c, caption)
+			d.figure(c, caption+flaggedCaption(c.flagged))
 			charts = append(charts, c)
 		}
 	}
@@ -175,7 +175,7 @@ func (v view) document() (*doc, []*chart) {
 			show(cs[rpsName(w)], "Requests per second by model: bars are medians over repeats, whiskers min and max.")
 			show(cs[spectrumName(w)], "Latency at every percentile, from the merged histograms: flat is good, a late climb is a tail.")
 			d.table(caseTable(s.models, sweepModels))
-			v.saturationNote(d, s.models)
+			flagNotes(d, s.models)
 			show(cs[cpuName(w)], "Server CPU time per request (master and workers): efficiency that holds even when the generator shares the cores.")
 			show(cs[fairnessName(w)], "How each prefork scheduling policy spread requests over the workers, with Jain's fairness index.")
 		}
@@ -183,13 +183,13 @@ func (v view) document() (*doc, []*chart) {
 			show(cs[scalingName(sweepConnections, w)], "Requests per second against connections, with the Universal Scalability Law fitted per model (solid) and linear scaling from one connection (dashed).")
 			d.table(uslTable(s.conns))
 			d.table(caseTable(s.conns.cases, sweepConnections))
-			v.saturationNote(d, s.conns.cases)
+			flagNotes(d, s.conns.cases)
 		})
 		v.sweepSection(d, w, sweepRate, len(s.rate) > 0, func() {
 			show(cs[loadName(w)], "p99 (solid) and p50 (dashed) latency against the offered rate; the ring marks the last rate each model kept up with.")
 			d.table(kneeTable(s))
 			d.table(caseTable(s.rate, sweepRate))
-			v.saturationNote(d, s.rate)
+			flagNotes(d, s.rate)
 		})
 		v.sweepSection(d, w, sweepWorkers, s.workers != nil, func() {
 			show(cs[scalingName(sweepWorkers, w)], "Requests per second against workers, with the Universal Scalability Law fitted per model (solid) and linear scaling from one worker (dashed).")
@@ -202,11 +202,11 @@ func (v view) document() (*doc, []*chart) {
 				d.p("note", "COST needs singlecore measured under the same load; this run has no such case.")
 			}
 			d.table(caseTable(s.workers.cases, sweepWorkers))
-			v.saturationNote(d, s.workers.cases)
+			flagNotes(d, s.workers.cases)
 		})
 		v.sweepSection(d, w, sweepKeepAlive, len(s.keepAlive) > 0, func() {
 			d.table(caseTable(s.keepAlive, sweepKeepAlive))
-			v.saturationNote(d, s.keepAlive)
+			flagNotes(d, s.keepAlive)
 		})
 	}
 
@@ -311,14 +311,43 @@ func (v view) warnings(failed int) []string {
 	return out
 }
 
-// saturationNote explains the ⚠ mark under a table that has one.
-func (v view) saturationNote(d *doc, cases []*results.Case) {
-	for _, c := range cases {
-		if c.Summary != nil && c.Summary.Saturated {
-			d.p("note", "⚠ the load generator was saturated: that server may have more to give.")
-			return
-		}
+// flagNotes explains the marks of flagged cases under a table that has
+// them.
+func flagNotes(d *doc, cases []*results.Case) {
+	sat, failed, _ := flagCount(cases)
+	if sat > 0 {
+		d.p("note", "%s the load generator was saturated: that server may have more to give. "+
+			"Drawn hollow in the charts, and left out of fits, COST, knees and rankings.", markSaturated)
 	}
+	if failed > 0 {
+		d.p("note", "%s more than %g%% of its requests failed: req/s counts successful responses only, so it is not "+
+			"the server's capacity. Drawn hollow in the charts, and left out of fits, COST and rankings.", markFailed, 100*results.FailedFlag)
+	}
+}
+
+// flaggedCaption tells a chart's reader which of its cases are drawn
+// hollow, and why.
+func flaggedCaption(flagged []*results.Case) string {
+	sat, failed, n := flagCount(flagged)
+	if n == 0 {
+		return ""
+	}
+	var why []string
+	if sat > 0 {
+		why = append(why, fmt.Sprintf("%s where the generator saturated (%s in the tables)", plural(sat, "case"), markSaturated))
+	}
+	if failed > 0 {
+		why = append(why, fmt.Sprintf("%s with over %g%% of requests failed (%s)", plural(failed, "case"), 100*results.FailedFlag, markFailed))
+	}
+	return fmt.Sprintf(" Drawn hollow, as flagged: %s.", strings.Join(why, "; "))
+}
+
+// plural writes a count and its noun: "1 case", "2 cases".
+func plural(n int, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return fmt.Sprintf("%d %ss", n, noun)
 }
 
 func (v view) envTable() table {
@@ -460,10 +489,7 @@ func caseTable(cases []*results.Case, sweep string) table {
 			continue
 		}
 		s := c.Summary
-		rps := spread(s.RPS, si)
-		if s.Saturated {
-			rps += " ⚠"
-		}
+		rps := spread(s.RPS, si) + flagOf(c).mark()
 		row = append(row, rps, median(s.P50, sig), median(s.P99, sig), median(s.P999, sig), median(s.Max, sig), errorsText(s))
 		if open {
 			row = append(row, Count(s.Late))
@@ -491,7 +517,7 @@ func errorsText(s *results.CaseSummary) string {
 	if s.Errors == 0 {
 		return "0"
 	}
-	return fmt.Sprintf("%s (%s%%)", Count(s.Errors), sig(100*errShare(s)))
+	return fmt.Sprintf("%s (%s%%)", Count(s.Errors), sig(100*s.FailedShare))
 }
 
 // uslTable gives the USL fit of every model of a sweep.
@@ -509,8 +535,13 @@ func uslTable(sc *scaling) table {
 		if len(sr.xs) == 1 {
 			continue // one point, such as singlecore's one worker: nothing to fit
 		}
+		pts, _ := sr.fitPoints()
+		points := fmt.Sprint(len(pts))
+		if f.flagged > 0 {
+			points += fmt.Sprintf(" (%d flagged left out)", f.flagged)
+		}
 		if f.err != nil {
-			t.rows = append(t.rows, []string{sr.model, fmt.Sprint(len(sr.points())), "not fitted: " + strings.TrimPrefix(f.err.Error(), "usl: "), "", "", "", "", ""})
+			t.rows = append(t.rows, []string{sr.model, points, "not fitted: " + strings.TrimPrefix(f.err.Error(), "usl: "), "", "", "", "", ""})
 			continue
 		}
 		u := f.usl
@@ -520,7 +551,7 @@ func uslTable(sc *scaling) table {
 		} else if u.Sigma == 0 {
 			peakX = "unbounded"
 		}
-		t.rows = append(t.rows, []string{sr.model, fmt.Sprint(u.Points), si(u.Lambda), sig(u.Sigma), kappa(u.Kappa), peakN, peakX, fmt.Sprintf("%.3f", u.R2)})
+		t.rows = append(t.rows, []string{sr.model, points, si(u.Lambda), sig(u.Sigma), kappa(u.Kappa), peakN, peakX, fmt.Sprintf("%.3f", u.R2)})
 	}
 	return t
 }
@@ -581,9 +612,9 @@ func costTable(ct *costing) table {
 		row := []string{sr.model, cost}
 		for _, n := range ns {
 			cell := "–"
-			for _, e := range c.Efficiency {
-				if e.N == n && finite(e.X) {
-					cell = fmt.Sprintf("%.2f", e.X)
+			for i, cs := range sr.cases {
+				if e := cs.Summary.RPS.Median / (n * c.Baseline); sr.xs[i] == n && finite(e) {
+					cell = fmt.Sprintf("%.2f", e) + flagOf(cs).mark()
 				}
 			}
 			row = append(row, cell)
