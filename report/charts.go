@@ -154,14 +154,22 @@ type autoBars struct {
 	*plotter.BarChart
 	share        float64
 	group, index int
+	idle         []int // categories whose bar is 0 because a worker served nothing: labelled, as a 0 draws no bar
 }
 
 func (b autoBars) Plot(c draw.Canvas, p *plot.Plot) {
-	tx, _ := p.Transforms(&c)
+	tx, ty := p.Transforms(&c)
 	slot := tx(1) - tx(0)
 	b.Width = vg.Length(math.Min(float64(slot)*b.share/float64(b.group), float64(2*vg.Inch)))
 	b.Offset = vg.Length(float64(b.index)-float64(b.group-1)/2) * b.Width
 	b.BarChart.Plot(c, p)
+	st := textStyle(noteSize, true, b.LineStyle.Color)
+	st.XAlign, st.YAlign = draw.XCenter, draw.YBottom
+	for _, i := range b.idle {
+		x := tx(b.XMin+float64(i)) + b.Offset
+		c.StrokeLine2(draw.LineStyle{Color: b.LineStyle.Color, Width: vg.Points(4)}, x-b.Width/2, ty(0), x+b.Width/2, ty(0))
+		c.FillText(st, vg.Point{X: x, Y: ty(0) + vg.Points(4)}, "0%")
+	}
 }
 
 // errPoint is one point with asymmetric Y errors, for NewYErrorBars.
@@ -301,39 +309,52 @@ func (v view) spectrumChart(s *section) *chart {
 	}
 }
 
-// 4. Per-worker share of requests by scheduling policy.
+// 4. Per-worker share of requests by scheduling policy: a bar for every
+// worker the server runs, idle ones at 0% and labelled, and Jain's index
+// in the legend, both from the same merged counts.
 func (v view) fairnessChart(s *section) *chart {
 	var cases []*results.Case
 	for _, c := range measuredOnly(s.models) {
-		if c.Model != "singlecore" && c.Model != "goroutines" && c.Workers > 1 && len(c.Summary.PerWorker) > 0 {
+		if showsFairness(c) {
 			cases = append(cases, c)
 		}
 	}
 	if len(cases) == 0 {
 		return nil
 	}
-	slots := 0
-	for _, c := range cases {
-		slots = max(slots, c.Workers)
-		for k := range c.Summary.PerWorker {
-			if i, err := strconv.Atoi(k); err == nil {
-				slots = max(slots, i+1)
+	shares := make([]workerShares, len(cases))
+	var slots []int
+	workers := -1 // the worker count every case shares, else 0
+	for i, c := range cases {
+		shares[i] = workerSharesOf(c.Summary)
+		for _, sl := range shares[i].slots {
+			if !slices.Contains(slots, sl) {
+				slots = append(slots, sl)
 			}
 		}
+		if workers == -1 || workers == shares[i].workers {
+			workers = shares[i].workers
+		} else {
+			workers = 0
+		}
 	}
+	slices.Sort(slots)
 	p := newPlot("worker slot", "share of requests (%)", false)
 	leg := newLegend()
 	top := 0.0
 	labels := caseLabels(cases)
 	for j, c := range cases {
-		var total int64
-		for _, n := range c.Summary.PerWorker {
-			total += n
-		}
-		vals := make(plotter.Values, slots)
-		for i := range vals {
-			if total > 0 {
-				vals[i] = 100 * float64(c.Summary.PerWorker[results.WorkerKey(i)]) / float64(total)
+		ws := shares[j]
+		// A slot the case does not draw (count unknown, it did not
+		// answer) stays empty: not measured, not shown as idle.
+		vals := make(plotter.Values, len(slots))
+		var idle []int
+		for i, sl := range slots {
+			if k := slices.Index(ws.slots, sl); k >= 0 {
+				vals[i] = ws.shares[k]
+				if vals[i] == 0 {
+					idle = append(idle, i)
+				}
 			}
 			top = math.Max(top, vals[i])
 		}
@@ -344,24 +365,37 @@ func (v view) fairnessChart(s *section) *chart {
 			bar.Color = color.White
 			bar.LineStyle.Width = vg.Points(3)
 		}
-		p.Add(autoBars{BarChart: bar, share: 0.8, group: len(cases), index: j})
-		leg.Add(flaggedLabel(fmt.Sprintf("%s  Jain %.3f", labels[j], c.Summary.Fairness), c), bar)
+		p.Add(autoBars{BarChart: bar, share: 0.8, group: len(cases), index: j, idle: idle})
+		text := fmt.Sprintf("%s  Jain %.3f", labels[j], ws.jain)
+		switch {
+		case ws.workers == 0:
+			text += " · count unknown"
+		case ws.answered < ws.workers:
+			text += fmt.Sprintf(" · %d of %d answered", ws.answered, ws.workers)
+		}
+		leg.Add(flaggedLabel(text, c), bar)
 	}
-	names := make([]string, slots)
-	for i := range names {
-		names[i] = strconv.Itoa(i)
+	names := make([]string, len(slots))
+	for i, sl := range slots {
+		names[i] = strconv.Itoa(sl)
 	}
 	p.NominalX(names...)
 	p.Y.Padding = vg.Points(4)
-	p.X.Min, p.X.Max = -0.5, float64(slots)-0.5
-	fair := hline{y: 100 / float64(cases[0].Workers), style: dashed(black, 2.5)}
-	p.Add(fair)
-	leg.Add("equal share", fair)
+	p.X.Min, p.X.Max = -0.5, float64(len(slots))-0.5
+	if workers > 0 {
+		fair := hline{y: 100 / float64(workers), style: dashed(black, 2.5)}
+		p.Add(fair)
+		leg.Add("equal share", fair)
+	}
 	flagged := flaggedOf(cases)
 	if len(flagged) > 0 {
 		leg.Add("hollow: flagged", styleThumb{draw.LineStyle{Color: black, Width: vg.Points(3)}})
 	}
 	p.Y.Min, p.Y.Max = 0, niceMax(top*1.1)
+	note := "Jain's fairness index over every worker the server runs, an idle one counting 0: 1 = all served the same, 1/N = one served everything"
+	if workers == 0 {
+		note = "Jain's fairness index over the workers the server runs (idle ones count 0), or over those that answered where it did not say how many"
+	}
 	return &chart{
 		name: fairnessName(s.workload),
 		alt:  fmt.Sprintf("Share of requests per worker by scheduling policy, workload %s", s.workload),
@@ -370,7 +404,7 @@ func (v view) fairnessChart(s *section) *chart {
 			subtitle: v.machine() + "\n" + loadOf(cases),
 			panels:   []*plot.Plot{p},
 			legend:   leg,
-			note:     "Jain's fairness index: 1 = every worker served the same, 1/N = one worker served everything",
+			note:     note,
 		},
 		flagged: flagged,
 	}

@@ -25,7 +25,7 @@ func smallCase(id, sweep, model, workload string, workers, conns int, rps ...flo
 		}
 		c.Repeats = append(c.Repeats, results.Repeat{
 			Load: results.Summary{Requests: int64(x * 10), RPS: x, Latency: results.Latency{P50: 300 / x, P99: 1000 / x, P999: 1500 / x, Max: 2000 / x},
-				Histogram: &h, PerWorker: per, Fairness: results.Jain(per, 0)},
+				Histogram: &h, PerWorker: per, Workers: workers, Fairness: results.Jain(per, workers)},
 			ServerCPU: x * 10 * 50e-6,
 		})
 	}

@@ -1,9 +1,11 @@
 package report
 
 import (
+	"fmt"
 	"math"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 
 	"github.com/corebench/corebench/results"
@@ -373,6 +375,80 @@ func (f caseFlag) words() string {
 		w = append(w, sig(100*f.failed)+"% failed")
 	}
 	return strings.Join(w, ", ")
+}
+
+// workerShares is what the per-worker bars and the fairness figures show
+// of a case, both from its merged per-worker counts.
+type workerShares struct {
+	// slots are the worker slots to draw: every one the server runs,
+	// idle ones included, or only those that answered when the server
+	// did not say how many it runs.
+	slots    []int
+	shares   []float64 // % of the case's requests each slot served
+	workers  int       // how many workers the server runs; 0 unknown
+	answered int       // how many served anything
+	jain     float64   // Jain's index of the same counts: CaseSummary.Fairness
+}
+
+func workerSharesOf(s *results.CaseSummary) workerShares {
+	w := workerShares{workers: s.Workers, jain: s.Fairness}
+	var total int64
+	seen := map[int]bool{}
+	for i := range s.Workers {
+		seen[i] = true
+	}
+	for k, n := range s.PerWorker {
+		total += n
+		if n > 0 {
+			w.answered++
+		}
+		if i, err := strconv.Atoi(k); err == nil && i >= 0 {
+			seen[i] = true
+		}
+	}
+	for i := range seen {
+		w.slots = append(w.slots, i)
+	}
+	sort.Ints(w.slots)
+	for _, i := range w.slots {
+		share := 0.0
+		if total > 0 {
+			share = 100 * float64(s.PerWorker[results.WorkerKey(i)]) / float64(total)
+		}
+		w.shares = append(w.shares, share)
+	}
+	return w
+}
+
+// showsFairness reports whether a case spreads requests over worker
+// processes, so that fairness means something: not one process
+// (singlecore, goroutines), not one worker.
+func showsFairness(c *results.Case) bool {
+	if !measured(c) || c.Model == "singlecore" || c.Model == "goroutines" || len(c.Summary.PerWorker) == 0 {
+		return false
+	}
+	if w := c.Summary.Workers; w > 0 {
+		return w > 1
+	}
+	return c.Workers > 1 || len(c.Summary.PerWorker) > 1
+}
+
+// fairnessText is a case's fairness as the tables write it, with how
+// many workers answered when not all did, or that the server did not say
+// how many it runs.
+func fairnessText(c *results.Case) string {
+	if !showsFairness(c) {
+		return "–" // one process or one worker: nothing to spread across
+	}
+	ws := workerSharesOf(c.Summary)
+	s := fmt.Sprintf("%.3f", ws.jain)
+	switch {
+	case ws.workers == 0:
+		s += fmt.Sprintf(" (%d answered; count unknown)", ws.answered)
+	case ws.answered < ws.workers:
+		s += fmt.Sprintf(" (%d of %d workers answered)", ws.answered, ws.workers)
+	}
+	return s
 }
 
 // flagCount counts the flagged cases among cases, by kind.

@@ -312,8 +312,15 @@ func (v view) warnings(failed int) []string {
 }
 
 // flagNotes explains the marks of flagged cases under a table that has
-// them.
+// them, and a fairness taken without the worker count.
 func flagNotes(d *doc, cases []*results.Case) {
+	for _, c := range cases {
+		if showsFairness(c) && c.Summary.Workers == 0 {
+			d.p("note", "Count unknown: the server did not say how many workers it runs, so fairness is over the workers "+
+				"that answered, and a worker that served nothing goes unseen.")
+			break
+		}
+	}
 	sat, failed, _ := flagCount(cases)
 	if sat > 0 {
 		d.p("note", "%s the load generator was saturated: that server may have more to give. "+
@@ -494,13 +501,9 @@ func caseTable(cases []*results.Case, sweep string) table {
 		if open {
 			row = append(row, Count(s.Late))
 		}
-		fair := "–" // one process: nothing to spread across
-		if len(s.PerWorker) > 0 && c.Workers > 1 && c.Model != "singlecore" && c.Model != "goroutines" {
-			fair = fmt.Sprintf("%.3f", s.Fairness)
-		}
 		// Peak resident memory of every server process together: what
 		// N processes cost against N threads.
-		row = append(row, median(s.ServerCPUPerReq, sig), median(s.ServerRSSMB, sig), fair)
+		row = append(row, median(s.ServerCPUPerReq, sig), median(s.ServerRSSMB, sig), fairnessText(c))
 		t.rows = append(t.rows, row)
 	}
 	return t
