@@ -410,15 +410,15 @@ func (v view) fairnessChart(s *section) *chart {
 	}
 }
 
-// 3. Scaling: req/s against connections or workers, with the USL fit per
-// model and the ideal linear line.
+// 3. Scaling: req/s against connections or workers; for workers, the USL
+// and the linear line from its λ for every model whose fit is good.
 func (v view) scalingChart(s *section, sc *scaling) *chart {
 	if len(sc.series) == 0 {
 		return nil
 	}
 	xlabel, axis := "connections", "connections"
 	if sc.sweep == sweepWorkers {
-		xlabel, axis = "workers (processes, or GOMAXPROCS for goroutines)", "workers"
+		xlabel, axis = "workers (processes; GOMAXPROCS for goroutines)", "workers"
 	}
 	xmin, xmax, top := math.Inf(1), 0.0, 0.0
 	var cases []*results.Case
@@ -444,6 +444,7 @@ func (v view) scalingChart(s *section, sc *scaling) *chart {
 	}
 	p := newPlot(xlabel, "requests per second", true)
 	leg := newLegend()
+	drawn := 0 // USL curves drawn
 	var ticks plot.ConstantTicks
 	for _, x := range xs {
 		ticks = append(ticks, plot.Tick{Value: tx(x), Label: strconv.FormatFloat(x, 'f', -1, 64)})
@@ -461,45 +462,51 @@ func (v view) scalingChart(s *section, sc *scaling) *chart {
 		}
 		_, marks := modelLine(sr.model, xys, false, lineWidth)
 		hollow := hollowMarks(sr.model, xys, flagsOf(sr.cases))
-		f := sc.fits[sr.model]
-		name := sr.model + "  " + f.legend()
-		if len(sr.xs) == 1 { // a reference point, such as singlecore's one worker
+		f, fitted := sc.fits[sr.model]
+		switch {
+		case len(sr.xs) == 1: // a reference point, such as singlecore's one worker
 			p.Add(marks)
-			if hollow != nil {
-				p.Add(hollow)
-			}
 			leg.Add(sr.model, marks)
-			continue
-		}
-		if f.err != nil {
+		case !fitted || f.err != nil:
+			// No law drawn: the points joined, and the legend says so
+			// where a fit was tried.
 			l, _ := modelLine(sr.model, xys, false, 2)
 			p.Add(l, marks)
-			if hollow != nil {
-				p.Add(hollow)
+			leg.Add(sr.model, l, marks)
+			if fitted {
+				leg.Add("  " + f.legend())
 			}
-			leg.Add(name, l, marks)
-			continue
-		}
-		curve, ideal := plotter.XYs{}, plotter.XYs{}
-		for i := 0; i <= 200; i++ {
-			t := float64(i) / 200
-			x := xmin + (xmax-xmin)*t
-			if logX {
-				x = xmin * math.Pow(xmax/xmin, t)
+		default:
+			curve, ideal := plotter.XYs{}, plotter.XYs{}
+			for i := 0; i <= 200; i++ {
+				t := float64(i) / 200
+				x := xmin + (xmax-xmin)*t
+				if logX {
+					x = xmin * math.Pow(xmax/xmin, t)
+				}
+				curve = append(curve, plotter.XY{X: tx(x), Y: f.usl.At(x)})
+				ideal = append(ideal, plotter.XY{X: tx(x), Y: f.usl.Lambda * x})
 			}
-			curve = append(curve, plotter.XY{X: tx(x), Y: f.usl.At(x)})
-			ideal = append(ideal, plotter.XY{X: tx(x), Y: f.usl.Lambda * x})
+			l, _ := modelLine(sr.model, curve, false, lineWidth)
+			il, _ := modelLine(sr.model, ideal, true, 1.8)
+			p.Add(il, l, marks)
+			leg.Add(sr.model, l, marks)
+			leg.Add("  " + f.legend())
+			drawn++
 		}
-		l, _ := modelLine(sr.model, curve, false, lineWidth)
-		il, _ := modelLine(sr.model, ideal, true, 1.8)
-		p.Add(il, l, marks)
 		if hollow != nil {
 			p.Add(hollow)
 		}
-		leg.Add(name, l, marks)
 	}
-	leg.Add("USL fit", styleThumb{draw.LineStyle{Color: black, Width: vg.Points(lineWidth)}})
-	leg.Add("linear: λ·N", styleThumb{dashed(black, 1.8)})
+	// Keys only for what is drawn.
+	note := "Dots: median, whiskers: min–max over repeats, joined per model."
+	if drawn > 0 {
+		leg.Add("USL fit", styleThumb{draw.LineStyle{Color: black, Width: vg.Points(lineWidth)}})
+		leg.Add("linear: λ·N", styleThumb{dashed(black, 1.8)})
+		note = fmt.Sprintf("USL: X(N) = λN / (1 + σ(N−1) + κN(N−1)), drawn where it fits (%d+ worker counts, R² ≥ %g). Dots: median, whiskers: min–max over repeats.", uslMinCounts, uslMinR2)
+	} else if sc.sweep == sweepConnections {
+		note += " No USL: connections are offered load, not parallel workers."
+	}
 	flagged := flaggedOf(cases)
 	addFlagKey(leg, flagged)
 	p.X.Tick.Marker = ticks
@@ -509,15 +516,19 @@ func (v view) scalingChart(s *section, sc *scaling) *chart {
 		p.X.Min, p.X.Max = math.Max(0, xmin-0.5), xmax+0.5
 	}
 	p.Y.Min, p.Y.Max = 0, niceMax(top*1.1)
+	alt := fmt.Sprintf("Requests per second against %s per model, workload %s", axis, s.workload)
+	if drawn > 0 {
+		alt = fmt.Sprintf("Requests per second against %s with the Universal Scalability Law where it fits, workload %s", axis, s.workload)
+	}
 	return &chart{
 		name: scalingName(sc.sweep, s.workload),
-		alt:  fmt.Sprintf("Requests per second against %s with the Universal Scalability Law fitted per model, workload %s", axis, s.workload),
+		alt:  alt,
 		fig: &fig{
 			title:    fmt.Sprintf("Scaling with %s · %s", axis, s.workloadName()),
 			subtitle: v.machine() + "\n" + loadOf(cases),
 			panels:   []*plot.Plot{p},
 			legend:   leg,
-			note:     "USL: X(N) = λN / (1 + σ(N−1) + κN(N−1)); σ contention, κ coherency. Dots: median, whiskers: min–max over repeats.",
+			note:     note,
 		},
 		flagged: flagged,
 	}

@@ -207,8 +207,9 @@ func TestRenderWorkerSweep(t *testing.T) {
 			t.Errorf("report.md lacks %q", s)
 		}
 	}
-	if strings.Contains(md, "| singlecore | 1 | not fitted") || strings.Count(md, "| goroutines | 6 |") != 1 {
-		t.Errorf("USL table: want goroutines and prefork-rr fitted on 6 points each, singlecore left out:\n%s", md)
+	// Three worker counts are too few for a law of three parameters.
+	if strings.Contains(md, "| singlecore | 1 | not fitted") || !strings.Contains(md, "| goroutines | 6 | not fitted: 3 worker counts measured, a fit needs 4 or more (3 parameters) |") {
+		t.Errorf("USL table: want goroutines and prefork-rr not fitted on 6 points each, singlecore left out:\n%s", md)
 	}
 }
 

@@ -180,8 +180,9 @@ func (v view) document() (*doc, []*chart) {
 			show(cs[fairnessName(w)], "How each prefork scheduling policy spread requests over the workers, with Jain's fairness index.")
 		}
 		v.sweepSection(d, w, sweepConnections, s.conns != nil, func() {
-			show(cs[scalingName(sweepConnections, w)], "Requests per second against connections, with the Universal Scalability Law fitted per model (solid) and linear scaling from one connection (dashed).")
-			d.table(uslTable(s.conns))
+			show(cs[scalingName(sweepConnections, w)], "Requests per second against connections: medians, whiskers min and max, joined per model. "+
+				"No Universal Scalability Law here: it describes throughput against parallel workers or cores, while connections "+
+				"are offered load, and past the server's capacity throughput flattens whatever the law's curve does.")
 			d.table(caseTable(s.conns.cases, sweepConnections))
 			flagNotes(d, s.conns.cases)
 		})
@@ -192,7 +193,9 @@ func (v view) document() (*doc, []*chart) {
 			flagNotes(d, s.rate)
 		})
 		v.sweepSection(d, w, sweepWorkers, s.workers != nil, func() {
-			show(cs[scalingName(sweepWorkers, w)], "Requests per second against workers, with the Universal Scalability Law fitted per model (solid) and linear scaling from one worker (dashed).")
+			show(cs[scalingName(sweepWorkers, w)], fmt.Sprintf("Requests per second against workers: medians, whiskers min and max. "+
+				"The Universal Scalability Law (solid) and linear scaling from its λ (dashed) are drawn for a model only where the fit is good: "+
+				"%d or more worker counts, as it has 3 parameters, and R² of %g or more; the table says why a model has none.", uslMinCounts, uslMinR2))
 			d.table(uslTable(s.workers))
 			if s.cost != nil {
 				d.h(4, "COST")
@@ -523,19 +526,16 @@ func errorsText(s *results.CaseSummary) string {
 	return fmt.Sprintf("%s (%s%%)", Count(s.Errors), sig(100*s.FailedShare))
 }
 
-// uslTable gives the USL fit of every model of a sweep.
+// uslTable gives the USL fit of every model of a worker sweep, or why it
+// has none.
 func uslTable(sc *scaling) table {
-	n := "connections"
-	if sc.sweep == sweepWorkers {
-		n = "workers"
-	}
 	t := table{
-		head:  []string{"model", "points", "λ (req/s at 1)", "σ contention", "κ coherency", "peak at (" + n + ")", "peak req/s", "R²"},
+		head:  []string{"model", "points", "λ (req/s at 1)", "σ contention", "κ coherency", "peak at (workers)", "peak req/s", "R²"},
 		right: []bool{false, true, true, true, true, true, true, true},
 	}
 	for _, sr := range sc.series {
-		f := sc.fits[sr.model]
-		if len(sr.xs) == 1 {
+		f, ok := sc.fits[sr.model]
+		if !ok {
 			continue // one point, such as singlecore's one worker: nothing to fit
 		}
 		pts, _ := sr.fitPoints()
