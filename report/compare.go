@@ -48,6 +48,7 @@ type Change struct {
 	Delta       float64 // (B − A) / A
 	Test        MannWhitney
 	Significant bool // Test.P < Alpha
+	tooFew      bool // the repeats could not give a p below Alpha, whatever the figures
 }
 
 // Compare matches the cases of a and b by ID and compares their req/s and
@@ -117,6 +118,7 @@ func change(a, b *results.Case, metric func(results.Repeat) float64, alpha float
 		ch.Delta = (ch.B - ch.A) / ch.A
 	}
 	ch.Significant = ch.Test.P < alpha
+	ch.tooFew = MinPValue(ch.NA, ch.NB) >= alpha
 	return ch
 }
 
@@ -133,13 +135,19 @@ func repeatValues(c *results.Case, metric func(results.Repeat) float64) []float6
 
 // deltaText is a change as benchstat writes it, "+5.53% (p=0.029 n=4+4)",
 // except that a change that is not significant keeps its size in
-// brackets after the "~": "~ (+1.2%) (p=0.343 n=4+4)".
+// brackets after the "~": "~ (+1.2%) (p=0.343 n=4+4)", and one whose
+// repeats could never be significant says so: "~ (+20%) (p=0.333
+// n=2+2, too few to tell)".
 func (ch Change) deltaText() string {
 	d := percent(ch.Delta)
 	if !ch.Significant {
 		d = "~ (" + d + ")"
 	}
-	return fmt.Sprintf("%s (p=%.3f n=%d+%d)", d, ch.Test.P, ch.NA, ch.NB)
+	few := ""
+	if ch.tooFew {
+		few = ", too few to tell"
+	}
+	return fmt.Sprintf("%s (p=%.3f n=%d+%d%s)", d, ch.Test.P, ch.NA, ch.NB, few)
 }
 
 // Geomean returns the geometric mean of B/A − 1 over the unflagged rows
@@ -176,6 +184,34 @@ func (c *Comparison) TooFew() (rows int, minP float64) {
 		}
 	}
 	return rows, minP
+}
+
+// tooFewNotes says, for each count of repeats among the rows that cannot
+// reach significance, that they cannot tell A from B.
+func (c *Comparison) tooFewNotes(measured int) []string {
+	type reps struct{ a, b int }
+	rows := map[reps]int{}
+	var order []reps
+	for _, r := range c.Rows {
+		if r.Failed != "" || !r.RPS.tooFew {
+			continue
+		}
+		k := reps{r.RPS.NA, r.RPS.NB}
+		if rows[k] == 0 {
+			order = append(order, k)
+		}
+		rows[k]++
+	}
+	var out []string
+	for _, k := range order {
+		which := "all cases have"
+		if rows[k] < measured {
+			which = fmt.Sprintf("%d of the %d cases have", rows[k], measured)
+		}
+		out = append(out, fmt.Sprintf("Note: %s too few repeats: %s (the smallest p-value possible is %.3f, not below %g; "+
+			"run both with --repeat %d or more).", which, tooFewRepeats(k.a, k.b, c.Alpha), MinPValue(k.a, k.b), c.Alpha, RepeatsFor(c.Alpha)))
+	}
+	return out
 }
 
 // conditions lists what differs between the runs' machines and settings,
@@ -295,13 +331,8 @@ func (c *Comparison) WriteText(w io.Writer) error {
 		fmt.Fprintf(&b, "\nOnly in B (%d): %s\n", len(c.OnlyB), strings.Join(c.OnlyB, ", "))
 	}
 	fmt.Fprintf(&b, "\nSignificance: two-sided Mann–Whitney U test over the repeats; ~ means p >= %g: no change shown,\nthe bracketed delta may be noise.\n", c.Alpha)
-	if n, minP := c.TooFew(); n > 0 {
-		which := "all cases"
-		if n < measured {
-			which = fmt.Sprintf("%d of the %d cases", n, measured)
-		}
-		fmt.Fprintf(&b, "Note: %s have too few repeats for any difference to be significant (the smallest p-value possible is %.3f, not below %g). "+
-			"Run both with --repeat 4 or more (5 is better) to tell changes from noise.\n", which, minP, c.Alpha)
+	for _, n := range c.tooFewNotes(measured) {
+		fmt.Fprintln(&b, n)
 	}
 	_, err := io.WriteString(w, b.String())
 	return err

@@ -176,6 +176,7 @@ func (v view) document() (*doc, []*chart) {
 			show(cs[spectrumName(w)], "Latency at every percentile, from the merged histograms: flat is good, a late climb is a tail.")
 			d.table(caseTable(s.models, sweepModels))
 			flagNotes(d, s.models)
+			rankSection(d, s.models)
 			show(cs[cpuName(w)], "Server CPU time per request (master and workers): efficiency that holds even when the generator shares the cores.")
 			show(cs[fairnessName(w)], "How each prefork scheduling policy spread requests over the workers, with Jain's fairness index.")
 		}
@@ -332,6 +333,20 @@ func flagNotes(d *doc, cases []*results.Case) {
 	if failed > 0 {
 		d.p("note", "%s more than %g%% of its requests failed: req/s counts successful responses only, so it is not "+
 			"the server's capacity. Drawn hollow in the charts, and left out of fits, COST and rankings.", markFailed, 100*results.FailedFlag)
+	}
+}
+
+// rankSection says in what order the models side by side come, as far
+// as their repeats can tell.
+func rankSection(d *doc, cases []*results.Case) {
+	items, note := ranking(cases, Alpha)
+	switch {
+	case len(items) > 0:
+		d.p("", "**Ranking** of the models side by side:")
+		d.list("", items)
+		d.p("note", "%s", note)
+	case note != "":
+		d.p("", "**Ranking.** %s", note)
 	}
 }
 
