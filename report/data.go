@@ -272,9 +272,10 @@ func (v view) baseline(workload string, sweep []*results.Case) *results.Case {
 // knee is where a model stops keeping up with the offered load in the
 // open-loop sweep.
 type knee struct {
-	sustained float64 // highest offered rate it kept up with (0: none)
-	p99       float64 // its p99 there, ms
-	failedAt  float64 // lowest offered rate it did not keep up with (0: none measured)
+	sustained float64  // highest offered rate it kept up with (0: none)
+	p99       float64  // its p99 there, ms
+	failedAt  float64  // lowest offered rate it did not keep up with (0: none measured)
+	failedBy  caseFlag // the flag of that case: over 1% failed is one way not to keep up
 }
 
 // keptUp reports whether a model sustained an open-loop case: at least
@@ -296,7 +297,7 @@ func kneeOf(s series) knee {
 				k.sustained, k.p99 = c.Rate, c.Summary.P99.Median
 			}
 		} else if k.failedAt == 0 {
-			k.failedAt = c.Rate
+			k.failedAt, k.failedBy = c.Rate, flagOf(c)
 		}
 	}
 	return k

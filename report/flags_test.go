@@ -173,3 +173,22 @@ func hexColor(c interface{ RGBA() (r, g, b, a uint32) }) string {
 	}
 	return string(out)
 }
+
+// TestFixtureFlagged: in the fixture's open loop, the knee steps over the
+// point where the generator saturated (goroutines at 16k), marks the
+// rate where singlecore fell behind by failing 2% of requests, and the
+// latency-vs-load chart says which points it draws hollow.
+func TestFixtureFlagged(t *testing.T) {
+	md := renderMarkdown(t, loadFixture(t))
+	for _, want := range []string{
+		"| singlecore | 2.9k | 54.7 | 3.4k † |",
+		"| goroutines | 13.5k | 14 | 18.5k |",
+		"the ring marks the last rate each model kept up with. Drawn hollow, as flagged: 1 case where the generator saturated (⚠ in the tables); 1 case with over 1% of requests failed (†)._",
+		"| singlecore | 1 | 3.4k | 3.03k [2.99k–3.07k] † |",
+		"| goroutines | 6 | 16k | 16k [15.9k–16k] ⚠ |",
+	} {
+		if !strings.Contains(md, want) {
+			t.Errorf("the fixture's report.md lacks %q", want)
+		}
+	}
+}

@@ -587,7 +587,7 @@ func kneeTable(s *section) table {
 			up, p99 = si(k.sustained), sig(k.p99)
 		}
 		if k.failedAt > 0 {
-			behind = si(k.failedAt)
+			behind = si(k.failedAt) + k.failedBy.mark()
 		}
 		t.rows = append(t.rows, []string{sr.model, up, p99, behind})
 	}
