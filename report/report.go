@@ -1,12 +1,3 @@
-// Package report turns a suite run (results.Run) into what people read:
-// report.md, a self-contained report.html, every chart as PNG and SVG,
-// and bench.txt for benchstat. It also holds the statistics the report
-// and `bench compare` rest on: the Universal Scalability Law fit, COST
-// and the Mann–Whitney U test.
-//
-// A report is a pure function of results.json: rendering never measures
-// anything, so `bench report` can redraw an old run with a newer bench.
-// It imports nothing of the module but results.
 package report
 
 import (
