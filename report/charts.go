@@ -284,8 +284,8 @@ func (v view) spectrumChart(s *section) *chart {
 		flagged := flagOf(c).any()
 		l, _ := modelLine(c.Model, line, flagged, lineWidth)
 		_, m := modelLine(c.Model, marks, false, lineWidth)
-		if flagged {
-			m = hollowMarks(c.Model, marks, slices.Repeat([]bool{true}, len(marks)))
+		if h := hollowMarks(c.Model, marks, slices.Repeat([]bool{flagged}, len(marks))); h != nil {
+			m = h
 		}
 		p.Add(l, m)
 		leg.Add(flaggedLabel(labels[i], c), l, m)
