@@ -19,17 +19,70 @@ type section struct {
 	cost           *costing
 }
 
-// scaling is a connections or workers sweep with a USL fit per model.
+// scaling is a connections or workers sweep; a workers sweep has a USL
+// fit per model.
 type scaling struct {
 	sweep  string
 	cases  []*results.Case // the sweep's cases, failed ones included
 	series []series        // plus the models-sweep point on each line
-	fits   map[string]fit
+	fits   map[string]fit  // by model; a workers sweep only
 }
 
+// fit is a model's USL fit, and why it is not drawn if it is not.
 type fit struct {
-	usl USL
-	err error
+	usl     USL
+	err     error  // why there is no fit, or why it is not good enough to show
+	short   string // err in a few words, for a legend
+	flagged int    // cases left out of the fit as flagged
+}
+
+// The USL describes throughput against a number of parallel units
+// (workers, cores), each doing the same work: that is a worker sweep. A
+// closed loop's connections are offered load, not parallelism: past the
+// server's capacity throughput flattens whatever the law's curve does, so
+// the report fits no USL to a connections sweep.
+//
+// A fit is shown only where it describes the data:
+//   - uslMinCounts distinct worker counts: the law has 3 parameters, and
+//     through 3 points it fits anything exactly, which shows nothing.
+//   - R² of at least uslMinR2. Across a worker sweep throughput varies
+//     several-fold, so most of its variance is the trend, and any rising
+//     curve explains much of it (the connection-sweep fits of R² 0.82–0.94
+//     put λ at twice what was measured). Repeats of a case differ by
+//     1–3%, which leaves a law that describes the points above 0.99
+//     (3% scatter over a sweep from 1 to 8 workers: R² ≈ 0.997); 0.98
+//     allows residuals of about 8% of a typical point, and no more.
+const (
+	uslMinCounts = 4
+	uslMinR2     = 0.98
+)
+
+// fitWorkers fits the USL to a worker sweep's unflagged points, and
+// refuses a fit that cannot say anything or does not describe them.
+func fitWorkers(sr series) fit {
+	pts, flagged := sr.fitPoints()
+	f := fit{flagged: flagged}
+	distinct := map[float64]bool{}
+	for _, p := range pts {
+		distinct[p.N] = true
+	}
+	if len(distinct) < uslMinCounts {
+		f.err = fmt.Errorf("%s measured, a fit needs %d or more (3 parameters)", plural(len(distinct), "worker count"), uslMinCounts)
+		if flagged > 0 {
+			f.err = fmt.Errorf("%s left without flagged cases, a fit needs %d or more (3 parameters)", plural(len(distinct), "worker count"), uslMinCounts)
+		}
+		f.short = plural(len(distinct), "worker count")
+		return f
+	}
+	f.usl, f.err = FitUSL(pts)
+	switch {
+	case f.err != nil:
+		f.short = "no fit"
+	case f.usl.R2 < uslMinR2:
+		f.err = fmt.Errorf("R² %.3f is below %g: the law does not describe these points", f.usl.R2, uslMinR2)
+		f.short = fmt.Sprintf("R² %.3f < %g", f.usl.R2, uslMinR2)
+	}
+	return f
 }
 
 // costing is COST and parallel efficiency from a worker sweep.
@@ -63,16 +116,20 @@ func (v view) scaling(sweep, workload string, x func(*results.Case) float64) *sc
 	}
 	sc := &scaling{sweep: sweep, cases: own, fits: map[string]fit{}}
 	sc.series = byModel(v.withModels(sweep, workload), x)
+	if sweep != sweepWorkers {
+		return sc
+	}
 	for _, sr := range sc.series {
-		u, err := FitUSL(sr.points())
-		sc.fits[sr.model] = fit{u, err}
+		if len(sr.xs) > 1 { // one point, such as singlecore's one worker: nothing to fit
+			sc.fits[sr.model] = fitWorkers(sr)
+		}
 	}
 	return sc
 }
 
 func (v view) costing(workload string, sc *scaling) *costing {
 	base := v.baseline(workload, sc.cases)
-	if base == nil {
+	if base == nil || flagOf(base).any() {
 		return nil
 	}
 	c := &costing{baseline: base, costs: map[string]Cost{}}
@@ -89,12 +146,13 @@ func (v view) costing(workload string, sc *scaling) *costing {
 	return c
 }
 
-// fitLegend sums up a fit for a legend: "σ 0.031 κ 5.2e-4".
+// legend sums up a fit for a legend: "σ 0.031  κ 5.2e-4  R² 0.994", or
+// why there is none.
 func (f fit) legend() string {
 	if f.err != nil {
-		return "(no USL fit)"
+		return "no USL: " + f.short
 	}
-	return fmt.Sprintf("σ %s  κ %s", sig(f.usl.Sigma), kappa(f.usl.Kappa))
+	return fmt.Sprintf("σ %s  κ %s  R² %.3f", sig(f.usl.Sigma), kappa(f.usl.Kappa), f.usl.R2)
 }
 
 // kappa formats κ, which is often tiny: 0, 0.0012, 5.2e-6.

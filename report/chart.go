@@ -16,6 +16,8 @@ import (
 	"gonum.org/v1/plot/vg/draw"
 	"gonum.org/v1/plot/vg/vgimg"
 	"gonum.org/v1/plot/vg/vgsvg"
+
+	"github.com/corebench/corebench/results"
 )
 
 // Every chart is a 16:9 slide: 13.33 × 7.5 inches, 1600 × 900 pixels as
@@ -122,9 +124,10 @@ func textStyle(size float64, bold bool, c color.Color) text.Style {
 // chart is one figure of the report, written as PNG and SVG and inlined
 // into the HTML page.
 type chart struct {
-	name string // file name without extension, e.g. "rps-cpu"
-	alt  string // what it shows in one line
-	fig  *fig
+	name    string // file name without extension, e.g. "rps-cpu"
+	alt     string // what it shows in one line
+	fig     *fig
+	flagged []*results.Case // flagged cases it draws hollow, for the caption
 }
 
 // fig lays out a figure: a title and subtitle at the top, one or more
@@ -379,6 +382,82 @@ func modelLine(model string, xys plotter.XYs, dashed bool, width float64) (*plot
 	s, _ := plotter.NewScatter(ok)
 	s.GlyphStyle = draw.GlyphStyle{Color: modelColor(model), Radius: vg.Points(glyphRadius), Shape: modelGlyph(model)}
 	return l, s
+}
+
+// hollowGlyph draws a flagged point: its model's shape as an outline on
+// white with a cross inside, a little larger than the solid marker so it
+// covers one drawn beneath it.
+type hollowGlyph struct{ shape draw.GlyphDrawer }
+
+func (g hollowGlyph) DrawGlyph(c *draw.Canvas, sty draw.GlyphStyle, pt vg.Point) {
+	var p vg.Path
+	r := sty.Radius
+	if poly, ok := g.shape.(polyGlyph); ok {
+		for i, v := range poly {
+			q := vg.Point{X: pt.X + vg.Length(v[0])*r, Y: pt.Y + vg.Length(v[1])*r}
+			if i == 0 {
+				p.Move(q)
+			} else {
+				p.Line(q)
+			}
+		}
+	} else { // circles and rings
+		p.Move(vg.Point{X: pt.X + r, Y: pt.Y})
+		p.Arc(pt, r, 0, 2*math.Pi)
+	}
+	p.Close()
+	c.SetColor(color.White)
+	c.Fill(p)
+	c.SetLineStyle(draw.LineStyle{Color: sty.Color, Width: vg.Points(2.5)})
+	c.Stroke(p)
+	d := r * 0.38
+	c.StrokeLine2(draw.LineStyle{Color: sty.Color, Width: vg.Points(2)}, pt.X-d, pt.Y-d, pt.X+d, pt.Y+d)
+	c.StrokeLine2(draw.LineStyle{Color: sty.Color, Width: vg.Points(2)}, pt.X-d, pt.Y+d, pt.X+d, pt.Y-d)
+}
+
+// hollowMarks returns the hollow markers of a model's flagged points, to
+// add over its line and solid markers; nil when none is flagged.
+func hollowMarks(model string, xys plotter.XYs, flagged []bool) *plotter.Scatter {
+	var pts plotter.XYs
+	for i, p := range xys {
+		if i < len(flagged) && flagged[i] && finite(p.X) && finite(p.Y) {
+			pts = append(pts, p)
+		}
+	}
+	if len(pts) == 0 {
+		return nil
+	}
+	s, _ := plotter.NewScatter(pts)
+	s.GlyphStyle = draw.GlyphStyle{Color: modelColor(model), Radius: vg.Points(glyphRadius * 1.45), Shape: hollowGlyph{modelGlyph(model)}}
+	return s
+}
+
+// hollowThumb is the legend's key to hollow markers.
+type hollowThumb struct{}
+
+func (hollowThumb) Thumbnail(c *draw.Canvas) {
+	c.DrawGlyphNoClip(draw.GlyphStyle{Color: black, Radius: vg.Points(glyphRadius * 1.45), Shape: hollowGlyph{draw.CircleGlyph{}}}, c.Center())
+}
+
+// addFlagKey adds the key to hollow markers to a legend, if any are
+// drawn, in words: a slide has no caption.
+func addFlagKey(leg *plot.Legend, flagged []*results.Case) {
+	var sat, failed bool
+	for _, c := range flagged {
+		f := flagOf(c)
+		sat, failed = sat || f.saturated, failed || f.failed > 0
+	}
+	switch {
+	case sat && failed:
+		leg.Add("hollow: saturated", hollowThumb{})
+		leg.Add(fmt.Sprintf("  or over %g%% failed", 100*results.FailedFlag))
+	case sat:
+		leg.Add("hollow: generator", hollowThumb{})
+		leg.Add("  saturated")
+	case failed:
+		leg.Add(fmt.Sprintf("hollow: over %g%%", 100*results.FailedFlag), hollowThumb{})
+		leg.Add("  of requests failed")
+	}
 }
 
 // styleThumb is a legend thumbnail for a line style alone ("dashed: p50").

@@ -2,6 +2,7 @@ package report
 
 import (
 	"fmt"
+	"image/color"
 	"math"
 	"slices"
 	"strconv"
@@ -60,6 +61,34 @@ func measuredOnly(cases []*results.Case) []*results.Case {
 	return out
 }
 
+// flaggedOf returns the flagged cases among cases.
+func flaggedOf(cases []*results.Case) []*results.Case {
+	var out []*results.Case
+	for _, c := range cases {
+		if flagOf(c).any() {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+// flagsOf says which of cases are flagged, index by index.
+func flagsOf(cases []*results.Case) []bool {
+	out := make([]bool, len(cases))
+	for i, c := range cases {
+		out[i] = flagOf(c).any()
+	}
+	return out
+}
+
+// flaggedLabel adds to a legend or axis label why the case is flagged.
+func flaggedLabel(label string, c *results.Case) string {
+	if w := flagOf(c).words(); w != "" {
+		return label + " (" + w + ")"
+	}
+	return label
+}
+
 // caseLabel names a case on a category axis: its model, with the worker
 // count when the same model appears twice.
 func caseLabels(cases []*results.Case) []string {
@@ -88,6 +117,10 @@ func barPlot(cases []*results.Case, ylabel string, val func(*results.Case) resul
 		bar.XMin = float64(i)
 		bar.Color = modelColor(c.Model)
 		bar.LineStyle.Color = modelColor(c.Model)
+		if flagOf(c).any() { // hollow: the figure is not the server's
+			bar.Color = color.White
+			bar.LineStyle.Width = vg.Points(4)
+		}
 		p.Add(autoBars{BarChart: bar, share: 0.55, group: 1})
 		if sp.N > 1 && sp.Max > sp.Min {
 			e, _ := plotter.NewYErrorBars(errPoint{float64(i), sp.Median, sp.Median - sp.Min, sp.Max - sp.Median})
@@ -100,7 +133,13 @@ func barPlot(cases []*results.Case, ylabel string, val func(*results.Case) resul
 		p.Add(label{x: float64(i), y: sp.Max, dy: vg.Points(8), text: format(sp.Median), style: st})
 		top = math.Max(top, sp.Max)
 	}
-	p.NominalX(caseLabels(cases)...)
+	labels := caseLabels(cases)
+	for i, c := range cases {
+		if w := flagOf(c).words(); w != "" {
+			labels[i] += "\n" + w
+		}
+	}
+	p.NominalX(labels...)
 	p.Y.Padding = vg.Points(4) // NominalX pads for a first label centred on the axis; the categories have room
 	p.X.Min, p.X.Max = -0.5, float64(len(cases))-0.5
 	p.Y.Min, p.Y.Max = 0, niceMax(top*1.12)
@@ -115,14 +154,22 @@ type autoBars struct {
 	*plotter.BarChart
 	share        float64
 	group, index int
+	idle         []int // categories whose bar is 0 because a worker served nothing: labelled, as a 0 draws no bar
 }
 
 func (b autoBars) Plot(c draw.Canvas, p *plot.Plot) {
-	tx, _ := p.Transforms(&c)
+	tx, ty := p.Transforms(&c)
 	slot := tx(1) - tx(0)
 	b.Width = vg.Length(math.Min(float64(slot)*b.share/float64(b.group), float64(2*vg.Inch)))
 	b.Offset = vg.Length(float64(b.index)-float64(b.group-1)/2) * b.Width
 	b.BarChart.Plot(c, p)
+	st := textStyle(noteSize, true, b.LineStyle.Color)
+	st.XAlign, st.YAlign = draw.XCenter, draw.YBottom
+	for _, i := range b.idle {
+		x := tx(b.XMin+float64(i)) + b.Offset
+		c.StrokeLine2(draw.LineStyle{Color: b.LineStyle.Color, Width: vg.Points(4)}, x-b.Width/2, ty(0), x+b.Width/2, ty(0))
+		c.FillText(st, vg.Point{X: x, Y: ty(0) + vg.Points(4)}, "0%")
+	}
 }
 
 // errPoint is one point with asymmetric Y errors, for NewYErrorBars.
@@ -174,6 +221,10 @@ func (v view) modelBars(s *section, name, alt, title, ylabel, note string, forma
 	if len(cases) == 0 {
 		return nil
 	}
+	flagged := flaggedOf(cases)
+	if len(flagged) > 0 {
+		note += "; hollow: flagged"
+	}
 	return &chart{
 		name: name,
 		alt:  fmt.Sprintf("%s, workload %s", alt, s.workload),
@@ -183,6 +234,7 @@ func (v view) modelBars(s *section, name, alt, title, ylabel, note string, forma
 			panels:   []*plot.Plot{barPlot(cases, ylabel, val, format)},
 			note:     repeatsNote(cases, val) + " " + note,
 		},
+		flagged: flagged,
 	}
 }
 
@@ -229,11 +281,17 @@ func (v view) spectrumChart(s *section) *chart {
 				marks = append(marks, plotter.XY{X: t.Value, Y: math.Log10(math.Max(ms, 1e-3))})
 			}
 		}
-		l, _ := modelLine(c.Model, line, false, lineWidth)
+		flagged := flagOf(c).any()
+		l, _ := modelLine(c.Model, line, flagged, lineWidth)
 		_, m := modelLine(c.Model, marks, false, lineWidth)
+		if h := hollowMarks(c.Model, marks, slices.Repeat([]bool{flagged}, len(marks))); h != nil {
+			m = h
+		}
 		p.Add(l, m)
-		leg.Add(labels[i], l, m)
+		leg.Add(flaggedLabel(labels[i], c), l, m)
 	}
+	flagged := flaggedOf(cases)
+	addFlagKey(leg, flagged)
 	p.X.Min, p.X.Max = nines(0.5), 4
 	p.X.Tick.Marker = ninesTicks
 	setLogY(p, lo, hi)
@@ -247,62 +305,97 @@ func (v view) spectrumChart(s *section) *chart {
 			legend:   leg,
 			note:     "from the histograms of every repeat merged; each step right is ten times rarer (lower is better)",
 		},
+		flagged: flagged,
 	}
 }
 
-// 4. Per-worker share of requests by scheduling policy.
+// 4. Per-worker share of requests by scheduling policy: a bar for every
+// worker the server runs, idle ones at 0% and labelled, and Jain's index
+// in the legend, both from the same merged counts.
 func (v view) fairnessChart(s *section) *chart {
 	var cases []*results.Case
 	for _, c := range measuredOnly(s.models) {
-		if c.Model != "singlecore" && c.Model != "goroutines" && c.Workers > 1 && len(c.Summary.PerWorker) > 0 {
+		if showsFairness(c) {
 			cases = append(cases, c)
 		}
 	}
 	if len(cases) == 0 {
 		return nil
 	}
-	slots := 0
-	for _, c := range cases {
-		slots = max(slots, c.Workers)
-		for k := range c.Summary.PerWorker {
-			if i, err := strconv.Atoi(k); err == nil {
-				slots = max(slots, i+1)
+	shares := make([]workerShares, len(cases))
+	var slots []int
+	workers := -1 // the worker count every case shares, else 0
+	for i, c := range cases {
+		shares[i] = workerSharesOf(c.Summary)
+		for _, sl := range shares[i].slots {
+			if !slices.Contains(slots, sl) {
+				slots = append(slots, sl)
 			}
 		}
+		if workers == -1 || workers == shares[i].workers {
+			workers = shares[i].workers
+		} else {
+			workers = 0
+		}
 	}
+	slices.Sort(slots)
 	p := newPlot("worker slot", "share of requests (%)", false)
 	leg := newLegend()
 	top := 0.0
 	labels := caseLabels(cases)
 	for j, c := range cases {
-		var total int64
-		for _, n := range c.Summary.PerWorker {
-			total += n
-		}
-		vals := make(plotter.Values, slots)
-		for i := range vals {
-			if total > 0 {
-				vals[i] = 100 * float64(c.Summary.PerWorker[results.WorkerKey(i)]) / float64(total)
+		ws := shares[j]
+		// A slot the case does not draw (count unknown, it did not
+		// answer) stays empty: not measured, not shown as idle.
+		vals := make(plotter.Values, len(slots))
+		var idle []int
+		for i, sl := range slots {
+			if k := slices.Index(ws.slots, sl); k >= 0 {
+				vals[i] = ws.shares[k]
+				if vals[i] == 0 {
+					idle = append(idle, i)
+				}
 			}
 			top = math.Max(top, vals[i])
 		}
 		bar, _ := plotter.NewBarChart(vals, vg.Inch)
 		bar.Color = modelColor(c.Model)
 		bar.LineStyle.Color = modelColor(c.Model)
-		p.Add(autoBars{BarChart: bar, share: 0.8, group: len(cases), index: j})
-		leg.Add(fmt.Sprintf("%s  Jain %.3f", labels[j], c.Summary.Fairness), bar)
+		if flagOf(c).any() {
+			bar.Color = color.White
+			bar.LineStyle.Width = vg.Points(3)
+		}
+		p.Add(autoBars{BarChart: bar, share: 0.8, group: len(cases), index: j, idle: idle})
+		text := fmt.Sprintf("%s  Jain %.3f", labels[j], ws.jain)
+		switch {
+		case ws.workers == 0:
+			text += " · count unknown"
+		case ws.answered < ws.workers:
+			text += fmt.Sprintf(" · %d of %d answered", ws.answered, ws.workers)
+		}
+		leg.Add(flaggedLabel(text, c), bar)
 	}
-	names := make([]string, slots)
-	for i := range names {
-		names[i] = strconv.Itoa(i)
+	names := make([]string, len(slots))
+	for i, sl := range slots {
+		names[i] = strconv.Itoa(sl)
 	}
 	p.NominalX(names...)
 	p.Y.Padding = vg.Points(4)
-	p.X.Min, p.X.Max = -0.5, float64(slots)-0.5
-	fair := hline{y: 100 / float64(cases[0].Workers), style: dashed(black, 2.5)}
-	p.Add(fair)
-	leg.Add("equal share", fair)
+	p.X.Min, p.X.Max = -0.5, float64(len(slots))-0.5
+	if workers > 0 {
+		fair := hline{y: 100 / float64(workers), style: dashed(black, 2.5)}
+		p.Add(fair)
+		leg.Add("equal share", fair)
+	}
+	flagged := flaggedOf(cases)
+	if len(flagged) > 0 {
+		leg.Add("hollow: flagged", styleThumb{draw.LineStyle{Color: black, Width: vg.Points(3)}})
+	}
 	p.Y.Min, p.Y.Max = 0, niceMax(top*1.1)
+	note := "Jain's fairness index over every worker the server runs, an idle one counting 0: 1 = all served the same, 1/N = one served everything"
+	if workers == 0 {
+		note = "Jain's fairness index over the workers the server runs (idle ones count 0), or over those that answered where it did not say how many"
+	}
 	return &chart{
 		name: fairnessName(s.workload),
 		alt:  fmt.Sprintf("Share of requests per worker by scheduling policy, workload %s", s.workload),
@@ -311,20 +404,21 @@ func (v view) fairnessChart(s *section) *chart {
 			subtitle: v.machine() + "\n" + loadOf(cases),
 			panels:   []*plot.Plot{p},
 			legend:   leg,
-			note:     "Jain's fairness index: 1 = every worker served the same, 1/N = one worker served everything",
+			note:     note,
 		},
+		flagged: flagged,
 	}
 }
 
-// 3. Scaling: req/s against connections or workers, with the USL fit per
-// model and the ideal linear line.
+// 3. Scaling: req/s against connections or workers; for workers, the USL
+// and the linear line from its λ for every model whose fit is good.
 func (v view) scalingChart(s *section, sc *scaling) *chart {
 	if len(sc.series) == 0 {
 		return nil
 	}
 	xlabel, axis := "connections", "connections"
 	if sc.sweep == sweepWorkers {
-		xlabel, axis = "workers (processes, or GOMAXPROCS for goroutines)", "workers"
+		xlabel, axis = "workers (processes; GOMAXPROCS for goroutines)", "workers"
 	}
 	xmin, xmax, top := math.Inf(1), 0.0, 0.0
 	var cases []*results.Case
@@ -350,54 +444,71 @@ func (v view) scalingChart(s *section, sc *scaling) *chart {
 	}
 	p := newPlot(xlabel, "requests per second", true)
 	leg := newLegend()
+	drawn := 0 // USL curves drawn
 	var ticks plot.ConstantTicks
 	for _, x := range xs {
 		ticks = append(ticks, plot.Tick{Value: tx(x), Label: strconv.FormatFloat(x, 'f', -1, 64)})
 	}
 	for _, sr := range sc.series {
-		pts := sr.medians()
-		xys := make(plotter.XYs, len(pts))
-		for i, pt := range pts {
-			xys[i] = plotter.XY{X: tx(pt.N), Y: pt.X}
-			c := sr.cases[i]
+		xys := make(plotter.XYs, len(sr.cases))
+		for i, c := range sr.cases {
+			xys[i] = plotter.XY{X: tx(sr.xs[i]), Y: c.Summary.RPS.Median}
 			if sp := c.Summary.RPS; sp.N > 1 && sp.Max > sp.Min {
-				e, _ := plotter.NewYErrorBars(spreadErr(tx(pt.N), sp))
+				e, _ := plotter.NewYErrorBars(spreadErr(tx(sr.xs[i]), sp))
 				e.LineStyle = draw.LineStyle{Color: modelColor(sr.model), Width: vg.Points(2)}
 				e.CapWidth = vg.Points(12)
 				p.Add(e)
 			}
 		}
 		_, marks := modelLine(sr.model, xys, false, lineWidth)
-		f := sc.fits[sr.model]
-		name := sr.model + "  " + f.legend()
-		if len(sr.xs) == 1 { // a reference point, such as singlecore's one worker
+		hollow := hollowMarks(sr.model, xys, flagsOf(sr.cases))
+		f, fitted := sc.fits[sr.model]
+		switch {
+		case len(sr.xs) == 1: // a reference point, such as singlecore's one worker
 			p.Add(marks)
 			leg.Add(sr.model, marks)
-			continue
-		}
-		if f.err != nil {
+		case !fitted || f.err != nil:
+			// No law drawn: the points joined, and the legend says so
+			// where a fit was tried.
 			l, _ := modelLine(sr.model, xys, false, 2)
 			p.Add(l, marks)
-			leg.Add(name, l, marks)
-			continue
-		}
-		curve, ideal := plotter.XYs{}, plotter.XYs{}
-		for i := 0; i <= 200; i++ {
-			t := float64(i) / 200
-			x := xmin + (xmax-xmin)*t
-			if logX {
-				x = xmin * math.Pow(xmax/xmin, t)
+			leg.Add(sr.model, l, marks)
+			if fitted {
+				leg.Add("  " + f.legend())
 			}
-			curve = append(curve, plotter.XY{X: tx(x), Y: f.usl.At(x)})
-			ideal = append(ideal, plotter.XY{X: tx(x), Y: f.usl.Lambda * x})
+		default:
+			curve, ideal := plotter.XYs{}, plotter.XYs{}
+			for i := 0; i <= 200; i++ {
+				t := float64(i) / 200
+				x := xmin + (xmax-xmin)*t
+				if logX {
+					x = xmin * math.Pow(xmax/xmin, t)
+				}
+				curve = append(curve, plotter.XY{X: tx(x), Y: f.usl.At(x)})
+				ideal = append(ideal, plotter.XY{X: tx(x), Y: f.usl.Lambda * x})
+			}
+			l, _ := modelLine(sr.model, curve, false, lineWidth)
+			il, _ := modelLine(sr.model, ideal, true, 1.8)
+			p.Add(il, l, marks)
+			leg.Add(sr.model, l, marks)
+			leg.Add("  " + f.legend())
+			drawn++
 		}
-		l, _ := modelLine(sr.model, curve, false, lineWidth)
-		il, _ := modelLine(sr.model, ideal, true, 1.8)
-		p.Add(il, l, marks)
-		leg.Add(name, l, marks)
+		if hollow != nil {
+			p.Add(hollow)
+		}
 	}
-	leg.Add("USL fit", styleThumb{draw.LineStyle{Color: black, Width: vg.Points(lineWidth)}})
-	leg.Add("linear: λ·N", styleThumb{dashed(black, 1.8)})
+	// Keys only for what is drawn.
+	note := "Dots: median, whiskers: min–max over repeats, joined per model."
+	if drawn > 0 {
+		leg.Add("USL fit", styleThumb{draw.LineStyle{Color: black, Width: vg.Points(lineWidth)}})
+		leg.Add("linear: λ·N", styleThumb{dashed(black, 1.8)})
+		note = fmt.Sprintf("USL: X(N) = λN / (1 + σ(N−1) + κN(N−1)), drawn where it fits (%d+ worker counts, R² ≥ %g). Dots: median, whiskers: min–max over repeats.", uslMinCounts, uslMinR2)
+	} else if sc.sweep == sweepConnections {
+		note += " No USL: connections are offered load, not parallel workers."
+	}
+	flagged := flaggedOf(cases)
+	addFlagKey(leg, flagged)
 	p.X.Tick.Marker = ticks
 	if logX {
 		p.X.Min, p.X.Max = tx(xmin/1.3), tx(xmax*1.3)
@@ -405,16 +516,21 @@ func (v view) scalingChart(s *section, sc *scaling) *chart {
 		p.X.Min, p.X.Max = math.Max(0, xmin-0.5), xmax+0.5
 	}
 	p.Y.Min, p.Y.Max = 0, niceMax(top*1.1)
+	alt := fmt.Sprintf("Requests per second against %s per model, workload %s", axis, s.workload)
+	if drawn > 0 {
+		alt = fmt.Sprintf("Requests per second against %s with the Universal Scalability Law where it fits, workload %s", axis, s.workload)
+	}
 	return &chart{
 		name: scalingName(sc.sweep, s.workload),
-		alt:  fmt.Sprintf("Requests per second against %s with the Universal Scalability Law fitted per model, workload %s", axis, s.workload),
+		alt:  alt,
 		fig: &fig{
 			title:    fmt.Sprintf("Scaling with %s · %s", axis, s.workloadName()),
 			subtitle: v.machine() + "\n" + loadOf(cases),
 			panels:   []*plot.Plot{p},
 			legend:   leg,
-			note:     "USL: X(N) = λN / (1 + σ(N−1) + κN(N−1)); σ contention, κ coherency. Dots: median, whiskers: min–max over repeats.",
+			note:     note,
 		},
+		flagged: flagged,
 	}
 }
 
@@ -441,6 +557,9 @@ func (v view) loadChart(s *section) *chart {
 		l50, _ := modelLine(sr.model, p50, true, 2.2)
 		l99, m99 := modelLine(sr.model, p99, false, lineWidth)
 		p.Add(l50, l99, m99)
+		if h := hollowMarks(sr.model, p99, flagsOf(sr.cases)); h != nil {
+			p.Add(h)
+		}
 		k := s.knees[sr.model]
 		text := "never kept up"
 		switch {
@@ -458,6 +577,8 @@ func (v view) loadChart(s *section) *chart {
 	leg.Add("p99", styleThumb{draw.LineStyle{Color: black, Width: vg.Points(lineWidth)}})
 	leg.Add("p50", styleThumb{dashed(black, 2.2)})
 	leg.Add("knee: last rate kept up with", ringThumb{})
+	flagged := flaggedOf(cases)
+	addFlagKey(leg, flagged)
 	p.X.Min, p.X.Max = 0, niceMax(xmax)
 	p.X.Tick.Marker = labelTicks(si)
 	setLogY(p, lo, hi)
@@ -471,6 +592,7 @@ func (v view) loadChart(s *section) *chart {
 			legend:   leg,
 			note:     "open loop: requests leave on schedule, answered or not; kept up = 95% of the offered rate served, at most 1% errors",
 		},
+		flagged: flagged,
 	}
 }
 
@@ -520,15 +642,25 @@ func (v view) costChart(s *section) *chart {
 		}
 		l, m := modelLine(sr.model, xys, false, lineWidth)
 		left.Add(l, m)
+		// Efficiency at every measured N, flagged ones drawn hollow: COST
+		// itself is from the unflagged ones only.
 		exys := plotter.XYs{}
-		for _, e := range cost.Efficiency {
-			if finite(e.X) {
-				exys = append(exys, plotter.XY{X: e.N, Y: e.X})
-				etop = math.Max(etop, e.X)
+		var eflags []bool
+		for i, c := range sr.cases {
+			if e := sr.cases[i].Summary.RPS.Median / (sr.xs[i] * base); base > 0 && finite(e) {
+				exys = append(exys, plotter.XY{X: sr.xs[i], Y: e})
+				eflags = append(eflags, flagOf(c).any())
+				etop = math.Max(etop, e)
 			}
 		}
 		el, em := modelLine(sr.model, exys, false, lineWidth)
 		right.Add(el, em)
+		if h := hollowMarks(sr.model, xys, flagsOf(sr.cases)); h != nil {
+			left.Add(h)
+		}
+		if h := hollowMarks(sr.model, exys, eflags); h != nil {
+			right.Add(h)
+		}
 		text := "never beats it"
 		if cost.Beats() {
 			text = fmt.Sprintf("COST %g", cost.Cores)
@@ -540,6 +672,8 @@ func (v view) costChart(s *section) *chart {
 	}
 	leg.Add("COST: fewest workers", ringThumb{})
 	leg.Add("  that beat singlecore")
+	flagged := flaggedOf(cases)
+	addFlagKey(leg, flagged)
 	for _, p := range []*plot.Plot{left, right} {
 		p.X.Min, p.X.Max = 0.5, xmax+0.5
 		p.X.Tick.Marker = ticks
@@ -557,6 +691,7 @@ func (v view) costChart(s *section) *chart {
 			legend:   leg,
 			note:     "COST after McSherry, Isard, Murray: \"Scalability! But at what COST?\" (HotOS 2015). Efficiency 1 = N workers do N times singlecore's work.",
 		},
+		flagged: flagged,
 	}
 }
 

@@ -33,6 +33,12 @@ type CompareRow struct {
 	// Failed says why the case has no numbers in A or B ("" when both
 	// measured it); RPS and P99 are then zero.
 	Failed string
+	// Flagged says why a run's figures of the case are not the server's
+	// capacity ("B: 5% failed"), "" when neither is flagged: more than
+	// results.FailedFlag of its requests failed, or the generator
+	// saturated. Flagged rows are left out of the geomean.
+	Flagged      string
+	flagA, flagB caseFlag
 }
 
 // Change is one metric of a case in both runs.
@@ -42,6 +48,7 @@ type Change struct {
 	Delta       float64 // (B − A) / A
 	Test        MannWhitney
 	Significant bool // Test.P < Alpha
+	tooFew      bool // the repeats could not give a p below Alpha, whatever the figures
 }
 
 // Compare matches the cases of a and b by ID and compares their req/s and
@@ -77,6 +84,17 @@ func Compare(a, b *results.Run, alpha float64) *Comparison {
 			p99 := func(r results.Repeat) float64 { return r.Load.Latency.P99 }
 			row.RPS = change(ca, cb, rps, alpha)
 			row.P99 = change(ca, cb, p99, alpha)
+			row.flagA, row.flagB = flagOf(ca), flagOf(cb)
+			var why []string
+			for _, f := range []struct {
+				run  string
+				flag caseFlag
+			}{{"A", row.flagA}, {"B", row.flagB}} {
+				if f.flag.any() {
+					why = append(why, f.run+": "+f.flag.words())
+				}
+			}
+			row.Flagged = strings.Join(why, "; ")
 		}
 		c.Rows = append(c.Rows, row)
 	}
@@ -100,6 +118,7 @@ func change(a, b *results.Case, metric func(results.Repeat) float64, alpha float
 		ch.Delta = (ch.B - ch.A) / ch.A
 	}
 	ch.Significant = ch.Test.P < alpha
+	ch.tooFew = MinPValue(ch.NA, ch.NB) >= alpha
 	return ch
 }
 
@@ -116,22 +135,28 @@ func repeatValues(c *results.Case, metric func(results.Repeat) float64) []float6
 
 // deltaText is a change as benchstat writes it, "+5.53% (p=0.029 n=4+4)",
 // except that a change that is not significant keeps its size in
-// brackets after the "~": "~ (+1.2%) (p=0.343 n=4+4)".
+// brackets after the "~": "~ (+1.2%) (p=0.343 n=4+4)", and one whose
+// repeats could never be significant says so: "~ (+20%) (p=0.333
+// n=2+2, too few to tell)".
 func (ch Change) deltaText() string {
 	d := percent(ch.Delta)
 	if !ch.Significant {
 		d = "~ (" + d + ")"
 	}
-	return fmt.Sprintf("%s (p=%.3f n=%d+%d)", d, ch.Test.P, ch.NA, ch.NB)
+	few := ""
+	if ch.tooFew {
+		few = ", too few to tell"
+	}
+	return fmt.Sprintf("%s (p=%.3f n=%d+%d%s)", d, ch.Test.P, ch.NA, ch.NB, few)
 }
 
-// Geomean returns the geometric mean of B/A − 1 over the rows where
-// metric has both medians, and how many rows that is.
+// Geomean returns the geometric mean of B/A − 1 over the unflagged rows
+// where metric has both medians, and how many rows that is.
 func (c *Comparison) Geomean(metric func(CompareRow) Change) (float64, int) {
 	var sum float64
 	n := 0
 	for _, r := range c.Rows {
-		if r.Failed != "" {
+		if r.Failed != "" || r.Flagged != "" {
 			continue
 		}
 		ch := metric(r)
@@ -161,6 +186,34 @@ func (c *Comparison) TooFew() (rows int, minP float64) {
 	return rows, minP
 }
 
+// tooFewNotes says, for each count of repeats among the rows that cannot
+// reach significance, that they cannot tell A from B.
+func (c *Comparison) tooFewNotes(measured int) []string {
+	type reps struct{ a, b int }
+	rows := map[reps]int{}
+	var order []reps
+	for _, r := range c.Rows {
+		if r.Failed != "" || !r.RPS.tooFew {
+			continue
+		}
+		k := reps{r.RPS.NA, r.RPS.NB}
+		if rows[k] == 0 {
+			order = append(order, k)
+		}
+		rows[k]++
+	}
+	var out []string
+	for _, k := range order {
+		which := "all cases have"
+		if rows[k] < measured {
+			which = fmt.Sprintf("%d of the %d cases have", rows[k], measured)
+		}
+		out = append(out, fmt.Sprintf("Note: %s too few repeats: %s (the smallest p-value possible is %.3f, not below %g; "+
+			"run both with --repeat %d or more).", which, tooFewRepeats(k.a, k.b, c.Alpha), MinPValue(k.a, k.b), c.Alpha, RepeatsFor(c.Alpha)))
+	}
+	return out
+}
+
 // conditions lists what differs between the runs' machines and settings,
 // which a reader must weigh before believing any delta.
 func (c *Comparison) conditions() []string {
@@ -186,11 +239,17 @@ func (c *Comparison) conditions() []string {
 	return out
 }
 
+// shortHash shortens a commit to 12 hex digits, keeping a "+dirty"
+// suffix: it says the build was not that commit.
 func shortHash(s string) string {
-	if len(s) > 12 {
-		return s[:12]
+	h, dirty := strings.CutSuffix(s, dirtySuffix)
+	if len(h) > 12 {
+		h = h[:12]
 	}
-	return s
+	if dirty {
+		h += dirtySuffix
+	}
+	return h
 }
 
 // WriteText writes the comparison as a table for the terminal.
@@ -232,7 +291,7 @@ func (c *Comparison) WriteText(w io.Writer) error {
 				continue
 			}
 			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", r.ID,
-				si(r.RPS.A), si(r.RPS.B), r.RPS.deltaText(),
+				si(r.RPS.A)+r.flagA.mark(), si(r.RPS.B)+r.flagB.mark(), r.RPS.deltaText(),
 				sig(r.P99.A), sig(r.P99.B), r.P99.deltaText())
 		}
 		rps, n := c.Geomean(func(r CompareRow) Change { return r.RPS })
@@ -241,6 +300,20 @@ func (c *Comparison) WriteText(w io.Writer) error {
 			fmt.Fprintf(tw, "geomean of %d cases\t\t\t%s\t\t\t%s\n", n, percent(rps), percent(p99))
 		}
 		tw.Flush()
+	}
+	var sat, failedShare bool
+	for _, r := range c.Rows {
+		sat = sat || r.flagA.saturated || r.flagB.saturated
+		failedShare = failedShare || r.flagA.failed > 0 || r.flagB.failed > 0
+	}
+	if failedShare {
+		fmt.Fprintf(&b, "\n%s more than %g%% of the case's requests failed in that run: its req/s counts successful responses only.", markFailed, 100*results.FailedFlag)
+	}
+	if sat {
+		fmt.Fprintf(&b, "\n%s the load generator was saturated in that run: the server may be faster.", markSaturated)
+	}
+	if sat || failedShare {
+		b.WriteString(" Flagged cases are left out of the geomean.\n")
 	}
 	var failed []string
 	for _, r := range c.Rows {
@@ -258,13 +331,8 @@ func (c *Comparison) WriteText(w io.Writer) error {
 		fmt.Fprintf(&b, "\nOnly in B (%d): %s\n", len(c.OnlyB), strings.Join(c.OnlyB, ", "))
 	}
 	fmt.Fprintf(&b, "\nSignificance: two-sided Mann–Whitney U test over the repeats; ~ means p >= %g: no change shown,\nthe bracketed delta may be noise.\n", c.Alpha)
-	if n, minP := c.TooFew(); n > 0 {
-		which := "all cases"
-		if n < measured {
-			which = fmt.Sprintf("%d of the %d cases", n, measured)
-		}
-		fmt.Fprintf(&b, "Note: %s have too few repeats for any difference to be significant (the smallest p-value possible is %.3f, not below %g). "+
-			"Run both with --repeat 4 or more (5 is better) to tell changes from noise.\n", which, minP, c.Alpha)
+	for _, n := range c.tooFewNotes(measured) {
+		fmt.Fprintln(&b, n)
 	}
 	_, err := io.WriteString(w, b.String())
 	return err

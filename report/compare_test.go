@@ -25,7 +25,7 @@ func smallCase(id, sweep, model, workload string, workers, conns int, rps ...flo
 		}
 		c.Repeats = append(c.Repeats, results.Repeat{
 			Load: results.Summary{Requests: int64(x * 10), RPS: x, Latency: results.Latency{P50: 300 / x, P99: 1000 / x, P999: 1500 / x, Max: 2000 / x},
-				Histogram: &h, PerWorker: per, Fairness: results.Jain(per, 0)},
+				Histogram: &h, PerWorker: per, Workers: workers, Fairness: results.Jain(per, workers)},
 			ServerCPU: x * 10 * 50e-6,
 		})
 	}
@@ -97,7 +97,8 @@ func TestCompare(t *testing.T) {
 		"A: A (profile quick, 5 cases, 2026-11-22 09:00 UTC)",
 		"go: go1.24.4 → go1.25.0",
 		"+10% (p=0.008 n=5+5)",
-		"~ (+20%) (p=0.333 n=2+2)",
+		"~ (+20%) (p=0.333 n=2+2, too few to tell)",
+		"Note: 1 of the 3 cases have too few repeats: 2 repeats cannot tell these apart; 4 or more per side can reach p<0.05 (the smallest p-value possible is 0.333, not below 0.05; run both with --repeat 4 or more).",
 		"Failed (1):\n  prefork-os/cpu/closed-c100/w2: failed in A: listen: address in use",
 		"Only in A (1): prefork-reuseport/cpu/closed-c100/w2",
 		"Only in B (1): goroutines/hello/closed-c100/w2",
@@ -122,5 +123,32 @@ func TestCompareTooFewRepeats(t *testing.T) {
 	Compare(a, b, 0).WriteText(&out)
 	if !strings.Contains(out.String(), "Note: all cases have too few repeats") || !strings.Contains(out.String(), "~ (+99") {
 		t.Errorf("comparison of 2 against 2 repeats:\n%s", out.String())
+	}
+}
+
+// At a stricter level more repeats are needed: 4 against 4 can never go
+// below p = 2/70 = 0.029, so at --alpha 0.01 they cannot tell even
+// non-overlapping repeats apart, and 5 per side can.
+func TestCompareRepeatsForAlpha(t *testing.T) {
+	a := smallRun("A", smallCase("x", "models", "singlecore", "hello", 1, 100, 100, 101, 102, 103))
+	b := smallRun("B", smallCase("x", "models", "singlecore", "hello", 1, 100, 200, 201, 202, 203))
+	var out strings.Builder
+	Compare(a, b, 0.01).WriteText(&out)
+	for _, want := range []string{
+		"(p=0.029 n=4+4, too few to tell)",
+		"4 repeats cannot tell these apart; 5 or more per side can reach p<0.01",
+		"run both with --repeat 5 or more",
+	} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("comparison at alpha 0.01 lacks %q:\n%s", want, out.String())
+		}
+	}
+	out.Reset()
+	Compare(a, b, 0.05).WriteText(&out)
+	if strings.Contains(out.String(), "too few") || !strings.Contains(out.String(), "+98") {
+		t.Errorf("4 against 4 repeats at 0.05 can be told apart:\n%s", out.String())
+	}
+	if RepeatsFor(0.05) != 4 || RepeatsFor(0.01) != 5 || RepeatsFor(0.001) != 7 {
+		t.Errorf("repeats for 0.05, 0.01, 0.001: %d %d %d, want 4 5 7", RepeatsFor(0.05), RepeatsFor(0.01), RepeatsFor(0.001))
 	}
 }

@@ -1,9 +1,11 @@
 package report
 
 import (
+	"fmt"
 	"math"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 
 	"github.com/corebench/corebench/results"
@@ -177,24 +179,31 @@ func byModel(cases []*results.Case, x func(*results.Case) float64) []series {
 	return out
 }
 
-// points returns one point per repeat of every case of s, for fitting.
-func (s series) points() []Point {
-	var pts []Point
+// fitPoints returns one point per repeat of every unflagged case of s,
+// for the USL fit, and how many cases were left out as flagged.
+func (s series) fitPoints() (pts []Point, flagged int) {
 	for i, c := range s.cases {
+		if flagOf(c).any() {
+			flagged++
+			continue
+		}
 		for _, r := range c.Repeats {
 			if r.Load.RPS > 0 {
 				pts = append(pts, Point{N: s.xs[i], X: r.Load.RPS})
 			}
 		}
 	}
-	return pts
+	return pts, flagged
 }
 
-// medians returns the median req/s of every case of s.
+// medians returns the median req/s of every unflagged case of s, for
+// COST.
 func (s series) medians() []Point {
-	pts := make([]Point, len(s.cases))
+	var pts []Point
 	for i, c := range s.cases {
-		pts[i] = Point{N: s.xs[i], X: c.Summary.RPS.Median}
+		if !flagOf(c).any() {
+			pts = append(pts, Point{N: s.xs[i], X: c.Summary.RPS.Median})
+		}
 	}
 	return pts
 }
@@ -263,26 +272,32 @@ func (v view) baseline(workload string, sweep []*results.Case) *results.Case {
 // knee is where a model stops keeping up with the offered load in the
 // open-loop sweep.
 type knee struct {
-	sustained float64 // highest offered rate it kept up with (0: none)
-	p99       float64 // its p99 there, ms
-	failedAt  float64 // lowest offered rate it did not keep up with (0: none measured)
+	sustained float64  // highest offered rate it kept up with (0: none)
+	p99       float64  // its p99 there, ms
+	failedAt  float64  // lowest offered rate it did not keep up with (0: none measured)
+	failedBy  caseFlag // the flag of that case: over 1% failed is one way not to keep up
 }
 
 // keptUp reports whether a model sustained an open-loop case: at least
-// 95% of the offered rate achieved, and at most 1% of requests failed.
+// 95% of the offered rate served, and at most 1% of requests failed.
 func keptUp(c *results.Case) bool {
-	return c.Rate > 0 && c.Summary.RPS.Median >= 0.95*c.Rate && errShare(c.Summary) <= 0.01
+	return c.Rate > 0 && c.Summary.RPS.Median >= 0.95*c.Rate && c.Summary.FailedShare <= results.FailedFlag
 }
 
+// kneeOf finds where s stops keeping up. A case where the generator
+// saturated says nothing either way, so the search steps over it.
 func kneeOf(s series) knee {
 	var k knee
 	for _, c := range s.cases {
+		if flagOf(c).saturated {
+			continue
+		}
 		if keptUp(c) {
 			if k.failedAt == 0 {
 				k.sustained, k.p99 = c.Rate, c.Summary.P99.Median
 			}
 		} else if k.failedAt == 0 {
-			k.failedAt = c.Rate
+			k.failedAt, k.failedBy = c.Rate, flagOf(c)
 		}
 	}
 	return k
@@ -303,13 +318,155 @@ func cpuModel(s string) string {
 	return strings.Join(strings.Fields(s), " ")
 }
 
-// errShare returns a case's failed requests as a share of all requests
-// (Requests counts the failed ones too).
-func errShare(s *results.CaseSummary) float64 {
-	if s.Requests == 0 {
-		return 0
+// caseFlag says why the report does not take a measured case's figures at
+// face value. A flagged case is marked in every table, drawn hollow in
+// every chart, and left out of fits, COST, knees and rankings: its req/s
+// is not the server's capacity.
+type caseFlag struct {
+	// saturated: the generator was the bottleneck in some repeat, so the
+	// figures measure the generator; the server may be faster.
+	saturated bool
+	// failed is the share of requests that failed when it is over
+	// results.FailedFlag (0 otherwise): req/s counts successes only.
+	failed float64
+}
+
+func flagOf(c *results.Case) caseFlag {
+	if !measured(c) {
+		return caseFlag{}
 	}
-	return float64(s.Errors) / float64(s.Requests)
+	f := caseFlag{saturated: c.Summary.Saturated}
+	if c.Summary.FailedShare > results.FailedFlag {
+		f.failed = c.Summary.FailedShare
+	}
+	return f
+}
+
+func (f caseFlag) any() bool { return f.saturated || f.failed > 0 }
+
+// Table marks of the flags; their notes say what each means.
+const (
+	markSaturated = "⚠"
+	markFailed    = "†"
+)
+
+// mark is what a table writes after a flagged figure: " ⚠", " †".
+func (f caseFlag) mark() string {
+	m := ""
+	if f.saturated {
+		m += markSaturated
+	}
+	if f.failed > 0 {
+		m += markFailed
+	}
+	if m == "" {
+		return ""
+	}
+	return " " + m
+}
+
+// words is what a chart writes beside a flagged case, in words: the
+// charts' font has no ⚠.
+func (f caseFlag) words() string {
+	var w []string
+	if f.saturated {
+		w = append(w, "generator saturated")
+	}
+	if f.failed > 0 {
+		w = append(w, sig(100*f.failed)+"% failed")
+	}
+	return strings.Join(w, ", ")
+}
+
+// workerShares is what the per-worker bars and the fairness figures show
+// of a case, both from its merged per-worker counts.
+type workerShares struct {
+	// slots are the worker slots to draw: every one the server runs,
+	// idle ones included, or only those that answered when the server
+	// did not say how many it runs.
+	slots    []int
+	shares   []float64 // % of the case's requests each slot served
+	workers  int       // how many workers the server runs; 0 unknown
+	answered int       // how many served anything
+	jain     float64   // Jain's index of the same counts: CaseSummary.Fairness
+}
+
+func workerSharesOf(s *results.CaseSummary) workerShares {
+	w := workerShares{workers: s.Workers, jain: s.Fairness}
+	var total int64
+	seen := map[int]bool{}
+	for i := range s.Workers {
+		seen[i] = true
+	}
+	for k, n := range s.PerWorker {
+		total += n
+		if n > 0 {
+			w.answered++
+		}
+		if i, err := strconv.Atoi(k); err == nil && i >= 0 {
+			seen[i] = true
+		}
+	}
+	for i := range seen {
+		w.slots = append(w.slots, i)
+	}
+	sort.Ints(w.slots)
+	for _, i := range w.slots {
+		share := 0.0
+		if total > 0 {
+			share = 100 * float64(s.PerWorker[results.WorkerKey(i)]) / float64(total)
+		}
+		w.shares = append(w.shares, share)
+	}
+	return w
+}
+
+// showsFairness reports whether a case spreads requests over worker
+// processes, so that fairness means something: not one process
+// (singlecore, goroutines), not one worker.
+func showsFairness(c *results.Case) bool {
+	if !measured(c) || c.Model == "singlecore" || c.Model == "goroutines" || len(c.Summary.PerWorker) == 0 {
+		return false
+	}
+	if w := c.Summary.Workers; w > 0 {
+		return w > 1
+	}
+	return c.Workers > 1 || len(c.Summary.PerWorker) > 1
+}
+
+// fairnessText is a case's fairness as the tables write it, with how
+// many workers answered when not all did, or that the server did not say
+// how many it runs.
+func fairnessText(c *results.Case) string {
+	if !showsFairness(c) {
+		return "–" // one process or one worker: nothing to spread across
+	}
+	ws := workerSharesOf(c.Summary)
+	s := fmt.Sprintf("%.3f", ws.jain)
+	switch {
+	case ws.workers == 0:
+		s += fmt.Sprintf(" (%d answered; count unknown)", ws.answered)
+	case ws.answered < ws.workers:
+		s += fmt.Sprintf(" (%d of %d workers answered)", ws.answered, ws.workers)
+	}
+	return s
+}
+
+// flagCount counts the flagged cases among cases, by kind.
+func flagCount(cases []*results.Case) (saturated, failed, any int) {
+	for _, c := range cases {
+		f := flagOf(c)
+		if f.saturated {
+			saturated++
+		}
+		if f.failed > 0 {
+			failed++
+		}
+		if f.any() {
+			any++
+		}
+	}
+	return
 }
 
 func finite(x float64) bool { return !math.IsNaN(x) && !math.IsInf(x, 0) }

@@ -16,9 +16,10 @@ import (
 
 // The golden fixture testdata/results.json is a simulated `bench run
 // --profile full` on an 8-core machine: every model, workloads hello and
-// cpu, every sweep, 2 repeats, histograms and per-worker counts, one
-// failed case and one where the generator saturated. It is generated once
-// by this file and committed:
+// cpu, every sweep, 2 repeats, histograms, per-worker counts and the
+// worker count each repeat saw, one failed case, and the incidents below
+// that the report must flag rather than take at face value. It is
+// generated once by this file and committed:
 //
 //	go test ./report -run TestFixture -fixture
 //
@@ -76,6 +77,32 @@ var simModels = []simModel{
 // connection, ms.
 var simCapacity = map[string]float64{"hello": 22000, "cpu": 3100}
 var simRTT = map[string]float64{"hello": 0.07, "cpu": 0.36}
+
+// incident is something that went wrong in one simulated case.
+type incident struct {
+	failed    float64 // share of requests that failed
+	saturated bool    // the generator was the bottleneck in the second repeat
+	idle      int     // 1 + the slot of a worker that served nothing (0: none)
+	unknown   bool    // the server did not say how many workers it runs
+}
+
+// incidents are the cases the report must flag or qualify, by case ID.
+// TestFixtureIncidents checks that each happened in the committed fixture.
+var incidents = map[string]incident{
+	// Over 1% failed: in a worker sweep (left out of the fit and COST)
+	// and past the knee of the open loop.
+	"prefork-os/cpu/closed-c100/w4": {failed: 0.03},
+	"singlecore/cpu/open-r3400/w1":  {failed: 0.02},
+	// The generator saturated: the fastest model side by side, and an
+	// open-loop point.
+	"prefork-reuseport/hello/closed-c100/w6": {saturated: true},
+	"goroutines/cpu/open-r16000/w6":          {saturated: true},
+	// A prefork-os worker that never won a connection: Jain over the 6
+	// workers counts it as 0.
+	"prefork-os/cpu/closed-c100/w6": {idle: 3},
+	// A server that does not say its worker count.
+	"prefork-reuseport/hello/closed-c100-nokeepalive/w6": {unknown: true},
+}
 
 type sim struct {
 	rng   *rand.Rand
@@ -182,11 +209,13 @@ func (s *sim) closed(sweep string, m simModel, wl string, conns, w int, keepAliv
 	// bent down a little at high C by contention among connections.
 	rtt := simRTT[wl] / 1000
 	base := capacity * float64(conns) / (float64(conns) + capacity*rtt) / (1 + 0.0004*m.sigma[wl]*float64(conns))
+	inc := incidents[c.ID]
 	for r := range s.run.Settings.Repeat {
 		x := base * s.noise(0.015)
 		saturated := sweep == "connections" && m.name == "goroutines" && wl == "hello" && conns == 256 && r == 1
+		saturated = saturated || inc.saturated && r == 1
 		meanMs := float64(conns) / x * 1000
-		c.Repeats = append(c.Repeats, s.repeat(m, wl, "closed", conns, "", keepAlive, w, x, 0.85*meanMs, m.tail, 0, saturated))
+		c.Repeats = append(c.Repeats, s.repeat(m, wl, "closed", conns, "", keepAlive, w, x, 0.85*meanMs, m.tail, inc.failed, saturated, inc))
 	}
 	c.Summarize()
 	s.run.Cases = append(s.run.Cases, c)
@@ -197,7 +226,8 @@ func (s *sim) open(m simModel, wl string, rate float64, w int) {
 		Workers: w, Workload: wl, Path: "/cpu", Mode: "open", Connections: 512, Rate: rate, KeepAlive: true}
 	capacity := s.capacity(m, wl, w)
 	service := 1000 / simCapacity[wl] // ms of work per request
-	for range s.run.Settings.Repeat {
+	inc := incidents[c.ID]
+	for r := range s.run.Settings.Repeat {
 		rho := rate / (capacity * s.noise(0.01))
 		var x, medMs, tail, errShare float64
 		if rho < 1 {
@@ -210,15 +240,19 @@ func (s *sim) open(m simModel, wl string, rate float64, w int) {
 			tail = m.tail + 0.8
 			errShare = 0.004 * rho
 		}
-		c.Repeats = append(c.Repeats, s.repeat(m, wl, "open", 512, fmt.Sprintf("%.0f/s", rate), true, w, x, medMs, tail, errShare, false))
+		if inc.failed > 0 {
+			errShare = inc.failed
+		}
+		c.Repeats = append(c.Repeats, s.repeat(m, wl, "open", 512, fmt.Sprintf("%.0f/s", rate), true, w, x, medMs, tail, errShare, inc.saturated && r == 1, inc))
 	}
 	c.Summarize()
 	s.run.Cases = append(s.run.Cases, c)
 }
 
-// repeat simulates one measurement: x req/s for the settings' duration,
-// latencies lognormal around medMs.
-func (s *sim) repeat(m simModel, wl, mode string, conns int, rate string, keepAlive bool, w int, x, medMs, tail, errShare float64, saturated bool) results.Repeat {
+// repeat simulates one measurement: x requests per second for the
+// settings' duration, errShare of them failed, latencies lognormal around
+// medMs.
+func (s *sim) repeat(m simModel, wl, mode string, conns int, rate string, keepAlive bool, w int, x, medMs, tail, errShare float64, saturated bool, inc incident) results.Repeat {
 	dur := s.run.Settings.Duration
 	requests := int64(x * dur)
 	errs := int64(errShare * float64(requests))
@@ -231,6 +265,9 @@ func (s *sim) repeat(m simModel, wl, mode string, conns int, rate string, keepAl
 		jit := make([]float64, w)
 		for i := range jit {
 			jit[i] = m.shares[i%len(m.shares)] * s.noise(0.01)
+			if i == inc.idle-1 {
+				jit[i] = 0
+			}
 			sum += jit[i]
 		}
 		left := requests
@@ -239,9 +276,20 @@ func (s *sim) repeat(m simModel, wl, mode string, conns int, rate string, keepAl
 			if i == w-1 {
 				n = left
 			}
-			per[results.WorkerKey(i)] = n
+			if n > 0 { // the generator sees only the workers that answered
+				per[results.WorkerKey(i)] = n
+			}
 			left -= n
 		}
+	}
+	// Workers is what the server said: one process for singlecore and
+	// goroutines, w for prefork.
+	workers := 1
+	if m.shares != nil {
+		workers = w
+	}
+	if inc.unknown {
+		workers = 0
 	}
 	cores := math.Min(x/62000*s.noise(0.02), 1.9)
 	why := ""
@@ -265,14 +313,14 @@ func (s *sim) repeat(m simModel, wl, mode string, conns int, rate string, keepAl
 	s.clock = s.clock.Add(time.Duration(dur*float64(time.Second)) + 500*time.Millisecond)
 	kinds := map[string]int64{}
 	if errs > 0 {
-		kinds[results.ErrTimeout] = errs
+		kinds[map[string]string{"open": results.ErrTimeout, "closed": results.ErrReset}[mode]] = errs
 	}
 	load := results.Summary{
 		Engine: "fast", Target: "http://127.0.0.1:41873" + map[string]string{"hello": "/", "cpu": "/cpu"}[wl], Method: "GET",
 		Mode: mode, Connections: conns, Rate: rate, KeepAlive: keepAlive, Start: st, DurationS: dur,
 		Requests: requests, Errors: errs, ErrorKinds: kinds, StatusCodes: map[string]int64{"200": requests - errs},
-		RPS: float64(requests) / dur, Latency: results.LatencyOf(h), Histogram: h,
-		PerWorker: per, Fairness: results.Jain(per, 0), Late: late,
+		RPS: float64(requests-errs) / dur, RPSAll: float64(requests) / dur, Latency: results.LatencyOf(h), Histogram: h,
+		PerWorker: per, Workers: workers, Fairness: results.Jain(per, workers), Late: late,
 		LoadgenCPU: round3(cores * dur), LoadgenCores: round3(cores), CoresAllowed: 2, Saturated: saturated, SaturatedWhy: why,
 		ConnectionsOpened: int64(conns),
 	}
@@ -323,4 +371,45 @@ func lognormalHistogram(n int64, medMs, sigma float64) *results.Histogram {
 		h.RecordN(int64(round2(ms)*1e6), uint64(c))
 	}
 	return h
+}
+
+// TestFixtureIncidents checks that the committed fixture holds every
+// incident the report must handle, so a regenerated fixture cannot drop
+// one silently.
+func TestFixtureIncidents(t *testing.T) {
+	run := loadFixture(t)
+	found := map[string]bool{}
+	for i := range run.Cases {
+		c := &run.Cases[i]
+		inc, ok := incidents[c.ID]
+		if !ok || c.Summary == nil {
+			continue
+		}
+		found[c.ID] = true
+		s := c.Summary
+		if inc.failed > 0 && s.FailedShare <= results.FailedFlag {
+			t.Errorf("%s: %.2f%% failed, want over %g%%", c.ID, 100*s.FailedShare, 100*results.FailedFlag)
+		}
+		if inc.saturated && !s.Saturated {
+			t.Errorf("%s: not saturated", c.ID)
+		}
+		if inc.idle > 0 && (s.Workers != c.Workers || len(s.PerWorker) != c.Workers-1) {
+			t.Errorf("%s: %d of %d workers answered, want all but one", c.ID, len(s.PerWorker), s.Workers)
+		}
+		if inc.unknown != (s.Workers == 0) {
+			t.Errorf("%s: worker count %d", c.ID, s.Workers)
+		}
+	}
+	for id := range incidents {
+		if !found[id] {
+			t.Errorf("no measured case %s in %s", id, fixturePath)
+		}
+	}
+	for _, c := range run.Cases {
+		for _, r := range c.Repeats {
+			if r.Load.Workers == 0 && !incidents[c.ID].unknown {
+				t.Fatalf("%s: a repeat without its worker count", c.ID)
+			}
+		}
+	}
 }

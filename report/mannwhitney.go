@@ -1,6 +1,7 @@
 package report
 
 import (
+	"fmt"
 	"math"
 	"sort"
 )
@@ -134,4 +135,30 @@ func MinPValue(m, n int) float64 {
 		c = c * float64(n+i) / float64(i)
 	}
 	return math.Min(1, 2/c)
+}
+
+// RepeatsFor returns the fewest repeats per side with which the test can
+// reach p < alpha at all: 4 for 0.05 (2/70 = 0.029), 5 for 0.01.
+func RepeatsFor(alpha float64) int {
+	n := 1
+	for n < 1000 && MinPValue(n, n) >= alpha {
+		n++
+	}
+	return n
+}
+
+// tooFewRepeats says that m against n repeats cannot separate two
+// figures at alpha, and how many can: "2 repeats cannot tell these
+// apart; 4 or more per side can reach p<0.05". It is "" when they can.
+func tooFewRepeats(m, n int, alpha float64) string {
+	if MinPValue(m, n) < alpha {
+		return ""
+	}
+	reps := fmt.Sprintf("%d repeats", m)
+	if m != n {
+		reps = fmt.Sprintf("%d and %d repeats", m, n)
+	} else if m == 1 {
+		reps = "1 repeat"
+	}
+	return fmt.Sprintf("%s cannot tell these apart; %d or more per side can reach p<%g", reps, RepeatsFor(alpha), alpha)
 }

@@ -207,7 +207,57 @@ func TestRenderWorkerSweep(t *testing.T) {
 			t.Errorf("report.md lacks %q", s)
 		}
 	}
-	if strings.Contains(md, "| singlecore | 1 | not fitted") || strings.Count(md, "| goroutines | 6 |") != 1 {
-		t.Errorf("USL table: want goroutines and prefork-rr fitted on 6 points each, singlecore left out:\n%s", md)
+	// Three worker counts are too few for a law of three parameters.
+	if strings.Contains(md, "| singlecore | 1 | not fitted") || !strings.Contains(md, "| goroutines | 6 | not fitted: 3 worker counts measured, a fit needs 4 or more (3 parameters) |") {
+		t.Errorf("USL table: want goroutines and prefork-rr not fitted on 6 points each, singlecore left out:\n%s", md)
 	}
+}
+
+// A run measured by a bench built from a modified tree says so: the
+// commit keeps its +dirty, and the environment section and the warnings
+// carry a warning.
+func TestRenderDirtyBuild(t *testing.T) {
+	for _, tt := range []struct{ version, commit, want string }{
+		{"dev", "879d53e62544+dirty", "| bench | dev (879d53e62544+dirty) **not a clean commit** |"},
+		{"v0.3.0", "3a14013c0ffee5e4d0b1a2f3c4d5e6f708192a3b+dirty", "| bench | v0.3.0 (3a14013c0ffe+dirty) **not a clean commit** |"},
+		{"v0.3.0+dirty", "3a14013c0ffe", "| bench | v0.3.0+dirty (3a14013c0ffe) **not a clean commit** |"},
+	} {
+		run := smallRun("dirty", smallCase("singlecore/hello/closed-c100/w1", "models", "singlecore", "hello", 1, 100, 9000))
+		run.Env.Version, run.Env.Commit = tt.version, tt.commit
+		md := renderMarkdown(t, run)
+		env := md[strings.Index(md, "## Environment"):]
+		if !strings.Contains(md, tt.want) || !strings.HasPrefix(env, "## Environment\n\n> **Not a clean build.**") {
+			t.Errorf("%s %s: report.md lacks %q or the warning atop its environment:\n%s", tt.version, tt.commit, tt.want, md)
+		}
+		if w := md[strings.Index(md, "## Warnings"):strings.Index(md, "## Environment")]; !strings.Contains(w, "\n- **Not a clean build.**") {
+			t.Errorf("%s: the warnings do not say the build was not clean", tt.commit)
+		}
+	}
+	clean := smallRun("clean", smallCase("singlecore/hello/closed-c100/w1", "models", "singlecore", "hello", 1, 100, 9000))
+	clean.Env.Version, clean.Env.Commit = "v0.3.0", "3a14013c0ffee5e4d0b1a2f3c4d5e6f708192a3b"
+	if md := renderMarkdown(t, clean); strings.Contains(md, "not a clean") || strings.Contains(md, "Not a clean") || !strings.Contains(md, "| bench | v0.3.0 (3a14013c0ffe) |") {
+		t.Errorf("a clean build:\n%s", md)
+	}
+	// bench compare keeps the +dirty when the commits differ.
+	a, b := smallRun("A"), smallRun("B")
+	a.Env.Commit, b.Env.Commit = "3a14013c0ffee5e4d0b1a2f3c4d5e6f708192a3b", "3a14013c0ffee5e4d0b1a2f3c4d5e6f708192a3b+dirty"
+	var out strings.Builder
+	Compare(a, b, Alpha).WriteText(&out)
+	if !strings.Contains(out.String(), "commit: 3a14013c0ffe → 3a14013c0ffe+dirty") {
+		t.Errorf("bench compare of a clean and a dirty build:\n%s", out.String())
+	}
+}
+
+// renderMarkdown renders run and returns its report.md.
+func renderMarkdown(t *testing.T, run *results.Run) string {
+	t.Helper()
+	dir := t.TempDir()
+	if _, err := Render(run, dir); err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(filepath.Join(dir, MarkdownFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
 }

@@ -1,12 +1,3 @@
-// Package report turns a suite run (results.Run) into what people read:
-// report.md, a self-contained report.html, every chart as PNG and SVG,
-// and bench.txt for benchstat. It also holds the statistics the report
-// and `bench compare` rest on: the Universal Scalability Law fit, COST
-// and the Mann–Whitney U test.
-//
-// A report is a pure function of results.json: rendering never measures
-// anything, so `bench report` can redraw an old run with a newer bench.
-// It imports nothing of the module but results.
 package report
 
 import (
@@ -127,7 +118,7 @@ func (v view) document() (*doc, []*chart) {
 	var charts []*chart
 	show := func(c *chart, caption string) {
 		if c != nil {
-			d.figure(c, caption)
+			d.figure(c, caption+flaggedCaption(c.flagged))
 			charts = append(charts, c)
 		}
 	}
@@ -161,6 +152,9 @@ func (v view) document() (*doc, []*chart) {
 	d.list("warn", warnings)
 
 	d.h(2, "Environment")
+	if dirtyBuild(run.Env) {
+		d.p("warn", "%s", dirtyWarning)
+	}
 	d.table(v.envTable())
 
 	for _, w := range v.workloads() {
@@ -172,24 +166,28 @@ func (v view) document() (*doc, []*chart) {
 			show(cs[rpsName(w)], "Requests per second by model: bars are medians over repeats, whiskers min and max.")
 			show(cs[spectrumName(w)], "Latency at every percentile, from the merged histograms: flat is good, a late climb is a tail.")
 			d.table(caseTable(s.models, sweepModels))
-			v.saturationNote(d, s.models)
+			flagNotes(d, s.models)
+			rankSection(d, s.models)
 			show(cs[cpuName(w)], "Server CPU time per request (master and workers): efficiency that holds even when the generator shares the cores.")
 			show(cs[fairnessName(w)], "How each prefork scheduling policy spread requests over the workers, with Jain's fairness index.")
 		}
 		v.sweepSection(d, w, sweepConnections, s.conns != nil, func() {
-			show(cs[scalingName(sweepConnections, w)], "Requests per second against connections, with the Universal Scalability Law fitted per model (solid) and linear scaling from one connection (dashed).")
-			d.table(uslTable(s.conns))
+			show(cs[scalingName(sweepConnections, w)], "Requests per second against connections: medians, whiskers min and max, joined per model. "+
+				"No Universal Scalability Law here: it describes throughput against parallel workers or cores, while connections "+
+				"are offered load, and past the server's capacity throughput flattens whatever the law's curve does.")
 			d.table(caseTable(s.conns.cases, sweepConnections))
-			v.saturationNote(d, s.conns.cases)
+			flagNotes(d, s.conns.cases)
 		})
 		v.sweepSection(d, w, sweepRate, len(s.rate) > 0, func() {
 			show(cs[loadName(w)], "p99 (solid) and p50 (dashed) latency against the offered rate; the ring marks the last rate each model kept up with.")
 			d.table(kneeTable(s))
 			d.table(caseTable(s.rate, sweepRate))
-			v.saturationNote(d, s.rate)
+			flagNotes(d, s.rate)
 		})
 		v.sweepSection(d, w, sweepWorkers, s.workers != nil, func() {
-			show(cs[scalingName(sweepWorkers, w)], "Requests per second against workers, with the Universal Scalability Law fitted per model (solid) and linear scaling from one worker (dashed).")
+			show(cs[scalingName(sweepWorkers, w)], fmt.Sprintf("Requests per second against workers: medians, whiskers min and max. "+
+				"The Universal Scalability Law (solid) and linear scaling from its λ (dashed) are drawn for a model only where the fit is good: "+
+				"%d or more worker counts, as it has 3 parameters, and R² of %g or more; the table says why a model has none.", uslMinCounts, uslMinR2))
 			d.table(uslTable(s.workers))
 			if s.cost != nil {
 				d.h(4, "COST")
@@ -199,11 +197,11 @@ func (v view) document() (*doc, []*chart) {
 				d.p("note", "COST needs singlecore measured under the same load; this run has no such case.")
 			}
 			d.table(caseTable(s.workers.cases, sweepWorkers))
-			v.saturationNote(d, s.workers.cases)
+			flagNotes(d, s.workers.cases)
 		})
 		v.sweepSection(d, w, sweepKeepAlive, len(s.keepAlive) > 0, func() {
 			d.table(caseTable(s.keepAlive, sweepKeepAlive))
-			v.saturationNote(d, s.keepAlive)
+			flagNotes(d, s.keepAlive)
 		})
 	}
 
@@ -295,6 +293,9 @@ func (v view) warnings(failed int) []string {
 		}
 		out = append(out, s+". The server may be faster than this case says.")
 	}
+	if dirtyBuild(run.Env) {
+		out = append(out, dirtyWarning)
+	}
 	if failed > 0 {
 		noun := "case"
 		if failed > 1 {
@@ -305,14 +306,64 @@ func (v view) warnings(failed int) []string {
 	return out
 }
 
-// saturationNote explains the ⚠ mark under a table that has one.
-func (v view) saturationNote(d *doc, cases []*results.Case) {
+// flagNotes explains the marks of flagged cases under a table that has
+// them, and a fairness taken without the worker count.
+func flagNotes(d *doc, cases []*results.Case) {
 	for _, c := range cases {
-		if c.Summary != nil && c.Summary.Saturated {
-			d.p("note", "⚠ the load generator was saturated: that server may have more to give.")
-			return
+		if showsFairness(c) && c.Summary.Workers == 0 {
+			d.p("note", "Count unknown: the server did not say how many workers it runs, so fairness is over the workers "+
+				"that answered, and a worker that served nothing goes unseen.")
+			break
 		}
 	}
+	sat, failed, _ := flagCount(cases)
+	if sat > 0 {
+		d.p("note", "%s the load generator was saturated: that server may have more to give. "+
+			"Drawn hollow in the charts, and left out of fits, COST, knees and rankings.", markSaturated)
+	}
+	if failed > 0 {
+		d.p("note", "%s more than %g%% of its requests failed: req/s counts successful responses only, so it is not "+
+			"the server's capacity. Drawn hollow in the charts, and left out of fits, COST and rankings.", markFailed, 100*results.FailedFlag)
+	}
+}
+
+// rankSection says in what order the models side by side come, as far
+// as their repeats can tell.
+func rankSection(d *doc, cases []*results.Case) {
+	items, note := ranking(cases, Alpha)
+	switch {
+	case len(items) > 0:
+		d.p("", "**Ranking** of the models side by side:")
+		d.list("", items)
+		d.p("note", "%s", note)
+	case note != "":
+		d.p("", "**Ranking.** %s", note)
+	}
+}
+
+// flaggedCaption tells a chart's reader which of its cases are drawn
+// hollow, and why.
+func flaggedCaption(flagged []*results.Case) string {
+	sat, failed, n := flagCount(flagged)
+	if n == 0 {
+		return ""
+	}
+	var why []string
+	if sat > 0 {
+		why = append(why, fmt.Sprintf("%s where the generator saturated (%s in the tables)", plural(sat, "case"), markSaturated))
+	}
+	if failed > 0 {
+		why = append(why, fmt.Sprintf("%s with over %g%% of requests failed (%s)", plural(failed, "case"), 100*results.FailedFlag, markFailed))
+	}
+	return fmt.Sprintf(" Drawn hollow, as flagged: %s.", strings.Join(why, "; "))
+}
+
+// plural writes a count and its noun: "1 case", "2 cases".
+func plural(n int, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return fmt.Sprintf("%d %ss", n, noun)
 }
 
 func (v view) envTable() table {
@@ -330,7 +381,11 @@ func (v view) envTable() table {
 	}
 	add("OS", strings.TrimSpace(fmt.Sprintf("%s/%s %s", e.OS, e.Arch, e.Kernel)))
 	add("Go", e.GoVersion)
-	add("bench", strings.TrimSpace(e.Version+" "+shortCommit(e.Commit)))
+	build := strings.TrimSpace(e.Version + " " + shortCommit(e.Commit))
+	if dirtyBuild(e) {
+		build += " **not a clean commit**"
+	}
+	add("bench", build)
 	if e.CommandLine != "" {
 		add("Command", "`"+e.CommandLine+"`")
 	}
@@ -370,14 +425,25 @@ func orUnknown(s string) string {
 }
 
 func shortCommit(c string) string {
-	if len(c) > 12 {
-		c = c[:12]
-	}
 	if c == "" {
 		return ""
 	}
-	return "(" + c + ")"
+	return "(" + shortHash(c) + ")"
 }
+
+// dirtySuffix marks a version or commit built from a tree with changes
+// that were not committed (see cmd/bench's commit()).
+const dirtySuffix = "+dirty"
+
+// dirtyBuild reports whether the bench that measured was built from a
+// modified tree: its figures come from code no commit holds.
+func dirtyBuild(e results.Env) bool {
+	return strings.HasSuffix(e.Commit, dirtySuffix) || strings.HasSuffix(e.Version, dirtySuffix)
+}
+
+const dirtyWarning = "**Not a clean build.** The bench that measured this run was built from a modified tree " +
+	"(`" + dirtySuffix + "`): no commit holds the code behind these numbers, so nobody can rebuild it to check them. " +
+	"Reference runs come from a clean, committed build."
 
 func secs(s float64) string { return sig(s) + " s" }
 
@@ -439,21 +505,14 @@ func caseTable(cases []*results.Case, sweep string) table {
 			continue
 		}
 		s := c.Summary
-		rps := spread(s.RPS, si)
-		if s.Saturated {
-			rps += " ⚠"
-		}
+		rps := spread(s.RPS, si) + flagOf(c).mark()
 		row = append(row, rps, median(s.P50, sig), median(s.P99, sig), median(s.P999, sig), median(s.Max, sig), errorsText(s))
 		if open {
 			row = append(row, Count(s.Late))
 		}
-		fair := "–" // one process: nothing to spread across
-		if len(s.PerWorker) > 0 && c.Workers > 1 && c.Model != "singlecore" && c.Model != "goroutines" {
-			fair = fmt.Sprintf("%.3f", s.Fairness)
-		}
 		// Peak resident memory of every server process together: what
 		// N processes cost against N threads.
-		row = append(row, median(s.ServerCPUPerReq, sig), median(s.ServerRSSMB, sig), fair)
+		row = append(row, median(s.ServerCPUPerReq, sig), median(s.ServerRSSMB, sig), fairnessText(c))
 		t.rows = append(t.rows, row)
 	}
 	return t
@@ -470,26 +529,28 @@ func errorsText(s *results.CaseSummary) string {
 	if s.Errors == 0 {
 		return "0"
 	}
-	return fmt.Sprintf("%s (%s%%)", Count(s.Errors), sig(100*errShare(s)))
+	return fmt.Sprintf("%s (%s%%)", Count(s.Errors), sig(100*s.FailedShare))
 }
 
-// uslTable gives the USL fit of every model of a sweep.
+// uslTable gives the USL fit of every model of a worker sweep, or why it
+// has none.
 func uslTable(sc *scaling) table {
-	n := "connections"
-	if sc.sweep == sweepWorkers {
-		n = "workers"
-	}
 	t := table{
-		head:  []string{"model", "points", "λ (req/s at 1)", "σ contention", "κ coherency", "peak at (" + n + ")", "peak req/s", "R²"},
+		head:  []string{"model", "points", "λ (req/s at 1)", "σ contention", "κ coherency", "peak at (workers)", "peak req/s", "R²"},
 		right: []bool{false, true, true, true, true, true, true, true},
 	}
 	for _, sr := range sc.series {
-		f := sc.fits[sr.model]
-		if len(sr.xs) == 1 {
+		f, ok := sc.fits[sr.model]
+		if !ok {
 			continue // one point, such as singlecore's one worker: nothing to fit
 		}
+		pts, _ := sr.fitPoints()
+		points := fmt.Sprint(len(pts))
+		if f.flagged > 0 {
+			points += fmt.Sprintf(" (%d flagged left out)", f.flagged)
+		}
 		if f.err != nil {
-			t.rows = append(t.rows, []string{sr.model, fmt.Sprint(len(sr.points())), "not fitted: " + strings.TrimPrefix(f.err.Error(), "usl: "), "", "", "", "", ""})
+			t.rows = append(t.rows, []string{sr.model, points, "not fitted: " + strings.TrimPrefix(f.err.Error(), "usl: "), "", "", "", "", ""})
 			continue
 		}
 		u := f.usl
@@ -499,7 +560,7 @@ func uslTable(sc *scaling) table {
 		} else if u.Sigma == 0 {
 			peakX = "unbounded"
 		}
-		t.rows = append(t.rows, []string{sr.model, fmt.Sprint(u.Points), si(u.Lambda), sig(u.Sigma), kappa(u.Kappa), peakN, peakX, fmt.Sprintf("%.3f", u.R2)})
+		t.rows = append(t.rows, []string{sr.model, points, si(u.Lambda), sig(u.Sigma), kappa(u.Kappa), peakN, peakX, fmt.Sprintf("%.3f", u.R2)})
 	}
 	return t
 }
@@ -517,7 +578,7 @@ func kneeTable(s *section) table {
 			up, p99 = si(k.sustained), sig(k.p99)
 		}
 		if k.failedAt > 0 {
-			behind = si(k.failedAt)
+			behind = si(k.failedAt) + k.failedBy.mark()
 		}
 		t.rows = append(t.rows, []string{sr.model, up, p99, behind})
 	}
@@ -560,9 +621,9 @@ func costTable(ct *costing) table {
 		row := []string{sr.model, cost}
 		for _, n := range ns {
 			cell := "–"
-			for _, e := range c.Efficiency {
-				if e.N == n && finite(e.X) {
-					cell = fmt.Sprintf("%.2f", e.X)
+			for i, cs := range sr.cases {
+				if e := cs.Summary.RPS.Median / (n * c.Baseline); sr.xs[i] == n && finite(e) {
+					cell = fmt.Sprintf("%.2f", e) + flagOf(cs).mark()
 				}
 			}
 			row = append(row, cell)

@@ -39,7 +39,10 @@ var (
 
 // WriteTimeline draws tl as dir/name.png and dir/name.svg, three panels
 // over one time axis: served req/s, failed requests, and p99 latency, each
-// slice of the series, with the marks as vertical lines.
+// slice of the series drawn flat across its width, with the marks as
+// vertical lines. A slice where nothing succeeded has no p99: the line
+// stops there and starts again after, rather than drawing a level or a
+// ramp across the outage that nobody measured.
 func WriteTimeline(dir, name string, tl Timeline) ([]string, error) {
 	if len(tl.Series) == 0 {
 		return nil, fmt.Errorf("timeline %s: no samples", name)
@@ -48,22 +51,12 @@ func WriteTimeline(dir, name string, tl Timeline) ([]string, error) {
 	if iv <= 0 {
 		iv = 0.1
 	}
-	var ok, failed, p99 plotter.XYs
-	maxY := tl.Rate
-	for _, s := range tl.Series {
-		t := s.T + iv/2
-		good := float64(s.Requests-s.Errors) / iv
-		ok = append(ok, plotter.XY{X: t, Y: good})
-		failed = append(failed, plotter.XY{X: t, Y: float64(s.Errors)})
-		if s.Requests > s.Errors && s.P99 > 0 {
-			p99 = append(p99, plotter.XY{X: t, Y: s.P99})
-		}
-		maxY = math.Max(maxY, good)
-	}
-	end := tl.Series[len(tl.Series)-1].T + iv
+	ts := timelineSeries(tl.Series, iv)
+	maxY := math.Max(tl.Rate, maxOf(ts.ok))
 
 	rps := newPlot("", "req/s ok", true)
-	line, _ := modelLine(tl.Model, ok, false, lineWidth)
+	line, _ := modelLine(tl.Model, ts.ok, false, lineWidth)
+	line.StepStyle = plotter.PostStep
 	rps.Add(line)
 	if tl.Rate > 0 {
 		rps.Add(hline{y: tl.Rate, style: dashed(gray, 2)})
@@ -71,25 +64,31 @@ func WriteTimeline(dir, name string, tl Timeline) ([]string, error) {
 	rps.Y.Min, rps.Y.Max = 0, niceMax(maxY*1.45) // room for the marks' labels
 
 	errs := newPlot("", "failed", true)
-	fl, _ := plotter.NewLine(failed)
+	fl, _ := plotter.NewLine(ts.failed)
 	fl.Color, fl.Width = errorRed, vg.Points(lineWidth)
 	fl.FillColor = color.NRGBA{0xC0, 0x1C, 0x28, 0x55}
+	fl.StepStyle = plotter.PostStep
 	errs.Add(fl)
 	errs.Y.Min = 0
-	errs.Y.Max = math.Max(1, niceMax(maxOf(failed)*1.1))
+	errs.Y.Max = math.Max(1, niceMax(maxOf(ts.failed)*1.1))
 
 	lat := newPlot("seconds", "p99", true)
 	lat.Y.Tick.Marker = labelTicks(msLabel)
-	if len(p99) > 0 {
-		l, _ := modelLine(tl.Model, p99, false, lineWidth)
+	top := 0.0
+	for _, seg := range ts.p99 {
+		l, _ := modelLine(tl.Model, seg, false, lineWidth)
+		l.StepStyle = plotter.PostStep
 		lat.Add(l)
-		lat.Y.Min, lat.Y.Max = 0, niceMax(maxOf(p99)*1.1)
+		top = math.Max(top, maxOf(seg))
+	}
+	if top > 0 {
+		lat.Y.Min, lat.Y.Max = 0, niceMax(top*1.1)
 	}
 
 	panels := []*plot.Plot{rps, errs, lat}
 	rps.X.Tick.Marker, errs.X.Tick.Marker = unlabeled{}, unlabeled{} // one time axis, labelled at the bottom
 	for _, p := range panels {
-		p.X.Min, p.X.Max = 0, end
+		p.X.Min, p.X.Max = ts.start, ts.end
 		for _, m := range tl.Marks {
 			p.Add(vline{x: m.At, style: dashed(markColor, 2.5)})
 		}
@@ -98,8 +97,62 @@ func WriteTimeline(dir, name string, tl Timeline) ([]string, error) {
 		// Staggered, so the labels of close marks do not overlap.
 		rps.Add(label{x: m.At, y: rps.Y.Max, dx: vg.Points(6), dy: -vg.Points(22 + 22*float64(i%2)), text: m.Label, style: textStyle(tickSize, true, markColor)})
 	}
-	ch := &chart{name: name, fig: &fig{title: tl.Title, subtitle: tl.Subtitle, note: tl.Note, panels: panels, stacked: true}}
+	note := tl.Note
+	if len(ts.p99) > 1 {
+		if note != "" {
+			note += "; "
+		}
+		note += "p99 breaks off where nothing succeeded"
+	}
+	ch := &chart{name: name, fig: &fig{title: tl.Title, subtitle: tl.Subtitle, note: note, panels: panels, stacked: true}}
 	return writeChart(dir, ch)
+}
+
+// timeline is what a timeline's panels draw, as step lines: a point at
+// the start of every slice and one at the end of the last.
+type timeline struct {
+	ok, failed plotter.XYs   // successful req/s and failed requests per slice
+	p99        []plotter.XYs // runs of slices with a successful response
+	start, end float64
+}
+
+// timelineSeries lays the samples out slice by slice. A slice missing
+// from the series (a merged file can have holes) is one where nothing
+// completed: 0 served and 0 failed, which is what was measured then, and
+// no p99, which was not.
+func timelineSeries(series []results.Sample, iv float64) timeline {
+	first := int(math.Round(series[0].T / iv))
+	last := first
+	bins := map[int]results.Sample{}
+	for _, s := range series {
+		i := int(math.Round(s.T / iv))
+		bins[i] = s
+		first, last = min(first, i), max(last, i)
+	}
+	t := timeline{start: float64(first) * iv, end: float64(last+1) * iv}
+	var seg plotter.XYs
+	endSeg := func(at float64) {
+		if len(seg) > 0 {
+			seg = append(seg, plotter.XY{X: at, Y: seg[len(seg)-1].Y})
+			t.p99 = append(t.p99, seg)
+			seg = nil
+		}
+	}
+	for i := first; i <= last; i++ {
+		s, x := bins[i], float64(i)*iv
+		t.ok = append(t.ok, plotter.XY{X: x, Y: float64(s.Requests-s.Errors) / iv})
+		t.failed = append(t.failed, plotter.XY{X: x, Y: float64(s.Errors)})
+		if s.Requests > s.Errors && s.P99 > 0 {
+			seg = append(seg, plotter.XY{X: x, Y: s.P99})
+		} else {
+			endSeg(x)
+		}
+	}
+	endSeg(t.end)
+	// The step lines' last level runs to the end of the last slice.
+	t.ok = append(t.ok, plotter.XY{X: t.end, Y: t.ok[len(t.ok)-1].Y})
+	t.failed = append(t.failed, plotter.XY{X: t.end, Y: t.failed[len(t.failed)-1].Y})
+	return t
 }
 
 func maxOf(xys plotter.XYs) float64 {

@@ -4,6 +4,7 @@ import (
 	"image/png"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/corebench/corebench/results"
@@ -50,5 +51,60 @@ func TestWriteTimelineAndBars(t *testing.T) {
 	}
 	if _, err := WriteTimeline(dir, "empty", Timeline{}); err == nil {
 		t.Error("a timeline without samples was drawn")
+	}
+}
+
+// TestTimelineGaps: a slice where nothing succeeded, whether the server
+// was down (every request failed) or stalled (nothing completed, or a
+// slice missing from the series), is a gap in the p99 line: no level
+// carried across an outage, no ramp through a stall. The counts show 0
+// there, which is what was measured.
+func TestTimelineGaps(t *testing.T) {
+	var series []results.Sample
+	for i := range 60 {
+		s := results.Sample{T: float64(i) / 10, Requests: 200, P99: 6}
+		switch {
+		case i >= 20 && i < 24: // down: every request failed
+			s.Errors, s.P99 = 200, 0
+		case i >= 40 && i < 45: // stalled: nothing completed
+			s.Requests, s.P99 = 0, 0
+		case i == 45: // the stall's backlog
+			s.Requests, s.P99 = 1200, 480
+		}
+		if i == 50 || i == 51 {
+			continue // not in the series at all
+		}
+		series = append(series, s)
+	}
+	ts := timelineSeries(series, 0.1)
+	if len(ts.p99) != 4 {
+		t.Fatalf("p99 in %d segments, want 4 (broken at the outage, the stall and the hole): %v", len(ts.p99), ts.p99)
+	}
+	for _, seg := range ts.p99 {
+		for _, gap := range [][2]float64{{2.0, 2.4}, {4.0, 4.5}, {5.0, 5.2}} {
+			if from, to := seg[0].X, seg[len(seg)-1].X; from < gap[1]-1e-9 && to > gap[0]+1e-9 {
+				t.Errorf("a p99 segment from %gs to %gs spans the gap %v", from, to, gap)
+			}
+		}
+	}
+	if n := len(ts.ok); n != 61 || ts.ok[21].Y != 0 || ts.ok[42].Y != 0 || ts.ok[50].Y != 0 || ts.ok[10].Y != 2000 {
+		t.Errorf("req/s ok: %d points, at 2.1s %v, 4.2s %v, 5.0s %v, 1.0s %v; want 61, 0 in the outage, stall and hole, 2000 elsewhere",
+			n, ts.ok[21].Y, ts.ok[42].Y, ts.ok[50].Y, ts.ok[10].Y)
+	}
+
+	// The chart draws the p99 in those pieces: 4 lines in the model's
+	// colour besides the one of req/s.
+	dir := t.TempDir()
+	files, err := WriteTimeline(dir, "gaps", Timeline{Title: "stall · singlecore", Model: "singlecore", Rate: 2000, Interval: 0.1, Series: series})
+	if err != nil {
+		t.Fatal(err)
+	}
+	svg, err := os.ReadFile(files[1])
+	if err != nil {
+		t.Fatal(err)
+	}
+	stroke := "stroke:#" + strings.ToUpper(hexColor(modelColor("singlecore"))) + ";stroke-width:3.5"
+	if n := strings.Count(string(svg), stroke); n != 5 {
+		t.Errorf("%d lines in singlecore's colour, want 5: req/s and 4 pieces of p99", n)
 	}
 }

@@ -142,7 +142,8 @@ func TestCompareRuns(t *testing.T) {
 	for _, want := range []string{
 		"A: " + a,
 		"singlecore/hello/closed-c10/w1",
-		"~ (+19.9%) (p=0.333 n=2+2)",
+		"~ (+19.9%) (p=0.333 n=2+2, too few to tell)",
+		"2 repeats cannot tell these apart; 4 or more per side can reach p<0.05",
 		"Only in A (1): goroutines/hello/closed-c10/w2",
 		"Only in B (1): prefork-rr/hello/closed-c10/w2",
 		"too few repeats",
