@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 
@@ -316,6 +317,13 @@ func flagNotes(d *doc, cases []*results.Case) {
 			break
 		}
 	}
+	for _, c := range cases {
+		if measured(c) && (len(c.Summary.LowerBounds) > 0 || c.Summary.Unsent > 0) {
+			d.p("note", "≥ marks a lower bound: requests that timed out, or were never sent for want of a free "+
+				"connection within the timeout (unsent), count at the time they were given up; they would have taken longer.")
+			break
+		}
+	}
 	sat, failed, _ := flagCount(cases)
 	if sat > 0 {
 		d.p("note", "%s the load generator was saturated: that server may have more to give. "+
@@ -506,9 +514,21 @@ func caseTable(cases []*results.Case, sweep string) table {
 		}
 		s := c.Summary
 		rps := spread(s.RPS, si) + flagOf(c).mark()
-		row = append(row, rps, median(s.P50, sig), median(s.P99, sig), median(s.P999, sig), median(s.Max, sig), errorsText(s))
+		// ≥: timed-out or unsent requests, counted at the time they were
+		// given up, reach that figure: it is only a lower bound.
+		lat := func(name string, sp results.Spread) string {
+			if slices.Contains(s.LowerBounds, name) {
+				return "≥" + median(sp, sig)
+			}
+			return median(sp, sig)
+		}
+		row = append(row, rps, lat("p50", s.P50), lat("p99", s.P99), lat("p999", s.P999), lat("max", s.Max), errorsText(s))
 		if open {
-			row = append(row, Count(s.Late))
+			late := Count(s.Late)
+			if s.Unsent > 0 {
+				late += " + " + Count(s.Unsent) + " unsent"
+			}
+			row = append(row, late)
 		}
 		// Peak resident memory of every server process together: what
 		// N processes cost against N threads.

@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -133,9 +134,12 @@ type CaseSummary struct {
 	Fairness  float64          `json:"fairness"`
 	// FailedShare is the share of the repeats' requests that failed; over
 	// FailedFlag the case is flagged and left out of fits.
-	FailedShare float64    `json:"failed_share"`
-	Unsent      int64      `json:"unsent"`
-	Late        int64      `json:"late"`
+	FailedShare float64 `json:"failed_share"`
+	Unsent      int64   `json:"unsent"`
+	Late        int64   `json:"late"`
+	// LowerBounds names the latency figures (as in Latency) that are only
+	// lower bounds in some repeat: their medians are lower bounds too.
+	LowerBounds []string   `json:"lower_bounds,omitempty"`
 	Saturated   bool       `json:"saturated"` // the generator was the bottleneck in some repeat
 	Histogram   *Histogram `json:"histogram"`
 }
@@ -177,6 +181,11 @@ func (c *Case) Summarize() {
 		sum.Saturated = sum.Saturated || l.Saturated
 		for k, v := range l.PerWorker {
 			sum.PerWorker[k] += v
+		}
+		for _, b := range l.Latency.LowerBounds {
+			if !slices.Contains(sum.LowerBounds, b) {
+				sum.LowerBounds = append(sum.LowerBounds, b)
+			}
 		}
 		sum.Histogram.Merge(l.Histogram)
 	}

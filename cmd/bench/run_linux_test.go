@@ -90,7 +90,7 @@ func TestRunInterrupted(t *testing.T) {
 		t.Fatal(err)
 	}
 	if run.Complete || len(run.Cases) != 2 || run.Cases[0].Summary == nil {
-		t.Fatalf("after Ctrl-C: complete %v, %d cases", run.Complete, len(run.Cases))
+		t.Fatalf("after Ctrl-C: complete %v, %d cases\n%s", run.Complete, len(run.Cases), s.Stderr())
 	}
 	// Ctrl-C came during the second case's start, warm-up or repeat.
 	c := run.Cases[1]
