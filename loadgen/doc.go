@@ -18,7 +18,15 @@
 // In the open loop, latency is measured from the time a request was
 // scheduled to leave, not from the moment a connection was free to send
 // it, which corrects the coordinated omission of closed-loop generators
-// the way wrk2 does; requests that left late are counted.
+// the way wrk2 does; requests that left late are counted. Every request
+// scheduled within the duration is sent, however late the run gets to it,
+// unless no connection frees up within the timeout of its scheduled time:
+// then it is counted as unsent. Timed-out and unsent requests count in
+// the latency percentiles at the time they were given up, as lower bounds
+// (results.Latency.LowerBounds), so a stalled server cannot hide in them.
+//
+// Rates (Summary.RPS, the time series, the per-second samples) count
+// successful responses only; failures are counted beside them.
 //
 // The package is a library the suite calls in-process, so it sets no
 // process-global state: no GOMAXPROCS, no CPU affinity, no signals, no
