@@ -81,7 +81,7 @@ func TestAttackWorkersUnknown(t *testing.T) {
 func TestAttackWorkersUsage(t *testing.T) {
 	for _, n := range []string{"0", "-2", "two"} {
 		st, stdout, stderr := modeltest.RunToExit(t, bench("attack", "http://127.0.0.1:9/", "--workers", n))
-		if st != 2 || stdout != "" || !oneLine(stderr) || !strings.Contains(stderr, "--workers") {
+		if st != 2 || stdout != "" || !oneLine(stderr) || !strings.Contains(stderr, "--workers") || !strings.Contains(stderr, n) {
 			t.Errorf("--workers %s: status %d, stdout %q, stderr %q; want status 2 and one line", n, st, stdout, stderr)
 		}
 	}
