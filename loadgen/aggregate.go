@@ -211,7 +211,8 @@ func (a *aggregator) last() (results.Sample, bool) {
 }
 
 // finish closes every slice that holds records and those up to the
-// measured duration dur, and fills s with the totals.
+// measured duration dur, and fills s with the totals; the fairness is
+// over s.Workers, set by the caller.
 func (a *aggregator) finish(s *results.Summary, dur int64) {
 	upTo := (dur + a.interval - 1) / a.interval
 	for idx := range a.pending {
@@ -263,7 +264,7 @@ func (a *aggregator) finish(s *results.Summary, dur int64) {
 	for w, n := range a.workersSparse {
 		s.PerWorker[results.WorkerKey(int(w))] = n
 	}
-	s.Fairness = results.Jain(s.PerWorker, len(s.PerWorker))
+	s.Fairness = results.Jain(s.PerWorker, s.Workers) // over max(Workers, slots seen)
 
 	if a.open {
 		s.Late = results.Late{Count: a.lateN, Threshold: results.Ms(time.Duration(a.lateThreshold))}

@@ -19,6 +19,7 @@ type Load struct {
 	KeepAlive   bool
 	ProbeIdle   bool   // see Options.ProbeIdle
 	Engine      string // default fast
+	Workers     int    // see Options.Workers; 0 is unknown
 }
 
 // Generator runs a Load and returns what it measured; when ctx is
@@ -28,7 +29,7 @@ type Generator func(ctx context.Context, l Load) (*results.Summary, error)
 
 // Generate runs l with Run.
 func Generate(ctx context.Context, l Load) (*results.Summary, error) {
-	o := Options{URL: l.URL, Connections: l.Connections, Duration: l.Duration, NoKeepAlive: !l.KeepAlive, ProbeIdle: l.ProbeIdle, Engine: l.Engine}
+	o := Options{URL: l.URL, Connections: l.Connections, Duration: l.Duration, NoKeepAlive: !l.KeepAlive, ProbeIdle: l.ProbeIdle, Engine: l.Engine, Workers: l.Workers}
 	if l.Rate > 0 {
 		o.Rate = vegeta.ConstantPacer{Freq: int(l.Rate + 0.5), Per: time.Second}
 	}

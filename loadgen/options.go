@@ -124,6 +124,13 @@ type Options struct {
 	// SeriesInterval with what has been measured so far.
 	Progress func(Progress)
 
+	// Workers is how many workers the server runs, each answering with
+	// its own X-Worker slot: the fairness is over them all, one that
+	// answered nothing counting 0. 0 means unknown, and the fairness is
+	// over the workers that answered. DiscoverWorkers asks a corebench
+	// server.
+	Workers int
+
 	// AllowedCPUs is how many CPUs the generator may use, for the
 	// saturation rule; default the CPUs this process may run on (its
 	// affinity), at most GOMAXPROCS.
@@ -209,6 +216,8 @@ func (o Options) Check() error {
 		return fmt.Errorf("series interval %v: want 1ms or more", o.SeriesInterval)
 	case o.LateThreshold < 0:
 		return fmt.Errorf("late threshold %v: want a positive duration", o.LateThreshold)
+	case o.Workers < 0:
+		return fmt.Errorf("workers %d: want 1 or more, or 0 for unknown", o.Workers)
 	case o.Redirects < -1:
 		return fmt.Errorf("redirects %d: want -1 (none) or more", o.Redirects)
 	}

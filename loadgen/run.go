@@ -385,6 +385,7 @@ func (c *collector) summary(finished int64, cpuEnd time.Duration, machineEnd []p
 		Mode:        "closed",
 		Connections: o.Connections,
 		KeepAlive:   !o.NoKeepAlive,
+		Workers:     o.Workers,
 		Start:       r.origin.Add(time.Duration(r.measure)).Round(0),
 		Interrupted: r.aborted.Load() && r.abortAt.Load() < r.end,
 	}

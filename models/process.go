@@ -20,7 +20,11 @@ func RunProcess(ctx context.Context, o Options, model, sched string, procs int) 
 	if err := affinity.PinProcess(o.CPUs); err != nil {
 		return err
 	}
-	cfg := workload.Config{Chaos: o.Chaos, CPUIters: o.CPUIters, Log: o.Log}
+	// One process is one worker whatever its GOMAXPROCS: it has one
+	// X-Worker slot, and fairness is over slots.
+	about := workload.About{Model: model, Sched: sched, Workers: 1}
+	cfg := workload.Config{Chaos: o.Chaos, CPUIters: o.CPUIters, Log: o.Log,
+		About: func(context.Context) (workload.About, error) { return about, nil }}
 	if o.State != "" {
 		st, err := state.Open(ctx, o.State, fmt.Sprintf("corebench:%d:", os.Getpid()))
 		if err != nil {

@@ -60,7 +60,7 @@ type Summary struct {
 
 	PerWorker map[string]int64 `json:"per_worker"`
 	// Workers is how many workers the server runs, as the server said
-	// (its X-Worker-Count) or the caller did; 0 when unknown, and then
+	// (at /.well-known/corebench) or the caller did; 0 when unknown, and then
 	// Fairness is over the workers that answered.
 	Workers int `json:"workers"`
 	// Fairness is Jain's index over the Workers the server runs, a worker

@@ -137,7 +137,8 @@ func runCase(ctx context.Context, o Options, sp Spec, capacity map[string]float6
 			c.Error = err.Error()
 		}
 	}()
-	load := loadgen.Load{URL: srv.URL + c.Path, Connections: sp.Connections, Rate: c.Rate, Duration: o.Profile.Duration, KeepAlive: sp.KeepAlive, Engine: o.Engine}
+	load := loadgen.Load{URL: srv.URL + c.Path, Connections: sp.Connections, Rate: c.Rate, Duration: o.Profile.Duration, KeepAlive: sp.KeepAlive, Engine: o.Engine,
+		Workers: workersOf(ctx, srv.URL, sp)}
 	if o.Profile.Warmup > 0 {
 		warm := load
 		warm.Duration = o.Profile.Warmup
@@ -178,6 +179,22 @@ func runCase(ctx context.Context, o Options, sp Spec, capacity map[string]float6
 	}
 	c.Summarize()
 	return c
+}
+
+// workersOf is how many workers the case's server runs, for the fairness:
+// what the server says at loadgen.DiscoverPath, else what the plan started
+// (one for a one-process model, whatever its GOMAXPROCS); 0 if unknown.
+func workersOf(ctx context.Context, url string, sp Spec) int {
+	if n, _ := loadgen.DiscoverWorkers(ctx, loadgen.Options{URL: url}); n > 0 {
+		return n
+	}
+	switch model, _, _ := strings.Cut(sp.Model, "-"); model {
+	case "prefork":
+		return sp.Workers
+	case "singlecore", "goroutines":
+		return 1
+	}
+	return 0
 }
 
 // Interrupted reports whether err means the run was stopped by the user.

@@ -26,7 +26,8 @@ import (
 // fakeServeEnv makes the test binary a stand-in for `bench serve`: it
 // prints the listening line and serves until SIGTERM. --model decides how
 // it misbehaves: "broken" exits before it is ready, "fragile" dies after
-// its first request.
+// its first request, "lopsided" says it runs two workers and answers from
+// worker 1 only.
 const fakeServeEnv = "SUITE_FAKE_SERVE"
 
 func TestMain(m *testing.M) {
@@ -53,6 +54,13 @@ func fakeServe(args []string) int {
 	go http.Serve(ln, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if n.Add(1) > 1 && model == "fragile" {
 			os.Exit(3)
+		}
+		if model == "lopsided" {
+			w.Header().Set("X-Worker", "1")
+			if r.URL.Path == loadgen.DiscoverPath {
+				fmt.Fprint(w, `{"workers":2}`)
+				return
+			}
 		}
 		d := sha256.Sum256([]byte("burn some CPU"))
 		for range 2000 {
@@ -186,4 +194,47 @@ func serverPID(t *testing.T, url string) int {
 	}
 	t.Fatalf("no server child for %s", url)
 	return 0
+}
+
+// TestRunCountsIdleWorkers: every repeat's summary carries the worker
+// count of the server the case started, so a worker that served nothing
+// counts: from what the server says, or else from the plan, worker
+// sweeps included.
+func TestRunCountsIdleWorkers(t *testing.T) {
+	o := options([]Spec{spec("lopsided")})
+	o.Generate = loadgen.Generate
+	var run results.Run
+	if err := Run(context.Background(), o, &run); err != nil {
+		t.Fatal(err)
+	}
+	c := run.Cases[0]
+	if c.Error != "" || len(c.Repeats) != 2 {
+		t.Fatalf("error %q, %d repeats", c.Error, len(c.Repeats))
+	}
+	for i, r := range c.Repeats {
+		if r.Load.Workers != 2 || r.Load.Fairness != 0.5 || r.Load.Requests == 0 {
+			t.Errorf("repeat %d: workers %d, fairness %v of %d requests; want 2 and 0.5", i, r.Load.Workers, r.Load.Fairness, r.Load.Requests)
+		}
+	}
+	if c.Summary.Workers != 2 || c.Summary.Fairness != 0.5 {
+		t.Errorf("case: workers %d, fairness %v; want 2 and 0.5", c.Summary.Workers, c.Summary.Fairness)
+	}
+
+	// A server that does not say: the plan's count.
+	sweep := spec("prefork-rr")
+	sweep.Sweep, sweep.Workers = "workers", 3
+	sweep.setID()
+	o = options([]Spec{sweep, spec("goroutines")})
+	var got []int
+	o.Generate = func(ctx context.Context, l loadgen.Load) (*results.Summary, error) {
+		got = append(got, l.Workers)
+		return httpGenerator(ctx, l)
+	}
+	run = results.Run{}
+	if err := Run(context.Background(), o, &run); err != nil {
+		t.Fatal(err)
+	}
+	if want := []int{3, 3, 3, 1, 1, 1}; !slices.Equal(got, want) { // warm-up and 2 repeats each
+		t.Errorf("loads asked for workers %v, want %v", got, want)
+	}
 }

@@ -17,6 +17,7 @@ import (
 	"io"
 	"net/http"
 	"os"
+	"runtime"
 	"strconv"
 	"sync/atomic"
 	"time"
@@ -50,6 +51,28 @@ func (c *LocalCounter) Add(_ context.Context, delta int64) (int64, error) {
 	return c.v.Add(delta), nil
 }
 
+// AboutPath is where every corebench server describes itself, as an About
+// in JSON. A load generator reads it once before a run to learn how many
+// workers the server runs, so that a worker serving nothing counts in the
+// fairness. It is answered off the routing of the measured endpoints, which
+// pay nothing for it.
+const AboutPath = "/.well-known/corebench"
+
+// About is the body of AboutPath. Workers is the contract; the other
+// fields help a reader.
+type About struct {
+	Server string `json:"server"` // "corebench"
+	Model  string `json:"model,omitempty"`
+	Sched  string `json:"sched,omitempty"`
+	// Workers is how many worker processes the server runs, each with its
+	// own X-Worker slot (0 to Workers-1): 1 for singlecore and goroutines,
+	// N for prefork, following bench scale.
+	Workers    int `json:"workers"`
+	Slot       int `json:"slot"`       // the worker that answered
+	PID        int `json:"pid"`        // its pid
+	GOMAXPROCS int `json:"gomaxprocs"` // its GOMAXPROCS
+}
+
 // Config configures a Handler. The zero value is valid: slot 0, this
 // process's pid, /crash disabled, DefaultCPUIters, a process-local shared
 // counter and session store.
@@ -60,6 +83,10 @@ type Config struct {
 	CPUIters int      // default n of /cpu; 0 means DefaultCPUIters
 	Shared   Counter  // backs /counter/shared; nil means a LocalCounter
 	Sessions Sessions // backs /session; nil means this process's memory
+	// About returns what AboutPath reports of the server as a whole
+	// (Model, Sched, Workers; the handler fills in the rest); nil means a
+	// server of one process.
+	About func(ctx context.Context) (About, error)
 	// Exit ends the process for /crash; nil means os.Exit.
 	Exit func(code int)
 	// Log receives the handler's few log lines; nil means os.Stderr.
@@ -158,6 +185,10 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		fmt.Fprintf(h.cfg.Log, "worker %d (pid %d): /crash requested, exiting with status 1\n", h.cfg.Slot, h.cfg.PID)
 		h.cfg.Exit(1)
 	default:
+		if r.URL.Path == AboutPath {
+			h.about(w, r)
+			break
+		}
 		h.write(w, http.StatusNotFound, hdrText, notFoundBody)
 	}
 	h.inFlight.Add(-1)
@@ -228,6 +259,20 @@ func (h *Handler) io(w http.ResponseWriter, r *http.Request) {
 	case <-r.Context().Done():
 		// The client went away; nobody reads an answer.
 	}
+}
+
+func (h *Handler) about(w http.ResponseWriter, r *http.Request) {
+	a := About{Workers: 1}
+	if h.cfg.About != nil {
+		var err error
+		if a, err = h.cfg.About(r.Context()); err != nil {
+			h.error(w, http.StatusServiceUnavailable, "worker count unavailable: "+err.Error())
+			return
+		}
+	}
+	a.Server, a.Slot, a.PID, a.GOMAXPROCS = "corebench", h.cfg.Slot, h.cfg.PID, runtime.GOMAXPROCS(0)
+	b, _ := json.Marshal(a)
+	h.write(w, http.StatusOK, hdrJSON, b)
 }
 
 func (h *Handler) counter(w http.ResponseWriter, v int64) {

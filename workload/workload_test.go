@@ -2,10 +2,12 @@ package workload
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"runtime"
 	"strings"
 	"testing"
 )
@@ -106,5 +108,29 @@ func BenchmarkHello(b *testing.B) {
 	for b.Loop() {
 		w.Body.Reset()
 		h.ServeHTTP(w, r)
+	}
+}
+
+// TestAbout: AboutPath reports the worker count the model gives, the
+// answering worker, and 503 when the count cannot be had.
+func TestAbout(t *testing.T) {
+	var got About
+	w := do(t, New(Config{Slot: 2, PID: 77}), AboutPath, "")
+	if err := json.Unmarshal(w.Body.Bytes(), &got); w.Code != 200 || err != nil {
+		t.Fatalf("default: %d %q %v", w.Code, w.Body, err)
+	}
+	if want := (About{Server: "corebench", Workers: 1, Slot: 2, PID: 77, GOMAXPROCS: runtime.GOMAXPROCS(0)}); got != want {
+		t.Errorf("default: %+v, want %+v", got, want)
+	}
+	h := New(Config{About: func(context.Context) (About, error) {
+		return About{Model: "prefork", Sched: "rr", Workers: 3}, nil
+	}})
+	w = do(t, h, AboutPath, "")
+	if err := json.Unmarshal(w.Body.Bytes(), &got); err != nil || got.Workers != 3 || got.Model != "prefork" || got.Sched != "rr" || got.Server != "corebench" {
+		t.Errorf("prefork: %q %v", w.Body, err)
+	}
+	h = New(Config{About: func(context.Context) (About, error) { return About{}, errors.New("master gone") }})
+	if w := do(t, h, AboutPath, ""); w.Code != 503 || !strings.Contains(w.Body.String(), "master gone") {
+		t.Errorf("failing count: %d %q", w.Code, w.Body)
 	}
 }

@@ -27,7 +27,7 @@ func init() {
 	register(&command{
 		name:    "attack",
 		summary: "Load a URL with the built-in generator; report latency, req/s, errors, per-worker share",
-		usage:   "attack URL [-c N] [-d DUR] [--rate R|A:B|sine:MEAN:AMP:PERIOD] [--engine fast|vegeta] [--json] [--output FILE] [flags]",
+		usage:   "attack URL [-c N] [-d DUR] [--rate R|A:B|sine:MEAN:AMP:PERIOD] [--engine fast|vegeta] [--workers N] [--json] [--output FILE] [flags]",
 		examples: `  bench attack http://127.0.0.1:8080/ -c 100 -d 10s               # closed loop, like autocannon -c 100 -d 10 / wrk
   bench attack http://127.0.0.1:8080/cpu --rate 5000 -d 30s        # open loop at a constant rate, like wrk2 -R / vegeta -rate
   bench attack URL --rate 1000:20000 -d 60s                        # linear ramp (vegeta's LinearPacer); sine also
@@ -37,6 +37,7 @@ func init() {
   bench attack URL -c 100 --output run.bin                         # every result, readable by 'vegeta report' / 'vegeta plot'
   bench attack URL --engine vegeta --http2                         # vegeta's attacker: HTTP/2, TLS, redirects, any target
   bench attack URL --cpus 0 -c 100                                 # pin the generator to CPU 0
+  bench attack http://127.0.0.1:3000/ --workers 4                  # fairness over the 4 workers of a server that is not corebench
   bench report run1.bin run2.bin                                   # merge results of several load machines`,
 		run: runAttack,
 	})
@@ -59,6 +60,8 @@ type attackFlags struct {
 	maxBody             string
 	name                string
 	redirects           int
+	workers             int
+	workersSet          bool
 }
 
 func runAttack(c *cli, args []string) error {
@@ -85,9 +88,11 @@ func runAttack(c *cli, args []string) error {
 	fs.StringVar(&f.maxBody, "max-body", "4MiB", "largest response body read; a larger one fails the request (malformed) and closes its connection")
 	fs.IntVar(&f.redirects, "redirects", loadgen.DefaultRedirects, "vegeta engine: how many redirects to follow; -1 for none (the 3xx is the response)")
 	fs.StringVar(&f.name, "name", "", "attack name written in --output results")
+	fs.IntVar(&f.workers, "workers", 0, "how many workers the server runs, for the fairness (a worker that answered nothing counts 0); default: what the server says at "+loadgen.DiscoverPath+", asked once before the run (every corebench server answers)")
 	if err := c.parse(fs, args); err != nil {
 		return err
 	}
+	f.workersSet = fs.Changed("workers")
 	if smoke() {
 		f.dur, f.warmup = min(f.dur, 300*time.Millisecond), 0
 	}
@@ -134,6 +139,10 @@ func runAttack(c *cli, args []string) error {
 
 	ctx, stop := signalContext()
 	defer stop()
+	if o.Workers == 0 {
+		// Unknown for a server that cannot say; the table tells.
+		o.Workers, _ = loadgen.DiscoverWorkers(ctx, o)
+	}
 	s, err := loadgen.Run(ctx, o)
 	bar.clear()
 	var unreachable *loadgen.UnreachableError
@@ -177,6 +186,7 @@ func (f *attackFlags) options(target string) (loadgen.Options, error) {
 		HTTP2:          f.http2,
 		Redirects:      f.redirects,
 		Name:           f.name,
+		Workers:        f.workers,
 	}
 	if _, err := loadgen.ParseURL(target); err != nil {
 		return o, usageError{err}
@@ -192,6 +202,8 @@ func (f *attackFlags) options(target string) (loadgen.Options, error) {
 		return o, usagef("--warmup %v: want a positive duration", f.warmup)
 	case f.timout <= 0:
 		return o, usagef("--timeout %v: want a positive duration", f.timout)
+	case f.workersSet && f.workers < 1:
+		return o, usagef("--workers %d: want how many workers the server runs, 1 or more", f.workers)
 	case f.redirects < -1 || f.redirects == 0:
 		return o, usagef("--redirects %d: want a positive count, or -1 to follow none (the 3xx is then the response)", f.redirects)
 	}

@@ -69,7 +69,7 @@ func writeTable(out io.Writer, s *results.Summary) error {
 	}
 	fmt.Fprintf(w, "Status     %s\n", codes(s.StatusCodes))
 	fmt.Fprintf(w, "Errors     %s\n", errorsLine(s))
-	if len(s.PerWorker) > 0 {
+	if len(s.PerWorker) > 0 || s.Workers > 0 {
 		fmt.Fprintf(w, "Workers    %s\n", workersLine(s))
 	}
 	if s.Mode == "open" {
@@ -147,23 +147,54 @@ func errorsLine(s *results.Summary) string {
 		100*float64(s.Errors)/float64(max(s.Requests, 1)), strings.Join(parts, ", "))
 }
 
+// workersLine shows how the load was spread over every worker the server
+// runs, one that answered nothing at 0%, with Jain's index over them all.
 func workersLine(s *results.Summary) string {
-	slots := make([]int, 0, len(s.PerWorker))
 	var total int64
+	var answered []int
 	for k, n := range s.PerWorker {
 		i, _ := strconv.Atoi(k)
-		slots = append(slots, i)
+		answered = append(answered, i)
 		total += n
 	}
-	slices.Sort(slots)
-	line := fmt.Sprintf("%s, fairness %.3f (Jain; 1 = even):", plural(len(slots), "worker"), s.Fairness)
+	slices.Sort(answered)
+	n := len(answered)
+	beyond := s.Workers > 0 && n > 0 && answered[n-1] >= s.Workers // the count given is wrong
+	slots := slices.Clone(answered)
+	if !beyond {
+		for i := range s.Workers {
+			if _, ok := s.PerWorker[results.WorkerKey(i)]; !ok {
+				slots = append(slots, i)
+			}
+		}
+		slices.Sort(slots)
+	}
+	var line string
+	switch {
+	case s.Workers == 0:
+		line = fmt.Sprintf("%s answered; how many the server runs is unknown (give --workers N), so fairness %.3f (Jain; 1 = even) is over those %d:", plural(n, "worker"), s.Fairness, n)
+	case n == 0:
+		return fmt.Sprintf("0 of %s answered with an X-Worker header", plural(s.Workers, "worker"))
+	case beyond:
+		line = fmt.Sprintf("%s answered, slots beyond the %s the server was said to run; fairness %.3f (Jain over %d; 1 = even):", plural(n, "worker"), plural(s.Workers, "worker"), s.Fairness, max(n, s.Workers))
+	default:
+		idle := ""
+		if n < s.Workers {
+			idle = ", the idle counting 0"
+		}
+		line = fmt.Sprintf("%d of %s answered, fairness %.3f (Jain over all %d%s; 1 = even):", n, plural(s.Workers, "worker"), s.Fairness, s.Workers, idle)
+	}
 	const show = 32
 	for i, slot := range slots {
 		if i == show {
 			line += fmt.Sprintf("  ... %d more", len(slots)-show)
 			break
 		}
-		n := s.PerWorker[strconv.Itoa(slot)]
+		n, ok := s.PerWorker[results.WorkerKey(slot)]
+		if !ok {
+			line += fmt.Sprintf("  #%d 0%%", slot)
+			continue
+		}
 		line += fmt.Sprintf("  #%d %.1f%%", slot, 100*float64(n)/float64(max(total, 1)))
 	}
 	return line

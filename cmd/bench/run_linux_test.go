@@ -43,6 +43,17 @@ func TestRunSmoke(t *testing.T) {
 		if c.Summary.ServerCPUPerReq.Median <= 0 || c.Summary.Histogram.Count() == 0 {
 			t.Errorf("case %s: no server CPU or histogram", c.ID)
 		}
+		// The fairness is over the workers the server ran: one for a
+		// process, whatever its GOMAXPROCS.
+		workers := 1
+		if strings.HasPrefix(c.Model, "prefork") {
+			workers = c.Workers
+		}
+		for i, r := range c.Repeats {
+			if r.Load.Workers != workers {
+				t.Errorf("case %s, repeat %d: workers %d, want %d", c.ID, i, r.Load.Workers, workers)
+			}
+		}
 		models[c.Model] = true
 	}
 	for _, m := range []string{"singlecore", "goroutines", "prefork-rr", "prefork-os", "prefork-reuseport"} {

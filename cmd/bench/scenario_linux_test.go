@@ -9,6 +9,7 @@ import (
 
 	"github.com/corebench/corebench/internal/redistest"
 	"github.com/corebench/corebench/models/modeltest"
+	"github.com/corebench/corebench/results"
 	"github.com/corebench/corebench/scenario"
 )
 
@@ -50,6 +51,9 @@ func TestScenarioReloadAndScale(t *testing.T) {
 			r, files := scenarioJSON(t, append([]string{"reload", "--model", model}, small...)...)
 			if r.Failed != 0 || r.Sent < 700 || len(r.Actions) != 1 || r.Actions[0].Label != "rolling reload" {
 				t.Errorf("sent %d, failed %d %v, actions %+v", r.Sent, r.Failed, r.ErrorKinds, r.Actions)
+			}
+			if r.Load.Workers != 4 || r.Load.Fairness != results.Jain(r.Load.PerWorker, 4) {
+				t.Errorf("load over workers %d, fairness %v of %v; want over the 4 the server runs", r.Load.Workers, r.Load.Fairness, r.Load.PerWorker)
 			}
 			if strings.Join(files, " ") != "result.json timeline.png timeline.svg" {
 				t.Errorf("files %v", files)

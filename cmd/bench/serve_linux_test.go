@@ -1,6 +1,7 @@
 package main
 
 import (
+	"fmt"
 	"os/exec"
 	"strings"
 	"testing"
@@ -34,6 +35,15 @@ func TestServeConformance(t *testing.T) {
 			args = append(args, "--workers", itoa(v.Workers))
 		}
 		v.Command = func(extra ...string) *exec.Cmd { return bench(append(args, extra...)...) }
+		if v.Model == "prefork" {
+			v.Scale = func(s *modeltest.Server, n int) error {
+				st, _, stderr := modeltest.RunToExit(t, bench("scale", itoa(n), "--control", s.Info["control"]))
+				if st != 0 {
+					return fmt.Errorf("bench scale: status %d: %s", st, stderr)
+				}
+				return nil
+			}
+		}
 		t.Run(v.Name, func(t *testing.T) { modeltest.Run(t, v) })
 	}
 }

@@ -31,15 +31,31 @@ type Variant struct {
 	// Command returns a `bench serve` command for this variant that
 	// listens on 127.0.0.1:0, with extra arguments appended.
 	Command func(extra ...string) *exec.Cmd
+	// Scale, when set (prefork), scales s to n workers and returns once
+	// the scale is done, as `bench scale` does.
+	Scale func(s *Server, n int) error
 }
 
 func (v Variant) prefork() bool { return v.Model == "prefork" }
+
+// slots is how many X-Worker slots v's server has: a one-process model has
+// one, whatever its GOMAXPROCS.
+func (v Variant) slots() int {
+	if v.prefork() {
+		return v.Workers
+	}
+	return 1
+}
 
 // Run runs the conformance suite against v.
 func Run(t *testing.T, v Variant) {
 	s := Start(t, v.Command())
 	t.Run("Ready", func(t *testing.T) { testReady(t, v, s) })
 	t.Run("Endpoints", func(t *testing.T) { testEndpoints(t, v, s) })
+	t.Run("About", func(t *testing.T) { testAbout(t, v, s) })
+	if v.Scale != nil {
+		t.Run("AboutAfterScale", func(t *testing.T) { testAboutAfterScale(t, v) })
+	}
 	t.Run("BadParameters", func(t *testing.T) { testBadParameters(t, s) })
 	t.Run("Concurrent", func(t *testing.T) { testConcurrent(t, s) })
 	t.Run("PerProcessCounter", func(t *testing.T) { testPerProcessCounter(t, v, s) })
@@ -177,6 +193,71 @@ func testEndpoints(t *testing.T, v Variant, s *Server) {
 	resp2.Body.Close()
 	if resp2.StatusCode != 200 || !strings.Contains(string(b), `"user":"ada"`) {
 		t.Errorf("GET /session/me on the same connection: %d %q", resp2.StatusCode, b)
+	}
+}
+
+// aboutPath is where a server says how many workers it runs (the
+// workload package's AboutPath, spelled out here as a client would).
+const aboutPath = "/.well-known/corebench"
+
+// about is what a server says at aboutPath.
+type about struct {
+	Server  string
+	Model   string
+	Sched   string
+	Workers int
+	Slot    int
+	PID     int
+}
+
+// checkAbout asks aboutPath over new connections until every one of the
+// workers slots has answered (at most tries times), and checks that each
+// says it runs workers workers and names itself as its headers do.
+func checkAbout(t *testing.T, v Variant, s *Server, workers, tries int) {
+	t.Helper()
+	if v.Sched == "sticky" {
+		tries = min(tries, 10) // one client address, one worker
+	}
+	c := fresh()
+	seen := map[int]bool{}
+	for i := 0; i < tries && len(seen) < workers; i++ {
+		resp, body := get(t, c, s.URL+aboutPath)
+		if resp.StatusCode != 200 || !strings.HasPrefix(resp.Header.Get("Content-Type"), "application/json") {
+			t.Fatalf("GET %s: %d %s %q", aboutPath, resp.StatusCode, resp.Header.Get("Content-Type"), body)
+		}
+		var a about
+		if err := json.Unmarshal([]byte(body), &a); err != nil {
+			t.Fatalf("GET %s: %q: %v", aboutPath, body, err)
+		}
+		slot, pid := slotOf(t, resp, workers)
+		if a.Workers != workers || a.Server != "corebench" || a.Model != v.Model || a.Slot != slot || a.PID != pid {
+			t.Fatalf("GET %s from worker %d (pid %d): %s; want server corebench, model %s, workers %d, its own slot and pid", aboutPath, slot, pid, body, v.Model, workers)
+		}
+		if v.prefork() && a.Sched != v.Sched {
+			t.Errorf("GET %s: sched %q, want %q", aboutPath, a.Sched, v.Sched)
+		}
+		seen[slot] = true
+	}
+	// rr answers in turn; the kernel's policies may take a while to reach
+	// every worker, and sticky never leaves the first.
+	if len(seen) < workers && v.Sched != "sticky" {
+		t.Errorf("only workers %v answered %d requests for %s", seen, tries, aboutPath)
+	}
+}
+
+// testAbout: the server says how many workers it runs, from every worker.
+func testAbout(t *testing.T, v Variant, s *Server) {
+	checkAbout(t, v, s, v.slots(), 500*v.slots())
+}
+
+// testAboutAfterScale: the count follows a scale up and down.
+func testAboutAfterScale(t *testing.T, v Variant) {
+	s := Start(t, v.Command())
+	for _, n := range []int{v.Workers + 1, 1} {
+		if err := v.Scale(s, n); err != nil {
+			t.Fatalf("scale to %d: %v", n, err)
+		}
+		checkAbout(t, v, s, n, 500*n)
 	}
 }
 

@@ -26,6 +26,8 @@ const (
 	KindShutdown                     // m->w: stop accepting, drain, exit
 	KindSend                         // w->m: deliver Data to worker slot Aux (-1: every other worker)
 	KindMessage                      // m->w: Data sent by worker slot Aux
+	KindWorkersAsk                   // w->m: how many workers does the server run? ID names the request
+	KindWorkerCount                  // m->w: reply to ID: the worker count in Val
 )
 
 // Msg is one IPC message. The channel is a SOCK_SEQPACKET socket, so each

@@ -531,6 +531,11 @@ func (m *Master) readLoop(p *proc) {
 		case KindCounterAdd:
 			v := m.counter.Add(msg.Val)
 			p.ch.Send(Msg{Kind: KindCounterValue, ID: msg.ID, Val: v}, -1)
+		case KindWorkersAsk:
+			m.mu.Lock()
+			n := m.info.Workers
+			m.mu.Unlock()
+			p.ch.Send(Msg{Kind: KindWorkerCount, ID: msg.ID, Val: int64(n)}, -1)
 		case KindStats:
 			p.mu.Lock()
 			c := p.calls[msg.ID]

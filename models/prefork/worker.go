@@ -106,7 +106,7 @@ func RunWorker(ctx context.Context) error {
 		ln = w.handoff.merge(ln)
 	}
 
-	wcfg := workload.Config{Slot: cfg.Slot, Chaos: cfg.Chaos, CPUIters: cfg.CPUIters, Shared: w}
+	wcfg := workload.Config{Slot: cfg.Slot, Chaos: cfg.Chaos, CPUIters: cfg.CPUIters, Shared: w, About: w.about}
 	if cfg.State != "" {
 		st, err := state.Open(ctx, cfg.State, cfg.StateKey)
 		if err != nil {
@@ -182,7 +182,7 @@ func (w *worker) readLoop(shutdown func(), lost chan struct{}) {
 		switch m.Kind {
 		case KindConn:
 			w.ch.Send(Msg{Kind: KindConnAck, ID: m.ID, Val: w.take(fd)}, -1)
-		case KindCounterValue:
+		case KindCounterValue, KindWorkerCount:
 			w.mu.Lock()
 			c := w.waiting[m.ID]
 			delete(w.waiting, m.ID)
@@ -226,7 +226,22 @@ func (w *worker) take(fd int) int64 {
 
 // Add implements workload.Counter with the counter the master holds.
 func (w *worker) Add(ctx context.Context, delta int64) (int64, error) {
+	m, err := w.call(ctx, Msg{Kind: KindCounterAdd, Val: delta})
+	return m.Val, err
+}
+
+// about reports the worker count for workload.AboutPath. Only the master
+// knows it, and it changes with bench scale, so each asks; the endpoint is
+// off the measured path.
+func (w *worker) about(ctx context.Context) (workload.About, error) {
+	m, err := w.call(ctx, Msg{Kind: KindWorkersAsk})
+	return workload.About{Model: models.Prefork, Sched: w.cfg.Sched, Workers: int(m.Val)}, err
+}
+
+// call sends m to the master under a fresh ID and waits for the reply.
+func (w *worker) call(ctx context.Context, m Msg) (Msg, error) {
 	id := w.nextID.Add(1)
+	m.ID = id
 	c := make(chan Msg, 1)
 	w.mu.Lock()
 	w.waiting[id] = c
@@ -236,16 +251,16 @@ func (w *worker) Add(ctx context.Context, delta int64) (int64, error) {
 		delete(w.waiting, id)
 		w.mu.Unlock()
 	}
-	if err := w.ch.Send(Msg{Kind: KindCounterAdd, ID: id, Val: delta}, -1); err != nil {
+	if err := w.ch.Send(m, -1); err != nil {
 		forget()
-		return 0, err
+		return Msg{}, err
 	}
 	select {
-	case m := <-c:
-		return m.Val, nil
+	case r := <-c:
+		return r, nil
 	case <-ctx.Done():
 		forget()
-		return 0, ctx.Err()
+		return Msg{}, ctx.Err()
 	}
 }
 

@@ -1,0 +1,29 @@
+package main
+
+import (
+	"testing"
+
+	"github.com/corebench/corebench/results"
+)
+
+// TestWorkersLine: every worker the server runs is listed, an idle one at
+// 0%; the line says when the count is unknown or wrong.
+func TestWorkersLine(t *testing.T) {
+	for _, c := range []struct {
+		workers int
+		per     map[string]int64
+		want    string
+	}{
+		{2, map[string]int64{"1": 10}, "1 of 2 workers answered, fairness 0.500 (Jain over all 2, the idle counting 0; 1 = even):  #0 0%  #1 100.0%"},
+		{2, map[string]int64{"0": 5, "1": 5}, "2 of 2 workers answered, fairness 1.000 (Jain over all 2; 1 = even):  #0 50.0%  #1 50.0%"},
+		{0, map[string]int64{"0": 3, "1": 1}, "2 workers answered; how many the server runs is unknown (give --workers N), so fairness 0.800 (Jain; 1 = even) is over those 2:  #0 75.0%  #1 25.0%"},
+		{3, nil, "0 of 3 workers answered with an X-Worker header"},
+		{1, map[string]int64{"1": 4}, "1 worker answered, slots beyond the 1 worker the server was said to run; fairness 1.000 (Jain over 1; 1 = even):  #1 100.0%"},
+	} {
+		s := &results.Summary{Workers: c.workers, PerWorker: c.per}
+		s.Fairness = results.Jain(c.per, c.workers)
+		if got := workersLine(s); got != c.want {
+			t.Errorf("workers %d, %v:\n got %q\nwant %q", c.workers, c.per, got, c.want)
+		}
+	}
+}
