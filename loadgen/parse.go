@@ -331,6 +331,9 @@ func parseHead(b []byte, resp *response) (int, error) {
 				continue
 			}
 			sawWorker = true
+			for len(v) > 1 && v[0] == '0' {
+				v = v[1:] // leading zeros, as many as strconv takes
+			}
 			if n, ok := parseDecimal(v); ok && n <= 1<<31-1 {
 				resp.worker = int32(n)
 			}

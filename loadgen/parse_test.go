@@ -44,6 +44,7 @@ func TestReadResponse(t *testing.T) {
 		{name: "no reason", in: "HTTP/1.1 204\r\n\r\n", status: 204, worker: -1},
 		{name: "x-worker", in: "HTTP/1.1 200 OK\r\nx-worker: 7\r\nContent-Length: 0\r\n\r\n", status: 200, worker: 7},
 		{name: "x-worker first wins", in: "HTTP/1.1 200 OK\r\nX-Worker: 3\r\nX-Worker: 4\r\nContent-Length: 0\r\n\r\n", status: 200, worker: 3},
+		{name: "x-worker leading zeros", in: "HTTP/1.1 200 OK\r\nX-Worker: 00000000000000000007\r\nContent-Length: 0\r\n\r\n", status: 200, worker: 7},
 		{name: "x-worker not a number", in: "HTTP/1.1 200 OK\r\nX-Worker: a\r\nContent-Length: 0\r\n\r\n", status: 200, worker: -1},
 		{name: "chunked", in: "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n6;ext=1\r\n world\r\n0\r\nTrailer: x\r\n\r\n", status: 200, body: 11, worker: -1},
 		{name: "chunked upper hex", in: "HTTP/1.1 200 OK\r\nTransfer-Encoding: Chunked\r\n\r\nA\r\n0123456789\r\n0\r\n\r\n", status: 200, body: 10, worker: -1},
