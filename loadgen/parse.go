@@ -11,9 +11,16 @@ import (
 // Connection, X-Worker), skips the body without storing it, and leaves
 // any bytes that follow in the buffer for the next response.
 //
-// It is stricter than net/http where strictness costs nothing: lines end
-// in CRLF, obs-fold is refused, only HTTP/1.0 and HTTP/1.1 are spoken.
-// Everything it accepts, net/http accepts too (FuzzParseResponse checks).
+// Line ends are net/http's: in the head, a line ends in LF and a CR
+// before it is ignored (RFC 9112, 2.2, lets a recipient do so), while
+// chunked framing takes CRLF only (RFC 9112 erratum 7633; net/http refuses
+// a bare LF there). A CR not followed by LF is malformed, and is refused as
+// soon as the byte after it arrives: a server ending its lines in CR alone
+// fails at once instead of at the timeout.
+//
+// It is stricter than net/http where strictness costs nothing: obs-fold is
+// refused, only HTTP/1.0 and HTTP/1.1 are spoken. Everything it accepts,
+// net/http accepts too (FuzzParseResponse checks).
 
 // parseError is a response that is not valid HTTP/1.1, or too large.
 type parseError struct{ msg string }
@@ -30,6 +37,7 @@ var (
 	errCL           = &parseError{"bad Content-Length"}
 	errTE           = &parseError{"unsupported Transfer-Encoding"}
 	errChunk        = &parseError{"bad chunk"}
+	errBareCR       = &parseError{"CR not followed by LF"}
 	errSwitch       = &parseError{"101 Switching Protocols is not supported"}
 	errBodyTooLarge = &parseError{"body over the size limit (max body)"}
 )
@@ -91,35 +99,31 @@ func (rr *respReader) fill(src io.Reader, got bool) error {
 	return err
 }
 
-var crlfcrlf = []byte("\r\n\r\n")
-
 // readResponse reads one complete response from src into resp. head says
 // the request was HEAD (no body follows). It returns io.EOF when src ended
 // before the first byte, io.ErrUnexpectedEOF when it ended mid-response,
 // a *parseError for a malformed response, or src's error.
 func (rr *respReader) readResponse(src io.Reader, head bool, maxBody int64, resp *response) error {
 	*resp = response{worker: -1}
-	got := false
+	got := false // some of this response was read: see fill
 	for {
-		scan := rr.r
-		end := -1
-		for {
-			if i := bytes.Index(rr.buf[scan:rr.w], crlfcrlf); i >= 0 {
-				end = scan + i + 4
-				break
-			}
-			scan = max(rr.r, rr.w-3)
-			before := rr.r
+		if rr.r == rr.w {
 			if err := rr.fill(src, got); err != nil {
 				return err
 			}
-			got = true
-			scan -= before - rr.r // the buffer may have moved
 		}
-		if err := parseHead(rr.buf[rr.r:end], resp); err != nil {
+		// Usually the whole head is in the buffer already (exchange reads
+		// ahead): parsed in one pass, without searching for its end first.
+		n, err := parseHead(rr.buf[rr.r:rr.w], resp)
+		if err == nil && n == 0 {
+			if err = rr.waitHead(src); err == nil {
+				n, err = parseHead(rr.buf[rr.r:rr.w], resp)
+			}
+		}
+		if err != nil {
 			return err
 		}
-		rr.r = end
+		rr.r += n
 		if resp.status >= 200 {
 			break
 		}
@@ -127,7 +131,7 @@ func (rr *respReader) readResponse(src io.Reader, head bool, maxBody int64, resp
 			return errSwitch
 		}
 		// 1xx: an interim response, the real one follows.
-		*resp = response{worker: -1}
+		got = true
 	}
 	switch {
 	case head || resp.status == 204 || resp.status == 304:
@@ -163,25 +167,69 @@ func (rr *respReader) readResponse(src io.Reader, head bool, maxBody int64, resp
 	}
 }
 
+// waitHead reads until the buffer holds a whole head, up to its empty
+// line, or fails as soon as what it holds is malformed by a bare CR.
+// Offsets are from rr.r, which fill may move.
+func (rr *respReader) waitHead(src io.Reader) error {
+	line, lf, cr := 0, 0, 0 // the current line's start; where the searches for LF and CR resume
+	for {
+		b := rr.buf[rr.r:rr.w]
+		for {
+			i := bytes.IndexByte(b[lf:], '\n')
+			if i < 0 {
+				break
+			}
+			lf += i
+			if lf == line || lf == line+1 && b[line] == '\r' {
+				return nil
+			}
+			lf++
+			line = lf
+		}
+		lf = len(b)
+		for {
+			i := bytes.IndexByte(b[cr:], '\r')
+			if i < 0 {
+				cr = len(b)
+				break
+			}
+			cr += i + 1
+			if cr == len(b) {
+				cr-- // look again when the next byte is here
+				break
+			}
+			if b[cr] != '\n' {
+				return errBareCR
+			}
+		}
+		if err := rr.fill(src, true); err != nil {
+			return err
+		}
+	}
+}
+
 // Body length markers while parsing headers.
 const (
 	noLength    = -1
 	chunkedBody = -2
 )
 
-// parseHead parses a status line and headers ending in CRLF CRLF.
-func parseHead(b []byte, resp *response) error {
-	i := bytes.IndexByte(b, '\n') // b ends in CRLF CRLF, so there is one
-	if i < 1 || b[i-1] != '\r' {
-		return errStatusLine
+// parseHead parses the status line and headers at the start of b and
+// returns their length up to and with the empty line that ends them, or 0
+// when b holds only part of them and no line so far is malformed.
+func parseHead(b []byte, resp *response) (int, error) {
+	*resp = response{worker: -1}
+	i := bytes.IndexByte(b, '\n')
+	if i < 0 {
+		return 0, nil
 	}
-	line := b[:i-1]
+	line := trimCR(b[:i])
 	// HTTP/1.x SP 3DIGIT [SP reason]
 	if len(line) < 12 || string(line[:7]) != "HTTP/1." || line[8] != ' ' {
 		if len(line) >= 5 && string(line[:5]) == "HTTP/" {
-			return errVersion
+			return 0, errVersion
 		}
-		return errStatusLine
+		return 0, errStatusLine
 	}
 	var http10 bool
 	switch line[7] {
@@ -189,19 +237,19 @@ func parseHead(b []byte, resp *response) error {
 		http10 = true
 	case '1':
 	default:
-		return errVersion
+		return 0, errVersion
 	}
 	d0, d1, d2 := line[9]-'0', line[10]-'0', line[11]-'0'
 	if d0 > 9 || d1 > 9 || d2 > 9 || len(line) > 12 && line[12] != ' ' {
-		return errStatusLine
+		return 0, errStatusLine
 	}
 	resp.status = int(d0)*100 + int(d1)*10 + int(d2)
 	if resp.status < 100 || resp.status > 599 {
-		return errStatusCode
+		return 0, errStatusCode
 	}
 	for _, c := range line[12:] {
 		if c < ' ' && c != '\t' || c == 0x7f {
-			return errStatusLine
+			return 0, errStatusLine
 		}
 	}
 
@@ -209,16 +257,20 @@ func parseHead(b []byte, resp *response) error {
 	keepAlive, closeConn, sawWorker := false, false, false
 	var cl []byte // the first Content-Length
 	sawTE := false
-	b = b[i+1:]
-	for len(b) > 2 {
-		i := bytes.IndexByte(b, '\n')
-		if i < 1 || b[i-1] != '\r' {
-			return errHeaderLine
+	pos := i + 1 // of the next line
+	for {
+		i := bytes.IndexByte(b[pos:], '\n')
+		if i < 0 {
+			return 0, nil
 		}
-		name, v, ok := splitHeader(b[:i-1])
-		b = b[i+1:]
+		line := trimCR(b[pos : pos+i])
+		pos += i + 1
+		if len(line) == 0 {
+			break
+		}
+		name, v, ok := splitHeader(line)
 		if !ok {
-			return errHeaderLine
+			return 0, errHeaderLine
 		}
 		switch len(name) {
 		case len("content-length"):
@@ -228,13 +280,13 @@ func parseHead(b []byte, resp *response) error {
 			if cl != nil {
 				// Repeated: net/http accepts identical values only.
 				if !bytes.Equal(v, cl) {
-					return errCL
+					return 0, errCL
 				}
 				continue
 			}
 			n, ok := parseDecimal(v)
 			if !ok {
-				return errCL
+				return 0, errCL
 			}
 			cl = v
 			if resp.bodyLen != chunkedBody {
@@ -245,7 +297,7 @@ func parseHead(b []byte, resp *response) error {
 				continue
 			}
 			if sawTE || !eqFold(v, "chunked") {
-				return errTE
+				return 0, errTE
 			}
 			sawTE = true
 			if !http10 {
@@ -279,6 +331,9 @@ func parseHead(b []byte, resp *response) error {
 				continue
 			}
 			sawWorker = true
+			for len(v) > 1 && v[0] == '0' {
+				v = v[1:] // leading zeros, as many as strconv takes
+			}
 			if n, ok := parseDecimal(v); ok && n <= 1<<31-1 {
 				resp.worker = int32(n)
 			}
@@ -290,7 +345,15 @@ func parseHead(b []byte, resp *response) error {
 		closeConn = true
 	}
 	resp.close = closeConn || http10 && !keepAlive
-	return nil
+	return pos, nil
+}
+
+// trimCR drops the CR of a line's CRLF, if it has one.
+func trimCR(l []byte) []byte {
+	if n := len(l); n > 0 && l[n-1] == '\r' {
+		return l[:n-1]
+	}
+	return l
 }
 
 // skip discards n body bytes.
@@ -309,29 +372,31 @@ func (rr *respReader) skip(src io.Reader, n int64) error {
 	}
 }
 
-// line returns the next CRLF-terminated line (without CRLF) from the
-// buffer, reading more as needed; at most 4 KiB.
+// line returns the next line of a chunked body without its CRLF, reading
+// more as needed. Like net/http it takes CRLF only, and a line of at most
+// 4 KiB with it; a CR before the end fails as soon as a byte follows it.
 func (rr *respReader) line(src io.Reader) ([]byte, error) {
-	scan := rr.r
+	scan := 0 // offset from rr.r, which fill may move
 	for {
-		if i := bytes.IndexByte(rr.buf[scan:rr.w], '\n'); i >= 0 {
+		b := rr.buf[rr.r:rr.w]
+		if i := bytes.IndexByte(b[scan:], '\n'); i >= 0 {
 			end := scan + i
-			if end == rr.r || rr.buf[end-1] != '\r' {
+			if end == 0 || b[end-1] != '\r' || end >= 4<<10 {
 				return nil, errChunk
 			}
-			l := rr.buf[rr.r : end-1]
-			rr.r = end + 1
-			return l, nil
+			rr.r += end + 1
+			return b[:end-1], nil
 		}
-		if rr.w-rr.r >= 4<<10 {
+		if i := bytes.IndexByte(b, '\r'); i >= 0 && i < len(b)-1 {
+			return nil, errBareCR
+		}
+		if len(b) >= 4<<10 {
 			return nil, errChunk
 		}
-		scan = rr.w
-		before := rr.r
+		scan = len(b)
 		if err := rr.fill(src, true); err != nil {
 			return nil, err
 		}
-		scan -= before - rr.r
 	}
 }
 
@@ -343,6 +408,9 @@ func (rr *respReader) skipChunked(src io.Reader, maxBody int64, resp *response) 
 			return err
 		}
 		if j := bytes.IndexByte(l, ';'); j >= 0 {
+			if bytes.IndexByte(l[j:], '\r') >= 0 {
+				return errBareCR // line only looks for one before the LF
+			}
 			l = l[:j]
 		}
 		for len(l) > 0 && (l[len(l)-1] == ' ' || l[len(l)-1] == '\t') {

@@ -5,10 +5,14 @@ import (
 	"bytes"
 	"errors"
 	"io"
+	"net"
 	"net/http"
 	"strconv"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/corebench/corebench/results"
 )
 
 // oneByteReader returns one byte per Read, to exercise every buffer edge.
@@ -34,11 +38,13 @@ func TestReadResponse(t *testing.T) {
 		close   bool
 		err     error // want errors.Is
 		malform bool  // want a *parseError
+		eof     bool  // the end of the stream ends the response
 	}{
 		{name: "content-length", in: ok, status: 200, body: 5, worker: -1},
 		{name: "no reason", in: "HTTP/1.1 204\r\n\r\n", status: 204, worker: -1},
 		{name: "x-worker", in: "HTTP/1.1 200 OK\r\nx-worker: 7\r\nContent-Length: 0\r\n\r\n", status: 200, worker: 7},
 		{name: "x-worker first wins", in: "HTTP/1.1 200 OK\r\nX-Worker: 3\r\nX-Worker: 4\r\nContent-Length: 0\r\n\r\n", status: 200, worker: 3},
+		{name: "x-worker leading zeros", in: "HTTP/1.1 200 OK\r\nX-Worker: 00000000000000000007\r\nContent-Length: 0\r\n\r\n", status: 200, worker: 7},
 		{name: "x-worker not a number", in: "HTTP/1.1 200 OK\r\nX-Worker: a\r\nContent-Length: 0\r\n\r\n", status: 200, worker: -1},
 		{name: "chunked", in: "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n6;ext=1\r\n world\r\n0\r\nTrailer: x\r\n\r\n", status: 200, body: 11, worker: -1},
 		{name: "chunked upper hex", in: "HTTP/1.1 200 OK\r\nTransfer-Encoding: Chunked\r\n\r\nA\r\n0123456789\r\n0\r\n\r\n", status: 200, body: 10, worker: -1},
@@ -46,7 +52,7 @@ func TestReadResponse(t *testing.T) {
 		{name: "connection tokens", in: "HTTP/1.1 200 OK\r\nConnection: Upgrade, Close\r\nContent-Length: 0\r\n\r\n", status: 200, worker: -1, close: true},
 		{name: "http/1.0 closes", in: "HTTP/1.0 200 OK\r\nContent-Length: 2\r\n\r\nhi", status: 200, body: 2, worker: -1, close: true},
 		{name: "http/1.0 keep-alive", in: "HTTP/1.0 200 OK\r\nConnection: keep-alive\r\nContent-Length: 2\r\n\r\nhi", status: 200, body: 2, worker: -1},
-		{name: "until close", in: "HTTP/1.0 200 OK\r\n\r\nbody until EOF", status: 200, body: 14, worker: -1, close: true},
+		{name: "until close", in: "HTTP/1.0 200 OK\r\n\r\nbody until EOF", status: 200, body: 14, worker: -1, close: true, eof: true},
 		{name: "head has no body", in: "HTTP/1.1 200 OK\r\nContent-Length: 1000\r\n\r\n", head: true, status: 200, worker: -1},
 		{name: "304 has no body", in: "HTTP/1.1 304 Not Modified\r\nContent-Length: 1000\r\n\r\n", status: 304, worker: -1},
 		{name: "100 continue skipped", in: "HTTP/1.1 100 Continue\r\n\r\n" + ok, status: 200, body: 5, worker: -1},
@@ -54,6 +60,18 @@ func TestReadResponse(t *testing.T) {
 		{name: "same cl twice", in: "HTTP/1.1 200 OK\r\nContent-Length: 1\r\nContent-Length: 1\r\n\r\na", status: 200, body: 1, worker: -1},
 		{name: "500", in: "HTTP/1.1 500 Internal Server Error\r\nContent-Length: 0\r\n\r\n", status: 500, worker: -1},
 		{name: "header spaces", in: "HTTP/1.1 200 OK\r\nContent-Length: \t 3 \t\r\n\r\nabc", status: 200, body: 3, worker: -1},
+
+		// Bare LF ends a line of the head, as in net/http (RFC 9112, 2.2).
+		{name: "lf", in: "HTTP/1.1 200 OK\nContent-Length: 5\nX-Worker: 2\n\nhello", status: 200, body: 5, worker: 2},
+		{name: "lf status line", in: "HTTP/1.1 200 OK\nContent-Length: 0\r\n\r\n", status: 200, worker: -1},
+		{name: "lf no headers", in: "HTTP/1.1 204\n\n", status: 204, worker: -1},
+		{name: "lf end after crlf", in: "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\nhi", status: 200, body: 2, worker: -1},
+		{name: "crlf end after lf", in: "HTTP/1.1 200 OK\nContent-Length: 2\n\r\nhi", status: 200, body: 2, worker: -1},
+		{name: "lf head ends before a crlfcrlf", in: "HTTP/1.1 200 OK\nContent-Length: 6\n\n\r\n\r\nab", status: 200, body: 6, worker: -1},
+		{name: "lf connection close", in: "HTTP/1.1 200 OK\nConnection: close\nContent-Length: 0\n\n", status: 200, worker: -1, close: true},
+		{name: "lf chunked head", in: "HTTP/1.1 200 OK\nTransfer-Encoding: chunked\n\n5\r\nhello\r\n0\r\nT: v\r\n\r\n", status: 200, body: 5, worker: -1},
+		{name: "lf 100 continue", in: "HTTP/1.1 100 Continue\n\nHTTP/1.1 200 OK\nContent-Length: 0\n\n", status: 200, worker: -1},
+		{name: "lf until close", in: "HTTP/1.0 200 OK\n\nbody", status: 200, body: 4, worker: -1, close: true, eof: true},
 
 		{name: "empty", in: "", err: io.EOF},
 		{name: "eof in headers", in: "HTTP/1.1 200 OK\r\nContent-Le", err: io.ErrUnexpectedEOF},
@@ -64,7 +82,22 @@ func TestReadResponse(t *testing.T) {
 		{name: "status 099", in: "HTTP/1.1 099 X\r\n\r\n", malform: true},
 		{name: "status 600", in: "HTTP/1.1 600 X\r\n\r\n", malform: true},
 		{name: "status letters", in: "HTTP/1.1 2x0 OK\r\n\r\n", malform: true},
-		{name: "bare lf", in: "HTTP/1.1 200 OK\nContent-Length: 0\r\n\r\n", malform: true},
+		{name: "bare cr in status line", in: "HTTP/1.1 200 OK\rContent-Length: 0\r\n\r\n", malform: true},
+		{name: "bare cr line ends", in: "HTTP/1.1 200 OK\rContent-Length: 0\r\r", malform: true},
+		{name: "cr cr lf", in: "HTTP/1.1 200 OK\r\nContent-Length: 0\r\r\n\r\n", malform: true},
+		{name: "empty line of cr", in: "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\r\n", malform: true},
+		{name: "lf cr line ends", in: "HTTP/1.1 200 OK\n\rContent-Length: 0\n\r\n\r", malform: true},
+		{name: "empty status line", in: "\r\nHTTP/1.1 200 OK\r\n\r\n", malform: true},
+		{name: "lf empty status line", in: "\nHTTP/1.1 200 OK\n\n", malform: true},
+		// Chunked framing takes CRLF only, as in net/http (RFC 9112 erratum 7633).
+		{name: "lf chunk size", in: "HTTP/1.1 200 OK\nTransfer-Encoding: chunked\n\n5\nhello\r\n0\r\n\r\n", malform: true},
+		{name: "lf after chunk data", in: "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\n0\r\n\r\n", malform: true},
+		{name: "lf last chunk", in: "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n0\n\n", malform: true},
+		{name: "lf trailer", in: "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n0\r\nT: v\n\r\n", malform: true},
+		{name: "lf end of trailers", in: "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\n", malform: true},
+		{name: "bare cr chunk size", in: "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\rhello\r0\r\r", malform: true},
+		{name: "cr in chunk extension", in: "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5;a\rb\r\nhello\r\n0\r\n\r\n", malform: true},
+		{name: "chunk line over 4k", in: "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n1;" + strings.Repeat("x", 4094) + "\r\nx\r\n0\r\n\r\n", malform: true},
 		{name: "obs-fold", in: "HTTP/1.1 200 OK\r\nX: a\r\n b\r\n\r\n", malform: true},
 		{name: "no colon", in: "HTTP/1.1 200 OK\r\nNoColon\r\n\r\n", malform: true},
 		{name: "space before colon", in: "HTTP/1.1 200 OK\r\nContent-Length : 1\r\n\r\na", malform: true},
@@ -79,15 +112,17 @@ func TestReadResponse(t *testing.T) {
 		{name: "until close over max", in: "HTTP/1.0 200 OK\r\n\r\n" + strings.Repeat("x", 3000), max: 1500, malform: true, close: true},
 		{name: "headers over 64k", in: "HTTP/1.1 200 OK\r\nX: " + strings.Repeat("x", 70000) + "\r\n\r\n", malform: true},
 	} {
-		for _, split := range []bool{false, true} {
-			name := tc.name
-			if split {
-				name += "/bytewise"
+		for _, mode := range []string{"whole", "bytewise", "stalled"} {
+			if mode == "stalled" && (tc.err != nil || tc.eof) {
+				continue
 			}
-			t.Run(name, func(t *testing.T) {
+			t.Run(tc.name+"/"+mode, func(t *testing.T) {
 				var src io.Reader = strings.NewReader(tc.in)
-				if split {
+				switch mode {
+				case "bytewise":
 					src = oneByteReader{src}
+				case "stalled":
+					src = oneByteReader{io.MultiReader(src, stalled{})}
 				}
 				max := tc.max
 				if max == 0 {
@@ -98,6 +133,8 @@ func TestReadResponse(t *testing.T) {
 				err := rr.readResponse(src, tc.head, max, &resp)
 				var pe *parseError
 				switch {
+				case err == errStalled:
+					t.Fatalf("waited for more than the %d bytes of a whole response", len(tc.in))
 				case tc.malform:
 					if !errors.As(err, &pe) {
 						t.Fatalf("err = %v, want a malformed response", err)
@@ -124,6 +161,15 @@ func TestReadResponse(t *testing.T) {
 		}
 	}
 }
+
+// stalled is a server that sent its response and waits for the next
+// request: a parser that reads from it wants more than the response, and
+// would wait until the timeout.
+type stalled struct{}
+
+var errStalled = errors.New("stalled")
+
+func (stalled) Read([]byte) (int, error) { return 0, errStalled }
 
 // TestReadResponsePipelined reads responses back to back from one stream,
 // as on a keep-alive connection, across buffer refills and compactions.
@@ -160,6 +206,58 @@ func TestReadResponsePipelined(t *testing.T) {
 	}
 }
 
+// TestLineEndsEndToEnd runs the fast engine against raw servers with
+// unusual line ends, on keep-alive connections and with a timeout far
+// longer than the run, so that a parser waiting for bytes that never come
+// shows as timeouts. Bare LF in the head, which net/http accepts, must
+// succeed (the vegeta engine, on net/http, shows it does); a bare CR, or a
+// chunked body framed in bare LF (net/http refuses both), must fail at
+// once as malformed.
+func TestLineEndsEndToEnd(t *testing.T) {
+	for _, tc := range []struct {
+		name, resp string
+		ok         bool
+	}{
+		{"lf content-length", "HTTP/1.1 200 OK\nContent-Length: 5\nX-Worker: 1\n\nhello", true},
+		// Chunked framing stays CRLF: net/http refuses a bare LF there.
+		{"lf chunked", "HTTP/1.1 200 OK\nTransfer-Encoding: chunked\nX-Worker: 1\n\n5\r\nhello\r\n0\r\n\r\n", true},
+		{"mixed", "HTTP/1.1 200 OK\r\nContent-Length: 5\nX-Worker: 1\r\n\nhello", true},
+		{"bare cr", "HTTP/1.1 200 OK\rContent-Length: 5\rX-Worker: 1\r\rhello", false},
+		{"lf chunk lines", "HTTP/1.1 200 OK\nTransfer-Encoding: chunked\nX-Worker: 1\n\n5\nhello\n0\n\n", false},
+	} {
+		for _, engine := range engines {
+			if !tc.ok && engine == EngineVegeta {
+				continue // net/http waits for the LF after a bare CR
+			}
+			t.Run(tc.name+"/"+engine, func(t *testing.T) {
+				url := rawServer(t, func(c net.Conn, br *bufio.Reader) {
+					for readRequest(br) {
+						if _, err := io.WriteString(c, tc.resp); err != nil {
+							return
+						}
+					}
+				})
+				s := mustRun(t, Options{URL: url, Engine: engine, Connections: 2, Duration: 200 * time.Millisecond, Timeout: 30 * time.Second})
+				if !tc.ok {
+					if s.Requests == 0 || s.ErrorKinds[results.ErrMalformed] != s.Requests {
+						t.Fatalf("%d requests, errors %v (%v): want every one malformed", s.Requests, s.ErrorKinds, s.ErrorExamples)
+					}
+					return
+				}
+				if s.Requests == 0 || s.Errors != 0 || s.StatusCodes["200"] != s.Requests {
+					t.Fatalf("%d requests, errors %v (%v), status codes %v: want every one a 200", s.Requests, s.ErrorKinds, s.ErrorExamples, s.StatusCodes)
+				}
+				if s.PerWorker["1"] != s.Requests || s.BytesIn != 5*s.Requests {
+					t.Errorf("per worker %v, %d body bytes for %d requests: want X-Worker 1 and 5 bytes each", s.PerWorker, s.BytesIn, s.Requests)
+				}
+				if engine == EngineFast && s.ConnectionsOpened != 2 {
+					t.Errorf("%d connections opened for 2: want them kept alive", s.ConnectionsOpened)
+				}
+			})
+		}
+	}
+}
+
 // repeatReader serves the same response forever.
 type repeatReader struct {
 	b []byte
@@ -191,15 +289,25 @@ func TestReadResponseAllocatesNothing(t *testing.T) {
 	}
 }
 
+// BenchmarkReadResponse is the parser's cost per response, for a typical
+// nginx head with a small body, a chunked one, and the first with bare LF.
 func BenchmarkReadResponse(b *testing.B) {
-	src := &repeatReader{b: []byte("HTTP/1.1 200 OK\r\nServer: nginx/1.26.3\r\nDate: Sat, 22 Nov 2026 02:40:27 GMT\r\nContent-Type: text/plain\r\nContent-Length: 13\r\nConnection: keep-alive\r\n\r\nHello, World!")}
-	rr := newRespReader()
-	var resp response
-	b.ReportAllocs()
-	for b.Loop() {
-		if err := rr.readResponse(src, false, 1<<20, &resp); err != nil {
-			b.Fatal(err)
-		}
+	for _, bc := range []struct{ name, in string }{
+		{"crlf", "HTTP/1.1 200 OK\r\nServer: nginx/1.26.3\r\nDate: Sat, 22 Nov 2026 02:40:27 GMT\r\nContent-Type: text/plain\r\nContent-Length: 13\r\nConnection: keep-alive\r\n\r\nHello, World!"},
+		{"crlf-chunked", "HTTP/1.1 200 OK\r\nServer: nginx/1.26.3\r\nDate: Sat, 22 Nov 2026 02:40:27 GMT\r\nContent-Type: text/plain\r\nTransfer-Encoding: chunked\r\nConnection: keep-alive\r\n\r\nd\r\nHello, World!\r\n0\r\n\r\n"},
+		{"lf", "HTTP/1.1 200 OK\nServer: nginx/1.26.3\nDate: Sat, 22 Nov 2026 02:40:27 GMT\nContent-Type: text/plain\nContent-Length: 13\nConnection: keep-alive\n\nHello, World!"},
+	} {
+		b.Run(bc.name, func(b *testing.B) {
+			src := &repeatReader{b: []byte(bc.in)}
+			rr := newRespReader()
+			var resp response
+			b.ReportAllocs()
+			for b.Loop() {
+				if err := rr.readResponse(src, false, 1<<20, &resp); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
 	}
 }
 
@@ -216,6 +324,15 @@ func FuzzParseResponse(f *testing.F) {
 		"HTTP/1.1 500 Internal Server Error\r\nConnection: close\r\nContent-Length: 0\r\n\r\n",
 		"HTTP/1.1 200 OK\r\nContent-Length: 1\r\nTransfer-Encoding: chunked\r\n\r\n1;a=b\r\nx\r\n0\r\nT: v\r\n\r\n",
 		"garbage\r\n\r\n",
+		"HTTP/1.1 200 OK\nContent-Length: 5\nX-Worker: 2\n\nhello",
+		"HTTP/1.1 200 OK\r\nContent-Length: 2\n\r\nhi",
+		"HTTP/1.1 204\r\nX-Worker: 1\r\n\n",
+		"HTTP/1.1 200 OK\nTransfer-Encoding: chunked\n\n5\r\nhello\r\n0\r\nT: v\r\n\r\n",
+		"HTTP/1.1 200 OK\nTransfer-Encoding: chunked\n\n5\nhello\n0\n\n",
+		"HTTP/1.0 200 OK\n\nuntil close",
+		"HTTP/1.1 100 Continue\n\nHTTP/1.1 200 OK\nContent-Length: 0\n\n",
+		"HTTP/1.1 200 OK\rContent-Length: 0\r\n\r\n",
+		"HTTP/1.1 200 OK\r\nContent-Length: 0\r\r\n\r\n",
 	} {
 		f.Add([]byte(s), uint8(0))
 		f.Add([]byte(s), uint8(3))
