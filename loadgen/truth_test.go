@@ -57,10 +57,12 @@ func TestStallAtTheEnd(t *testing.T) {
 			if s.Latency.P99 < 300 {
 				t.Errorf("p99 %.1f ms, want the 500 ms stall (300 ms or more)", s.Latency.P99)
 			}
-			// The late ones waited for the stalled server: its backlog,
-			// not a generator that could not keep up.
-			if s.Saturated || s.Late.ConnBusy < s.Late.Count/2 {
-				t.Errorf("late %+v, saturated %v (%s): want the stall's lateness counted as the server's", s.Late, s.Saturated, s.SaturatedWhy)
+			// The 250 hits due after the 50 connections were all taken by
+			// the stall waited for the server: its backlog, not a slow
+			// generator. (On a busy machine other hits may be late for
+			// want of a CPU, which is the generator's, so only these.)
+			if s.Late.ConnBusy < 200 {
+				t.Errorf("late %+v: want the 250 hits that waited for the stalled server counted as its backlog (conn_busy)", s.Late)
 			}
 		})
 	}
