@@ -175,10 +175,13 @@ failures=()
 start_bg() {
   local cmd=$1 pattern=$2 log=$3 fifo=$tmp/start.fifo line fd
   mkfifo "$fifo"
-  # The subshell execs the command, so $! is its pid. COREBENCH_SMOKE is
+  # The subshell execs the command, so $! is its pid. setsid (which does
+  # not fork here: the subshell leads no process group) keeps a Ctrl-C in
+  # the terminal from reaching it, so that the trap alone stops it, with one
+  # SIGTERM: bench takes a second signal as "stop now". COREBENCH_SMOKE is
   # not set: a smoke server stops once ready, and the commands after it
   # need it up.
-  (eval "exec $cmd") >"$fifo" 2>>"$log" </dev/null &
+  (eval "exec setsid $cmd") >"$fifo" 2>>"$log" </dev/null &
   bg_pid=$!
   exec {fd}<"$fifo"
   rm "$fifo"
@@ -232,10 +235,14 @@ stop_redis() {
   redis_pid=""
 }
 
+installed=false
 cleanup() {
   stop_serve || true
   stop_redis || true
   rm -rf "$tmp"
+  if ! $installed && [ -e "$out/transcript.txt" ]; then
+    echo "$(basename "$0"): $dest left as it was; this run's transcript: $out/transcript.txt" >&2
+  fi
 }
 trap cleanup EXIT
 trap 'exit 130' INT
@@ -334,6 +341,9 @@ start_serve() {
   fi
   printf '%s\n\n' "$bg_line" >>"$t"
   serve_master=$(sed -n 's/.* pid=\([0-9]*\).*/\1/p' <<<"$bg_line")
+  if [ "$serve_master" != "$serve_pid" ]; then
+    failures+=("$src: the listening line's pid $serve_master is not the started process $serve_pid")
+  fi
 }
 
 start_redis() {
@@ -395,13 +405,14 @@ printf -- '--- total: %s s\n' "$(seconds_since "$total_start")" >>"$t"
 
 if [ ${#failures[@]} -gt 0 ]; then
   printf '%s\n' "${failures[@]}" >&2
-  die "${#failures[@]} failed; $dest left as it was, this run's transcript is in $out"
+  die "${#failures[@]} failed"
 fi
 cd "$root"
 # Replace the whole directory: charts the workshop no longer makes go too.
 find "$dest" -mindepth 1 -delete
 cp -R "$out/." "$dest/"
 rm -rf "$out"
+installed=true
 echo "workshop written to $dest in $(seconds_since "$total_start") s" >&2
 if [ "$dest" = "$committed" ]; then
   check_links "$committed_rel" || echo "fix those links before committing" >&2
