@@ -508,11 +508,17 @@ func TestCancel(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if !s.Interrupted || s.Requests < 150 || s.DurationS > 30 {
-				t.Errorf("interrupted %v, %d requests in %.1f s: want the run cut short with its requests", s.Interrupted, s.Requests, s.DurationS)
+			if !s.Interrupted || s.DurationS > 30 {
+				t.Errorf("interrupted %v after %.1f s: want the run cut short", s.Interrupted, s.DurationS)
 			}
-			if served := seq.Load(); s.Requests > served || s.Requests < served-2 {
-				t.Errorf("counted %d, server saw %d: at most the 2 in flight may be lost", s.Requests, served)
+			// The 200 requests up to the cancel all started before the
+			// abort, and on each connection at most one was still in
+			// flight then. What the server saw after the cancel need not
+			// count: the vegeta engine stops a moment after the abort (tens
+			// of requests later on a loaded machine), and requests that
+			// start after it are left out by design.
+			if served := seq.Load(); s.Requests > served || s.Requests < 200-2 {
+				t.Errorf("counted %d, server saw %d, the 200th cancelled: want at least 198, the 2 in flight lost at most", s.Requests, served)
 			}
 		})
 	}
