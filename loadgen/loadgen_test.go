@@ -11,6 +11,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"runtime"
 	"slices"
 	"strconv"
 	"sync"
@@ -512,11 +513,17 @@ func TestCancel(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if !s.Interrupted || s.Requests < 150 || s.DurationS > 30 {
-				t.Errorf("interrupted %v, %d requests in %.1f s: want the run cut short with its requests", s.Interrupted, s.Requests, s.DurationS)
+			if !s.Interrupted || s.DurationS > 30 {
+				t.Errorf("interrupted %v after %.1f s: want the run cut short", s.Interrupted, s.DurationS)
 			}
-			if served := seq.Load(); s.Requests > served || s.Requests < served-2 {
-				t.Errorf("counted %d, server saw %d: at most the 2 in flight may be lost", s.Requests, served)
+			// The 200 requests up to the cancel all started before the
+			// abort, and on each connection at most one was still in
+			// flight then. What the server saw after the cancel need not
+			// count: the vegeta engine stops a moment after the abort (tens
+			// of requests later on a loaded machine), and requests that
+			// start after it are left out by design.
+			if served := seq.Load(); s.Requests > served || s.Requests < 200-2 {
+				t.Errorf("counted %d, server saw %d, the 200th cancelled: want at least 198, the 2 in flight lost at most", s.Requests, served)
 			}
 		})
 	}
@@ -831,40 +838,60 @@ func TestPaceSchedule(t *testing.T) {
 	}
 }
 
-// TestBacklogCatchUp: requests the dispatcher sends late while catching
-// up after waiting for a connection count as the server's backlog, as
-// does the one that waited; the first request on time ends the backlog.
+// TestBacklogCatchUp: a request that waits for a connection starts a
+// backlog; the requests the dispatcher then sends late while catching up
+// count as the server's backlog too, even those that find a connection
+// idle; the first request on time ends it. Outside a backlog, a late
+// request is the generator's, not counted.
+//
+// Nothing here depends on the machine's speed. A receiver that polls the
+// channel without ever blocking on it is a connection never idle when the
+// dispatcher looks, so the send waits; a buffered channel with room is a
+// connection always idle. Requests are due an hour ago, or a minute ahead.
 func TestBacklogCatchUp(t *testing.T) {
-	o := Options{URL: "http://127.0.0.1:1/", Connections: 1, MaxConnections: 1, Duration: time.Second}.withDefaults()
+	o := Options{URL: "http://127.0.0.1:1/", Connections: 1, MaxConnections: 1, Duration: time.Second, Timeout: 24 * time.Hour}.withDefaults()
 	r := newRun(o)
-	r.origin = time.Now()
-	e := &fastEngine{r: r, tickets: make(chan int64), timeout: int64(o.Timeout), ds: r.newSlot()}
-	e.nconns.Store(1) // at the cap: a send with no idle connection waits
-	done := make(chan struct{})
-	go func() { // one connection: the first response takes 5 ms, the rest none
-		defer close(done)
-		<-e.tickets
-		time.Sleep(5 * time.Millisecond)
-		for range e.tickets {
+	r.origin = time.Now().Add(-time.Hour)
+	const late = int64(time.Second) // an hour late, within the timeout
+	e := &fastEngine{r: r, tickets: make(chan int64, 1), timeout: int64(o.Timeout), ds: r.newSlot()}
+	e.nconns.Store(1) // at the cap: a send with no idle connection waits for one
+
+	e.send(late)
+	if n := r.connBusy.Load(); n != 0 {
+		t.Fatalf("a late request to an idle connection, outside a backlog: %d counted, want 0", n)
+	}
+
+	busy, stop := make(chan int64), make(chan struct{})
+	defer close(stop)
+	e.tickets = busy
+	go func() {
+		for {
+			select {
+			case <-busy:
+				return
+			case <-stop:
+				return
+			default:
+				runtime.Gosched()
+			}
 		}
 	}()
-	for i := range 20 { // all due within 2 ms, sent without pacing
-		e.send(int64(i) * int64(100*time.Microsecond))
+	e.send(late)
+	if n := r.connBusy.Load(); n != 1 {
+		t.Fatalf("the request that waited for a connection: %d counted, want 1", n)
 	}
-	waited := r.connBusy.Load()
-	sched := r.now()
-	e.send(sched)
-	onTime := r.now()-sched <= int64(o.LateThreshold)
-	e.send(0) // late, but no longer behind for want of a connection
-	close(e.tickets)
-	<-done
-	// The 19 sent after the first were all due before the 5 ms were over:
-	// one waited for the connection, 18 followed it out late.
-	if waited < 19 {
-		t.Errorf("%d of the 19 requests sent late behind the busy connection counted as its backlog", waited)
+
+	e.tickets = make(chan int64, 20)
+	for range 18 {
+		e.send(late)
 	}
-	if onTime && r.connBusy.Load() != waited {
-		t.Errorf("a request on time did not end the backlog: %d counted after it", r.connBusy.Load()-waited)
+	if n := r.connBusy.Load(); n != 19 {
+		t.Errorf("%d of the 19 requests sent late since the wait counted as the backlog, want all", n)
+	}
+	e.send(r.now() + int64(time.Minute))
+	e.send(late)
+	if n := r.connBusy.Load(); n != 19 {
+		t.Errorf("a request on time did not end the backlog: %d counted after it", n-19)
 	}
 }
 
