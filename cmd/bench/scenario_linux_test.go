@@ -75,9 +75,10 @@ func TestScenarioReloadAndScale(t *testing.T) {
 // server fails everything until it is restarted.
 func TestScenarioCrash(t *testing.T) {
 	r, _ := scenarioJSON(t, append([]string{"crash"}, small...)...)
-	// What the worker had in flight, read just before the kill (a request
-	// may arrive in between), and at most one per open connection.
-	if r.Failed > r.InFlight+1 || r.Failed > r.Conns || r.Failed > r.Sent/20 {
+	// At most one request per connection the killed worker held. (Its
+	// in-flight count, read just before the kill, is not a bound on a
+	// busy machine: requests keep arriving until the kill lands.)
+	if r.Failed > r.Conns || r.Failed > r.Sent/20 {
 		t.Errorf("prefork-rr: %d failed of %d; the killed worker had %d requests in flight on %d connections", r.Failed, r.Sent, r.InFlight, r.Conns)
 	}
 	if len(r.Actions) != 1 || r.Actions[0].Done-r.Actions[0].At > 1 {
