@@ -201,14 +201,11 @@ func (e *fastEngine) run() {
 // scheduled time is given up and recorded as unsent.
 func (e *fastEngine) dispatch() {
 	r := e.r
-	w, err := newWaiter()
-	if err != nil {
-		r.abort(err)
+	w, release := r.openWaiter()
+	if w == nil {
 		return
 	}
-	defer w.close()
-	stop := context.AfterFunc(r.ctx, func() { w.close() })
-	defer stop()
+	defer release()
 	e.ds = r.newSlot()
 	// The warm-up's hits are those before the measurement starts, the
 	// measurement's those after, up to and with the end: a 500/s pacer

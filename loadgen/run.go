@@ -142,6 +142,18 @@ func newRun(o Options) *run {
 	}
 }
 
+// openWaiter returns a waiter that an abort wakes, and the function that
+// releases it; on failure it aborts the run and returns nil.
+func (r *run) openWaiter() (*waiter, func()) {
+	w, err := newWaiter()
+	if err != nil {
+		r.abort(err)
+		return nil, nil
+	}
+	stop := context.AfterFunc(r.ctx, func() { w.close() })
+	return w, func() { stop(); w.close() }
+}
+
 // now returns ns since the origin.
 func (r *run) now() int64 { return int64(time.Since(r.origin)) }
 

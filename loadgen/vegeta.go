@@ -185,14 +185,11 @@ func (e *vegetaEngine) attack(p vegeta.Pacer, from, to int64) {
 	var sched *schedule
 	du := time.Duration(to - r.now())
 	if r.open {
-		w, err := newWaiter()
-		if err != nil {
-			r.abort(err)
+		w, release := r.openWaiter()
+		if w == nil {
 			return
 		}
-		defer w.close()
-		stop := context.AfterFunc(r.ctx, func() { w.close() })
-		defer stop()
+		defer release()
 		sched = newSchedule(e, p, w, from, to, int(maxWorkers))
 		p, du = sched, 0
 	}
