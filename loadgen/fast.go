@@ -34,7 +34,7 @@ type fastEngine struct {
 	tickets  chan int64  // open loop: scheduled send times, handed to idle connections
 	timer    *time.Timer // open loop: the dispatcher's, see send
 	ds       *slot       // open loop: the dispatcher's, for unsent hits
-	backlog  bool        // open loop: the dispatcher is behind for want of a connection, see noteLate
+	backlog  backlog     // open loop: behind for want of a connection
 	coalesce time.Duration
 	wg       sync.WaitGroup
 	nconns   atomic.Int64 // connection goroutines started
@@ -187,12 +187,8 @@ func (e *fastEngine) run() {
 	e.wg.Wait()
 }
 
-// dispatch hands each open-loop request its scheduled send time, waiting
-// until that time comes. The schedule runs on a virtual clock: the pacer
-// is asked for the next hit given the previous hit's scheduled time, not
-// the time the dispatcher got to it, so a dispatcher (or a server) that
-// falls behind does not move the schedule; the lateness shows in the
-// latencies and in the late count instead.
+// dispatch hands each open-loop request its scheduled send time (see
+// hitClock), waiting until that time comes.
 //
 // Every hit scheduled within the duration is dispatched, even when the
 // dispatcher gets to it after the end (every connection was busy): a
@@ -207,10 +203,6 @@ func (e *fastEngine) dispatch() {
 	}
 	defer release()
 	e.ds = r.newSlot()
-	// The warm-up's hits are those before the measurement starts, the
-	// measurement's those after, up to and with the end: a 500/s pacer
-	// over 2 s schedules its hits at 2 ms, 4 ms, ... 2000 ms, 1000 of them,
-	// as vegeta sends.
 	if r.measure > 0 && !e.pace(w, initialPacer(r.o.Rate), 0, r.measure-1) {
 		return
 	}
@@ -233,17 +225,11 @@ const spawnAfter = 200 * time.Microsecond
 // the schedule's precision is Coalesce.
 func (e *fastEngine) pace(w *waiter, p vegeta.Pacer, from, to int64) bool {
 	r := e.r
-	var hits uint64
-	var vt int64
+	clock := hitClock{p: p, from: from, to: to}
 	awake := int64(-1) // until when the dispatcher sends without waiting
 	for {
-		wait, stop := p.Pace(time.Duration(vt), hits)
-		if stop {
-			return true
-		}
-		vt += max(int64(wait), 0)
-		sched := from + vt
-		if sched > to {
+		sched, ok := clock.next()
+		if !ok {
 			return true
 		}
 		if sched > awake {
@@ -259,7 +245,6 @@ func (e *fastEngine) pace(w *waiter, p vegeta.Pacer, from, to int64) bool {
 		if r.stopping.Load() || !e.send(sched) {
 			return false
 		}
-		hits++
 	}
 }
 
@@ -276,24 +261,20 @@ func (e *fastEngine) pace(w *waiter, p vegeta.Pacer, from, to int64) bool {
 func (e *fastEngine) send(sched int64) bool {
 	select {
 	case e.tickets <- sched:
-		if e.backlog {
-			e.noteLate(sched)
-		}
+		e.backlog.note(e.r, sched)
 		return true
 	default:
 	}
 	runtime.Gosched()
 	select {
 	case e.tickets <- sched:
-		if e.backlog {
-			e.noteLate(sched)
-		}
+		e.backlog.note(e.r, sched)
 		return true
 	default:
 	}
 	// No connection is idle: every one is waiting for a response, or has
 	// yet to come back for a ticket.
-	e.backlog = true
+	e.backlog.on = true
 	if e.nconns.Load() < int64(e.r.o.MaxConnections) {
 		switch e.await(sched, spawnAfter) {
 		case handed:
@@ -301,7 +282,7 @@ func (e *fastEngine) send(sched int64) bool {
 		case aborted:
 			return false
 		}
-		e.noteLate(sched)
+		e.backlog.note(e.r, sched)
 		e.nconns.Add(1)
 		c := e.newConn(nil)
 		e.wg.Add(1)
@@ -314,10 +295,7 @@ func (e *fastEngine) send(sched int64) bool {
 	case aborted:
 		return false
 	}
-	if sched >= e.r.measure {
-		now := e.r.now()
-		e.ds.add(record{start: sched, latency: now - sched, late: now - sched, worker: -1, kind: kindUnsent})
-	}
+	e.r.giveUp(e.ds, sched)
 	return true
 }
 
@@ -341,27 +319,12 @@ func (e *fastEngine) await(sched int64, d time.Duration) int {
 	select {
 	case e.tickets <- sched:
 		e.timer.Stop()
-		e.noteLate(sched)
+		e.backlog.note(e.r, sched)
 		return handed
 	case <-e.timer.C:
 		return expired
 	case <-e.r.abortCh:
 		return aborted
-	}
-}
-
-// noteLate, in a backlog, counts a measured request handed out late as
-// the server's (late.conn_busy): it waited for a connection, or for the
-// dispatcher to catch up after such a wait. The first request handed out
-// on time ends the backlog. Outside one, send does not read the clock.
-func (e *fastEngine) noteLate(sched int64) {
-	r := e.r
-	if r.now()-sched <= int64(r.o.LateThreshold) {
-		e.backlog = false
-		return
-	}
-	if sched >= r.measure {
-		r.connBusy.Add(1)
 	}
 }
 

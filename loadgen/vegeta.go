@@ -241,8 +241,8 @@ var kindByName = func() map[string]uint8 {
 }()
 
 // schedule is the Pacer the vegeta engine hands its Attacker in the open
-// loop: it runs the run's pacer on the same virtual clock as the fast
-// engine, waits for each hit with the microsecond waiter instead of
+// loop: it runs the run's pacer on the fast engine's virtual clock
+// (hitClock), waits for each hit with the microsecond waiter instead of
 // letting vegeta time.Sleep (whose overshoot, up to a millisecond on an
 // idle machine, would show as lateness in every latency), and keeps each
 // hit's scheduled time by its number, which is the Seq of its Result
@@ -254,17 +254,14 @@ var kindByName = func() map[string]uint8 {
 // for a free worker past its timeout is sent late, its latency counted
 // from its schedule.
 type schedule struct {
-	e        *vegetaEngine
-	p        vegeta.Pacer
-	w        *waiter
-	from, to int64 // ns offsets: hits after from, up to and with to
-	hits     uint64
-	vt       int64
-	ring     []atomic.Int64 // scheduled offsets by hit number, read by the results loop
-	mask     uint64
-	handed   int64 // when the last Pace returned a hit, -1 before
-	lastAt   int64 // that hit's scheduled time
-	backlog  bool  // behind for want of a free worker, as the fast engine's dispatcher
+	e       *vegetaEngine
+	clock   hitClock
+	w       *waiter
+	ring    []atomic.Int64 // scheduled offsets by hit number, read by the results loop
+	mask    uint64
+	handed  int64 // when the last Pace returned a hit, -1 before
+	lastAt  int64 // that hit's scheduled time
+	backlog backlog
 }
 
 var _ vegeta.Pacer = (*schedule)(nil)
@@ -274,7 +271,7 @@ func newSchedule(e *vegetaEngine, p vegeta.Pacer, w *waiter, from, to int64, wor
 	for n < 4*workers {
 		n *= 2
 	}
-	return &schedule{e: e, p: p, w: w, from: from, to: to, ring: make([]atomic.Int64, n), mask: uint64(n - 1), handed: -1}
+	return &schedule{e: e, clock: hitClock{p: p, from: from, to: to}, w: w, ring: make([]atomic.Int64, n), mask: uint64(n - 1), handed: -1}
 }
 
 // Pace waits until hit number count's scheduled time and returns no
@@ -282,49 +279,31 @@ func newSchedule(e *vegetaEngine, p vegeta.Pacer, w *waiter, from, to int64, wor
 //
 // vegeta asks for the next hit once the last one went to a worker; when
 // that took longer than the late threshold, every worker was busy (at
-// the cap) and the hit waited for a response to come back: the server's
-// backlog (late.conn_busy), as are the hits sent late while catching up,
-// until one leaves on time.
+// the cap) and that hit waited for a response to come back: the
+// server's backlog, as the fast engine's dispatcher counts it.
 func (s *schedule) Pace(_ time.Duration, count uint64) (time.Duration, bool) {
 	r := s.e.r
-	late := int64(r.o.LateThreshold)
-	if s.handed >= 0 && r.now()-s.handed > late {
-		s.backlog = true
-		if s.lastAt >= r.measure {
-			r.connBusy.Add(1)
-		}
+	if s.handed >= 0 && r.now()-s.handed > int64(r.o.LateThreshold) {
+		s.backlog.on = true
+		s.backlog.note(r, s.lastAt)
 	}
 	for {
 		if r.stopping.Load() {
 			return 0, true
 		}
-		wait, stop := s.p.Pace(time.Duration(s.vt), s.hits)
-		if stop {
+		at, ok := s.clock.next()
+		if !ok {
 			return 0, true
 		}
-		s.vt += max(int64(wait), 0)
-		at := s.from + s.vt
-		if at > s.to {
-			return 0, true
-		}
-		s.hits++
 		now := r.now()
 		if now-at > int64(r.o.Timeout) {
-			if at >= r.measure {
-				s.e.s.add(record{start: at, latency: now - at, late: now - at, worker: -1, kind: kindUnsent})
-			}
+			r.giveUp(s.e.s, at)
 			continue
 		}
 		if err := s.w.wait(time.Duration(at - now)); err != nil {
 			return 0, true
 		}
-		if s.backlog {
-			if now-at <= late {
-				s.backlog = false
-			} else if at >= r.measure {
-				r.connBusy.Add(1)
-			}
-		}
+		s.backlog.note(r, at)
 		s.ring[count&s.mask].Store(at)
 		s.handed, s.lastAt = r.now(), at
 		return 0, false
@@ -332,7 +311,7 @@ func (s *schedule) Pace(_ time.Duration, count uint64) (time.Duration, bool) {
 }
 
 // Rate is the run's pacer's rate.
-func (s *schedule) Rate(elapsed time.Duration) float64 { return s.p.Rate(elapsed) }
+func (s *schedule) Rate(elapsed time.Duration) float64 { return s.clock.p.Rate(elapsed) }
 
 // at returns hit seq's scheduled offset.
 func (s *schedule) at(seq uint64) int64 { return s.ring[seq&s.mask].Load() }

@@ -1,0 +1,68 @@
+package loadgen
+
+import (
+	"time"
+
+	vegeta "github.com/tsenart/vegeta/v12/lib"
+)
+
+// hitClock runs a pacer on the virtual clock both engines' open loops
+// share: the pacer is asked for the next hit given the previous hit's
+// scheduled time, not the time the engine got to it, so an engine (or a
+// server) that falls behind does not move the schedule; the lateness
+// shows in the latencies and in the late count instead. Its hits are
+// those after from and up to and with to (ns offsets): a 500/s pacer over
+// 2 s schedules them at 2 ms, 4 ms, ... 2000 ms, 1000 of them, as vegeta
+// sends.
+type hitClock struct {
+	p        vegeta.Pacer
+	from, to int64
+	vt       int64
+	hits     uint64
+}
+
+// next returns the next hit's scheduled offset; false when the schedule
+// has none left.
+func (c *hitClock) next() (int64, bool) {
+	wait, stop := c.p.Pace(time.Duration(c.vt), c.hits)
+	if stop {
+		return 0, false
+	}
+	c.vt += max(int64(wait), 0)
+	at := c.from + c.vt
+	if at > c.to {
+		return 0, false
+	}
+	c.hits++
+	return at, true
+}
+
+// backlog tells the server's lateness from the generator's. It is on
+// while the engine is behind because every connection (or vegeta worker)
+// was waiting for a response; while on, a measured hit sent late counts
+// as the server's backlog (late.conn_busy), whether it waited itself or
+// followed one that did; the first hit sent on time turns it off. Off,
+// note reads no clock.
+type backlog struct{ on bool }
+
+func (b *backlog) note(r *run, sched int64) {
+	if !b.on {
+		return
+	}
+	if r.now()-sched <= int64(r.o.LateThreshold) {
+		b.on = false
+		return
+	}
+	if sched >= r.measure {
+		r.connBusy.Add(1)
+	}
+}
+
+// giveUp records the hit scheduled at sched as unsent, if measured: no
+// connection took it within the timeout of its time.
+func (r *run) giveUp(s *slot, sched int64) {
+	if sched >= r.measure {
+		now := r.now()
+		s.add(record{start: sched, latency: now - sched, late: now - sched, worker: -1, kind: kindUnsent})
+	}
+}
