@@ -144,7 +144,7 @@ func errorsLine(s *results.Summary) string {
 		parts = append(parts, p)
 	}
 	return fmt.Sprintf("%s of %s (%.2f%%): %s", count(float64(s.Errors)), count(float64(s.Requests)),
-		100*float64(s.Errors)/float64(max(s.Requests, 1)), strings.Join(parts, ", "))
+		100*s.FailedShare(), strings.Join(parts, ", "))
 }
 
 // workersLine shows how the load was spread over every worker the server

@@ -20,6 +20,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/corebench/corebench/workload"
 )
 
 // Variant is one model configuration under test.
@@ -196,21 +198,7 @@ func testEndpoints(t *testing.T, v Variant, s *Server) {
 	}
 }
 
-// aboutPath is where a server says how many workers it runs (the
-// workload package's AboutPath, spelled out here as a client would).
-const aboutPath = "/.well-known/corebench"
-
-// about is what a server says at aboutPath.
-type about struct {
-	Server  string
-	Model   string
-	Sched   string
-	Workers int
-	Slot    int
-	PID     int
-}
-
-// checkAbout asks aboutPath over new connections until every one of the
+// checkAbout asks workload.AboutPath over new connections until every one of the
 // workers slots has answered (at most tries times), and checks that each
 // says it runs workers workers and names itself as its headers do.
 func checkAbout(t *testing.T, v Variant, s *Server, workers, tries int) {
@@ -221,27 +209,27 @@ func checkAbout(t *testing.T, v Variant, s *Server, workers, tries int) {
 	c := fresh()
 	seen := map[int]bool{}
 	for i := 0; i < tries && len(seen) < workers; i++ {
-		resp, body := get(t, c, s.URL+aboutPath)
+		resp, body := get(t, c, s.URL+workload.AboutPath)
 		if resp.StatusCode != 200 || !strings.HasPrefix(resp.Header.Get("Content-Type"), "application/json") {
-			t.Fatalf("GET %s: %d %s %q", aboutPath, resp.StatusCode, resp.Header.Get("Content-Type"), body)
+			t.Fatalf("GET %s: %d %s %q", workload.AboutPath, resp.StatusCode, resp.Header.Get("Content-Type"), body)
 		}
-		var a about
+		var a workload.About
 		if err := json.Unmarshal([]byte(body), &a); err != nil {
-			t.Fatalf("GET %s: %q: %v", aboutPath, body, err)
+			t.Fatalf("GET %s: %q: %v", workload.AboutPath, body, err)
 		}
 		slot, pid := slotOf(t, resp, workers)
 		if a.Workers != workers || a.Server != "corebench" || a.Model != v.Model || a.Slot != slot || a.PID != pid {
-			t.Fatalf("GET %s from worker %d (pid %d): %s; want server corebench, model %s, workers %d, its own slot and pid", aboutPath, slot, pid, body, v.Model, workers)
+			t.Fatalf("GET %s from worker %d (pid %d): %s; want server corebench, model %s, workers %d, its own slot and pid", workload.AboutPath, slot, pid, body, v.Model, workers)
 		}
 		if v.prefork() && a.Sched != v.Sched {
-			t.Errorf("GET %s: sched %q, want %q", aboutPath, a.Sched, v.Sched)
+			t.Errorf("GET %s: sched %q, want %q", workload.AboutPath, a.Sched, v.Sched)
 		}
 		seen[slot] = true
 	}
 	// rr answers in turn; the kernel's policies may take a while to reach
 	// every worker, and sticky never leaves the first.
 	if len(seen) < workers && v.Sched != "sticky" {
-		t.Errorf("only workers %v answered %d requests for %s", seen, tries, aboutPath)
+		t.Errorf("only workers %v answered %d requests for %s", seen, tries, workload.AboutPath)
 	}
 }
 
