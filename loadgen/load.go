@@ -4,8 +4,6 @@ import (
 	"context"
 	"time"
 
-	vegeta "github.com/tsenart/vegeta/v12/lib"
-
 	"github.com/corebench/corebench/results"
 )
 
@@ -31,7 +29,7 @@ type Generator func(ctx context.Context, l Load) (*results.Summary, error)
 func Generate(ctx context.Context, l Load) (*results.Summary, error) {
 	o := Options{URL: l.URL, Connections: l.Connections, Duration: l.Duration, NoKeepAlive: !l.KeepAlive, ProbeIdle: l.ProbeIdle, Engine: l.Engine, Workers: l.Workers}
 	if l.Rate > 0 {
-		o.Rate = vegeta.ConstantPacer{Freq: int(l.Rate + 0.5), Per: time.Second}
+		o.Rate = constantRate{Freq: int(l.Rate + 0.5), Per: time.Second}
 	}
 	return Run(ctx, o)
 }

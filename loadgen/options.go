@@ -373,7 +373,7 @@ func ParseRate(s string, d time.Duration) (vegeta.Pacer, error) {
 	if float64(n)/unit.Seconds() > 1e9 {
 		return bad("more than a billion requests per second")
 	}
-	p := vegeta.ConstantPacer{Freq: n, Per: unit}
+	p := constantRate{Freq: n, Per: unit}
 	name := fmt.Sprintf("%d/s", n)
 	if unit != time.Second {
 		name = fmt.Sprintf("%d/%v (%.6g/s)", n, unit, float64(n)/unit.Seconds())
@@ -395,5 +395,5 @@ func initialPacer(p vegeta.Pacer) vegeta.Pacer {
 	if math.IsNaN(r) || r < 1 {
 		r = 1
 	}
-	return vegeta.ConstantPacer{Freq: int(math.Round(r)), Per: time.Second}
+	return constantRate{Freq: int(math.Round(r)), Per: time.Second}
 }

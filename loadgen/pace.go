@@ -1,6 +1,8 @@
 package loadgen
 
 import (
+	"math"
+	"math/bits"
 	"time"
 
 	vegeta "github.com/tsenart/vegeta/v12/lib"
@@ -65,4 +67,37 @@ func (r *run) giveUp(s *slot, sched int64) {
 		now := r.now()
 		s.add(record{start: sched, latency: now - sched, late: now - sched, worker: -1, kind: kindUnsent})
 	}
+}
+
+// constantRate is a constant pacer whose hit n (from 1) is due at exactly
+// n·Per/Freq, rounded down to the nanosecond. vegeta's ConstantPacer
+// truncates the interval instead (1 s / 30000 = 33,333 ns), which over a
+// 4 s run at 30000/s schedules 120,001 hits where the rate and duration
+// say 120,000.
+type constantRate struct {
+	Freq int
+	Per  time.Duration
+}
+
+var _ vegeta.Pacer = constantRate{}
+
+// Pace returns the wait from elapsed until hit number hits+1 is due.
+func (c constantRate) Pace(elapsed time.Duration, hits uint64) (time.Duration, bool) {
+	if c.Freq <= 0 || c.Per <= 0 {
+		return 0, true
+	}
+	hi, lo := bits.Mul64(hits+1, uint64(c.Per))
+	if hi >= uint64(c.Freq) {
+		return 0, true // past any duration a run can have
+	}
+	due, _ := bits.Div64(hi, lo, uint64(c.Freq))
+	if due > math.MaxInt64 {
+		return 0, true
+	}
+	return max(time.Duration(due)-elapsed, 0), false
+}
+
+// Rate is the constant rate in hits per second.
+func (c constantRate) Rate(time.Duration) float64 {
+	return float64(c.Freq) / c.Per.Seconds()
 }

@@ -302,3 +302,38 @@ func TestVegetaPacing(t *testing.T) {
 		t.Errorf("the fast engine kept the schedule, the vegeta engine sent %.1f%% late: %+v", 100*v.Late.Share, v.Late)
 	}
 }
+
+// TestScheduleCounts: a constant rate R over D schedules exactly R·D
+// hits, the last at D, however 1/R falls on the nanosecond. vegeta's
+// ConstantPacer truncates the interval: 30000/s over 4 s gave 120,001.
+func TestScheduleCounts(t *testing.T) {
+	for _, c := range []struct {
+		rate string
+		d    time.Duration
+		want uint64
+	}{
+		{"30000", 4 * time.Second, 120000},
+		{"3", time.Second, 3},
+		{"7", time.Second, 7},
+		{"500", 2 * time.Second, 1000},
+		{"500/100ms", 2 * time.Second, 10000},
+		{"999983", 10 * time.Second, 9999830},
+	} {
+		p, err := ParseRate(c.rate, c.d)
+		if err != nil {
+			t.Fatal(err)
+		}
+		clock := hitClock{p: p, to: int64(c.d)}
+		var last int64
+		for {
+			at, ok := clock.next()
+			if !ok {
+				break
+			}
+			last = at
+		}
+		if clock.hits != c.want || last != int64(c.d) {
+			t.Errorf("%s over %v: %d hits, the last at %v; want %d, the last at %v", c.rate, c.d, clock.hits, time.Duration(last), c.want, c.d)
+		}
+	}
+}
