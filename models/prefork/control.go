@@ -182,9 +182,11 @@ func (cs *controlServer) handle(c *net.UnixConn) {
 	var err error
 	switch req.Op {
 	case "status":
-		st := cs.m.Status(ctx)
-		enc.Encode(reply{Status: &st, Done: true})
-		return
+		st, err := cs.m.Status(ctx)
+		if err == nil {
+			enc.Encode(reply{Status: &st, Done: true})
+			return
+		}
 	case "reload":
 		err = cs.m.Reload(ctx, req.Parallel, progress)
 	case "scale":

@@ -15,8 +15,8 @@ import (
 
 // Status asks every live worker for its request counts over IPC and
 // returns one row per worker process, in slot order; a worker that does
-// not answer shows its counts as -1.
-func (m *Master) Status(ctx context.Context) Status {
+// not answer shows its counts as -1. It fails only when ctx is done.
+func (m *Master) Status(ctx context.Context) (Status, error) {
 	m.mu.Lock()
 	st := Status{Info: m.info, Uptime: time.Since(m.started), Counter: m.counter.Load()}
 	var procs []*proc
@@ -60,7 +60,7 @@ func (m *Master) Status(ctx context.Context) Status {
 		}()
 	}
 	wg.Wait()
-	return st
+	return st, ctx.Err()
 }
 
 // stats asks p for its request counts.
