@@ -20,6 +20,7 @@ import (
 
 	"github.com/corebench/corebench/internal/affinity"
 	"github.com/corebench/corebench/models"
+	"github.com/corebench/corebench/models/prefork/internal/ipc"
 	"github.com/corebench/corebench/models/state"
 )
 
@@ -76,7 +77,7 @@ type proc struct {
 	slot    *slot
 	cmd     *exec.Cmd
 	pid     int
-	ch      *Channel
+	ch      *ipc.Channel
 	started time.Time
 	last    lastLine
 
@@ -96,7 +97,7 @@ type proc struct {
 	dead    bool
 	queue   chan handoff   // connections (and the shutdown) to send
 	pending map[uint64]int // handoff id -> fd, sent and not yet acknowledged
-	calls   map[uint64]chan Msg
+	calls   ipc.Calls      // stats requests awaiting the worker's reply
 }
 
 // New validates o and returns a master ready to Run.
@@ -319,7 +320,7 @@ func (m *Master) cpusFor(i int) []int {
 // becomes s.cur while the worker it replaces, now s.prev, keeps serving
 // until the replacement is ready.
 func (m *Master) startLocked(s *slot, replace bool) error {
-	mine, theirs, err := socketpair()
+	mine, theirs, err := ipc.Pair()
 	if err != nil {
 		return err
 	}
@@ -369,7 +370,7 @@ func (m *Master) startLocked(s *slot, replace bool) error {
 	p := &proc{
 		slot: s, cmd: cmd, pid: cmd.Process.Pid, ch: mine, started: time.Now(), trial: replace,
 		exited: make(chan struct{}), queue: make(chan handoff, 256),
-		pending: map[uint64]int{}, calls: map[uint64]chan Msg{},
+		pending: map[uint64]int{},
 	}
 	if replace {
 		s.prev = s.cur
@@ -506,16 +507,17 @@ func (m *Master) readLoop(p *proc) {
 	for {
 		msg, fd, err := p.ch.Recv()
 		if err != nil {
+			p.calls.Close()
 			return
 		}
-		if fd >= 0 && (msg.Kind != KindReady || m.o.Sched != models.SchedReusePort) {
+		if fd >= 0 && (msg.Kind != ipc.KindReady || m.o.Sched != models.SchedReusePort) {
 			closeFD(fd) // only a reuseport worker's Ready carries one
 			fd = -1
 		}
 		switch msg.Kind {
-		case KindReady:
+		case ipc.KindReady:
 			m.ready(p, fd)
-		case KindConnAck:
+		case ipc.KindConnAck:
 			p.mu.Lock()
 			hfd, ok := p.pending[msg.ID]
 			delete(p.pending, msg.ID)
@@ -528,23 +530,17 @@ func (m *Master) readLoop(p *proc) {
 			} else {
 				m.dispatch(handoff{id: msg.ID, fd: hfd}, p)
 			}
-		case KindCounterAdd:
+		case ipc.KindCounterAdd:
 			v := m.counter.Add(msg.Val)
-			p.ch.Send(Msg{Kind: KindCounterValue, ID: msg.ID, Val: v}, -1)
-		case KindWorkersAsk:
+			p.ch.Send(ipc.Msg{Kind: ipc.KindCounterValue, ID: msg.ID, Val: v}, -1)
+		case ipc.KindWorkersAsk:
 			m.mu.Lock()
 			n := m.info.Workers
 			m.mu.Unlock()
-			p.ch.Send(Msg{Kind: KindWorkerCount, ID: msg.ID, Val: int64(n)}, -1)
-		case KindStats:
-			p.mu.Lock()
-			c := p.calls[msg.ID]
-			delete(p.calls, msg.ID)
-			p.mu.Unlock()
-			if c != nil {
-				c <- msg
-			}
-		case KindSend:
+			p.ch.Send(ipc.Msg{Kind: ipc.KindWorkerCount, ID: msg.ID, Val: int64(n)}, -1)
+		case ipc.KindStats:
+			p.calls.Resolve(msg)
+		case ipc.KindSend:
 			m.route(p, msg)
 		}
 	}
@@ -584,8 +580,8 @@ func (m *Master) ready(p *proc, fd int) {
 
 // route forwards a worker-to-worker message, as Node's cluster does: the
 // master is the only hub.
-func (m *Master) route(from *proc, msg Msg) {
-	out := Msg{Kind: KindMessage, Aux: int64(from.slot.index), Data: msg.Data}
+func (m *Master) route(from *proc, msg ipc.Msg) {
+	out := ipc.Msg{Kind: ipc.KindMessage, Aux: int64(from.slot.index), Data: msg.Data}
 	m.mu.Lock()
 	var to []*proc
 	for _, s := range m.slots {

@@ -1,6 +1,6 @@
 //go:build linux
 
-package prefork
+package ipc
 
 import (
 	"encoding/binary"
@@ -41,12 +41,13 @@ type Msg struct {
 }
 
 const (
-	headerLen  = 1 + 8 + 8 + 8
-	maxPayload = 32 << 10 // what one packet may carry in Data
+	headerLen = 1 + 8 + 8 + 8
+	// MaxPayload is what one packet may carry in Data.
+	MaxPayload = 32 << 10
 )
 
-// ErrTooLarge is returned for a message whose Data exceeds the limit.
-var ErrTooLarge = fmt.Errorf("ipc message data over %d bytes", maxPayload)
+// ErrTooLarge is returned for a message whose Data exceeds MaxPayload.
+var ErrTooLarge = fmt.Errorf("ipc message data over %d bytes", MaxPayload)
 
 func (m *Msg) encode(b []byte) []byte {
 	b = append(b, byte(m.Kind))
@@ -80,14 +81,14 @@ type Channel struct {
 	oob []byte
 }
 
-// NewChannel wraps a connected SOCK_SEQPACKET socket.
-func NewChannel(c *net.UnixConn) *Channel {
-	return &Channel{c: c, buf: make([]byte, headerLen+maxPayload+1), oob: make([]byte, syscall.CmsgSpace(4*4))}
+// newChannel wraps a connected SOCK_SEQPACKET socket.
+func newChannel(c *net.UnixConn) *Channel {
+	return &Channel{c: c, buf: make([]byte, headerLen+MaxPayload+1), oob: make([]byte, syscall.CmsgSpace(4*4))}
 }
 
-// channelFromFile makes a Channel of an inherited or socketpair fd. The
-// file is consumed: net.FileConn dups it and f is closed.
-func channelFromFile(f *os.File) (*Channel, error) {
+// FromFile makes a Channel of an inherited or socketpair fd. The file is
+// consumed: net.FileConn dups it and f is closed.
+func FromFile(f *os.File) (*Channel, error) {
 	c, err := net.FileConn(f)
 	f.Close()
 	if err != nil {
@@ -98,13 +99,13 @@ func channelFromFile(f *os.File) (*Channel, error) {
 		c.Close()
 		return nil, errors.New("ipc: fd is not a unix socket")
 	}
-	return NewChannel(uc), nil
+	return newChannel(uc), nil
 }
 
 // Send sends m, with fd attached when fd >= 0 (the receiver gets its own
 // descriptor for the same open file; the sender keeps fd).
 func (ch *Channel) Send(m Msg, fd int) error {
-	if len(m.Data) > maxPayload {
+	if len(m.Data) > MaxPayload {
 		return ErrTooLarge
 	}
 	var hdr [headerLen + 64]byte
@@ -179,15 +180,15 @@ func parseRights(oob []byte) ([]int, error) {
 	return fds, nil
 }
 
-// socketpair returns the two ends of a new SOCK_SEQPACKET channel, both
+// Pair returns the two ends of a new SOCK_SEQPACKET channel, both
 // close-on-exec; the child's end is passed down through ExtraFiles, which
 // clears close-on-exec on the descriptor the child receives.
-func socketpair() (mine *Channel, theirs *os.File, err error) {
+func Pair() (mine *Channel, theirs *os.File, err error) {
 	fds, err := syscall.Socketpair(syscall.AF_UNIX, syscall.SOCK_SEQPACKET|syscall.SOCK_CLOEXEC, 0)
 	if err != nil {
 		return nil, nil, fmt.Errorf("socketpair: %w", err)
 	}
-	mine, err = channelFromFile(os.NewFile(uintptr(fds[0]), "ipc-master"))
+	mine, err = FromFile(os.NewFile(uintptr(fds[0]), "ipc-master"))
 	if err != nil {
 		syscall.Close(fds[1])
 		return nil, nil, err
