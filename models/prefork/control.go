@@ -31,7 +31,7 @@ import (
 
 // request is what a control client asks.
 type request struct {
-	Op       string `json:"op"` // status, reload, scale, logs
+	Op       string `json:"op"` // status, reload, scale, logs, watch
 	Parallel int    `json:"parallel,omitempty"`
 	Workers  int    `json:"workers,omitempty"`
 	Follow   bool   `json:"follow,omitempty"`
@@ -42,6 +42,8 @@ type reply struct {
 	Status   *Status `json:"status,omitempty"`
 	Progress string  `json:"progress,omitempty"`
 	Log      *string `json:"log,omitempty"`
+	Event    *Event  `json:"event,omitempty"`
+	Watching bool    `json:"watching,omitempty"` // watch: subscribed, events follow
 	Done     bool    `json:"done,omitempty"`
 	Error    string  `json:"error,omitempty"`
 }
@@ -194,6 +196,9 @@ func (cs *controlServer) handle(c *net.UnixConn) {
 	case "logs":
 		cs.logs(ctx, c, enc, req.Follow)
 		return
+	case "watch":
+		cs.watch(ctx, c, enc)
+		return
 	default:
 		err = fmt.Errorf("unknown operation %q", req.Op)
 	}
@@ -224,6 +229,35 @@ func (cs *controlServer) logs(ctx context.Context, c *net.UnixConn, enc *json.En
 		select {
 		case l := <-ch:
 			if enc.Encode(reply{Log: &l}) != nil {
+				return
+			}
+		case <-gone:
+			return
+		case <-ctx.Done():
+			enc.Encode(reply{Done: true, Error: "the master is shutting down"})
+			return
+		}
+	}
+}
+
+// watch streams the master's events from the moment it subscribed until
+// the client leaves, the master stops or the client falls too far behind.
+func (cs *controlServer) watch(ctx context.Context, c *net.UnixConn, enc *json.Encoder) {
+	ch := cs.m.events.subscribe()
+	defer cs.m.events.unsubscribe(ch)
+	if enc.Encode(reply{Watching: true}) != nil {
+		return
+	}
+	gone := make(chan struct{})
+	go func() { io.Copy(io.Discard, c); close(gone) }() // EOF: the client left
+	for {
+		select {
+		case e, ok := <-ch:
+			if !ok {
+				enc.Encode(reply{Done: true, Error: fmt.Sprintf("events lost: the watcher fell %d events behind", watchBuffer)})
+				return
+			}
+			if enc.Encode(reply{Event: &e}) != nil {
 				return
 			}
 		case <-gone:
@@ -317,6 +351,52 @@ func (c Client) Logs(ctx context.Context, follow bool, line func(string)) error 
 		return nil
 	}
 	return err
+}
+
+// Watch subscribes to the master's events. It returns once the master has
+// confirmed the subscription, so every change after that is delivered, in
+// order, until ctx is done, Close is called or the master stops.
+func (c Client) Watch(ctx context.Context) (*Watcher, error) {
+	ctx, cancel := context.WithCancel(ctx)
+	events := make(chan Event)
+	w := &Watcher{events: events, stop: cancel, done: make(chan struct{})}
+	subscribed := make(chan struct{})
+	go func() {
+		defer close(w.done)
+		defer close(events)
+		watching := false
+		err := c.call(ctx, request{Op: "watch"}, func(r reply) error {
+			switch {
+			case r.Watching && !watching:
+				watching = true
+				close(subscribed)
+				return nil
+			case r.Done:
+				return nil // call returns r.Error
+			case !watching || r.Event == nil:
+				return fmt.Errorf("the master at %s does not stream events", c.Path)
+			}
+			select {
+			case events <- *r.Event:
+				return nil
+			case <-ctx.Done():
+				return ctx.Err()
+			}
+		})
+		if !watching || ctx.Err() == nil {
+			w.err = err // not when the caller ended it
+		}
+	}()
+	select {
+	case <-subscribed:
+		return w, nil
+	case <-w.done:
+		cancel()
+		if w.err == nil {
+			w.err = ErrWatchEnded
+		}
+		return nil, w.err
+	}
 }
 
 // Masters returns the control sockets of the masters running in

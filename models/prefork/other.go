@@ -50,6 +50,9 @@ func (Client) Scale(context.Context, int, func(string)) error { return ErrUnsupp
 // Logs returns ErrUnsupported.
 func (Client) Logs(context.Context, bool, func(string)) error { return ErrUnsupported }
 
+// Watch returns ErrUnsupported.
+func (Client) Watch(context.Context) (*Watcher, error) { return nil, ErrUnsupported }
+
 // Masters finds no masters on this OS.
 func Masters() ([]string, error) { return nil, nil }
 
