@@ -35,6 +35,7 @@ type request struct {
 	Parallel int    `json:"parallel,omitempty"`
 	Workers  int    `json:"workers,omitempty"`
 	Follow   bool   `json:"follow,omitempty"`
+	Recent   bool   `json:"recent,omitempty"` // watch: the recent events first
 }
 
 // reply is one line of an answer. Done ends it; Error says it failed.
@@ -197,7 +198,7 @@ func (cs *controlServer) handle(c *net.UnixConn) {
 		cs.logs(ctx, c, enc, req.Follow)
 		return
 	case "watch":
-		cs.watch(ctx, c, enc)
+		cs.watch(ctx, c, enc, req)
 		return
 	default:
 		err = fmt.Errorf("unknown operation %q", req.Op)
@@ -240,11 +241,23 @@ func (cs *controlServer) logs(ctx context.Context, c *net.UnixConn, enc *json.En
 	}
 }
 
-// watch streams the master's events from the moment it subscribed until
-// the client leaves, the master stops or the client falls too far behind.
-func (cs *controlServer) watch(ctx context.Context, c *net.UnixConn, enc *json.Encoder) {
-	ch := cs.m.events.subscribe()
+// watch sends the recent events if asked, then, with follow, says it
+// watches and streams every new event until the client leaves, the master
+// stops or the client falls too far behind.
+func (cs *controlServer) watch(ctx context.Context, c *net.UnixConn, enc *json.Encoder, req request) {
+	recent, ch := cs.m.events.subscribe()
 	defer cs.m.events.unsubscribe(ch)
+	if req.Recent {
+		for _, e := range recent {
+			if enc.Encode(reply{Event: &e}) != nil {
+				return
+			}
+		}
+	}
+	if !req.Follow {
+		enc.Encode(reply{Done: true})
+		return
+	}
 	if enc.Encode(reply{Watching: true}) != nil {
 		return
 	}
@@ -365,7 +378,7 @@ func (c Client) Watch(ctx context.Context) (*Watcher, error) {
 		defer close(w.done)
 		defer close(events)
 		watching := false
-		err := c.call(ctx, request{Op: "watch"}, func(r reply) error {
+		err := c.call(ctx, request{Op: "watch", Follow: true}, func(r reply) error {
 			switch {
 			case r.Watching && !watching:
 				watching = true
@@ -397,6 +410,21 @@ func (c Client) Watch(ctx context.Context) (*Watcher, error) {
 		}
 		return nil, w.err
 	}
+}
+
+// Events passes the master's recent events to each, and with follow every
+// new one until ctx is done, as Logs does for the log lines.
+func (c Client) Events(ctx context.Context, follow bool, each func(Event)) error {
+	err := c.call(ctx, request{Op: "watch", Recent: true, Follow: follow}, func(r reply) error {
+		if r.Event != nil {
+			each(*r.Event)
+		}
+		return nil
+	})
+	if follow && errors.Is(err, context.Canceled) {
+		return nil
+	}
+	return err
 }
 
 // Masters returns the control sockets of the masters running in

@@ -42,20 +42,28 @@ type Event struct {
 	Workers  int           `json:"workers,omitempty"`
 }
 
-// watchBuffer is how far a watcher may fall behind before it is cut off.
-const watchBuffer = 1024
+const (
+	watchBuffer = 1024 // how far a watcher may fall behind before it is cut off
+	eventTail   = 200  // recent events kept for `bench logs --events`
+)
 
-// eventBus fans events out to watchers. A watcher that falls watchBuffer
-// events behind has its channel closed: it learns that it lost events
-// rather than missing some silently, and it never stalls the master.
+// eventBus fans events out to watchers and keeps the recent ones. A
+// watcher that falls watchBuffer events behind has its channel closed: it
+// learns that it lost events rather than missing some silently, and it
+// never stalls the master.
 type eventBus struct {
 	mu   sync.Mutex
+	tail []Event
 	subs map[chan Event]struct{}
 }
 
 func (b *eventBus) publish(e Event) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
+	if len(b.tail) >= eventTail {
+		b.tail = append(b.tail[:0], b.tail[1:]...)
+	}
+	b.tail = append(b.tail, e)
 	for c := range b.subs {
 		select {
 		case c <- e:
@@ -66,7 +74,9 @@ func (b *eventBus) publish(e Event) {
 	}
 }
 
-func (b *eventBus) subscribe() chan Event {
+// subscribe returns the recent events and a channel of those to come,
+// with none lost or repeated between the two.
+func (b *eventBus) subscribe() ([]Event, chan Event) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	if b.subs == nil {
@@ -74,7 +84,7 @@ func (b *eventBus) subscribe() chan Event {
 	}
 	c := make(chan Event, watchBuffer)
 	b.subs[c] = struct{}{}
-	return c
+	return append([]Event(nil), b.tail...), c
 }
 
 func (b *eventBus) unsubscribe(c chan Event) {

@@ -53,6 +53,9 @@ func (Client) Logs(context.Context, bool, func(string)) error { return ErrUnsupp
 // Watch returns ErrUnsupported.
 func (Client) Watch(context.Context) (*Watcher, error) { return nil, ErrUnsupported }
 
+// Events returns ErrUnsupported.
+func (Client) Events(context.Context, bool, func(Event)) error { return ErrUnsupported }
+
 // Masters finds no masters on this OS.
 func Masters() ([]string, error) { return nil, nil }
 

@@ -196,8 +196,8 @@ func newHarness(t *testing.T, workers int, policy Policy) *harness {
 	o.Policy = o.Policy.withDefaults()
 	f := newFakeOS()
 	m := newMaster(o, newLogSink(o.Log), f.env())
-	h := &harness{t: t, m: m, os: f, events: m.events.subscribe()}
-	return h
+	_, events := m.events.subscribe()
+	return &harness{t: t, m: m, os: f, events: events}
 }
 
 // wait bounds every wait of these tests: reaching it is a failure, never
