@@ -639,3 +639,80 @@ func TestStartupFailureFake(t *testing.T) {
 		t.Error("the worker that was ready was not shut down")
 	}
 }
+
+// TestWatchOverControlSocket: Client.Watch returns once subscribed, then
+// delivers the supervisor's events in order; Client.Events replays the
+// recent ones. The master's workers are fakes: only the control socket is
+// real.
+func TestWatchOverControlSocket(t *testing.T) {
+	h := newHarness(t, 2, Policy{})
+	ws := h.start()
+	dir := t.TempDir() + "/ctl"
+	cs, err := h.m.serveControl(dir + "/master.sock")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cs.close()
+	c := Client{Path: cs.path}
+	ctx, cancel := context.WithTimeout(context.Background(), wait)
+	defer cancel()
+	w, err := c.Watch(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ws[1].die(errors.New("exit status 1"))
+	for _, kind := range []EventKind{EventCrashed, EventRestarting} {
+		e, err := w.Next(ctx, func(Event) bool { return true })
+		if err != nil {
+			t.Fatal(err)
+		}
+		if e.Kind != kind || e.Slot != 1 {
+			t.Errorf("event %+v, want %s of slot 1", e, kind)
+		}
+	}
+	w.Close()
+	if _, ok := <-w.Events(); ok {
+		t.Error("an event after Close")
+	}
+	if err := w.Err(); err != nil {
+		t.Errorf("Err after Close: %v", err)
+	}
+
+	var recent []EventKind
+	if err := c.Events(ctx, false, func(e Event) { recent = append(recent, e.Kind) }); err != nil {
+		t.Fatal(err)
+	}
+	want := []EventKind{EventStarted, EventStarted, EventOnline, EventOnline, EventCrashed, EventRestarting}
+	if !slices.Equal(recent, want) {
+		t.Errorf("recent events %v, want %v", recent, want)
+	}
+	h.timer().fire()
+	h.spawned().ready()
+	h.next(EventOnline)
+	h.shutdown()
+}
+
+// TestEventBusCutsOffSlowWatcher: a watcher that stops reading loses its
+// stream, closed, instead of stalling the master or missing events
+// silently.
+func TestEventBusCutsOffSlowWatcher(t *testing.T) {
+	var b eventBus
+	_, slow := b.subscribe()
+	_, fast := b.subscribe()
+	for i := range watchBuffer + 1 {
+		b.publish(Event{Kind: EventOnline, Slot: i})
+		<-fast
+	}
+	n := 0
+	for range slow {
+		n++
+	}
+	if n != watchBuffer {
+		t.Errorf("slow watcher got %d events before its stream closed, want %d", n, watchBuffer)
+	}
+	b.unsubscribe(slow) // already cut off: no double close
+	b.unsubscribe(fast)
+	if recent, _ := b.subscribe(); len(recent) != eventTail || recent[len(recent)-1].Slot != watchBuffer {
+		t.Errorf("kept %d recent events ending with %+v, want the last %d", len(recent), recent[len(recent)-1], eventTail)
+	}
+}
