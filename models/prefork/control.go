@@ -185,8 +185,8 @@ func (cs *controlServer) handle(c *net.UnixConn) {
 	var err error
 	switch req.Op {
 	case "status":
-		st, err := cs.m.Status(ctx)
-		if err == nil {
+		var st Status
+		if st, err = cs.m.Status(ctx); err == nil {
 			enc.Encode(reply{Status: &st, Done: true})
 			return
 		}
