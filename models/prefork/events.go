@@ -19,7 +19,7 @@ const (
 	EventRestarting EventKind = "restarting" // the slot starts again after Delay; Restarts counts this one
 	EventErrored    EventKind = "errored"    // the slot is given up on and stays down (PID, Exit when a death did it)
 	EventDraining   EventKind = "draining"   // PID was told to finish its requests and exit (reload, scale, shutdown)
-	EventExited     EventKind = "exited"     // PID exited when asked to, or was Killed after the grace: Exit, Uptime
+	EventExited     EventKind = "exited"     // PID exited, not a crash: drained, Killed after the grace, or at start or stop: Exit, Uptime
 	EventReplaced   EventKind = "replaced"   // a reload step: the ready PID took the slot over from OldPID
 	EventFailed     EventKind = "failed"     // replacement PID died before it was ready; OldPID keeps the slot: Exit
 	EventScaled     EventKind = "scaled"     // the server has Workers slots now; Slot is -1
