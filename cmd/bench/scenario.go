@@ -15,6 +15,7 @@ import (
 
 	"github.com/corebench/corebench/loadgen"
 	"github.com/corebench/corebench/report"
+	"github.com/corebench/corebench/results"
 	"github.com/corebench/corebench/scenario"
 	"github.com/corebench/corebench/suite"
 )
@@ -115,7 +116,7 @@ func runScenario(c *cli, args []string) error {
 }
 
 // writeScenario writes result.json and the scenario's charts into dir.
-func writeScenario(r *scenario.Result, dir string, start time.Time) ([]string, error) {
+func writeScenario(r *results.Scenario, dir string, start time.Time) ([]string, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, err
 	}
@@ -147,7 +148,7 @@ func writeScenario(r *scenario.Result, dir string, start time.Time) ([]string, e
 	return append(files, more...), err
 }
 
-func stateCharts(st *scenario.StateResult, dir, sub string) ([]string, error) {
+func stateCharts(st *results.StateResult, dir, sub string) ([]string, error) {
 	var files []string
 	var labels, models []string
 	var values []float64
@@ -201,7 +202,7 @@ func stateCharts(st *scenario.StateResult, dir, sub string) ([]string, error) {
 	return append(files, f...), err
 }
 
-func printScenario(w io.Writer, r *scenario.Result, files []string) {
+func printScenario(w io.Writer, r *results.Scenario, files []string) {
 	fmt.Fprintf(w, "%s · %s · %s", r.Scenario, r.Model, plural(r.Workers, "worker"))
 	if r.State != nil {
 		fmt.Fprintln(w)
@@ -251,7 +252,7 @@ func printScenario(w io.Writer, r *scenario.Result, files []string) {
 	}
 }
 
-func printState(w io.Writer, st *scenario.StateResult) {
+func printState(w io.Writer, st *results.StateResult) {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintf(tw, "COUNTER\tCOUNTED\tOF %d REQUESTS\n", st.Requests)
 	for _, c := range st.PerProcess {
@@ -294,7 +295,7 @@ func kinds(m map[string]int64) string {
 	return ": " + strings.Join(parts, ", ")
 }
 
-func loadDesc(r *scenario.Result) string {
+func loadDesc(r *results.Scenario) string {
 	d := fmt.Sprintf("%.0f req/s open loop", r.Rate)
 	if r.Rate == 0 {
 		d = fmt.Sprintf("closed loop of %d connections", r.Connections)
