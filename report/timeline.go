@@ -15,19 +15,19 @@ import (
 	"github.com/corebench/corebench/results"
 )
 
-// Timeline is a scenario's chart: an open-loop run slice by slice, and the
+// timelineChart is a scenario's chart: a run slice by slice, and the
 // moments something was done to the server.
-type Timeline struct {
+type timelineChart struct {
 	Title, Subtitle, Note string
 	Model                 string  // colours the lines
 	Rate                  float64 // offered req/s, drawn as a reference
 	Interval              float64 // width of a slice in seconds
 	Series                []results.Sample
-	Marks                 []Mark
+	Marks                 []mark
 }
 
-// Mark is a moment on a timeline.
-type Mark struct {
+// mark is a moment on a timeline.
+type mark struct {
 	At    float64 // seconds since the start of measurement
 	Label string
 }
@@ -37,13 +37,13 @@ var (
 	markColor = color.RGBA{0x44, 0x44, 0x44, 0xff}
 )
 
-// WriteTimeline draws tl as dir/name.png and dir/name.svg, three panels
+// writeTimeline draws tl as dir/name.png and dir/name.svg, three panels
 // over one time axis: served req/s, failed requests, and p99 latency, each
 // slice of the series drawn flat across its width, with the marks as
 // vertical lines. A slice where nothing succeeded has no p99: the line
 // stops there and starts again after, rather than drawing a level or a
 // ramp across the outage that nobody measured.
-func WriteTimeline(dir, name string, tl Timeline) ([]string, error) {
+func writeTimeline(dir, name string, tl timelineChart) ([]string, error) {
 	if len(tl.Series) == 0 {
 		return nil, fmt.Errorf("timeline %s: no samples", name)
 	}
@@ -189,19 +189,19 @@ func (v vline) Plot(c draw.Canvas, p *plot.Plot) {
 	c.StrokeLine2(v.style, x, c.Min.Y, x, c.Max.Y)
 }
 
-// Bars is a simple bar chart: one bar per label.
-type Bars struct {
+// barChart is a simple bar chart: one bar per label.
+type barChart struct {
 	Title, Subtitle, Note, YLabel string
 	Labels                        []string
 	Values                        []float64
-	Models                        []string // colours each bar like its model; "" is gray
+	Colors                        []color.Color // of each bar; gray where missing
 	Format                        func(float64) string
 	Ref                           float64 // a dashed reference line, if not 0
 	RefLabel                      string
 }
 
-// WriteBars draws b as dir/name.png and dir/name.svg.
-func WriteBars(dir, name string, b Bars) ([]string, error) {
+// writeBars draws b as dir/name.png and dir/name.svg.
+func writeBars(dir, name string, b barChart) ([]string, error) {
 	if len(b.Values) == 0 || len(b.Values) != len(b.Labels) {
 		return nil, fmt.Errorf("bars %s: %d values for %d labels", name, len(b.Values), len(b.Labels))
 	}
@@ -216,11 +216,10 @@ func WriteBars(dir, name string, b Bars) ([]string, error) {
 		if err != nil {
 			return nil, err
 		}
-		model := ""
-		if i < len(b.Models) {
-			model = b.Models[i]
+		bar.Color = modelColor("") // gray
+		if i < len(b.Colors) {
+			bar.Color = b.Colors[i]
 		}
-		bar.Color = modelColor(model)
 		bar.LineStyle.Width = 0
 		bar.XMin = float64(i)
 		p.Add(bar)
