@@ -14,8 +14,7 @@ import (
 // the way autocannon does: latency percentiles, req/s and bytes/s
 // statistics, totals, then what went wrong and how the load was spread.
 func AttackTable(out io.Writer, s *results.Summary) error {
-	ew := &errWriter{w: out}
-	w := ew
+	w := &errWriter{w: out}
 	target := s.Target
 	if s.Method != "" && s.Method != "GET" {
 		target = s.Method + " " + target
@@ -82,7 +81,7 @@ func AttackTable(out io.Writer, s *results.Summary) error {
 		fmt.Fprintf(w, "\nNOTE: the generator's CPUs (%s) were %.0f%% busy and it got %.2f of them: other processes, the server perhaps, took the rest, so the generator may have held the load back; give each its own CPUs (bench attack --cpus, bench serve --cpus).\n",
 			cpuList(s.LoadgenCPUs), 100*busy, s.LoadgenCores)
 	}
-	return ew.err
+	return w.err
 }
 
 func loadLine(s *results.Summary) string {
