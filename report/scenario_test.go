@@ -2,6 +2,7 @@ package report
 
 import (
 	"image/color"
+	"os"
 	"path/filepath"
 	"slices"
 	"testing"
@@ -20,6 +21,9 @@ func TestRenderScenario(t *testing.T) {
 		"state": {"counters.png", "counters.svg", "sessions.png", "sessions.svg", "counter-cost.png", "counter-cost.svg"},
 	} {
 		dir := t.TempDir()
+		if d := os.Getenv("REPORT_KEEP"); d != "" {
+			dir = filepath.Join(d, name) // to look at the charts
+		}
 		files, err := RenderScenario(scenarioFixtures()[name], env, day, dir)
 		if err != nil {
 			t.Fatalf("%s: %v", name, err)
@@ -71,5 +75,20 @@ func TestSetupColors(t *testing.T) {
 	}
 	if setupColor(results.CounterInStore) != setupColor(results.SessionsInStore) {
 		t.Error("the store's counter and sessions differ in colour")
+	}
+}
+
+// TestWrapLabels: bar labels are broken in two, after the comma or at the
+// middle space, only when one is too long to fit under its bar.
+func TestWrapLabels(t *testing.T) {
+	for _, c := range []struct{ in, want []string }{
+		{[]string{"per-process variable", "held by the master (IPC)"}, []string{"per-process variable", "held by the master (IPC)"}},
+		{[]string{"rr, sessions in worker memory", "sticky, sessions in worker memory", "three words here"},
+			[]string{"rr,\nsessions in worker memory", "sticky,\nsessions in worker memory", "three\nwords here"}},
+		{[]string{"an-unbreakable-label-longer-than-a-slot"}, []string{"an-unbreakable-label-longer-than-a-slot"}},
+	} {
+		if got := wrapLabels(c.in); !slices.Equal(got, c.want) {
+			t.Errorf("wrapLabels(%q) = %q, want %q", c.in, got, c.want)
+		}
 	}
 }

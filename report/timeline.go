@@ -6,6 +6,8 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
+	"strings"
 
 	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/plotter"
@@ -234,12 +236,42 @@ func writeBars(dir, name string, b barChart) ([]string, error) {
 			p.Add(label{x: -0.55, y: b.Ref, dy: vg.Points(6), text: b.RefLabel, style: textStyle(noteSize, false, gray)})
 		}
 	}
-	p.NominalX(b.Labels...)
+	p.NominalX(wrapLabels(b.Labels)...)
 	p.X.Min, p.X.Max = -0.6, float64(len(b.Values))-0.4
 	p.X.Tick.Label.Font = textStyle(tickSize, false, black).Font
 	p.Y.Min, p.Y.Max = 0, niceMax(top*1.15)
 	ch := &chart{name: name, fig: &fig{title: b.Title, subtitle: b.Subtitle, note: b.Note, panels: []*plot.Plot{p}}}
 	return writeChart(dir, ch)
+}
+
+// wrapLabels breaks bar labels in two lines, after a comma if they have
+// one, else at the space nearest the middle, when one of them is longer
+// than a bar's slot holds ("sticky, sessions in worker memory" ran into
+// its neighbours); all of them, so they read alike.
+func wrapLabels(labels []string) []string {
+	const fits = 26 // characters of tick type under each of three bars
+	if !slices.ContainsFunc(labels, func(l string) bool { return len(l) > fits }) {
+		return labels
+	}
+	out := make([]string, len(labels))
+	for i, l := range labels {
+		out[i] = l
+		if j := strings.Index(l, ", "); j > 0 {
+			out[i] = l[:j+1] + "\n" + l[j+2:]
+			continue
+		}
+		dist := func(i int) int { return max(i-len(l)/2, len(l)/2-i) }
+		best := -1
+		for j, r := range l {
+			if r == ' ' && (best < 0 || dist(j) < dist(best)) {
+				best = j
+			}
+		}
+		if best > 0 {
+			out[i] = l[:best] + "\n" + l[best+1:]
+		}
+	}
+	return out
 }
 
 // writeChart writes a chart's PNG and SVG into dir.
