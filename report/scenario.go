@@ -62,7 +62,7 @@ func setupColor(setup string) color.Color {
 	case results.CounterInStore, results.SessionsInStore:
 		return storeColor
 	}
-	return modelColor("") // gray
+	return gray
 }
 
 func stateCharts(st *results.StateResult, dir, sub string) ([]string, error) {

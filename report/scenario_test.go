@@ -49,7 +49,6 @@ func TestRenderScenario(t *testing.T) {
 // model's colour (the Redis bar once took goroutines'); in the workers it
 // is the model's.
 func TestSetupColors(t *testing.T) {
-	gray := modelColor("")
 	models := map[color.Color]string{}
 	for m, c := range modelColors {
 		models[c] = m

@@ -218,7 +218,7 @@ func writeBars(dir, name string, b barChart) ([]string, error) {
 		if err != nil {
 			return nil, err
 		}
-		bar.Color = modelColor("") // gray
+		bar.Color = gray
 		if i < len(b.Colors) {
 			bar.Color = b.Colors[i]
 		}
