@@ -25,7 +25,7 @@ const grace = 15 * time.Second
 
 // runAction runs crash, reload or scale: a steady open-loop load, the
 // action at o.At (scale acts again at 2·o.At), the timeline.
-func runAction(ctx context.Context, o Options) (*Result, error) {
+func runAction(ctx context.Context, o Options) (*results.Scenario, error) {
 	isPrefork := strings.HasPrefix(o.Model, "prefork")
 	var extra []string
 	ctl := ""
@@ -50,7 +50,7 @@ func runAction(ctx context.Context, o Options) (*Result, error) {
 		}
 	}()
 	u, _ := url.Parse(srv.URL)
-	r := &Result{Scenario: o.Name, Model: o.Model, Workers: o.Workers, Rate: o.Rate, Path: o.Path, KeepAlive: !o.NoKeepAlive, NoHandover: o.NoHandover}
+	r := &results.Scenario{Scenario: o.Name, Model: o.Model, Workers: o.Workers, Rate: o.Rate, Path: o.Path, KeepAlive: !o.NoKeepAlive, NoHandover: o.NoHandover}
 	if o.Closed {
 		r.Rate, r.Connections = 0, o.Connections
 	}
@@ -164,9 +164,9 @@ func runAction(ctx context.Context, o Options) (*Result, error) {
 	}
 	r.Load = res.sum
 	for _, a := range acts {
-		r.Actions = append(r.Actions, Action{Label: a.label, At: a.start.Sub(res.sum.Start).Seconds(), Done: a.end.Sub(res.sum.Start).Seconds()})
+		r.Actions = append(r.Actions, results.Action{Label: a.label, At: a.start.Sub(res.sum.Start).Seconds(), Done: a.end.Sub(res.sum.Start).Seconds()})
 	}
-	r.summarize()
+	summarize(r)
 	if actErr != nil {
 		return r, fmt.Errorf("%s: %w", o.Name, actErr)
 	}
@@ -182,7 +182,7 @@ var backOnline = regexp.MustCompile(`worker (\d+) back online \(pid (\d+)\)`)
 // until its slot is back online with a new process. The worker's requests
 // in flight just before are recorded: they are the failures the model
 // cannot avoid.
-func crashWorker(ctx context.Context, o Options, client prefork.Client, srv *child.Server, r *Result, act func(string, func() error) error) error {
+func crashWorker(ctx context.Context, o Options, client prefork.Client, srv *child.Server, r *results.Scenario, act func(string, func() error) error) error {
 	// Follow the master's log first, to see the slot return; then take
 	// the victim's counts as close to the kill as can be.
 	lctx, stop := context.WithCancel(ctx)

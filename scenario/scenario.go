@@ -137,46 +137,8 @@ func (o Options) Check() error {
 	return nil
 }
 
-// Result is what a scenario measured.
-type Result struct {
-	Scenario    string           `json:"scenario"`
-	Model       string           `json:"model"`
-	Workers     int              `json:"workers"`
-	Rate        float64          `json:"rate"`
-	Path        string           `json:"path"`
-	KeepAlive   bool             `json:"keepalive"`
-	NoHandover  bool             `json:"no_handover,omitempty"`
-	Connections int              `json:"connections,omitempty"` // closed loop: the load was this many connections, not a rate
-	Actions     []Action         `json:"actions"`
-	Load        *results.Summary `json:"load,omitempty"`
-
-	Sent       int64            `json:"sent"`
-	Failed     int64            `json:"failed"`
-	ErrorKinds map[string]int64 `json:"error_kinds"`
-	// Recovered is how long after the (first) action throughput was
-	// back to 90% of what it was before, with no errors; -1 if never.
-	Recovered float64 `json:"recovered_s"`
-	// InFlight is, for a crash, the requests the worker had in flight
-	// when it was killed: the failures the model cannot avoid.
-	InFlight int64 `json:"in_flight_at_crash,omitempty"`
-	// Conns is, for a crash, how many connections the worker had open
-	// when it was killed: each carries at most one request at a time, so
-	// no more requests than that can fail with it.
-	Conns int64 `json:"connections_at_crash,omitempty"`
-
-	State *StateResult `json:"state,omitempty"`
-	Notes []string     `json:"notes,omitempty"`
-}
-
-// Action is one thing done to the server during the load.
-type Action struct {
-	Label string  `json:"label"`
-	At    float64 `json:"at_s"`   // seconds since the load's measurement began
-	Done  float64 `json:"done_s"` // when it had finished
-}
-
 // Run runs the scenario named in o.
-func Run(ctx context.Context, o Options) (*Result, error) {
+func Run(ctx context.Context, o Options) (*results.Scenario, error) {
 	if err := o.Check(); err != nil {
 		return nil, err
 	}
@@ -234,7 +196,7 @@ func recovery(series []results.Sample, interval, at float64) float64 {
 }
 
 // summarize fills the load figures of r from its summary.
-func (r *Result) summarize() {
+func summarize(r *results.Scenario) {
 	s := r.Load
 	r.Sent, r.Failed, r.ErrorKinds = s.Requests, s.Errors, s.ErrorKinds
 	if len(r.Actions) > 0 {

@@ -20,6 +20,7 @@ import (
 
 	"github.com/corebench/corebench/internal/affinity"
 	"github.com/corebench/corebench/loadgen"
+	"github.com/corebench/corebench/report"
 	"github.com/corebench/corebench/results"
 )
 
@@ -344,5 +345,5 @@ func printSummary(w io.Writer, s *results.Summary, asJSON bool) error {
 		_, err = fmt.Fprintf(w, "%s\n", b)
 		return err
 	}
-	return writeTable(w, s)
+	return report.AttackTable(w, s)
 }

@@ -267,7 +267,7 @@ func (p *runProgress) update(pr suite.Progress) {
 		case c.Error != "":
 			line += "FAILED: " + c.Error
 		case c.Summary != nil:
-			line += fmt.Sprintf("%.0f req/s, p99 %s, %d errors", c.Summary.RPS.Median, ms(c.Summary.P99.Median), c.Summary.Errors)
+			line += fmt.Sprintf("%.0f req/s, p99 %s, %d errors", c.Summary.RPS.Median, report.Millis(c.Summary.P99.Median), c.Summary.Errors)
 		}
 		if p.tty {
 			fmt.Fprint(p.w, "\r\033[K")
@@ -305,7 +305,7 @@ func printRun(w io.Writer, run *results.Run, dir string) {
 			continue
 		}
 		s := c.Summary
-		fmt.Fprintf(tw, "%s\t%.0f\t%s\t%s\t%d\t%.1f µs\n", c.ID, s.RPS.Median, ms(s.P50.Median), ms(s.P99.Median), s.Errors, s.ServerCPUPerReq.Median)
+		fmt.Fprintf(tw, "%s\t%.0f\t%s\t%s\t%d\t%.1f µs\n", c.ID, s.RPS.Median, report.Millis(s.P50.Median), report.Millis(s.P99.Median), s.Errors, s.ServerCPUPerReq.Median)
 	}
 	tw.Flush()
 	state := "complete"
