@@ -76,7 +76,7 @@ func runRun(c *cli, args []string) error {
 	if fs.NArg() > 0 {
 		return usagef("unexpected argument %q", fs.Arg(0))
 	}
-	prof, err := f.profileOf()
+	prof, err := f.profileOf(c.smoke)
 	if err != nil {
 		return err
 	}
@@ -147,8 +147,9 @@ func runRun(c *cli, args []string) error {
 	return nil
 }
 
-// profileOf returns the profile with the flags' overrides applied.
-func (f *runFlags) profileOf() (suite.Profile, error) {
+// profileOf returns the profile with the flags' overrides applied, cut
+// to smoke scale if smoke.
+func (f *runFlags) profileOf(smoke bool) (suite.Profile, error) {
 	prof, ok := suite.Profiles[f.profile]
 	if !ok {
 		return prof, usagef("unknown --profile %q: want %s", f.profile, strings.Join(suite.ProfileNames, ", "))
@@ -190,7 +191,7 @@ func (f *runFlags) profileOf() (suite.Profile, error) {
 		prof.Repeat = f.repeat
 	}
 	prof.WorkerSweep = prof.WorkerSweep || f.workerSweep
-	if smoke() {
+	if smoke {
 		s := suite.Profiles["smoke"]
 		prof.Duration, prof.Warmup, prof.Repeat = s.Duration, s.Warmup, s.Repeat
 		prof.Connections = min(prof.Connections, 8)

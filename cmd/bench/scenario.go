@@ -67,7 +67,7 @@ func runScenario(c *cli, args []string) error {
 		return usagef("want one scenario: %s", strings.Join(scenario.Names, ", "))
 	}
 	o.Name = fs.Arg(0)
-	if smoke() {
+	if c.smoke {
 		o.Duration, o.At, o.Rate = 1500*time.Millisecond, 0, min(o.Rate, 300)
 		o.Requests, o.Users, o.Restart = min(o.Requests, 100), min(o.Users, 8), min(o.Restart, 200*time.Millisecond)
 	}

@@ -79,7 +79,7 @@ func runServe(c *cli, args []string) error {
 	defer stop()
 	o.Ready = func(i models.Info) {
 		fmt.Fprintln(c.stdout, i.Line())
-		if smoke() {
+		if c.smoke {
 			stop() // it started: that is all a smoke run asks
 		}
 	}

@@ -85,3 +85,20 @@ func TestHelp(t *testing.T) {
 		t.Errorf("bench serve --help lacks flags or examples:\n%s", stdout)
 	}
 }
+
+// TestServeSmoke: at smoke scale, from the flag or from the tools/
+// scripts' environment, a server stops once it is ready.
+func TestServeSmoke(t *testing.T) {
+	for _, smokeBy := range []string{"flag", "env"} {
+		cmd := bench("serve", "--model", "singlecore", "--addr", "127.0.0.1:0")
+		if smokeBy == "flag" {
+			cmd = bench(smokeFlag, "serve", "--model", "singlecore", "--addr", "127.0.0.1:0")
+		} else {
+			cmd.Env = append(cmd.Env, smokeEnv+"=1")
+		}
+		st, stdout, stderr := modeltest.RunToExit(t, cmd)
+		if st != 0 || !strings.Contains(stdout, "listening on http://127.0.0.1:") {
+			t.Errorf("smoke by %s: status %d, stdout %q, stderr %q", smokeBy, st, stdout, stderr)
+		}
+	}
+}
