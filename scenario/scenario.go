@@ -17,7 +17,6 @@ import (
 	"math"
 	"os/exec"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 
@@ -30,13 +29,13 @@ var Names = []string{"crash", "reload", "scale", "state", "stall"}
 
 // Options configure a scenario. Zero fields take the defaults named.
 type Options struct {
-	Name     string        // crash, reload, scale or state
-	Model    string        // default prefork-rr; the state scenario runs its own set
-	Workers  int           // default 4; scale starts with 2
-	Rate     float64       // offered req/s; default 2000
-	Path     string        // default /io?ms=5: many requests in flight
-	Duration time.Duration // default 6s
-	At       time.Duration // when the action happens; default a third of Duration
+	Name     string          // crash, reload, scale or state
+	Model    results.Variant // default prefork-rr; the state scenario runs its own set
+	Workers  int             // default 4; scale starts with 2
+	Rate     float64         // offered req/s; default 2000
+	Path     string          // default /io?ms=5: many requests in flight
+	Duration time.Duration   // default 6s
+	At       time.Duration   // when the action happens; default a third of Duration
 	// Crash is how a worker dies: "kill" (SIGKILL) or "request" (/crash
 	// under --chaos). Default kill.
 	Crash string
@@ -68,8 +67,8 @@ type Options struct {
 }
 
 func (o Options) withDefaults() Options {
-	if o.Model == "" {
-		o.Model = "prefork-rr"
+	if o.Model.Name == "" {
+		o.Model = results.PreforkRR
 	}
 	if o.Workers <= 0 {
 		o.Workers = 4
@@ -119,13 +118,10 @@ func (o Options) Check() error {
 		return fmt.Errorf("unknown scenario %q: want %s", o.Name, strings.Join(Names, ", "))
 	}
 	o = o.withDefaults()
-	model, sched, _ := strings.Cut(o.Model, "-")
 	switch {
-	case !slices.Contains([]string{"singlecore", "goroutines", "prefork"}, model):
-		return fmt.Errorf("unknown model %q", o.Model)
-	case model == "prefork" && !slices.Contains([]string{"rr", "os", "reuseport", "sticky"}, sched):
-		return fmt.Errorf("unknown model %q", o.Model)
-	case (o.Name == "reload" || o.Name == "scale") && model != "prefork":
+	case o.Model.External():
+		return fmt.Errorf("model %s is an external server: a scenario starts its own with bench serve", o.Model)
+	case (o.Name == "reload" || o.Name == "scale") && !o.Model.Prefork():
 		return fmt.Errorf("the %s scenario needs a prefork model: only a prefork master can %s while serving", o.Name, o.Name)
 	case o.Crash != "kill" && o.Crash != "request":
 		return fmt.Errorf("unknown crash %q: want kill or request", o.Crash)
@@ -187,16 +183,10 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	return runAction(ctx, o)
 }
 
-// serveArgs returns the `bench serve` arguments for model on addr.
-func (o Options) serveArgs(model, addr string, extra ...string) []string {
-	m, sched, _ := strings.Cut(model, "-")
-	args := []string{"serve", "--model", m, "--addr", addr}
-	if sched != "" {
-		args = append(args, "--sched", sched)
-	}
-	if m != "singlecore" {
-		args = append(args, "--workers", strconv.Itoa(o.Workers))
-	}
+// serveArgs returns the `bench serve` arguments for v on addr.
+func (o Options) serveArgs(v results.Variant, addr string, extra ...string) []string {
+	args := append([]string{"serve"}, v.ServeArgs(o.Workers)...)
+	args = append(args, "--addr", addr)
 	return append(args, extra...)
 }
 

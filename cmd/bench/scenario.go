@@ -3,6 +3,7 @@ package main
 import (
 	"encoding/json"
 	"fmt"
+	"image/color"
 	"io"
 	"os"
 	"os/exec"
@@ -15,6 +16,7 @@ import (
 
 	"github.com/corebench/corebench/loadgen"
 	"github.com/corebench/corebench/report"
+	"github.com/corebench/corebench/results"
 	"github.com/corebench/corebench/scenario"
 	"github.com/corebench/corebench/suite"
 )
@@ -27,7 +29,7 @@ func init() {
 		examples: `  bench scenario crash                          # SIGKILL one of 4 prefork-rr workers at 2000 req/s: only its requests in flight fail
   bench scenario crash --model singlecore       # the whole service is down until it is restarted (here after 1s)
   bench scenario reload                         # rolling reload under load: 0 failed requests
-  bench scenario reload --model prefork-reuseport --no-handover   # what closing SO_REUSEPORT sockets costs
+  bench scenario reload --model ` + results.PreforkReusePort.Name + ` --no-handover   # what closing SO_REUSEPORT sockets costs
   bench scenario scale                          # 2 -> 8 -> 2 workers under load: 0 failed requests
   bench scenario state                          # per-process counters and sessions break; the master's counter and sticky work
   bench scenario state --state redis://127.0.0.1:6379   # and the Redis answer
@@ -39,10 +41,10 @@ func init() {
 
 func runScenario(c *cli, args []string) error {
 	var o scenario.Options
-	var out string
+	var model, out string
 	var asJSON bool
 	fs := c.flags()
-	fs.StringVar(&o.Model, "model", "prefork-rr", "model: singlecore, goroutines, prefork-rr, prefork-os, prefork-reuseport, prefork-sticky")
+	fs.StringVar(&model, "model", results.PreforkRR.Name, "model: "+strings.Join(results.VariantNames(results.Variants()), ", "))
 	fs.IntVar(&o.Workers, "workers", 0, "workers (default 4; scale starts at 2)")
 	fs.Float64Var(&o.Rate, "rate", 2000, "offered load, requests per second (open loop)")
 	fs.StringVar(&o.Path, "path", "/io?ms=5", "what the load requests; /io keeps many requests in flight")
@@ -50,7 +52,7 @@ func runScenario(c *cli, args []string) error {
 	fs.DurationVar(&o.At, "at", 0, "when the action happens (default: a third of the way; scale acts again at twice that)")
 	fs.StringVar(&o.Crash, "crash", "kill", "crash: how the worker dies: kill (SIGKILL) or request (/crash)")
 	fs.DurationVar(&o.Restart, "restart", time.Second, "crash, one-process models: how long the supervisor takes to start the server again; negative: never")
-	fs.BoolVar(&o.NoHandover, "no-handover", false, "reload, prefork-reuseport: new workers bind their own sockets instead of taking over the old ones")
+	fs.BoolVar(&o.NoHandover, "no-handover", false, "reload, "+results.PreforkReusePort.Name+": new workers bind their own sockets instead of taking over the old ones")
 	fs.BoolVar(&o.NoKeepAlive, "no-keepalive", false, "a new connection per request (fills the accept queues)")
 	fs.BoolVar(&o.Closed, "closed", false, "a closed loop of --connections instead of --rate: see stall")
 	fs.IntVarP(&o.Connections, "connections", "c", 16, "connections to start with (open loop) or to keep busy (--closed)")
@@ -67,6 +69,10 @@ func runScenario(c *cli, args []string) error {
 		return usagef("want one scenario: %s", strings.Join(scenario.Names, ", "))
 	}
 	o.Name = fs.Arg(0)
+	var err error
+	if o.Model, err = results.ParseVariant(model); err != nil {
+		return usagef("--model: %v", err)
+	}
 	if c.smoke {
 		o.Duration, o.At, o.Rate = 1500*time.Millisecond, 0, min(o.Rate, 300)
 		o.Requests, o.Users, o.Restart = min(o.Requests, 100), min(o.Users, 8), min(o.Restart, 200*time.Millisecond)
@@ -149,54 +155,55 @@ func writeScenario(r *scenario.Result, dir string, start time.Time) ([]string, e
 
 func stateCharts(st *scenario.StateResult, dir, sub string) ([]string, error) {
 	var files []string
-	var labels, models []string
+	var labels []string
 	var values []float64
+	var colors []color.RGBA
 	for _, w := range st.PerProcess {
 		labels = append(labels, fmt.Sprintf("worker %d", w.Slot))
 		values = append(values, float64(w.Count))
-		models = append(models, "prefork-rr")
+		colors = append(colors, results.PreforkRR.Color)
 	}
 	labels = append(labels, "/counter/shared")
 	values = append(values, float64(st.Shared))
-	models = append(models, "prefork-os")
+	colors = append(colors, results.PreforkOS.Color)
 	if st.Store >= 0 {
 		labels = append(labels, "shared in Redis")
 		values = append(values, float64(st.Store))
-		models = append(models, "goroutines")
+		colors = append(colors, report.StoreColor)
 	}
 	f, err := report.WriteBars(dir, "counters", report.Bars{
 		Title: "What each counter counted", Subtitle: sub + fmt.Sprintf("\n%d requests to each, rr over %d workers", st.Requests, len(st.PerProcess)),
-		YLabel: "count", Labels: labels, Values: values, Models: models, Ref: float64(st.Requests), RefLabel: "requests sent",
+		YLabel: "count", Labels: labels, Values: values, Colors: colors, Ref: float64(st.Requests), RefLabel: "requests sent",
 		Note: "/counter is a per-process variable: each worker counts only its own share",
 	})
 	if err != nil {
 		return nil, err
 	}
 	files = append(files, f...)
-	labels, values, models = nil, nil, nil
+	labels, values, colors = nil, nil, nil
 	for _, s := range st.Sessions {
 		labels = append(labels, s.Setup)
 		values = append(values, 100*float64(s.Found)/float64(max(s.Lookups, 1)))
-		models = append(models, map[bool]string{true: "prefork-sticky", false: "prefork-rr"}[strings.HasPrefix(s.Setup, "sticky")])
+		colors = append(colors, map[bool]color.RGBA{true: results.PreforkSticky.Color, false: results.PreforkRR.Color}[strings.HasPrefix(s.Setup, "sticky")])
 	}
 	f, err = report.WriteBars(dir, "sessions", report.Bars{
 		Title: "Sessions found after logging in", Subtitle: sub + "\neach user asks who they are on new connections",
-		YLabel: "% of lookups", Labels: labels, Values: values, Models: models,
+		YLabel: "% of lookups", Labels: labels, Values: values, Colors: colors,
 		Format: func(v float64) string { return strconv.FormatFloat(v, 'f', 0, 64) + "%" }, Ref: 100,
 	})
 	if err != nil {
 		return nil, err
 	}
 	files = append(files, f...)
-	labels, values, models = nil, nil, nil
+	labels, values, colors = nil, nil, nil
 	for _, c := range st.Costs {
 		labels = append(labels, c.Setup)
 		values = append(values, c.RPS)
-		models = append(models, "prefork-rr")
+		colors = append(colors, results.PreforkRR.Color)
 	}
 	f, err = report.WriteBars(dir, "counter-cost", report.Bars{
 		Title: "What keeping a counter costs", Subtitle: sub + "\nreq/s of a closed loop, 16 connections",
-		YLabel: "req/s", Labels: labels, Values: values, Models: models,
+		YLabel: "req/s", Labels: labels, Values: values, Colors: colors,
 	})
 	return append(files, f...), err
 }
@@ -223,7 +230,7 @@ func printScenario(w io.Writer, r *scenario.Result, files []string) {
 		}
 		pct := 100 * float64(r.Failed) / float64(max(r.Sent, 1))
 		fmt.Fprintf(w, "sent %d, failed %d (%.2f%%)%s\n", r.Sent, r.Failed, pct, kinds(r.ErrorKinds))
-		if r.Scenario == "crash" && strings.HasPrefix(r.Model, "prefork") {
+		if v, _ := results.LookupVariant(r.Model); r.Scenario == "crash" && v.Prefork() {
 			fmt.Fprintf(w, "the killed worker had %d requests in flight on %d open connections\n", r.InFlight, r.Conns)
 		}
 		switch {

@@ -14,6 +14,7 @@ import (
 	"github.com/corebench/corebench/models/prefork"
 	"github.com/corebench/corebench/models/singlecore"
 	"github.com/corebench/corebench/models/state"
+	"github.com/corebench/corebench/results"
 	"github.com/corebench/corebench/workload"
 )
 
@@ -28,7 +29,7 @@ func init() {
   bench serve --model prefork --sched os              # workers accept on one shared socket
   bench serve --model prefork --sched sticky          # a client address always reaches the same worker
   bench serve --model prefork --state redis://127.0.0.1:6379   # shared counter and sessions in Redis
-  bench serve --model prefork-reuseport --workers max-1 --addr 127.0.0.1:0
+  bench serve --model ` + results.PreforkReusePort.Name + ` --workers max-1 --addr 127.0.0.1:0
   bench serve --model prefork --chaos                 # enables /crash, to watch a worker restart
   bench serve --model prefork --max-memory 512M       # replace a worker gracefully above 512 MB, like PM2's max_memory_restart
   kill -HUP $(pgrep -f "bench serve")                 # rolling reload, like bench reload`,
@@ -50,7 +51,7 @@ type serveFlags struct {
 func runServe(c *cli, args []string) error {
 	var f serveFlags
 	fs := c.flags()
-	fs.StringVar(&f.model, "model", models.Prefork, "singlecore, goroutines or prefork (also prefork-rr, prefork-os, prefork-reuseport)")
+	fs.StringVar(&f.model, "model", models.Prefork, "singlecore, goroutines or prefork (also "+strings.Join(preforkNames(), ", ")+")")
 	fs.StringVar(&f.sched, "sched", "", "prefork scheduling: rr (master passes connections round-robin), os (shared accept queue), reuseport (SO_REUSEPORT), sticky (master picks the worker by client address); default rr")
 	fs.StringVar(&f.addr, "addr", models.DefaultAddr, "listen address; port 0 picks a free port")
 	fs.StringVar(&f.workers, "workers", "max", "worker processes (prefork) or GOMAXPROCS (goroutines): N, max or max-K")
@@ -121,6 +122,17 @@ func runServe(c *cli, args []string) error {
 	return m.Run(ctx)
 }
 
+// preforkNames are the variants --model takes with their scheduler.
+func preforkNames() []string {
+	var names []string
+	for _, v := range results.Variants() {
+		if v.Sched != "" {
+			names = append(names, v.Name)
+		}
+	}
+	return names
+}
+
 type serveOptions struct {
 	models.Options
 	model     string
@@ -131,11 +143,11 @@ type serveOptions struct {
 func (f *serveFlags) options() (serveOptions, string, error) {
 	var o serveOptions
 	model, sched := f.model, f.sched
-	if m, s, ok := strings.Cut(model, "-"); ok && m == models.Prefork {
-		if sched != "" && sched != s {
+	if v, ok := results.LookupVariant(model); ok && v.Sched != "" { // prefork-rr for --model prefork --sched rr
+		if sched != "" && sched != v.Sched {
 			return o, "", usagef("--model %s and --sched %s disagree", model, sched)
 		}
-		model, sched = m, s
+		model, sched = v.Model, v.Sched
 	}
 	switch model {
 	case models.SingleCore, models.Goroutines:

@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/corebench/corebench/models/modeltest"
+	"github.com/corebench/corebench/results"
 )
 
 func reapOrphans() {
@@ -16,26 +17,17 @@ func reapOrphans() {
 }
 
 // TestServeConformance runs the model conformance suite against every
-// variant, each a real `bench serve` process.
+// variant, each a real `bench serve` process started by its serve line.
 func TestServeConformance(t *testing.T) {
-	variants := []modeltest.Variant{
-		{Name: "singlecore", Model: "singlecore", Workers: 1},
-		{Name: "goroutines", Model: "goroutines", Workers: 2},
-		{Name: "prefork-rr", Model: "prefork", Sched: "rr", Workers: 4},
-		{Name: "prefork-os", Model: "prefork", Sched: "os", Workers: 4},
-		{Name: "prefork-reuseport", Model: "prefork", Sched: "reuseport", Workers: 4},
-		{Name: "prefork-sticky", Model: "prefork", Sched: "sticky", Workers: 4},
-	}
-	for _, v := range variants {
-		args := []string{"serve", "--model", v.Model, "--addr", "127.0.0.1:0"}
-		if v.Sched != "" {
-			args = append(args, "--sched", v.Sched)
+	for _, rv := range results.Variants() {
+		workers := 2
+		if rv.Prefork() {
+			workers = 4
 		}
-		if v.Model != "singlecore" {
-			args = append(args, "--workers", itoa(v.Workers))
-		}
+		v := modeltest.Variant{Name: rv.Name, Model: rv.Model, Sched: rv.Sched, Workers: rv.Workers(workers)}
+		args := append(append([]string{"serve"}, rv.ServeArgs(v.Workers)...), "--addr", "127.0.0.1:0")
 		v.Command = func(extra ...string) *exec.Cmd { return bench(append(args, extra...)...) }
-		if v.Model == "prefork" {
+		if rv.Prefork() {
 			v.Scale = func(s *modeltest.Server, n int) error {
 				st, _, stderr := modeltest.RunToExit(t, bench("scale", itoa(n), "--control", s.Info["control"]))
 				if st != 0 {
