@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"slices"
 	"strings"
 	"syscall"
 	"time"
@@ -19,10 +20,11 @@ import (
 )
 
 func init() {
+	_, scheds := preforkVariants()
 	register(&command{
 		name:    "serve",
 		summary: "Serve the workload under one concurrency model until SIGINT or SIGTERM",
-		usage:   "serve [--model singlecore|goroutines|prefork] [--sched rr|os|reuseport] [--workers N|max|max-K] [flags]",
+		usage:   "serve [--model singlecore|goroutines|prefork] [--sched " + strings.Join(scheds, "|") + "] [--workers N|max|max-K] [flags]",
 		examples: `  bench serve --model singlecore --cpus 1            # one process, GOMAXPROCS=1, pinned to CPU 1
   bench serve --model goroutines --workers 8          # one process, GOMAXPROCS=8
   bench serve --model prefork --sched rr --workers 8  # master + 8 workers, master passes connections round-robin
@@ -51,7 +53,8 @@ type serveFlags struct {
 func runServe(c *cli, args []string) error {
 	var f serveFlags
 	fs := c.flags()
-	fs.StringVar(&f.model, "model", models.Prefork, "singlecore, goroutines or prefork (also "+strings.Join(preforkNames(), ", ")+")")
+	names, _ := preforkVariants()
+	fs.StringVar(&f.model, "model", models.Prefork, "singlecore, goroutines or prefork (also "+strings.Join(names, ", ")+")")
 	fs.StringVar(&f.sched, "sched", "", "prefork scheduling: rr (master passes connections round-robin), os (shared accept queue), reuseport (SO_REUSEPORT), sticky (master picks the worker by client address); default rr")
 	fs.StringVar(&f.addr, "addr", models.DefaultAddr, "listen address; port 0 picks a free port")
 	fs.StringVar(&f.workers, "workers", "max", "worker processes (prefork) or GOMAXPROCS (goroutines): N, max or max-K")
@@ -122,15 +125,15 @@ func runServe(c *cli, args []string) error {
 	return m.Run(ctx)
 }
 
-// preforkNames are the variants --model takes with their scheduler.
-func preforkNames() []string {
-	var names []string
+// preforkVariants returns the names and schedulers of the prefork
+// variants: --model takes the names, --sched the schedulers.
+func preforkVariants() (names, scheds []string) {
 	for _, v := range results.Variants() {
-		if v.Sched != "" {
-			names = append(names, v.Name)
+		if v.Prefork() {
+			names, scheds = append(names, v.Name), append(scheds, v.Sched)
 		}
 	}
-	return names
+	return names, scheds
 }
 
 type serveOptions struct {
@@ -158,10 +161,8 @@ func (f *serveFlags) options() (serveOptions, string, error) {
 		if sched == "" {
 			sched = models.SchedRR
 		}
-		switch sched {
-		case models.SchedRR, models.SchedOS, models.SchedReusePort, models.SchedSticky:
-		default:
-			return o, "", usagef("unknown --sched %q: want rr, os, reuseport or sticky", sched)
+		if _, scheds := preforkVariants(); !slices.Contains(scheds, sched) {
+			return o, "", usagef("unknown --sched %q: want %s", sched, strings.Join(scheds, ", "))
 		}
 	default:
 		return o, "", usagef("unknown --model %q: want singlecore, goroutines or prefork", f.model)
