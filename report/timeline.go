@@ -189,16 +189,12 @@ func (v vline) Plot(c draw.Canvas, p *plot.Plot) {
 	c.StrokeLine2(v.style, x, c.Min.Y, x, c.Max.Y)
 }
 
-// StoreColor draws a store outside the server, such as Redis: the one
-// Okabe–Ito colour no variant takes.
-var StoreColor = color.RGBA{0x00, 0x00, 0x00, 0xff}
-
 // Bars is a simple bar chart: one bar per label.
 type Bars struct {
 	Title, Subtitle, Note, YLabel string
 	Labels                        []string
 	Values                        []float64
-	Colors                        []color.RGBA // each bar's: a variant's Color, or StoreColor; a missing or zero one is gray
+	Models                        []string // colours each bar like its model; "" is gray
 	Format                        func(float64) string
 	Ref                           float64 // a dashed reference line, if not 0
 	RefLabel                      string
@@ -220,10 +216,11 @@ func WriteBars(dir, name string, b Bars) ([]string, error) {
 		if err != nil {
 			return nil, err
 		}
-		bar.Color = otherColor
-		if i < len(b.Colors) && b.Colors[i] != (color.RGBA{}) {
-			bar.Color = b.Colors[i]
+		model := ""
+		if i < len(b.Models) {
+			model = b.Models[i]
 		}
+		bar.Color = modelColor(model)
 		bar.LineStyle.Width = 0
 		bar.XMin = float64(i)
 		p.Add(bar)

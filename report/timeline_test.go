@@ -1,7 +1,6 @@
 package report
 
 import (
-	"image/color"
 	"image/png"
 	"os"
 	"path/filepath"
@@ -32,7 +31,7 @@ func TestWriteTimelineAndBars(t *testing.T) {
 		t.Fatal(err)
 	}
 	more, err := WriteBars(dir, "bars", Bars{Title: "per-process counters", YLabel: "count", Labels: []string{"0", "1", "2", "3"},
-		Values: []float64{250, 251, 249, 250}, Colors: []color.RGBA{results.PreforkRR.Color}, Ref: 1000, RefLabel: "requests sent"})
+		Values: []float64{250, 251, 249, 250}, Models: []string{"prefork-rr"}, Ref: 1000, RefLabel: "requests sent"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -107,21 +106,5 @@ func TestTimelineGaps(t *testing.T) {
 	stroke := "stroke:#" + strings.ToUpper(hexColor(modelColor("singlecore"))) + ";stroke-width:3.5"
 	if n := strings.Count(string(svg), stroke); n != 5 {
 		t.Errorf("%d lines in singlecore's colour, want 5: req/s and 4 pieces of p99", n)
-	}
-}
-
-// TestEveryVariantDrawn: every variant is drawn in its own colour and
-// glyph, which no store or external server takes.
-func TestEveryVariantDrawn(t *testing.T) {
-	for _, v := range results.Variants() {
-		if _, ok := glyphs[v.Glyph]; !ok {
-			t.Errorf("%s: no drawer for glyph %d", v, v.Glyph)
-		}
-		if modelColor(v.Name) != v.Color || v.Color == StoreColor || v.Color == otherColor {
-			t.Errorf("%s: drawn in %v, its colour %v; the store's is %v, an external server's %v", v, modelColor(v.Name), v.Color, StoreColor, otherColor)
-		}
-	}
-	if modelColor("node-cluster") != otherColor || StoreColor == otherColor {
-		t.Errorf("an external server is drawn in %v, a store in %v; want %v and another", modelColor("node-cluster"), StoreColor, otherColor)
 	}
 }

@@ -3,7 +3,6 @@ package main
 import (
 	"encoding/json"
 	"fmt"
-	"image/color"
 	"io"
 	"os"
 	"os/exec"
@@ -155,55 +154,54 @@ func writeScenario(r *scenario.Result, dir string, start time.Time) ([]string, e
 
 func stateCharts(st *scenario.StateResult, dir, sub string) ([]string, error) {
 	var files []string
-	var labels []string
+	var labels, models []string
 	var values []float64
-	var colors []color.RGBA
 	for _, w := range st.PerProcess {
 		labels = append(labels, fmt.Sprintf("worker %d", w.Slot))
 		values = append(values, float64(w.Count))
-		colors = append(colors, results.PreforkRR.Color)
+		models = append(models, "prefork-rr")
 	}
 	labels = append(labels, "/counter/shared")
 	values = append(values, float64(st.Shared))
-	colors = append(colors, results.PreforkOS.Color)
+	models = append(models, "prefork-os")
 	if st.Store >= 0 {
 		labels = append(labels, "shared in Redis")
 		values = append(values, float64(st.Store))
-		colors = append(colors, report.StoreColor)
+		models = append(models, "goroutines")
 	}
 	f, err := report.WriteBars(dir, "counters", report.Bars{
 		Title: "What each counter counted", Subtitle: sub + fmt.Sprintf("\n%d requests to each, rr over %d workers", st.Requests, len(st.PerProcess)),
-		YLabel: "count", Labels: labels, Values: values, Colors: colors, Ref: float64(st.Requests), RefLabel: "requests sent",
+		YLabel: "count", Labels: labels, Values: values, Models: models, Ref: float64(st.Requests), RefLabel: "requests sent",
 		Note: "/counter is a per-process variable: each worker counts only its own share",
 	})
 	if err != nil {
 		return nil, err
 	}
 	files = append(files, f...)
-	labels, values, colors = nil, nil, nil
+	labels, values, models = nil, nil, nil
 	for _, s := range st.Sessions {
 		labels = append(labels, s.Setup)
 		values = append(values, 100*float64(s.Found)/float64(max(s.Lookups, 1)))
-		colors = append(colors, map[bool]color.RGBA{true: results.PreforkSticky.Color, false: results.PreforkRR.Color}[strings.HasPrefix(s.Setup, "sticky")])
+		models = append(models, map[bool]string{true: "prefork-sticky", false: "prefork-rr"}[strings.HasPrefix(s.Setup, "sticky")])
 	}
 	f, err = report.WriteBars(dir, "sessions", report.Bars{
 		Title: "Sessions found after logging in", Subtitle: sub + "\neach user asks who they are on new connections",
-		YLabel: "% of lookups", Labels: labels, Values: values, Colors: colors,
+		YLabel: "% of lookups", Labels: labels, Values: values, Models: models,
 		Format: func(v float64) string { return strconv.FormatFloat(v, 'f', 0, 64) + "%" }, Ref: 100,
 	})
 	if err != nil {
 		return nil, err
 	}
 	files = append(files, f...)
-	labels, values, colors = nil, nil, nil
+	labels, values, models = nil, nil, nil
 	for _, c := range st.Costs {
 		labels = append(labels, c.Setup)
 		values = append(values, c.RPS)
-		colors = append(colors, results.PreforkRR.Color)
+		models = append(models, "prefork-rr")
 	}
 	f, err = report.WriteBars(dir, "counter-cost", report.Bars{
 		Title: "What keeping a counter costs", Subtitle: sub + "\nreq/s of a closed loop, 16 connections",
-		YLabel: "req/s", Labels: labels, Values: values, Colors: colors,
+		YLabel: "req/s", Labels: labels, Values: values, Models: models,
 	})
 	return append(files, f...), err
 }
@@ -230,7 +228,7 @@ func printScenario(w io.Writer, r *scenario.Result, files []string) {
 		}
 		pct := 100 * float64(r.Failed) / float64(max(r.Sent, 1))
 		fmt.Fprintf(w, "sent %d, failed %d (%.2f%%)%s\n", r.Sent, r.Failed, pct, kinds(r.ErrorKinds))
-		if v, _ := results.LookupVariant(r.Model); r.Scenario == "crash" && v.Prefork() {
+		if r.Scenario == "crash" && strings.HasPrefix(r.Model, "prefork") {
 			fmt.Fprintf(w, "the killed worker had %d requests in flight on %d open connections\n", r.InFlight, r.Conns)
 		}
 		switch {
