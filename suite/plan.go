@@ -129,15 +129,14 @@ func Plan(p Profile, serverCPUs int) ([]Spec, error) {
 			specs = append(specs, s)
 		}
 	}
-	workers := func(m results.Variant) int { return m.Workers(serverCPUs) }
 	for _, w := range p.Workloads {
 		for _, m := range p.Models {
-			add(Spec{Sweep: results.SweepModels, Model: m, Workers: workers(m), Workload: w, Mode: results.ModeClosed, Connections: p.Connections, KeepAlive: true})
+			add(Spec{Sweep: results.SweepModels, Model: m, Workers: m.Workers(serverCPUs), Workload: w, Mode: results.ModeClosed, Connections: p.Connections, KeepAlive: true})
 		}
 	}
 	for _, c := range p.ConnSweep {
 		for _, m := range p.Models {
-			add(Spec{Sweep: results.SweepConnections, Model: m, Workers: workers(m), Workload: p.Workloads[0], Mode: results.ModeClosed, Connections: c, KeepAlive: true})
+			add(Spec{Sweep: results.SweepConnections, Model: m, Workers: m.Workers(serverCPUs), Workload: p.Workloads[0], Mode: results.ModeClosed, Connections: c, KeepAlive: true})
 		}
 	}
 	if len(p.RateSweep) > 0 {
@@ -147,13 +146,13 @@ func Plan(p Profile, serverCPUs int) ([]Spec, error) {
 		}
 		for _, m := range p.Models {
 			for _, f := range p.RateSweep {
-				add(Spec{Sweep: results.SweepRate, Model: m, Workers: workers(m), Workload: on, Mode: results.ModeOpen, Connections: p.Connections, RateOf: f, KeepAlive: true})
+				add(Spec{Sweep: results.SweepRate, Model: m, Workers: m.Workers(serverCPUs), Workload: on, Mode: results.ModeOpen, Connections: p.Connections, RateOf: f, KeepAlive: true})
 			}
 		}
 	}
 	if p.NoKeepAlive {
 		for _, m := range p.Models {
-			add(Spec{Sweep: results.SweepKeepAlive, Model: m, Workers: workers(m), Workload: p.Workloads[0], Mode: results.ModeClosed, Connections: p.Connections, KeepAlive: false})
+			add(Spec{Sweep: results.SweepKeepAlive, Model: m, Workers: m.Workers(serverCPUs), Workload: p.Workloads[0], Mode: results.ModeClosed, Connections: p.Connections, KeepAlive: false})
 		}
 	}
 	if p.WorkerSweep {
