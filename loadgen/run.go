@@ -394,7 +394,7 @@ func (c *collector) summary(finished int64, cpuEnd time.Duration, machineEnd []p
 		Engine:      o.Engine,
 		Target:      o.URL,
 		Method:      o.Method,
-		Mode:        "closed",
+		Mode:        results.ModeClosed,
 		Connections: o.Connections,
 		KeepAlive:   !o.NoKeepAlive,
 		Workers:     o.Workers,
@@ -402,7 +402,7 @@ func (c *collector) summary(finished int64, cpuEnd time.Duration, machineEnd []p
 		Interrupted: r.aborted.Load() && r.abortAt.Load() < r.end,
 	}
 	if r.open {
-		s.Mode, s.Rate = "open", rateName(o.Rate)
+		s.Mode, s.Rate = results.ModeOpen, rateName(o.Rate)
 	}
 	c.agg.finish(s, dur)
 	c.cpuMu.Lock()

@@ -65,7 +65,7 @@ func AttackTable(out io.Writer, s *results.Summary) error {
 	if len(s.PerWorker) > 0 || s.Workers > 0 {
 		fmt.Fprintf(w, "Workers    %s\n", workersLine(s))
 	}
-	if s.Mode == "open" {
+	if s.Mode == results.ModeOpen {
 		fmt.Fprintf(w, "Late       %s\n", lateLine(s))
 		fmt.Fprintf(w, "Unsent     %s\n", unsentLine(s))
 	}
@@ -89,7 +89,7 @@ func loadLine(s *results.Summary) string {
 		return "results merged from vegeta files: no generator figures"
 	}
 	var parts []string
-	if s.Mode == "open" {
+	if s.Mode == results.ModeOpen {
 		parts = append(parts, "open loop at "+s.Rate, plural(s.Connections, "connection")+" up front, "+strconv.FormatInt(s.ConnectionsOpened, 10)+" opened")
 	} else {
 		parts = append(parts, "closed loop", plural(s.Connections, "connection"))

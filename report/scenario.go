@@ -54,9 +54,9 @@ func RenderScenario(r *results.Scenario, env results.Env, start time.Time, dir s
 func setupColor(setup string) color.Color {
 	switch setup {
 	case results.CounterPerProcess, results.SessionsInWorkers:
-		return modelColor("prefork-rr")
+		return results.PreforkRR.Color
 	case results.SessionsSticky:
-		return modelColor("prefork-sticky")
+		return results.PreforkSticky.Color
 	case results.CounterInMaster:
 		return masterColor
 	case results.CounterInStore, results.SessionsInStore:
@@ -146,7 +146,7 @@ func ScenarioText(out io.Writer, r *results.Scenario) error {
 		}
 		pct := 100 * float64(r.Failed) / float64(max(r.Sent, 1))
 		fmt.Fprintf(w, "sent %d, failed %d (%.2f%%)%s\n", r.Sent, r.Failed, pct, kinds(r.ErrorKinds))
-		if r.Scenario == "crash" && strings.HasPrefix(r.Model, "prefork") {
+		if r.Scenario == "crash" && isPrefork(r.Model) {
 			fmt.Fprintf(w, "the killed worker had %d requests in flight on %d open connections\n", r.InFlight, r.Conns)
 		}
 		switch {
@@ -226,4 +226,10 @@ func loadDesc(r *results.Scenario) string {
 		d += ", no socket handover"
 	}
 	return d
+}
+
+// isPrefork reports whether the variant called name is a prefork one.
+func isPrefork(name string) bool {
+	v, ok := results.LookupVariant(name)
+	return ok && v.Prefork()
 }

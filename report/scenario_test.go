@@ -50,8 +50,8 @@ func TestRenderScenario(t *testing.T) {
 // is the model's.
 func TestSetupColors(t *testing.T) {
 	models := map[color.Color]string{}
-	for m, c := range modelColors {
-		models[c] = m
+	for _, v := range results.Variants() {
+		models[v.Color] = v.Name
 	}
 	for setup, want := range map[string]string{
 		results.CounterPerProcess: "prefork-rr",

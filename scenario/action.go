@@ -7,7 +7,6 @@ import (
 	"net/url"
 	"path/filepath"
 	"regexp"
-	"strings"
 	"syscall"
 	"time"
 
@@ -26,7 +25,7 @@ const grace = 15 * time.Second
 // runAction runs crash, reload or scale: a steady open-loop load, the
 // action at o.At (scale acts again at 2·o.At), the timeline.
 func runAction(ctx context.Context, o Options) (*results.Scenario, error) {
-	isPrefork := strings.HasPrefix(o.Model, "prefork")
+	isPrefork := o.Model.Prefork()
 	var extra []string
 	ctl := ""
 	if isPrefork {
@@ -50,15 +49,9 @@ func runAction(ctx context.Context, o Options) (*results.Scenario, error) {
 		}
 	}()
 	u, _ := url.Parse(srv.URL)
-	r := &results.Scenario{Scenario: o.Name, Model: o.Model, Workers: o.Workers, Rate: o.Rate, Path: o.Path, KeepAlive: !o.NoKeepAlive, NoHandover: o.NoHandover}
+	r := &results.Scenario{Scenario: o.Name, Model: o.Model.Name, Workers: o.Model.Workers(o.Workers), Rate: o.Rate, Path: o.Path, KeepAlive: !o.NoKeepAlive, NoHandover: o.NoHandover}
 	if o.Closed {
 		r.Rate, r.Connections = 0, o.Connections
-	}
-	if !isPrefork {
-		r.Workers = 1
-		if strings.HasPrefix(o.Model, "goroutines") {
-			r.Workers = o.Workers
-		}
 	}
 
 	// The load's fairness is over the workers the server started with, or

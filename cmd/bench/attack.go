@@ -94,7 +94,7 @@ func runAttack(c *cli, args []string) error {
 		return err
 	}
 	f.workersSet = fs.Changed("workers")
-	if smoke() {
+	if c.smoke {
 		f.dur, f.warmup = min(f.dur, 300*time.Millisecond), 0
 	}
 	switch fs.NArg() {

@@ -128,7 +128,7 @@ func runTop(c *cli, args []string) error {
 	if *count < 0 {
 		return usagef("--count %d: want 0 or more", *count)
 	}
-	if smoke() {
+	if c.smoke {
 		*count = 1
 	}
 	ctx, stop := signalContext()
@@ -282,5 +282,5 @@ func runLogs(c *cli, args []string) error {
 	if err != nil {
 		return err
 	}
-	return cl.Logs(ctx, !*noFollow && !smoke(), func(l string) { fmt.Fprintln(c.stdout, l) })
+	return cl.Logs(ctx, !*noFollow && !c.smoke, func(l string) { fmt.Fprintln(c.stdout, l) })
 }

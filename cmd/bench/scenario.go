@@ -24,7 +24,7 @@ func init() {
 		examples: `  bench scenario crash                          # SIGKILL one of 4 prefork-rr workers at 2000 req/s: only its requests in flight fail
   bench scenario crash --model singlecore       # the whole service is down until it is restarted (here after 1s)
   bench scenario reload                         # rolling reload under load: 0 failed requests
-  bench scenario reload --model prefork-reuseport --no-handover   # what closing SO_REUSEPORT sockets costs
+  bench scenario reload --model ` + results.PreforkReusePort.Name + ` --no-handover   # what closing SO_REUSEPORT sockets costs
   bench scenario scale                          # 2 -> 8 -> 2 workers under load: 0 failed requests
   bench scenario state                          # per-process counters and sessions break; the master's counter and sticky work
   bench scenario state --state redis://127.0.0.1:6379   # and the Redis answer
@@ -36,10 +36,10 @@ func init() {
 
 func runScenario(c *cli, args []string) error {
 	var o scenario.Options
-	var out string
+	var model, out string
 	var asJSON bool
 	fs := c.flags()
-	fs.StringVar(&o.Model, "model", "prefork-rr", "model: singlecore, goroutines, prefork-rr, prefork-os, prefork-reuseport, prefork-sticky")
+	fs.StringVar(&model, "model", results.PreforkRR.Name, "model: "+strings.Join(results.VariantNames(results.Variants()), ", "))
 	fs.IntVar(&o.Workers, "workers", 0, "workers (default 4; scale starts at 2)")
 	fs.Float64Var(&o.Rate, "rate", 2000, "offered load, requests per second (open loop)")
 	fs.StringVar(&o.Path, "path", "/io?ms=5", "what the load requests; /io keeps many requests in flight")
@@ -47,7 +47,7 @@ func runScenario(c *cli, args []string) error {
 	fs.DurationVar(&o.At, "at", 0, "when the action happens (default: a third of the way; scale acts again at twice that)")
 	fs.StringVar(&o.Crash, "crash", "kill", "crash: how the worker dies: kill (SIGKILL) or request (/crash)")
 	fs.DurationVar(&o.Restart, "restart", time.Second, "crash, one-process models: how long the supervisor takes to start the server again; negative: never")
-	fs.BoolVar(&o.NoHandover, "no-handover", false, "reload, prefork-reuseport: new workers bind their own sockets instead of taking over the old ones")
+	fs.BoolVar(&o.NoHandover, "no-handover", false, "reload, "+results.PreforkReusePort.Name+": new workers bind their own sockets instead of taking over the old ones")
 	fs.BoolVar(&o.NoKeepAlive, "no-keepalive", false, "a new connection per request (fills the accept queues)")
 	fs.BoolVar(&o.Closed, "closed", false, "a closed loop of --connections instead of --rate: see stall")
 	fs.IntVarP(&o.Connections, "connections", "c", 16, "connections to start with (open loop) or to keep busy (--closed)")
@@ -64,7 +64,11 @@ func runScenario(c *cli, args []string) error {
 		return usagef("want one scenario: %s", strings.Join(scenario.Names, ", "))
 	}
 	o.Name = fs.Arg(0)
-	if smoke() {
+	var err error
+	if o.Model, err = results.ParseVariant(model); err != nil {
+		return usagef("--model: %v", err)
+	}
+	if c.smoke {
 		o.Duration, o.At, o.Rate = 1500*time.Millisecond, 0, min(o.Rate, 300)
 		o.Requests, o.Users, o.Restart = min(o.Requests, 100), min(o.Users, 8), min(o.Restart, 200*time.Millisecond)
 	}
