@@ -76,7 +76,7 @@ func runAction(ctx context.Context, o Options) (*Result, error) {
 		// browsers and Go's http.Transport do, so the failures counted are
 		// the requests the server had, not the generator's own sends on
 		// connections it could have known were gone.
-		l := loadgen.Load{URL: srv.URL + o.Path, Connections: o.Connections, Rate: o.Rate, Duration: o.Duration, KeepAlive: !o.NoKeepAlive, ProbeIdle: true, Workers: workers}
+		l := loadgen.Load{URL: srv.URL + o.Path, Connections: o.Connections, Rate: o.Rate, Duration: o.Duration, NoKeepAlive: o.NoKeepAlive, ProbeIdle: true, Workers: workers}
 		if o.Closed {
 			l.Rate = 0
 		}

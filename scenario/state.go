@@ -237,7 +237,7 @@ func sessions(ctx context.Context, url string, users int) (int, error) {
 
 // burst measures req/s and p99 of a short closed loop at url.
 func burst(ctx context.Context, o Options, url string) (float64, float64, error) {
-	s, err := o.Generate(ctx, loadgen.Load{URL: url, Connections: 16, Duration: min(o.Duration/3, 2*time.Second), KeepAlive: true})
+	s, err := o.Generate(ctx, loadgen.Load{URL: url, Connections: 16, Duration: min(o.Duration/3, 2*time.Second)})
 	if err != nil {
 		return 0, 0, err
 	}

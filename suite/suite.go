@@ -137,7 +137,7 @@ func runCase(ctx context.Context, o Options, sp Spec, capacity map[string]float6
 			c.Error = err.Error()
 		}
 	}()
-	load := loadgen.Load{URL: srv.URL + c.Path, Connections: sp.Connections, Rate: c.Rate, Duration: o.Profile.Duration, KeepAlive: sp.KeepAlive, Engine: o.Engine,
+	load := loadgen.Load{URL: srv.URL + c.Path, Connections: sp.Connections, Rate: c.Rate, Duration: o.Profile.Duration, NoKeepAlive: !sp.KeepAlive, Engine: o.Engine,
 		Workers: workersOf(ctx, srv.URL, sp)}
 	if o.Profile.Warmup > 0 {
 		warm := load
