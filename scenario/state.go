@@ -124,11 +124,11 @@ func runState(ctx context.Context, o Options) (*Result, error) {
 // withServer runs f against a fresh server of model.
 func withServer(ctx context.Context, o Options, model string, extra []string, f func(url string) error) error {
 	extra = append([]string{"--control", filepath.Join(o.Dir, model+".sock")}, extra...)
-	srv, err := child.Start(ctx, o.Serve(o.serveArgs(model, "127.0.0.1:0", extra...)...), startTimeout)
+	srv, err := child.Start(ctx, o.Serve(o.serveArgs(model, "127.0.0.1:0", extra...)...), limits)
 	if err != nil {
 		return err
 	}
-	defer srv.Stop(grace)
+	defer srv.Stop()
 	return f(srv.URL)
 }
 
