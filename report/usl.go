@@ -70,10 +70,11 @@ func (u USL) String() string {
 // squares on X, with σ and κ constrained to be non-negative (and σ <= 1).
 //
 // The fit does not trust any single method: a coarse grid over σ and κ
-// (λ solved in closed form for each) finds the right valley, then
-// Levenberg–Marquardt with bounds polishes the best start in the interior
-// and on the κ = 0 and σ = 0 edges, and the lowest error wins. It needs at
-// least three points at three distinct N, all positive.
+// (λ solved in closed form for each) finds the right valley, which a local
+// method alone may miss (gonum has no bounded global search), then gonum's
+// Nelder–Mead polishes the best start in the interior and on the κ = 0 and
+// σ = 0 edges, and the lowest error wins. It needs at least three points
+// at three distinct N, all positive.
 func FitUSL(pts []Point) (USL, error) {
 	if len(pts) < 3 {
 		return USL{}, fmt.Errorf("usl: need at least 3 points, have %d", len(pts))
