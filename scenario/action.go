@@ -22,6 +22,9 @@ const startTimeout = 30 * time.Second
 // grace bounds a server's drain when the scenario stops it.
 const grace = 15 * time.Second
 
+// limits is how the scenarios start and stop servers.
+var limits = child.Options{Ready: startTimeout, Grace: grace}
+
 // runAction runs crash, reload or scale: a steady open-loop load, the
 // action at o.At (scale acts again at 2·o.At), the timeline.
 func runAction(ctx context.Context, o Options) (*results.Scenario, error) {
@@ -38,14 +41,14 @@ func runAction(ctx context.Context, o Options) (*results.Scenario, error) {
 	if o.NoHandover {
 		extra = append(extra, "--no-handover")
 	}
-	srv, err := child.Start(ctx, o.Serve(o.serveArgs(o.Model, "127.0.0.1:0", extra...)...), startTimeout)
+	srv, err := child.Start(ctx, o.Serve(o.serveArgs(o.Model, "127.0.0.1:0", extra...)...), limits)
 	if err != nil {
 		return nil, err
 	}
 	servers := []*child.Server{srv}
 	defer func() {
 		for _, s := range servers {
-			s.Stop(grace)
+			s.Stop()
 		}
 	}()
 	u, _ := url.Parse(srv.URL)
@@ -69,7 +72,7 @@ func runAction(ctx context.Context, o Options) (*results.Scenario, error) {
 		// browsers and Go's http.Transport do, so the failures counted are
 		// the requests the server had, not the generator's own sends on
 		// connections it could have known were gone.
-		l := loadgen.Load{URL: srv.URL + o.Path, Connections: o.Connections, Rate: o.Rate, Duration: o.Duration, KeepAlive: !o.NoKeepAlive, ProbeIdle: true, Workers: workers}
+		l := loadgen.Load{URL: srv.URL + o.Path, Connections: o.Connections, Rate: o.Rate, Duration: o.Duration, NoKeepAlive: o.NoKeepAlive, ProbeIdle: true, Workers: workers}
 		if o.Closed {
 			l.Rate = 0
 		}
@@ -266,7 +269,7 @@ func crashProcess(ctx context.Context, o Options, srv *child.Server, addr string
 	var next *child.Server
 	err = act(fmt.Sprintf("restarted after %v", o.Restart), func() error {
 		var err error
-		next, err = child.Start(ctx, o.Serve(o.serveArgs(o.Model, addr, "--chaos")...), startTimeout)
+		next, err = child.Start(ctx, o.Serve(o.serveArgs(o.Model, addr, "--chaos")...), limits)
 		return err
 	})
 	return next, err

@@ -86,11 +86,11 @@ func runState(ctx context.Context, o Options) (*results.Scenario, error) {
 // withServer runs f against a fresh server of v.
 func withServer(ctx context.Context, o Options, v results.Variant, extra []string, f func(url string) error) error {
 	extra = append([]string{"--control", filepath.Join(o.Dir, v.Name+".sock")}, extra...)
-	srv, err := child.Start(ctx, o.Serve(o.serveArgs(v, "127.0.0.1:0", extra...)...), startTimeout)
+	srv, err := child.Start(ctx, o.Serve(o.serveArgs(v, "127.0.0.1:0", extra...)...), limits)
 	if err != nil {
 		return err
 	}
-	defer srv.Stop(grace)
+	defer srv.Stop()
 	return f(srv.URL)
 }
 
@@ -199,7 +199,7 @@ func sessions(ctx context.Context, url string, users int) (int, error) {
 
 // burst measures req/s and p99 of a short closed loop at url.
 func burst(ctx context.Context, o Options, url string) (float64, float64, error) {
-	s, err := o.Generate(ctx, loadgen.Load{URL: url, Connections: 16, Duration: min(o.Duration/3, 2*time.Second), KeepAlive: true})
+	s, err := o.Generate(ctx, loadgen.Load{URL: url, Connections: 16, Duration: min(o.Duration/3, 2*time.Second)})
 	if err != nil {
 		return 0, 0, err
 	}

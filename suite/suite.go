@@ -121,17 +121,17 @@ func runCase(ctx context.Context, o Options, sp Spec, capacity map[string]float6
 		}
 		c.Rate = math.Max(1, math.Round(base*sp.RateOf))
 	}
-	srv, err := child.Start(ctx, o.Serve(serveArgs(o, sp)...), o.StartupWait)
+	srv, err := child.Start(ctx, o.Serve(serveArgs(o, sp)...), child.Options{Ready: o.StartupWait, Grace: o.Grace})
 	if err != nil {
 		c.Error = err.Error()
 		return c
 	}
 	defer func() {
-		if err := srv.Stop(o.Grace); err != nil && c.Error == "" {
+		if err := srv.Stop(); err != nil && c.Error == "" {
 			c.Error = err.Error()
 		}
 	}()
-	load := loadgen.Load{URL: srv.URL + c.Path, Connections: sp.Connections, Rate: c.Rate, Duration: o.Profile.Duration, KeepAlive: sp.KeepAlive, Engine: o.Engine,
+	load := loadgen.Load{URL: srv.URL + c.Path, Connections: sp.Connections, Rate: c.Rate, Duration: o.Profile.Duration, NoKeepAlive: !sp.KeepAlive, Engine: o.Engine,
 		Workers: workersOf(ctx, srv.URL, sp)}
 	if o.Profile.Warmup > 0 {
 		warm := load
