@@ -332,7 +332,7 @@ func saturation(s *results.Summary) {
 	}
 	// Late for want of a free connection is the server's backlog: the
 	// generator kept up, the server did not.
-	if s.Mode == "open" && s.Late.Share > 0.01 && s.Late.ConnBusy < s.Late.Count/2 {
+	if s.Mode == results.ModeOpen && s.Late.Share > 0.01 && s.Late.ConnBusy < s.Late.Count/2 {
 		why = append(why, strconv.FormatFloat(100*s.Late.Share, 'f', 1, 64)+"% of requests left more than "+
 			strconv.FormatFloat(s.Late.Threshold, 'f', -1, 64)+" ms after their scheduled time (over 1%): the generator could not keep the schedule, so the rate was not the one asked for")
 	}

@@ -9,8 +9,8 @@ import (
 // connection pays to keep a record, and what the collector pays to fold it
 // in. The end-to-end figures are in docs/performance.md.
 
-func BenchmarkSlotAdd(b *testing.B) {
-	var s slot
+func BenchmarkRecordBufAdd(b *testing.B) {
+	var s recordBuf
 	rec := record{start: 1, latency: 100_000, status: 200, worker: 3}
 	n := 0
 	for b.Loop() {

@@ -53,7 +53,7 @@ func TestIdleWorkerCountsInFairness(t *testing.T) {
 			}
 		})
 	}
-	s, err := Generate(context.Background(), Load{URL: srv.URL, Connections: 1, Duration: 50 * time.Millisecond, KeepAlive: true, Workers: 4})
+	s, err := Generate(context.Background(), Load{URL: srv.URL, Connections: 1, Duration: 50 * time.Millisecond, Workers: 4})
 	if err != nil || s.Workers != 4 || s.Fairness != 0.25 {
 		t.Fatalf("Generate with Workers 4: %v; workers %d, fairness %v", err, s.Workers, s.Fairness)
 	}

@@ -22,7 +22,7 @@ import (
 
 // fastEngine speaks HTTP/1.1 over raw TCP connections, one goroutine each.
 type fastEngine struct {
-	r        *run
+	a        *attack
 	hostport string // as the URL says, for messages
 	addr     string // resolved IP:port
 	req      []byte // the request, built once
@@ -33,15 +33,15 @@ type fastEngine struct {
 	first    []net.Conn  // opened by connect, one per initial connection (nil when that dial failed)
 	tickets  chan int64  // open loop: scheduled send times, handed to idle connections
 	timer    *time.Timer // open loop: the dispatcher's, see send
-	ds       *slot       // open loop: the dispatcher's, for unsent hits
+	ds       *recordBuf  // open loop: the dispatcher's, for unsent hits
 	backlog  backlog     // open loop: behind for want of a connection
 	coalesce time.Duration
 	wg       sync.WaitGroup
 	nconns   atomic.Int64 // connection goroutines started
 }
 
-func newFastEngine(r *run) (*fastEngine, error) {
-	u, err := ParseURL(r.o.URL)
+func newFastEngine(a *attack) (*fastEngine, error) {
+	u, err := ParseURL(a.o.URL)
 	if err != nil {
 		return nil, err
 	}
@@ -55,15 +55,15 @@ func newFastEngine(r *run) (*fastEngine, error) {
 		return nil, &UnreachableError{Addr: hostport, Err: rootCause(err)}
 	}
 	return &fastEngine{
-		r:        r,
+		a:        a,
 		hostport: hostport,
 		addr:     ta.String(),
-		req:      buildRequest(r.o, u),
-		head:     r.o.Method == http.MethodHead,
-		maxBody:  r.o.MaxBody,
-		timeout:  int64(r.o.Timeout),
-		dialer:   net.Dialer{Timeout: r.o.Timeout},
-		coalesce: max(r.o.Coalesce, 0),
+		req:      buildRequest(a.o, u),
+		head:     a.o.Method == http.MethodHead,
+		maxBody:  a.o.MaxBody,
+		timeout:  int64(a.o.Timeout),
+		dialer:   net.Dialer{Timeout: a.o.Timeout},
+		coalesce: max(a.o.Coalesce, 0),
 	}, nil
 }
 
@@ -106,7 +106,7 @@ func buildRequest(o Options, u *url.URL) []byte {
 // connect opens the initial connections, all at once, before the clock
 // starts. When every one of them fails, the target is unreachable.
 func (e *fastEngine) connect(ctx context.Context) error {
-	n := e.r.o.Connections
+	n := e.a.o.Connections
 	e.first = make([]net.Conn, n)
 	errs := make([]error, n)
 	var wg sync.WaitGroup
@@ -124,7 +124,7 @@ func (e *fastEngine) connect(ctx context.Context) error {
 			ok++
 		}
 	}
-	e.r.opened.Add(int64(ok))
+	e.a.opened.Add(int64(ok))
 	if ok == 0 {
 		if err := ctx.Err(); err != nil {
 			return err
@@ -161,11 +161,11 @@ func rootCause(err error) error {
 	return err
 }
 
-func (e *fastEngine) run() {
-	r := e.r
+func (e *fastEngine) drive() {
+	a := e.a
 	n := len(e.first)
 	e.nconns.Store(int64(n))
-	if !r.open {
+	if !a.open {
 		for _, nc := range e.first {
 			c := e.newConn(nc)
 			e.wg.Add(1)
@@ -196,17 +196,17 @@ func (e *fastEngine) run() {
 // mid-run. A hit that finds no connection within the timeout of its
 // scheduled time is given up and recorded as unsent.
 func (e *fastEngine) dispatch() {
-	r := e.r
-	w, release := r.openWaiter()
+	a := e.a
+	w, release := a.openWaiter()
 	if w == nil {
 		return
 	}
 	defer release()
-	e.ds = r.newSlot()
-	if r.measure > 0 && !e.pace(w, initialPacer(r.o.Rate), 0, r.measure-1) {
+	e.ds = a.newRecordBuf()
+	if a.measure > 0 && !e.pace(w, initialPacer(a.o.Rate), 0, a.measure-1) {
 		return
 	}
-	e.pace(w, r.o.Rate, r.measure, r.end)
+	e.pace(w, a.o.Rate, a.measure, a.end)
 }
 
 // spawnAfter is how long the dispatcher waits for a connection to be idle
@@ -224,7 +224,7 @@ const spawnAfter = 200 * time.Microsecond
 // early is measured from when it left, so its latency stays true; only
 // the schedule's precision is Coalesce.
 func (e *fastEngine) pace(w *waiter, p vegeta.Pacer, from, to int64) bool {
-	r := e.r
+	a := e.a
 	clock := hitClock{p: p, from: from, to: to}
 	awake := int64(-1) // until when the dispatcher sends without waiting
 	for {
@@ -233,7 +233,7 @@ func (e *fastEngine) pace(w *waiter, p vegeta.Pacer, from, to int64) bool {
 			return true
 		}
 		if sched > awake {
-			now := r.now()
+			now := a.now()
 			if d := sched - now; d > 0 {
 				if w.wait(time.Duration(d)) != nil {
 					return false
@@ -242,7 +242,7 @@ func (e *fastEngine) pace(w *waiter, p vegeta.Pacer, from, to int64) bool {
 			}
 			awake = now + int64(e.coalesce)
 		}
-		if r.stopping.Load() || !e.send(sched) {
+		if a.stopping.Load() || !e.send(sched) {
 			return false
 		}
 	}
@@ -261,41 +261,41 @@ func (e *fastEngine) pace(w *waiter, p vegeta.Pacer, from, to int64) bool {
 func (e *fastEngine) send(sched int64) bool {
 	select {
 	case e.tickets <- sched:
-		e.backlog.note(e.r, sched)
+		e.backlog.note(e.a, sched)
 		return true
 	default:
 	}
 	runtime.Gosched()
 	select {
 	case e.tickets <- sched:
-		e.backlog.note(e.r, sched)
+		e.backlog.note(e.a, sched)
 		return true
 	default:
 	}
 	// No connection is idle: every one is waiting for a response, or has
 	// yet to come back for a ticket.
 	e.backlog.on = true
-	if e.nconns.Load() < int64(e.r.o.MaxConnections) {
+	if e.nconns.Load() < int64(e.a.o.MaxConnections) {
 		switch e.await(sched, spawnAfter) {
 		case handed:
 			return true
 		case aborted:
 			return false
 		}
-		e.backlog.note(e.r, sched)
+		e.backlog.note(e.a, sched)
 		e.nconns.Add(1)
 		c := e.newConn(nil)
 		e.wg.Add(1)
 		go c.openLoop(sched)
 		return true
 	}
-	switch e.await(sched, time.Duration(sched+e.timeout-e.r.now())) {
+	switch e.await(sched, time.Duration(sched+e.timeout-e.a.now())) {
 	case handed:
 		return true
 	case aborted:
 		return false
 	}
-	e.r.giveUp(e.ds, sched)
+	e.a.giveUp(e.ds, sched)
 	return true
 }
 
@@ -319,11 +319,11 @@ func (e *fastEngine) await(sched int64, d time.Duration) int {
 	select {
 	case e.tickets <- sched:
 		e.timer.Stop()
-		e.backlog.note(e.r, sched)
+		e.backlog.note(e.a, sched)
 		return handed
 	case <-e.timer.C:
 		return expired
-	case <-e.r.abortCh:
+	case <-e.a.abortCh:
 		return aborted
 	}
 }
@@ -331,8 +331,8 @@ func (e *fastEngine) await(sched int64, d time.Duration) int {
 // fconn is one connection of the fast engine and the goroutine driving it.
 type fconn struct {
 	e        *fastEngine
-	r        *run
-	s        *slot
+	a        *attack
+	s        *recordBuf
 	conn     net.Conn
 	raw      syscall.RawConn // conn's, for exchange
 	rd       *respReader
@@ -347,7 +347,7 @@ type fconn struct {
 }
 
 func (e *fastEngine) newConn(nc net.Conn) *fconn {
-	c := &fconn{e: e, r: e.r, s: e.r.newSlot(), rd: newRespReader()}
+	c := &fconn{e: e, a: e.a, s: e.a.newRecordBuf(), rd: newRespReader()}
 	c.onReadable = c.readable
 	if nc != nil {
 		c.attach(nc)
@@ -366,7 +366,7 @@ func (c *fconn) attach(nc net.Conn) {
 	c.s.mu.Lock()
 	c.s.conn = nc
 	c.s.mu.Unlock()
-	if c.r.aborted.Load() {
+	if c.a.aborted.Load() {
 		nc.Close() // abort may have missed it
 	}
 }
@@ -385,10 +385,10 @@ func (c *fconn) close() {
 func (c *fconn) closedLoop() {
 	defer c.e.wg.Done()
 	defer c.close()
-	r := c.r
-	for !r.stopping.Load() {
-		t := r.now()
-		if t >= r.end {
+	a := c.a
+	for !a.stopping.Load() {
+		t := a.now()
+		if t >= a.end {
 			return
 		}
 		c.s.add(c.do(t, t))
@@ -398,34 +398,34 @@ func (c *fconn) closedLoop() {
 func (c *fconn) openLoop(first int64) {
 	defer c.e.wg.Done()
 	defer c.close()
-	r := c.r
+	a := c.a
 	if first >= 0 {
-		c.s.add(c.do(first, r.now()))
+		c.s.add(c.do(first, a.now()))
 	}
 	for sched := range c.e.tickets {
-		c.s.add(c.do(sched, r.now()))
+		c.s.add(c.do(sched, a.now()))
 	}
 }
 
 // do sends one request scheduled at sched that leaves at sent, and reads
 // its response.
 func (c *fconn) do(sched, sent int64) record {
-	r, e := c.r, c.e
+	a, e := c.a, c.e
 	rec := record{start: min(sched, sent), late: sent - sched, worker: -1}
-	if c.conn != nil && r.o.ProbeIdle && c.peerClosed() {
+	if c.conn != nil && a.o.ProbeIdle && c.peerClosed() {
 		c.close() // the server closed it while it was idle: not this request's failure
 	}
 	if c.conn == nil {
-		nc, err := e.dialer.DialContext(r.ctx, "tcp", e.addr)
+		nc, err := e.dialer.DialContext(a.ctx, "tcp", e.addr)
 		if err != nil {
 			return c.fail(rec, err)
 		}
-		r.opened.Add(1)
+		a.opened.Add(1)
 		c.attach(nc)
 	}
 	if c.deadline-sent < e.timeout-e.timeout/10 {
 		c.deadline = sent + e.timeout
-		c.conn.SetDeadline(r.origin.Add(time.Duration(c.deadline)))
+		c.conn.SetDeadline(a.origin.Add(time.Duration(c.deadline)))
 	}
 	if err := c.exchange(); err != nil {
 		return c.fail(rec, err)
@@ -433,15 +433,15 @@ func (c *fconn) do(sched, sent int64) record {
 	if err := c.rd.readResponse(c.conn, e.head, e.maxBody, &c.resp); err != nil {
 		return c.fail(rec, err)
 	}
-	rec.latency = r.now() - rec.start
+	rec.latency = a.now() - rec.start
 	rec.status = uint16(c.resp.status)
 	rec.worker = c.resp.worker
 	rec.bytesIn = uint32(min(c.resp.bodyLen, math.MaxUint32))
-	rec.bytesOut = uint32(len(r.o.Body))
+	rec.bytesOut = uint32(len(a.o.Body))
 	if c.resp.status >= 400 {
 		rec.kind = kindBadStatus
 	}
-	if c.resp.close || r.o.NoKeepAlive {
+	if c.resp.close || a.o.NoKeepAlive {
 		c.close()
 	}
 	return rec
@@ -450,11 +450,11 @@ func (c *fconn) do(sched, sent int64) record {
 // fail completes rec as a failure and drops the connection: after an
 // error, nothing more can be trusted to come on it in order.
 func (c *fconn) fail(rec record, err error) record {
-	rec.latency = c.r.now() - rec.start
+	rec.latency = c.a.now() - rec.start
 	var msg string
 	rec.kind, msg = classify(err)
 	if msg != kindPhrase[rec.kind] {
-		rec.msg = c.r.msgs.intern(msg)
+		rec.msg = c.a.msgs.intern(msg)
 	}
 	c.close()
 	return rec

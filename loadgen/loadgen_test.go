@@ -763,25 +763,25 @@ func TestMemoryFlat(t *testing.T) {
 	srv, _ := countingServer(t, nil, nil)
 	o := Options{URL: srv.URL, Connections: 2, Duration: 300 * time.Millisecond, SeriesInterval: 10 * time.Millisecond}
 	o = o.withDefaults()
-	r := newRun(o)
-	e, err := newFastEngine(r)
+	a := newAttack(o)
+	e, err := newFastEngine(a)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if err := e.connect(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	r.origin = time.Now()
-	col := newCollector(r)
+	a.origin = time.Now()
+	col := newCollector(a)
 	done := make(chan struct{})
 	colDone := make(chan struct{})
 	go func() { col.loop(done); close(colDone) }()
-	e.run()
+	e.drive()
 	close(done)
 	<-colDone
-	s := col.summary(r.now(), 0, nil)
+	s := col.summary(a.now(), 0, nil)
 	var held int
-	for _, sl := range r.slots {
+	for _, sl := range a.bufs {
 		held += cap(sl.buf) + cap(sl.spare)
 	}
 	// Each buffer holds at most a few slices' worth of records.
@@ -796,9 +796,9 @@ func TestMemoryFlat(t *testing.T) {
 func TestPaceSchedule(t *testing.T) {
 	for _, coalesce := range []time.Duration{0, 50 * time.Microsecond, 300 * time.Microsecond} {
 		o := Options{URL: "http://127.0.0.1:1/", Connections: 1, MaxConnections: 1, Duration: 20 * time.Millisecond}.withDefaults()
-		r := newRun(o)
-		r.origin = time.Now()
-		e := &fastEngine{r: r, tickets: make(chan int64), coalesce: coalesce, timeout: int64(o.Timeout), ds: r.newSlot()}
+		a := newAttack(o)
+		a.origin = time.Now()
+		e := &fastEngine{a: a, tickets: make(chan int64), coalesce: coalesce, timeout: int64(o.Timeout), ds: a.newRecordBuf()}
 		e.nconns.Store(1) // at the cap: send waits for the receiver below
 		w, err := newWaiter()
 		if err != nil {
@@ -809,7 +809,7 @@ func TestPaceSchedule(t *testing.T) {
 		done := make(chan struct{})
 		go func() {
 			for s := range e.tickets {
-				gots = append(gots, got{s, r.now()})
+				gots = append(gots, got{s, a.now()})
 			}
 			close(done)
 		}()
@@ -850,14 +850,14 @@ func TestPaceSchedule(t *testing.T) {
 // connection always idle. Requests are due an hour ago, or a minute ahead.
 func TestBacklogCatchUp(t *testing.T) {
 	o := Options{URL: "http://127.0.0.1:1/", Connections: 1, MaxConnections: 1, Duration: time.Second, Timeout: 24 * time.Hour}.withDefaults()
-	r := newRun(o)
-	r.origin = time.Now().Add(-time.Hour)
+	a := newAttack(o)
+	a.origin = time.Now().Add(-time.Hour)
 	const late = int64(time.Second) // an hour late, within the timeout
-	e := &fastEngine{r: r, tickets: make(chan int64, 1), timeout: int64(o.Timeout), ds: r.newSlot()}
+	e := &fastEngine{a: a, tickets: make(chan int64, 1), timeout: int64(o.Timeout), ds: a.newRecordBuf()}
 	e.nconns.Store(1) // at the cap: a send with no idle connection waits for one
 
 	e.send(late)
-	if n := r.connBusy.Load(); n != 0 {
+	if n := a.connBusy.Load(); n != 0 {
 		t.Fatalf("a late request to an idle connection, outside a backlog: %d counted, want 0", n)
 	}
 
@@ -877,7 +877,7 @@ func TestBacklogCatchUp(t *testing.T) {
 		}
 	}()
 	e.send(late)
-	if n := r.connBusy.Load(); n != 1 {
+	if n := a.connBusy.Load(); n != 1 {
 		t.Fatalf("the request that waited for a connection: %d counted, want 1", n)
 	}
 
@@ -885,12 +885,12 @@ func TestBacklogCatchUp(t *testing.T) {
 	for range 18 {
 		e.send(late)
 	}
-	if n := r.connBusy.Load(); n != 19 {
+	if n := a.connBusy.Load(); n != 19 {
 		t.Errorf("%d of the 19 requests sent late since the wait counted as the backlog, want all", n)
 	}
-	e.send(r.now() + int64(time.Minute))
+	e.send(a.now() + int64(time.Minute))
 	e.send(late)
-	if n := r.connBusy.Load(); n != 19 {
+	if n := a.connBusy.Load(); n != 19 {
 		t.Errorf("a request on time did not end the backlog: %d counted after it", n-19)
 	}
 }

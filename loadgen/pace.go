@@ -47,24 +47,24 @@ func (c *hitClock) next() (int64, bool) {
 // note reads no clock.
 type backlog struct{ on bool }
 
-func (b *backlog) note(r *run, sched int64) {
+func (b *backlog) note(a *attack, sched int64) {
 	if !b.on {
 		return
 	}
-	if r.now()-sched <= int64(r.o.LateThreshold) {
+	if a.now()-sched <= int64(a.o.LateThreshold) {
 		b.on = false
 		return
 	}
-	if sched >= r.measure {
-		r.connBusy.Add(1)
+	if sched >= a.measure {
+		a.connBusy.Add(1)
 	}
 }
 
 // giveUp records the hit scheduled at sched as unsent, if measured: no
 // connection took it within the timeout of its time.
-func (r *run) giveUp(s *slot, sched int64) {
-	if sched >= r.measure {
-		now := r.now()
+func (a *attack) giveUp(s *recordBuf, sched int64) {
+	if sched >= a.measure {
+		now := a.now()
 		s.add(record{start: sched, latency: now - sched, late: now - sched, worker: -1, kind: kindUnsent})
 	}
 }

@@ -58,18 +58,18 @@ var kindPhrase = [numKinds]string{"", "connection refused", "connection reset by
 // its status: only those have a latency worth a percentile.
 func (r *record) complete() bool { return r.kind == kindOK || r.kind == kindBadStatus }
 
-// slot is where one connection (or one engine goroutine) records: its own
+// recordBuf is where one connection (or one engine goroutine) records: its own
 // buffer under its own mutex, which only the collector contends for, once
 // per SeriesInterval.
-type slot struct {
+type recordBuf struct {
 	mu    sync.Mutex
 	buf   []record
 	spare []record    // the collector's, swapped with buf
 	conn  net.Conn    // the fast engine's current connection, closed on abort
-	dirty atomic.Bool // buf holds records: lets the collector skip idle slots without locking
+	dirty atomic.Bool // buf holds records: lets the collector skip idle buffers without locking
 }
 
-func (s *slot) add(r record) {
+func (s *recordBuf) add(r record) {
 	s.mu.Lock()
 	if len(s.buf) == 0 {
 		s.dirty.Store(true)
@@ -80,7 +80,7 @@ func (s *slot) add(r record) {
 
 // swap hands the collector what s recorded since the last swap. A record
 // added while swap runs is there at the next swap.
-func (s *slot) swap() []record {
+func (s *recordBuf) swap() []record {
 	if !s.dirty.Load() {
 		return nil
 	}

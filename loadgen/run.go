@@ -41,16 +41,16 @@ func Run(ctx context.Context, o Options) (*results.Summary, error) {
 		return nil, err
 	}
 	o = o.withDefaults()
-	r := newRun(o)
-	defer r.cancel()
+	a := newAttack(o)
+	defer a.cancel()
 
 	var eng engine
 	var err error
 	switch o.Engine {
 	case EngineFast:
-		eng, err = newFastEngine(r)
+		eng, err = newFastEngine(a)
 	default:
-		eng, err = newVegetaEngine(r)
+		eng, err = newVegetaEngine(a)
 	}
 	if err != nil {
 		return nil, err
@@ -64,51 +64,54 @@ func Run(ctx context.Context, o Options) (*results.Summary, error) {
 		return nil, err
 	}
 
-	r.origin = time.Now()
-	stop := context.AfterFunc(ctx, func() { r.abort(nil) })
+	a.origin = time.Now()
+	stop := context.AfterFunc(ctx, func() { a.abort(nil) })
 	defer stop()
-	col := newCollector(r)
+	col := newCollector(a)
 	engineDone := make(chan struct{})
 	colDone := make(chan struct{})
 	go func() {
 		col.loop(engineDone)
 		close(colDone)
 	}()
-	eng.run()
-	finished := r.now()
+	eng.drive()
+	finished := a.now()
 	cpuEnd, machineEnd := cpuTime(), proc.Machine()
 	close(engineDone)
 	<-colDone
 
 	var unreachable *UnreachableError
-	if errors.As(r.err, &unreachable) {
-		return nil, r.err
+	if errors.As(a.err, &unreachable) {
+		return nil, a.err
 	}
-	return col.summary(finished, cpuEnd, machineEnd), r.err
+	return col.summary(finished, cpuEnd, machineEnd), a.err
 }
 
-// engine sends the requests of a run.
+// engine sends the requests of an attack.
 type engine interface {
-	// connect prepares the run before the clock starts: the fast engine
-	// opens its first connections and fails when none could be opened.
+	// connect prepares the attack before the clock starts: the fast
+	// engine opens its first connections and fails when none could be
+	// opened.
 	connect(ctx context.Context) error
-	// run sends requests until the end of the run or an abort, and
+	// drive sends requests until the end of the attack or an abort, and
 	// returns once every request it started has been recorded.
-	run()
-	// abandon releases what connect opened, for a run that never starts.
+	drive()
+	// abandon releases what connect opened, for an attack that never
+	// starts.
 	abandon()
 }
 
-// run is the state one Run shares between its engine and its collector.
-type run struct {
+// attack is one call of Run: the state its engine and its collector
+// share.
+type attack struct {
 	o       Options
 	open    bool
 	origin  time.Time // start of warm-up; times in records are ns since then
 	measure int64     // ns offset of the start of measurement
 	end     int64     // ns offset of the end of sending
 
-	mu    sync.Mutex
-	slots []*slot
+	mu   sync.Mutex
+	bufs []*recordBuf
 
 	msgs msgTable
 
@@ -129,9 +132,9 @@ type run struct {
 	connBusy atomic.Int64
 }
 
-func newRun(o Options) *run {
+func newAttack(o Options) *attack {
 	ctx, cancel := context.WithCancel(context.Background())
-	return &run{
+	return &attack{
 		o:       o,
 		open:    o.Rate != nil,
 		measure: int64(o.Warmup),
@@ -144,40 +147,40 @@ func newRun(o Options) *run {
 
 // openWaiter returns a waiter that an abort wakes, and the function that
 // releases it; on failure it aborts the run and returns nil.
-func (r *run) openWaiter() (*waiter, func()) {
+func (a *attack) openWaiter() (*waiter, func()) {
 	w, err := newWaiter()
 	if err != nil {
-		r.abort(err)
+		a.abort(err)
 		return nil, nil
 	}
-	stop := context.AfterFunc(r.ctx, func() { w.close() })
+	stop := context.AfterFunc(a.ctx, func() { w.close() })
 	return w, func() { stop(); w.close() }
 }
 
 // now returns ns since the origin.
-func (r *run) now() int64 { return int64(time.Since(r.origin)) }
+func (a *attack) now() int64 { return int64(time.Since(a.origin)) }
 
-func (r *run) newSlot() *slot {
-	s := &slot{}
-	r.mu.Lock()
-	r.slots = append(r.slots, s)
-	r.mu.Unlock()
+func (a *attack) newRecordBuf() *recordBuf {
+	s := &recordBuf{}
+	a.mu.Lock()
+	a.bufs = append(a.bufs, s)
+	a.mu.Unlock()
 	return s
 }
 
 // abort stops the run now. err, if any, becomes Run's error.
-func (r *run) abort(err error) {
-	r.abortOnce.Do(func() {
-		r.abortAt.Store(r.now())
-		r.err = err
-		r.aborted.Store(true)
-		r.stopping.Store(true)
-		close(r.abortCh)
-		r.cancel()
-		r.mu.Lock()
-		slots := slices.Clone(r.slots)
-		r.mu.Unlock()
-		for _, s := range slots {
+func (a *attack) abort(err error) {
+	a.abortOnce.Do(func() {
+		a.abortAt.Store(a.now())
+		a.err = err
+		a.aborted.Store(true)
+		a.stopping.Store(true)
+		close(a.abortCh)
+		a.cancel()
+		a.mu.Lock()
+		bufs := slices.Clone(a.bufs)
+		a.mu.Unlock()
+		for _, s := range bufs {
 			s.mu.Lock()
 			if s.conn != nil {
 				s.conn.Close()
@@ -187,12 +190,12 @@ func (r *run) abort(err error) {
 	})
 }
 
-// collector turns the slots' records into the summary, every
+// collector turns the record buffers into the summary, every
 // SeriesInterval, on one goroutine.
 type collector struct {
-	r     *run
-	agg   *aggregator
-	slots []*slot // the run's, as of the last step
+	a    *attack
+	agg  *aggregator
+	bufs []*recordBuf // the run's, as of the last step
 
 	cpuMu        sync.Mutex
 	cpuStart     time.Duration
@@ -207,28 +210,28 @@ type collector struct {
 	status  map[uint16]string
 }
 
-func newCollector(r *run) *collector {
+func newCollector(a *attack) *collector {
 	last := int64(-1)
-	if iv := int64(r.o.SeriesInterval); iv > 0 {
-		last = (int64(r.o.Duration)+iv-1)/iv - 1
+	if iv := int64(a.o.SeriesInterval); iv > 0 {
+		last = (int64(a.o.Duration)+iv-1)/iv - 1
 	}
 	return &collector{
-		r:       r,
-		agg:     newAggregator(r.o.SeriesInterval, r.open, r.o.LateThreshold, last),
+		a:       a,
+		agg:     newAggregator(a.o.SeriesInterval, a.open, a.o.LateThreshold, last),
 		headers: map[int32]http.Header{},
 		status:  map[uint16]string{},
 	}
 }
 
 func (c *collector) loop(engineDone <-chan struct{}) {
-	r := c.r
-	if r.measure == 0 {
+	a := c.a
+	if a.measure == 0 {
 		c.takeCPU()
 	} else {
-		t := time.AfterFunc(time.Duration(r.measure), c.takeCPU)
+		t := time.AfterFunc(time.Duration(a.measure), c.takeCPU)
 		defer t.Stop()
 	}
-	every := min(r.o.SeriesInterval, collectEvery)
+	every := min(a.o.SeriesInterval, collectEvery)
 	tick := time.NewTicker(every)
 	defer tick.Stop()
 	lastReport := int64(0)
@@ -236,13 +239,13 @@ func (c *collector) loop(engineDone <-chan struct{}) {
 		select {
 		case <-tick.C:
 			c.step(false)
-			if now := r.now(); now-lastReport >= int64(r.o.SeriesInterval)-int64(every)/2 {
+			if now := a.now(); now-lastReport >= int64(a.o.SeriesInterval)-int64(every)/2 {
 				lastReport = now
 				c.report(now)
 			}
 		case <-engineDone:
 			c.step(true)
-			c.report(r.now())
+			c.report(a.now())
 			return
 		}
 	}
@@ -262,26 +265,26 @@ func (c *collector) takeCPU() {
 	c.cpuMu.Unlock()
 }
 
-// step folds in every slot's new records; it finalizes the slices that
+// step folds in every buffer's new records; it finalizes the slices that
 // ended an interval ago or more, or all of them when final.
 func (c *collector) step(final bool) {
-	r := c.r
-	now := r.now()
-	r.mu.Lock()
-	c.slots = append(c.slots, r.slots[len(c.slots):]...) // slots are only ever added
-	r.mu.Unlock()
+	a := c.a
+	now := a.now()
+	a.mu.Lock()
+	c.bufs = append(c.bufs, a.bufs[len(c.bufs):]...) // buffers are only ever added
+	a.mu.Unlock()
 	abortAt := int64(-1)
-	if r.aborted.Load() {
-		abortAt = r.abortAt.Load()
+	if a.aborted.Load() {
+		abortAt = a.abortAt.Load()
 	}
-	for _, s := range c.slots {
+	for _, s := range c.bufs {
 		recs := s.swap()
 		for i := range recs {
 			rec := &recs[i]
-			if rec.start < r.measure || abortAt >= 0 && rec.start+rec.latency > abortAt {
+			if rec.start < a.measure || abortAt >= 0 && rec.start+rec.latency > abortAt {
 				continue // warm-up, or cut short by the abort
 			}
-			rec.start -= r.measure
+			rec.start -= a.measure
 			c.agg.add(rec)
 			if rec.kind == kindUnsent {
 				continue // never sent: no result to write
@@ -289,31 +292,31 @@ func (c *collector) step(final bool) {
 			if rec.kind != kindOK && c.agg.needExample(rec.kind) {
 				c.agg.setExample(rec.kind, c.errText(rec))
 			}
-			if r.o.Output != nil && c.outErr == nil {
+			if a.o.Output != nil && c.outErr == nil {
 				c.out = append(c.out, *rec)
 			}
 		}
 	}
 	c.write()
 	if !final {
-		c.agg.finalize((now - r.measure - int64(r.o.SeriesInterval)) / int64(r.o.SeriesInterval))
+		c.agg.finalize((now - a.measure - int64(a.o.SeriesInterval)) / int64(a.o.SeriesInterval))
 	}
 }
 
 // report calls the Progress callback.
 func (c *collector) report(now int64) {
-	r := c.r
-	if r.o.Progress != nil {
-		p := Progress{Duration: r.o.Duration, Requests: c.agg.requests, Errors: c.agg.errors}
-		if now < r.measure {
+	a := c.a
+	if a.o.Progress != nil {
+		p := Progress{Duration: a.o.Duration, Requests: c.agg.requests, Errors: c.agg.errors}
+		if now < a.measure {
 			p.Warmup, p.Elapsed = true, time.Duration(now)
 		} else {
-			p.Elapsed = time.Duration(min(now-r.measure, int64(r.o.Duration)))
+			p.Elapsed = time.Duration(min(now-a.measure, int64(a.o.Duration)))
 		}
 		if s, ok := c.agg.last(); ok {
 			p.RPS = s.RPS
 		}
-		r.o.Progress(p)
+		a.o.Progress(p)
 	}
 }
 
@@ -323,26 +326,26 @@ func (c *collector) write() {
 		return
 	}
 	slices.SortFunc(c.out, func(a, b record) int { return int(a.start - b.start) })
-	r := c.r
+	a := c.a
 	for i := range c.out {
 		rec := &c.out[i]
 		c.res = vegeta.Result{
-			Attack:    r.o.Name,
+			Attack:    a.o.Name,
 			Seq:       c.seq,
 			Code:      rec.status,
-			Timestamp: r.origin.Add(time.Duration(rec.start + r.measure)).Round(0),
+			Timestamp: a.origin.Add(time.Duration(rec.start + a.measure)).Round(0),
 			Latency:   time.Duration(rec.latency),
 			BytesOut:  uint64(rec.bytesOut),
 			BytesIn:   uint64(rec.bytesIn),
 			Error:     c.errText(rec),
-			Method:    r.o.Method,
-			URL:       r.o.URL,
+			Method:    a.o.Method,
+			URL:       a.o.URL,
 			Headers:   c.header(rec.worker),
 		}
 		c.seq++
-		if err := r.o.Output(&c.res); err != nil {
+		if err := a.o.Output(&c.res); err != nil {
 			c.outErr = err
-			r.abort(fmt.Errorf("write results: %w", err))
+			a.abort(fmt.Errorf("write results: %w", err))
 			break
 		}
 	}
@@ -362,7 +365,7 @@ func (c *collector) errText(rec *record) string {
 		}
 		return t
 	case rec.msg != 0:
-		return c.r.msgs.get(rec.msg)
+		return c.a.msgs.get(rec.msg)
 	}
 	return kindPhrase[rec.kind]
 }
@@ -383,41 +386,41 @@ func (c *collector) header(w int32) http.Header {
 // summary assembles the run's summary; finished is when the engine
 // returned, cpuEnd the process's CPU time then.
 func (c *collector) summary(finished int64, cpuEnd time.Duration, machineEnd []proc.CPUTimes) *results.Summary {
-	r, o := c.r, c.r.o
+	a, o := c.a, c.a.o
 	// The measured window: the planned duration, plus the time the last
 	// responses took to come back; or up to the abort.
-	dur := max(finished-r.measure, int64(o.Duration))
-	if r.aborted.Load() {
-		dur = max(min(finished, r.abortAt.Load())-r.measure, 0)
+	dur := max(finished-a.measure, int64(o.Duration))
+	if a.aborted.Load() {
+		dur = max(min(finished, a.abortAt.Load())-a.measure, 0)
 	}
 	s := &results.Summary{
 		Engine:      o.Engine,
 		Target:      o.URL,
 		Method:      o.Method,
-		Mode:        "closed",
+		Mode:        results.ModeClosed,
 		Connections: o.Connections,
 		KeepAlive:   !o.NoKeepAlive,
 		Workers:     o.Workers,
-		Start:       r.origin.Add(time.Duration(r.measure)).Round(0),
-		Interrupted: r.aborted.Load() && r.abortAt.Load() < r.end,
+		Start:       a.origin.Add(time.Duration(a.measure)).Round(0),
+		Interrupted: a.aborted.Load() && a.abortAt.Load() < a.end,
 	}
-	if r.open {
-		s.Mode, s.Rate = "open", rateName(o.Rate)
+	if a.open {
+		s.Mode, s.Rate = results.ModeOpen, rateName(o.Rate)
 	}
 	c.agg.finish(s, dur)
 	c.cpuMu.Lock()
 	if c.cpuTaken {
 		cpu := max(cpuEnd-c.cpuStart, 0)
 		s.LoadgenCPU = cpu.Seconds()
-		s.LoadgenCores = cores(cpu, time.Duration(max(finished-r.measure, 0)))
+		s.LoadgenCores = cores(cpu, time.Duration(max(finished-a.measure, 0)))
 		s.MachineCPU = proc.Busy(c.machineStart, machineEnd)
 		s.LoadgenCPUs = affinityList()
 	}
 	c.cpuMu.Unlock()
 	s.CoresAllowed = o.AllowedCPUs
-	s.ConnectionsOpened = r.opened.Load()
-	if r.open {
-		s.Late.ConnBusy = min(r.connBusy.Load(), s.Late.Count)
+	s.ConnectionsOpened = a.opened.Load()
+	if a.open {
+		s.Late.ConnBusy = min(a.connBusy.Load(), s.Late.Count)
 	}
 	saturation(s)
 	return s

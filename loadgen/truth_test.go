@@ -5,6 +5,7 @@ import (
 	"math"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -145,8 +146,9 @@ func TestTimeoutsInPercentiles(t *testing.T) {
 				t.Errorf("p50 %.2f ms (lower bounds %v): want the quick answers, exact", s.Latency.P50, s.Latency.LowerBounds)
 			}
 
-			// vegeta's reading of the same file.
+			// vegeta's reading of the same file, and its exact p99.
 			var m vegeta.Metrics
+			var lat []time.Duration
 			dec := vegeta.NewDecoder(bytes.NewReader(buf.Bytes()))
 			for {
 				var r vegeta.Result
@@ -154,22 +156,32 @@ func TestTimeoutsInPercentiles(t *testing.T) {
 					break
 				}
 				m.Add(&r)
+				lat = append(lat, r.Latency)
 			}
 			m.Close()
 			if int64(m.Requests) != s.Requests {
 				t.Fatalf("vegeta reads %d results, bench counted %d", m.Requests, s.Requests)
 			}
+			slices.Sort(lat)
+			exact := results.Ms(lat[int(math.Ceil(0.99*float64(len(lat))))-1]) // nearest rank, as the histogram ranks
+			// The histogram is within 1/128 of the value it ranks.
+			if d := math.Abs(s.Latency.P99 - exact); d > exact/128+0.01 {
+				t.Errorf("p99: bench %.3f ms, the file's nearest-rank p99 %.3f ms", s.Latency.P99, exact)
+			}
+			// vegeta's quantiles are t-digest estimates: among timeouts
+			// that fired at different lateness on a busy machine its p99
+			// can be any of them, so it only has to show the timeouts too.
+			if v := results.Ms(m.Latencies.P99); v < 0.9*results.Ms(timeout) {
+				t.Errorf("vegeta's p99 of bench's file is %.3f ms, below the %v timeout", v, timeout)
+			}
 			for _, c := range []struct {
 				name        string
 				bench, vegt float64
 			}{
-				{"p99", s.Latency.P99, results.Ms(m.Latencies.P99)},
 				{"max", s.Latency.Max, results.Ms(m.Latencies.Max)},
 				{"mean", s.Latency.Mean, results.Ms(m.Latencies.Mean)},
 			} {
-				// The histogram is within 1/128; vegeta's quantiles are
-				// estimates of their own.
-				if d := math.Abs(c.bench - c.vegt); d > 0.03*c.vegt+0.05 {
+				if d := math.Abs(c.bench - c.vegt); d > c.vegt/128+0.01 {
 					t.Errorf("%s: bench %.3f ms, vegeta report %.3f ms on bench's own results", c.name, c.bench, c.vegt)
 				}
 			}

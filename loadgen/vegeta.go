@@ -19,12 +19,12 @@ import (
 // omission: each result's scheduled time is recomputed from the pacer by
 // its sequence number, on the same virtual clock as the fast engine's.
 type vegetaEngine struct {
-	r         *run
+	a         *attack
 	tr        *http.Transport
 	client    *http.Client
 	targeter  vegeta.Targeter
 	dialer    net.Dialer
-	s         *slot
+	s         *recordBuf
 	mu        sync.Mutex
 	conns     map[*trackedConn]struct{} // open connections, closed on abort
 	atk       *vegeta.Attacker
@@ -36,13 +36,13 @@ type vegetaEngine struct {
 // it in memory, which a benchmark should not do.
 const bodyBytesHeader = "X-Corebench-Body-Bytes"
 
-func newVegetaEngine(r *run) (*vegetaEngine, error) {
-	o := r.o
+func newVegetaEngine(a *attack) (*vegetaEngine, error) {
+	o := a.o
 	u, err := ParseURL(o.URL)
 	if err != nil {
 		return nil, err
 	}
-	e := &vegetaEngine{r: r, conns: map[*trackedConn]struct{}{}}
+	e := &vegetaEngine{a: a, conns: map[*trackedConn]struct{}{}}
 	e.dialer = net.Dialer{Timeout: o.Timeout, KeepAlive: 30 * time.Second}
 	var p http.Protocols
 	switch {
@@ -89,17 +89,17 @@ func (e *vegetaEngine) dial(ctx context.Context, network, addr string) (net.Conn
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	if err != nil {
-		if e.r.opened.Load() == 0 {
-			if e.dialFails++; e.dialFails >= e.r.o.Connections {
-				go e.r.abort(&UnreachableError{Addr: addr, Err: rootCause(err)})
+		if e.a.opened.Load() == 0 {
+			if e.dialFails++; e.dialFails >= e.a.o.Connections {
+				go e.a.abort(&UnreachableError{Addr: addr, Err: rootCause(err)})
 			}
 		}
 		return nil, err
 	}
-	e.r.opened.Add(1)
+	e.a.opened.Add(1)
 	tc := &trackedConn{Conn: c, e: e}
 	e.conns[tc] = struct{}{}
-	if e.r.aborted.Load() {
+	if e.a.aborted.Load() {
 		c.Close()
 	}
 	return tc, nil
@@ -120,14 +120,14 @@ func (c *trackedConn) Close() error {
 	return c.Conn.Close()
 }
 
-func (e *vegetaEngine) run() {
-	r := e.r
-	e.s = r.newSlot()
+func (e *vegetaEngine) drive() {
+	a := e.a
+	e.s = a.newRecordBuf()
 	done := make(chan struct{})
 	defer close(done)
 	go func() {
 		select {
-		case <-r.abortCh:
+		case <-a.abortCh:
 			e.mu.Lock()
 			if e.atk != nil {
 				e.atk.Stop()
@@ -143,18 +143,18 @@ func (e *vegetaEngine) run() {
 		case <-done:
 		}
 	}()
-	if r.measure > 0 {
+	if a.measure > 0 {
 		var p vegeta.Pacer = vegeta.ConstantPacer{}
-		if r.open {
-			p = initialPacer(r.o.Rate)
+		if a.open {
+			p = initialPacer(a.o.Rate)
 		}
-		e.attack(p, 0, r.measure-1)
+		e.attack(p, 0, a.measure-1)
 	}
 	var p vegeta.Pacer = vegeta.ConstantPacer{}
-	if r.open {
-		p = r.o.Rate
+	if a.open {
+		p = a.o.Rate
 	}
-	e.attack(p, r.measure, r.end)
+	e.attack(p, a.measure, a.end)
 	e.tr.CloseIdleConnections()
 }
 
@@ -163,10 +163,10 @@ func (e *vegetaEngine) run() {
 // hit left before to, so a hit due just before the end but sent after it
 // (every worker was busy) is sent, as in the fast engine.
 func (e *vegetaEngine) attack(p vegeta.Pacer, from, to int64) {
-	r, o := e.r, e.r.o
+	a, o := e.a, e.a.o
 	workers := uint64(o.Connections)
 	maxWorkers := workers
-	if r.open {
+	if a.open {
 		maxWorkers = uint64(o.MaxConnections)
 	}
 	atk := vegeta.NewAttacker(
@@ -179,13 +179,13 @@ func (e *vegetaEngine) attack(p vegeta.Pacer, from, to int64) {
 	e.mu.Lock()
 	e.atk = atk
 	e.mu.Unlock()
-	if r.aborted.Load() {
+	if a.aborted.Load() {
 		return
 	}
 	var sched *schedule
-	du := time.Duration(to - r.now())
-	if r.open {
-		w, release := r.openWaiter()
+	du := time.Duration(to - a.now())
+	if a.open {
+		w, release := a.openWaiter()
 		if w == nil {
 			return
 		}
@@ -200,8 +200,8 @@ func (e *vegetaEngine) attack(p vegeta.Pacer, from, to int64) {
 
 // record turns a vegeta Result into a record.
 func (e *vegetaEngine) record(res *vegeta.Result, sched *schedule) record {
-	r := e.r
-	sent := int64(res.Timestamp.Sub(r.origin))
+	a := e.a
+	sent := int64(res.Timestamp.Sub(a.origin))
 	rec := record{start: sent, latency: int64(res.Latency), status: res.Code, worker: -1, bytesOut: uint32(res.BytesOut)}
 	if sched != nil {
 		if at := sched.at(res.Seq); at < sent {
@@ -223,7 +223,7 @@ func (e *vegetaEngine) record(res *vegeta.Result, sched *schedule) record {
 	if k := errorKind(res.Code, res.Error); k != "" {
 		rec.kind = kindByName[k]
 		if rec.kind != kindBadStatus && res.Error != "" {
-			rec.msg = r.msgs.intern(stripAddrs(res.Error))
+			rec.msg = a.msgs.intern(stripAddrs(res.Error))
 		}
 	}
 	if rec.kind != kindOK && rec.kind != kindBadStatus {
@@ -282,30 +282,30 @@ func newSchedule(e *vegetaEngine, p vegeta.Pacer, w *waiter, from, to int64, wor
 // the cap) and that hit waited for a response to come back: the
 // server's backlog, as the fast engine's dispatcher counts it.
 func (s *schedule) Pace(_ time.Duration, count uint64) (time.Duration, bool) {
-	r := s.e.r
-	if s.handed >= 0 && r.now()-s.handed > int64(r.o.LateThreshold) {
+	a := s.e.a
+	if s.handed >= 0 && a.now()-s.handed > int64(a.o.LateThreshold) {
 		s.backlog.on = true
-		s.backlog.note(r, s.lastAt)
+		s.backlog.note(a, s.lastAt)
 	}
 	for {
-		if r.stopping.Load() {
+		if a.stopping.Load() {
 			return 0, true
 		}
 		at, ok := s.clock.next()
 		if !ok {
 			return 0, true
 		}
-		now := r.now()
-		if now-at > int64(r.o.Timeout) {
-			r.giveUp(s.e.s, at)
+		now := a.now()
+		if now-at > int64(a.o.Timeout) {
+			a.giveUp(s.e.s, at)
 			continue
 		}
 		if err := s.w.wait(time.Duration(at - now)); err != nil {
 			return 0, true
 		}
-		s.backlog.note(r, at)
+		s.backlog.note(a, at)
 		s.ring[count&s.mask].Store(at)
-		s.handed, s.lastAt = r.now(), at
+		s.handed, s.lastAt = a.now(), at
 		return 0, false
 	}
 }

@@ -19,7 +19,8 @@ import (
 	"time"
 )
 
-// Model names, as used in results and charts.
+// Model names, as `bench serve --model` takes them. Results and charts
+// name a model with its scheduler (results.Variant: "prefork-rr").
 const (
 	SingleCore = "singlecore"
 	Goroutines = "goroutines"

@@ -22,7 +22,7 @@ type section struct {
 // scaling is a connections or workers sweep; a workers sweep has a USL
 // fit per model.
 type scaling struct {
-	sweep  string
+	sweep  results.Sweep
 	cases  []*results.Case // the sweep's cases, failed ones included
 	series []series        // plus the models-sweep point on each line
 	fits   map[string]fit  // by model; a workers sweep only
@@ -94,29 +94,29 @@ type costing struct {
 
 func (v view) section(workload string) *section {
 	s := &section{workload: workload, path: v.path(workload), knees: map[string]knee{}}
-	s.models = v.cases(sweepModels, workload)
-	s.conns = v.scaling(sweepConnections, workload, func(c *results.Case) float64 { return float64(c.Connections) })
-	s.workers = v.scaling(sweepWorkers, workload, func(c *results.Case) float64 { return float64(c.Workers) })
-	s.rate = v.cases(sweepRate, workload)
+	s.models = v.cases(results.SweepModels, workload)
+	s.conns = v.scaling(results.SweepConnections, workload, func(c *results.Case) float64 { return float64(c.Connections) })
+	s.workers = v.scaling(results.SweepWorkers, workload, func(c *results.Case) float64 { return float64(c.Workers) })
+	s.rate = v.cases(results.SweepRate, workload)
 	s.rateSeries = byModel(s.rate, func(c *results.Case) float64 { return c.Rate })
 	for _, sr := range s.rateSeries {
 		s.knees[sr.model] = kneeOf(sr)
 	}
-	s.keepAlive = v.cases(sweepKeepAlive, workload)
+	s.keepAlive = v.cases(results.SweepKeepAlive, workload)
 	if s.workers != nil {
 		s.cost = v.costing(workload, s.workers)
 	}
 	return s
 }
 
-func (v view) scaling(sweep, workload string, x func(*results.Case) float64) *scaling {
+func (v view) scaling(sweep results.Sweep, workload string, x func(*results.Case) float64) *scaling {
 	own := v.cases(sweep, workload)
 	if len(own) == 0 {
 		return nil
 	}
 	sc := &scaling{sweep: sweep, cases: own, fits: map[string]fit{}}
 	sc.series = byModel(v.withModels(sweep, workload), x)
-	if sweep != sweepWorkers {
+	if sweep != results.SweepWorkers {
 		return sc
 	}
 	for _, sr := range sc.series {
@@ -134,7 +134,7 @@ func (v view) costing(workload string, sc *scaling) *costing {
 	}
 	c := &costing{baseline: base, costs: map[string]Cost{}}
 	for _, sr := range sc.series {
-		if sr.model == "singlecore" {
+		if sr.model == results.SingleCore.Name {
 			continue
 		}
 		c.series = append(c.series, sr)
@@ -213,7 +213,7 @@ func loadOf(cases []*results.Case) string {
 	}
 	var parts []string
 	if s := same(func(c *results.Case) string {
-		if c.Mode == "open" {
+		if c.Mode == results.ModeOpen {
 			return fmt.Sprintf("open loop at %s req/s", si(c.Rate))
 		}
 		return fmt.Sprintf("%d connections", c.Connections)
@@ -231,7 +231,7 @@ func loadOf(cases []*results.Case) string {
 	// singlecore always runs one worker: it says nothing about the others.
 	workers, single := map[int]bool{}, false
 	for _, c := range cases {
-		if c.Model == "singlecore" {
+		if c.Model == results.SingleCore.Name {
 			single = true
 		} else {
 			workers[c.Workers] = true

@@ -81,9 +81,9 @@ func benchText(run *results.Run) string {
 // BenchmarkServe/model=prefork-rr/workload=cpu/mode=closed/conns=100/workers=2/keepalive=on.
 // It never ends in -<digits>, which benchstat would read as GOMAXPROCS.
 func benchName(c *results.Case) string {
-	parts := []string{"BenchmarkServe", "model=" + c.Model, "workload=" + c.Workload, "mode=" + c.Mode,
+	parts := []string{"BenchmarkServe", "model=" + c.Model, "workload=" + c.Workload, "mode=" + string(c.Mode),
 		"conns=" + strconv.Itoa(c.Connections)}
-	if c.Mode == "open" || c.Rate > 0 {
+	if c.Mode == results.ModeOpen || c.Rate > 0 {
 		parts = append(parts, "rate="+num(c.Rate))
 	}
 	parts = append(parts, "workers="+strconv.Itoa(c.Workers), "keepalive="+onOff(c.KeepAlive))

@@ -46,28 +46,19 @@ var (
 	lightGray = color.RGBA{0xdd, 0xdd, 0xdd, 0xff}
 )
 
-// modelColors gives each model one colour, the same in every chart: the
-// Okabe–Ito palette, which colour-blind readers and projectors both keep
-// apart.
-var modelColors = map[string]color.RGBA{
-	"singlecore":        {0xD5, 0x5E, 0x00, 0xff}, // vermilion
-	"goroutines":        {0x00, 0x72, 0xB2, 0xff}, // blue
-	"prefork-rr":        {0x00, 0x9E, 0x73, 0xff}, // bluish green
-	"prefork-os":        {0xE6, 0x9F, 0x00, 0xff}, // orange
-	"prefork-reuseport": {0xCC, 0x79, 0xA7, 0xff}, // reddish purple
-	"prefork-sticky":    {0x56, 0xB4, 0xE9, 0xff}, // sky blue
+// glyphs draws each marker shape a variant may take (results.Variant's
+// Glyph); a test checks that every variant's is here.
+var glyphs = map[results.Glyph]draw.GlyphDrawer{
+	results.GlyphCircle:       draw.CircleGlyph{},
+	results.GlyphSquare:       polyGlyph{{-0.85, -0.85}, {0.85, -0.85}, {0.85, 0.85}, {-0.85, 0.85}},
+	results.GlyphTriangle:     polyGlyph{{0, 1.15}, {-1.1, -0.75}, {1.1, -0.75}},
+	results.GlyphDiamond:      polyGlyph{{0, 1.25}, {1.05, 0}, {0, -1.25}, {-1.05, 0}},
+	results.GlyphTriangleDown: polyGlyph{{0, -1.15}, {-1.1, 0.75}, {1.1, 0.75}},
+	results.GlyphRing:         ringGlyph{width: 3},
 }
 
-// modelGlyphs gives each model one marker shape, so lines stay apart in
-// black and white too.
-var modelGlyphs = map[string]draw.GlyphDrawer{
-	"singlecore":        draw.CircleGlyph{},
-	"goroutines":        polyGlyph{{-0.85, -0.85}, {0.85, -0.85}, {0.85, 0.85}, {-0.85, 0.85}}, // square
-	"prefork-rr":        polyGlyph{{0, 1.15}, {-1.1, -0.75}, {1.1, -0.75}},                     // triangle
-	"prefork-os":        polyGlyph{{0, 1.25}, {1.05, 0}, {0, -1.25}, {-1.05, 0}},               // diamond
-	"prefork-reuseport": polyGlyph{{0, -1.15}, {-1.1, 0.75}, {1.1, 0.75}},                      // triangle down
-	"prefork-sticky":    ringGlyph{width: 3},
-}
+// otherColor draws what is no built-in variant: an external server.
+var otherColor = color.RGBA{0x55, 0x55, 0x55, 0xff}
 
 // polyGlyph is a filled polygon; its vertices are in units of the radius.
 type polyGlyph [][2]float64
@@ -99,15 +90,18 @@ func (g ringGlyph) DrawGlyph(c *draw.Canvas, sty draw.GlyphStyle, pt vg.Point) {
 	c.Stroke(p)
 }
 
+// modelColor is the colour of the variant called m in every chart.
 func modelColor(m string) color.RGBA {
-	if c, ok := modelColors[m]; ok {
-		return c
+	if v, ok := results.LookupVariant(m); ok {
+		return v.Color
 	}
-	return color.RGBA{0x55, 0x55, 0x55, 0xff}
+	return otherColor
 }
 
+// modelGlyph is the marker of the variant called m in every chart.
 func modelGlyph(m string) draw.GlyphDrawer {
-	if g, ok := modelGlyphs[m]; ok {
+	v, _ := results.LookupVariant(m)
+	if g, ok := glyphs[v.Glyph]; ok {
 		return g
 	}
 	return draw.CircleGlyph{}

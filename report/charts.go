@@ -45,8 +45,8 @@ func rpsName(w string) string      { return "rps-" + anchor(w) }
 func spectrumName(w string) string { return "latency-" + anchor(w) }
 func cpuName(w string) string      { return "cpu-" + anchor(w) }
 func fairnessName(w string) string { return "fairness-" + anchor(w) }
-func scalingName(sweep, w string) string {
-	return "scaling-" + sweep + "-" + anchor(w)
+func scalingName(sweep results.Sweep, w string) string {
+	return "scaling-" + string(sweep) + "-" + anchor(w)
 }
 func loadName(w string) string { return "latency-vs-load-" + anchor(w) }
 func costName(w string) string { return "cost-" + anchor(w) }
@@ -417,7 +417,7 @@ func (v view) scalingChart(s *section, sc *scaling) *chart {
 		return nil
 	}
 	xlabel, axis := "connections", "connections"
-	if sc.sweep == sweepWorkers {
+	if sc.sweep == results.SweepWorkers {
 		xlabel, axis = "workers (processes; GOMAXPROCS for goroutines)", "workers"
 	}
 	xmin, xmax, top := math.Inf(1), 0.0, 0.0
@@ -436,7 +436,7 @@ func (v view) scalingChart(s *section, sc *scaling) *chart {
 	}
 	// Connections double from sweep step to step: a log axis spaces them
 	// evenly. tx maps N to the axis (see setLogY for why not LogScale).
-	logX := sc.sweep == sweepConnections && xmax/xmin >= 8
+	logX := sc.sweep == results.SweepConnections && xmax/xmin >= 8
 	tx := func(x float64) float64 { return x }
 	if logX {
 		tx = math.Log10
@@ -504,7 +504,7 @@ func (v view) scalingChart(s *section, sc *scaling) *chart {
 		leg.Add("USL fit", styleThumb{draw.LineStyle{Color: black, Width: vg.Points(lineWidth)}})
 		leg.Add("linear: λ·N", styleThumb{dashed(black, 1.8)})
 		note = fmt.Sprintf("USL: X(N) = λN / (1 + σ(N−1) + κN(N−1)), drawn where it fits (%d+ worker counts, R² ≥ %g). Dots: median, whiskers: min–max over repeats.", uslMinCounts, uslMinR2)
-	} else if sc.sweep == sweepConnections {
+	} else if sc.sweep == results.SweepConnections {
 		note += " No USL: connections are offered load, not parallel workers."
 	}
 	flagged := flaggedOf(cases)
@@ -619,7 +619,7 @@ func (v view) costChart(s *section) *chart {
 	left.Title.Text = "req/s against singlecore"
 	right.Title.Text = "efficiency: X(N) / (N · singlecore)"
 	leg := newLegend()
-	bl := hline{y: base, style: dashed(modelColor("singlecore"), 3)}
+	bl := hline{y: base, style: dashed(results.SingleCore.Color, 3)}
 	left.Add(bl)
 	leg.Add(fmt.Sprintf("singlecore  %s req/s", si(base)), bl)
 	right.Add(hline{y: 1, style: dotted(black, 2.5)})

@@ -11,7 +11,7 @@ import (
 
 // smallCase builds a measured case with one repeat per value of rps; p99
 // is 1000/rps ms, so faster repeats have lower tails.
-func smallCase(id, sweep, model, workload string, workers, conns int, rps ...float64) results.Case {
+func smallCase(id string, sweep results.Sweep, model, workload string, workers, conns int, rps ...float64) results.Case {
 	c := results.Case{ID: id, Sweep: sweep, Model: model, Workers: workers, Workload: workload,
 		Path: "/" + workload, Mode: "closed", Connections: conns, KeepAlive: true}
 	for _, x := range rps {

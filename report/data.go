@@ -11,35 +11,23 @@ import (
 	"github.com/corebench/corebench/results"
 )
 
-// Models in the order every table and chart shows them.
-var modelOrder = []string{"singlecore", "goroutines", "prefork-rr", "prefork-os", "prefork-reuseport", "prefork-sticky"}
-
 // workloadOrder is the order of the workloads' sections.
 var workloadOrder = []string{"hello", "json", "cpu", "io"}
-
-// Sweeps, as results.Case.Sweep names them.
-const (
-	sweepModels      = "models"
-	sweepConnections = "connections"
-	sweepRate        = "rate"
-	sweepWorkers     = "workers"
-	sweepKeepAlive   = "keepalive"
-)
 
 // sweepProfile says which profiles measure a sweep, and profileFor the
 // one to run, for the note a report gives when a run lacks the sweep.
 var (
-	sweepProfile = map[string]string{
-		sweepConnections: "the standard and full profiles measure it",
-		sweepRate:        "the standard and full profiles measure it",
-		sweepKeepAlive:   "the standard and full profiles measure it",
-		sweepWorkers:     "the full profile measures it",
+	sweepProfile = map[results.Sweep]string{
+		results.SweepConnections: "the standard and full profiles measure it",
+		results.SweepRate:        "the standard and full profiles measure it",
+		results.SweepKeepAlive:   "the standard and full profiles measure it",
+		results.SweepWorkers:     "the full profile measures it",
 	}
-	profileFor = map[string]string{
-		sweepConnections: "standard",
-		sweepRate:        "standard",
-		sweepKeepAlive:   "standard",
-		sweepWorkers:     "full",
+	profileFor = map[results.Sweep]string{
+		results.SweepConnections: "standard",
+		results.SweepRate:        "standard",
+		results.SweepKeepAlive:   "standard",
+		results.SweepWorkers:     "full",
 	}
 )
 
@@ -53,7 +41,7 @@ func rank(order []string, s string) int {
 // lessCase orders cases by model, then workers, connections, rate and
 // keep-alive (on first).
 func lessCase(a, b *results.Case) bool {
-	if ra, rb := rank(modelOrder, a.Model), rank(modelOrder, b.Model); ra != rb {
+	if ra, rb := results.VariantRank(a.Model), results.VariantRank(b.Model); ra != rb {
 		return ra < rb
 	}
 	if a.Model != b.Model {
@@ -100,7 +88,7 @@ func (v view) workloads() []string {
 }
 
 // hasSweep reports whether any case of the run belongs to sweep.
-func (v view) hasSweep(sweep string) bool {
+func (v view) hasSweep(sweep results.Sweep) bool {
 	for _, c := range v.run.Cases {
 		if c.Sweep == sweep {
 			return true
@@ -111,7 +99,7 @@ func (v view) hasSweep(sweep string) bool {
 
 // cases returns the cases of sweep and workload, failed ones included, in
 // report order.
-func (v view) cases(sweep, workload string) []*results.Case {
+func (v view) cases(sweep results.Sweep, workload string) []*results.Case {
 	var out []*results.Case
 	for i := range v.run.Cases {
 		c := &v.run.Cases[i]
@@ -175,7 +163,7 @@ func byModel(cases []*results.Case, x func(*results.Case) float64) []series {
 		}
 		s.cases, s.xs = cs, xs
 	}
-	sort.SliceStable(out, func(i, j int) bool { return rank(modelOrder, out[i].model) < rank(modelOrder, out[j].model) })
+	sort.SliceStable(out, func(i, j int) bool { return results.VariantRank(out[i].model) < results.VariantRank(out[j].model) })
 	return out
 }
 
@@ -212,7 +200,7 @@ func (s series) medians() []Point {
 // of the same model and workload that sits on the sweep's line (same
 // mode, keep-alive and the other parameter), so the sweep need not
 // measure that point twice.
-func (v view) withModels(sweep, workload string) []*results.Case {
+func (v view) withModels(sweep results.Sweep, workload string) []*results.Case {
 	cases := v.cases(sweep, workload)
 	if len(cases) == 0 {
 		return nil
@@ -221,11 +209,11 @@ func (v view) withModels(sweep, workload string) []*results.Case {
 		model   string
 		other   int
 		keep    bool
-		measure string
+		measure results.Mode
 	}
 	key := func(c *results.Case) line {
 		other := c.Workers
-		if sweep == sweepWorkers {
+		if sweep == results.SweepWorkers {
 			other = c.Connections
 		}
 		return line{c.Model, other, c.KeepAlive, c.Mode}
@@ -234,7 +222,7 @@ func (v view) withModels(sweep, workload string) []*results.Case {
 	for _, c := range cases {
 		lines[key(c)] = true
 	}
-	for _, c := range v.cases(sweepModels, workload) {
+	for _, c := range v.cases(results.SweepModels, workload) {
 		if lines[key(c)] {
 			cases = append(cases, c)
 		}
@@ -249,14 +237,14 @@ func (v view) withModels(sweep, workload string) []*results.Case {
 func (v view) baseline(workload string, sweep []*results.Case) *results.Case {
 	conns := 0
 	for _, c := range sweep {
-		if c.Model == "singlecore" && measured(c) {
+		if c.Model == results.SingleCore.Name && measured(c) {
 			return c
 		}
 		conns = c.Connections
 	}
 	var any *results.Case
-	for _, c := range v.cases(sweepModels, workload) {
-		if c.Model != "singlecore" || !measured(c) || c.Mode != "closed" {
+	for _, c := range v.cases(results.SweepModels, workload) {
+		if c.Model != results.SingleCore.Name || !measured(c) || c.Mode != results.ModeClosed {
 			continue
 		}
 		if c.Connections == conns {
@@ -425,7 +413,7 @@ func workerSharesOf(s *results.CaseSummary) workerShares {
 // processes, so that fairness means something: not one process
 // (singlecore, goroutines), not one worker.
 func showsFairness(c *results.Case) bool {
-	if !measured(c) || c.Model == "singlecore" || c.Model == "goroutines" || len(c.Summary.PerWorker) == 0 {
+	if v, _ := results.LookupVariant(c.Model); !measured(c) || v.OneProcess() || len(c.Summary.PerWorker) == 0 {
 		return false
 	}
 	if w := c.Summary.Workers; w > 0 {

@@ -1,8 +1,11 @@
 // Package report turns a suite run (results.Run) into what people read:
 // report.md, a self-contained report.html, every chart as PNG and SVG,
-// and bench.txt for benchstat. It also holds the statistics the report
-// and `bench compare` rest on: the Universal Scalability Law fit, COST
-// and the Mann–Whitney U test.
+// and bench.txt for benchstat. It also renders the other results people
+// read: a scenario's charts and summary (RenderScenario, ScenarioText) and
+// `bench attack`'s table (AttackTable), with the same formatters and
+// palette. And it holds the statistics the report and `bench compare`
+// rest on: the Universal Scalability Law fit, COST and the Mann–Whitney U
+// test.
 //
 // A report is a pure function of results.json: rendering never measures
 // anything, so `bench report` can redraw an old run with a newer bench.
@@ -25,6 +28,8 @@
 //     too few repeats nothing is ranked. `bench compare` says when the
 //     repeats cannot tell A from B.
 //   - Timelines break the p99 line at a slice where nothing succeeded.
+//   - Figures that timed-out or unsent requests can move are marked ≥ in
+//     the attack table: they are lower bounds.
 //   - A bench built from a modified tree (+dirty) is shown as such, with a
 //     warning.
 package report

@@ -182,7 +182,7 @@ func caseID(model, wl, load string, w int) string {
 	return fmt.Sprintf("%s/%s/%s/w%d", model, wl, load, w)
 }
 
-func (s *sim) newCase(sweep string, m simModel, wl string, conns, w int, keepAlive bool) results.Case {
+func (s *sim) newCase(sweep results.Sweep, m simModel, wl string, conns, w int, keepAlive bool) results.Case {
 	path := map[string]string{"hello": "/", "cpu": "/cpu"}[wl]
 	load := fmt.Sprintf("closed-c%d", conns)
 	if !keepAlive {
@@ -199,7 +199,7 @@ func (s *sim) failed(m simModel, wl string, conns, w int) {
 	s.clock = s.clock.Add(4 * time.Second)
 }
 
-func (s *sim) closed(sweep string, m simModel, wl string, conns, w int, keepAlive bool) {
+func (s *sim) closed(sweep results.Sweep, m simModel, wl string, conns, w int, keepAlive bool) {
 	c := s.newCase(sweep, m, wl, conns, w, keepAlive)
 	capacity := s.capacity(m, wl, w)
 	if !keepAlive {
@@ -252,7 +252,7 @@ func (s *sim) open(m simModel, wl string, rate float64, w int) {
 // repeat simulates one measurement: x requests per second for the
 // settings' duration, errShare of them failed, latencies lognormal around
 // medMs.
-func (s *sim) repeat(m simModel, wl, mode string, conns int, rate string, keepAlive bool, w int, x, medMs, tail, errShare float64, saturated bool, inc incident) results.Repeat {
+func (s *sim) repeat(m simModel, wl string, mode results.Mode, conns int, rate string, keepAlive bool, w int, x, medMs, tail, errShare float64, saturated bool, inc incident) results.Repeat {
 	dur := s.run.Settings.Duration
 	requests := int64(x * dur)
 	errs := int64(errShare * float64(requests))
@@ -313,7 +313,7 @@ func (s *sim) repeat(m simModel, wl, mode string, conns int, rate string, keepAl
 	s.clock = s.clock.Add(time.Duration(dur*float64(time.Second)) + 500*time.Millisecond)
 	kinds := map[string]int64{}
 	if errs > 0 {
-		kinds[map[string]string{"open": results.ErrTimeout, "closed": results.ErrReset}[mode]] = errs
+		kinds[map[results.Mode]string{results.ModeOpen: results.ErrTimeout, results.ModeClosed: results.ErrReset}[mode]] = errs
 	}
 	load := results.Summary{
 		Engine: "fast", Target: "http://127.0.0.1:41873" + map[string]string{"hello": "/", "cpu": "/cpu"}[wl], Method: "GET",

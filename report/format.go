@@ -92,3 +92,44 @@ func percent(f float64) string {
 	}
 	return s
 }
+
+// Millis formats a latency in milliseconds for text tables, with three
+// significant digits or so and the unit: 0.250 ms, 2.50 ms, 25.0 ms, 250 ms.
+// Unlike sig it keeps trailing zeros, so a column's figures line up.
+func Millis(v float64) string {
+	switch {
+	case v == 0:
+		return "0"
+	case v < 1:
+		return strconv.FormatFloat(v, 'f', 3, 64) + " ms"
+	case v < 10:
+		return strconv.FormatFloat(v, 'f', 2, 64) + " ms"
+	case v < 100:
+		return strconv.FormatFloat(v, 'f', 1, 64) + " ms"
+	}
+	return strconv.FormatFloat(v, 'f', 0, 64) + " ms"
+}
+
+// countOf formats a rate or count rounded to a whole number with
+// thousands separators, "-" when it is not finite.
+func countOf(v float64) string {
+	if !finite(v) {
+		return "-"
+	}
+	return Count(int64(math.Round(v)))
+}
+
+// bytesText formats a byte count in decimal units, as autocannon does:
+// 512 B, 14.8 MB.
+func bytesText(v float64) string {
+	units := []string{"B", "kB", "MB", "GB", "TB"}
+	i := 0
+	for v >= 1000 && i < len(units)-1 {
+		v /= 1000
+		i++
+	}
+	if i == 0 {
+		return strconv.FormatFloat(v, 'f', 0, 64) + " B"
+	}
+	return strconv.FormatFloat(v, 'f', 1, 64) + " " + units[i]
+}

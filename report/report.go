@@ -105,11 +105,11 @@ func Charts(run *results.Run) []Chart {
 }
 
 // sweepTitle names a sweep's subsection.
-var sweepTitle = map[string]string{
-	sweepConnections: "Scaling with connections",
-	sweepRate:        "Latency against offered load (open loop)",
-	sweepWorkers:     "Scaling with workers",
-	sweepKeepAlive:   "Without keep-alive",
+var sweepTitle = map[results.Sweep]string{
+	results.SweepConnections: "Scaling with connections",
+	results.SweepRate:        "Latency against offered load (open loop)",
+	results.SweepWorkers:     "Scaling with workers",
+	results.SweepKeepAlive:   "Without keep-alive",
 }
 
 // document builds the report and the charts it shows.
@@ -166,27 +166,27 @@ func (v view) document() (*doc, []*chart) {
 			d.h(3, "%s: models side by side", w)
 			show(cs[rpsName(w)], "Requests per second by model: bars are medians over repeats, whiskers min and max.")
 			show(cs[spectrumName(w)], "Latency at every percentile, from the merged histograms: flat is good, a late climb is a tail.")
-			d.table(caseTable(s.models, sweepModels))
+			d.table(caseTable(s.models, results.SweepModels))
 			flagNotes(d, s.models)
 			rankSection(d, s.models)
 			show(cs[cpuName(w)], "Server CPU time per request (master and workers): efficiency that holds even when the generator shares the cores.")
 			show(cs[fairnessName(w)], "How each prefork scheduling policy spread requests over the workers, with Jain's fairness index.")
 		}
-		v.sweepSection(d, w, sweepConnections, s.conns != nil, func() {
-			show(cs[scalingName(sweepConnections, w)], "Requests per second against connections: medians, whiskers min and max, joined per model. "+
+		v.sweepSection(d, w, results.SweepConnections, s.conns != nil, func() {
+			show(cs[scalingName(results.SweepConnections, w)], "Requests per second against connections: medians, whiskers min and max, joined per model. "+
 				"No Universal Scalability Law here: it describes throughput against parallel workers or cores, while connections "+
 				"are offered load, and past the server's capacity throughput flattens whatever the law's curve does.")
-			d.table(caseTable(s.conns.cases, sweepConnections))
+			d.table(caseTable(s.conns.cases, results.SweepConnections))
 			flagNotes(d, s.conns.cases)
 		})
-		v.sweepSection(d, w, sweepRate, len(s.rate) > 0, func() {
+		v.sweepSection(d, w, results.SweepRate, len(s.rate) > 0, func() {
 			show(cs[loadName(w)], "p99 (solid) and p50 (dashed) latency against the offered rate; the ring marks the last rate each model kept up with.")
 			d.table(kneeTable(s))
-			d.table(caseTable(s.rate, sweepRate))
+			d.table(caseTable(s.rate, results.SweepRate))
 			flagNotes(d, s.rate)
 		})
-		v.sweepSection(d, w, sweepWorkers, s.workers != nil, func() {
-			show(cs[scalingName(sweepWorkers, w)], fmt.Sprintf("Requests per second against workers: medians, whiskers min and max. "+
+		v.sweepSection(d, w, results.SweepWorkers, s.workers != nil, func() {
+			show(cs[scalingName(results.SweepWorkers, w)], fmt.Sprintf("Requests per second against workers: medians, whiskers min and max. "+
 				"The Universal Scalability Law (solid) and linear scaling from its λ (dashed) are drawn for a model only where the fit is good: "+
 				"%d or more worker counts, as it has 3 parameters, and R² of %g or more; the table says why a model has none.", uslMinCounts, uslMinR2))
 			d.table(uslTable(s.workers))
@@ -197,11 +197,11 @@ func (v view) document() (*doc, []*chart) {
 			} else {
 				d.p("note", "COST needs singlecore measured under the same load; this run has no such case.")
 			}
-			d.table(caseTable(s.workers.cases, sweepWorkers))
+			d.table(caseTable(s.workers.cases, results.SweepWorkers))
 			flagNotes(d, s.workers.cases)
 		})
-		v.sweepSection(d, w, sweepKeepAlive, len(s.keepAlive) > 0, func() {
-			d.table(caseTable(s.keepAlive, sweepKeepAlive))
+		v.sweepSection(d, w, results.SweepKeepAlive, len(s.keepAlive) > 0, func() {
+			d.table(caseTable(s.keepAlive, results.SweepKeepAlive))
 			flagNotes(d, s.keepAlive)
 		})
 	}
@@ -218,7 +218,7 @@ func (v view) document() (*doc, []*chart) {
 	}
 
 	var missing []string
-	for _, sw := range []string{sweepConnections, sweepRate, sweepWorkers, sweepKeepAlive} {
+	for _, sw := range []results.Sweep{results.SweepConnections, results.SweepRate, results.SweepWorkers, results.SweepKeepAlive} {
 		if !v.hasSweep(sw) {
 			missing = append(missing, fmt.Sprintf("%s: not measured in this profile (%s); %s (`bench run --profile %s`).",
 				sweepTitle[sw], orNone(run.Profile), sweepProfile[sw], profileFor[sw]))
@@ -235,7 +235,7 @@ func (v view) document() (*doc, []*chart) {
 // when the workload has it, a note when the run has the sweep but not for
 // this workload, nothing when the run lacks the sweep altogether (the
 // report says so once, at the end).
-func (v view) sweepSection(d *doc, workload, sweep string, has bool, content func()) {
+func (v view) sweepSection(d *doc, workload string, sweep results.Sweep, has bool, content func()) {
 	switch {
 	case has:
 		d.h(3, "%s: %s", workload, strings.ToLower(sweepTitle[sweep][:1])+sweepTitle[sweep][1:])
@@ -474,15 +474,15 @@ func cpuList(cpus []int) string {
 }
 
 // caseTable is the numbers of a sweep's cases, one row each.
-func caseTable(cases []*results.Case, sweep string) table {
+func caseTable(cases []*results.Case, sweep results.Sweep) table {
 	t := table{head: []string{"model", "workers"}}
-	open := sweep == sweepRate
+	open := sweep == results.SweepRate
 	if open {
 		t.head = append(t.head, "offered req/s")
 	} else {
 		t.head = append(t.head, "conns")
 	}
-	if sweep == sweepKeepAlive {
+	if sweep == results.SweepKeepAlive {
 		t.head = append(t.head, "keep-alive")
 	}
 	t.head = append(t.head, "req/s (median [min–max])", "p50 ms", "p99 ms", "p99.9 ms", "max ms", "errors")
@@ -501,7 +501,7 @@ func caseTable(cases []*results.Case, sweep string) table {
 		} else {
 			row = append(row, fmt.Sprint(c.Connections))
 		}
-		if sweep == sweepKeepAlive {
+		if sweep == results.SweepKeepAlive {
 			row = append(row, onOff(c.KeepAlive))
 		}
 		if !measured(c) {

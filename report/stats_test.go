@@ -3,8 +3,11 @@ package report
 import (
 	"math"
 	"math/rand/v2"
+	"slices"
 	"strings"
 	"testing"
+
+	"golang.org/x/perf/benchmath"
 )
 
 func uslPoints(u USL, ns []float64, repeats int, noise float64, rng *rand.Rand) []Point {
@@ -231,6 +234,43 @@ func enumerateP(x, y []float64) float64 {
 		}
 	}
 	return hit / total
+}
+
+// Without ties our exact test is benchstat's; with them ours is the
+// permutation p-value (TestMannWhitneyExactMatchesEnumeration) and
+// benchstat's can be twice it.
+func TestMannWhitneyAgreesWithBenchstat(t *testing.T) {
+	benchstat := func(x, y []float64) float64 {
+		th := &benchmath.DefaultThresholds
+		return benchmath.AssumeNothing.Compare(benchmath.NewSample(slices.Clone(x), th), benchmath.NewSample(slices.Clone(y), th)).P
+	}
+	rng := rand.New(rand.NewPCG(3, 4))
+	for trial := range 300 {
+		var x, y []float64
+		for range 1 + rng.IntN(30) {
+			x = append(x, rng.Float64())
+		}
+		for range 1 + rng.IntN(30) {
+			y = append(y, rng.Float64()+0.2)
+		}
+		if got, want := MannWhitneyU(x, y), benchstat(x, y); !got.Exact || math.Abs(got.P-want) > 1e-9 {
+			t.Fatalf("trial %d: %d vs %d values without ties: %+v, benchstat p=%v", trial, len(x), len(y), got, want)
+		}
+	}
+	tied := MannWhitneyU([]float64{1, 1, 1, 3}, []float64{4, 5})
+	if p := benchstat([]float64{1, 1, 1, 3}, []float64{4, 5}); math.Abs(tied.P-1.0/15) > 1e-12 || math.Abs(p-2.0/15) > 1e-12 {
+		t.Errorf("1,1,1,3 against 4,5: p=%v (want 1/15), benchstat %v (want 2/15)", tied.P, p)
+	}
+	// Past the exact limit, 40 against 40 values without ties: exact, as
+	// benchstat computes it.
+	var x, y []float64
+	for i := range 40 {
+		x = append(x, float64(2*i))
+		y = append(y, float64(2*i+1)+40)
+	}
+	if got, want := MannWhitneyU(x, y), benchstat(x, y); !got.Exact || got.P != want || got.P > 1e-4 {
+		t.Errorf("40 against 40 without ties: %+v, benchstat p=%v", got, want)
+	}
 }
 
 func TestMannWhitneyNormalApproximation(t *testing.T) {

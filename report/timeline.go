@@ -6,6 +6,8 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
+	"strings"
 
 	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/plotter"
@@ -15,19 +17,19 @@ import (
 	"github.com/corebench/corebench/results"
 )
 
-// Timeline is a scenario's chart: an open-loop run slice by slice, and the
+// timelineChart is a scenario's chart: a run slice by slice, and the
 // moments something was done to the server.
-type Timeline struct {
+type timelineChart struct {
 	Title, Subtitle, Note string
 	Model                 string  // colours the lines
 	Rate                  float64 // offered req/s, drawn as a reference
 	Interval              float64 // width of a slice in seconds
 	Series                []results.Sample
-	Marks                 []Mark
+	Marks                 []mark
 }
 
-// Mark is a moment on a timeline.
-type Mark struct {
+// mark is a moment on a timeline.
+type mark struct {
 	At    float64 // seconds since the start of measurement
 	Label string
 }
@@ -37,13 +39,13 @@ var (
 	markColor = color.RGBA{0x44, 0x44, 0x44, 0xff}
 )
 
-// WriteTimeline draws tl as dir/name.png and dir/name.svg, three panels
+// writeTimeline draws tl as dir/name.png and dir/name.svg, three panels
 // over one time axis: served req/s, failed requests, and p99 latency, each
 // slice of the series drawn flat across its width, with the marks as
 // vertical lines. A slice where nothing succeeded has no p99: the line
 // stops there and starts again after, rather than drawing a level or a
 // ramp across the outage that nobody measured.
-func WriteTimeline(dir, name string, tl Timeline) ([]string, error) {
+func writeTimeline(dir, name string, tl timelineChart) ([]string, error) {
 	if len(tl.Series) == 0 {
 		return nil, fmt.Errorf("timeline %s: no samples", name)
 	}
@@ -189,19 +191,19 @@ func (v vline) Plot(c draw.Canvas, p *plot.Plot) {
 	c.StrokeLine2(v.style, x, c.Min.Y, x, c.Max.Y)
 }
 
-// Bars is a simple bar chart: one bar per label.
-type Bars struct {
+// barChart is a simple bar chart: one bar per label.
+type barChart struct {
 	Title, Subtitle, Note, YLabel string
 	Labels                        []string
 	Values                        []float64
-	Models                        []string // colours each bar like its model; "" is gray
+	Colors                        []color.Color // of each bar; gray where missing
 	Format                        func(float64) string
 	Ref                           float64 // a dashed reference line, if not 0
 	RefLabel                      string
 }
 
-// WriteBars draws b as dir/name.png and dir/name.svg.
-func WriteBars(dir, name string, b Bars) ([]string, error) {
+// writeBars draws b as dir/name.png and dir/name.svg.
+func writeBars(dir, name string, b barChart) ([]string, error) {
 	if len(b.Values) == 0 || len(b.Values) != len(b.Labels) {
 		return nil, fmt.Errorf("bars %s: %d values for %d labels", name, len(b.Values), len(b.Labels))
 	}
@@ -216,11 +218,10 @@ func WriteBars(dir, name string, b Bars) ([]string, error) {
 		if err != nil {
 			return nil, err
 		}
-		model := ""
-		if i < len(b.Models) {
-			model = b.Models[i]
+		bar.Color = gray
+		if i < len(b.Colors) {
+			bar.Color = b.Colors[i]
 		}
-		bar.Color = modelColor(model)
 		bar.LineStyle.Width = 0
 		bar.XMin = float64(i)
 		p.Add(bar)
@@ -235,12 +236,42 @@ func WriteBars(dir, name string, b Bars) ([]string, error) {
 			p.Add(label{x: -0.55, y: b.Ref, dy: vg.Points(6), text: b.RefLabel, style: textStyle(noteSize, false, gray)})
 		}
 	}
-	p.NominalX(b.Labels...)
+	p.NominalX(wrapLabels(b.Labels)...)
 	p.X.Min, p.X.Max = -0.6, float64(len(b.Values))-0.4
 	p.X.Tick.Label.Font = textStyle(tickSize, false, black).Font
 	p.Y.Min, p.Y.Max = 0, niceMax(top*1.15)
 	ch := &chart{name: name, fig: &fig{title: b.Title, subtitle: b.Subtitle, note: b.Note, panels: []*plot.Plot{p}}}
 	return writeChart(dir, ch)
+}
+
+// wrapLabels breaks bar labels in two lines, after a comma if they have
+// one, else at the space nearest the middle, when one of them is longer
+// than a bar's slot holds ("sticky, sessions in worker memory" ran into
+// its neighbours); all of them, so they read alike.
+func wrapLabels(labels []string) []string {
+	const fits = 26 // characters of tick type under each of three bars
+	if !slices.ContainsFunc(labels, func(l string) bool { return len(l) > fits }) {
+		return labels
+	}
+	out := make([]string, len(labels))
+	for i, l := range labels {
+		out[i] = l
+		if j := strings.Index(l, ", "); j > 0 {
+			out[i] = l[:j+1] + "\n" + l[j+2:]
+			continue
+		}
+		dist := func(i int) int { return max(i-len(l)/2, len(l)/2-i) }
+		best := -1
+		for j, r := range l {
+			if r == ' ' && (best < 0 || dist(j) < dist(best)) {
+				best = j
+			}
+		}
+		if best > 0 {
+			out[i] = l[:best] + "\n" + l[best+1:]
+		}
+	}
+	return out
 }
 
 // writeChart writes a chart's PNG and SVG into dir.

@@ -1,6 +1,7 @@
 package report
 
 import (
+	"image/color"
 	"image/png"
 	"os"
 	"path/filepath"
@@ -25,13 +26,13 @@ func TestWriteTimelineAndBars(t *testing.T) {
 		}
 		series = append(series, s)
 	}
-	files, err := WriteTimeline(dir, "timeline", Timeline{Title: "crash · singlecore", Model: "singlecore", Rate: 2000, Interval: 0.1,
-		Series: series, Marks: []Mark{{At: 2, Label: "SIGKILL"}, {At: 2.4, Label: "back"}}})
+	files, err := writeTimeline(dir, "timeline", timelineChart{Title: "crash · singlecore", Model: "singlecore", Rate: 2000, Interval: 0.1,
+		Series: series, Marks: []mark{{At: 2, Label: "SIGKILL"}, {At: 2.4, Label: "back"}}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	more, err := WriteBars(dir, "bars", Bars{Title: "per-process counters", YLabel: "count", Labels: []string{"0", "1", "2", "3"},
-		Values: []float64{250, 251, 249, 250}, Models: []string{"prefork-rr"}, Ref: 1000, RefLabel: "requests sent"})
+	more, err := writeBars(dir, "bars", barChart{Title: "per-process counters", YLabel: "count", Labels: []string{"0", "1", "2", "3"},
+		Values: []float64{250, 251, 249, 250}, Colors: []color.Color{modelColor("prefork-rr")}, Ref: 1000, RefLabel: "requests sent"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -49,7 +50,7 @@ func TestWriteTimelineAndBars(t *testing.T) {
 			}
 		}
 	}
-	if _, err := WriteTimeline(dir, "empty", Timeline{}); err == nil {
+	if _, err := writeTimeline(dir, "empty", timelineChart{}); err == nil {
 		t.Error("a timeline without samples was drawn")
 	}
 }
@@ -95,7 +96,7 @@ func TestTimelineGaps(t *testing.T) {
 	// The chart draws the p99 in those pieces: 4 lines in the model's
 	// colour besides the one of req/s.
 	dir := t.TempDir()
-	files, err := WriteTimeline(dir, "gaps", Timeline{Title: "stall · singlecore", Model: "singlecore", Rate: 2000, Interval: 0.1, Series: series})
+	files, err := writeTimeline(dir, "gaps", timelineChart{Title: "stall · singlecore", Model: "singlecore", Rate: 2000, Interval: 0.1, Series: series})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"math"
 	"sort"
+
+	"gonum.org/v1/gonum/optimize"
 )
 
 // Point is one measurement of a scaling sweep: throughput X at
@@ -68,10 +70,11 @@ func (u USL) String() string {
 // squares on X, with σ and κ constrained to be non-negative (and σ <= 1).
 //
 // The fit does not trust any single method: a coarse grid over σ and κ
-// (λ solved in closed form for each) finds the right valley, then
-// Levenberg–Marquardt with bounds polishes the best start in the interior
-// and on the κ = 0 and σ = 0 edges, and the lowest error wins. It needs at
-// least three points at three distinct N, all positive.
+// (λ solved in closed form for each) finds the right valley, which a local
+// method alone may miss (gonum has no bounded global search), then gonum's
+// Nelder–Mead polishes the best start in the interior and on the κ = 0 and
+// σ = 0 edges, and the lowest error wins. It needs at least three points
+// at three distinct N, all positive.
 func FitUSL(pts []Point) (USL, error) {
 	if len(pts) < 3 {
 		return USL{}, fmt.Errorf("usl: need at least 3 points, have %d", len(pts))
@@ -108,7 +111,22 @@ func FitUSL(pts []Point) (USL, error) {
 			start.sigma = 0
 			start.lambda = f.bestLambda(0, start.kappa)
 		}
-		if c := f.polish(start, fixed); c.sse <= best.sse*(1+1e-9)+1e-12*f.scale() {
+		if c := f.polish(start, fixed); f.asGood(c, best) {
+			best = c
+		}
+	}
+	// polish searches √σ and √κ, which reach 0 only in the limit: a
+	// parameter whose zero fits as well is 0 (so a law without a peak does
+	// not get one at N = 10¹⁰).
+	for _, fixed := range []uslParam{fixSigma, fixKappa} {
+		c := best
+		if fixed == fixSigma {
+			c.sigma = 0
+		} else {
+			c.kappa = 0
+		}
+		c.lambda = f.bestLambda(c.sigma, c.kappa)
+		if c.sse = f.sse(c.lambda, c.sigma, c.kappa); f.asGood(c, best) {
 			best = c
 		}
 	}
@@ -162,6 +180,11 @@ func (f uslFit) bestLambda(sigma, kappa float64) float64 {
 	return xg / gg
 }
 
+// asGood says whether c, a simpler law than best, fits about as well.
+func (f uslFit) asGood(c, best uslCand) bool {
+	return c.sse <= best.sse*(1+1e-9)+1e-12*f.scale()
+}
+
 // scale is Σ X², against which an error is negligible.
 func (f uslFit) scale() float64 {
 	var s float64
@@ -207,102 +230,46 @@ func logspace(lo, hi float64, n int) []float64 {
 	return out
 }
 
-// polish runs Levenberg–Marquardt (with Marquardt's diagonal scaling, so
-// λ in thousands and κ in millionths are treated alike) from c, keeping
-// the parameter named by fixed where it is and projecting σ into [0, 1]
-// and κ into [0, ∞) after every step.
+// polish minimises the squared error from c with gonum's Nelder–Mead,
+// keeping the parameter named by fixed where it is. λ is not searched: for
+// given σ and κ the model is linear in it and bestLambda solves it. σ and κ
+// are searched as √σ and √κ·Nmax: the squares keep them non-negative
+// without bounds (gonum's methods have none), and the scaling puts κ in
+// millionths on the same footing as σ in hundredths. Nelder–Mead rather
+// than a gradient method because σ is clamped at 1, where the error has a
+// kink. It recovers exact parameters to 1e-15 and is deterministic.
 func (f uslFit) polish(c uslCand, fixed uslParam) uslCand {
-	c.sse = f.sse(c.lambda, c.sigma, c.kappa)
-	mu := 1e-3
-	for iter := 0; iter < 500; iter++ {
-		var jtj [3][3]float64
-		var jtr [3]float64
-		for _, p := range f.pts {
-			n := p.N
-			d := 1 + c.sigma*(n-1) + c.kappa*n*(n-1)
-			pred := c.lambda * n / d
-			r := p.X - pred
-			j := [3]float64{n / d, -c.lambda * n * (n - 1) / (d * d), -c.lambda * n * n * (n - 1) / (d * d)}
-			switch fixed {
-			case fixKappa:
-				j[2] = 0
-			case fixSigma:
-				j[1] = 0
-			}
-			for a := range 3 {
-				jtr[a] += j[a] * r
-				for b := range 3 {
-					jtj[a][b] += j[a] * j[b]
-				}
-			}
-		}
-		improved := false
-		for range 30 {
-			var m [3][3]float64
-			for a := range 3 {
-				m[a] = jtj[a]
-				diag := jtj[a][a]
-				if diag == 0 {
-					diag = 1 // a fixed parameter: keeps the system solvable, its step is 0
-				}
-				m[a][a] += mu * diag
-			}
-			step, ok := solve3(m, jtr)
-			if !ok {
-				mu *= 10
-				continue
-			}
-			n := uslCand{
-				lambda: math.Max(c.lambda+step[0], 0),
-				sigma:  math.Min(math.Max(c.sigma+step[1], 0), 1),
-				kappa:  math.Max(c.kappa+step[2], 0),
-			}
-			n.sse = f.sse(n.lambda, n.sigma, n.kappa)
-			if n.sse < c.sse {
-				small := c.sse-n.sse <= 1e-15*c.sse
-				c = n
-				mu = math.Max(mu/10, 1e-12)
-				improved = !small
-				break
-			}
-			mu *= 10
-		}
-		if !improved {
-			break
-		}
+	nmax := f.pts[len(f.pts)-1].N
+	var x0 []float64
+	if fixed != fixSigma {
+		x0 = append(x0, math.Sqrt(c.sigma))
 	}
-	return c
-}
-
-// solve3 solves m·x = b by Gaussian elimination with partial pivoting.
-func solve3(m [3][3]float64, b [3]float64) ([3]float64, bool) {
-	for col := range 3 {
-		p := col
-		for r := col + 1; r < 3; r++ {
-			if math.Abs(m[r][col]) > math.Abs(m[p][col]) {
-				p = r
-			}
-		}
-		if m[p][col] == 0 || math.IsNaN(m[p][col]) {
-			return [3]float64{}, false
-		}
-		m[col], m[p] = m[p], m[col]
-		b[col], b[p] = b[p], b[col]
-		for r := col + 1; r < 3; r++ {
-			k := m[r][col] / m[col][col]
-			for c := col; c < 3; c++ {
-				m[r][c] -= k * m[col][c]
-			}
-			b[r] -= k * b[col]
-		}
+	if fixed != fixKappa {
+		x0 = append(x0, math.Sqrt(c.kappa)*nmax)
 	}
-	var x [3]float64
-	for r := 2; r >= 0; r-- {
-		s := b[r]
-		for c := r + 1; c < 3; c++ {
-			s -= m[r][c] * x[c]
+	params := func(x []float64) (sigma, kappa float64) {
+		sigma, kappa = c.sigma, c.kappa
+		if fixed != fixSigma {
+			sigma, x = math.Min(x[0]*x[0], 1), x[1:]
 		}
-		x[r] = s / m[r][r]
+		if fixed != fixKappa {
+			kappa = x[0] * x[0] / (nmax * nmax)
+		}
+		return sigma, kappa
 	}
-	return x, true
+	scale := f.scale() // an error of about 1, for the relative tolerance
+	p := optimize.Problem{Func: func(x []float64) float64 {
+		s, k := params(x)
+		return f.sse(f.bestLambda(s, k), s, k) / scale
+	}}
+	// Stop after 200 iterations without a relative gain of 1e-14: the
+	// simplex has shrunk to rounding by then.
+	settings := &optimize.Settings{Converger: &optimize.FunctionConverge{Relative: 1e-14, Absolute: 1e-300, Iterations: 200}}
+	res, err := optimize.Minimize(p, x0, settings, &optimize.NelderMead{})
+	if err != nil {
+		return uslCand{c.lambda, c.sigma, c.kappa, f.sse(c.lambda, c.sigma, c.kappa)}
+	}
+	s, k := params(res.X)
+	l := f.bestLambda(s, k)
+	return uslCand{l, s, k, f.sse(l, s, k)}
 }

@@ -11,7 +11,7 @@ import (
 
 // sweepRun is a run of one sweep of the cpu workload: per model, req/s at
 // each x (connections or workers), two repeats 1% apart.
-func sweepRun(sweep string, rps map[string][]float64, xs ...int) *results.Run {
+func sweepRun(sweep results.Sweep, rps map[string][]float64, xs ...int) *results.Run {
 	run := smallRun("usl")
 	run.Profile = "full"
 	for _, model := range []string{"goroutines", "prefork-rr", "prefork-os"} {
@@ -20,7 +20,7 @@ func sweepRun(sweep string, rps map[string][]float64, xs ...int) *results.Run {
 				continue
 			}
 			w, conns := 4, x
-			if sweep == sweepWorkers {
+			if sweep == results.SweepWorkers {
 				w, conns = x, 64
 			}
 			r := rps[model][i]
@@ -53,7 +53,7 @@ func chartTexts(t *testing.T, run *results.Run, name string) []string {
 func TestUSLWhereItApplies(t *testing.T) {
 	// A connections sweep: no fit, no USL table, no key for lines not
 	// drawn.
-	conns := sweepRun(sweepConnections, map[string][]float64{"goroutines": {2000, 9000, 12000, 12500}}, 1, 16, 64, 256)
+	conns := sweepRun(results.SweepConnections, map[string][]float64{"goroutines": {2000, 9000, 12000, 12500}}, 1, 16, 64, 256)
 	md := renderMarkdown(t, conns)
 	if strings.Contains(md, "λ (req/s at 1)") || !strings.Contains(md, "No Universal Scalability Law here") {
 		t.Errorf("a connections sweep has a USL table, or its caption does not say why not:\n%s", md)
@@ -63,7 +63,7 @@ func TestUSLWhereItApplies(t *testing.T) {
 		t.Errorf("the connections chart keys lines it does not draw: %q", texts)
 	}
 
-	workers := sweepRun(sweepWorkers, map[string][]float64{
+	workers := sweepRun(results.SweepWorkers, map[string][]float64{
 		"goroutines": {1000, 1950, 3700, 6600}, // Amdahl-like: fits
 		"prefork-rr": {1000, 3000, 1500, 3500}, // a zig-zag no law describes
 		"prefork-os": {1000, 1900, 3600, 6000}, // its 8 removed below
@@ -90,7 +90,7 @@ func TestUSLWhereItApplies(t *testing.T) {
 		}
 	}
 	// Without a good fit, no key for the law's lines.
-	bad := sweepRun(sweepWorkers, map[string][]float64{"prefork-rr": {1000, 3000, 1500, 3500}}, 1, 2, 4, 8)
+	bad := sweepRun(results.SweepWorkers, map[string][]float64{"prefork-rr": {1000, 3000, 1500, 3500}}, 1, 2, 4, 8)
 	if texts := chartTexts(t, bad, "scaling-workers-cpu"); slices.Contains(texts, "USL fit") || slices.Contains(texts, "linear: λ·N") {
 		t.Errorf("a workers chart with no fit drawn keys its lines: %q", texts)
 	}

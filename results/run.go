@@ -77,12 +77,12 @@ type Settings struct {
 // freshly started server.
 type Case struct {
 	ID          string   `json:"id"`    // stable across runs, e.g. "prefork-rr/cpu/closed-c100/w2"
-	Sweep       string   `json:"sweep"` // which comparison it belongs to: models, connections, rate, workers, keepalive
-	Model       string   `json:"model"` // singlecore, goroutines, prefork-rr, prefork-os, prefork-reuseport
+	Sweep       Sweep    `json:"sweep"` // which comparison it belongs to
+	Model       string   `json:"model"` // its Variant's Name
 	Workers     int      `json:"workers"`
 	Workload    string   `json:"workload"` // hello, json, cpu, io
 	Path        string   `json:"path"`
-	Mode        string   `json:"mode"` // closed or open
+	Mode        Mode     `json:"mode"`
 	Connections int      `json:"connections"`
 	Rate        float64  `json:"rate,omitempty"` // open loop: offered req/s
 	KeepAlive   bool     `json:"keepalive"`

@@ -24,7 +24,7 @@ type Summary struct {
 	Engine      string    `json:"engine"`
 	Target      string    `json:"target"`
 	Method      string    `json:"method"`
-	Mode        string    `json:"mode"` // "closed" or "open"
+	Mode        Mode      `json:"mode"`
 	Connections int       `json:"connections"`
 	Rate        string    `json:"rate,omitempty"` // open loop: the pacer, e.g. "5000/s" or "linear 1000->20000/s"
 	KeepAlive   bool      `json:"keepalive"`

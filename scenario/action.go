@@ -7,7 +7,6 @@ import (
 	"net/http"
 	"net/url"
 	"path/filepath"
-	"strings"
 	"syscall"
 	"time"
 
@@ -23,10 +22,13 @@ const startTimeout = 30 * time.Second
 // grace bounds a server's drain when the scenario stops it.
 const grace = 15 * time.Second
 
+// limits is how the scenarios start and stop servers.
+var limits = child.Options{Ready: startTimeout, Grace: grace}
+
 // runAction runs crash, reload or scale: a steady open-loop load, the
 // action at o.At (scale acts again at 2·o.At), the timeline.
-func runAction(ctx context.Context, o Options) (*Result, error) {
-	isPrefork := strings.HasPrefix(o.Model, "prefork")
+func runAction(ctx context.Context, o Options) (*results.Scenario, error) {
+	isPrefork := o.Model.Prefork()
 	var extra []string
 	ctl := ""
 	if isPrefork {
@@ -39,26 +41,20 @@ func runAction(ctx context.Context, o Options) (*Result, error) {
 	if o.NoHandover {
 		extra = append(extra, "--no-handover")
 	}
-	srv, err := child.Start(ctx, o.Serve(o.serveArgs(o.Model, "127.0.0.1:0", extra...)...), startTimeout)
+	srv, err := child.Start(ctx, o.Serve(o.serveArgs(o.Model, "127.0.0.1:0", extra...)...), limits)
 	if err != nil {
 		return nil, err
 	}
 	servers := []*child.Server{srv}
 	defer func() {
 		for _, s := range servers {
-			s.Stop(grace)
+			s.Stop()
 		}
 	}()
 	u, _ := url.Parse(srv.URL)
-	r := &Result{Scenario: o.Name, Model: o.Model, Workers: o.Workers, Rate: o.Rate, Path: o.Path, KeepAlive: !o.NoKeepAlive, NoHandover: o.NoHandover}
+	r := &results.Scenario{Scenario: o.Name, Model: o.Model.Name, Workers: o.Model.Workers(o.Workers), Rate: o.Rate, Path: o.Path, KeepAlive: !o.NoKeepAlive, NoHandover: o.NoHandover}
 	if o.Closed {
 		r.Rate, r.Connections = 0, o.Connections
-	}
-	if !isPrefork {
-		r.Workers = 1
-		if strings.HasPrefix(o.Model, "goroutines") {
-			r.Workers = o.Workers
-		}
 	}
 
 	// The load's fairness is over the workers the server started with, or
@@ -76,7 +72,7 @@ func runAction(ctx context.Context, o Options) (*Result, error) {
 		// browsers and Go's http.Transport do, so the failures counted are
 		// the requests the server had, not the generator's own sends on
 		// connections it could have known were gone.
-		l := loadgen.Load{URL: srv.URL + o.Path, Connections: o.Connections, Rate: o.Rate, Duration: o.Duration, KeepAlive: !o.NoKeepAlive, ProbeIdle: true, Workers: workers}
+		l := loadgen.Load{URL: srv.URL + o.Path, Connections: o.Connections, Rate: o.Rate, Duration: o.Duration, NoKeepAlive: o.NoKeepAlive, ProbeIdle: true, Workers: workers}
 		if o.Closed {
 			l.Rate = 0
 		}
@@ -164,9 +160,9 @@ func runAction(ctx context.Context, o Options) (*Result, error) {
 	}
 	r.Load = res.sum
 	for _, a := range acts {
-		r.Actions = append(r.Actions, Action{Label: a.label, At: a.start.Sub(res.sum.Start).Seconds(), Done: a.end.Sub(res.sum.Start).Seconds()})
+		r.Actions = append(r.Actions, results.Action{Label: a.label, At: a.start.Sub(res.sum.Start).Seconds(), Done: a.end.Sub(res.sum.Start).Seconds()})
 	}
-	r.summarize()
+	summarize(r)
 	if actErr != nil {
 		return r, fmt.Errorf("%s: %w", o.Name, actErr)
 	}
@@ -180,7 +176,7 @@ func runAction(ctx context.Context, o Options) (*Result, error) {
 // until its slot is back online with a new process, as the master's
 // events tell. The worker's requests in flight just before are recorded:
 // they are the failures the model cannot avoid.
-func crashWorker(ctx context.Context, o Options, client prefork.Client, srv *child.Server, r *Result, act func(string, func() error) error) error {
+func crashWorker(ctx context.Context, o Options, client prefork.Client, srv *child.Server, r *results.Scenario, act func(string, func() error) error) error {
 	// Watch the master first, to see the slot return; then take the
 	// victim's counts as close to the kill as can be.
 	events, err := client.Watch(ctx)
@@ -267,7 +263,7 @@ func crashProcess(ctx context.Context, o Options, srv *child.Server, addr string
 	var next *child.Server
 	err = act(fmt.Sprintf("restarted after %v", o.Restart), func() error {
 		var err error
-		next, err = child.Start(ctx, o.Serve(o.serveArgs(o.Model, addr, "--chaos")...), startTimeout)
+		next, err = child.Start(ctx, o.Serve(o.serveArgs(o.Model, addr, "--chaos")...), limits)
 		return err
 	})
 	return next, err

@@ -1,9 +1,10 @@
-// Package scenario does something to a server under a steady open-loop
-// load and measures what it cost: a worker crash, a rolling reload, a
-// scale up and down, what per-process state does to a counter and to
-// sessions, and a stall (the server stopped for a moment), which open and
-// closed loops report very differently. Each scenario's timeline (req/s,
-// errors and p99 per 100 ms, with the action marked) is the lesson.
+// Package scenario does something to a server under a steady load and
+// measures what it cost: a worker crash, a rolling reload, a scale up and
+// down, and a stall (the server stopped for a moment), which open and
+// closed loops report very differently. Each of those has a timeline
+// (req/s, errors and p99 per 100 ms, with the action marked), which is
+// the lesson. The state scenario instead counts what per-process state
+// does to a counter and to sessions, and what the fixes cost.
 //
 // Servers run as `bench serve` children (internal/child); the load is a
 // loadgen.Generator, so tests can shrink it; prefork servers are driven
@@ -17,7 +18,6 @@ import (
 	"math"
 	"os/exec"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 
@@ -30,23 +30,25 @@ var Names = []string{"crash", "reload", "scale", "state", "stall"}
 
 // Options configure a scenario. Zero fields take the defaults named.
 type Options struct {
-	Name     string        // crash, reload, scale or state
-	Model    string        // default prefork-rr; the state scenario runs its own set
-	Workers  int           // default 4; scale starts with 2
-	Rate     float64       // offered req/s; default 2000
-	Path     string        // default /io?ms=5: many requests in flight
-	Duration time.Duration // default 6s
-	At       time.Duration // when the action happens; default a third of Duration
-	// Crash is how a worker dies: "kill" (SIGKILL) or "request" (/crash
-	// under --chaos). Default kill.
+	Name     string          // one of Names
+	Model    results.Variant // default prefork-rr; the state scenario runs its own set
+	Workers  int             // default 4; scale starts with 2
+	Rate     float64         // offered req/s of the open loop; default 2000
+	Path     string          // default /io?ms=5: many requests in flight
+	Duration time.Duration   // default 6s
+	At       time.Duration   // when the action happens (scale acts again at 2·At); default a third of Duration
+	// Crash is how the crash scenario's worker (or one-process server)
+	// dies: "kill" (SIGKILL) or "request" (/crash, which the scenario
+	// enables with --chaos). Default kill.
 	Crash string
 	// Restart is how long whatever supervises a one-process server takes
 	// to start it again after a crash (systemd's RestartSec, say); default
-	// 1s; negative: nothing restarts it.
+	// 1s; negative: nothing restarts it. A prefork master restarts its
+	// workers itself.
 	Restart time.Duration
-	// Handover, for reuseport reloads, hands each slot's socket to the
-	// new worker (default); Handover=false makes the new worker bind its
-	// own socket and the old one close its, to measure what that costs.
+	// NoHandover, for reuseport reloads, makes each new worker bind its
+	// own socket and the old one close its, instead of handing the slot's
+	// socket over (the default), to measure the connections that resets.
 	NoHandover bool
 	// NoKeepAlive opens a new connection per request, which puts many
 	// connections in the accept queues at any moment.
@@ -55,21 +57,21 @@ type Options struct {
 	// times) instead of at Rate: the stall scenario's other half, where
 	// coordinated omission hides the stall.
 	Closed      bool
-	Connections int           // closed loop; default 16
+	Connections int           // kept busy (Closed) or opened up front (open loop); default 16
 	Stall       time.Duration // stall: how long the server is stopped; default 500ms
 	State       string        // a redis:// store for the state scenario's production answer
 	Requests    int           // state scenario: requests per counter; default 1000
 	Users       int           // state scenario: users logging in; default 50
 
-	Serve    func(args ...string) *exec.Cmd
-	Generate loadgen.Generator
-	Dir      string       // where the control sockets go (a private directory)
-	Log      func(string) // progress lines
+	Serve    func(args ...string) *exec.Cmd // the command that runs `bench serve` with args
+	Generate loadgen.Generator              // drives the load
+	Dir      string                         // where the control sockets go (a private directory)
+	Log      func(string)                   // progress lines
 }
 
 func (o Options) withDefaults() Options {
-	if o.Model == "" {
-		o.Model = "prefork-rr"
+	if o.Model.Name == "" {
+		o.Model = results.PreforkRR
 	}
 	if o.Workers <= 0 {
 		o.Workers = 4
@@ -119,13 +121,10 @@ func (o Options) Check() error {
 		return fmt.Errorf("unknown scenario %q: want %s", o.Name, strings.Join(Names, ", "))
 	}
 	o = o.withDefaults()
-	model, sched, _ := strings.Cut(o.Model, "-")
 	switch {
-	case !slices.Contains([]string{"singlecore", "goroutines", "prefork"}, model):
-		return fmt.Errorf("unknown model %q", o.Model)
-	case model == "prefork" && !slices.Contains([]string{"rr", "os", "reuseport", "sticky"}, sched):
-		return fmt.Errorf("unknown model %q", o.Model)
-	case (o.Name == "reload" || o.Name == "scale") && model != "prefork":
+	case o.Model.External():
+		return fmt.Errorf("model %s is an external server: a scenario starts its own with bench serve", o.Model)
+	case (o.Name == "reload" || o.Name == "scale") && !o.Model.Prefork():
 		return fmt.Errorf("the %s scenario needs a prefork model: only a prefork master can %s while serving", o.Name, o.Name)
 	case o.Crash != "kill" && o.Crash != "request":
 		return fmt.Errorf("unknown crash %q: want kill or request", o.Crash)
@@ -137,46 +136,8 @@ func (o Options) Check() error {
 	return nil
 }
 
-// Result is what a scenario measured.
-type Result struct {
-	Scenario    string           `json:"scenario"`
-	Model       string           `json:"model"`
-	Workers     int              `json:"workers"`
-	Rate        float64          `json:"rate"`
-	Path        string           `json:"path"`
-	KeepAlive   bool             `json:"keepalive"`
-	NoHandover  bool             `json:"no_handover,omitempty"`
-	Connections int              `json:"connections,omitempty"` // closed loop: the load was this many connections, not a rate
-	Actions     []Action         `json:"actions"`
-	Load        *results.Summary `json:"load,omitempty"`
-
-	Sent       int64            `json:"sent"`
-	Failed     int64            `json:"failed"`
-	ErrorKinds map[string]int64 `json:"error_kinds"`
-	// Recovered is how long after the (first) action throughput was
-	// back to 90% of what it was before, with no errors; -1 if never.
-	Recovered float64 `json:"recovered_s"`
-	// InFlight is, for a crash, the requests the worker had in flight
-	// when it was killed: the failures the model cannot avoid.
-	InFlight int64 `json:"in_flight_at_crash,omitempty"`
-	// Conns is, for a crash, how many connections the worker had open
-	// when it was killed: each carries at most one request at a time, so
-	// no more requests than that can fail with it.
-	Conns int64 `json:"connections_at_crash,omitempty"`
-
-	State *StateResult `json:"state,omitempty"`
-	Notes []string     `json:"notes,omitempty"`
-}
-
-// Action is one thing done to the server during the load.
-type Action struct {
-	Label string  `json:"label"`
-	At    float64 `json:"at_s"`   // seconds since the load's measurement began
-	Done  float64 `json:"done_s"` // when it had finished
-}
-
 // Run runs the scenario named in o.
-func Run(ctx context.Context, o Options) (*Result, error) {
+func Run(ctx context.Context, o Options) (*results.Scenario, error) {
 	if err := o.Check(); err != nil {
 		return nil, err
 	}
@@ -187,16 +148,10 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	return runAction(ctx, o)
 }
 
-// serveArgs returns the `bench serve` arguments for model on addr.
-func (o Options) serveArgs(model, addr string, extra ...string) []string {
-	m, sched, _ := strings.Cut(model, "-")
-	args := []string{"serve", "--model", m, "--addr", addr}
-	if sched != "" {
-		args = append(args, "--sched", sched)
-	}
-	if m != "singlecore" {
-		args = append(args, "--workers", strconv.Itoa(o.Workers))
-	}
+// serveArgs returns the `bench serve` arguments for v on addr.
+func (o Options) serveArgs(v results.Variant, addr string, extra ...string) []string {
+	args := append([]string{"serve"}, v.ServeArgs(o.Workers)...)
+	args = append(args, "--addr", addr)
 	return append(args, extra...)
 }
 
@@ -234,7 +189,7 @@ func recovery(series []results.Sample, interval, at float64) float64 {
 }
 
 // summarize fills the load figures of r from its summary.
-func (r *Result) summarize() {
+func summarize(r *results.Scenario) {
 	s := r.Load
 	r.Sent, r.Failed, r.ErrorKinds = s.Requests, s.Errors, s.ErrorKinds
 	if len(r.Actions) > 0 {

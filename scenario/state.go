@@ -15,57 +15,19 @@ import (
 
 	"github.com/corebench/corebench/internal/child"
 	"github.com/corebench/corebench/loadgen"
+	"github.com/corebench/corebench/results"
 )
-
-// StateResult is what the state scenario found.
-type StateResult struct {
-	Requests int `json:"requests"`
-	// PerProcess is what /counter, a per-process variable, counted in
-	// each worker: about a share each, none the total.
-	PerProcess []WorkerCount `json:"per_process"`
-	// Shared is the final value of /counter/shared, held by the master.
-	Shared int64 `json:"shared"`
-	// Store is the final value of /counter/shared kept in the --state
-	// store, or -1 when none was given.
-	Store    int64          `json:"store"`
-	Sessions []SessionCheck `json:"sessions"`
-	Costs    []Cost         `json:"costs"`
-}
-
-// WorkerCount is one worker's per-process counter.
-type WorkerCount struct {
-	Slot  int   `json:"slot"`
-	PID   int   `json:"pid"`
-	Count int64 `json:"count"`
-}
-
-// SessionCheck is how many session lookups found the session, under one
-// setup.
-type SessionCheck struct {
-	Setup   string `json:"setup"`
-	Found   int    `json:"found"`
-	Lookups int    `json:"lookups"`
-}
-
-// Cost is what keeping a counter one way costs: req/s and p99 of a short
-// closed-loop burst at it.
-type Cost struct {
-	Setup string  `json:"setup"`
-	Path  string  `json:"path"`
-	RPS   float64 `json:"rps"`
-	P99   float64 `json:"p99_ms"`
-}
 
 // lookups is how many times each user asks who they are after logging in.
 const lookups = 4
 
 // runState shows per-process state breaking in a cluster and the fixes:
 // the master-held counter, sticky sessions, and a shared store.
-func runState(ctx context.Context, o Options) (*Result, error) {
-	st := &StateResult{Requests: o.Requests, Store: -1}
-	r := &Result{Scenario: "state", Model: "prefork-rr", Workers: o.Workers, State: st}
+func runState(ctx context.Context, o Options) (*results.Scenario, error) {
+	st := &results.StateResult{Requests: o.Requests, Store: -1}
+	r := &results.Scenario{Scenario: "state", Model: results.PreforkRR.Name, Workers: o.Workers, State: st}
 
-	err := withServer(ctx, o, "prefork-rr", nil, func(url string) error {
+	err := withServer(ctx, o, results.PreforkRR, nil, func(url string) error {
 		o.Log(fmt.Sprintf("%d requests to /counter and to /counter/shared, a new connection each", o.Requests))
 		counts, err := countPerProcess(ctx, url, o.Requests)
 		if err != nil {
@@ -79,8 +41,8 @@ func runState(ctx context.Context, o Options) (*Result, error) {
 		if err != nil {
 			return err
 		}
-		st.Sessions = append(st.Sessions, SessionCheck{Setup: "rr, sessions in worker memory", Found: found, Lookups: o.Users * lookups})
-		for _, c := range []Cost{{Setup: "per-process variable", Path: "/counter"}, {Setup: "held by the master (IPC)", Path: "/counter/shared"}} {
+		st.Sessions = append(st.Sessions, results.SessionCheck{Setup: results.SessionsInWorkers, Found: found, Lookups: o.Users * lookups})
+		for _, c := range []results.CounterCost{{Setup: results.CounterPerProcess, Path: "/counter"}, {Setup: results.CounterInMaster, Path: "/counter/shared"}} {
 			if c.RPS, c.P99, err = burst(ctx, o, url+c.Path); err != nil {
 				return err
 			}
@@ -91,9 +53,9 @@ func runState(ctx context.Context, o Options) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	err = withServer(ctx, o, "prefork-sticky", nil, func(url string) error {
+	err = withServer(ctx, o, results.PreforkSticky, nil, func(url string) error {
 		found, err := sessions(ctx, url, o.Users)
-		st.Sessions = append(st.Sessions, SessionCheck{Setup: "sticky, sessions in worker memory", Found: found, Lookups: o.Users * lookups})
+		st.Sessions = append(st.Sessions, results.SessionCheck{Setup: results.SessionsSticky, Found: found, Lookups: o.Users * lookups})
 		return err
 	})
 	if err != nil {
@@ -103,7 +65,7 @@ func runState(ctx context.Context, o Options) (*Result, error) {
 		r.Notes = append(r.Notes, "no --state store given: run a redis-server and pass --state redis://127.0.0.1:6379 to add the production answer")
 		return r, nil
 	}
-	err = withServer(ctx, o, "prefork-rr", []string{"--state", o.State}, func(url string) error {
+	err = withServer(ctx, o, results.PreforkRR, []string{"--state", o.State}, func(url string) error {
 		var err error
 		if st.Store, err = countShared(ctx, url, o.Requests); err != nil {
 			return err
@@ -112,8 +74,8 @@ func runState(ctx context.Context, o Options) (*Result, error) {
 		if err != nil {
 			return err
 		}
-		st.Sessions = append(st.Sessions, SessionCheck{Setup: "rr, sessions in the store", Found: found, Lookups: o.Users * lookups})
-		c := Cost{Setup: "in the store (Redis)", Path: "/counter/shared"}
+		st.Sessions = append(st.Sessions, results.SessionCheck{Setup: results.SessionsInStore, Found: found, Lookups: o.Users * lookups})
+		c := results.CounterCost{Setup: results.CounterInStore, Path: "/counter/shared"}
 		c.RPS, c.P99, err = burst(ctx, o, url+c.Path)
 		st.Costs = append(st.Costs, c)
 		return err
@@ -121,14 +83,14 @@ func runState(ctx context.Context, o Options) (*Result, error) {
 	return r, err
 }
 
-// withServer runs f against a fresh server of model.
-func withServer(ctx context.Context, o Options, model string, extra []string, f func(url string) error) error {
-	extra = append([]string{"--control", filepath.Join(o.Dir, model+".sock")}, extra...)
-	srv, err := child.Start(ctx, o.Serve(o.serveArgs(model, "127.0.0.1:0", extra...)...), startTimeout)
+// withServer runs f against a fresh server of v.
+func withServer(ctx context.Context, o Options, v results.Variant, extra []string, f func(url string) error) error {
+	extra = append([]string{"--control", filepath.Join(o.Dir, v.Name+".sock")}, extra...)
+	srv, err := child.Start(ctx, o.Serve(o.serveArgs(v, "127.0.0.1:0", extra...)...), limits)
 	if err != nil {
 		return err
 	}
-	defer srv.Stop(grace)
+	defer srv.Stop()
 	return f(srv.URL)
 }
 
@@ -175,19 +137,19 @@ func getJSON(ctx context.Context, c *http.Client, url, cookie string, v any) (*h
 
 // countPerProcess sends n requests to /counter and returns what each
 // worker's own counter reached.
-func countPerProcess(ctx context.Context, url string, n int) ([]WorkerCount, error) {
+func countPerProcess(ctx context.Context, url string, n int) ([]results.WorkerCount, error) {
 	c := fresh(0)
-	last := map[int]WorkerCount{}
+	last := map[int]results.WorkerCount{}
 	for range n {
 		var v counterReply
 		if _, err := getJSON(ctx, c, url+"/counter", "", &v); err != nil {
 			return nil, err
 		}
 		if v.Value > last[v.Worker].Count {
-			last[v.Worker] = WorkerCount{Slot: v.Worker, PID: v.PID, Count: v.Value}
+			last[v.Worker] = results.WorkerCount{Slot: v.Worker, PID: v.PID, Count: v.Value}
 		}
 	}
-	var out []WorkerCount
+	var out []results.WorkerCount
 	for _, w := range last {
 		out = append(out, w)
 	}
@@ -237,7 +199,7 @@ func sessions(ctx context.Context, url string, users int) (int, error) {
 
 // burst measures req/s and p99 of a short closed loop at url.
 func burst(ctx context.Context, o Options, url string) (float64, float64, error) {
-	s, err := o.Generate(ctx, loadgen.Load{URL: url, Connections: 16, Duration: min(o.Duration/3, 2*time.Second), KeepAlive: true})
+	s, err := o.Generate(ctx, loadgen.Load{URL: url, Connections: 16, Duration: min(o.Duration/3, 2*time.Second)})
 	if err != nil {
 		return 0, 0, err
 	}

@@ -14,10 +14,18 @@ import (
 	"sort"
 	"strings"
 	"time"
+
+	"github.com/corebench/corebench/results"
 )
 
-// Model names, in the order every output uses.
-var Models = []string{"singlecore", "goroutines", "prefork-rr", "prefork-os", "prefork-reuseport"}
+// DefaultModels are what the built-in profiles run: every built-in
+// variant but prefork-sticky. Sticky sends each client address to one
+// worker, and the generator runs on one host, so it would measure a
+// single worker as if it were the model's capacity; it is for sessions,
+// which the state scenario shows. `bench run --models` runs it.
+var DefaultModels = slices.DeleteFunc(results.Variants(), func(v results.Variant) bool {
+	return v == results.PreforkSticky
+})
 
 // Workloads maps workload names to their request paths.
 var Workloads = map[string]string{"hello": "/", "json": "/json", "cpu": "/cpu", "io": "/io"}
@@ -25,7 +33,7 @@ var Workloads = map[string]string{"hello": "/", "json": "/json", "cpu": "/cpu", 
 // Profile is a named set of defaults for a run.
 type Profile struct {
 	Name        string
-	Models      []string
+	Models      []results.Variant
 	Workloads   []string
 	Connections int       // concurrency of the models sweep
 	ConnSweep   []int     // connections sweep: closed loop at each count
@@ -42,23 +50,23 @@ type Profile struct {
 // Profiles are the built-in profiles. quick is the default.
 var Profiles = map[string]Profile{
 	"smoke": {
-		Name: "smoke", Models: Models, Workloads: []string{"hello", "cpu"}, Connections: 4,
+		Name: "smoke", Models: DefaultModels, Workloads: []string{"hello", "cpu"}, Connections: 4,
 		Duration: 300 * time.Millisecond, Warmup: 100 * time.Millisecond, Repeat: 1,
 		About: "a few seconds: every model once, for tests",
 	},
 	"quick": {
-		Name: "quick", Models: Models, Workloads: []string{"hello", "cpu"}, Connections: 100,
+		Name: "quick", Models: DefaultModels, Workloads: []string{"hello", "cpu"}, Connections: 100,
 		Duration: 3 * time.Second, Warmup: time.Second, Repeat: 2,
 		About: "every model on / and /cpu, 100 connections, 2 repeats; under 2 minutes",
 	},
 	"standard": {
-		Name: "standard", Models: Models, Workloads: []string{"hello", "cpu", "io"}, Connections: 100,
+		Name: "standard", Models: DefaultModels, Workloads: []string{"hello", "cpu", "io"}, Connections: 100,
 		ConnSweep: []int{1, 4, 16, 64, 256}, RateSweep: []float64{0.25, 0.5, 0.75, 0.9, 1.0, 1.1}, RateOn: "cpu",
 		NoKeepAlive: true, Duration: 3 * time.Second, Warmup: time.Second, Repeat: 2,
 		About: "quick plus /io, a connection sweep, an open-loop rate sweep to each model's knee and connection-per-request; 10 to 15 minutes",
 	},
 	"full": {
-		Name: "full", Models: Models, Workloads: []string{"hello", "cpu", "io"}, Connections: 100,
+		Name: "full", Models: DefaultModels, Workloads: []string{"hello", "cpu", "io"}, Connections: 100,
 		ConnSweep: []int{1, 4, 16, 64, 256}, RateSweep: []float64{0.25, 0.5, 0.75, 0.9, 1.0, 1.1}, RateOn: "cpu",
 		NoKeepAlive: true, WorkerSweep: true, Duration: 5 * time.Second, Warmup: time.Second, Repeat: 5,
 		About: "standard plus worker sweeps 1..cores and 5 repeats; what a many-core box deserves (an hour or more)",
@@ -71,12 +79,12 @@ var ProfileNames = []string{"smoke", "quick", "standard", "full"}
 // Spec is one planned case.
 type Spec struct {
 	ID          string
-	Sweep       string
-	Model       string
+	Sweep       results.Sweep
+	Model       results.Variant
 	Workers     int
 	Workload    string
 	Path        string
-	Mode        string  // closed or open
+	Mode        results.Mode
 	Connections int     // closed loop: exactly; open loop: to start with
 	Rate        float64 // open loop: req/s, set when the plan runs
 	RateOf      float64 // open loop: fraction of the capacity the models sweep measured
@@ -84,9 +92,9 @@ type Spec struct {
 }
 
 // caseID names a case so the same case has the same ID in every run.
-func caseID(model, workload, mode string, conns int, rateOf float64, workers int, keepAlive bool) string {
+func caseID(model, workload string, mode results.Mode, conns int, rateOf float64, workers int, keepAlive bool) string {
 	load := fmt.Sprintf("closed-c%d", conns)
-	if mode == "open" {
+	if mode == results.ModeOpen {
 		load = fmt.Sprintf("open-%gx", rateOf)
 	}
 	id := fmt.Sprintf("%s/%s/%s/w%d", model, workload, load, workers)
@@ -97,7 +105,7 @@ func caseID(model, workload, mode string, conns int, rateOf float64, workers int
 }
 
 func (s *Spec) setID() {
-	s.ID = caseID(s.Model, s.Workload, s.Mode, s.Connections, s.RateOf, s.Workers, s.KeepAlive)
+	s.ID = caseID(s.Model.Name, s.Workload, s.Mode, s.Connections, s.RateOf, s.Workers, s.KeepAlive)
 }
 
 // Plan expands a profile into cases for a server with serverCPUs CPUs.
@@ -105,11 +113,6 @@ func (s *Spec) setID() {
 func Plan(p Profile, serverCPUs int) ([]Spec, error) {
 	if len(p.Models) == 0 || len(p.Workloads) == 0 {
 		return nil, fmt.Errorf("nothing to run: no models or no workloads")
-	}
-	for _, m := range p.Models {
-		if !slices.Contains(Models, m) {
-			return nil, fmt.Errorf("unknown model %q: want %s", m, strings.Join(Models, ", "))
-		}
 	}
 	for _, w := range p.Workloads {
 		if _, ok := Workloads[w]; !ok {
@@ -126,20 +129,14 @@ func Plan(p Profile, serverCPUs int) ([]Spec, error) {
 			specs = append(specs, s)
 		}
 	}
-	workers := func(model string) int {
-		if model == "singlecore" {
-			return 1
-		}
-		return serverCPUs
-	}
 	for _, w := range p.Workloads {
 		for _, m := range p.Models {
-			add(Spec{Sweep: "models", Model: m, Workers: workers(m), Workload: w, Mode: "closed", Connections: p.Connections, KeepAlive: true})
+			add(Spec{Sweep: results.SweepModels, Model: m, Workers: m.Workers(serverCPUs), Workload: w, Mode: results.ModeClosed, Connections: p.Connections, KeepAlive: true})
 		}
 	}
 	for _, c := range p.ConnSweep {
 		for _, m := range p.Models {
-			add(Spec{Sweep: "connections", Model: m, Workers: workers(m), Workload: p.Workloads[0], Mode: "closed", Connections: c, KeepAlive: true})
+			add(Spec{Sweep: results.SweepConnections, Model: m, Workers: m.Workers(serverCPUs), Workload: p.Workloads[0], Mode: results.ModeClosed, Connections: c, KeepAlive: true})
 		}
 	}
 	if len(p.RateSweep) > 0 {
@@ -149,13 +146,13 @@ func Plan(p Profile, serverCPUs int) ([]Spec, error) {
 		}
 		for _, m := range p.Models {
 			for _, f := range p.RateSweep {
-				add(Spec{Sweep: "rate", Model: m, Workers: workers(m), Workload: on, Mode: "open", Connections: p.Connections, RateOf: f, KeepAlive: true})
+				add(Spec{Sweep: results.SweepRate, Model: m, Workers: m.Workers(serverCPUs), Workload: on, Mode: results.ModeOpen, Connections: p.Connections, RateOf: f, KeepAlive: true})
 			}
 		}
 	}
 	if p.NoKeepAlive {
 		for _, m := range p.Models {
-			add(Spec{Sweep: "keepalive", Model: m, Workers: workers(m), Workload: p.Workloads[0], Mode: "closed", Connections: p.Connections, KeepAlive: false})
+			add(Spec{Sweep: results.SweepKeepAlive, Model: m, Workers: m.Workers(serverCPUs), Workload: p.Workloads[0], Mode: results.ModeClosed, Connections: p.Connections, KeepAlive: false})
 		}
 	}
 	if p.WorkerSweep {
@@ -164,11 +161,11 @@ func Plan(p Profile, serverCPUs int) ([]Spec, error) {
 				continue // waiting does not scale with cores
 			}
 			for _, m := range p.Models {
-				if m == "singlecore" {
+				if m.OneWorker() {
 					continue
 				}
 				for _, n := range workerCounts(serverCPUs) {
-					add(Spec{Sweep: "workers", Model: m, Workers: n, Workload: w, Mode: "closed", Connections: p.Connections, KeepAlive: true})
+					add(Spec{Sweep: results.SweepWorkers, Model: m, Workers: n, Workload: w, Mode: results.ModeClosed, Connections: p.Connections, KeepAlive: true})
 				}
 			}
 		}

@@ -7,7 +7,6 @@ import (
 	"math"
 	"os/exec"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/corebench/corebench/internal/affinity"
@@ -64,8 +63,8 @@ func Run(ctx context.Context, o Options, run *results.Run) error {
 			o.Progress(Progress{Done: i, Total: len(o.Specs), Current: &sp, Elapsed: time.Since(start), Left: left})
 		}
 		c := runCase(ctx, o, sp, capacity)
-		if c.Summary != nil && sp.Sweep == "models" {
-			capacity[sp.Model+"/"+sp.Workload] = c.Summary.RPS.Median
+		if c.Summary != nil && sp.Sweep == results.SweepModels {
+			capacity[sp.Model.Name+"/"+sp.Workload] = c.Summary.RPS.Median
 		}
 		run.Cases = append(run.Cases, c)
 		if o.Progress != nil {
@@ -80,16 +79,11 @@ func Run(ctx context.Context, o Options, run *results.Run) error {
 
 // serveArgs returns the `bench serve` arguments for a case.
 func serveArgs(o Options, sp Spec) []string {
-	model, sched, _ := strings.Cut(sp.Model, "-")
-	args := []string{"serve", "--model", model, "--addr", "127.0.0.1:0"}
-	if sched != "" {
-		args = append(args, "--sched", sched)
-	}
+	args := append([]string{"serve"}, sp.Model.ServeArgs(sp.Workers)...)
+	args = append(args, "--addr", "127.0.0.1:0")
 	cpus := o.ServerCPUs
-	if model == "singlecore" && len(cpus) > 0 {
+	if sp.Model.OneWorker() && len(cpus) > 0 {
 		cpus = cpus[:1]
-	} else if model != "singlecore" {
-		args = append(args, "--workers", strconv.Itoa(sp.Workers))
 	}
 	if len(cpus) > 0 {
 		args = append(args, "--cpus", affinity.Format(cpus))
@@ -116,28 +110,28 @@ func runCase(ctx context.Context, o Options, sp Spec, capacity map[string]float6
 		}
 	}()
 	c = results.Case{
-		ID: sp.ID, Sweep: sp.Sweep, Model: sp.Model, Workers: sp.Workers, Workload: sp.Workload, Path: o.path(sp),
+		ID: sp.ID, Sweep: sp.Sweep, Model: sp.Model.Name, Workers: sp.Workers, Workload: sp.Workload, Path: o.path(sp),
 		Mode: sp.Mode, Connections: sp.Connections, KeepAlive: sp.KeepAlive, Repeats: []results.Repeat{},
 	}
-	if sp.Mode == "open" {
-		base := capacity[sp.Model+"/"+sp.Workload]
+	if sp.Mode == results.ModeOpen {
+		base := capacity[sp.Model.Name+"/"+sp.Workload]
 		if base == 0 {
 			c.Error = "skipped: no capacity was measured for this model and workload in the models sweep"
 			return c
 		}
 		c.Rate = math.Max(1, math.Round(base*sp.RateOf))
 	}
-	srv, err := child.Start(ctx, o.Serve(serveArgs(o, sp)...), o.StartupWait)
+	srv, err := child.Start(ctx, o.Serve(serveArgs(o, sp)...), child.Options{Ready: o.StartupWait, Grace: o.Grace})
 	if err != nil {
 		c.Error = err.Error()
 		return c
 	}
 	defer func() {
-		if err := srv.Stop(o.Grace); err != nil && c.Error == "" {
+		if err := srv.Stop(); err != nil && c.Error == "" {
 			c.Error = err.Error()
 		}
 	}()
-	load := loadgen.Load{URL: srv.URL + c.Path, Connections: sp.Connections, Rate: c.Rate, Duration: o.Profile.Duration, KeepAlive: sp.KeepAlive, Engine: o.Engine,
+	load := loadgen.Load{URL: srv.URL + c.Path, Connections: sp.Connections, Rate: c.Rate, Duration: o.Profile.Duration, NoKeepAlive: !sp.KeepAlive, Engine: o.Engine,
 		Workers: workersOf(ctx, srv.URL, sp)}
 	if o.Profile.Warmup > 0 {
 		warm := load
@@ -188,10 +182,10 @@ func workersOf(ctx context.Context, url string, sp Spec) int {
 	if n, _ := loadgen.DiscoverWorkers(ctx, loadgen.Options{URL: url}); n > 0 {
 		return n
 	}
-	switch model, _, _ := strings.Cut(sp.Model, "-"); model {
-	case "prefork":
+	switch {
+	case sp.Model.Prefork():
 		return sp.Workers
-	case "singlecore", "goroutines":
+	case sp.Model.OneProcess():
 		return 1
 	}
 	return 0

@@ -110,8 +110,11 @@ func options(specs []Spec) Options {
 	return Options{Profile: p, Specs: specs, Serve: serveCmd, Generate: httpGenerator, Grace: 5 * time.Second}
 }
 
-func spec(model string) Spec {
-	s := Spec{Sweep: "models", Model: model, Workers: 1, Workload: "hello", Path: "/", Mode: "closed", Connections: 1, KeepAlive: true}
+// fake is a variant only fakeServe knows.
+func fake(name string) results.Variant { return results.Variant{Name: name, Model: name} }
+
+func spec(model results.Variant) Spec {
+	s := Spec{Sweep: results.SweepModels, Model: model, Workers: 1, Workload: "hello", Path: "/", Mode: results.ModeClosed, Connections: 1, KeepAlive: true}
 	s.setID()
 	return s
 }
@@ -120,7 +123,7 @@ func spec(model string) Spec {
 // that dies mid-case are recorded with their errors; the cases around
 // them are measured, with the server's CPU.
 func TestRunRecordsFailuresAndGoesOn(t *testing.T) {
-	o := options([]Spec{spec("singlecore"), spec("broken"), spec("fragile"), spec("goroutines")})
+	o := options([]Spec{spec(results.SingleCore), spec(fake("broken")), spec(fake("fragile")), spec(results.Goroutines)})
 	var seen []string
 	o.Progress = func(p Progress) {
 		if p.Finished != nil {
@@ -154,7 +157,7 @@ func TestRunRecordsFailuresAndGoesOn(t *testing.T) {
 // TestRunInterrupted: cancelling stops the current case at once, keeps
 // what it measured, and leaves no server behind.
 func TestRunInterrupted(t *testing.T) {
-	o := options([]Spec{spec("singlecore"), spec("goroutines")})
+	o := options([]Spec{spec(results.SingleCore), spec(results.Goroutines)})
 	o.Profile.Duration = time.Minute
 	ctx, cancel := context.WithCancel(context.Background())
 	var pid int
@@ -201,7 +204,7 @@ func serverPID(t *testing.T, url string) int {
 // counts: from what the server says, or else from the plan, worker
 // sweeps included.
 func TestRunCountsIdleWorkers(t *testing.T) {
-	o := options([]Spec{spec("lopsided")})
+	o := options([]Spec{spec(fake("lopsided"))})
 	o.Generate = loadgen.Generate
 	var run results.Run
 	if err := Run(context.Background(), o, &run); err != nil {
@@ -221,10 +224,10 @@ func TestRunCountsIdleWorkers(t *testing.T) {
 	}
 
 	// A server that does not say: the plan's count.
-	sweep := spec("prefork-rr")
-	sweep.Sweep, sweep.Workers = "workers", 3
+	sweep := spec(results.PreforkRR)
+	sweep.Sweep, sweep.Workers = results.SweepWorkers, 3
 	sweep.setID()
-	o = options([]Spec{sweep, spec("goroutines")})
+	o = options([]Spec{sweep, spec(results.Goroutines)})
 	var got []int
 	o.Generate = func(ctx context.Context, l loadgen.Load) (*results.Summary, error) {
 		got = append(got, l.Workers)

@@ -37,6 +37,12 @@ type cli struct {
 	stdout, stderr io.Writer
 	cmd            *command
 	fs             *pflag.FlagSet // the command's flags, once it defined them
+	// smoke runs the command at smoke scale: tiny durations, rates and
+	// counts, servers that stop once ready, one refresh of top. Main sets
+	// it from smokeFlag or smokeEnv, for this command only: the servers it
+	// starts are not told, as a `bench serve` child of `bench run` that
+	// stopped once ready would fail every case.
+	smoke bool
 }
 
 var commands = map[string]*command{}
@@ -55,6 +61,11 @@ func usagef(format string, args ...any) error {
 func Main(args []string, stdout, stderr io.Writer) int {
 	if prefork.IsWorker() {
 		return workerMain(stderr)
+	}
+	smoke := os.Getenv(smokeEnv) == "1"
+	os.Unsetenv(smokeEnv) // not for the servers this command starts
+	if len(args) > 0 && args[0] == smokeFlag {
+		smoke, args = true, args[1:]
 	}
 	name := defaultCommand
 	if len(args) > 0 {
@@ -81,7 +92,7 @@ func Main(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "bench: unknown command %q; run 'bench help' for the list\n", name)
 		return exitUsage
 	}
-	cl := &cli{stdout: stdout, stderr: stderr, cmd: c}
+	cl := &cli{stdout: stdout, stderr: stderr, cmd: c, smoke: smoke}
 	err := c.run(cl, args)
 	switch {
 	case err == nil:
@@ -175,21 +186,14 @@ func workerMain(stderr io.Writer) int {
 	return exitOK
 }
 
-// smokeEnv, set to 1, runs every command at smoke scale: tiny durations,
-// rates and counts, servers that stop once ready, one refresh of top. The
-// test that runs the documented commands sets it; a user has no need to.
+// smokeFlag, before the command (bench --smoke run ...), runs it at
+// smoke scale (cli.smoke). It is for the test that runs the documented
+// commands, so help does not show it; a user has no need of it.
+const smokeFlag = "--smoke"
+
+// smokeEnv=1 does the same for the tools/ scripts, which run the
+// documents' command lines as they are written.
 const smokeEnv = "COREBENCH_SMOKE"
-
-// smokeMode is read once and the variable cleared, so that it applies to
-// the command run, not to the servers it starts: a `bench serve` child of
-// `bench run` that stopped once ready would fail every case.
-var smokeMode = func() bool {
-	on := os.Getenv(smokeEnv) == "1"
-	os.Unsetenv(smokeEnv)
-	return on
-}()
-
-func smoke() bool { return smokeMode }
 
 // defaultCommand is what `bench` alone runs.
 const defaultCommand = "run"

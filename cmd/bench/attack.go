@@ -20,6 +20,7 @@ import (
 
 	"github.com/corebench/corebench/internal/affinity"
 	"github.com/corebench/corebench/loadgen"
+	"github.com/corebench/corebench/report"
 	"github.com/corebench/corebench/results"
 )
 
@@ -45,23 +46,23 @@ func init() {
 
 // attackFlags are the flags of `bench attack`.
 type attackFlags struct {
-	conns, maxConns     int
-	dur, warmup, timout time.Duration
-	rate                string
-	noKeepAlive         bool
-	probeIdle           bool
-	engine              string
-	http2, insecure     bool
-	json                bool
-	output, outFormat   string
-	cpus                string
-	headers             []string
-	method, body        string
-	maxBody             string
-	name                string
-	redirects           int
-	workers             int
-	workersSet          bool
+	conns, maxConns      int
+	dur, warmup, timeout time.Duration
+	rate                 string
+	noKeepAlive          bool
+	probeIdle            bool
+	engine               string
+	http2, insecure      bool
+	json                 bool
+	output, outFormat    string
+	cpus                 string
+	headers              []string
+	method, body         string
+	maxBody              string
+	name                 string
+	redirects            int
+	workers              int
+	workersSet           bool
 }
 
 func runAttack(c *cli, args []string) error {
@@ -81,7 +82,7 @@ func runAttack(c *cli, args []string) error {
 	fs.StringVar(&f.outFormat, "output-format", "gob", "format of --output: gob, json or csv")
 	fs.StringVar(&f.cpus, "cpus", "", "pin the generator to these CPUs, e.g. 0 or 0-3,6 (sets GOMAXPROCS to their number)")
 	fs.DurationVar(&f.warmup, "warmup", 0, "send requests this long before measuring, without counting them")
-	fs.DurationVar(&f.timout, "timeout", loadgen.DefaultTimeout, "per request, connecting included")
+	fs.DurationVar(&f.timeout, "timeout", loadgen.DefaultTimeout, "per request, connecting included")
 	fs.StringArrayVarP(&f.headers, "header", "H", nil, "request header 'Name: value' (repeatable)")
 	fs.StringVarP(&f.method, "method", "m", http.MethodGet, "request method")
 	fs.StringVar(&f.body, "body", "", "request body: a string, or @FILE to read it from FILE")
@@ -93,7 +94,7 @@ func runAttack(c *cli, args []string) error {
 		return err
 	}
 	f.workersSet = fs.Changed("workers")
-	if smoke() {
+	if c.smoke {
 		f.dur, f.warmup = min(f.dur, 300*time.Millisecond), 0
 	}
 	switch fs.NArg() {
@@ -181,7 +182,7 @@ func (f *attackFlags) options(target string) (loadgen.Options, error) {
 		Warmup:         f.warmup,
 		NoKeepAlive:    f.noKeepAlive,
 		ProbeIdle:      f.probeIdle,
-		Timeout:        f.timout,
+		Timeout:        f.timeout,
 		Engine:         f.engine,
 		HTTP2:          f.http2,
 		Redirects:      f.redirects,
@@ -200,8 +201,8 @@ func (f *attackFlags) options(target string) (loadgen.Options, error) {
 		return o, usagef("-d/--duration %v: want a positive duration, e.g. 10s", f.dur)
 	case f.warmup < 0:
 		return o, usagef("--warmup %v: want a positive duration", f.warmup)
-	case f.timout <= 0:
-		return o, usagef("--timeout %v: want a positive duration", f.timout)
+	case f.timeout <= 0:
+		return o, usagef("--timeout %v: want a positive duration", f.timeout)
 	case f.workersSet && f.workers < 1:
 		return o, usagef("--workers %d: want how many workers the server runs, 1 or more", f.workers)
 	case f.redirects < -1 || f.redirects == 0:
@@ -344,5 +345,5 @@ func printSummary(w io.Writer, s *results.Summary, asJSON bool) error {
 		_, err = fmt.Fprintf(w, "%s\n", b)
 		return err
 	}
-	return writeTable(w, s)
+	return report.AttackTable(w, s)
 }

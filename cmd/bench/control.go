@@ -129,7 +129,7 @@ func runTop(c *cli, args []string) error {
 	if *count < 0 {
 		return usagef("--count %d: want 0 or more", *count)
 	}
-	if smoke() {
+	if c.smoke {
 		*count = 1
 	}
 	ctx, stop := signalContext()
@@ -284,7 +284,7 @@ func runLogs(c *cli, args []string) error {
 	if err != nil {
 		return err
 	}
-	follow := !*noFollow && !smoke()
+	follow := !*noFollow && !c.smoke
 	if *events {
 		enc := json.NewEncoder(c.stdout)
 		return cl.Events(ctx, follow, func(e prefork.Event) { enc.Encode(e) })

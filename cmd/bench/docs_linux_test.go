@@ -165,14 +165,14 @@ func TestDocumentedCommands(t *testing.T) {
 		var cmd *exec.Cmd
 		switch {
 		case len(args) >= 3 && args[0] == "go" && args[1] == "run" && args[2] == "./cmd/bench":
-			cmd = bench(args[3:]...)
+			cmd = bench(append([]string{smokeFlag}, args[3:]...)...)
 		case args[0] == "go" && len(args) > 1 && args[1] == "test":
 			continue // the test command itself: it is what runs this
 		case args[0] == "bench":
 			if len(args) > 1 && args[1] == "serve" {
 				args = append(args, "--addr", "127.0.0.1:0") // the stand-in has the documented port
 			}
-			cmd = bench(args[1:]...)
+			cmd = bench(append([]string{smokeFlag}, args[1:]...)...)
 		case args[0] == "curl" || args[0] == "kill":
 			if _, err := exec.LookPath(args[0]); err != nil {
 				t.Logf("%s: skipped, no %s here", name, args[0])
@@ -184,10 +184,6 @@ func TestDocumentedCommands(t *testing.T) {
 			continue
 		}
 		cmd.Dir = work
-		if cmd.Env == nil {
-			cmd.Env = os.Environ()
-		}
-		cmd.Env = append(cmd.Env, smokeEnv+"=1")
 		st, _, stderr := modeltest.RunToExit(t, cmd)
 		if st != 0 {
 			t.Errorf("%s: exit status %d\n%s", name, st, stderr)

@@ -171,29 +171,3 @@ func TestCompareRuns(t *testing.T) {
 		}
 	}
 }
-
-// TestContendedNote: the table says when the generator's CPUs were busy
-// with other work while it used little of them, and not otherwise.
-func TestContendedNote(t *testing.T) {
-	for _, c := range []struct {
-		busy  []float64
-		cpus  []int
-		cores float64
-		want  bool
-	}{
-		{[]float64{0.99, 0.4}, []int{0}, 0.56, true},  // pinned to a CPU the server also used
-		{[]float64{0.11, 1.0}, []int{0}, 0.11, false}, // pinned apart from the server
-		{[]float64{0.99, 0.4}, []int{0, 1}, 0.5, false},
-		{[]float64{0.99, 0.4}, nil, 0.5, false}, // CPUs unknown
-	} {
-		s := &results.Summary{Engine: "fast", Mode: "closed", Connections: 1, DurationS: 1, MachineCPU: c.busy,
-			LoadgenCPUs: c.cpus, LoadgenCores: c.cores, CoresAllowed: max(len(c.cpus), 1)}
-		var b strings.Builder
-		if err := writeTable(&b, s); err != nil {
-			t.Fatal(err)
-		}
-		if got := strings.Contains(b.String(), "NOTE: the generator's CPUs"); got != c.want {
-			t.Errorf("busy %v, generator on %v using %.2f: note %v, want %v\n%s", c.busy, c.cpus, c.cores, got, c.want, b.String())
-		}
-	}
-}

@@ -56,7 +56,7 @@ func runRun(c *cli, args []string) error {
 	var f runFlags
 	fs := c.flags()
 	fs.StringVar(&f.profile, "profile", "quick", "smoke, quick, standard or full (see below)")
-	fs.StringVar(&f.models, "models", "", "models to run, comma-separated (default: "+strings.Join(suite.Models, ",")+")")
+	fs.StringVar(&f.models, "models", "", "models to run, comma-separated: "+strings.Join(results.VariantNames(results.Variants()), ", ")+" (default: "+strings.Join(results.VariantNames(suite.DefaultModels), ",")+")")
 	fs.StringVar(&f.workloads, "workloads", "", "workloads, comma-separated: hello (/), json, cpu, io (default: the profile's)")
 	fs.StringVar(&f.conns, "connections", "", "connections: one count, or several for a connection sweep, e.g. 1,8,64,256")
 	fs.BoolVar(&f.workerSweep, "worker-sweep", false, "add a sweep of the multi-worker models over 1, 2, 4, ... workers up to one per server CPU (as the full profile does)")
@@ -76,7 +76,7 @@ func runRun(c *cli, args []string) error {
 	if fs.NArg() > 0 {
 		return usagef("unexpected argument %q", fs.Arg(0))
 	}
-	prof, err := f.profileOf()
+	prof, err := f.profileOf(c.smoke)
 	if err != nil {
 		return err
 	}
@@ -147,14 +147,22 @@ func runRun(c *cli, args []string) error {
 	return nil
 }
 
-// profileOf returns the profile with the flags' overrides applied.
-func (f *runFlags) profileOf() (suite.Profile, error) {
+// profileOf returns the profile with the flags' overrides applied, cut
+// to smoke scale if smoke.
+func (f *runFlags) profileOf(smoke bool) (suite.Profile, error) {
 	prof, ok := suite.Profiles[f.profile]
 	if !ok {
 		return prof, usagef("unknown --profile %q: want %s", f.profile, strings.Join(suite.ProfileNames, ", "))
 	}
 	if f.models != "" {
-		prof.Models = splitList(f.models)
+		prof.Models = nil
+		for _, name := range splitList(f.models) {
+			v, err := results.ParseVariant(name)
+			if err != nil {
+				return prof, usagef("--models: %v", err)
+			}
+			prof.Models = append(prof.Models, v)
+		}
 	}
 	if f.workloads != "" {
 		prof.Workloads = splitList(f.workloads)
@@ -190,7 +198,7 @@ func (f *runFlags) profileOf() (suite.Profile, error) {
 		prof.Repeat = f.repeat
 	}
 	prof.WorkerSweep = prof.WorkerSweep || f.workerSweep
-	if smoke() {
+	if smoke {
 		s := suite.Profiles["smoke"]
 		prof.Duration, prof.Warmup, prof.Repeat = s.Duration, s.Warmup, s.Repeat
 		prof.Connections = min(prof.Connections, 8)
@@ -267,7 +275,7 @@ func (p *runProgress) update(pr suite.Progress) {
 		case c.Error != "":
 			line += "FAILED: " + c.Error
 		case c.Summary != nil:
-			line += fmt.Sprintf("%.0f req/s, p99 %s, %d errors", c.Summary.RPS.Median, ms(c.Summary.P99.Median), c.Summary.Errors)
+			line += fmt.Sprintf("%.0f req/s, p99 %s, %d errors", c.Summary.RPS.Median, report.Millis(c.Summary.P99.Median), c.Summary.Errors)
 		}
 		if p.tty {
 			fmt.Fprint(p.w, "\r\033[K")
@@ -305,7 +313,7 @@ func printRun(w io.Writer, run *results.Run, dir string) {
 			continue
 		}
 		s := c.Summary
-		fmt.Fprintf(tw, "%s\t%.0f\t%s\t%s\t%d\t%.1f µs\n", c.ID, s.RPS.Median, ms(s.P50.Median), ms(s.P99.Median), s.Errors, s.ServerCPUPerReq.Median)
+		fmt.Fprintf(tw, "%s\t%.0f\t%s\t%s\t%d\t%.1f µs\n", c.ID, s.RPS.Median, report.Millis(s.P50.Median), report.Millis(s.P99.Median), s.Errors, s.ServerCPUPerReq.Median)
 	}
 	tw.Flush()
 	state := "complete"

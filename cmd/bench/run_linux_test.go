@@ -12,6 +12,7 @@ import (
 	"github.com/corebench/corebench/internal/proc"
 	"github.com/corebench/corebench/models/modeltest"
 	"github.com/corebench/corebench/results"
+	"github.com/corebench/corebench/suite"
 	"github.com/corebench/corebench/workload"
 )
 
@@ -46,7 +47,7 @@ func TestRunSmoke(t *testing.T) {
 		// The fairness is over the workers the server ran: one for a
 		// process, whatever its GOMAXPROCS.
 		workers := 1
-		if strings.HasPrefix(c.Model, "prefork") {
+		if v, _ := results.LookupVariant(c.Model); v.Prefork() {
 			workers = c.Workers
 		}
 		for i, r := range c.Repeats {
@@ -56,8 +57,8 @@ func TestRunSmoke(t *testing.T) {
 		}
 		models[c.Model] = true
 	}
-	for _, m := range []string{"singlecore", "goroutines", "prefork-rr", "prefork-os", "prefork-reuseport"} {
-		if !models[m] {
+	for _, m := range suite.DefaultModels {
+		if !models[m.Name] {
 			t.Errorf("model %s measured nothing", m)
 		}
 	}
@@ -71,6 +72,41 @@ func TestRunSmoke(t *testing.T) {
 	}
 	if left := leftovers(t); len(left) > 0 {
 		t.Errorf("processes left behind: %v", left)
+	}
+}
+
+// TestRunSticky: a variant the profiles leave out runs when asked for, at
+// smoke scale by the hidden --smoke, which its server is not told (a
+// server that stopped once ready would fail the case).
+func TestRunSticky(t *testing.T) {
+	out := filepath.Join(t.TempDir(), "run")
+	st, _, stderr := modeltest.RunToExit(t, bench(smokeFlag, "run", "--models", "prefork-sticky", "--workloads", "hello", "--workers", "2", "--out", out))
+	if st != 0 {
+		t.Fatalf("bench --smoke run --models prefork-sticky: status %d\n%s", st, stderr)
+	}
+	run, err := results.Load(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(run.Cases) != 1 {
+		t.Fatalf("%d cases, want 1", len(run.Cases))
+	}
+	c := run.Cases[0]
+	if c.Model != "prefork-sticky" || c.Error != "" || c.Summary == nil || c.Summary.Requests == 0 || c.Repeats[0].ServerProcs != 3 {
+		t.Errorf("case %s: error %q, summary %+v, repeats %+v; want prefork-sticky measured with a master and 2 workers", c.ID, c.Error, c.Summary, c.Repeats)
+	}
+	// At smoke scale: the smoke profile's duration, not quick's.
+	if want := suite.Profiles["smoke"].Duration.Seconds(); run.Settings.Duration != want || run.Profile != "quick" {
+		t.Errorf("profile %s, duration %vs; want quick cut to %vs", run.Profile, run.Settings.Duration, want)
+	}
+}
+
+// TestRunUnknownModel: a --models name that is no variant is a usage
+// error naming the valid ones.
+func TestRunUnknownModel(t *testing.T) {
+	st, _, stderr := modeltest.RunToExit(t, bench("run", "--models", "singlecore,threads"))
+	if st != 2 || !strings.Contains(stderr, `unknown model "threads"`) || !strings.Contains(stderr, "prefork-sticky") {
+		t.Errorf("status %d, stderr %q; want 2 and the valid names", st, stderr)
 	}
 }
 

@@ -10,12 +10,11 @@ import (
 	"github.com/corebench/corebench/internal/redistest"
 	"github.com/corebench/corebench/models/modeltest"
 	"github.com/corebench/corebench/results"
-	"github.com/corebench/corebench/scenario"
 )
 
 // scenarioJSON runs bench scenario with args at a small scale and returns
 // its result, and the files it wrote.
-func scenarioJSON(t *testing.T, args ...string) (*scenario.Result, []string) {
+func scenarioJSON(t *testing.T, args ...string) (*results.Scenario, []string) {
 	t.Helper()
 	out := filepath.Join(t.TempDir(), "out")
 	args = append([]string{"scenario"}, append(args, "--json", "--out", out)...)
@@ -24,7 +23,7 @@ func scenarioJSON(t *testing.T, args ...string) (*scenario.Result, []string) {
 	if st != 0 {
 		t.Fatalf("bench %s: status %d\n%s", strings.Join(args, " "), st, stderr)
 	}
-	var r scenario.Result
+	var r results.Scenario
 	if err := json.Unmarshal([]byte(stdout), &r); err != nil {
 		t.Fatalf("%v in %q", err, stdout)
 	}

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"slices"
 	"strings"
 	"syscall"
 	"time"
@@ -14,21 +15,23 @@ import (
 	"github.com/corebench/corebench/models/prefork"
 	"github.com/corebench/corebench/models/singlecore"
 	"github.com/corebench/corebench/models/state"
+	"github.com/corebench/corebench/results"
 	"github.com/corebench/corebench/workload"
 )
 
 func init() {
+	_, scheds := preforkVariants()
 	register(&command{
 		name:    "serve",
 		summary: "Serve the workload under one concurrency model until SIGINT or SIGTERM",
-		usage:   "serve [--model singlecore|goroutines|prefork] [--sched rr|os|reuseport] [--workers N|max|max-K] [flags]",
+		usage:   "serve [--model singlecore|goroutines|prefork] [--sched " + strings.Join(scheds, "|") + "] [--workers N|max|max-K] [flags]",
 		examples: `  bench serve --model singlecore --cpus 1            # one process, GOMAXPROCS=1, pinned to CPU 1
   bench serve --model goroutines --workers 8          # one process, GOMAXPROCS=8
   bench serve --model prefork --sched rr --workers 8  # master + 8 workers, master passes connections round-robin
   bench serve --model prefork --sched os              # workers accept on one shared socket
   bench serve --model prefork --sched sticky          # a client address always reaches the same worker
   bench serve --model prefork --state redis://127.0.0.1:6379   # shared counter and sessions in Redis
-  bench serve --model prefork-reuseport --workers max-1 --addr 127.0.0.1:0
+  bench serve --model ` + results.PreforkReusePort.Name + ` --workers max-1 --addr 127.0.0.1:0
   bench serve --model prefork --chaos                 # enables /crash, to watch a worker restart
   bench serve --model prefork --max-memory 512M       # replace a worker gracefully above 512 MB, like PM2's max_memory_restart
   kill -HUP $(pgrep -f "bench serve")                 # rolling reload, like bench reload`,
@@ -50,7 +53,8 @@ type serveFlags struct {
 func runServe(c *cli, args []string) error {
 	var f serveFlags
 	fs := c.flags()
-	fs.StringVar(&f.model, "model", models.Prefork, "singlecore, goroutines or prefork (also prefork-rr, prefork-os, prefork-reuseport)")
+	names, _ := preforkVariants()
+	fs.StringVar(&f.model, "model", models.Prefork, "singlecore, goroutines or prefork (also "+strings.Join(names, ", ")+")")
 	fs.StringVar(&f.sched, "sched", "", "prefork scheduling: rr (master passes connections round-robin), os (shared accept queue), reuseport (SO_REUSEPORT), sticky (master picks the worker by client address); default rr")
 	fs.StringVar(&f.addr, "addr", models.DefaultAddr, "listen address; port 0 picks a free port")
 	fs.StringVar(&f.workers, "workers", "max", "worker processes (prefork) or GOMAXPROCS (goroutines): N, max or max-K")
@@ -79,7 +83,7 @@ func runServe(c *cli, args []string) error {
 	defer stop()
 	o.Ready = func(i models.Info) {
 		fmt.Fprintln(c.stdout, i.Line())
-		if smoke() {
+		if c.smoke {
 			stop() // it started: that is all a smoke run asks
 		}
 	}
@@ -121,6 +125,17 @@ func runServe(c *cli, args []string) error {
 	return m.Run(ctx)
 }
 
+// preforkVariants returns the names and schedulers of the prefork
+// variants: --model takes the names, --sched the schedulers.
+func preforkVariants() (names, scheds []string) {
+	for _, v := range results.Variants() {
+		if v.Prefork() {
+			names, scheds = append(names, v.Name), append(scheds, v.Sched)
+		}
+	}
+	return names, scheds
+}
+
 type serveOptions struct {
 	models.Options
 	model     string
@@ -131,11 +146,11 @@ type serveOptions struct {
 func (f *serveFlags) options() (serveOptions, string, error) {
 	var o serveOptions
 	model, sched := f.model, f.sched
-	if m, s, ok := strings.Cut(model, "-"); ok && m == models.Prefork {
-		if sched != "" && sched != s {
+	if v, ok := results.LookupVariant(model); ok && v.Sched != "" { // prefork-rr for --model prefork --sched rr
+		if sched != "" && sched != v.Sched {
 			return o, "", usagef("--model %s and --sched %s disagree", model, sched)
 		}
-		model, sched = m, s
+		model, sched = v.Model, v.Sched
 	}
 	switch model {
 	case models.SingleCore, models.Goroutines:
@@ -146,10 +161,8 @@ func (f *serveFlags) options() (serveOptions, string, error) {
 		if sched == "" {
 			sched = models.SchedRR
 		}
-		switch sched {
-		case models.SchedRR, models.SchedOS, models.SchedReusePort, models.SchedSticky:
-		default:
-			return o, "", usagef("unknown --sched %q: want rr, os, reuseport or sticky", sched)
+		if _, scheds := preforkVariants(); !slices.Contains(scheds, sched) {
+			return o, "", usagef("unknown --sched %q: want %s", sched, strings.Join(scheds, ", "))
 		}
 	default:
 		return o, "", usagef("unknown --model %q: want singlecore, goroutines or prefork", f.model)

@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/corebench/corebench/models/modeltest"
+	"github.com/corebench/corebench/results"
 )
 
 func reapOrphans() {
@@ -16,26 +17,17 @@ func reapOrphans() {
 }
 
 // TestServeConformance runs the model conformance suite against every
-// variant, each a real `bench serve` process.
+// variant, each a real `bench serve` process started by its serve line.
 func TestServeConformance(t *testing.T) {
-	variants := []modeltest.Variant{
-		{Name: "singlecore", Model: "singlecore", Workers: 1},
-		{Name: "goroutines", Model: "goroutines", Workers: 2},
-		{Name: "prefork-rr", Model: "prefork", Sched: "rr", Workers: 4},
-		{Name: "prefork-os", Model: "prefork", Sched: "os", Workers: 4},
-		{Name: "prefork-reuseport", Model: "prefork", Sched: "reuseport", Workers: 4},
-		{Name: "prefork-sticky", Model: "prefork", Sched: "sticky", Workers: 4},
-	}
-	for _, v := range variants {
-		args := []string{"serve", "--model", v.Model, "--addr", "127.0.0.1:0"}
-		if v.Sched != "" {
-			args = append(args, "--sched", v.Sched)
+	for _, rv := range results.Variants() {
+		workers := 2
+		if rv.Prefork() {
+			workers = 4
 		}
-		if v.Model != "singlecore" {
-			args = append(args, "--workers", itoa(v.Workers))
-		}
+		v := modeltest.Variant{Name: rv.Name, Model: rv.Model, Sched: rv.Sched, Workers: rv.Workers(workers)}
+		args := append(append([]string{"serve"}, rv.ServeArgs(v.Workers)...), "--addr", "127.0.0.1:0")
 		v.Command = func(extra ...string) *exec.Cmd { return bench(append(args, extra...)...) }
-		if v.Model == "prefork" {
+		if rv.Prefork() {
 			v.Scale = func(s *modeltest.Server, n int) error {
 				st, _, stderr := modeltest.RunToExit(t, bench("scale", itoa(n), "--control", s.Info["control"]))
 				if st != 0 {
@@ -83,5 +75,22 @@ func TestHelp(t *testing.T) {
 	_, stdout, _ := modeltest.RunToExit(t, bench("serve", "--help"))
 	if !strings.Contains(stdout, "Examples:") || !strings.Contains(stdout, "--sched") {
 		t.Errorf("bench serve --help lacks flags or examples:\n%s", stdout)
+	}
+}
+
+// TestServeSmoke: at smoke scale, from the flag or from the tools/
+// scripts' environment, a server stops once it is ready.
+func TestServeSmoke(t *testing.T) {
+	for _, smokeBy := range []string{"flag", "env"} {
+		cmd := bench("serve", "--model", "singlecore", "--addr", "127.0.0.1:0")
+		if smokeBy == "flag" {
+			cmd = bench(smokeFlag, "serve", "--model", "singlecore", "--addr", "127.0.0.1:0")
+		} else {
+			cmd.Env = append(cmd.Env, smokeEnv+"=1")
+		}
+		st, stdout, stderr := modeltest.RunToExit(t, cmd)
+		if st != 0 || !strings.Contains(stdout, "listening on http://127.0.0.1:") {
+			t.Errorf("smoke by %s: status %d, stdout %q, stderr %q", smokeBy, st, stdout, stderr)
+		}
 	}
 }

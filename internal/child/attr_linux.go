@@ -1,15 +1,13 @@
 package child
 
-import (
-	"os/exec"
-	"syscall"
-)
+import "syscall"
 
 // childAttr puts a server in its own process group and has the kernel
-// send it SIGTERM if the suite dies.
-func childAttr() *syscall.SysProcAttr {
-	return &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGTERM}
+// send it SIGTERM if its parent dies; it keeps what a holds.
+func childAttr(a *syscall.SysProcAttr) *syscall.SysProcAttr {
+	if a == nil {
+		a = &syscall.SysProcAttr{}
+	}
+	a.Setpgid, a.Pdeathsig = true, syscall.SIGTERM
+	return a
 }
-
-// killGroup kills the server's whole process group.
-func killGroup(cmd *exec.Cmd) { syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }

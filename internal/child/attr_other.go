@@ -3,10 +3,13 @@
 package child
 
 import (
+	"os"
 	"os/exec"
 	"syscall"
 )
 
-func childAttr() *syscall.SysProcAttr { return nil }
+func childAttr(a *syscall.SysProcAttr) *syscall.SysProcAttr { return a }
 
 func killGroup(cmd *exec.Cmd) { cmd.Process.Kill() }
+
+func diedOfSIGKILL(*os.ProcessState) bool { return false }

@@ -1,14 +1,18 @@
-//go:build unix && !linux
+//go:build unix
 
 package child
 
 import (
+	"os"
 	"os/exec"
 	"syscall"
 )
 
-// childAttr puts a server in its own process group.
-func childAttr() *syscall.SysProcAttr { return &syscall.SysProcAttr{Setpgid: true} }
-
 // killGroup kills the server's whole process group.
 func killGroup(cmd *exec.Cmd) { syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
+
+// diedOfSIGKILL says whether SIGKILL ended the process.
+func diedOfSIGKILL(ps *os.ProcessState) bool {
+	ws, ok := ps.Sys().(syscall.WaitStatus)
+	return ok && ws.Signaled() && ws.Signal() == syscall.SIGKILL
+}

@@ -11,19 +11,17 @@
 package modeltest
 
 import (
-	"bufio"
 	"context"
 	"fmt"
-	"io"
 	"os"
 	"os/exec"
 	"regexp"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
+	"github.com/corebench/corebench/internal/child"
 	"github.com/corebench/corebench/internal/proc"
 )
 
@@ -35,11 +33,9 @@ type Server struct {
 	Info map[string]string // the key=value fields of the listening line
 
 	t      testing.TB
-	cmd    *exec.Cmd
+	srv    *child.Server
 	logs   *lines
 	stdout *lines // StartCommand only
-	exited chan struct{}
-	status int // exit status, valid once exited is closed; -1 when killed by a signal
 }
 
 // ReapOrphans makes this process a child subreaper, so workers whose
@@ -53,10 +49,11 @@ func WaitGone(pids []int, timeout time.Duration) []int { return proc.WaitGone(pi
 var listening = regexp.MustCompile(`listening on (http://(\S+))`)
 
 // Start runs cmd, waits for its listening line and stops it when the test
-// ends. It fails the test when the process exits or stays silent instead.
+// ends. It fails the test when the process exits, stays silent or prints
+// anything else on stdout instead.
 func Start(t testing.TB, cmd *exec.Cmd) *Server {
 	t.Helper()
-	s, err := start(t, cmd, true)
+	s, err := start(t, cmd, false)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -68,7 +65,7 @@ func Start(t testing.TB, cmd *exec.Cmd) *Server {
 // with WaitLog, its stdout read with Stdout once it has exited.
 func StartCommand(t testing.TB, cmd *exec.Cmd) *Server {
 	t.Helper()
-	s, err := start(t, cmd, false)
+	s, err := start(t, cmd, true)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -79,77 +76,33 @@ func StartCommand(t testing.TB, cmd *exec.Cmd) *Server {
 // stdout.
 func (s *Server) Stdout() string { return s.stdout.String() }
 
-func start(t testing.TB, cmd *exec.Cmd, ready ...bool) (*Server, error) {
-	stdout, err := cmd.StdoutPipe()
+// start runs cmd with internal/child, as the suite runs servers, keeping
+// every stderr line for WaitLog. A server is held to the CLI contract:
+// one stdout line, the listening line.
+func start(t testing.TB, cmd *exec.Cmd, notServer bool) (*Server, error) {
+	s := &Server{t: t, logs: newLines(), stdout: newLines()}
+	o := child.Options{Ready: 30 * time.Second, Grace: 20 * time.Second, NotServer: notServer, Strict: true, Stderr: s.logs.add}
+	if notServer {
+		o.Stdout = s.stdout.add
+	} else {
+		n := 0
+		o.Stdout = func(l string) {
+			if n++; n > 1 {
+				t.Errorf("server printed a second stdout line: %q", l)
+			}
+		}
+	}
+	srv, err := child.Start(context.Background(), cmd, o)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("%v; stderr:\n%s", err, s.logs.String())
 	}
-	stderr, err := cmd.StderrPipe()
-	if err != nil {
-		return nil, err
-	}
-	s := &Server{t: t, cmd: cmd, logs: newLines(), stdout: newLines(), exited: make(chan struct{})}
-	if err := cmd.Start(); err != nil {
-		return nil, err
-	}
-	s.PID = cmd.Process.Pid
+	s.srv, s.PID = srv, srv.PID()
 	t.Cleanup(s.cleanup)
-	out := make(chan string, 16)
-	var pipes sync.WaitGroup
-	pipes.Add(2)
-	waitReady := len(ready) > 0 && ready[0]
-	go func() {
-		defer pipes.Done()
-		defer close(out)
-		sc := bufio.NewScanner(stdout)
-		sc.Buffer(make([]byte, 64<<10), 1<<20)
-		for sc.Scan() {
-			if !waitReady {
-				s.stdout.add(sc.Text())
-				continue
-			}
-			out <- sc.Text()
-		}
-	}()
-	go func() {
-		defer pipes.Done()
-		s.logs.copy(stderr)
-	}()
-	go func() {
-		pipes.Wait() // Wait must follow the last read of the pipes
-		err := cmd.Wait()
-		s.status = exitStatus(cmd.ProcessState, err)
-		close(s.exited)
-	}()
-
-	if !waitReady {
-		return s, nil
+	if !notServer {
+		m := listening.FindStringSubmatch(srv.Line)
+		s.URL, s.Addr, s.Info = m[1], m[2], fields(srv.Line)
 	}
-	timeout := time.NewTimer(30 * time.Second)
-	defer timeout.Stop()
-	for {
-		select {
-		case line, ok := <-out:
-			if !ok {
-				<-s.exited
-				return nil, fmt.Errorf("server exited with status %d before it was ready; stderr:\n%s", s.status, s.logs.String())
-			}
-			m := listening.FindStringSubmatch(line)
-			if m == nil {
-				return nil, fmt.Errorf("unexpected stdout line before readiness: %q", line)
-			}
-			s.URL, s.Addr = m[1], m[2]
-			s.Info = fields(line)
-			go func() {
-				for l := range out {
-					t.Errorf("server printed a second stdout line: %q", l)
-				}
-			}()
-			return s, nil
-		case <-timeout.C:
-			return nil, fmt.Errorf("no listening line within 30s; stderr:\n%s", s.logs.String())
-		}
-	}
+	return s, nil
 }
 
 // fields parses the key=value words of a line.
@@ -161,16 +114,6 @@ func fields(line string) map[string]string {
 		}
 	}
 	return m
-}
-
-func exitStatus(ps *os.ProcessState, err error) int {
-	if ps == nil {
-		return -2
-	}
-	if ws, ok := ps.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
-		return -1
-	}
-	return ps.ExitCode()
 }
 
 // Run runs the command to completion (for commands expected to fail
@@ -187,8 +130,8 @@ func RunToExit(t testing.TB, cmd *exec.Cmd) (status int, stdout, stderr string) 
 	done := make(chan error, 1)
 	go func() { done <- cmd.Wait() }()
 	select {
-	case err := <-done:
-		return exitStatus(cmd.ProcessState, err), o.String(), e.String()
+	case <-done:
+		return cmd.ProcessState.ExitCode(), o.String(), e.String()
 	case <-ctx.Done():
 		cmd.Process.Kill()
 		<-done
@@ -204,7 +147,7 @@ func (s *Server) Stderr() string { return s.logs.String() }
 // first skip lines, and returns the line and its index.
 func (s *Server) WaitLog(re *regexp.Regexp, skip int, timeout time.Duration) (string, int) {
 	s.t.Helper()
-	line, i, ok := s.logs.wait(re, skip, timeout, s.exited)
+	line, i, ok := s.logs.wait(re, skip, timeout, s.srv.Exited())
 	if !ok {
 		s.t.Fatalf("no log line matching %q within %v; stderr:\n%s", re, timeout, s.Stderr())
 	}
@@ -217,7 +160,7 @@ func (s *Server) LogLines() int { return s.logs.count() }
 // Signal sends sig to the server.
 func (s *Server) Signal(sig os.Signal) {
 	s.t.Helper()
-	if err := s.cmd.Process.Signal(sig); err != nil {
+	if err := s.srv.Signal(sig); err != nil {
 		s.t.Fatalf("signal %v: %v", sig, err)
 	}
 }
@@ -227,8 +170,8 @@ func (s *Server) Signal(sig os.Signal) {
 func (s *Server) Wait(timeout time.Duration) int {
 	s.t.Helper()
 	select {
-	case <-s.exited:
-		return s.status
+	case <-s.srv.Exited():
+		return s.srv.Status()
 	case <-time.After(timeout):
 		s.t.Fatalf("server did not exit within %v; stderr:\n%s", timeout, s.Stderr())
 		return 0
@@ -238,7 +181,7 @@ func (s *Server) Wait(timeout time.Duration) int {
 // Exited reports whether the server has exited.
 func (s *Server) Exited() bool {
 	select {
-	case <-s.exited:
+	case <-s.srv.Exited():
 		return true
 	default:
 		return false
@@ -252,19 +195,8 @@ func (s *Server) Descendants() []int { return proc.Tree(s.PID)[1:] }
 // cleanup stops the server if it still runs, and checks that none of its
 // processes is left.
 func (s *Server) cleanup() {
-	kids := s.Descendants()
-	if !s.Exited() {
-		s.cmd.Process.Signal(syscall.SIGTERM)
-		select {
-		case <-s.exited:
-		case <-time.After(20 * time.Second):
-			s.t.Errorf("server ignored SIGTERM for 20s; killing it")
-			s.cmd.Process.Kill()
-			<-s.exited
-		}
-	}
-	if left := WaitGone(kids, 5*time.Second); len(left) > 0 {
-		s.t.Errorf("processes %v outlived their server", left)
+	if err := s.srv.Stop(); err != nil {
+		s.t.Error(err)
 	}
 }
 
@@ -276,14 +208,6 @@ type lines struct {
 }
 
 func newLines() *lines { return &lines{changed: make(chan struct{})} }
-
-func (l *lines) copy(r io.Reader) {
-	sc := bufio.NewScanner(r)
-	sc.Buffer(make([]byte, 64<<10), 1<<20)
-	for sc.Scan() {
-		l.add(sc.Text())
-	}
-}
 
 func (l *lines) add(line string) {
 	l.mu.Lock()
@@ -308,7 +232,7 @@ func (l *lines) String() string {
 // wait returns the first line from skip on that matches re. It gives up
 // after timeout, or once the process has exited (all its lines are in by
 // then) without one.
-func (l *lines) wait(re *regexp.Regexp, skip int, timeout time.Duration, exited chan struct{}) (string, int, bool) {
+func (l *lines) wait(re *regexp.Regexp, skip int, timeout time.Duration, exited <-chan struct{}) (string, int, bool) {
 	t := time.NewTimer(timeout)
 	defer t.Stop()
 	last := false

@@ -1,27 +1,20 @@
-package main
+package report
 
 import (
 	"fmt"
 	"io"
-	"math"
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
-	"time"
 
-	"github.com/corebench/corebench/internal/affinity"
-	"github.com/corebench/corebench/loadgen"
-	"github.com/corebench/corebench/report"
 	"github.com/corebench/corebench/results"
 )
 
-// writeTable prints a summary the way autocannon does: latency
-// percentiles, req/s and bytes/s statistics, totals, then what went wrong
-// and how the load was spread.
-func writeTable(out io.Writer, s *results.Summary) error {
-	ew := &errWriter{w: out}
-	w := ew
+// AttackTable writes one load run's summary, as `bench attack` prints it,
+// the way autocannon does: latency percentiles, req/s and bytes/s
+// statistics, totals, then what went wrong and how the load was spread.
+func AttackTable(out io.Writer, s *results.Summary) error {
+	w := &errWriter{w: out}
 	target := s.Target
 	if s.Method != "" && s.Method != "GET" {
 		target = s.Method + " " + target
@@ -40,39 +33,39 @@ func writeTable(out io.Writer, s *results.Summary) error {
 		// only a lower bound of what they would have taken.
 		b := func(name string, v float64) string {
 			if l.IsLowerBound(name) {
-				return "≥" + ms(v)
+				return "≥" + Millis(v)
 			}
-			return ms(v)
+			return Millis(v)
 		}
-		lat = []string{"", b("min", l.Min), b("p50", l.P50), b("p90", l.P90), b("p99", l.P99), b("p999", l.P999), b("p9999", l.P9999), b("max", l.Max), b("mean", l.Mean), ms(l.Stdev)}
+		lat = []string{"", b("min", l.Min), b("p50", l.P50), b("p90", l.P90), b("p99", l.P99), b("p999", l.P999), b("p9999", l.P9999), b("max", l.Max), b("mean", l.Mean), Millis(l.Stdev)}
 	}
-	table(w, [][]string{{"Latency", "min", "p50", "p90", "p99", "p99.9", "p99.99", "max", "mean", "stdev"}, lat})
+	textTable(w, [][]string{{"Latency", "min", "p50", "p90", "p99", "p99.9", "p99.99", "max", "mean", "stdev"}, lat})
 	if len(l.LowerBounds) > 0 {
 		fmt.Fprintln(w, "           ≥: a lower bound; timed-out and unsent requests count at the time they were given up")
 	}
 	fmt.Fprintln(w)
 
 	r, b := s.PerSecond, s.BytesPerSec
-	table(w, [][]string{
+	textTable(w, [][]string{
 		{"Per second", "min", "median", "mean", "max", "stdev", "samples"},
-		{"Req/s", count(r.Min), count(r.Median), count(r.Mean), count(r.Max), count(r.Stdev), strconv.Itoa(r.N)},
-		{"Bytes/s", bytesStr(b.Min), bytesStr(b.Median), bytesStr(b.Mean), bytesStr(b.Max), bytesStr(b.Stdev), strconv.Itoa(b.N)},
+		{"Req/s", countOf(r.Min), countOf(r.Median), countOf(r.Mean), countOf(r.Max), countOf(r.Stdev), strconv.Itoa(r.N)},
+		{"Bytes/s", bytesText(b.Min), bytesText(b.Median), bytesText(b.Mean), bytesText(b.Max), bytesText(b.Stdev), strconv.Itoa(b.N)},
 	})
 	fmt.Fprintln(w)
 
 	ok := s.Requests - s.Errors
 	fmt.Fprintf(w, "%s requests in %.2f s, %s successful: %s req/s, %s read\n",
-		count(float64(s.Requests)), s.DurationS, count(float64(ok)), count(s.RPS), bytesStr(float64(s.BytesIn)))
+		countOf(float64(s.Requests)), s.DurationS, countOf(float64(ok)), countOf(s.RPS), bytesText(float64(s.BytesIn)))
 	if s.Errors > 0 {
 		fmt.Fprintf(w, "           req/s counts successful responses only; with the %s failed, %s requests/s were answered or failed\n",
-			count(float64(s.Errors)), count(s.RPSAll))
+			countOf(float64(s.Errors)), countOf(s.RPSAll))
 	}
 	fmt.Fprintf(w, "Status     %s\n", codes(s.StatusCodes))
 	fmt.Fprintf(w, "Errors     %s\n", errorsLine(s))
 	if len(s.PerWorker) > 0 || s.Workers > 0 {
 		fmt.Fprintf(w, "Workers    %s\n", workersLine(s))
 	}
-	if s.Mode == "open" {
+	if s.Mode == results.ModeOpen {
 		fmt.Fprintf(w, "Late       %s\n", lateLine(s))
 		fmt.Fprintf(w, "Unsent     %s\n", unsentLine(s))
 	}
@@ -86,9 +79,9 @@ func writeTable(out io.Writer, s *results.Summary) error {
 		fmt.Fprintf(w, "\nWARNING: %s.\n", s.SaturatedWhy)
 	} else if busy, ok := contended(s); ok {
 		fmt.Fprintf(w, "\nNOTE: the generator's CPUs (%s) were %.0f%% busy and it got %.2f of them: other processes, the server perhaps, took the rest, so the generator may have held the load back; give each its own CPUs (bench attack --cpus, bench serve --cpus).\n",
-			affinity.Format(s.LoadgenCPUs), 100*busy, s.LoadgenCores)
+			cpuList(s.LoadgenCPUs), 100*busy, s.LoadgenCores)
 	}
-	return ew.err
+	return w.err
 }
 
 func loadLine(s *results.Summary) string {
@@ -96,7 +89,7 @@ func loadLine(s *results.Summary) string {
 		return "results merged from vegeta files: no generator figures"
 	}
 	var parts []string
-	if s.Mode == "open" {
+	if s.Mode == results.ModeOpen {
 		parts = append(parts, "open loop at "+s.Rate, plural(s.Connections, "connection")+" up front, "+strconv.FormatInt(s.ConnectionsOpened, 10)+" opened")
 	} else {
 		parts = append(parts, "closed loop", plural(s.Connections, "connection"))
@@ -121,7 +114,7 @@ func codes(m map[string]int64) string {
 	slices.Sort(keys)
 	var b []string
 	for _, k := range keys {
-		b = append(b, k+": "+count(float64(m[k])))
+		b = append(b, k+": "+countOf(float64(m[k])))
 	}
 	return strings.Join(b, ", ")
 }
@@ -137,13 +130,13 @@ func errorsLine(s *results.Summary) string {
 	slices.SortFunc(keys, func(a, b string) int { return int(s.ErrorKinds[b] - s.ErrorKinds[a]) })
 	var parts []string
 	for _, k := range keys {
-		p := strings.ReplaceAll(k, "_", " ") + " " + count(float64(s.ErrorKinds[k]))
+		p := strings.ReplaceAll(k, "_", " ") + " " + countOf(float64(s.ErrorKinds[k]))
 		if ex := s.ErrorExamples[k]; ex != "" && k != results.ErrBadStatus {
 			p += fmt.Sprintf(" (%q)", ex)
 		}
 		parts = append(parts, p)
 	}
-	return fmt.Sprintf("%s of %s (%.2f%%): %s", count(float64(s.Errors)), count(float64(s.Requests)),
+	return fmt.Sprintf("%s of %s (%.2f%%): %s", countOf(float64(s.Errors)), countOf(float64(s.Requests)),
 		100*s.FailedShare(), strings.Join(parts, ", "))
 }
 
@@ -203,13 +196,13 @@ func workersLine(s *results.Summary) string {
 func lateLine(s *results.Summary) string {
 	l := s.Late
 	if l.Count == 0 {
-		return fmt.Sprintf("no request left more than %s after its scheduled time", ms(l.Threshold))
+		return fmt.Sprintf("no request left more than %s after its scheduled time", Millis(l.Threshold))
 	}
 	line := fmt.Sprintf("%s of %s requests (%.2f%%) left more than %s after their scheduled time; mean %s, max %s late",
-		count(float64(l.Count)), count(float64(s.Requests)), 100*l.Share, ms(l.Threshold), ms(l.MeanMs), ms(l.MaxMs))
+		countOf(float64(l.Count)), countOf(float64(s.Requests)), 100*l.Share, Millis(l.Threshold), Millis(l.MeanMs), Millis(l.MaxMs))
 	if l.ConnBusy > 0 {
 		line += fmt.Sprintf("\n           %s of them because every connection was waiting for a response, or in the catching up after: the server was behind (the wait is in the latencies)",
-			count(float64(l.ConnBusy)))
+			countOf(float64(l.ConnBusy)))
 	}
 	return line
 }
@@ -219,56 +212,12 @@ func unsentLine(s *results.Summary) string {
 		return "none: every request scheduled within the duration was sent"
 	}
 	return fmt.Sprintf("%s of the %s scheduled within the duration found no free connection within the timeout and were given up, counted in the latencies at the time they waited (--max-connections allows more)",
-		count(float64(s.Unsent)), count(float64(s.Unsent+s.Requests)))
+		countOf(float64(s.Unsent)), countOf(float64(s.Unsent+s.Requests)))
 }
 
-// ms formats milliseconds with three significant digits or so.
-func ms(v float64) string {
-	switch {
-	case v == 0:
-		return "0"
-	case v < 1:
-		return strconv.FormatFloat(v, 'f', 3, 64) + " ms"
-	case v < 10:
-		return strconv.FormatFloat(v, 'f', 2, 64) + " ms"
-	case v < 100:
-		return strconv.FormatFloat(v, 'f', 1, 64) + " ms"
-	}
-	return strconv.FormatFloat(v, 'f', 0, 64) + " ms"
-}
-
-// count formats a count with thousands separators.
-func count(v float64) string {
-	if math.IsNaN(v) || math.IsInf(v, 0) {
-		return "-"
-	}
-	return report.Count(int64(math.Round(v)))
-}
-
-// bytesStr formats a byte count in decimal units, as autocannon does.
-func bytesStr(v float64) string {
-	units := []string{"B", "kB", "MB", "GB", "TB"}
-	i := 0
-	for v >= 1000 && i < len(units)-1 {
-		v /= 1000
-		i++
-	}
-	if i == 0 {
-		return strconv.FormatFloat(v, 'f', 0, 64) + " B"
-	}
-	return strconv.FormatFloat(v, 'f', 1, 64) + " " + units[i]
-}
-
-func plural(n int, word string) string {
-	if n == 1 {
-		return "1 " + word
-	}
-	return strconv.Itoa(n) + " " + word + "s"
-}
-
-// table prints rows in columns: the first left-aligned, the others
+// textTable prints rows in columns: the first left-aligned, the others
 // right-aligned, two spaces apart.
-func table(w io.Writer, rows [][]string) {
+func textTable(w io.Writer, rows [][]string) {
 	var widths []int
 	for _, row := range rows {
 		for i, cell := range row {
@@ -305,46 +254,6 @@ func (e *errWriter) Write(p []byte) (int, error) {
 	n, err := e.w.Write(p)
 	e.err = err
 	return n, err
-}
-
-// progressBar draws the run's progress on one terminal line.
-type progressBar struct {
-	mu    sync.Mutex
-	w     io.Writer
-	drawn bool
-}
-
-func (p *progressBar) update(pr loadgen.Progress) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	const width = 30
-	var line string
-	if pr.Warmup {
-		line = fmt.Sprintf("warming up %5.1fs", pr.Elapsed.Seconds())
-	} else {
-		frac := 0.0
-		if pr.Duration > 0 {
-			frac = min(float64(pr.Elapsed)/float64(pr.Duration), 1)
-		}
-		done := int(frac * width)
-		line = fmt.Sprintf("[%s%s] %5.1fs/%v  %s req/s  %s requests  %s errors",
-			strings.Repeat("=", done), strings.Repeat(" ", width-done), pr.Elapsed.Seconds(), pr.Duration.Round(time.Millisecond),
-			count(pr.RPS), count(float64(pr.Requests)), count(float64(pr.Errors)))
-	}
-	fmt.Fprintf(p.w, "\r\033[K%s", line)
-	p.drawn = true
-}
-
-// clear erases the bar; a nil bar does nothing.
-func (p *progressBar) clear() {
-	if p == nil {
-		return
-	}
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if p.drawn {
-		fmt.Fprint(p.w, "\r\033[K")
-	}
 }
 
 // busyLine shows each CPU's busy share: "cpu0 98%  cpu1 7%".

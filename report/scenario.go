@@ -1,0 +1,235 @@
+package report
+
+import (
+	"fmt"
+	"image/color"
+	"io"
+	"maps"
+	"slices"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/corebench/corebench/results"
+)
+
+// Where the state scenario keeps its state, when it is not in a worker:
+// colours of their own, apart from every model's, so a bar for the master
+// or Redis never reads as a model's.
+var (
+	masterColor = color.RGBA{0x22, 0x22, 0x22, 0xff} // Okabe–Ito black
+	storeColor  = color.RGBA{0xF0, 0xE4, 0x42, 0xff} // Okabe–Ito yellow, the hue no model takes
+)
+
+// RenderScenario draws a scenario's charts into dir and returns the files
+// written: its timeline, or for the state scenario its counters, sessions
+// and counter costs. env and start name the machine and the day in the
+// subtitles.
+func RenderScenario(r *results.Scenario, env results.Env, start time.Time, dir string) ([]string, error) {
+	sub := fmt.Sprintf("%s · %d CPUs · %s", env.CPUModel, env.CPUs, start.Format("2006-01-02"))
+	if r.State != nil {
+		return stateCharts(r.State, dir, sub)
+	}
+	if r.Load == nil {
+		return nil, fmt.Errorf("scenario %s: no load was measured", r.Scenario)
+	}
+	var marks []mark
+	for _, a := range r.Actions {
+		marks = append(marks, mark{At: a.At, Label: a.Label})
+	}
+	note := fmt.Sprintf("sent %d, failed %d", r.Sent, r.Failed)
+	if r.Recovered >= 0 {
+		note += fmt.Sprintf("; back to full throughput without errors %.1f s after the action", r.Recovered)
+	}
+	return writeTimeline(dir, "timeline", timelineChart{
+		Title:    fmt.Sprintf("%s · %s, %s", r.Scenario, r.Model, plural(r.Workers, "worker")),
+		Subtitle: fmt.Sprintf("%s\n%s on %s", sub, loadDesc(r), r.Path),
+		Note:     note, Model: r.Model, Rate: r.Rate, Interval: 0.1, Series: r.Load.TimeSeries, Marks: marks,
+	})
+}
+
+// setupColor is the colour of a state setup: the model's where the state
+// lives in its workers, the master's or the store's otherwise.
+func setupColor(setup string) color.Color {
+	switch setup {
+	case results.CounterPerProcess, results.SessionsInWorkers:
+		return results.PreforkRR.Color
+	case results.SessionsSticky:
+		return results.PreforkSticky.Color
+	case results.CounterInMaster:
+		return masterColor
+	case results.CounterInStore, results.SessionsInStore:
+		return storeColor
+	}
+	return gray
+}
+
+func stateCharts(st *results.StateResult, dir, sub string) ([]string, error) {
+	var files []string
+	var labels []string
+	var values []float64
+	var colors []color.Color
+	for _, w := range st.PerProcess {
+		labels = append(labels, fmt.Sprintf("worker %d", w.Slot))
+		values = append(values, float64(w.Count))
+		colors = append(colors, setupColor(results.CounterPerProcess))
+	}
+	labels = append(labels, "/counter/shared")
+	values = append(values, float64(st.Shared))
+	colors = append(colors, setupColor(results.CounterInMaster))
+	if st.Store >= 0 {
+		labels = append(labels, "shared in Redis")
+		values = append(values, float64(st.Store))
+		colors = append(colors, setupColor(results.CounterInStore))
+	}
+	f, err := writeBars(dir, "counters", barChart{
+		Title: "What each counter counted", Subtitle: sub + fmt.Sprintf("\n%d requests to each, rr over %d workers", st.Requests, len(st.PerProcess)),
+		YLabel: "count", Labels: labels, Values: values, Colors: colors, Ref: float64(st.Requests), RefLabel: "requests sent",
+		Note: "/counter is a per-process variable: each worker counts only its own share",
+	})
+	if err != nil {
+		return nil, err
+	}
+	files = append(files, f...)
+	labels, values, colors = nil, nil, nil
+	for _, s := range st.Sessions {
+		labels = append(labels, s.Setup)
+		values = append(values, 100*float64(s.Found)/float64(max(s.Lookups, 1)))
+		colors = append(colors, setupColor(s.Setup))
+	}
+	f, err = writeBars(dir, "sessions", barChart{
+		Title: "Sessions found after logging in", Subtitle: sub + "\neach user asks who they are on new connections",
+		YLabel: "% of lookups", Labels: labels, Values: values, Colors: colors,
+		Format: func(v float64) string { return strconv.FormatFloat(v, 'f', 0, 64) + "%" }, Ref: 100,
+	})
+	if err != nil {
+		return nil, err
+	}
+	files = append(files, f...)
+	labels, values, colors = nil, nil, nil
+	for _, c := range st.Costs {
+		labels = append(labels, c.Setup)
+		values = append(values, c.RPS)
+		colors = append(colors, setupColor(c.Setup))
+	}
+	f, err = writeBars(dir, "counter-cost", barChart{
+		Title: "What keeping a counter costs", Subtitle: sub + "\nreq/s of a closed loop, 16 connections",
+		YLabel: "req/s", Labels: labels, Values: values, Colors: colors,
+	})
+	return append(files, f...), err
+}
+
+// ScenarioText writes what a scenario measured, as `bench scenario`
+// prints it: the load and its latency, each action, what failed and how
+// soon throughput recovered; for the state scenario, its tables.
+func ScenarioText(out io.Writer, r *results.Scenario) error {
+	w := &errWriter{w: out}
+	fmt.Fprintf(w, "%s · %s · %s", r.Scenario, r.Model, plural(r.Workers, "worker"))
+	if r.State != nil {
+		fmt.Fprintln(w)
+		stateText(w, r.State)
+	} else if r.Load != nil {
+		ka := ""
+		if !r.KeepAlive {
+			ka = ", a new connection per request"
+		}
+		load := fmt.Sprintf("%.0f req/s", r.Rate)
+		if r.Rate == 0 {
+			load = fmt.Sprintf("closed loop of %d connections", r.Connections)
+		}
+		fmt.Fprintf(w, " · %s on %s for %.0f s%s\n", load, r.Path, r.Load.DurationS, ka)
+		l := r.Load.Latency
+		fmt.Fprintf(w, "latency p50 %s  p99 %s  p99.9 %s  max %s\n", Millis(l.P50), Millis(l.P99), Millis(l.P999), Millis(l.Max))
+		for _, a := range r.Actions {
+			fmt.Fprintf(w, "  at %5.2fs  %s (done at %.2fs)\n", a.At, a.Label, a.Done)
+		}
+		pct := 100 * float64(r.Failed) / float64(max(r.Sent, 1))
+		fmt.Fprintf(w, "sent %d, failed %d (%.2f%%)%s\n", r.Sent, r.Failed, pct, kinds(r.ErrorKinds))
+		if r.Scenario == "crash" && isPrefork(r.Model) {
+			fmt.Fprintf(w, "the killed worker had %d requests in flight on %d open connections\n", r.InFlight, r.Conns)
+		}
+		switch {
+		case r.Recovered < 0:
+			fmt.Fprintln(w, "throughput never got back to what it was before the action")
+		default:
+			fmt.Fprintf(w, "back to full throughput without errors %.1f s after the action\n", r.Recovered)
+		}
+		if r.Scenario == "stall" {
+			if r.Rate > 0 {
+				fmt.Fprintln(w, "open loop: latency counts from when each request was due, so every request scheduled during the stall waited for it, and the p99 shows it")
+			} else {
+				fmt.Fprintf(w, "closed loop: during the stall only the %d requests in flight waited, and nothing else was sent, so the p99 hides it (coordinated omission)\n", r.Connections)
+			}
+		}
+		if r.Load.Saturated {
+			fmt.Fprintf(w, "warning: %s\n", r.Load.SaturatedWhy)
+		}
+	} else {
+		fmt.Fprintln(w)
+	}
+	for _, n := range r.Notes {
+		fmt.Fprintln(w, "note: "+n)
+	}
+	return w.err
+}
+
+func stateText(w io.Writer, st *results.StateResult) {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintf(tw, "COUNTER\tCOUNTED\tOF %d REQUESTS\n", st.Requests)
+	for _, c := range st.PerProcess {
+		fmt.Fprintf(tw, "/counter in worker %d (pid %d)\t%d\t%.0f%%\n", c.Slot, c.PID, c.Count, 100*float64(c.Count)/float64(st.Requests))
+	}
+	fmt.Fprintf(tw, "/counter/shared, held by the master\t%d\t%.0f%%\n", st.Shared, 100*float64(st.Shared)/float64(st.Requests))
+	if st.Store >= 0 {
+		fmt.Fprintf(tw, "/counter/shared, in the store\t%d\t%.0f%%\n", st.Store, 100*float64(st.Store)/float64(st.Requests))
+	}
+	tw.Flush()
+	fmt.Fprintln(w)
+	tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "SESSIONS\tFOUND")
+	for _, s := range st.Sessions {
+		fmt.Fprintf(tw, "%s\t%d of %d\n", s.Setup, s.Found, s.Lookups)
+	}
+	tw.Flush()
+	fmt.Fprintln(w)
+	tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "COST OF A COUNTER\tREQ/S\tP99")
+	for _, c := range st.Costs {
+		fmt.Fprintf(tw, "%s (%s)\t%.0f\t%s\n", c.Setup, c.Path, c.RPS, Millis(c.P99))
+	}
+	tw.Flush()
+}
+
+// kinds lists error kinds by name with their counts: ": closed 2, reset 5".
+func kinds(m map[string]int64) string {
+	if len(m) == 0 {
+		return ""
+	}
+	var parts []string
+	for _, k := range slices.Sorted(maps.Keys(m)) {
+		parts = append(parts, fmt.Sprintf("%s %d", k, m[k]))
+	}
+	return ": " + strings.Join(parts, ", ")
+}
+
+// loadDesc describes a scenario's load in a few words.
+func loadDesc(r *results.Scenario) string {
+	d := fmt.Sprintf("%.0f req/s open loop", r.Rate)
+	if r.Rate == 0 {
+		d = fmt.Sprintf("closed loop of %d connections", r.Connections)
+	}
+	if !r.KeepAlive {
+		d += ", a new connection per request"
+	}
+	if r.NoHandover {
+		d += ", no socket handover"
+	}
+	return d
+}
+
+// isPrefork reports whether the variant called name is a prefork one.
+func isPrefork(name string) bool {
+	v, ok := results.LookupVariant(name)
+	return ok && v.Prefork()
+}

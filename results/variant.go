@@ -1,0 +1,150 @@
+package results
+
+import (
+	"fmt"
+	"image/color"
+	"slices"
+	"strconv"
+	"strings"
+)
+
+// Variant is one server a run compares: a model and, for prefork, its
+// scheduler, as `bench serve` starts it. Its Name is what results,
+// charts and flags call it. An external server (a Node.js cluster, say)
+// is a Variant with a Name and no Model: it has no serve line, and the
+// charts draw it in a neutral colour.
+//
+// Adding a built-in variant is one entry in the table below plus its
+// implementation behind `bench serve`; every package takes the rest
+// (names, order, colour, glyph, serve line) from here.
+type Variant struct {
+	Name  string     // in results, charts and flags, e.g. "prefork-rr"
+	Model string     // `bench serve --model`; "" for an external server
+	Sched string     // `bench serve --sched`; "" for a one-process model
+	Color color.RGBA // the same in every chart
+	Glyph Glyph      // its marker shape in line charts
+}
+
+// Glyph is a marker shape of the charts. The report draws each one; a
+// shape of its own per variant keeps lines apart in black and white.
+type Glyph int
+
+// The glyphs; the zero Glyph is none.
+const (
+	GlyphCircle Glyph = iota + 1
+	GlyphSquare
+	GlyphTriangle
+	GlyphDiamond
+	GlyphTriangleDown
+	GlyphRing // a thick circle outline
+)
+
+// The models of `bench serve --model`, as models.SingleCore etc. name
+// them (results imports no package of the module; cmd/bench's tests
+// check that serve accepts every variant's serve line).
+const (
+	modelSingleCore = "singlecore"
+	modelGoroutines = "goroutines"
+	modelPrefork    = "prefork"
+)
+
+// The built-in variants. Their colours are the Okabe–Ito palette, which
+// colour-blind readers and projectors both keep apart.
+var (
+	SingleCore       = Variant{Name: "singlecore", Model: modelSingleCore, Color: rgb(0xD5, 0x5E, 0x00), Glyph: GlyphCircle}                               // vermilion
+	Goroutines       = Variant{Name: "goroutines", Model: modelGoroutines, Color: rgb(0x00, 0x72, 0xB2), Glyph: GlyphSquare}                               // blue
+	PreforkRR        = Variant{Name: "prefork-rr", Model: modelPrefork, Sched: "rr", Color: rgb(0x00, 0x9E, 0x73), Glyph: GlyphTriangle}                   // bluish green
+	PreforkOS        = Variant{Name: "prefork-os", Model: modelPrefork, Sched: "os", Color: rgb(0xE6, 0x9F, 0x00), Glyph: GlyphDiamond}                    // orange
+	PreforkReusePort = Variant{Name: "prefork-reuseport", Model: modelPrefork, Sched: "reuseport", Color: rgb(0xCC, 0x79, 0xA7), Glyph: GlyphTriangleDown} // reddish purple
+	PreforkSticky    = Variant{Name: "prefork-sticky", Model: modelPrefork, Sched: "sticky", Color: rgb(0x56, 0xB4, 0xE9), Glyph: GlyphRing}               // sky blue
+)
+
+// variants is the table: every built-in variant, in the order every
+// table and chart shows them.
+var variants = []Variant{SingleCore, Goroutines, PreforkRR, PreforkOS, PreforkReusePort, PreforkSticky}
+
+func rgb(r, g, b uint8) color.RGBA { return color.RGBA{r, g, b, 0xff} }
+
+// Variants returns every built-in variant in display order.
+func Variants() []Variant { return slices.Clone(variants) }
+
+// VariantNames returns the names of vs.
+func VariantNames(vs []Variant) []string {
+	names := make([]string, len(vs))
+	for i, v := range vs {
+		names[i] = v.Name
+	}
+	return names
+}
+
+// LookupVariant returns the built-in variant called name.
+func LookupVariant(name string) (Variant, bool) {
+	i := slices.IndexFunc(variants, func(v Variant) bool { return v.Name == name })
+	if i < 0 {
+		return Variant{}, false
+	}
+	return variants[i], true
+}
+
+// ParseVariant returns the built-in variant called name, or an error
+// that lists the valid names.
+func ParseVariant(name string) (Variant, error) {
+	if v, ok := LookupVariant(name); ok {
+		return v, nil
+	}
+	names := VariantNames(variants)
+	return Variant{}, fmt.Errorf("unknown model %q: want %s or %s", name,
+		strings.Join(names[:len(names)-1], ", "), names[len(names)-1])
+}
+
+// VariantRank is where the variant called name comes in display order:
+// built-in variants by the table, any other after them all.
+func VariantRank(name string) int {
+	if i := slices.IndexFunc(variants, func(v Variant) bool { return v.Name == name }); i >= 0 {
+		return i
+	}
+	return len(variants)
+}
+
+func (v Variant) String() string { return v.Name }
+
+// External reports whether v is a server bench does not start itself.
+func (v Variant) External() bool { return v.Model == "" }
+
+// Prefork reports whether v is a master with worker processes: it has a
+// control socket, and can reload and scale while serving.
+func (v Variant) Prefork() bool { return v.Model == modelPrefork }
+
+// OneProcess reports whether v serves from a single process (whatever
+// its GOMAXPROCS), so requests have no workers to be spread over.
+func (v Variant) OneProcess() bool { return v.Model == modelSingleCore || v.Model == modelGoroutines }
+
+// OneWorker reports whether v runs one worker on one CPU whatever it is
+// asked for: singlecore, the baseline of every speed-up.
+func (v Variant) OneWorker() bool { return v.Model == modelSingleCore }
+
+// Workers is how many workers v runs when asked for n.
+func (v Variant) Workers(n int) int {
+	if v.OneWorker() {
+		return 1
+	}
+	return n
+}
+
+// ServeArgs returns the `bench serve` flags that start v with workers
+// workers (processes for prefork, GOMAXPROCS for goroutines; singlecore
+// takes none); nil for an external server. The caller adds the address
+// and the rest.
+func (v Variant) ServeArgs(workers int) []string {
+	if v.External() {
+		return nil
+	}
+	args := []string{"--model", v.Model}
+	if v.Sched != "" {
+		args = append(args, "--sched", v.Sched)
+	}
+	if !v.OneWorker() {
+		args = append(args, "--workers", strconv.Itoa(workers))
+	}
+	return args
+}

@@ -1,0 +1,70 @@
+package results
+
+import (
+	"image/color"
+	"strings"
+	"testing"
+)
+
+// TestVariants: every built-in variant has its own name, colour and
+// glyph, and a serve line; its name parses back to it.
+func TestVariants(t *testing.T) {
+	names, colors, glyphs := map[string]bool{}, map[color.RGBA]bool{}, map[Glyph]bool{}
+	for i, v := range Variants() {
+		if v.Name == "" || names[v.Name] {
+			t.Errorf("variant %d: name %q empty or taken", i, v.Name)
+		}
+		if v.Color.A == 0 || colors[v.Color] {
+			t.Errorf("%s: colour %v missing or taken", v, v.Color)
+		}
+		if v.Glyph == 0 || glyphs[v.Glyph] {
+			t.Errorf("%s: glyph %d missing or taken", v, v.Glyph)
+		}
+		names[v.Name], colors[v.Color], glyphs[v.Glyph] = true, true, true
+		if v.External() || len(v.ServeArgs(2)) == 0 {
+			t.Errorf("%s: no serve line", v)
+		}
+		if p, err := ParseVariant(v.Name); err != nil || p != v {
+			t.Errorf("ParseVariant(%q) = %v, %v", v.Name, p, err)
+		}
+		if VariantRank(v.Name) != i {
+			t.Errorf("%s: rank %d, want %d", v, VariantRank(v.Name), i)
+		}
+	}
+	if VariantRank("node-cluster") != len(Variants()) {
+		t.Errorf("an external server does not rank after the built-in variants")
+	}
+}
+
+func TestParseVariantRejects(t *testing.T) {
+	for _, name := range []string{"", "prefork", "threads", "prefork-random", "Singlecore"} {
+		_, err := ParseVariant(name)
+		if err == nil {
+			t.Errorf("ParseVariant(%q) accepted", name)
+			continue
+		}
+		if msg := err.Error(); strings.Contains(msg, "\n") || !strings.Contains(msg, "prefork-sticky") || !strings.Contains(msg, "singlecore, ") {
+			t.Errorf("ParseVariant(%q): %q, want one line naming every variant", name, msg)
+		}
+	}
+}
+
+func TestServeArgs(t *testing.T) {
+	for _, tt := range []struct {
+		v    Variant
+		want string
+	}{
+		{SingleCore, "--model singlecore"},
+		{Goroutines, "--model goroutines --workers 4"},
+		{PreforkRR, "--model prefork --sched rr --workers 4"},
+		{PreforkSticky, "--model prefork --sched sticky --workers 4"},
+		{Variant{Name: "node-cluster"}, ""},
+	} {
+		if got := strings.Join(tt.v.ServeArgs(4), " "); got != tt.want {
+			t.Errorf("%s: %q, want %q", tt.v, got, tt.want)
+		}
+	}
+	if SingleCore.Workers(4) != 1 || PreforkOS.Workers(4) != 4 || !Goroutines.OneProcess() || PreforkRR.OneProcess() || !PreforkReusePort.Prefork() {
+		t.Errorf("the variants' workers and processes are wrong")
+	}
+}
