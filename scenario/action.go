@@ -2,11 +2,11 @@ package scenario
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
 	"path/filepath"
-	"regexp"
 	"syscall"
 	"time"
 
@@ -172,43 +172,23 @@ func runAction(ctx context.Context, o Options) (*results.Scenario, error) {
 	return r, nil
 }
 
-var backOnline = regexp.MustCompile(`worker (\d+) back online \(pid (\d+)\)`)
-
 // crashWorker kills one prefork worker (slot 1, or 0 alone) and waits
-// until its slot is back online with a new process. The worker's requests
-// in flight just before are recorded: they are the failures the model
-// cannot avoid.
+// until its slot is back online with a new process, as the master's
+// events tell. The worker's requests in flight just before are recorded:
+// they are the failures the model cannot avoid.
 func crashWorker(ctx context.Context, o Options, client prefork.Client, srv *child.Server, r *results.Scenario, act func(string, func() error) error) error {
-	// Follow the master's log first, to see the slot return; then take
-	// the victim's counts as close to the kill as can be.
-	lctx, stop := context.WithCancel(ctx)
-	defer stop()
-	lines := make(chan string, 64)
-	go client.Logs(lctx, true, func(l string) {
-		select {
-		case lines <- l:
-		default:
-		}
-	})
+	// Watch the master first, to see the slot return; then take the
+	// victim's counts as close to the kill as can be.
+	events, err := client.Watch(ctx)
+	if err != nil {
+		return err
+	}
+	defer events.Close()
 	st, err := client.Status(ctx)
 	if err != nil {
 		return err
 	}
 	victim := st.Workers[min(1, len(st.Workers)-1)]
-	back := make(chan string, 1)
-	go func() {
-		for {
-			select {
-			case l := <-lines:
-				if m := backOnline.FindStringSubmatch(l); m != nil && m[1] == fmt.Sprint(victim.Slot) {
-					back <- m[2]
-					return
-				}
-			case <-lctx.Done():
-				return
-			}
-		}
-	}()
 	r.InFlight, r.Conns = victim.InFlight, victim.Conns
 	label := fmt.Sprintf("SIGKILL worker %d", victim.Slot)
 	if o.Crash == "request" {
@@ -224,17 +204,31 @@ func crashWorker(ctx context.Context, o Options, client prefork.Client, srv *chi
 		} else if err := syscall.Kill(victim.PID, syscall.SIGKILL); err != nil {
 			return err
 		}
-		t := time.NewTimer(10 * time.Second)
-		defer t.Stop()
-		select {
-		case <-back:
-			return nil
-		case <-t.C:
-			return fmt.Errorf("worker %d not back online within 10s", victim.Slot)
-		case <-ctx.Done():
-			return ctx.Err()
+		wctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		defer cancel()
+		slot, pid := victim.Slot, victim.PID
+		if o.Crash == "request" {
+			// Whichever worker took the request is the one that crashed.
+			c, err := events.Next(wctx, func(e prefork.Event) bool { return e.Kind == prefork.EventCrashed })
+			if err != nil {
+				return timedOut(ctx, err, "no worker crashed within 10s")
+			}
+			slot, pid = c.Slot, c.PID
 		}
+		_, err := events.Next(wctx, func(e prefork.Event) bool {
+			return e.Kind == prefork.EventOnline && e.Slot == slot && e.PID != pid
+		})
+		return timedOut(ctx, err, fmt.Sprintf("worker %d not back online within 10s", slot))
 	})
+}
+
+// timedOut returns err, or what timed out when it is the deadline of a
+// wait within ctx.
+func timedOut(ctx context.Context, err error, what string) error {
+	if errors.Is(err, context.DeadlineExceeded) && ctx.Err() == nil {
+		return errors.New(what)
+	}
+	return err
 }
 
 // crashProcess crashes a one-process server and, playing the supervisor,

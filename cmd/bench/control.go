@@ -52,9 +52,10 @@ func init() {
 	})
 	register(&command{
 		name: "logs", summary: "Follow the merged, prefixed logs of a running prefork server, like pm2 logs",
-		usage: "logs [--control PATH] [--no-follow]",
+		usage: "logs [--control PATH] [--no-follow] [--events]",
 		examples: `  bench logs                   # the recent lines, then every new one until Ctrl-C
-  bench logs --no-follow       # only the recent lines`,
+  bench logs --no-follow       # only the recent lines
+  bench logs --events          # the master's events instead, one JSON object a line, for scripts`,
 		run: runLogs,
 	})
 }
@@ -273,6 +274,7 @@ func runLogs(c *cli, args []string) error {
 	fs := c.flags()
 	control := controlFlag(fs)
 	noFollow := fs.Bool("no-follow", false, "print the recent lines and exit")
+	events := fs.Bool("events", false, "print the master's events (worker started, online, crashed, restarting, errored, draining, exited, replaced, failed, scaled) as JSON lines instead of the log")
 	if err := c.parse(fs, args); err != nil {
 		return err
 	}
@@ -282,5 +284,10 @@ func runLogs(c *cli, args []string) error {
 	if err != nil {
 		return err
 	}
-	return cl.Logs(ctx, !*noFollow && !c.smoke, func(l string) { fmt.Fprintln(c.stdout, l) })
+	follow := !*noFollow && !c.smoke
+	if *events {
+		enc := json.NewEncoder(c.stdout)
+		return cl.Events(ctx, follow, func(e prefork.Event) { enc.Encode(e) })
+	}
+	return cl.Logs(ctx, follow, func(l string) { fmt.Fprintln(c.stdout, l) })
 }

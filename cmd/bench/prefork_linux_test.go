@@ -1,14 +1,19 @@
 package main
 
 import (
+	"context"
+	"encoding/json"
 	"io"
 	"net/http"
 	"regexp"
+	"slices"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/corebench/corebench/models/modeltest"
+	"github.com/corebench/corebench/models/prefork"
 )
 
 // connOnSlot returns a client whose one keep-alive connection is served by
@@ -45,26 +50,38 @@ func crash(t *testing.T, c *http.Client, url string) {
 
 // TestPreforkErroredSlot: a worker that keeps dying young is restarted
 // with backoff, then its slot is given up on, loudly, while the others
-// keep serving.
+// keep serving. The master's events say so, and `bench logs --events`
+// prints them.
 func TestPreforkErroredSlot(t *testing.T) {
-	s := modeltest.Start(t, bench("serve", "--model", "prefork", "--sched", "rr", "--workers", "2", "--addr", "127.0.0.1:0",
-		"--chaos", "--min-uptime", "1h", "--max-restarts", "2"))
-	restarting := regexp.MustCompile(`worker 0 \(pid \d+\) exit status 1 after .*; restarting in (\d+ms)`)
-	online := regexp.MustCompile(`worker 0 back online`)
-	givingUp := regexp.MustCompile(`ERROR: worker 0 .*giving up on slot 0`)
-	for i, delay := range []string{"100ms", "200ms"} {
-		skip := s.LogLines()
-		c := connOnSlot(t, s.URL, "0")
-		crash(t, c, s.URL)
-		line, _ := s.WaitLog(restarting, skip, 10*time.Second)
-		if got := restarting.FindStringSubmatch(line)[1]; got != delay {
-			t.Errorf("crash %d: restart delay %s, want %s", i+1, got, delay)
-		}
-		s.WaitLog(online, skip, 10*time.Second)
+	s, sock := startPrefork(t, "rr", 2, "--chaos", "--min-uptime", "1h", "--max-restarts", "2")
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	events, err := prefork.Client{Path: sock}.Watch(ctx)
+	if err != nil {
+		t.Fatal(err)
 	}
-	skip := s.LogLines()
+	defer events.Close()
+	next := func(kind prefork.EventKind) prefork.Event {
+		t.Helper()
+		e, err := events.Next(ctx, func(e prefork.Event) bool { return e.Kind == kind && e.Slot == 0 })
+		if err != nil {
+			t.Fatalf("waiting for worker 0 %s: %v\n%s", kind, err, s.Stderr())
+		}
+		return e
+	}
+	for i, delay := range []time.Duration{100 * time.Millisecond, 200 * time.Millisecond} {
+		crash(t, connOnSlot(t, s.URL, "0"), s.URL)
+		if c := next(prefork.EventCrashed); c.Exit != "exit status 1" {
+			t.Errorf("crash %d: %+v, want exit status 1", i+1, c)
+		}
+		if r := next(prefork.EventRestarting); r.Delay != delay || r.Restarts != i+1 {
+			t.Errorf("crash %d: restart %d after %v, want restart %d after %v", i+1, r.Restarts, r.Delay, i+1, delay)
+		}
+		next(prefork.EventOnline)
+	}
 	crash(t, connOnSlot(t, s.URL, "0"), s.URL)
-	s.WaitLog(givingUp, skip, 10*time.Second)
+	next(prefork.EventErrored)
+	s.WaitLog(regexp.MustCompile(`ERROR: worker 0 .*giving up on slot 0`), 0, 10*time.Second) // and people are told
 
 	f := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{DisableKeepAlives: true}}
 	for range 10 {
@@ -76,6 +93,29 @@ func TestPreforkErroredSlot(t *testing.T) {
 		if resp.StatusCode != 200 || resp.Header.Get("X-Worker") != "1" {
 			t.Errorf("with slot 0 errored: status %d from worker %s", resp.StatusCode, resp.Header.Get("X-Worker"))
 		}
+	}
+	if st := psJSON(t, sock); st.Workers[0].State != prefork.StateErrored || st.Workers[0].Restarts != 2 {
+		t.Errorf("bench ps: slot 0 %s after %d restarts, want errored after 2", st.Workers[0].State, st.Workers[0].Restarts)
+	}
+
+	// bench logs --events: the recent events, one JSON object a line.
+	var kinds []prefork.EventKind
+	for _, l := range strings.Split(strings.TrimSpace(benchOK(t, "logs", "--events", "--no-follow", "--control", sock)), "\n") {
+		var e prefork.Event
+		if err := json.Unmarshal([]byte(l), &e); err != nil {
+			t.Fatalf("bench logs --events printed %q: %v", l, err)
+		}
+		if e.Slot == 0 {
+			kinds = append(kinds, e.Kind)
+		}
+	}
+	want := []prefork.EventKind{prefork.EventStarted, prefork.EventOnline}
+	for range 2 {
+		want = append(want, prefork.EventCrashed, prefork.EventRestarting, prefork.EventStarted, prefork.EventOnline)
+	}
+	want = append(want, prefork.EventCrashed, prefork.EventErrored)
+	if !slices.Equal(kinds, want) {
+		t.Errorf("bench logs --events for slot 0: %v, want %v", kinds, want)
 	}
 }
 

@@ -21,6 +21,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/corebench/corebench/models/prefork"
 	"github.com/corebench/corebench/workload"
 )
 
@@ -431,17 +432,24 @@ func testGracefulShutdown(t *testing.T, v Variant) {
 	}
 }
 
-var onlineAgain = regexp.MustCompile(`worker (\d+) back online \(pid (\d+)\)`)
-
 // testCrash asks /crash under --chaos. One process models go down with
 // status 1; prefork restarts the slot with a new pid while the other
-// workers keep serving.
+// workers keep serving, as its master's events tell.
 func testCrash(t *testing.T, v Variant) {
 	s := Start(t, v.Command("--chaos"))
 	c := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{MaxConnsPerHost: 1}}
 	resp, _ := get(t, c, s.URL+"/")
 	slot, pid := slotOf(t, resp, v.Workers)
-	skip := s.LogLines()
+	var events *prefork.Watcher
+	if v.prefork() {
+		var err error
+		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+		defer cancel()
+		if events, err = (prefork.Client{Path: s.Info["control"]}).Watch(ctx); err != nil {
+			t.Fatalf("watching the master's events at control=%q: %v", s.Info["control"], err)
+		}
+		defer events.Close()
+	}
 	// POST: Go's client retries a GET that dies on a reused connection,
 	// and the retry would crash a second worker.
 	if resp, err := c.Post(s.URL+"/crash", "text/plain", nil); err == nil {
@@ -462,12 +470,23 @@ func testCrash(t *testing.T, v Variant) {
 			t.Errorf("status %d while worker %d restarts", resp.StatusCode, slot)
 		}
 	}
-	line, _ := s.WaitLog(onlineAgain, skip, 10*time.Second)
-	m := onlineAgain.FindStringSubmatch(line)
-	if m[1] != strconv.Itoa(slot) || m[2] == strconv.Itoa(pid) {
-		t.Fatalf("after worker %d (pid %d) crashed: %q", slot, pid, line)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	crashed, err := events.Next(ctx, func(e prefork.Event) bool { return e.Kind == prefork.EventCrashed })
+	if err != nil {
+		t.Fatalf("no crash event after /crash: %v; stderr:\n%s", err, s.Stderr())
 	}
-	newPID, _ := strconv.Atoi(m[2])
+	if crashed.Slot != slot || crashed.PID != pid {
+		t.Fatalf("worker %d (pid %d) took /crash, but worker %d (pid %d) crashed", slot, pid, crashed.Slot, crashed.PID)
+	}
+	online, err := events.Next(ctx, func(e prefork.Event) bool { return e.Kind == prefork.EventOnline && e.Slot == slot })
+	if err != nil {
+		t.Fatalf("worker %d not back online: %v; stderr:\n%s", slot, err, s.Stderr())
+	}
+	if online.PID == pid || online.Restarts != 1 {
+		t.Fatalf("after worker %d (pid %d) crashed: %+v, want a new pid and 1 restart", slot, pid, online)
+	}
+	newPID := online.PID
 	seen := false
 	for i := 0; i < 50*v.Workers && !seen; i++ {
 		resp, _ := get(t, f, s.URL+"/")

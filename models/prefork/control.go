@@ -31,10 +31,11 @@ import (
 
 // request is what a control client asks.
 type request struct {
-	Op       string `json:"op"` // status, reload, scale, logs
+	Op       string `json:"op"` // status, reload, scale, logs, watch
 	Parallel int    `json:"parallel,omitempty"`
 	Workers  int    `json:"workers,omitempty"`
 	Follow   bool   `json:"follow,omitempty"`
+	Recent   bool   `json:"recent,omitempty"` // watch: the recent events first
 }
 
 // reply is one line of an answer. Done ends it; Error says it failed.
@@ -42,6 +43,8 @@ type reply struct {
 	Status   *Status `json:"status,omitempty"`
 	Progress string  `json:"progress,omitempty"`
 	Log      *string `json:"log,omitempty"`
+	Event    *Event  `json:"event,omitempty"`
+	Watching bool    `json:"watching,omitempty"` // watch: subscribed, events follow
 	Done     bool    `json:"done,omitempty"`
 	Error    string  `json:"error,omitempty"`
 }
@@ -182,15 +185,20 @@ func (cs *controlServer) handle(c *net.UnixConn) {
 	var err error
 	switch req.Op {
 	case "status":
-		st := cs.m.Status(ctx)
-		enc.Encode(reply{Status: &st, Done: true})
-		return
+		var st Status
+		if st, err = cs.m.Status(ctx); err == nil {
+			enc.Encode(reply{Status: &st, Done: true})
+			return
+		}
 	case "reload":
 		err = cs.m.Reload(ctx, req.Parallel, progress)
 	case "scale":
 		err = cs.m.Scale(ctx, req.Workers, progress)
 	case "logs":
 		cs.logs(ctx, c, enc, req.Follow)
+		return
+	case "watch":
+		cs.watch(ctx, c, enc, req)
 		return
 	default:
 		err = fmt.Errorf("unknown operation %q", req.Op)
@@ -222,6 +230,47 @@ func (cs *controlServer) logs(ctx context.Context, c *net.UnixConn, enc *json.En
 		select {
 		case l := <-ch:
 			if enc.Encode(reply{Log: &l}) != nil {
+				return
+			}
+		case <-gone:
+			return
+		case <-ctx.Done():
+			enc.Encode(reply{Done: true, Error: "the master is shutting down"})
+			return
+		}
+	}
+}
+
+// watch sends the recent events if asked, then, with follow, says it
+// watches and streams every new event until the client leaves, the master
+// stops or the client falls too far behind.
+func (cs *controlServer) watch(ctx context.Context, c *net.UnixConn, enc *json.Encoder, req request) {
+	recent, ch := cs.m.events.subscribe()
+	defer cs.m.events.unsubscribe(ch)
+	if req.Recent {
+		for _, e := range recent {
+			if enc.Encode(reply{Event: &e}) != nil {
+				return
+			}
+		}
+	}
+	if !req.Follow {
+		enc.Encode(reply{Done: true})
+		return
+	}
+	if enc.Encode(reply{Watching: true}) != nil {
+		return
+	}
+	gone := make(chan struct{})
+	go func() { io.Copy(io.Discard, c); close(gone) }() // EOF: the client left
+	for {
+		select {
+		case e, ok := <-ch:
+			if !ok {
+				enc.Encode(reply{Done: true, Error: fmt.Sprintf("events lost: the watcher fell %d events behind", watchBuffer)})
+				return
+			}
+			if enc.Encode(reply{Event: &e}) != nil {
 				return
 			}
 		case <-gone:
@@ -308,6 +357,67 @@ func (c Client) Logs(ctx context.Context, follow bool, line func(string)) error 
 	err := c.call(ctx, request{Op: "logs", Follow: follow}, func(r reply) error {
 		if r.Log != nil {
 			line(*r.Log)
+		}
+		return nil
+	})
+	if follow && errors.Is(err, context.Canceled) {
+		return nil
+	}
+	return err
+}
+
+// Watch subscribes to the master's events. It returns once the master has
+// confirmed the subscription, so every change after that is delivered, in
+// order, until ctx is done, Close is called or the master stops.
+func (c Client) Watch(ctx context.Context) (*Watcher, error) {
+	ctx, cancel := context.WithCancel(ctx)
+	events := make(chan Event)
+	w := &Watcher{events: events, stop: cancel, done: make(chan struct{})}
+	subscribed := make(chan struct{})
+	go func() {
+		defer close(w.done)
+		defer close(events)
+		watching := false
+		err := c.call(ctx, request{Op: "watch", Follow: true}, func(r reply) error {
+			switch {
+			case r.Watching && !watching:
+				watching = true
+				close(subscribed)
+				return nil
+			case r.Done:
+				return nil // call returns r.Error
+			case !watching || r.Event == nil:
+				return fmt.Errorf("the master at %s does not stream events", c.Path)
+			}
+			select {
+			case events <- *r.Event:
+				return nil
+			case <-ctx.Done():
+				return ctx.Err()
+			}
+		})
+		if !watching || ctx.Err() == nil {
+			w.err = err // not when the caller ended it
+		}
+	}()
+	select {
+	case <-subscribed:
+		return w, nil
+	case <-w.done:
+		cancel()
+		if w.err == nil {
+			w.err = ErrWatchEnded
+		}
+		return nil, w.err
+	}
+}
+
+// Events passes the master's recent events to each, and with follow every
+// new one until ctx is done, as Logs does for the log lines.
+func (c Client) Events(ctx context.Context, follow bool, each func(Event)) error {
+	err := c.call(ctx, request{Op: "watch", Recent: true, Follow: follow}, func(r reply) error {
+		if r.Event != nil {
+			each(*r.Event)
 		}
 		return nil
 	})

@@ -10,6 +10,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/corebench/corebench/models"
+	"github.com/corebench/corebench/models/prefork/internal/ipc"
 )
 
 // handoff is a connection the master accepted and passes to a worker. A
@@ -167,13 +168,13 @@ func (m *Master) sendLoop(p *proc) {
 		select {
 		case h := <-p.queue:
 			if h.fd < 0 {
-				p.ch.Send(Msg{Kind: KindShutdown}, -1)
+				p.ch.Send(ipc.Msg{Kind: ipc.KindShutdown}, -1)
 				continue
 			}
 			p.mu.Lock()
 			p.pending[h.id] = h.fd
 			p.mu.Unlock()
-			if err := p.ch.Send(Msg{Kind: KindConn, ID: h.id}, h.fd); err != nil {
+			if err := p.ch.Send(ipc.Msg{Kind: ipc.KindConn, ID: h.id}, h.fd); err != nil {
 				p.mu.Lock()
 				_, still := p.pending[h.id]
 				delete(p.pending, h.id)

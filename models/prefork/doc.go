@@ -18,5 +18,12 @@
 //   - reuseport: each worker listens on its own SO_REUSEPORT socket; the
 //     kernel hashes connections over them.
 //
-// Linux only: elsewhere Run and RunWorker return an error.
+// The supervisor (supervise.go, rolling.go: slots, crash policy, backoff,
+// reload, scale, drain) reaches processes and timers only through env, so
+// its tests run it with fake workers; spawn.go is the real env. Other
+// programs follow a master through its Events on the control socket
+// (Client.Watch, bench logs --events), never by reading its log, whose
+// lines are for people.
+//
+// Linux only: elsewhere every operation returns ErrUnsupported.
 package prefork

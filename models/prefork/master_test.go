@@ -7,12 +7,9 @@ import (
 	"io"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/corebench/corebench/models"
 )
-
-func deadlineNow() time.Time { return time.Now().Add(50 * time.Millisecond) }
 
 // TestStartupFailure: a worker that dies before it is ready fails the
 // start with what it said, and Run returns having reaped everything.

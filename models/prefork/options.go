@@ -1,10 +1,14 @@
 package prefork
 
 import (
+	"errors"
 	"time"
 
 	"github.com/corebench/corebench/models"
 )
+
+// ErrUnsupported is what every operation returns on an OS other than Linux.
+var ErrUnsupported = errors.New("the prefork model needs Linux (SCM_RIGHTS, SO_REUSEPORT, PR_SET_PDEATHSIG); use singlecore or goroutines here")
 
 // Options configure a master. Zero fields take the defaults named.
 type Options struct {

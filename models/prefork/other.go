@@ -2,51 +2,62 @@
 
 package prefork
 
-import (
-	"context"
-	"errors"
-)
+import "context"
 
 // IsWorker reports whether this process is a prefork worker: never, here.
 func IsWorker() bool { return false }
 
-// RunWorker is not supported on this OS.
-func RunWorker(context.Context) error { return errUnsupported }
+// RunWorker returns ErrUnsupported.
+func RunWorker(context.Context) error { return ErrUnsupported }
 
-// Run is not supported on this OS.
-func Run(context.Context, Options) error { return errUnsupported }
+// Run returns ErrUnsupported.
+func Run(context.Context, Options) error { return ErrUnsupported }
 
-// Master is a prefork master; there is none on this OS.
+// Master is a prefork master; there is none on this OS. It has the Linux
+// method set so that callers compile everywhere.
 type Master struct{}
 
-// New is not supported on this OS.
-func New(Options) (*Master, error) { return nil, errUnsupported }
+// New returns ErrUnsupported.
+func New(Options) (*Master, error) { return nil, ErrUnsupported }
 
-// Run is not supported on this OS.
-func (*Master) Run(context.Context) error { return errUnsupported }
+// Run returns ErrUnsupported.
+func (*Master) Run(context.Context) error { return ErrUnsupported }
 
-// Reload is not supported on this OS.
-func (*Master) Reload(context.Context, int, func(string)) error { return errUnsupported }
+// Addr returns "": there is no server.
+func (*Master) Addr() string { return "" }
+
+// Status returns ErrUnsupported.
+func (*Master) Status(context.Context) (Status, error) { return Status{}, ErrUnsupported }
+
+// Reload returns ErrUnsupported.
+func (*Master) Reload(context.Context, int, func(string)) error { return ErrUnsupported }
+
+// Scale returns ErrUnsupported.
+func (*Master) Scale(context.Context, int, func(string)) error { return ErrUnsupported }
 
 // Client talks to a master's control socket; there is none on this OS.
 type Client struct{ Path string }
 
-// Status is not supported on this OS.
-func (Client) Status(context.Context) (Status, error) { return Status{}, errUnsupported }
+// Status returns ErrUnsupported.
+func (Client) Status(context.Context) (Status, error) { return Status{}, ErrUnsupported }
 
-// Reload is not supported on this OS.
-func (Client) Reload(context.Context, int, func(string)) error { return errUnsupported }
+// Reload returns ErrUnsupported.
+func (Client) Reload(context.Context, int, func(string)) error { return ErrUnsupported }
 
-// Scale is not supported on this OS.
-func (Client) Scale(context.Context, int, func(string)) error { return errUnsupported }
+// Scale returns ErrUnsupported.
+func (Client) Scale(context.Context, int, func(string)) error { return ErrUnsupported }
 
-// Logs is not supported on this OS.
-func (Client) Logs(context.Context, bool, func(string)) error { return errUnsupported }
+// Logs returns ErrUnsupported.
+func (Client) Logs(context.Context, bool, func(string)) error { return ErrUnsupported }
+
+// Watch returns ErrUnsupported.
+func (Client) Watch(context.Context) (*Watcher, error) { return nil, ErrUnsupported }
+
+// Events returns ErrUnsupported.
+func (Client) Events(context.Context, bool, func(Event)) error { return ErrUnsupported }
 
 // Masters finds no masters on this OS.
 func Masters() ([]string, error) { return nil, nil }
 
 // ControlDir is where control sockets would be.
 func ControlDir() string { return "" }
-
-var errUnsupported = errors.New("the prefork model needs Linux (SCM_RIGHTS, SO_REUSEPORT, PR_SET_PDEATHSIG); use singlecore or goroutines here")

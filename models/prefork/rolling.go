@@ -64,9 +64,7 @@ func (m *Master) replace(ctx context.Context, idx []int, progress func(string)) 
 			continue // removed by a scale meanwhile
 		}
 		s := m.slots[i]
-		if s.timer != nil {
-			s.timer.Stop()
-		}
+		s.stopRestart()
 		old := s.serving()
 		swapping := old != nil && s.cur == old && s.prev == nil
 		if !swapping {
@@ -111,12 +109,13 @@ func (m *Master) replace(ctx context.Context, idx []int, progress func(string)) 
 		m.mu.Unlock()
 		if !ok {
 			if werr != nil {
-				w.new.cmd.Process.Kill() // its slot falls back to the old worker
+				w.new.killed.Store(true)
+				w.new.os.Kill() // its slot falls back to the old worker
 			}
 			<-w.new.exited
 			if failed == nil {
 				failed = fmt.Errorf("worker %d: the new worker (pid %d) did not start: %v", w.s.index, w.new.pid, w.new.exitErr)
-				if l := w.new.last.get(); l != "" {
+				if l := w.new.os.LastLine(); l != "" {
 					failed = fmt.Errorf("%w (it said: %s)", failed, l)
 				}
 			}
@@ -126,6 +125,9 @@ func (m *Master) replace(ctx context.Context, idx []int, progress func(string)) 
 			progress(fmt.Sprintf("worker %d: started pid %d", w.s.index, w.new.pid))
 			continue
 		}
+		m.mu.Lock()
+		m.emitLocked(Event{Kind: EventReplaced, Slot: w.s.index, PID: w.new.pid, OldPID: w.old.pid})
+		m.mu.Unlock()
 		m.retire(w.old)
 		draining = append(draining, w.old)
 		progress(fmt.Sprintf("worker %d: pid %d replaced by %d; the old one drains", w.s.index, w.old.pid, w.new.pid))
@@ -206,9 +208,7 @@ func (m *Master) Scale(ctx context.Context, n int, progress func(string)) error 
 	removed := m.slots[n:]
 	var procs []*proc
 	for _, s := range removed {
-		if s.timer != nil {
-			s.timer.Stop()
-		}
+		s.stopRestart()
 		s.state = StateStopped // no restart may start now
 		// Relay from now on: the draining worker stops accepting first.
 		m.adoptLocked(s)
@@ -239,4 +239,5 @@ func (m *Master) Scale(ctx context.Context, n int, progress func(string)) error 
 func (m *Master) setWorkersLocked(n int) {
 	m.o.Workers = n
 	m.info.Workers = n
+	m.emitLocked(Event{Kind: EventScaled, Slot: -1, Workers: n})
 }

@@ -5,18 +5,18 @@ package prefork
 import (
 	"context"
 	"encoding/binary"
-	"errors"
 	"sort"
 	"sync"
 	"time"
 
 	procfs "github.com/corebench/corebench/internal/proc"
+	"github.com/corebench/corebench/models/prefork/internal/ipc"
 )
 
 // Status asks every live worker for its request counts over IPC and
 // returns one row per worker process, in slot order; a worker that does
-// not answer shows its counts as -1.
-func (m *Master) Status(ctx context.Context) Status {
+// not answer shows its counts as -1. It fails only when ctx is done.
+func (m *Master) Status(ctx context.Context) (Status, error) {
 	m.mu.Lock()
 	st := Status{Info: m.info, Uptime: time.Since(m.started), Counter: m.counter.Load()}
 	var procs []*proc
@@ -60,37 +60,14 @@ func (m *Master) Status(ctx context.Context) Status {
 		}()
 	}
 	wg.Wait()
-	return st
+	return st, ctx.Err()
 }
 
 // stats asks p for its request counts.
-func (p *proc) stats(ctx context.Context) (Msg, error) {
-	c := make(chan Msg, 1)
-	p.mu.Lock()
-	id := uint64(len(p.calls)) + uint64(time.Now().UnixNano())
-	for p.calls[id] != nil {
-		id++
-	}
-	p.calls[id] = c
-	p.mu.Unlock()
-	defer func() {
-		p.mu.Lock()
-		delete(p.calls, id)
-		p.mu.Unlock()
-	}()
-	if err := p.ch.Send(Msg{Kind: KindStatsRequest, ID: id}, -1); err != nil {
-		return Msg{}, err
-	}
+func (p *proc) stats(ctx context.Context) (ipc.Msg, error) {
 	ctx, cancel := context.WithTimeout(ctx, time.Second)
 	defer cancel()
-	select {
-	case m := <-c:
-		return m, nil
-	case <-ctx.Done():
-		return Msg{}, ctx.Err()
-	case <-p.exited:
-		return Msg{}, errors.New("worker exited")
-	}
+	return p.calls.Call(ctx, ipc.Msg{Kind: ipc.KindStatsRequest}, func(m ipc.Msg) error { return p.ch.Send(m, -1) })
 }
 
 // sampleEvery is how often the master reads each worker's CPU and memory.

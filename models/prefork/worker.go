@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/corebench/corebench/models"
+	"github.com/corebench/corebench/models/prefork/internal/ipc"
 	"github.com/corebench/corebench/models/state"
 	"github.com/corebench/corebench/workload"
 )
@@ -66,11 +67,11 @@ func RunWorker(ctx context.Context) error {
 	os.Unsetenv(WorkerEnv)
 	runtime.GOMAXPROCS(max(cfg.Procs, 1))
 
-	ch, err := channelFromFile(os.NewFile(fdIPC, "ipc"))
+	ch, err := ipc.FromFile(os.NewFile(fdIPC, "ipc"))
 	if err != nil {
 		return fmt.Errorf("worker %d: ipc channel: %w", cfg.Slot, err)
 	}
-	w := &worker{cfg: cfg, ch: ch, waiting: map[uint64]chan Msg{}}
+	w := &worker{cfg: cfg, ch: ch}
 
 	// Every worker takes connections the master passes; under os and
 	// reuseport it also accepts on its own listener (the master passes
@@ -128,7 +129,7 @@ func RunWorker(ctx context.Context) error {
 			DrainIdle: cfg.DrainIdle,
 			Conns:     &w.conns,
 			Log:       os.Stderr,
-			Serving:   func() { w.ch.Send(Msg{Kind: KindReady}, listenerFD(own, cfg)) },
+			Serving:   func() { w.ch.Send(ipc.Msg{Kind: ipc.KindReady}, listenerFD(own, cfg)) },
 		})
 	}()
 	select {
@@ -140,7 +141,7 @@ func RunWorker(ctx context.Context) error {
 }
 
 // listenerFD returns the descriptor of a reuseport worker's own new
-// socket, to send to the master with KindReady, or -1.
+// socket, to send to the master with ipc.KindReady, or -1.
 func listenerFD(ln net.Listener, cfg workerConfig) int {
 	if cfg.Sched != models.SchedReusePort || cfg.Inherit {
 		return -1
@@ -161,14 +162,12 @@ func listenerFD(ln net.Listener, cfg workerConfig) int {
 // worker is the worker's side of the IPC channel.
 type worker struct {
 	cfg     workerConfig
-	ch      *Channel
+	ch      *ipc.Channel
 	h       *workload.Handler
 	handoff *handoffListener // connections passed by the master (merged with its own listener under os and reuseport)
 
-	conns   atomic.Int64 // open connections
-	nextID  atomic.Uint64
-	mu      sync.Mutex
-	waiting map[uint64]chan Msg // requests to the master awaiting a reply
+	conns atomic.Int64 // open connections
+	calls ipc.Calls    // requests to the master awaiting a reply
 }
 
 // readLoop handles what the master sends until the channel closes.
@@ -176,29 +175,24 @@ func (w *worker) readLoop(shutdown func(), lost chan struct{}) {
 	for {
 		m, fd, err := w.ch.Recv()
 		if err != nil {
+			w.calls.Close()
 			close(lost)
 			return
 		}
 		switch m.Kind {
-		case KindConn:
-			w.ch.Send(Msg{Kind: KindConnAck, ID: m.ID, Val: w.take(fd)}, -1)
-		case KindCounterValue, KindWorkerCount:
-			w.mu.Lock()
-			c := w.waiting[m.ID]
-			delete(w.waiting, m.ID)
-			w.mu.Unlock()
-			if c != nil {
-				c <- m
-			}
-		case KindStatsRequest:
+		case ipc.KindConn:
+			w.ch.Send(ipc.Msg{Kind: ipc.KindConnAck, ID: m.ID, Val: w.take(fd)}, -1)
+		case ipc.KindCounterValue, ipc.KindWorkerCount:
+			w.calls.Resolve(m)
+		case ipc.KindStatsRequest:
 			served, inFlight := w.h.Stats()
-			w.ch.Send(Msg{Kind: KindStats, ID: m.ID, Val: served, Aux: inFlight, Data: binary.LittleEndian.AppendUint64(nil, uint64(w.conns.Load()))}, -1)
-		case KindShutdown:
+			w.ch.Send(ipc.Msg{Kind: ipc.KindStats, ID: m.ID, Val: served, Aux: inFlight, Data: binary.LittleEndian.AppendUint64(nil, uint64(w.conns.Load()))}, -1)
+		case ipc.KindShutdown:
 			shutdown()
-		case KindMessage:
+		case ipc.KindMessage:
 			fmt.Fprintf(os.Stderr, "message from worker %d: %s\n", m.Aux, m.Data)
 		}
-		if fd >= 0 && m.Kind != KindConn {
+		if fd >= 0 && m.Kind != ipc.KindConn {
 			closeFD(fd)
 		}
 	}
@@ -226,7 +220,7 @@ func (w *worker) take(fd int) int64 {
 
 // Add implements workload.Counter with the counter the master holds.
 func (w *worker) Add(ctx context.Context, delta int64) (int64, error) {
-	m, err := w.call(ctx, Msg{Kind: KindCounterAdd, Val: delta})
+	m, err := w.call(ctx, ipc.Msg{Kind: ipc.KindCounterAdd, Val: delta})
 	return m.Val, err
 }
 
@@ -234,34 +228,13 @@ func (w *worker) Add(ctx context.Context, delta int64) (int64, error) {
 // knows it, and it changes with bench scale, so each asks; the endpoint is
 // off the measured path.
 func (w *worker) about(ctx context.Context) (workload.About, error) {
-	m, err := w.call(ctx, Msg{Kind: KindWorkersAsk})
+	m, err := w.call(ctx, ipc.Msg{Kind: ipc.KindWorkersAsk})
 	return workload.About{Model: models.Prefork, Sched: w.cfg.Sched, Workers: int(m.Val)}, err
 }
 
-// call sends m to the master under a fresh ID and waits for the reply.
-func (w *worker) call(ctx context.Context, m Msg) (Msg, error) {
-	id := w.nextID.Add(1)
-	m.ID = id
-	c := make(chan Msg, 1)
-	w.mu.Lock()
-	w.waiting[id] = c
-	w.mu.Unlock()
-	forget := func() {
-		w.mu.Lock()
-		delete(w.waiting, id)
-		w.mu.Unlock()
-	}
-	if err := w.ch.Send(m, -1); err != nil {
-		forget()
-		return Msg{}, err
-	}
-	select {
-	case r := <-c:
-		return r, nil
-	case <-ctx.Done():
-		forget()
-		return Msg{}, ctx.Err()
-	}
+// call sends m to the master and waits for the reply.
+func (w *worker) call(ctx context.Context, m ipc.Msg) (ipc.Msg, error) {
+	return w.calls.Call(ctx, m, func(m ipc.Msg) error { return w.ch.Send(m, -1) })
 }
 
 // handoffListener is the net.Listener of an rr worker: its connections

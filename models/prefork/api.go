@@ -1,0 +1,24 @@
+package prefork
+
+import "context"
+
+// The method sets of Master and Client on every OS: these assertions keep
+// the non-Linux stubs (other.go) in step with the Linux code, so callers
+// compile everywhere.
+var (
+	_ interface {
+		Run(context.Context) error
+		Addr() string
+		Status(context.Context) (Status, error)
+		Reload(context.Context, int, func(string)) error
+		Scale(context.Context, int, func(string)) error
+	} = (*Master)(nil)
+	_ interface {
+		Status(context.Context) (Status, error)
+		Reload(context.Context, int, func(string)) error
+		Scale(context.Context, int, func(string)) error
+		Logs(context.Context, bool, func(string)) error
+		Events(context.Context, bool, func(Event)) error
+		Watch(context.Context) (*Watcher, error)
+	} = Client{}
+)

@@ -1,0 +1,718 @@
+//go:build linux
+
+package prefork
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/corebench/corebench/models"
+	"github.com/corebench/corebench/models/prefork/internal/ipc"
+)
+
+// The supervisor's tests run the state machine against fakeOS: workers are
+// goroutines at the far end of a real IPC channel, timers fire when the
+// test says so and the clock moves only when it is told to. No process
+// starts and nothing sleeps; every step waits for the master's event.
+
+// fakeOS is an env whose processes and timers the test drives.
+type fakeOS struct {
+	mu      sync.Mutex
+	now     time.Time
+	pid     int
+	spawned chan *fakeWorker
+	timers  chan *fakeTimer
+}
+
+func newFakeOS() *fakeOS {
+	return &fakeOS{now: time.Date(2026, 12, 2, 0, 0, 0, 0, time.UTC), pid: 1000,
+		spawned: make(chan *fakeWorker, 64), timers: make(chan *fakeTimer, 64)}
+}
+
+func (f *fakeOS) env() env {
+	return env{spawn: f.spawn, now: f.clock, afterFunc: f.afterFunc}
+}
+
+func (f *fakeOS) clock() time.Time {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.now
+}
+
+// advance moves the clock, so that the workers alive look older.
+func (f *fakeOS) advance(d time.Duration) {
+	f.mu.Lock()
+	f.now = f.now.Add(d)
+	f.mu.Unlock()
+}
+
+func (f *fakeOS) spawn(spec workerSpec) (process, *ipc.Channel, error) {
+	mine, theirs, err := ipc.Pair()
+	if err != nil {
+		return nil, nil, err
+	}
+	end, err := ipc.FromFile(theirs)
+	if err != nil {
+		mine.Close()
+		return nil, nil, err
+	}
+	f.mu.Lock()
+	f.pid++
+	w := &fakeWorker{spec: spec, pid: f.pid, end: end, exit: make(chan error, 1), drain: make(chan struct{})}
+	f.mu.Unlock()
+	go w.serve()
+	f.spawned <- w
+	return w, mine, nil
+}
+
+func (f *fakeOS) afterFunc(d time.Duration, fn func()) func() bool {
+	t := &fakeTimer{d: d, fn: fn}
+	f.timers <- t
+	return t.stop
+}
+
+// fakeTimer is a timer the test fires.
+type fakeTimer struct {
+	d       time.Duration
+	fn      func()
+	mu      sync.Mutex
+	stopped bool
+	fired   bool
+}
+
+func (t *fakeTimer) fire() {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if !t.stopped && !t.fired {
+		t.fired = true
+		go t.fn() // as time.AfterFunc does
+	}
+}
+
+func (t *fakeTimer) stop() bool {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	was := !t.stopped && !t.fired
+	t.stopped = true
+	return was
+}
+
+// fakeWorker is a worker process: its IPC end, and an exit the test or
+// the master's shutdown message brings about.
+type fakeWorker struct {
+	spec     workerSpec
+	pid      int
+	end      *ipc.Channel
+	exit     chan error
+	once     sync.Once
+	drain    chan struct{} // closed when the master asked it to drain
+	stubborn atomic.Bool   // ignores the shutdown: only a kill ends it
+	killed   atomic.Bool
+	last     atomic.Value // string
+}
+
+func (w *fakeWorker) Pid() int { return w.pid }
+
+func (w *fakeWorker) Kill() error {
+	w.killed.Store(true)
+	w.die(errors.New("signal: killed"))
+	return nil
+}
+
+func (w *fakeWorker) Wait() error { return <-w.exit }
+
+func (w *fakeWorker) LastLine() string {
+	s, _ := w.last.Load().(string)
+	return s
+}
+
+// die ends the process with err (nil: exit status 0): its end of the
+// channel closes as the kernel would close it.
+func (w *fakeWorker) die(err error) {
+	w.once.Do(func() {
+		w.end.Close()
+		w.exit <- err
+	})
+}
+
+func (w *fakeWorker) ready() {
+	if err := w.end.Send(ipc.Msg{Kind: ipc.KindReady}, -1); err != nil {
+		panic(err)
+	}
+}
+
+func (w *fakeWorker) draining() bool {
+	select {
+	case <-w.drain:
+		return true
+	default:
+		return false
+	}
+}
+
+// serve answers the master until the channel closes: a shutdown makes it
+// exit unless it is stubborn.
+func (w *fakeWorker) serve() {
+	for {
+		m, fd, err := w.end.Recv()
+		if err != nil {
+			return
+		}
+		if fd >= 0 {
+			closeFD(fd)
+		}
+		switch m.Kind {
+		case ipc.KindStatsRequest:
+			w.end.Send(ipc.Msg{Kind: ipc.KindStats, ID: m.ID}, -1)
+		case ipc.KindShutdown:
+			close(w.drain)
+			if !w.stubborn.Load() {
+				w.die(nil)
+			}
+		}
+	}
+}
+
+// harness is a master under test with its fake OS and its events.
+type harness struct {
+	t      *testing.T
+	m      *Master
+	os     *fakeOS
+	events chan Event
+}
+
+func newHarness(t *testing.T, workers int, policy Policy) *harness {
+	t.Helper()
+	o := Options{Options: models.Options{Workers: workers, Grace: 5 * time.Second, Log: io.Discard}, Sched: models.SchedRR, Policy: policy}
+	o.Options = o.Options.WithDefaults()
+	o.Policy = o.Policy.withDefaults()
+	f := newFakeOS()
+	m := newMaster(o, newLogSink(o.Log), f.env())
+	_, events := m.events.subscribe()
+	return &harness{t: t, m: m, os: f, events: events}
+}
+
+// wait bounds every wait of these tests: reaching it is a failure, never
+// a step of the test.
+const wait = 10 * time.Second
+
+// next returns the next event of kind, skipping others.
+func (h *harness) next(kind EventKind) Event {
+	h.t.Helper()
+	t := time.NewTimer(wait)
+	defer t.Stop()
+	for {
+		select {
+		case e, ok := <-h.events:
+			if !ok {
+				h.t.Fatalf("event stream closed waiting for %s", kind)
+			}
+			if e.Kind == kind {
+				return e
+			}
+		case <-t.C:
+			h.t.Fatalf("no %s event within %v", kind, wait)
+		}
+	}
+}
+
+// expect returns the next event, which must be of kind.
+func (h *harness) expect(kind EventKind) Event {
+	h.t.Helper()
+	select {
+	case e := <-h.events:
+		if e.Kind != kind {
+			h.t.Fatalf("event %+v, want %s", e, kind)
+		}
+		return e
+	case <-time.After(wait):
+		h.t.Fatalf("no %s event within %v", kind, wait)
+	}
+	return Event{}
+}
+
+func (h *harness) spawned() *fakeWorker {
+	h.t.Helper()
+	select {
+	case w := <-h.os.spawned:
+		return w
+	case <-time.After(wait):
+		h.t.Fatalf("no worker spawned within %v", wait)
+	}
+	return nil
+}
+
+func (h *harness) timer() *fakeTimer {
+	h.t.Helper()
+	select {
+	case t := <-h.os.timers:
+		return t
+	case <-time.After(wait):
+		h.t.Fatalf("no timer requested within %v", wait)
+	}
+	return nil
+}
+
+// noSpawn fails if a worker was spawned: call it only when every spawn
+// the master could make has happened before (it returned, or an event
+// after it was seen).
+func (h *harness) noSpawn() {
+	h.t.Helper()
+	select {
+	case w := <-h.os.spawned:
+		h.t.Fatalf("unexpected worker spawned for slot %d", w.spec.cfg.Slot)
+	default:
+	}
+}
+
+// start starts the master's workers, readies each and returns them.
+func (h *harness) start() []*fakeWorker {
+	h.t.Helper()
+	done := make(chan error, 1)
+	go func() { done <- h.m.start(context.Background()) }()
+	var ws []*fakeWorker
+	for range h.m.o.Workers {
+		w := h.spawned()
+		ws = append(ws, w)
+	}
+	for _, w := range ws {
+		w.ready()
+	}
+	if err := <-done; err != nil {
+		h.t.Fatal(err)
+	}
+	for range ws {
+		h.next(EventOnline)
+	}
+	return ws
+}
+
+// shutdown shuts the master down with every worker obedient, and checks
+// that everything was reaped.
+func (h *harness) shutdown() {
+	h.t.Helper()
+	if err := h.m.shutdown(); err != nil {
+		h.t.Errorf("shutdown: %v", err)
+	}
+	h.m.mu.Lock()
+	defer h.m.mu.Unlock()
+	if len(h.m.procs) > 0 {
+		h.t.Errorf("%d processes left after shutdown", len(h.m.procs))
+	}
+}
+
+// rotation returns the pids serving, in slot order.
+func (h *harness) rotation() []int {
+	var pids []int
+	for _, p := range *h.m.rotationOrEmpty() {
+		pids = append(pids, p.pid)
+	}
+	return pids
+}
+
+func (h *harness) state(slot int) string {
+	h.m.mu.Lock()
+	defer h.m.mu.Unlock()
+	return h.m.slots[slot].state
+}
+
+// TestCrashRestartBackoffErrored: a worker that dies young is restarted
+// after the policy's backoff, doubling, until the restart budget is spent
+// and its slot is errored while the others serve; one that had been up
+// long enough is replaced at once.
+func TestCrashRestartBackoffErrored(t *testing.T) {
+	h := newHarness(t, 2, Policy{MinUptime: time.Second, MaxRestarts: 2, BackoffBase: 100 * time.Millisecond})
+	ws := h.start()
+	w0 := ws[0]
+	for i, want := range []time.Duration{100 * time.Millisecond, 200 * time.Millisecond} {
+		w0.die(errors.New("exit status 1"))
+		c := h.expect(EventCrashed)
+		if c.Slot != 0 || c.PID != w0.pid || c.Exit != "exit status 1" || c.Uptime != 0 {
+			t.Errorf("crash %d: %+v", i+1, c)
+		}
+		r := h.expect(EventRestarting)
+		if r.Delay != want || r.Restarts != i+1 {
+			t.Errorf("crash %d: restarting after %v as restart %d, want %v and %d", i+1, r.Delay, r.Restarts, want, i+1)
+		}
+		tm := h.timer()
+		if tm.d != want {
+			t.Errorf("crash %d: restart timer of %v, want %v", i+1, tm.d, want)
+		}
+		if st := h.state(0); st != StateWaiting {
+			t.Errorf("crash %d: slot 0 %s during the backoff, want %s", i+1, st, StateWaiting)
+		}
+		h.noSpawn() // nothing starts before the timer fires
+		if got := h.rotation(); !slices.Equal(got, []int{ws[1].pid}) {
+			t.Errorf("crash %d: rotation %v during the backoff, want only worker 1", i+1, got)
+		}
+		tm.fire()
+		w0 = h.spawned()
+		if w0.spec.cfg.Slot != 0 {
+			t.Fatalf("restart spawned slot %d", w0.spec.cfg.Slot)
+		}
+		h.expect(EventStarted)
+		w0.ready()
+		if o := h.expect(EventOnline); o.Slot != 0 || o.PID != w0.pid || o.Restarts != i+1 {
+			t.Errorf("crash %d: %+v, want slot 0 online with pid %d after %d restarts", i+1, o, w0.pid, i+1)
+		}
+	}
+	// The third young death in a row is over the budget of 2.
+	w0.die(errors.New("exit status 1"))
+	h.expect(EventCrashed)
+	if e := h.expect(EventErrored); e.Slot != 0 || e.PID != w0.pid {
+		t.Errorf("errored: %+v", e)
+	}
+	if st := h.state(0); st != StateErrored {
+		t.Errorf("slot 0 %s, want %s", st, StateErrored)
+	}
+	if got := h.rotation(); !slices.Equal(got, []int{ws[1].pid}) {
+		t.Errorf("rotation %v with slot 0 errored, want only worker 1", got)
+	}
+	st, _ := h.m.Status(context.Background())
+	if r := st.Workers[0]; r.State != StateErrored || r.Restarts != 2 || r.PID != 0 {
+		t.Errorf("status of the errored slot: %+v", r)
+	}
+
+	// A worker that was up longer than MinUptime comes back at once.
+	h.os.advance(time.Minute)
+	ws[1].die(errors.New("signal: killed"))
+	if c := h.expect(EventCrashed); c.Uptime != time.Minute {
+		t.Errorf("crash after a minute: %+v", c)
+	}
+	if r := h.expect(EventRestarting); r.Delay != 0 {
+		t.Errorf("stable worker restarts after %v, want at once", r.Delay)
+	}
+	w1 := h.spawned()
+	h.expect(EventStarted)
+	w1.ready()
+	h.expect(EventOnline)
+	select {
+	case tm := <-h.os.timers:
+		t.Errorf("a restart at once asked for a %v timer", tm.d)
+	default:
+	}
+	h.shutdown()
+}
+
+// TestRestartCancelledByShutdown: a restart pending in its backoff does
+// not start a worker once the master shuts down.
+func TestRestartCancelledByShutdown(t *testing.T) {
+	h := newHarness(t, 1, Policy{})
+	ws := h.start()
+	ws[0].die(errors.New("exit status 1"))
+	h.next(EventRestarting)
+	tm := h.timer()
+	h.shutdown()
+	if tm.stop() {
+		t.Error("shutdown left the restart timer running")
+	}
+	tm.fn() // even a timer that fired anyway starts nothing
+	h.noSpawn()
+}
+
+// TestRollingReload replaces slot by slot: each replacement is ready
+// before the worker it replaces is told to drain, and that one has exited
+// before the next slot starts.
+func TestRollingReload(t *testing.T) {
+	h := newHarness(t, 3, Policy{})
+	old := h.start()
+	var progress []string
+	var mu sync.Mutex
+	done := make(chan error, 1)
+	go func() {
+		done <- h.m.Reload(context.Background(), 1, func(s string) { mu.Lock(); progress = append(progress, s); mu.Unlock() })
+	}()
+	var fresh []*fakeWorker
+	for i, o := range old {
+		w := h.spawned()
+		if w.spec.cfg.Slot != i {
+			t.Fatalf("step %d replaced slot %d", i, w.spec.cfg.Slot)
+		}
+		if s := h.expect(EventStarted); s.Slot != i || s.PID != w.pid {
+			t.Fatalf("step %d: %+v", i, s)
+		}
+		// Not ready yet: the old worker serves and was told nothing.
+		if o.draining() {
+			t.Fatalf("step %d: old worker told to drain before its replacement was ready", i)
+		}
+		if got := h.rotation(); !slices.Contains(got, o.pid) || slices.Contains(got, w.pid) {
+			t.Fatalf("step %d: rotation %v while pid %d starts, want the old %d in it", i, got, w.pid, o.pid)
+		}
+		w.ready()
+		h.expect(EventOnline)
+		if r := h.expect(EventReplaced); r.Slot != i || r.PID != w.pid || r.OldPID != o.pid {
+			t.Fatalf("step %d: %+v", i, r)
+		}
+		if d := h.expect(EventDraining); d.PID != o.pid {
+			t.Fatalf("step %d: %+v, want pid %d draining", i, d, o.pid)
+		}
+		if x := h.expect(EventExited); x.PID != o.pid || x.Killed {
+			t.Fatalf("step %d: %+v, want pid %d exited", i, x, o.pid)
+		}
+		fresh = append(fresh, w)
+	}
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	want := []int{fresh[0].pid, fresh[1].pid, fresh[2].pid}
+	if got := h.rotation(); !slices.Equal(got, want) {
+		t.Errorf("rotation %v after the reload, want %v", got, want)
+	}
+	st, _ := h.m.Status(context.Background())
+	for _, r := range st.Workers {
+		if r.Restarts != 0 || r.State != StateOnline {
+			t.Errorf("after a reload: %+v, want online with no restart counted", r)
+		}
+	}
+	mu.Lock()
+	if len(progress) != 5 || !strings.Contains(progress[1], fmt.Sprintf("pid %d replaced by %d", old[0].pid, fresh[0].pid)) {
+		t.Errorf("progress %q", progress)
+	}
+	mu.Unlock()
+	h.shutdown()
+}
+
+// TestReloadReplacementDiesBeforeReady: the old worker keeps its slot, the
+// reload stops there with what the replacement said, and no later slot is
+// touched.
+func TestReloadReplacementDiesBeforeReady(t *testing.T) {
+	h := newHarness(t, 2, Policy{})
+	old := h.start()
+	done := make(chan error, 1)
+	go func() { done <- h.m.Reload(context.Background(), 1, func(string) {}) }()
+	w := h.spawned()
+	h.expect(EventStarted)
+	w.last.Store("cannot open config")
+	w.die(errors.New("exit status 2"))
+	if f := h.expect(EventFailed); f.Slot != 0 || f.PID != w.pid || f.OldPID != old[0].pid || f.Exit != "exit status 2" {
+		t.Errorf("%+v", f)
+	}
+	err := <-done
+	if err == nil || !strings.Contains(err.Error(), "did not start: exit status 2 (it said: cannot open config)") || !strings.Contains(err.Error(), "old workers keep serving") {
+		t.Fatalf("Reload = %v", err)
+	}
+	h.noSpawn()
+	if old[0].draining() || old[1].draining() {
+		t.Error("an old worker was told to drain")
+	}
+	if got := h.rotation(); !slices.Equal(got, []int{old[0].pid, old[1].pid}) {
+		t.Errorf("rotation %v, want the old workers", got)
+	}
+	if st := h.state(0); st != StateOnline {
+		t.Errorf("slot 0 %s, want online", st)
+	}
+	h.shutdown()
+}
+
+// TestScale grows from 2 to 4 workers and back: new slots are ready when
+// Scale returns, removed ones have drained and exited.
+func TestScale(t *testing.T) {
+	h := newHarness(t, 2, Policy{})
+	first := h.start()
+	done := make(chan error, 1)
+	go func() { done <- h.m.Scale(context.Background(), 4, func(string) {}) }()
+	added := []*fakeWorker{h.spawned(), h.spawned()}
+	for i, w := range added {
+		if w.spec.cfg.Slot != 2+i {
+			t.Fatalf("scale up spawned slot %d, want %d", w.spec.cfg.Slot, 2+i)
+		}
+	}
+	if e := h.next(EventScaled); e.Workers != 4 {
+		t.Errorf("%+v", e)
+	}
+	for _, w := range added {
+		w.ready()
+	}
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	want := []int{first[0].pid, first[1].pid, added[0].pid, added[1].pid}
+	if got := h.rotation(); !slices.Equal(got, want) {
+		t.Errorf("rotation %v at 4 workers, want %v", got, want)
+	}
+	if h.m.info.Workers != 4 {
+		t.Errorf("info says %d workers", h.m.info.Workers)
+	}
+
+	if err := h.m.Scale(context.Background(), 2, func(string) {}); err != nil {
+		t.Fatal(err)
+	}
+	for _, w := range added {
+		if !w.draining() {
+			t.Errorf("removed worker %d was not told to drain", w.pid)
+		}
+	}
+	if first[0].draining() || first[1].draining() {
+		t.Error("a kept worker was told to drain")
+	}
+	exited := map[int]bool{}
+	for range 2 {
+		exited[h.next(EventExited).PID] = true
+	}
+	if !exited[added[0].pid] || !exited[added[1].pid] {
+		t.Errorf("exited %v, want the removed workers", exited)
+	}
+	if e := h.next(EventScaled); e.Workers != 2 {
+		t.Errorf("%+v", e)
+	}
+	if got := h.rotation(); !slices.Equal(got, want[:2]) {
+		t.Errorf("rotation %v back at 2 workers, want %v", got, want[:2])
+	}
+	if len(h.m.slots) != 2 || h.m.info.Workers != 2 {
+		t.Errorf("%d slots, info says %d workers", len(h.m.slots), h.m.info.Workers)
+	}
+	h.shutdown()
+}
+
+// TestShutdownGrace: shutdown tells every worker to drain, waits the grace
+// (plus a second for the exit itself), then kills and reports those still
+// running.
+func TestShutdownGrace(t *testing.T) {
+	h := newHarness(t, 3, Policy{})
+	ws := h.start()
+	ws[1].stubborn.Store(true)
+	done := make(chan error, 1)
+	go func() { done <- h.m.shutdown() }()
+	tm := h.timer()
+	if want := h.m.o.Grace + time.Second; tm.d != want {
+		t.Errorf("shutdown waits %v, want %v", tm.d, want)
+	}
+	exited := map[int]Event{}
+	for range 2 {
+		e := h.next(EventExited)
+		exited[e.PID] = e
+	}
+	if _, ok := exited[ws[1].pid]; ok {
+		t.Fatalf("the stubborn worker exited on its own")
+	}
+	select {
+	case <-ws[1].drain:
+	case <-time.After(wait):
+		t.Fatal("the stubborn worker was not asked to drain")
+	}
+	select {
+	case err := <-done:
+		t.Fatalf("shutdown returned before the grace ran out: %v", err)
+	default:
+	}
+	tm.fire()
+	err := <-done
+	if err == nil || !strings.Contains(err.Error(), fmt.Sprintf("killed workers [%d]", ws[1].pid)) {
+		t.Errorf("shutdown = %v, want worker %d reported killed", err, ws[1].pid)
+	}
+	if e := h.next(EventExited); e.PID != ws[1].pid || !e.Killed || e.Exit != "signal: killed" {
+		t.Errorf("%+v, want pid %d killed", e, ws[1].pid)
+	}
+	for _, w := range []*fakeWorker{ws[0], ws[2]} {
+		if w.killed.Load() || exited[w.pid].Killed || exited[w.pid].Exit != "exit status 0" {
+			t.Errorf("obedient worker %d: %+v, killed %v", w.pid, exited[w.pid], w.killed.Load())
+		}
+	}
+	if st := h.state(1); st != StateStopped {
+		t.Errorf("slot 1 %s after shutdown", st)
+	}
+}
+
+// TestStartupFailureFake: a worker that dies before it is ready fails the
+// start with what it said, and nothing is left running.
+func TestStartupFailureFake(t *testing.T) {
+	h := newHarness(t, 2, Policy{})
+	done := make(chan error, 1)
+	go func() { done <- h.m.start(context.Background()) }()
+	a, b := h.spawned(), h.spawned()
+	a.ready()
+	b.last.Store("port taken")
+	b.die(errors.New("exit status 1"))
+	err := <-done
+	if err == nil || !strings.Contains(err.Error(), "worker 1 exited while starting: exit status 1 (it said: port taken)") {
+		t.Fatalf("start = %v", err)
+	}
+	if !a.draining() {
+		t.Error("the worker that was ready was not shut down")
+	}
+}
+
+// TestWatchOverControlSocket: Client.Watch returns once subscribed, then
+// delivers the supervisor's events in order; Client.Events replays the
+// recent ones. The master's workers are fakes: only the control socket is
+// real.
+func TestWatchOverControlSocket(t *testing.T) {
+	h := newHarness(t, 2, Policy{})
+	ws := h.start()
+	dir := t.TempDir() + "/ctl"
+	cs, err := h.m.serveControl(dir + "/master.sock")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cs.close()
+	c := Client{Path: cs.path}
+	ctx, cancel := context.WithTimeout(context.Background(), wait)
+	defer cancel()
+	w, err := c.Watch(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ws[1].die(errors.New("exit status 1"))
+	for _, kind := range []EventKind{EventCrashed, EventRestarting} {
+		e, err := w.Next(ctx, func(Event) bool { return true })
+		if err != nil {
+			t.Fatal(err)
+		}
+		if e.Kind != kind || e.Slot != 1 {
+			t.Errorf("event %+v, want %s of slot 1", e, kind)
+		}
+	}
+	w.Close()
+	if _, ok := <-w.Events(); ok {
+		t.Error("an event after Close")
+	}
+	if err := w.Err(); err != nil {
+		t.Errorf("Err after Close: %v", err)
+	}
+
+	var recent []EventKind
+	if err := c.Events(ctx, false, func(e Event) { recent = append(recent, e.Kind) }); err != nil {
+		t.Fatal(err)
+	}
+	want := []EventKind{EventStarted, EventStarted, EventOnline, EventOnline, EventCrashed, EventRestarting}
+	if !slices.Equal(recent, want) {
+		t.Errorf("recent events %v, want %v", recent, want)
+	}
+	h.timer().fire()
+	h.spawned().ready()
+	h.next(EventOnline)
+	h.shutdown()
+}
+
+// TestEventBusCutsOffSlowWatcher: a watcher that stops reading loses its
+// stream, closed, instead of stalling the master or missing events
+// silently.
+func TestEventBusCutsOffSlowWatcher(t *testing.T) {
+	var b eventBus
+	_, slow := b.subscribe()
+	_, fast := b.subscribe()
+	for i := range watchBuffer + 1 {
+		b.publish(Event{Kind: EventOnline, Slot: i})
+		<-fast
+	}
+	n := 0
+	for range slow {
+		n++
+	}
+	if n != watchBuffer {
+		t.Errorf("slow watcher got %d events before its stream closed, want %d", n, watchBuffer)
+	}
+	b.unsubscribe(slow) // already cut off: no double close
+	b.unsubscribe(fast)
+	if recent, _ := b.subscribe(); len(recent) != eventTail || recent[len(recent)-1].Slot != watchBuffer {
+		t.Errorf("kept %d recent events ending with %+v, want the last %d", len(recent), recent[len(recent)-1], eventTail)
+	}
+}
