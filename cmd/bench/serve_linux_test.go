@@ -10,12 +10,6 @@ import (
 	"github.com/corebench/corebench/results"
 )
 
-func reapOrphans() {
-	if err := modeltest.ReapOrphans(); err != nil {
-		panic(err)
-	}
-}
-
 // TestServeConformance runs the model conformance suite against every
 // variant, each a real `bench serve` process started by its serve line.
 func TestServeConformance(t *testing.T) {
