@@ -11,7 +11,6 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"text/tabwriter"
 	"time"
 
 	"github.com/corebench/corebench/internal/affinity"
@@ -270,13 +269,7 @@ func (p *runProgress) update(pr suite.Progress) {
 	defer p.mu.Unlock()
 	if pr.Finished != nil {
 		c := pr.Finished
-		line := fmt.Sprintf("[%d/%d] %s: ", pr.Done, pr.Total, c.ID)
-		switch {
-		case c.Error != "":
-			line += "FAILED: " + c.Error
-		case c.Summary != nil:
-			line += fmt.Sprintf("%.0f req/s, p99 %s, %d errors", c.Summary.RPS.Median, report.Millis(c.Summary.P99.Median), c.Summary.Errors)
-		}
+		line := fmt.Sprintf("[%d/%d] %s: %s", pr.Done, pr.Total, c.ID, report.CaseLine(c))
 		if p.tty {
 			fmt.Fprint(p.w, "\r\033[K")
 		}
@@ -305,17 +298,7 @@ func (p *runProgress) clear() {
 
 // printRun prints the cases as a table and where the results are.
 func printRun(w io.Writer, run *results.Run, dir string) {
-	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "CASE\tREQ/S\tP50\tP99\tERRORS\tSERVER CPU/REQ")
-	for _, c := range run.Cases {
-		if c.Summary == nil {
-			fmt.Fprintf(tw, "%s\tfailed: %s\t\t\t\t\n", c.ID, c.Error)
-			continue
-		}
-		s := c.Summary
-		fmt.Fprintf(tw, "%s\t%.0f\t%s\t%s\t%d\t%.1f µs\n", c.ID, s.RPS.Median, report.Millis(s.P50.Median), report.Millis(s.P99.Median), s.Errors, s.ServerCPUPerReq.Median)
-	}
-	tw.Flush()
+	report.RunTable(w, run)
 	state := "complete"
 	if !run.Complete {
 		state = "INCOMPLETE"

@@ -1,0 +1,72 @@
+package report
+
+import (
+	"fmt"
+	"io"
+	"slices"
+	"text/tabwriter"
+
+	"github.com/corebench/corebench/results"
+)
+
+// RunTable writes what `bench run` prints when it finishes: one line per
+// case, with the marks of the report's tables (≥ on a latency that is a
+// lower bound, ⚠ and † on req/s the report does not take as the server's
+// capacity) and a note saying what each mark present means.
+func RunTable(w io.Writer, run *results.Run) {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "CASE\tREQ/S\tP50\tP99\tERRORS\tSERVER CPU/REQ")
+	var seen caseFlag
+	bound := false
+	for i := range run.Cases {
+		c := &run.Cases[i]
+		if !measured(c) {
+			fmt.Fprintf(tw, "%s\tfailed: %s\t\t\t\t\n", c.ID, failure(c))
+			continue
+		}
+		s, f := c.Summary, flagOf(c)
+		seen.saturated = seen.saturated || f.saturated
+		seen.failed = max(seen.failed, f.failed)
+		lat := func(name string, v float64) string {
+			if slices.Contains(s.LowerBounds, name) {
+				bound = true
+				return "≥" + Millis(v)
+			}
+			return Millis(v)
+		}
+		fmt.Fprintf(tw, "%s\t%s%s\t%s\t%s\t%s\t%.1f µs\n", c.ID, countOf(s.RPS.Median), f.mark(),
+			lat("p50", s.P50.Median), lat("p99", s.P99.Median), errorsText(s), s.ServerCPUPerReq.Median)
+	}
+	tw.Flush()
+	if seen.saturated {
+		fmt.Fprintln(w, markSaturated+" the load generator was the bottleneck: the server may be faster.")
+	}
+	if seen.failed > 0 {
+		fmt.Fprintf(w, "%s over %s%% of requests failed: req/s counts successes only.\n", markFailed, sig(100*results.FailedFlag))
+	}
+	if bound {
+		fmt.Fprintln(w, "≥ timed-out or unsent requests reach that latency: it is a lower bound.")
+	}
+}
+
+// CaseLine is one finished case in a line, as `bench run` reports its
+// progress: "41,234 req/s, p99 2.50 ms, 0 errors", with the same marks.
+func CaseLine(c *results.Case) string {
+	if !measured(c) {
+		return "FAILED: " + failure(c)
+	}
+	s := c.Summary
+	p99 := Millis(s.P99.Median)
+	if slices.Contains(s.LowerBounds, "p99") {
+		p99 = "≥" + p99
+	}
+	return fmt.Sprintf("%s req/s%s, p99 %s, %s errors", countOf(s.RPS.Median), flagOf(c).mark(), p99, errorsText(s))
+}
+
+// failure says why c has no figures.
+func failure(c *results.Case) string {
+	if c.Error != "" {
+		return c.Error
+	}
+	return "no request was measured"
+}
