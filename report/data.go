@@ -11,9 +11,6 @@ import (
 	"github.com/corebench/corebench/results"
 )
 
-// workloadOrder is the order of the workloads' sections.
-var workloadOrder = []string{"hello", "json", "cpu", "io"}
-
 // sweepProfile says which profiles measure a sweep, and profileFor the
 // one to run, for the note a report gives when a run lacks the sweep.
 var (
@@ -78,7 +75,7 @@ func (v view) workloads() []string {
 		}
 	}
 	sort.Slice(out, func(i, j int) bool {
-		ri, rj := rank(workloadOrder, out[i]), rank(workloadOrder, out[j])
+		ri, rj := results.WorkloadRank(out[i]), results.WorkloadRank(out[j])
 		if ri != rj {
 			return ri < rj
 		}

@@ -11,8 +11,6 @@ package suite
 import (
 	"fmt"
 	"slices"
-	"sort"
-	"strings"
 	"time"
 
 	"github.com/corebench/corebench/results"
@@ -26,9 +24,6 @@ import (
 var DefaultModels = slices.DeleteFunc(results.Variants(), func(v results.Variant) bool {
 	return v == results.PreforkSticky
 })
-
-// Workloads maps workload names to their request paths.
-var Workloads = map[string]string{"hello": "/", "json": "/json", "cpu": "/cpu", "io": "/io"}
 
 // Profile is a named set of defaults for a run.
 type Profile struct {
@@ -115,14 +110,15 @@ func Plan(p Profile, serverCPUs int) ([]Spec, error) {
 		return nil, fmt.Errorf("nothing to run: no models or no workloads")
 	}
 	for _, w := range p.Workloads {
-		if _, ok := Workloads[w]; !ok {
-			return nil, fmt.Errorf("unknown workload %q: want %s", w, strings.Join(workloadNames(), ", "))
+		if _, err := results.ParseWorkload(w); err != nil {
+			return nil, err
 		}
 	}
 	var specs []Spec
 	seen := map[string]bool{}
 	add := func(s Spec) {
-		s.Path = Workloads[s.Workload]
+		w, _ := results.ParseWorkload(s.Workload)
+		s.Path = w.Path
 		s.setID()
 		if !seen[s.ID] {
 			seen[s.ID] = true
@@ -180,15 +176,6 @@ func workerCounts(cpus int) []int {
 		ns = append(ns, n)
 	}
 	return append(ns, cpus)
-}
-
-func workloadNames() []string {
-	var ns []string
-	for n := range Workloads {
-		ns = append(ns, n)
-	}
-	sort.Strings(ns)
-	return ns
 }
 
 // Estimate returns how long specs take to run, roughly: warm-up once per
