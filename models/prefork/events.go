@@ -35,8 +35,8 @@ type Event struct {
 	PID      int           `json:"pid,omitempty"`
 	OldPID   int           `json:"old_pid,omitempty"`
 	Exit     string        `json:"exit,omitempty"` // how it ended: "exit status 1", "signal: killed"
-	Uptime   time.Duration `json:"uptime,omitempty"`
-	Delay    time.Duration `json:"delay,omitempty"`
+	Uptime   time.Duration `json:"uptime_ns,omitempty"`
+	Delay    time.Duration `json:"delay_ns,omitempty"`
 	Restarts int           `json:"restarts,omitempty"`
 	Killed   bool          `json:"killed,omitempty"`
 	Workers  int           `json:"workers,omitempty"`
