@@ -37,6 +37,8 @@ func init() {
   bench run --profile full                   # what a many-core box deserves: worker sweeps 1..N, repeats 5
   bench run --models prefork-rr,prefork-os --workloads cpu --connections 1,8,64,256 --duration 10s --repeat 5
   bench run --server-cpus 0-5 --loadgen-cpus 6-7   # place the servers and the generator yourself
+  bench run --profile full --dry-run         # print the topology, the placement and every case; run nothing
+  bench run --dry-run --json --sysfs DIR     # plan for the machine whose /sys tree was copied to DIR
 
 Profiles:
 ` + strings.Join(profiles, "\n"),
