@@ -254,21 +254,16 @@ func (f *attackFlags) options(target string) (loadgen.Options, error) {
 	return o, nil
 }
 
-// parseCPUs parses --cpus and checks the CPUs are available.
+// parseCPUs parses --cpus in the order written (prefork pins worker i
+// to the i-th) and checks the CPUs are available.
 func parseCPUs(s string) ([]int, error) {
-	allowed, err := affinity.Allowed()
-	if err != nil {
-		return nil, err
-	}
-	return parseCPUsIn(s, allowed)
-}
-
-// parseCPUsIn parses a CPU list in the order written (prefork pins
-// worker i to the i-th) and checks every CPU is in allowed.
-func parseCPUsIn(s string, allowed []int) ([]int, error) {
 	cpus, err := affinity.ParseOrdered(s)
 	if err != nil {
 		return nil, usagef("--cpus: %v", err)
+	}
+	allowed, err := affinity.Allowed()
+	if err != nil {
+		return nil, err
 	}
 	if err := affinity.Check(cpus, allowed); err != nil {
 		return nil, usagef("--cpus: %v", err)

@@ -140,7 +140,8 @@ func TestDryRunErrors(t *testing.T) {
 		{[]string{"run", "--dry-run", "--sysfs", "/nonexistent"}, 1, "--sysfs: no CPUs in /nonexistent"},
 		{[]string{"run", "--json"}, 2, "add --dry-run"},
 		{[]string{"run", "--sysfs", fixtureDir("laptop")}, 2, "add --dry-run"},
-		{[]string{"run", "--dry-run", "--sysfs", fixtureDir("laptop"), "--server-cpus", "0-7"}, 2, "CPU 4 is not available"},
+		{[]string{"run", "--dry-run", "--sysfs", fixtureDir("laptop"), "--server-cpus", "0-7"}, 2, "--server-cpus: CPU 4 is not on the machine in --sysfs"},
+		{[]string{"run", "--dry-run", "--loadgen-cpus", "1-x"}, 2, "--loadgen-cpus: bad CPU list"},
 	} {
 		st, out, errs := mainOut(tt.args...)
 		if st != tt.status || out != "" || !strings.Contains(errs, tt.want) || strings.Count(strings.TrimSpace(errs), "\n") != 0 {

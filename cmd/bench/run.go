@@ -234,16 +234,31 @@ func (f *runFlags) placement() (results.Placement, *topology.Topology, int, erro
 	if err != nil {
 		return results.Placement{}, nil, 0, fmt.Errorf("--sysfs: %v", err)
 	}
-	var server, gen []int
-	if f.serverCPUs != "" {
-		if server, err = parseCPUsIn(f.serverCPUs, topo.IDs()); err != nil {
-			return results.Placement{}, nil, 0, usagef("--server-cpus: %v", strings.TrimPrefix(err.Error(), "--cpus: "))
+	cpusOf := func(flag, list string) ([]int, error) {
+		if list == "" {
+			return nil, nil
 		}
+		cpus, err := affinity.ParseOrdered(list)
+		if err != nil {
+			return nil, usagef("%s: %v", flag, err)
+		}
+		for _, c := range cpus {
+			if topo.Node(c) < 0 && f.sysfs != "" {
+				return nil, usagef("%s: CPU %d is not on the machine in --sysfs %s (its CPUs are %s)", flag, c, f.sysfs, affinity.Format(topo.IDs()))
+			}
+		}
+		if err := affinity.Check(cpus, topo.IDs()); err != nil {
+			return nil, usagef("%s: %v", flag, err)
+		}
+		return cpus, nil
 	}
-	if f.loadgenCPUs != "" {
-		if gen, err = parseCPUsIn(f.loadgenCPUs, topo.IDs()); err != nil {
-			return results.Placement{}, nil, 0, usagef("--loadgen-cpus: %v", strings.TrimPrefix(err.Error(), "--cpus: "))
-		}
+	server, err := cpusOf("--server-cpus", f.serverCPUs)
+	if err != nil {
+		return results.Placement{}, nil, 0, err
+	}
+	gen, err := cpusOf("--loadgen-cpus", f.loadgenCPUs)
+	if err != nil {
+		return results.Placement{}, nil, 0, err
 	}
 	place := suite.Place(topo, server, gen)
 	workers := len(place.ServerCPUs)
