@@ -24,8 +24,8 @@ func TopologyText(t *results.Topology) string {
 	if lo != hi {
 		threads = fmt.Sprintf("%d to %d threads each", lo, hi)
 	}
-	s := fmt.Sprintf("%s on %s (%s), %s, SMT %s", plural(t.CPUs, "CPU"), plural(len(t.Cores), "physical core"),
-		threads, plural(t.Packages, "package"), t.SMT)
+	s := fmt.Sprintf("%s on %s (%s), %s, %s", plural(t.CPUs, "CPU"), plural(len(t.Cores), "physical core"),
+		threads, plural(t.Packages, "package"), smtText(t.SMT))
 	var nodes []string
 	for _, n := range t.Nodes {
 		nodes = append(nodes, fmt.Sprintf("%d: %s", n.ID, cpuList(n.CPUs)))
@@ -44,6 +44,21 @@ func TopologyText(t *results.Topology) string {
 		s += "; " + n
 	}
 	return s
+}
+
+// smtText words devices/system/cpu/smt/control's value.
+func smtText(control string) string {
+	switch control {
+	case "on", "off":
+		return "SMT " + control
+	case "forceoff":
+		return "SMT off (forced)"
+	case "notsupported":
+		return "no SMT"
+	case "", results.SMTNotExposed, "notimplemented":
+		return "SMT control not exposed"
+	}
+	return "SMT control " + control
 }
 
 // PlacementPolicy is how bench run places the servers and the generator

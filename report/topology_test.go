@@ -16,6 +16,10 @@ func TestTopologyText(t *testing.T) {
 	if got := TopologyText(topo); got != want {
 		t.Errorf("TopologyText =\n%s\nwant\n%s", got, want)
 	}
+	topo.SMT = "notsupported"
+	if got := TopologyText(topo); !strings.Contains(got, "1 package, no SMT;") {
+		t.Errorf("smt notsupported: %s", got)
+	}
 	if TopologyText(nil) != "" {
 		t.Error("no topology described")
 	}

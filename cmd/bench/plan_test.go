@@ -122,7 +122,7 @@ func TestDryRunText(t *testing.T) {
 	if st != 0 {
 		t.Fatalf("status %d: %s", st, errs)
 	}
-	for _, want := range []string{"nothing was run", "Topology:  16 CPUs on 8 physical cores (2 threads each)",
+	for _, want := range []string{"nothing was run", "Topology:  16 CPUs on 8 physical cores (2 threads each), 1 package, SMT on",
 		"Placement: servers on CPUs 0,2,4,6,8,1,3,5,7,9 (5 cores), load generator on CPUs 10-15 (3 cores",
 		"prefork-rr/hello/closed-c100/w10", "singlecore/cpu/closed-c100/w1"} {
 		if !strings.Contains(out, want) {
