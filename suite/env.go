@@ -98,7 +98,7 @@ const (
 
 // Place decides which CPUs the servers and the load generator use.
 // Explicit lists win; given one, the other gets the rest. Given neither,
-// on 4 or more CPUs (and 2 or more physical cores):
+// on 4 or more CPUs and 2 or more physical cores:
 //   - the generator gets whole physical cores, so it never shares one
 //     with a server through hardware threads;
 //   - as many as it needs to keep up with the cheapest workload, from the
@@ -107,9 +107,11 @@ const (
 //   - on one NUMA node when they fit in one (the highest-numbered that
 //     can hold them, and its highest-numbered cores), so its memory and
 //     caches stay on one socket;
-//   - the servers get the rest, ordered as topology's CoresFirst orders them: the
-//     first thread of every core before any second, so workers pinned
-//     round-robin get whole cores first.
+//   - the servers get the rest.
+//
+// Either way the servers' list is in CoresFirst order: the first thread
+// of every core before any second, so workers pinned round-robin from it
+// get whole cores first.
 //
 // On fewer CPUs, or one core, the servers and the generator share every
 // CPU, and the note says what that means for the figures.
