@@ -417,6 +417,10 @@ func (v view) envTable() table {
 	}
 	add("Shared cores", shared)
 	add("Placement", pl.Note)
+	if run.Topology != nil { // runs before it had the older policy: a quarter of the CPUs
+		add("Topology", TopologyText(run.Topology))
+		add("Placement policy", PlacementPolicy)
+	}
 	add("Measurement", fmt.Sprintf("%s warm-up, %s per repeat, %d repeats, %s engine",
 		secs(st.Warmup), secs(st.Duration), st.Repeat, orUnknown(st.Engine)))
 	if st.CPUIters > 0 || st.IOMs > 0 {

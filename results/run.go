@@ -35,6 +35,7 @@ type Run struct {
 	Profile   string    `json:"profile"`
 	Env       Env       `json:"env"`
 	Placement Placement `json:"placement"`
+	Topology  *Topology `json:"topology,omitempty"` // nil in runs from before topology was recorded
 	Settings  Settings  `json:"settings"`
 	Cases     []Case    `json:"cases"`
 }

@@ -110,25 +110,6 @@ func TestCaseIDs(t *testing.T) {
 	}
 }
 
-func TestPlace(t *testing.T) {
-	p := Place([]int{0, 1, 2, 3, 4, 5, 6, 7}, nil, nil)
-	if !slices.Equal(p.ServerCPUs, []int{0, 1, 2, 3, 4, 5}) || !slices.Equal(p.LoadgenCPUs, []int{6, 7}) || p.Shared {
-		t.Errorf("8 CPUs: %+v", p)
-	}
-	p = Place([]int{0, 1}, nil, nil)
-	if !p.Shared || !strings.Contains(p.Note, "share") {
-		t.Errorf("2 CPUs: %+v", p)
-	}
-	p = Place([]int{0, 1, 2, 3}, []int{1, 2, 3}, nil)
-	if !slices.Equal(p.LoadgenCPUs, []int{0}) || p.Shared {
-		t.Errorf("--server-cpus 1-3: %+v", p)
-	}
-	p = Place([]int{0, 1}, nil, []int{0})
-	if !slices.Equal(p.ServerCPUs, []int{1}) {
-		t.Errorf("--loadgen-cpus 0: %+v", p)
-	}
-}
-
 func TestServeArgs(t *testing.T) {
 	o := Options{ServerCPUs: []int{2, 3}, CPUIters: 100}
 	got := strings.Join(serveArgs(o, Spec{Model: results.PreforkOS, Workers: 2}), " ")

@@ -82,8 +82,14 @@ func serveArgs(o Options, sp Spec) []string {
 	args := append([]string{"serve"}, sp.Model.ServeArgs(sp.Workers)...)
 	args = append(args, "--addr", "127.0.0.1:0")
 	cpus := o.ServerCPUs
-	if sp.Model.OneWorker() && len(cpus) > 0 {
+	switch {
+	case sp.Model.OneWorker() && len(cpus) > 0:
 		cpus = cpus[:1]
+	case sp.Model.OneProcess() && sp.Workers > 0 && sp.Workers < len(cpus):
+		// GOMAXPROCS=N on the list's first N CPUs, whole cores first (Place
+		// orders the list), as prefork pins its first N workers; on every
+		// CPU the kernel would put its threads wherever.
+		cpus = cpus[:sp.Workers]
 	}
 	if len(cpus) > 0 {
 		args = append(args, "--cpus", affinity.Format(cpus))
