@@ -419,6 +419,7 @@ func (v view) envTable() table {
 	add("Placement", pl.Note)
 	add("Measurement", fmt.Sprintf("%s warm-up, %s per repeat, %d repeats, %s engine",
 		secs(st.Warmup), secs(st.Duration), st.Repeat, orUnknown(st.Engine)))
+	add("Connections", st.ConnectionsFrom)
 	if st.CPUIters > 0 || st.IOMs > 0 {
 		add("Work per request", fmt.Sprintf("/cpu: %d SHA-256 rounds; /io: %d ms wait", st.CPUIters, st.IOMs))
 	}
