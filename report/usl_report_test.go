@@ -189,3 +189,18 @@ func TestLinearStopsAtTheCPUs(t *testing.T) {
 		t.Errorf("without the CPUs known, linearTo(24) = %g", got)
 	}
 }
+
+// TestConnectionsInEnvironment: the report says how the run's
+// connections were decided, where the run recorded it (older runs did
+// not, and show nothing).
+func TestConnectionsInEnvironment(t *testing.T) {
+	run := smallRun("conns", smallCase("goroutines/hello/closed-c384/w48", "models", "goroutines", "hello", 48, 384, 90000, 91000))
+	run.Settings.Connections, run.Settings.ConnectionsFrom = 384, "384: 8 per server CPU × 48 server CPUs"
+	if md := renderMarkdown(t, run); !strings.Contains(md, "| Connections | 384: 8 per server CPU × 48 server CPUs |") {
+		t.Errorf("report.md does not say how the connections were decided:\n%s", md)
+	}
+	run.Settings.Connections, run.Settings.ConnectionsFrom = 0, ""
+	if md := renderMarkdown(t, run); strings.Contains(md, "| Connections |") {
+		t.Errorf("report.md of a run without the record has a connections row:\n%s", md)
+	}
+}

@@ -32,7 +32,7 @@ type Profile struct {
 	Models    []results.Variant
 	Workloads []string
 	// Connections is the closed loop's concurrency of every sweep but the
-	// connections sweep; with PerCPU set it is the least (see Conns).
+	// connections sweep; with PerCPU set it is the floor (see Conns).
 	Connections int
 	// PerCPU sizes Connections to the machine: this many per server CPU
 	// when that is more. 0 keeps Connections as it is (smoke, and an
@@ -62,7 +62,7 @@ const perCPU = 8
 
 // Profiles are the built-in profiles. quick is the default.
 //
-// Their 100 connections stay the least, so a machine of up to 12 server
+// Their 100 connections stay the floor, so a machine of up to 12 server
 // CPUs plans the cases (and case IDs, which compare matches on) of the
 // committed 2-core reference; bigger machines get 8 per server CPU.
 var Profiles = map[string]Profile{
@@ -82,6 +82,8 @@ var Profiles = map[string]Profile{
 		NoKeepAlive: true, Duration: 3 * time.Second, Warmup: time.Second, Repeat: 2,
 		About: "quick plus /io, a connection sweep, an open-loop rate sweep to each model's knee and connection-per-request; 10 to 15 minutes",
 	},
+	// manycore sweeps workers on /cpu only: on / the generator, with a
+	// quarter of the CPUs, runs out before many workers do.
 	"manycore": {
 		Name: "manycore", Models: DefaultModels, Workloads: []string{"hello", "cpu"}, Connections: 100, PerCPU: perCPU,
 		ConnSweep: []int{16, 64, 256}, NoKeepAlive: true, WorkerSweep: true, WorkersOn: []string{"cpu"},
@@ -96,7 +98,8 @@ var Profiles = map[string]Profile{
 	},
 }
 
-// ProfileNames lists the profiles from smallest to largest.
+// ProfileNames lists the profiles in the order --help shows them: by
+// what they cover, smoke to full (manycore takes less time than standard).
 var ProfileNames = []string{"smoke", "quick", "standard", "manycore", "full"}
 
 // Conns returns the connections of p's closed loops on serverCPUs
@@ -108,7 +111,7 @@ func (p Profile) Conns(serverCPUs int) (int, string) {
 	if n := p.PerCPU * serverCPUs; n > p.Connections {
 		return n, fmt.Sprintf("%d: %d per server CPU × %d server CPUs", n, p.PerCPU, serverCPUs)
 	}
-	return p.Connections, fmt.Sprintf("%d: the profile's least, more than %d per server CPU × %d server CPUs", p.Connections, p.PerCPU, serverCPUs)
+	return p.Connections, fmt.Sprintf("%d: the profile's floor, more than %d per server CPU × %d server CPUs (%d)", p.Connections, p.PerCPU, serverCPUs, p.PerCPU*serverCPUs)
 }
 
 // connSweep returns p's connections sweep, extended past conns when p is

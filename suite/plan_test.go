@@ -164,7 +164,7 @@ func TestPlanReference(t *testing.T) {
 	if len(planned) != 4*2*2 { // 4 multi-worker models × hello and cpu × 3 and 4 workers
 		t.Errorf("%d new cases, want 16: %v", len(planned), planned)
 	}
-	if n, how := Profiles["quick"].Conns(2); n != 100 || !strings.Contains(how, "least") {
+	if n, how := Profiles["quick"].Conns(2); n != 100 || how != "100: the profile's floor, more than 8 per server CPU × 2 server CPUs (16)" {
 		t.Errorf("quick on 2 CPUs: %d connections (%s)", n, how)
 	}
 }

@@ -118,8 +118,8 @@ func runRun(c *cli, args []string) error {
 	if dir == "" {
 		dir = filepath.Join("results", run.ID)
 	}
-	fmt.Fprintf(c.stderr, "bench run: profile %s, %d cases, about %v; %s\n",
-		prof.Name, len(specs), suite.Estimate(specs, prof).Round(time.Second), place.Note)
+	fmt.Fprintf(c.stderr, "bench run: profile %s, %d cases, about %v, connections %s; %s\n",
+		prof.Name, len(specs), suite.Estimate(specs, prof).Round(time.Second), connsFrom, place.Note)
 
 	ctx, stop := signalContext()
 	defer stop()
