@@ -88,10 +88,6 @@ func runRun(c *cli, args []string) error {
 	if err != nil {
 		return usagef("%v", err)
 	}
-	conns, connsFrom := prof.Conns(workers)
-	if f.conns != "" {
-		connsFrom = fmt.Sprintf("%d, set by --connections", conns)
-	}
 
 	// This process is the load generator: pin it, and size its Go
 	// scheduler to the CPUs it may use.
@@ -102,6 +98,10 @@ func runRun(c *cli, args []string) error {
 	exe, err := os.Executable()
 	if err != nil {
 		return err
+	}
+	conns, connsFrom := prof.Conns(workers)
+	if f.conns != "" {
+		connsFrom = fmt.Sprintf("%d, set by --connections", conns)
 	}
 	start := time.Now().UTC()
 	host, _ := os.Hostname()
