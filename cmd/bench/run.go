@@ -31,10 +31,11 @@ func init() {
 	register(&command{
 		name:    "run",
 		summary: "Run every model under the same load; write results, charts, tables and a page",
-		usage:   "run [--profile smoke|quick|standard|full] [--models LIST] [--workloads LIST] [--connections LIST] [flags]",
+		usage:   "run [--profile smoke|quick|standard|manycore|full] [--models LIST] [--workloads LIST] [--connections LIST] [flags]",
 		examples: `  bench run                                  # = bench run --profile quick: every model, under 2 minutes on 2 cores
   bench run --profile standard               # adds connection sweeps, open-loop rate sweeps, /io, no keep-alive
-  bench run --profile full                   # what a many-core box deserves: worker sweeps 1..N, repeats 5
+  bench run --profile manycore               # 16 or more cores, under 8 minutes: worker sweep past the CPUs
+  bench run --profile full                   # everything: worker sweeps to 2× the server CPUs, repeats 5
   bench run --models prefork-rr,prefork-os --workloads cpu --connections 1,8,64,256 --duration 10s --repeat 5
   bench run --server-cpus 0-5 --loadgen-cpus 6-7   # place the servers and the generator yourself
   bench run --profile full --dry-run         # print the topology, the placement and every case; run nothing
@@ -58,11 +59,11 @@ type runFlags struct {
 func runRun(c *cli, args []string) error {
 	var f runFlags
 	fs := c.flags()
-	fs.StringVar(&f.profile, "profile", "quick", "smoke, quick, standard or full (see below)")
+	fs.StringVar(&f.profile, "profile", "quick", strings.Join(suite.ProfileNames, ", ")+" (see below)")
 	fs.StringVar(&f.models, "models", "", "models to run, comma-separated: "+strings.Join(results.VariantNames(results.Variants()), ", ")+" (default: "+strings.Join(results.VariantNames(suite.DefaultModels), ",")+")")
 	fs.StringVar(&f.workloads, "workloads", "", "workloads, comma-separated: hello (/), json, cpu, io (default: the profile's)")
-	fs.StringVar(&f.conns, "connections", "", "connections: one count, or several for a connection sweep, e.g. 1,8,64,256")
-	fs.BoolVar(&f.workerSweep, "worker-sweep", false, "add a sweep of the multi-worker models over 1, 2, 4, ... workers up to one per server CPU (as the full profile does)")
+	fs.StringVar(&f.conns, "connections", "", "connections: one count, or several for a connection sweep, e.g. 1,8,64,256 (default: the profile's, 8 per server CPU and at least 100)")
+	fs.BoolVar(&f.workerSweep, "worker-sweep", false, "add a sweep of the multi-worker models over 1, 2, 4, ... workers up to one per server CPU, then 1.5× and 2× that (as the full profile does)")
 	fs.StringVar(&f.workers, "workers", "", "workers of the multi-worker models: N, max or max-K (default: one per server CPU)")
 	fs.DurationVar(&f.duration, "duration", 0, "measured time of each repeat (default: the profile's)")
 	fs.DurationVar(&f.warmup, "warmup", -1, "unmeasured load before a case's first repeat (default: the profile's)")
@@ -111,6 +112,10 @@ func runRun(c *cli, args []string) error {
 	if err != nil {
 		return err
 	}
+	conns, connsFrom := prof.Conns(workers)
+	if f.conns != "" {
+		connsFrom = fmt.Sprintf("%d, set by --connections", conns)
+	}
 	start := time.Now().UTC()
 	host, _ := os.Hostname()
 	run := &results.Run{
@@ -118,15 +123,16 @@ func runRun(c *cli, args []string) error {
 		Env:       suite.Environment(version, commit(), strings.TrimSpace("bench run "+strings.Join(args, " "))),
 		Placement: place, Topology: suite.TopologyRecord(topo),
 		Settings: results.Settings{Duration: prof.Duration.Seconds(), Warmup: prof.Warmup.Seconds(), Repeat: prof.Repeat,
-			Engine: f.engine, CPUIters: cmp.Or(f.cpuIters, workload.DefaultCPUIters), IOMs: f.ioMs},
+			Engine: f.engine, CPUIters: cmp.Or(f.cpuIters, workload.DefaultCPUIters), IOMs: f.ioMs,
+			Connections: conns, ConnectionsFrom: connsFrom},
 		Cases: []results.Case{},
 	}
 	dir := f.out
 	if dir == "" {
 		dir = filepath.Join("results", run.ID)
 	}
-	fmt.Fprintf(c.stderr, "bench run: profile %s, %d cases, about %v; %s\n",
-		prof.Name, len(specs), suite.Estimate(specs, prof).Round(time.Second), place.Note)
+	fmt.Fprintf(c.stderr, "bench run: profile %s, %d cases, about %v, connections %s; %s\n",
+		prof.Name, len(specs), suite.Estimate(specs, prof).Round(time.Second), connsFrom, place.Note)
 
 	ctx, stop := signalContext()
 	defer stop()
@@ -188,6 +194,7 @@ func (f *runFlags) profileOf(smoke bool) (suite.Profile, error) {
 			}
 			ns = append(ns, n)
 		}
+		prof.PerCPU = 0 // an explicit count wins over sizing to the machine
 		if len(ns) == 1 {
 			prof.Connections = ns[0]
 		} else {
@@ -213,7 +220,7 @@ func (f *runFlags) profileOf(smoke bool) (suite.Profile, error) {
 	if smoke {
 		s := suite.Profiles["smoke"]
 		prof.Duration, prof.Warmup, prof.Repeat = s.Duration, s.Warmup, s.Repeat
-		prof.Connections = min(prof.Connections, 8)
+		prof.Connections, prof.PerCPU = min(prof.Connections, 8), 0
 		prof.ConnSweep = prof.ConnSweep[:min(len(prof.ConnSweep), 2)]
 		prof.RateSweep = prof.RateSweep[:min(len(prof.RateSweep), 2)]
 	}

@@ -39,6 +39,10 @@ func TestRunSmoke(t *testing.T) {
 	if run.Settings.CPUIters != workload.DefaultCPUIters || run.Settings.IOMs <= 0 {
 		t.Errorf("settings %+v", run.Settings)
 	}
+	// How the connections were decided, for the report.
+	if run.Settings.Connections != 4 || run.Settings.ConnectionsFrom != "4, fixed by the profile" {
+		t.Errorf("connections %d (%q), want smoke's 4, fixed", run.Settings.Connections, run.Settings.ConnectionsFrom)
+	}
 	models := map[string]bool{}
 	for _, c := range run.Cases {
 		if c.Error != "" || c.Summary == nil || c.Summary.RPS.Median <= 0 || c.Summary.Requests == 0 || c.Summary.Errors != 0 {
