@@ -1,6 +1,7 @@
 package results
 
 import (
+	"cmp"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -53,6 +54,7 @@ type Env struct {
 	Version     string `json:"version"`
 	Commit      string `json:"commit"`
 	CommandLine string `json:"command_line"`
+	Noise       Noise  `json:"noise"`
 }
 
 // Placement says which CPUs the servers and the load generator used.
@@ -76,17 +78,20 @@ type Settings struct {
 // Case is one model under one load: measured Repeat times against one
 // freshly started server.
 type Case struct {
-	ID          string   `json:"id"`    // stable across runs, e.g. "prefork-rr/cpu/closed-c100/w2"
-	Sweep       Sweep    `json:"sweep"` // which comparison it belongs to
-	Model       string   `json:"model"` // its Variant's Name
-	Workers     int      `json:"workers"`
-	Workload    string   `json:"workload"` // hello, json, cpu, io
-	Path        string   `json:"path"`
-	Mode        Mode     `json:"mode"`
-	Connections int      `json:"connections"`
-	Rate        float64  `json:"rate,omitempty"` // open loop: offered req/s
-	KeepAlive   bool     `json:"keepalive"`
-	Repeats     []Repeat `json:"repeats"`
+	ID          string  `json:"id"`    // stable across runs, e.g. "prefork-rr/cpu/closed-c100/w2"
+	Sweep       Sweep   `json:"sweep"` // which comparison it belongs to
+	Model       string  `json:"model"` // its Variant's Name
+	Workers     int     `json:"workers"`
+	Workload    string  `json:"workload"` // hello, json, cpu, io
+	Path        string  `json:"path"`
+	Mode        Mode    `json:"mode"`
+	Connections int     `json:"connections"`
+	Rate        float64 `json:"rate,omitempty"` // open loop: offered req/s
+	KeepAlive   bool    `json:"keepalive"`
+	// ServerCPUs are the CPUs the server could run on; empty in results
+	// written before they were recorded (see AllottedCPUs).
+	ServerCPUs []int    `json:"server_cpus,omitempty"`
+	Repeats    []Repeat `json:"repeats"`
 	// Summary is computed from Repeats by Summarize; nil when no repeat
 	// measured anything.
 	Summary *CaseSummary `json:"summary,omitempty"`
@@ -99,7 +104,21 @@ type Repeat struct {
 	ServerCPU   float64 `json:"server_cpu_s"`     // CPU seconds of all server processes while measured
 	ServerRSS   int64   `json:"server_rss_bytes"` // peak resident memory, summed over its processes
 	ServerProcs int     `json:"server_procs"`
-	Error       string  `json:"error,omitempty"`
+	// WallS is the wall time over which the suite read the CPU figures
+	// (ServerCPU and the ones below): the whole measurement, a little
+	// longer than Load.DurationS. 0 in older results.
+	WallS float64 `json:"wall_s,omitempty"`
+	// MasterCPU is the CPU seconds of the prefork master alone (part of
+	// ServerCPU); nil for other models.
+	MasterCPU *float64 `json:"master_cpu_s,omitempty"`
+	// OtherCPU is the CPU seconds every other process on the machine
+	// took meanwhile: user and system time of /proc/stat minus the
+	// server's and this process's (the generator's). Interrupt time is
+	// left out, being mostly the load's own packets. StealCPU is what a
+	// hypervisor gave other guests. Both nil where not measured.
+	OtherCPU *float64 `json:"other_cpu_s,omitempty"`
+	StealCPU *float64 `json:"steal_cpu_s,omitempty"`
+	Error    string   `json:"error,omitempty"`
 }
 
 // Spread is a median with the min and max across repeats.
@@ -125,6 +144,20 @@ type CaseSummary struct {
 	ServerCPUPerReq Spread `json:"server_cpu_us_per_req"`
 	ServerRSSMB     Spread `json:"server_rss_mb"`
 	LoadgenCores    Spread `json:"loadgen_cores"`
+	// ServerCores is the server's CPU seconds per second of wall time,
+	// master included; MasterCores the prefork master's alone (N 0 for
+	// other models); OtherCores and StealCores the same of OtherCPU and
+	// StealCPU (N 0 where not measured).
+	ServerCores Spread `json:"server_cores"`
+	MasterCores Spread `json:"master_cores"`
+	OtherCores  Spread `json:"other_cores"`
+	StealCores  Spread `json:"steal_cores"`
+	// LimitedBy is what limited the case and LimitedWhy says so with the
+	// figures (see LimitOf); set by Assess, which needs the placement.
+	LimitedBy  Limit  `json:"limited_by"`
+	LimitedWhy string `json:"limited_why,omitempty"`
+	// Noise warns of machine noise the case met (see NoiseWarnings).
+	Noise []string `json:"noise,omitempty"`
 	// PerWorker adds up the repeats' per-worker counts, and Fairness is
 	// Jain's index of those sums over the Workers the server ran (the
 	// most any repeat saw), idle ones counting 0: the same figure the
@@ -156,7 +189,7 @@ func SpreadOf(xs []float64) Spread {
 
 // Summarize computes c.Summary from the repeats that measured something.
 func (c *Case) Summarize() {
-	var rps, p50, p90, p99, p999, mx, cpu, rss, cores []float64
+	var rps, p50, p90, p99, p999, mx, cpu, rss, cores, server, master, other, steal []float64
 	sum := &CaseSummary{PerWorker: map[string]int64{}, Histogram: &Histogram{}}
 	for _, r := range c.Repeats {
 		l := r.Load
@@ -173,6 +206,17 @@ func (c *Case) Summarize() {
 			rss = append(rss, float64(r.ServerRSS)/(1<<20))
 		}
 		cores = append(cores, l.LoadgenCores)
+		if wall := cmp.Or(r.WallS, l.DurationS); wall > 0 {
+			server = append(server, r.ServerCPU/wall)
+			for _, f := range []struct {
+				v  *float64
+				to *[]float64
+			}{{r.MasterCPU, &master}, {r.OtherCPU, &other}, {r.StealCPU, &steal}} {
+				if f.v != nil {
+					*f.to = append(*f.to, *f.v/wall)
+				}
+			}
+		}
 		sum.Workers = max(sum.Workers, l.Workers)
 		sum.Requests += l.Requests
 		sum.Errors += l.Errors
@@ -197,6 +241,8 @@ func (c *Case) Summarize() {
 	sum.P999, sum.Max = SpreadOf(p999), SpreadOf(mx)
 	sum.ServerCPUPerReq, sum.ServerRSSMB = SpreadOf(cpu), SpreadOf(rss)
 	sum.LoadgenCores = SpreadOf(cores)
+	sum.ServerCores, sum.MasterCores = SpreadOf(server), SpreadOf(master)
+	sum.OtherCores, sum.StealCores = SpreadOf(other), SpreadOf(steal)
 	sum.Fairness = Jain(sum.PerWorker, sum.Workers)
 	if sum.Requests > 0 {
 		sum.FailedShare = float64(sum.Errors) / float64(sum.Requests)
@@ -251,6 +297,7 @@ func Load(path string) (*Run, error) {
 	if err := json.Unmarshal(b, &r); err != nil {
 		return nil, fmt.Errorf("%s is damaged: %s", path, jsonError(b, err))
 	}
+	r.Assess() // results written before limited_by get it derived
 	return &r, nil
 }
 
