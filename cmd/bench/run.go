@@ -108,6 +108,7 @@ func runRun(c *cli, args []string) error {
 			Engine: f.engine, CPUIters: cmp.Or(f.cpuIters, workload.DefaultCPUIters), IOMs: f.ioMs},
 		Cases: []results.Case{},
 	}
+	run.Env.Noise = suite.MachineNoise("/sys") // the lead joins this with --sysfs
 	dir := f.out
 	if dir == "" {
 		dir = filepath.Join("results", run.ID)

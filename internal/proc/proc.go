@@ -154,3 +154,46 @@ func Busy(before, after []CPUTimes) []float64 {
 	}
 	return out
 }
+
+// Totals are the whole machine's cumulative CPU times from /proc/stat's
+// "cpu" line, in seconds.
+type Totals struct {
+	// Process is user, nice and system time: what processes ran
+	// (guest time is already in user).
+	Process float64
+	// Interrupt is irq and softirq time, charged to no process when the
+	// kernel accounts interrupt time apart.
+	Interrupt float64
+	// Steal is what a hypervisor ran of other guests on these CPUs.
+	Steal float64
+}
+
+// MachineTotals reads the machine's totals now; ok is false where
+// /proc/stat cannot be read.
+func MachineTotals() (t Totals, ok bool) {
+	b, err := os.ReadFile("/proc/stat")
+	if err != nil {
+		return Totals{}, false
+	}
+	return parseTotals(string(b))
+}
+
+func parseTotals(stat string) (Totals, bool) {
+	for _, l := range strings.Split(stat, "\n") {
+		f := strings.Fields(l)
+		if len(f) < 9 || f[0] != "cpu" {
+			continue
+		}
+		v := func(i int) float64 {
+			n, _ := strconv.ParseUint(f[i], 10, 64)
+			return float64(n) / clockTick
+		}
+		return Totals{Process: v(1) + v(2) + v(3), Interrupt: v(6) + v(7), Steal: v(8)}, true
+	}
+	return Totals{}, false
+}
+
+// Sub returns the times from an earlier reading to t.
+func (t Totals) Sub(earlier Totals) Totals {
+	return Totals{Process: t.Process - earlier.Process, Interrupt: t.Interrupt - earlier.Interrupt, Steal: t.Steal - earlier.Steal}
+}
