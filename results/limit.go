@@ -248,6 +248,9 @@ func (c *Case) Assess(p Placement, n Noise) {
 	if c.Summary == nil {
 		return
 	}
+	if c.Summary.ServerCores.N == 0 {
+		c.summarizeCores() // a summary written before they were
+	}
 	if c.Summary.LimitedBy == "" {
 		c.Summary.LimitedBy, c.Summary.LimitedWhy = LimitOf(c.MeasuresOf(p))
 	}

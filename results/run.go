@@ -189,7 +189,7 @@ func SpreadOf(xs []float64) Spread {
 
 // Summarize computes c.Summary from the repeats that measured something.
 func (c *Case) Summarize() {
-	var rps, p50, p90, p99, p999, mx, cpu, rss, cores, server, master, other, steal []float64
+	var rps, p50, p90, p99, p999, mx, cpu, rss, cores []float64
 	sum := &CaseSummary{PerWorker: map[string]int64{}, Histogram: &Histogram{}}
 	for _, r := range c.Repeats {
 		l := r.Load
@@ -206,17 +206,6 @@ func (c *Case) Summarize() {
 			rss = append(rss, float64(r.ServerRSS)/(1<<20))
 		}
 		cores = append(cores, l.LoadgenCores)
-		if wall := cmp.Or(r.WallS, l.DurationS); wall > 0 {
-			server = append(server, r.ServerCPU/wall)
-			for _, f := range []struct {
-				v  *float64
-				to *[]float64
-			}{{r.MasterCPU, &master}, {r.OtherCPU, &other}, {r.StealCPU, &steal}} {
-				if f.v != nil {
-					*f.to = append(*f.to, *f.v/wall)
-				}
-			}
-		}
 		sum.Workers = max(sum.Workers, l.Workers)
 		sum.Requests += l.Requests
 		sum.Errors += l.Errors
@@ -241,13 +230,37 @@ func (c *Case) Summarize() {
 	sum.P999, sum.Max = SpreadOf(p999), SpreadOf(mx)
 	sum.ServerCPUPerReq, sum.ServerRSSMB = SpreadOf(cpu), SpreadOf(rss)
 	sum.LoadgenCores = SpreadOf(cores)
-	sum.ServerCores, sum.MasterCores = SpreadOf(server), SpreadOf(master)
-	sum.OtherCores, sum.StealCores = SpreadOf(other), SpreadOf(steal)
+	c.Summary = sum
+	c.summarizeCores()
 	sum.Fairness = Jain(sum.PerWorker, sum.Workers)
 	if sum.Requests > 0 {
 		sum.FailedShare = float64(sum.Errors) / float64(sum.Requests)
 	}
-	c.Summary = sum
+}
+
+// summarizeCores sets the summary's CPU seconds per second of wall time
+// from the repeats that measured something.
+func (c *Case) summarizeCores() {
+	var server, master, other, steal []float64
+	for _, r := range c.Repeats {
+		l := r.Load
+		wall := cmp.Or(r.WallS, l.DurationS)
+		if l.Requests == 0 && l.Errors == 0 || wall <= 0 {
+			continue
+		}
+		server = append(server, r.ServerCPU/wall)
+		for _, f := range []struct {
+			v  *float64
+			to *[]float64
+		}{{r.MasterCPU, &master}, {r.OtherCPU, &other}, {r.StealCPU, &steal}} {
+			if f.v != nil {
+				*f.to = append(*f.to, *f.v/wall)
+			}
+		}
+	}
+	s := c.Summary
+	s.ServerCores, s.MasterCores = SpreadOf(server), SpreadOf(master)
+	s.OtherCores, s.StealCores = SpreadOf(other), SpreadOf(steal)
 }
 
 // Save writes the run as dir/results.json, creating dir.
