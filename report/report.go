@@ -299,7 +299,7 @@ func (v view) warnings(failed int) []string {
 		}
 		out = append(out, s+". The server may be faster than this case says.")
 	}
-	runWide := results.NoiseWarnings(run.Env.Noise, &results.Case{}) // the governor: every case has it
+	runWide := results.NoiseWarnings(run.Env.Noise, run.Env.CPUs, &results.Case{}) // the governor: every case has it
 	for _, w := range runWide {
 		out = append(out, "**Machine noise on every case:** "+w+". Pin it with `cpupower frequency-set -g performance` for figures that compare.")
 	}

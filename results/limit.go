@@ -242,9 +242,9 @@ func meanBusy(machine []float64, cpus []int) (float64, bool) {
 }
 
 // Assess sets what limited a summarised case and the machine noise it
-// met, from its figures, the run's placement p and noise n; a case that
-// has them (as recorded when it ran) keeps them.
-func (c *Case) Assess(p Placement, n Noise) {
+// met, from its figures, the run's placement p and machine e; a case
+// that has them (as recorded when it ran) keeps them.
+func (c *Case) Assess(p Placement, e Env) {
 	if c.Summary == nil {
 		return
 	}
@@ -255,13 +255,13 @@ func (c *Case) Assess(p Placement, n Noise) {
 		c.Summary.LimitedBy, c.Summary.LimitedWhy = LimitOf(c.MeasuresOf(p))
 	}
 	if c.Summary.Noise == nil {
-		c.Summary.Noise = NoiseWarnings(n, c)
+		c.Summary.Noise = NoiseWarnings(e.Noise, e.CPUs, c)
 	}
 }
 
 // Assess assesses every case of the run (see Case.Assess).
 func (r *Run) Assess() {
 	for i := range r.Cases {
-		r.Cases[i].Assess(r.Placement, r.Env.Noise)
+		r.Cases[i].Assess(r.Placement, r.Env)
 	}
 }

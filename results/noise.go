@@ -1,6 +1,9 @@
 package results
 
-import "fmt"
+import (
+	"fmt"
+	"math"
+)
 
 // NotExposed is what a machine setting reads when the machine does not
 // expose it (a VM without cpufreq): unknown, not guessed.
@@ -28,24 +31,27 @@ const (
 	// CPU, about what a busy shell, an editor or a cron job takes; more
 	// competes with the server for its cores.
 	OtherCoresWarn = 0.05
-	// OtherCPUMin is the CPU-seconds other processes must also have taken:
-	// 5 clock ticks of /proc/stat, so that its 10 ms resolution alone
-	// never warns on a short repeat.
-	OtherCPUMin = 0.05
+	// TickError scales the least CPU time that warns: /proc/stat samples
+	// each CPU 100 times a second, so over T CPU-seconds its busy time is
+	// off by up to about TickError·√T seconds (twice the binomial σ of
+	// 100 samples a second), while process times are exact. Less than
+	// that is the sampling, not another process.
+	TickError = 0.1
 )
 
-// NoiseWarnings says what noise a case met: a governor other than
-// performance, or other processes (or steal) taking more than
-// OtherCoresWarn of a CPU, and OtherCPUMin CPU-seconds, in some repeat.
-func NoiseWarnings(n Noise, c *Case) []string {
+// NoiseWarnings says what noise a case met on a machine of cpus CPUs: a
+// governor other than performance, or other processes (or steal) taking
+// more than OtherCoresWarn of a CPU, and more than the tick sampling can
+// explain (TickError), in some repeat.
+func NoiseWarnings(n Noise, cpus int, c *Case) []string {
 	var out []string
 	if n.Governor != "" && n.Governor != NotExposed && n.Governor != "performance" {
 		out = append(out, fmt.Sprintf("CPU frequency governor %s, not performance: clock speeds vary with load", n.Governor))
 	}
 	other, steal := 0.0, 0.0
 	for _, r := range c.Repeats {
-		other = max(other, overWarn(r.OtherCPU, r.WallS))
-		steal = max(steal, overWarn(r.StealCPU, r.WallS))
+		other = max(other, overWarn(r.OtherCPU, r.WallS, cpus))
+		steal = max(steal, overWarn(r.StealCPU, r.WallS, cpus))
 	}
 	if other > 0 {
 		out = append(out, fmt.Sprintf("other processes took up to %.2f of a CPU (over %g)", other, OtherCoresWarn))
@@ -58,8 +64,8 @@ func NoiseWarnings(n Noise, c *Case) []string {
 
 // overWarn is cpu seconds over wall seconds when that crosses both
 // thresholds, else 0.
-func overWarn(cpu *float64, wall float64) float64 {
-	if cpu == nil || wall <= 0 || *cpu < OtherCPUMin || *cpu/wall <= OtherCoresWarn {
+func overWarn(cpu *float64, wall float64, cpus int) float64 {
+	if cpu == nil || wall <= 0 || *cpu/wall <= OtherCoresWarn || *cpu <= TickError*math.Sqrt(float64(max(cpus, 1))*wall) {
 		return 0
 	}
 	return *cpu / wall

@@ -113,9 +113,10 @@ type Repeat struct {
 	MasterCPU *float64 `json:"master_cpu_s,omitempty"`
 	// OtherCPU is the CPU seconds every other process on the machine
 	// took meanwhile: user and system time of /proc/stat minus the
-	// server's and this process's (the generator's). Interrupt time is
-	// left out, being mostly the load's own packets. StealCPU is what a
-	// hypervisor gave other guests. Both nil where not measured.
+	// server's and this process's (the generator's). Interrupt time, mostly
+	// the load's own packets, is in it only where the kernel also charges
+	// it to the processes interrupted. StealCPU is what a hypervisor gave
+	// other guests. Both nil where not measured.
 	OtherCPU *float64 `json:"other_cpu_s,omitempty"`
 	StealCPU *float64 `json:"steal_cpu_s,omitempty"`
 	Error    string   `json:"error,omitempty"`

@@ -67,7 +67,7 @@ func Run(ctx context.Context, o Options, run *results.Run) error {
 		if c.Summary != nil && sp.Sweep == results.SweepModels {
 			capacity[sp.Model.Name+"/"+sp.Workload] = c.Summary.RPS.Median
 		}
-		c.Assess(run.Placement, run.Env.Noise)
+		c.Assess(run.Placement, run.Env)
 		run.Cases = append(run.Cases, c)
 		if o.Progress != nil {
 			o.Progress(Progress{Done: i + 1, Total: len(o.Specs), Finished: &run.Cases[len(run.Cases)-1], Elapsed: time.Since(start), Left: left - per})
@@ -192,10 +192,11 @@ type cpuReading struct {
 	server, master, self float64
 	machine              proc.Totals
 	machineOK            bool
+	irqInTasks           bool // proc.InterruptsInTasks
 }
 
 func readCPU(pids []int) cpuReading {
-	r := cpuReading{at: time.Now()}
+	r := cpuReading{at: time.Now(), irqInTasks: proc.InterruptsInTasks()}
 	r.machine, r.machineOK = proc.MachineTotals()
 	r.server, r.master = proc.CPUSeconds(pids), proc.CPUSeconds(pids[:1])
 	r.self = proc.CPUSeconds([]int{os.Getpid()})
@@ -204,8 +205,10 @@ func readCPU(pids []int) cpuReading {
 
 // since is a repeat's CPU figures from reading b to r: the master's for
 // a prefork server, and what other processes took where the machine's
-// totals could be read (never below 0: the readings have a tick's
-// resolution).
+// totals could be read: the machine's process time (with its interrupt
+// time where the kernel charges that to processes too, as their times
+// then include it) less the server's and the generator's; never below 0,
+// as the readings have a tick's resolution.
 func (r cpuReading) since(b cpuReading, prefork bool) results.Repeat {
 	rep := results.Repeat{ServerCPU: r.server - b.server, WallS: r.at.Sub(b.at).Seconds()}
 	if prefork {
@@ -214,7 +217,11 @@ func (r cpuReading) since(b cpuReading, prefork bool) results.Repeat {
 	}
 	if r.machineOK && b.machineOK {
 		d := r.machine.Sub(b.machine)
-		other := max(0, d.Process-rep.ServerCPU-(r.self-b.self))
+		busy := d.Process
+		if r.irqInTasks {
+			busy += d.Interrupt
+		}
+		other := max(0, busy-rep.ServerCPU-(r.self-b.self))
 		steal := max(0, d.Steal)
 		rep.OtherCPU, rep.StealCPU = &other, &steal
 	}

@@ -264,6 +264,10 @@ func TestCPUReadingSince(t *testing.T) {
 	if r.ServerCPU != 3 || r.WallS != 2 || r.MasterCPU == nil || *r.MasterCPU != 0.5 || r.OtherCPU == nil || *r.OtherCPU != 0.5 || *r.StealCPU != 0.25 {
 		t.Errorf("since = %+v (master %v other %v steal %v)", r, r.MasterCPU, r.OtherCPU, r.StealCPU)
 	}
+	a.machine.Interrupt, a.irqInTasks = 0.25, true // interrupts the processes' times include
+	if r := a.since(b, false); *r.OtherCPU != 0.75 {
+		t.Errorf("interrupts charged to tasks: other %v, want 0.75", *r.OtherCPU)
+	}
 	a.machine.Process = 103 // the tick resolution: less than the processes took
 	if r := a.since(b, false); r.MasterCPU != nil || *r.OtherCPU != 0 {
 		t.Errorf("one-process model: master %v, other %v; want none and 0", r.MasterCPU, *r.OtherCPU)

@@ -5,11 +5,13 @@ package proc
 
 import (
 	"bufio"
+	"compress/gzip"
 	"fmt"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 )
 
 // Tree returns pid and all its descendants, parents first.
@@ -196,4 +198,44 @@ func parseTotals(stat string) (Totals, bool) {
 // Sub returns the times from an earlier reading to t.
 func (t Totals) Sub(earlier Totals) Totals {
 	return Totals{Process: t.Process - earlier.Process, Interrupt: t.Interrupt - earlier.Interrupt, Steal: t.Steal - earlier.Steal}
+}
+
+// InterruptsInTasks reports whether this kernel charges interrupt time
+// to the task it interrupted as well as to /proc/stat's irq and softirq
+// (tick-based accounting without CONFIG_IRQ_TIME_ACCOUNTING), read once
+// from /proc/config.gz. Then machine-wide process time leaves out the
+// interrupts that processes' own times include, and Interrupt belongs
+// with it. False where the config cannot be read: the common distribution
+// kernels account interrupt time apart.
+func InterruptsInTasks() bool {
+	irqOnce.Do(func() { irqInTasks = interruptsInTasks("/proc/config.gz") })
+	return irqInTasks
+}
+
+var (
+	irqOnce    sync.Once
+	irqInTasks bool
+)
+
+func interruptsInTasks(path string) bool {
+	f, err := os.Open(path)
+	if err != nil {
+		return false
+	}
+	defer f.Close()
+	z, err := gzip.NewReader(f)
+	if err != nil {
+		return false
+	}
+	irqTime, tick := false, false
+	sc := bufio.NewScanner(z)
+	for sc.Scan() {
+		switch sc.Text() {
+		case "CONFIG_IRQ_TIME_ACCOUNTING=y":
+			irqTime = true
+		case "CONFIG_TICK_CPU_ACCOUNTING=y":
+			tick = true
+		}
+	}
+	return sc.Err() == nil && tick && !irqTime
 }

@@ -1,6 +1,10 @@
 package proc
 
 import (
+	"bytes"
+	"compress/gzip"
+	"os"
+	"path/filepath"
 	"runtime"
 	"testing"
 
@@ -83,5 +87,35 @@ func TestMachineTotalsRuns(t *testing.T) {
 	a, ok := MachineTotals()
 	if !ok || a.Process <= 0 {
 		t.Fatalf("MachineTotals = %+v, %v: want the machine's process time so far", a, ok)
+	}
+}
+
+func TestInterruptsInTasks(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name, config string) string {
+		p := filepath.Join(dir, name)
+		var b bytes.Buffer
+		z := gzip.NewWriter(&b)
+		z.Write([]byte(config))
+		z.Close()
+		if err := os.WriteFile(p, b.Bytes(), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	for _, tt := range []struct {
+		name, config string
+		want         bool
+	}{
+		{"tick", "CONFIG_TICK_CPU_ACCOUNTING=y\n# CONFIG_IRQ_TIME_ACCOUNTING is not set\n", true},
+		{"irqtime", "CONFIG_TICK_CPU_ACCOUNTING=y\nCONFIG_IRQ_TIME_ACCOUNTING=y\n", false},
+		{"nohz", "CONFIG_VIRT_CPU_ACCOUNTING_GEN=y\n", false},
+	} {
+		if got := interruptsInTasks(write(tt.name, tt.config)); got != tt.want {
+			t.Errorf("%s: %v, want %v", tt.name, got, tt.want)
+		}
+	}
+	if interruptsInTasks(filepath.Join(dir, "absent")) {
+		t.Error("no config: want false, the lower estimate")
 	}
 }
