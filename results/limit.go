@@ -135,7 +135,8 @@ type Measures struct {
 //  6. shared_cores: placement shared and the server's CPUs BusyShare busy;
 //  7. request_wait: the workload is io;
 //  8. connections: a closed loop with p50 under LowLatencyMs;
-//  9. unknown: anything else.
+//  9. unknown: anything else, or the server's CPU was not measured
+//     (after rule 3).
 func LimitOf(m Measures) (Limit, string) {
 	cores := func(x float64) string { return fmt.Sprintf("%.2f", x) }
 	server := fmt.Sprintf("the server used %s of its %s allotted cores (%.0f%%)", cores(m.ServerCores), cores(m.Allotted), 100*share(m.ServerCores, m.Allotted))
@@ -146,6 +147,11 @@ func LimitOf(m Measures) (Limit, string) {
 		return LimitGenerator, fmt.Sprintf("the load generator saturated (it used %s cores): the server may be faster", cores(m.LoadgenCores))
 	case m.Mode == ModeOpen && m.Rate > 0 && m.RPS >= KeptUpShare*m.Rate && m.ConnBusy <= 0.01:
 		return LimitRate, fmt.Sprintf("served %.0f of the %.0f req/s offered: the rate set req/s, and %s", m.RPS, m.Rate, server)
+	}
+	if m.ServerCores <= 0 {
+		// A server on another host, or a platform without /proc: nothing
+		// says whether it, or the load, ran out.
+		return LimitUnknown, "the server's CPU was not measured"
 	}
 	if m.MasterCores >= BusyShare && m.Workers > 0 {
 		workers := m.ServerCores - m.MasterCores

@@ -44,6 +44,7 @@ func TestLimitOf(t *testing.T) {
 		{"io on full cores is the cores", with(func(m *Measures) { m.Workload, m.ServerCores = "io", 7 }), LimitServer, ""},
 		{"closed, idle, fast: connections", closedIdle, LimitConnections, "p50 0.20 ms"},
 		{"closed, idle, slow: unknown", with(func(m *Measures) { m.P50Ms = 40 }), LimitUnknown, "not measured"},
+		{"server CPU not measured", with(func(m *Measures) { m.ServerCores = 0 }), LimitUnknown, "not measured"},
 		{"open, behind, idle: unknown", with(func(m *Measures) { m.Mode, m.Rate, m.RPS, m.ConnBusy = ModeOpen, 10000, 5000, 0.5 }), LimitUnknown, ""},
 	}
 	seen := map[Limit]bool{}
