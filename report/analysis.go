@@ -2,6 +2,8 @@ package report
 
 import (
 	"fmt"
+	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/corebench/corebench/results"
@@ -26,6 +28,7 @@ type scaling struct {
 	cases  []*results.Case // the sweep's cases, failed ones included
 	series []series        // plus the models-sweep point on each line
 	fits   map[string]fit  // by model; a workers sweep only
+	cpus   int             // the servers' CPUs, 0 if the run does not say
 }
 
 // fit is a model's USL fit, and why it is not drawn if it is not.
@@ -34,6 +37,8 @@ type fit struct {
 	err     error  // why there is no fit, or why it is not good enough to show
 	short   string // err in a few words, for a legend
 	flagged int    // cases left out of the fit as flagged
+	points  int    // points fitted (or that were too few)
+	past    int    // worker counts past the server CPUs, not fitted
 }
 
 // The USL describes throughput against a number of parallel units
@@ -57,19 +62,31 @@ const (
 	uslMinR2     = 0.98
 )
 
-// fitWorkers fits the USL to a worker sweep's unflagged points, and
-// refuses a fit that cannot say anything or does not describe them.
-func fitWorkers(sr series) fit {
-	pts, flagged := sr.fitPoints()
+// fitWorkers fits the USL to a worker sweep's unflagged points up to the
+// server CPUs (all of them when cpus is 0), and refuses a fit that cannot
+// say anything or does not describe them.
+func fitWorkers(sr series, cpus int) fit {
+	all, flagged := sr.fitPoints()
 	f := fit{flagged: flagged}
-	distinct := map[float64]bool{}
-	for _, p := range pts {
+	var pts []Point
+	distinct, past := map[float64]bool{}, map[float64]bool{}
+	for _, p := range all {
+		if cpus > 0 && p.N > float64(cpus) {
+			past[p.N] = true
+			continue
+		}
+		pts = append(pts, p)
 		distinct[p.N] = true
 	}
+	f.points, f.past = len(pts), len(past)
 	if len(distinct) < uslMinCounts {
 		f.err = fmt.Errorf("%s measured, a fit needs %d or more (3 parameters)", plural(len(distinct), "worker count"), uslMinCounts)
 		if flagged > 0 {
 			f.err = fmt.Errorf("%s left without flagged cases, a fit needs %d or more (3 parameters)", plural(len(distinct), "worker count"), uslMinCounts)
+		}
+		if f.past > 0 {
+			f.err = fmt.Errorf("%s up to the %d CPUs, a fit needs %d or more (3 parameters); the %s past them bring no cores to fit",
+				plural(len(distinct), "worker count"), cpus, uslMinCounts, plural(f.past, "count"))
 		}
 		f.short = plural(len(distinct), "worker count")
 		return f
@@ -85,12 +102,104 @@ func fitWorkers(sr series) fit {
 	return f
 }
 
+// Past the server CPUs a worker sweep oversubscribes the cores: the
+// workers take turns, so they add no capacity, only what taking turns
+// costs (context switches, caches refilled, for prefork-rr one master
+// feeding more workers). The USL's N is workers on the premise that each
+// brings its own capacity, which holds up to the CPUs and not past them:
+// there the cores cap throughput with a corner no smooth law has. Fitted
+// through that corner, the law blames the cores running out on the model:
+// one that scales nearly linearly to 12 CPUs and flattens past them gets
+// λ 9–10% above its one-worker figure, κ > 0 and a peak at 18–19 workers,
+// with R² 0.98–0.99, a coherency cost that is not the model's. So the
+// report fits the points up to the CPUs and reads the rest as measured:
+//   - the curve and the linear line λ·N are drawn up to the CPUs; past
+//     them the measured points are joined, and a line marks the CPUs;
+//   - a fitted peak within the CPUs is the model's own limit; one past
+//     them says it still scaled where the cores ran out;
+//   - the retrograde part, what oversubscription costs, is a measured
+//     column: req/s at the most workers against one worker per CPU;
+//   - parallel efficiency past the CPUs is per CPU, not per worker.
+
+// oversubscribed returns the worker counts of the sweep past the server
+// CPUs, in increasing order.
+func (sc *scaling) oversubscribed() []float64 {
+	if sc.sweep != results.SweepWorkers || sc.cpus == 0 {
+		return nil
+	}
+	var ns []float64
+	for _, sr := range sc.series {
+		for _, x := range sr.xs {
+			if x > float64(sc.cpus) && !slices.Contains(ns, x) {
+				ns = append(ns, x)
+			}
+		}
+	}
+	slices.Sort(ns)
+	return ns
+}
+
+// pastCPUs says what oversubscription did to a model, measured: its
+// median req/s at the most workers against that at one worker per CPU,
+// e.g. "−4.8% at 24 (of 12's 10.5k)"; "" when either was not measured or
+// is flagged.
+func (sc *scaling) pastCPUs(sr series) string {
+	var at, most *results.Case
+	var mostN float64
+	for i, c := range sr.cases {
+		switch x := sr.xs[i]; {
+		case x == float64(sc.cpus):
+			at = c
+		case x > float64(sc.cpus) && x > mostN:
+			most, mostN = c, x
+		}
+	}
+	if at == nil || most == nil || flagOf(at).any() || flagOf(most).any() {
+		return ""
+	}
+	d := 100 * (most.Summary.RPS.Median/at.Summary.RPS.Median - 1)
+	sign := "+"
+	if d < 0 {
+		sign, d = "−", -d
+	}
+	return fmt.Sprintf("%s%s%% at %g (of %d's %s)", sign, sig(d), mostN, sc.cpus, si(at.Summary.RPS.Median))
+}
+
+// joinFloats lists counts in words: "3", "3 and 4", "18, 24 and 36".
+func joinFloats(ns []float64) string {
+	var parts []string
+	for _, n := range ns {
+		parts = append(parts, strconv.FormatFloat(n, 'f', -1, 64))
+	}
+	if len(parts) < 2 {
+		return strings.Join(parts, "")
+	}
+	return strings.Join(parts[:len(parts)-1], ", ") + " and " + parts[len(parts)-1]
+}
+
+// peakWhere places a fitted peak against the server CPUs, for a table.
+func (sc *scaling) peakWhere(n float64) string {
+	switch {
+	case len(sc.oversubscribed()) == 0:
+		return ""
+	case n > float64(sc.cpus):
+		return fmt.Sprintf(" (past the %d CPUs: still scaling where they ran out)", sc.cpus)
+	}
+	return fmt.Sprintf(" (within the %d CPUs: the model's own limit)", sc.cpus)
+}
+
 // costing is COST and parallel efficiency from a worker sweep.
 type costing struct {
 	baseline *results.Case // singlecore
 	series   []series      // the multi-core models
 	costs    map[string]Cost
+	scaling  *scaling // the worker sweep it is from
 }
+
+// units is what N workers' efficiency is measured against: N, but past
+// the server CPUs the CPUs, as workers that take turns on them add no
+// capacity to be efficient with.
+func (ct *costing) units(n float64) float64 { return linearTo(n, ct.scaling) }
 
 func (v view) section(workload string) *section {
 	s := &section{workload: workload, path: v.path(workload), knees: map[string]knee{}}
@@ -114,14 +223,14 @@ func (v view) scaling(sweep results.Sweep, workload string, x func(*results.Case
 	if len(own) == 0 {
 		return nil
 	}
-	sc := &scaling{sweep: sweep, cases: own, fits: map[string]fit{}}
+	sc := &scaling{sweep: sweep, cases: own, fits: map[string]fit{}, cpus: len(v.run.Placement.ServerCPUs)}
 	sc.series = byModel(v.withModels(sweep, workload), x)
 	if sweep != results.SweepWorkers {
 		return sc
 	}
 	for _, sr := range sc.series {
 		if len(sr.xs) > 1 { // one point, such as singlecore's one worker: nothing to fit
-			sc.fits[sr.model] = fitWorkers(sr)
+			sc.fits[sr.model] = fitWorkers(sr, sc.cpus)
 		}
 	}
 	return sc
@@ -132,7 +241,7 @@ func (v view) costing(workload string, sc *scaling) *costing {
 	if base == nil || flagOf(base).any() {
 		return nil
 	}
-	c := &costing{baseline: base, costs: map[string]Cost{}}
+	c := &costing{baseline: base, costs: map[string]Cost{}, scaling: sc}
 	for _, sr := range sc.series {
 		if sr.model == results.SingleCore.Name {
 			continue

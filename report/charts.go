@@ -480,12 +480,15 @@ func (v view) scalingChart(s *section, sc *scaling) *chart {
 				leg.Add("  " + f.legend())
 			}
 		default:
+			// The law is drawn over the points it was fitted to, up to
+			// the CPUs; past them the measured points are joined.
+			hi := fitTo(xmax, sc)
 			curve, ideal := plotter.XYs{}, plotter.XYs{}
 			for i := 0; i <= 200; i++ {
 				t := float64(i) / 200
-				x := xmin + (xmax-xmin)*t
+				x := xmin + (hi-xmin)*t
 				if logX {
-					x = xmin * math.Pow(xmax/xmin, t)
+					x = xmin * math.Pow(hi/xmin, t)
 				}
 				curve = append(curve, plotter.XY{X: tx(x), Y: f.usl.At(x)})
 				ideal = append(ideal, plotter.XY{X: tx(x), Y: f.usl.Lambda * x})
@@ -493,6 +496,16 @@ func (v view) scalingChart(s *section, sc *scaling) *chart {
 			l, _ := modelLine(sr.model, curve, false, lineWidth)
 			il, _ := modelLine(sr.model, ideal, true, 1.8)
 			p.Add(il, l, marks)
+			var past plotter.XYs
+			for i, xy := range xys {
+				if sr.xs[i] >= hi && hi < xmax {
+					past = append(past, xy)
+				}
+			}
+			if len(past) > 1 {
+				pl, _ := modelLine(sr.model, past, false, 2)
+				p.Add(pl)
+			}
 			leg.Add(sr.model, l, marks)
 			leg.Add("  " + f.legend())
 			drawn++
@@ -501,11 +514,23 @@ func (v view) scalingChart(s *section, sc *scaling) *chart {
 			p.Add(hollow)
 		}
 	}
+	// Past the server CPUs the workers take turns: a line marks where.
+	over := sc.oversubscribed()
+	if len(over) > 0 {
+		cpus := float64(sc.cpus)
+		l, _ := plotter.NewLine(plotter.XYs{{X: tx(cpus), Y: 0}, {X: tx(cpus), Y: niceMax(top * 1.1)}})
+		l.LineStyle = dotted(gray, 1.5)
+		p.Add(l)
+		leg.Add(fmt.Sprintf("%d server CPUs: more workers take turns", sc.cpus), styleThumb{dotted(gray, 1.5)})
+	}
 	// Keys only for what is drawn.
 	note := "Dots: median, whiskers: min–max over repeats, joined per model."
 	if drawn > 0 {
 		leg.Add("USL fit", styleThumb{draw.LineStyle{Color: black, Width: vg.Points(lineWidth)}})
 		leg.Add("linear: λ·N", styleThumb{dashed(black, 1.8)})
+		if len(over) > 0 {
+			leg.Add("  both fitted and drawn up to the CPUs")
+		}
 		note = fmt.Sprintf("USL: X(N) = λN / (1 + σ(N−1) + κN(N−1)), drawn where it fits (%d+ worker counts, R² ≥ %g). Dots: median, whiskers: min–max over repeats.", uslMinCounts, uslMinR2)
 	} else if sc.sweep == results.SweepConnections {
 		note += " No USL: connections are offered load, not parallel workers."
@@ -537,6 +562,19 @@ func (v view) scalingChart(s *section, sc *scaling) *chart {
 		cases:   cases,
 	}
 }
+
+// linearTo is the N of linear scaling at x workers: x, but no more than
+// the server CPUs, which oversubscribed workers share.
+func linearTo(x float64, sc *scaling) float64 {
+	if sc.cpus > 0 && sc.sweep == results.SweepWorkers {
+		return math.Min(x, float64(sc.cpus))
+	}
+	return x
+}
+
+// fitTo is how far along the axis the USL of a sweep reaching xmax was
+// fitted, and so is drawn: to the server CPUs at most.
+func fitTo(xmax float64, sc *scaling) float64 { return linearTo(xmax, sc) }
 
 // 5. Latency against offered load, from the open-loop sweep.
 func (v view) loadChart(s *section) *chart {
@@ -623,6 +661,10 @@ func (v view) costChart(s *section) *chart {
 	}
 	left.Title.Text = "req/s against singlecore"
 	right.Title.Text = "efficiency: X(N) / (N · singlecore)"
+	note := "COST after McSherry, Isard, Murray: \"Scalability! But at what COST?\" (HotOS 2015). Efficiency 1 = N workers do N times singlecore's work."
+	if len(ct.scaling.oversubscribed()) > 0 {
+		note += fmt.Sprintf("\nPast the %d server CPUs, N is the CPUs: workers that take turns on them bring none.", ct.scaling.cpus)
+	}
 	leg := newLegend()
 	bl := hline{y: base, style: dashed(results.SingleCore.Color, 3)}
 	left.Add(bl)
@@ -652,7 +694,7 @@ func (v view) costChart(s *section) *chart {
 		exys := plotter.XYs{}
 		var eflags []bool
 		for i, c := range sr.cases {
-			if e := sr.cases[i].Summary.RPS.Median / (sr.xs[i] * base); base > 0 && finite(e) {
+			if e := sr.cases[i].Summary.RPS.Median / (ct.units(sr.xs[i]) * base); base > 0 && finite(e) {
 				exys = append(exys, plotter.XY{X: sr.xs[i], Y: e})
 				eflags = append(eflags, flagOf(c).any())
 				etop = math.Max(etop, e)
@@ -694,7 +736,7 @@ func (v view) costChart(s *section) *chart {
 			subtitle: v.machine() + "\n" + loadOf(cases),
 			panels:   []*plot.Plot{left, right},
 			legend:   leg,
-			note:     "COST after McSherry, Isard, Murray: \"Scalability! But at what COST?\" (HotOS 2015). Efficiency 1 = N workers do N times singlecore's work.",
+			note:     note,
 		},
 		flagged: flagged,
 		cases:   cases,

@@ -20,9 +20,11 @@
 //   - Per-worker bars and fairness come from the same merged counts, over
 //     every worker the server runs, an idle one at 0; where the server did
 //     not say how many it runs, the report says so.
-//   - The USL is fitted to worker sweeps only, and shown only with 4 or
-//     more worker counts and R² of 0.98 or more; elsewhere the report says
-//     why not.
+//   - The USL is fitted to worker sweeps only, over the worker counts up
+//     to the server CPUs (past them workers take turns and bring no
+//     capacity: what that costs is shown as measured), and shown only with
+//     4 or more worker counts and R² of 0.98 or more; elsewhere the report
+//     says why not.
 //   - Models are ranked only where their repeats tell them apart (min–max
 //     apart and p < 0.05); neighbours within noise are marked ≈, and with
 //     too few repeats nothing is ranked. `bench compare` says when the

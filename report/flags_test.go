@@ -47,6 +47,7 @@ func flaggedRun() *results.Run {
 		run.Cases = append(run.Cases, c)
 	}
 	run.Profile = "full"
+	serverCPUs(run, 4) // the worker sweep stays within them
 	return run
 }
 

@@ -39,7 +39,7 @@ func TestRenderLimitsAndNoise(t *testing.T) {
 		"**Machine noise** (‡ in the tables) in 1 case: `goroutines/hello/closed-c100/w2` (other processes took up to 0.15 of a CPU (over 0.05))",
 		"| CPU governor | powersave |",
 		"| Turbo/boost | on |",
-		"| SMT | not exposed |",
+		"| SMT | SMT control not exposed |",
 		"| Other processes | at most 0.15 of a CPU during a case (a warning over 0.05) |",
 	} {
 		if !strings.Contains(md, want) {

@@ -183,6 +183,7 @@ func TestRenderWorkerSweep(t *testing.T) {
 		}
 	}
 	run.Profile = "full"
+	serverCPUs(run, 4)
 	var names []string
 	for _, c := range Charts(run) {
 		names = append(names, c.Name)

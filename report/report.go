@@ -1,6 +1,7 @@
 package report
 
 import (
+	"cmp"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -193,6 +194,14 @@ func (v view) document() (*doc, []*chart) {
 				"The Universal Scalability Law (solid) and linear scaling from its λ (dashed) are drawn for a model only where the fit is good: "+
 				"%d or more worker counts, as it has 3 parameters, and R² of %g or more; the table says why a model has none.", uslMinCounts, uslMinR2))
 			d.table(uslTable(s.workers))
+			if over := s.workers.oversubscribed(); len(over) > 0 {
+				d.p("note", "Past the %d server CPUs (%s workers) the workers take turns on the cores and add no capacity, "+
+					"so the law, whose N are workers that each bring a core, is fitted to the worker counts up to the CPUs (points counts those) and drawn that far. "+
+					"A fitted peak within the CPUs is the model's own limit; one past them, that it still scaled where the cores ran out. "+
+					"What taking turns costs is measured, not fitted: the last column compares req/s at the most workers with one worker per CPU, "+
+					"and COST's efficiency past the CPUs is per CPU.",
+					s.workers.cpus, joinFloats(over))
+			}
 			if s.cost != nil {
 				d.h(4, "COST")
 				show(cs[costName(w)], "COST: the fewest workers with which each model beats singlecore's one core, and parallel efficiency against singlecore.")
@@ -512,12 +521,19 @@ func (v view) envTable() table {
 	}
 	add("Shared cores", shared)
 	add("Placement", pl.Note)
+	if run.Topology != nil { // runs before it had the older policy: a quarter of the CPUs
+		add("Topology", TopologyText(run.Topology))
+		add("Placement policy", PlacementPolicy)
+	}
 	add("CPU governor", orNotRecorded(e.Noise.Governor))
 	add("Turbo/boost", orNotRecorded(e.Noise.Boost))
-	add("SMT", orNotRecorded(e.Noise.SMT))
+	if run.Topology == nil && e.Noise.SMT != "" { // the topology line says it otherwise
+		add("SMT", smtText(e.Noise.SMT))
+	}
 	add("Other processes", v.othersText())
 	add("Measurement", fmt.Sprintf("%s warm-up, %s per repeat, %d repeats, %s engine",
 		secs(st.Warmup), secs(st.Duration), st.Repeat, orUnknown(st.Engine)))
+	add("Connections", st.ConnectionsFrom)
 	if st.CPUIters > 0 || st.IOMs > 0 {
 		add("Work per request", fmt.Sprintf("/cpu: %d SHA-256 rounds; /io: %d ms wait", st.CPUIters, st.IOMs))
 	}
@@ -691,28 +707,37 @@ func uslTable(sc *scaling) table {
 		head:  []string{"model", "points", "λ (req/s at 1)", "σ contention", "κ coherency", "peak at (workers)", "peak req/s", "R²"},
 		right: []bool{false, true, true, true, true, true, true, true},
 	}
+	past := len(sc.oversubscribed()) > 0
+	if past {
+		t.head = append(t.head, "past the CPUs (measured)")
+		t.right = append(t.right, true)
+	}
 	for _, sr := range sc.series {
 		f, ok := sc.fits[sr.model]
 		if !ok {
 			continue // one point, such as singlecore's one worker: nothing to fit
 		}
-		pts, _ := sr.fitPoints()
-		points := fmt.Sprint(len(pts))
+		points := fmt.Sprint(f.points)
 		if f.flagged > 0 {
 			points += fmt.Sprintf(" (%d flagged left out)", f.flagged)
 		}
+		var row []string
 		if f.err != nil {
-			t.rows = append(t.rows, []string{sr.model, points, "not fitted: " + strings.TrimPrefix(f.err.Error(), "usl: "), "", "", "", "", ""})
-			continue
+			row = []string{sr.model, points, "not fitted: " + strings.TrimPrefix(f.err.Error(), "usl: "), "", "", "", "", ""}
+		} else {
+			u := f.usl
+			peakN, peakX := "none (κ = 0)", "→ "+si(u.Ceiling())
+			if pn, px, ok := u.Peak(); ok {
+				peakN, peakX = sig(pn)+sc.peakWhere(pn), si(px)
+			} else if u.Sigma == 0 {
+				peakX = "unbounded"
+			}
+			row = []string{sr.model, points, si(u.Lambda), sig(u.Sigma), kappa(u.Kappa), peakN, peakX, fmt.Sprintf("%.3f", u.R2)}
 		}
-		u := f.usl
-		peakN, peakX := "none (κ = 0)", "→ "+si(u.Ceiling())
-		if pn, px, ok := u.Peak(); ok {
-			peakN, peakX = sig(pn), si(px)
-		} else if u.Sigma == 0 {
-			peakX = "unbounded"
+		if past {
+			row = append(row, cmp.Or(sc.pastCPUs(sr), "–"))
 		}
-		t.rows = append(t.rows, []string{sr.model, points, si(u.Lambda), sig(u.Sigma), kappa(u.Kappa), peakN, peakX, fmt.Sprintf("%.3f", u.R2)})
+		t.rows = append(t.rows, row)
 	}
 	return t
 }
@@ -752,7 +777,11 @@ func costTable(ct *costing) table {
 	sort.Float64s(ns)
 	t := table{head: []string{"model", "COST (workers)"}, right: []bool{false, true}}
 	for _, n := range ns {
-		t.head = append(t.head, fmt.Sprintf("efficiency at %g", n))
+		if u := ct.units(n); u < n {
+			t.head = append(t.head, fmt.Sprintf("efficiency at %g (per CPU of %g)", n, u))
+		} else {
+			t.head = append(t.head, fmt.Sprintf("efficiency at %g", n))
+		}
 		t.right = append(t.right, true)
 	}
 	base := []string{fmt.Sprintf("singlecore (baseline: %s req/s)", si(ct.baseline.Summary.RPS.Median)), "–"}
@@ -774,7 +803,7 @@ func costTable(ct *costing) table {
 		for _, n := range ns {
 			cell := "–"
 			for i, cs := range sr.cases {
-				if e := cs.Summary.RPS.Median / (n * c.Baseline); sr.xs[i] == n && finite(e) {
+				if e := cs.Summary.RPS.Median / (ct.units(n) * c.Baseline); sr.xs[i] == n && finite(e) {
 					cell = fmt.Sprintf("%.2f", e) + flagOf(cs).mark()
 				}
 			}

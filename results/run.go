@@ -36,6 +36,7 @@ type Run struct {
 	Profile   string    `json:"profile"`
 	Env       Env       `json:"env"`
 	Placement Placement `json:"placement"`
+	Topology  *Topology `json:"topology,omitempty"` // nil in runs from before topology was recorded
 	Settings  Settings  `json:"settings"`
 	Cases     []Case    `json:"cases"`
 }
@@ -73,6 +74,11 @@ type Settings struct {
 	Engine   string  `json:"engine"`
 	CPUIters int     `json:"cpu_iters"` // work of /cpu per request
 	IOMs     int     `json:"io_ms"`     // wait of /io per request
+	// Connections is the closed loops' concurrency outside the
+	// connections sweep, and ConnectionsFrom how it was decided (sized to
+	// the server CPUs, or set by --connections); empty in older runs.
+	Connections     int    `json:"connections,omitempty"`
+	ConnectionsFrom string `json:"connections_from,omitempty"`
 }
 
 // Case is one model under one load: measured Repeat times against one

@@ -2,6 +2,9 @@ package suite
 
 import (
 	"bufio"
+	"cmp"
+	"fmt"
+	"math"
 	"os"
 	"runtime"
 	"slices"
@@ -9,6 +12,7 @@ import (
 	"strings"
 
 	"github.com/corebench/corebench/internal/affinity"
+	"github.com/corebench/corebench/internal/topology"
 	"github.com/corebench/corebench/results"
 )
 
@@ -56,11 +60,63 @@ func procField(path, key, def string) string {
 	return def
 }
 
-// Place decides which CPUs the servers and the load generator use. Given
-// neither, on 4 or more CPUs the generator gets its own quarter (at least
-// one CPU, the highest-numbered) and the servers the rest; on fewer they
-// share every CPU, and the note says what that means for the figures.
-func Place(allowed, server, loadgen []int) results.Placement {
+// TopologyRecord is t as results.json records it.
+func TopologyRecord(t *topology.Topology) *results.Topology {
+	r := &results.Topology{Source: t.Root, CPUs: len(t.CPUs), Cores: t.Cores(), Packages: t.Packages(),
+		SMT: cmp.Or(t.SMT, results.SMTNotExposed), Notes: t.Notes}
+	for _, n := range t.Nodes() {
+		var cpus []int
+		for _, c := range t.CPUs {
+			if c.Node == n {
+				cpus = append(cpus, c.ID)
+			}
+		}
+		r.Nodes = append(r.Nodes, results.Node{ID: n, CPUs: cpus})
+	}
+	return r
+}
+
+// What the cheapest workload (hello, /) costs per request, measured on
+// this project's 2-core EPYC VM and committed in docs/performance.md:
+// the fast engine kept up to 151k req/s against nginx on the one CPU it
+// kept busy ("Load generator", 1: about 6.5 µs a request), and a Go
+// server (singlecore) spends 12.77 µs ("What the harness costs the
+// handler"). Dearer workloads cost the server more and the generator
+// about the same, so a share that keeps up with hello keeps up with all.
+const (
+	generatorMicros = 6.5
+	serverMicros    = 13.0
+)
+
+// The generator's share of the CPUs stays within these bounds whatever
+// the costs say: under 15% it has too few CPUs to absorb noise, and past
+// half the machine measures the generator more than the servers.
+const (
+	minLoadgenShare = 0.15
+	maxLoadgenShare = 0.50
+)
+
+// Place decides which CPUs the servers and the load generator use.
+// Explicit lists win; given one, the other gets the rest. Given neither,
+// on 4 or more CPUs and 2 or more physical cores:
+//   - the generator gets whole physical cores, so it never shares one
+//     with a server through hardware threads;
+//   - as many as it needs to keep up with the cheapest workload, from the
+//     measured costs above: gen/(gen+server) of the CPUs, rounded to
+//     whole cores and kept within 15% to 50%;
+//   - on one NUMA node when they fit in one (the highest-numbered that
+//     can hold them, and its highest-numbered cores), so its memory and
+//     caches stay on one socket;
+//   - the servers get the rest.
+//
+// Either way the servers' list is in CoresFirst order: the first thread
+// of every core before any second, so workers pinned round-robin from it
+// get whole cores first.
+//
+// On fewer CPUs, or one core, the servers and the generator share every
+// CPU, and the note says what that means for the figures.
+func Place(t *topology.Topology, server, loadgen []int) results.Placement {
+	allowed := t.IDs()
 	minus := func(a, b []int) []int {
 		var out []int
 		for _, c := range a {
@@ -70,6 +126,7 @@ func Place(allowed, server, loadgen []int) results.Placement {
 		}
 		return out
 	}
+	why := "as given"
 	switch {
 	case len(server) > 0 && len(loadgen) > 0:
 	case len(server) > 0:
@@ -80,13 +137,12 @@ func Place(allowed, server, loadgen []int) results.Placement {
 		if server = minus(allowed, loadgen); len(server) == 0 {
 			server = allowed
 		}
-	case len(allowed) >= 4:
-		n := max(1, len(allowed)/4)
-		server, loadgen = allowed[:len(allowed)-n], allowed[len(allowed)-n:]
+	case len(allowed) >= 4 && len(t.Cores()) >= 2:
+		server, loadgen, why = split(t)
 	default:
 		server, loadgen = allowed, allowed
 	}
-	p := results.Placement{ServerCPUs: server, LoadgenCPUs: loadgen}
+	p := results.Placement{ServerCPUs: t.CoresFirst(server), LoadgenCPUs: loadgen}
 	for _, c := range server {
 		if slices.Contains(loadgen, c) {
 			p.Shared = true
@@ -95,11 +151,106 @@ func Place(allowed, server, loadgen []int) results.Placement {
 	if p.Shared {
 		p.Note = "servers and the load generator share CPUs " + affinity.Format(allowed) +
 			": the generator's work takes CPU from the servers, so compare ratios between models, not absolute figures across machines"
-		if len(allowed) < 4 {
+		switch {
+		case len(allowed) < 4:
 			p.Note += " (with fewer than 4 CPUs there is none to spare for the generator)"
+		case len(t.Cores()) < 2:
+			p.Note += " (with one physical core the generator cannot have one of its own)"
 		}
-	} else {
-		p.Note = "servers on CPUs " + affinity.Format(server) + ", load generator on CPUs " + affinity.Format(loadgen)
+		return p
+	}
+	p.Note = fmt.Sprintf("servers on CPUs %s (%s), load generator on CPUs %s (%s, %.0f%% of the CPUs): %s",
+		affinity.Format(p.ServerCPUs), coresOf(t, server), affinity.Format(loadgen), coresOf(t, loadgen),
+		100*float64(len(loadgen))/float64(len(allowed)), why)
+	if split := splitCores(t, server, loadgen); len(split) > 0 {
+		p.Note += "; CPUs " + affinity.Format(split) + " are hardware threads of physical cores split between the servers and the generator, " +
+			"which then compete for those cores' execution units"
 	}
 	return p
+}
+
+// split gives the generator whole cores on one node, as Place says.
+func split(t *topology.Topology) (server, loadgen []int, why string) {
+	cores := t.Cores()
+	n := len(t.CPUs)
+	share := generatorMicros / (generatorMicros + serverMicros)
+	perCore := float64(n) / float64(len(cores))
+	k := int(math.Round(share * float64(n) / perCore))
+	bound := ""
+	switch {
+	case float64(k)*perCore < minLoadgenShare*float64(n):
+		k, bound = int(math.Ceil(minLoadgenShare*float64(n)/perCore)), ", raised to the 15% floor"
+	case float64(k)*perCore > maxLoadgenShare*float64(n):
+		k, bound = int(math.Floor(maxLoadgenShare*float64(n)/perCore)), ", cut to the 50% ceiling"
+	}
+	k = min(max(k, 1), len(cores)-1)
+
+	// Candidates: the highest-numbered node with k cores, its highest
+	// cores first; failing that, every node from the highest down.
+	var pick [][]int
+	nodes := t.Nodes()
+	where := ""
+	for i := len(nodes) - 1; i >= 0 && pick == nil; i-- {
+		var on [][]int
+		for _, c := range cores {
+			if t.Node(c[0]) == nodes[i] {
+				on = append(on, c)
+			}
+		}
+		if len(on) >= k {
+			pick = on[len(on)-k:]
+			if len(nodes) > 1 {
+				where = fmt.Sprintf(", all on NUMA node %d", nodes[i])
+			}
+		}
+	}
+	if pick == nil {
+		slices.SortStableFunc(cores, func(a, b []int) int { return t.Node(a[0]) - t.Node(b[0]) })
+		pick = cores[len(cores)-k:]
+		where = fmt.Sprintf(", spread over NUMA nodes as no node has %d cores", k)
+	}
+	for _, c := range pick {
+		loadgen = append(loadgen, c...)
+	}
+	slices.Sort(loadgen)
+	for _, c := range t.IDs() {
+		if !slices.Contains(loadgen, c) {
+			server = append(server, c)
+		}
+	}
+	why = fmt.Sprintf("whole cores each, so no physical core is split between them%s; "+
+		"the generator's share is from measured costs: about %.1f µs of generator CPU per hello request against %.0f µs for a Go server "+
+		"(docs/performance.md), so it needs %.0f%% of the CPUs to keep up with the cheapest workload, rounded to whole cores%s; "+
+		"the servers' list puts the first thread of every core before any second, so workers get whole cores first",
+		where, generatorMicros, serverMicros, 100*share, bound)
+	return server, loadgen, why
+}
+
+// coresOf says how many physical cores cpus are on.
+func coresOf(t *topology.Topology, cpus []int) string {
+	n := 0
+	for _, c := range t.Cores() {
+		if slices.ContainsFunc(c, func(id int) bool { return slices.Contains(cpus, id) }) {
+			n++
+		}
+	}
+	if n == 1 {
+		return "1 core"
+	}
+	return fmt.Sprintf("%d cores", n)
+}
+
+// splitCores returns the CPUs of physical cores that have threads in
+// both a and b, where neither CPU is in both.
+func splitCores(t *topology.Topology, a, b []int) []int {
+	var out []int
+	for _, c := range t.Cores() {
+		inA := slices.ContainsFunc(c, func(id int) bool { return slices.Contains(a, id) && !slices.Contains(b, id) })
+		inB := slices.ContainsFunc(c, func(id int) bool { return slices.Contains(b, id) && !slices.Contains(a, id) })
+		if inA && inB {
+			out = append(out, c...)
+		}
+	}
+	slices.Sort(out)
+	return out
 }

@@ -10,6 +10,7 @@ package suite
 
 import (
 	"fmt"
+	"math"
 	"slices"
 	"time"
 
@@ -27,22 +28,43 @@ var DefaultModels = slices.DeleteFunc(results.Variants(), func(v results.Variant
 
 // Profile is a named set of defaults for a run.
 type Profile struct {
-	Name        string
-	Models      []results.Variant
-	Workloads   []string
-	Connections int       // concurrency of the models sweep
-	ConnSweep   []int     // connections sweep: closed loop at each count
+	Name      string
+	Models    []results.Variant
+	Workloads []string
+	// Connections is the closed loop's concurrency of every sweep but the
+	// connections sweep; with PerCPU set it is the floor (see Conns).
+	Connections int
+	// PerCPU sizes Connections to the machine: this many per server CPU
+	// when that is more. 0 keeps Connections as it is (smoke, and an
+	// explicit --connections).
+	PerCPU int
+	// ConnSweep is the connections sweep: closed loop at each count. With
+	// PerCPU set, Plan extends it by ×4 steps until it reaches twice the
+	// sized default, so the sweep shows whether the default saturates.
+	ConnSweep   []int
 	RateSweep   []float64 // open-loop rates as fractions of each model's measured capacity
 	RateOn      string    // workload of the rate sweep
 	NoKeepAlive bool      // add a connection-per-request case per model
-	WorkerSweep bool      // sweep the workers of multi-worker models, 1..cores
+	WorkerSweep bool      // sweep the workers of multi-worker models: 1, 2, 4, ... the server CPUs, then 1.5× and 2× them
+	WorkersOn   []string  // workloads of the worker sweep; nil: every workload but io
 	Duration    time.Duration
 	Warmup      time.Duration
 	Repeat      int
 	About       string // what it measures and how long it takes, for --help
 }
 
+// perCPU is the built-in profiles' connections per server CPU. A closed
+// loop keeps a core busy only while a request is queued for it; each
+// connection spends most of its round trip in the generator and the
+// kernel, so a handful per core leaves cores idle on / and /json. 8 per
+// CPU is 224 on 28 cores, the low end of TechEmpower's 256–512.
+const perCPU = 8
+
 // Profiles are the built-in profiles. quick is the default.
+//
+// Their 100 connections stay the floor, so a machine of up to 12 server
+// CPUs plans the cases (and case IDs, which compare matches on) of the
+// committed 2-core reference; bigger machines get 8 per server CPU.
 var Profiles = map[string]Profile{
 	"smoke": {
 		Name: "smoke", Models: DefaultModels, Workloads: []string{"hello", "cpu"}, Connections: 4,
@@ -50,26 +72,61 @@ var Profiles = map[string]Profile{
 		About: "a few seconds: every model once, for tests",
 	},
 	"quick": {
-		Name: "quick", Models: DefaultModels, Workloads: []string{"hello", "cpu"}, Connections: 100,
+		Name: "quick", Models: DefaultModels, Workloads: []string{"hello", "cpu"}, Connections: 100, PerCPU: perCPU,
 		Duration: 3 * time.Second, Warmup: time.Second, Repeat: 2,
-		About: "every model on / and /cpu, 100 connections, 2 repeats; under 2 minutes",
+		About: "every model on / and /cpu, 100 connections (8 per server CPU past 12), 2 repeats; under 2 minutes",
 	},
 	"standard": {
-		Name: "standard", Models: DefaultModels, Workloads: []string{"hello", "cpu", "io"}, Connections: 100,
+		Name: "standard", Models: DefaultModels, Workloads: []string{"hello", "cpu", "io"}, Connections: 100, PerCPU: perCPU,
 		ConnSweep: []int{1, 4, 16, 64, 256}, RateSweep: []float64{0.25, 0.5, 0.75, 0.9, 1.0, 1.1}, RateOn: "cpu",
 		NoKeepAlive: true, Duration: 3 * time.Second, Warmup: time.Second, Repeat: 2,
 		About: "quick plus /io, a connection sweep, an open-loop rate sweep to each model's knee and connection-per-request; 10 to 15 minutes",
 	},
+	// manycore sweeps workers on /cpu only: on / the generator, with a
+	// quarter of the CPUs, runs out before many workers do.
+	"manycore": {
+		Name: "manycore", Models: DefaultModels, Workloads: []string{"hello", "cpu"}, Connections: 100, PerCPU: perCPU,
+		ConnSweep: []int{16, 64, 256}, NoKeepAlive: true, WorkerSweep: true, WorkersOn: []string{"cpu"},
+		Duration: 3 * time.Second, Warmup: time.Second, Repeat: 2,
+		About: "for 16 or more cores: every model on / and /cpu, connections past the default, connection-per-request, /cpu's worker sweep to 2× the server CPUs; under 8 minutes on 16 cores",
+	},
 	"full": {
-		Name: "full", Models: DefaultModels, Workloads: []string{"hello", "cpu", "io"}, Connections: 100,
+		Name: "full", Models: DefaultModels, Workloads: []string{"hello", "cpu", "io"}, Connections: 100, PerCPU: perCPU,
 		ConnSweep: []int{1, 4, 16, 64, 256}, RateSweep: []float64{0.25, 0.5, 0.75, 0.9, 1.0, 1.1}, RateOn: "cpu",
 		NoKeepAlive: true, WorkerSweep: true, Duration: 5 * time.Second, Warmup: time.Second, Repeat: 5,
-		About: "standard plus worker sweeps 1..cores and 5 repeats; what a many-core box deserves (an hour or more)",
+		About: "standard plus worker sweeps 1, 2, 4, ... the server CPUs, 1.5× and 2× them, and 5 repeats; an hour or more on a many-core box",
 	},
 }
 
-// ProfileNames lists the profiles from smallest to largest.
-var ProfileNames = []string{"smoke", "quick", "standard", "full"}
+// ProfileNames lists the profiles in the order --help shows them: by
+// what they cover, smoke to full (manycore takes less time than standard).
+var ProfileNames = []string{"smoke", "quick", "standard", "manycore", "full"}
+
+// Conns returns the connections of p's closed loops on serverCPUs
+// server CPUs, and how that figure was decided, in words for the report.
+func (p Profile) Conns(serverCPUs int) (int, string) {
+	if p.PerCPU <= 0 {
+		return p.Connections, fmt.Sprintf("%d, fixed by the profile", p.Connections)
+	}
+	if n := p.PerCPU * serverCPUs; n > p.Connections {
+		return n, fmt.Sprintf("%d: %d per server CPU × %d server CPUs", n, p.PerCPU, serverCPUs)
+	}
+	return p.Connections, fmt.Sprintf("%d: the profile's floor, more than %d per server CPU × %d server CPUs (%d)", p.Connections, p.PerCPU, serverCPUs, p.PerCPU*serverCPUs)
+}
+
+// connSweep returns p's connections sweep, extended past conns when p is
+// sized to the machine.
+func (p Profile) connSweep(conns int) []int {
+	sweep := slices.Clone(p.ConnSweep)
+	if p.PerCPU <= 0 || len(sweep) == 0 {
+		return sweep
+	}
+	for last := sweep[len(sweep)-1]; last < 2*conns; {
+		last *= 4
+		sweep = append(sweep, last)
+	}
+	return sweep
+}
 
 // Spec is one planned case.
 type Spec struct {
@@ -114,6 +171,7 @@ func Plan(p Profile, serverCPUs int) ([]Spec, error) {
 			return nil, err
 		}
 	}
+	conns, _ := p.Conns(serverCPUs)
 	var specs []Spec
 	seen := map[string]bool{}
 	add := func(s Spec) {
@@ -127,10 +185,10 @@ func Plan(p Profile, serverCPUs int) ([]Spec, error) {
 	}
 	for _, w := range p.Workloads {
 		for _, m := range p.Models {
-			add(Spec{Sweep: results.SweepModels, Model: m, Workers: m.Workers(serverCPUs), Workload: w, Mode: results.ModeClosed, Connections: p.Connections, KeepAlive: true})
+			add(Spec{Sweep: results.SweepModels, Model: m, Workers: m.Workers(serverCPUs), Workload: w, Mode: results.ModeClosed, Connections: conns, KeepAlive: true})
 		}
 	}
-	for _, c := range p.ConnSweep {
+	for _, c := range p.connSweep(conns) {
 		for _, m := range p.Models {
 			add(Spec{Sweep: results.SweepConnections, Model: m, Workers: m.Workers(serverCPUs), Workload: p.Workloads[0], Mode: results.ModeClosed, Connections: c, KeepAlive: true})
 		}
@@ -142,26 +200,26 @@ func Plan(p Profile, serverCPUs int) ([]Spec, error) {
 		}
 		for _, m := range p.Models {
 			for _, f := range p.RateSweep {
-				add(Spec{Sweep: results.SweepRate, Model: m, Workers: m.Workers(serverCPUs), Workload: on, Mode: results.ModeOpen, Connections: p.Connections, RateOf: f, KeepAlive: true})
+				add(Spec{Sweep: results.SweepRate, Model: m, Workers: m.Workers(serverCPUs), Workload: on, Mode: results.ModeOpen, Connections: conns, RateOf: f, KeepAlive: true})
 			}
 		}
 	}
 	if p.NoKeepAlive {
 		for _, m := range p.Models {
-			add(Spec{Sweep: results.SweepKeepAlive, Model: m, Workers: m.Workers(serverCPUs), Workload: p.Workloads[0], Mode: results.ModeClosed, Connections: p.Connections, KeepAlive: false})
+			add(Spec{Sweep: results.SweepKeepAlive, Model: m, Workers: m.Workers(serverCPUs), Workload: p.Workloads[0], Mode: results.ModeClosed, Connections: conns, KeepAlive: false})
 		}
 	}
 	if p.WorkerSweep {
 		for _, w := range p.Workloads {
-			if w == "io" {
-				continue // waiting does not scale with cores
+			if p.WorkersOn == nil && w == "io" || p.WorkersOn != nil && !slices.Contains(p.WorkersOn, w) {
+				continue // by default not io: waiting does not scale with cores
 			}
 			for _, m := range p.Models {
 				if m.OneWorker() {
 					continue
 				}
 				for _, n := range workerCounts(serverCPUs) {
-					add(Spec{Sweep: results.SweepWorkers, Model: m, Workers: n, Workload: w, Mode: results.ModeClosed, Connections: p.Connections, KeepAlive: true})
+					add(Spec{Sweep: results.SweepWorkers, Model: m, Workers: n, Workload: w, Mode: results.ModeClosed, Connections: conns, KeepAlive: true})
 				}
 			}
 		}
@@ -169,13 +227,22 @@ func Plan(p Profile, serverCPUs int) ([]Spec, error) {
 	return specs, nil
 }
 
-// workerCounts returns 1, 2, 4, ... up to and including cpus.
+// workerCounts returns 1, 2, 4, ... up to and including cpus, then 1.5×
+// and 2× cpus: past the cores the workers only take turns, and the sweep
+// measures what that costs (context switches, a master shared by more
+// workers) instead of leaving it to belief.
 func workerCounts(cpus int) []int {
 	var ns []int
 	for n := 1; n < cpus; n *= 2 {
 		ns = append(ns, n)
 	}
-	return append(ns, cpus)
+	ns = append(ns, cpus)
+	for _, n := range []int{int(math.Round(1.5 * float64(cpus))), 2 * cpus} {
+		if n > ns[len(ns)-1] {
+			ns = append(ns, n)
+		}
+	}
+	return ns
 }
 
 // Estimate returns how long specs take to run, roughly: warm-up once per

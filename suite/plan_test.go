@@ -57,9 +57,143 @@ func TestPlanFull(t *testing.T) {
 			t.Errorf("no %s sweep in full: %v", sw, sweeps)
 		}
 	}
-	// 8 workers is also the models sweep's case, so the sweep keeps it there.
-	if !slices.Equal(workers, []int{1, 2, 4}) {
-		t.Errorf("worker sweep %v, want 1 2 4 (8 is in the models sweep)", workers)
+	// 8 workers is also the models sweep's case, so the sweep keeps it
+	// there; 12 and 16 oversubscribe the 8 server CPUs.
+	if !slices.Equal(workers, []int{1, 2, 4, 12, 16}) {
+		t.Errorf("worker sweep %v, want 1 2 4 12 16 (8 is in the models sweep)", workers)
+	}
+}
+
+func TestWorkerCounts(t *testing.T) {
+	for _, tt := range []struct {
+		cpus int
+		want []int
+	}{
+		{1, []int{1, 2}},
+		{2, []int{1, 2, 3, 4}},
+		{6, []int{1, 2, 4, 6, 9, 12}},
+		{12, []int{1, 2, 4, 8, 12, 18, 24}},
+		{48, []int{1, 2, 4, 8, 16, 32, 48, 72, 96}},
+	} {
+		if got := workerCounts(tt.cpus); !slices.Equal(got, tt.want) {
+			t.Errorf("workerCounts(%d) = %v, want %v", tt.cpus, got, tt.want)
+		}
+	}
+}
+
+// TestPlanSizedToMachine: on bigger machines the closed loop gets at
+// least 4 connections per server CPU on / and /json, the connections
+// sweep goes past that, and the full profile's worker sweep goes past the
+// server CPUs (singlecore not swept).
+func TestPlanSizedToMachine(t *testing.T) {
+	for _, name := range []string{"quick", "standard", "manycore", "full"} {
+		for _, cpus := range []int{8, 12, 24, 48} {
+			p := Profiles[name]
+			p.Workloads = append(slices.Clone(p.Workloads), "json")
+			specs, err := Plan(p, cpus)
+			if err != nil {
+				t.Fatal(err)
+			}
+			def, _ := p.Conns(cpus)
+			maxConns, maxWorkers := 0, 0
+			for _, s := range specs {
+				if s.Sweep == results.SweepConnections {
+					maxConns = max(maxConns, s.Connections)
+					continue
+				}
+				if (s.Workload == "hello" || s.Workload == "json") && (s.Connections < 4*cpus || s.Connections < 100) {
+					t.Errorf("%s on %d server CPUs: %s has %d connections", name, cpus, s.ID, s.Connections)
+				}
+				if s.Sweep == results.SweepWorkers {
+					if s.Model == results.SingleCore {
+						t.Errorf("%s sweeps singlecore: %s", name, s.ID)
+					}
+					maxWorkers = max(maxWorkers, s.Workers)
+				}
+			}
+			if len(p.ConnSweep) > 0 && maxConns < 2*def {
+				t.Errorf("%s on %d server CPUs: connections sweep stops at %d, the default is %d", name, cpus, maxConns, def)
+			}
+			if p.WorkerSweep && maxWorkers != 2*cpus {
+				t.Errorf("%s on %d server CPUs: worker sweep stops at %d, want %d", name, cpus, maxWorkers, 2*cpus)
+			}
+		}
+	}
+	if n, how := Profiles["full"].Conns(48); n != 384 || !strings.Contains(how, "8 per server CPU × 48") {
+		t.Errorf("full on 48 server CPUs: %d connections (%s)", n, how)
+	}
+	// smoke, and an explicit --connections (PerCPU 0), are not sized.
+	if n, how := Profiles["smoke"].Conns(48); n != 4 || !strings.Contains(how, "fixed") {
+		t.Errorf("smoke on 48 server CPUs: %d connections (%s)", n, how)
+	}
+}
+
+// TestPlanReference: on the 2 CPUs of the committed reference its
+// command (standard with --worker-sweep) plans every case it ran, with
+// the same IDs (compare matches on them), and adds only the worker
+// sweep's oversubscribed 3 and 4 workers.
+func TestPlanReference(t *testing.T) {
+	ref, err := results.Load("../results/reference-2core-epyc/results.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(ref.Env.CommandLine, "--profile standard --worker-sweep") {
+		t.Fatalf("the reference ran %q", ref.Env.CommandLine)
+	}
+	p := Profiles["standard"]
+	p.WorkerSweep = true
+	specs, err := Plan(p, len(ref.Placement.ServerCPUs))
+	if err != nil {
+		t.Fatal(err)
+	}
+	planned := map[string]Spec{}
+	for _, s := range specs {
+		planned[s.ID] = s
+	}
+	for _, c := range ref.Cases {
+		if _, ok := planned[c.ID]; !ok {
+			t.Errorf("the reference's case %s is no longer planned", c.ID)
+		}
+		delete(planned, c.ID)
+	}
+	for id, s := range planned {
+		if s.Sweep != results.SweepWorkers || s.Workers != 3 && s.Workers != 4 || s.Connections != 100 {
+			t.Errorf("new case %s on the reference's 2 CPUs", id)
+		}
+	}
+	if len(planned) != 4*2*2 { // 4 multi-worker models × hello and cpu × 3 and 4 workers
+		t.Errorf("%d new cases, want 16: %v", len(planned), planned)
+	}
+	if n, how := Profiles["quick"].Conns(2); n != 100 || how != "100: the profile's floor, more than 8 per server CPU × 2 server CPUs (16)" {
+		t.Errorf("quick on 2 CPUs: %d connections (%s)", n, how)
+	}
+}
+
+// TestManycoreBudget: the manycore profile fits 8 minutes on a 16-core
+// box, whether the placement leaves the servers 12 CPUs or all 16.
+func TestManycoreBudget(t *testing.T) {
+	p := Profiles["manycore"]
+	for _, cpus := range []int{12, 16} {
+		specs, err := Plan(p, cpus)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if d := Estimate(specs, p); d > 8*time.Minute {
+			t.Errorf("manycore on %d server CPUs: %d cases, estimated %v", cpus, len(specs), d)
+		}
+		sweeps := map[results.Sweep]bool{}
+		for _, s := range specs {
+			sweeps[s.Sweep] = true
+			if s.Sweep == results.SweepWorkers && s.Workload != "cpu" {
+				t.Errorf("manycore sweeps workers on %s", s.Workload)
+			}
+		}
+		if !sweeps[results.SweepWorkers] || !sweeps[results.SweepConnections] || !sweeps[results.SweepKeepAlive] {
+			t.Errorf("manycore on %d server CPUs plans sweeps %v", cpus, sweeps)
+		}
+	}
+	if !slices.Contains(ProfileNames, "manycore") {
+		t.Errorf("ProfileNames %v lacks manycore", ProfileNames)
 	}
 }
 
@@ -107,25 +241,6 @@ func TestCaseIDs(t *testing.T) {
 		if tt.s.ID != tt.want {
 			t.Errorf("ID %q, want %q", tt.s.ID, tt.want)
 		}
-	}
-}
-
-func TestPlace(t *testing.T) {
-	p := Place([]int{0, 1, 2, 3, 4, 5, 6, 7}, nil, nil)
-	if !slices.Equal(p.ServerCPUs, []int{0, 1, 2, 3, 4, 5}) || !slices.Equal(p.LoadgenCPUs, []int{6, 7}) || p.Shared {
-		t.Errorf("8 CPUs: %+v", p)
-	}
-	p = Place([]int{0, 1}, nil, nil)
-	if !p.Shared || !strings.Contains(p.Note, "share") {
-		t.Errorf("2 CPUs: %+v", p)
-	}
-	p = Place([]int{0, 1, 2, 3}, []int{1, 2, 3}, nil)
-	if !slices.Equal(p.LoadgenCPUs, []int{0}) || p.Shared {
-		t.Errorf("--server-cpus 1-3: %+v", p)
-	}
-	p = Place([]int{0, 1}, nil, []int{0})
-	if !slices.Equal(p.ServerCPUs, []int{1}) {
-		t.Errorf("--loadgen-cpus 0: %+v", p)
 	}
 }
 

@@ -93,11 +93,18 @@ func serveArgs(o Options, sp Spec) []string {
 }
 
 // serverCPUs are the CPUs a case's server may run on: singlecore the
-// first of the servers' CPUs, the others all of them.
+// first of the servers' CPUs, goroutines with fewer threads than CPUs
+// the first N, the others all of them.
 func serverCPUs(o Options, sp Spec) []int {
 	cpus := o.ServerCPUs
-	if sp.Model.OneWorker() && len(cpus) > 0 {
+	switch {
+	case sp.Model.OneWorker() && len(cpus) > 0:
 		cpus = cpus[:1]
+	case sp.Model.OneProcess() && sp.Workers > 0 && sp.Workers < len(cpus):
+		// GOMAXPROCS=N on the list's first N CPUs, whole cores first (Place
+		// orders the list), as prefork pins its first N workers; on every
+		// CPU the kernel would put its threads wherever.
+		cpus = cpus[:sp.Workers]
 	}
 	return cpus
 }

@@ -277,3 +277,24 @@ func TestCPUReadingSince(t *testing.T) {
 		t.Errorf("without /proc/stat: other %v steal %v, want not measured", r.OtherCPU, r.StealCPU)
 	}
 }
+
+// TestServeArgsFewerWorkers: goroutines with fewer threads than server
+// CPUs runs on the first of them, which Place lists whole cores first;
+// prefork keeps every CPU (its master may run on any) and pins workers
+// from the list's start.
+func TestServeArgsFewerWorkers(t *testing.T) {
+	o := Options{ServerCPUs: []int{0, 2, 4, 1, 3, 5}}
+	for _, tt := range []struct {
+		s    Spec
+		cpus string
+	}{
+		{Spec{Model: results.Goroutines, Workers: 3}, "--cpus 0,2,4"},
+		{Spec{Model: results.Goroutines, Workers: 6}, "--cpus 0,2,4,1,3,5"},
+		{Spec{Model: results.Goroutines, Workers: 12}, "--cpus 0,2,4,1,3,5"},
+		{Spec{Model: results.PreforkRR, Workers: 3}, "--cpus 0,2,4,1,3,5"},
+	} {
+		if got := strings.Join(serveArgs(o, tt.s), " "); !strings.HasSuffix(got, tt.cpus) {
+			t.Errorf("%s with %d workers: %s, want it to end %s", tt.s.Model, tt.s.Workers, got, tt.cpus)
+		}
+	}
+}

@@ -254,9 +254,10 @@ func (f *attackFlags) options(target string) (loadgen.Options, error) {
 	return o, nil
 }
 
-// parseCPUs parses --cpus and checks the CPUs are available.
+// parseCPUs parses --cpus in the order written (prefork pins worker i
+// to the i-th) and checks the CPUs are available.
 func parseCPUs(s string) ([]int, error) {
-	cpus, err := affinity.ParseList(s)
+	cpus, err := affinity.ParseOrdered(s)
 	if err != nil {
 		return nil, usagef("--cpus: %v", err)
 	}

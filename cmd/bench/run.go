@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/corebench/corebench/internal/affinity"
+	"github.com/corebench/corebench/internal/topology"
 	"github.com/corebench/corebench/loadgen"
 	"github.com/corebench/corebench/models"
 	"github.com/corebench/corebench/report"
@@ -30,12 +31,15 @@ func init() {
 	register(&command{
 		name:    "run",
 		summary: "Run every model under the same load; write results, charts, tables and a page",
-		usage:   "run [--profile smoke|quick|standard|full] [--models LIST] [--workloads LIST] [--connections LIST] [flags]",
+		usage:   "run [--profile smoke|quick|standard|manycore|full] [--models LIST] [--workloads LIST] [--connections LIST] [flags]",
 		examples: `  bench run                                  # = bench run --profile quick: every model, under 2 minutes on 2 cores
   bench run --profile standard               # adds connection sweeps, open-loop rate sweeps, /io, no keep-alive
-  bench run --profile full                   # what a many-core box deserves: worker sweeps 1..N, repeats 5
+  bench run --profile manycore               # 16 or more cores, under 8 minutes: worker sweep past the CPUs
+  bench run --profile full                   # everything: worker sweeps to 2× the server CPUs, repeats 5
   bench run --models prefork-rr,prefork-os --workloads cpu --connections 1,8,64,256 --duration 10s --repeat 5
   bench run --server-cpus 0-5 --loadgen-cpus 6-7   # place the servers and the generator yourself
+  bench run --profile full --dry-run         # print the topology, the placement and every case; run nothing
+  bench run --dry-run --json --sysfs DIR     # plan for the machine whose /sys tree was copied to DIR
 
 Profiles:
 ` + strings.Join(profiles, "\n"),
@@ -46,46 +50,56 @@ Profiles:
 type runFlags struct {
 	profile, models, workloads, conns, workers string
 	serverCPUs, loadgenCPUs, engine, out       string
+	sysfs                                      string
 	duration, warmup                           time.Duration
 	repeat, cpuIters, ioMs                     int
-	workerSweep                                bool
+	workerSweep, dryRun, json                  bool
 }
 
 func runRun(c *cli, args []string) error {
 	var f runFlags
 	fs := c.flags()
-	fs.StringVar(&f.profile, "profile", "quick", "smoke, quick, standard or full (see below)")
+	fs.StringVar(&f.profile, "profile", "quick", strings.Join(suite.ProfileNames, ", ")+" (see below)")
 	fs.StringVar(&f.models, "models", "", "models to run, comma-separated: "+strings.Join(results.VariantNames(results.Variants()), ", ")+" (default: "+strings.Join(results.VariantNames(suite.DefaultModels), ",")+")")
 	fs.StringVar(&f.workloads, "workloads", "", "workloads, comma-separated: hello (/), json, cpu, io (default: the profile's)")
-	fs.StringVar(&f.conns, "connections", "", "connections: one count, or several for a connection sweep, e.g. 1,8,64,256")
-	fs.BoolVar(&f.workerSweep, "worker-sweep", false, "add a sweep of the multi-worker models over 1, 2, 4, ... workers up to one per server CPU (as the full profile does)")
+	fs.StringVar(&f.conns, "connections", "", "connections: one count, or several for a connection sweep, e.g. 1,8,64,256 (default: the profile's, 8 per server CPU and at least 100)")
+	fs.BoolVar(&f.workerSweep, "worker-sweep", false, "add a sweep of the multi-worker models over 1, 2, 4, ... workers up to one per server CPU, then 1.5× and 2× that (as the full profile does)")
 	fs.StringVar(&f.workers, "workers", "", "workers of the multi-worker models: N, max or max-K (default: one per server CPU)")
 	fs.DurationVar(&f.duration, "duration", 0, "measured time of each repeat (default: the profile's)")
 	fs.DurationVar(&f.warmup, "warmup", -1, "unmeasured load before a case's first repeat (default: the profile's)")
 	fs.IntVar(&f.repeat, "repeat", 0, "repeats per case (default: the profile's)")
 	fs.StringVar(&f.serverCPUs, "server-cpus", "", "CPUs for the servers (default: all but the generator's)")
-	fs.StringVar(&f.loadgenCPUs, "loadgen-cpus", "", "CPUs for the load generator (default: a quarter of them on 4 or more CPUs, else shared)")
+	fs.StringVar(&f.loadgenCPUs, "loadgen-cpus", "", "CPUs for the load generator (default: whole cores, about a third of the CPUs, on one NUMA node; shared under 4 CPUs)")
 	fs.StringVar(&f.engine, "engine", loadgen.EngineFast, "load generator engine: fast or vegeta")
 	fs.IntVar(&f.cpuIters, "cpu-iters", 0, "SHA-256 rounds per /cpu request (default: the server's, about 0.2 ms)")
 	fs.IntVar(&f.ioMs, "io-ms", 10, "milliseconds /io waits per request")
 	fs.StringVar(&f.out, "out", "", "directory to write into (default: results/<UTC time>-<host>)")
+	fs.BoolVar(&f.dryRun, "dry-run", false, "print the plan (topology, placement, every case, the estimated time) and run nothing")
+	fs.BoolVar(&f.json, "json", false, "with --dry-run: print the plan as one JSON object")
+	fs.StringVar(&f.sysfs, "sysfs", "", "with --dry-run: plan for the machine whose /sys-like tree is in this directory (all of its online CPUs)")
 	if err := c.parse(fs, args); err != nil {
 		return err
 	}
 	if fs.NArg() > 0 {
 		return usagef("unexpected argument %q", fs.Arg(0))
 	}
+	if (f.json || f.sysfs != "") && !f.dryRun {
+		return usagef("--json and --sysfs plan without running: add --dry-run")
+	}
 	prof, err := f.profileOf(c.smoke)
 	if err != nil {
 		return err
 	}
-	place, workers, err := f.placement()
+	place, topo, workers, err := f.placement()
 	if err != nil {
 		return err
 	}
 	specs, err := suite.Plan(prof, workers)
 	if err != nil {
 		return usagef("%v", err)
+	}
+	if f.dryRun {
+		return printPlan(c.stdout, f.json, prof, place, suite.TopologyRecord(topo), specs)
 	}
 
 	// This process is the load generator: pin it, and size its Go
@@ -98,23 +112,28 @@ func runRun(c *cli, args []string) error {
 	if err != nil {
 		return err
 	}
+	conns, connsFrom := prof.Conns(workers)
+	if f.conns != "" {
+		connsFrom = fmt.Sprintf("%d, set by --connections", conns)
+	}
 	start := time.Now().UTC()
 	host, _ := os.Hostname()
 	run := &results.Run{
 		ID: start.Format("20060102T150405Z") + "-" + host, Started: start, Profile: prof.Name,
 		Env:       suite.Environment(version, commit(), strings.TrimSpace("bench run "+strings.Join(args, " "))),
-		Placement: place,
+		Placement: place, Topology: suite.TopologyRecord(topo),
 		Settings: results.Settings{Duration: prof.Duration.Seconds(), Warmup: prof.Warmup.Seconds(), Repeat: prof.Repeat,
-			Engine: f.engine, CPUIters: cmp.Or(f.cpuIters, workload.DefaultCPUIters), IOMs: f.ioMs},
+			Engine: f.engine, CPUIters: cmp.Or(f.cpuIters, workload.DefaultCPUIters), IOMs: f.ioMs,
+			Connections: conns, ConnectionsFrom: connsFrom},
 		Cases: []results.Case{},
 	}
-	run.Env.Noise = suite.MachineNoise("/sys") // the lead joins this with --sysfs
+	run.Env.Noise = suite.MachineNoise(topology.DefaultRoot) // this machine: --sysfs only plans
 	dir := f.out
 	if dir == "" {
 		dir = filepath.Join("results", run.ID)
 	}
-	fmt.Fprintf(c.stderr, "bench run: profile %s, %d cases, about %v; %s\n",
-		prof.Name, len(specs), suite.Estimate(specs, prof).Round(time.Second), place.Note)
+	fmt.Fprintf(c.stderr, "bench run: profile %s, %d cases, about %v, connections %s; %s\n",
+		prof.Name, len(specs), suite.Estimate(specs, prof).Round(time.Second), connsFrom, place.Note)
 
 	ctx, stop := signalContext()
 	defer stop()
@@ -176,6 +195,7 @@ func (f *runFlags) profileOf(smoke bool) (suite.Profile, error) {
 			}
 			ns = append(ns, n)
 		}
+		prof.PerCPU = 0 // an explicit count wins over sizing to the machine
 		if len(ns) == 1 {
 			prof.Connections = ns[0]
 		} else {
@@ -201,39 +221,61 @@ func (f *runFlags) profileOf(smoke bool) (suite.Profile, error) {
 	if smoke {
 		s := suite.Profiles["smoke"]
 		prof.Duration, prof.Warmup, prof.Repeat = s.Duration, s.Warmup, s.Repeat
-		prof.Connections = min(prof.Connections, 8)
+		prof.Connections, prof.PerCPU = min(prof.Connections, 8), 0
 		prof.ConnSweep = prof.ConnSweep[:min(len(prof.ConnSweep), 2)]
 		prof.RateSweep = prof.RateSweep[:min(len(prof.RateSweep), 2)]
 	}
 	return prof, nil
 }
 
-// placement decides the CPUs of the servers and the generator, and the
-// worker count.
-func (f *runFlags) placement() (results.Placement, int, error) {
-	allowed, err := affinity.Allowed()
+// placement reads the topology (of this machine, or of --sysfs) and
+// decides the CPUs of the servers and the generator, and the worker count.
+func (f *runFlags) placement() (results.Placement, *topology.Topology, int, error) {
+	var allowed []int // with --sysfs, every online CPU of that tree
+	if f.sysfs == "" {
+		var err error
+		if allowed, err = affinity.Allowed(); err != nil {
+			return results.Placement{}, nil, 0, err
+		}
+	}
+	topo, err := topology.Read(cmp.Or(f.sysfs, topology.DefaultRoot), allowed)
 	if err != nil {
-		return results.Placement{}, 0, err
+		return results.Placement{}, nil, 0, fmt.Errorf("--sysfs: %v", err)
 	}
-	var server, gen []int
-	if f.serverCPUs != "" {
-		if server, err = parseCPUs(f.serverCPUs); err != nil {
-			return results.Placement{}, 0, usagef("--server-cpus: %v", strings.TrimPrefix(err.Error(), "--cpus: "))
+	cpusOf := func(flag, list string) ([]int, error) {
+		if list == "" {
+			return nil, nil
 		}
-	}
-	if f.loadgenCPUs != "" {
-		if gen, err = parseCPUs(f.loadgenCPUs); err != nil {
-			return results.Placement{}, 0, usagef("--loadgen-cpus: %v", strings.TrimPrefix(err.Error(), "--cpus: "))
+		cpus, err := affinity.ParseOrdered(list)
+		if err != nil {
+			return nil, usagef("%s: %v", flag, err)
 		}
+		for _, c := range cpus {
+			if topo.Node(c) < 0 && f.sysfs != "" {
+				return nil, usagef("%s: CPU %d is not on the machine in --sysfs %s (its CPUs are %s)", flag, c, f.sysfs, affinity.Format(topo.IDs()))
+			}
+		}
+		if err := affinity.Check(cpus, topo.IDs()); err != nil {
+			return nil, usagef("%s: %v", flag, err)
+		}
+		return cpus, nil
 	}
-	place := suite.Place(allowed, server, gen)
+	server, err := cpusOf("--server-cpus", f.serverCPUs)
+	if err != nil {
+		return results.Placement{}, nil, 0, err
+	}
+	gen, err := cpusOf("--loadgen-cpus", f.loadgenCPUs)
+	if err != nil {
+		return results.Placement{}, nil, 0, err
+	}
+	place := suite.Place(topo, server, gen)
 	workers := len(place.ServerCPUs)
 	if f.workers != "" {
 		if workers, err = models.ParseWorkers(f.workers, len(place.ServerCPUs)); err != nil {
-			return place, 0, usagef("--workers: %v", err)
+			return place, nil, 0, usagef("--workers: %v", err)
 		}
 	}
-	return place, workers, nil
+	return place, topo, workers, nil
 }
 
 func splitList(s string) []string {

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/corebench/corebench/internal/affinity"
 	"github.com/corebench/corebench/internal/proc"
 	"github.com/corebench/corebench/models/modeltest"
 	"github.com/corebench/corebench/results"
@@ -31,9 +32,16 @@ func TestRunSmoke(t *testing.T) {
 	if !run.Complete || run.Profile != "smoke" || run.Env.CPUs == 0 || run.Env.GoVersion == "" || len(run.Placement.ServerCPUs) == 0 {
 		t.Errorf("run header: %+v %+v %+v", run.Complete, run.Env, run.Placement)
 	}
+	if allowed, _ := affinity.Allowed(); run.Topology == nil || run.Topology.CPUs != len(allowed) || run.Topology.Source != "/sys" {
+		t.Errorf("topology %+v, want the %d CPUs this process may use, from /sys", run.Topology, len(allowed))
+	}
 	// The work the servers did by default, not the flag's zero.
 	if run.Settings.CPUIters != workload.DefaultCPUIters || run.Settings.IOMs <= 0 {
 		t.Errorf("settings %+v", run.Settings)
+	}
+	// How the connections were decided, for the report.
+	if run.Settings.Connections != 4 || run.Settings.ConnectionsFrom != "4, fixed by the profile" {
+		t.Errorf("connections %d (%q), want smoke's 4, fixed", run.Settings.Connections, run.Settings.ConnectionsFrom)
 	}
 	models := map[string]bool{}
 	for _, c := range run.Cases {

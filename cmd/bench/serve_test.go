@@ -1,9 +1,12 @@
 package main
 
 import (
+	"fmt"
+	"slices"
 	"testing"
 	"time"
 
+	"github.com/corebench/corebench/internal/affinity"
 	"github.com/corebench/corebench/results"
 )
 
@@ -23,5 +26,20 @@ func TestServeTakesEveryVariant(t *testing.T) {
 				t.Errorf("%s: --model %s --sched %q serves %s %s", v, f.model, f.sched, o.model, sched)
 			}
 		}
+	}
+}
+
+// TestServeCPUsInOrder: --cpus keeps the order written, as prefork pins
+// worker i to the i-th CPU and bench run lists whole cores first.
+func TestServeCPUsInOrder(t *testing.T) {
+	allowed, err := affinity.Allowed()
+	if err != nil || len(allowed) < 2 {
+		t.Skip("needs 2 CPUs")
+	}
+	a, b := allowed[0], allowed[1]
+	f := serveFlags{model: "prefork", cpus: fmt.Sprintf("%d,%d", b, a), workers: "2", grace: time.Second, minUptime: time.Second, maxRestarts: 1}
+	o, _, err := f.options()
+	if err != nil || !slices.Equal(o.CPUs, []int{b, a}) {
+		t.Errorf("--cpus %s: CPUs %v, %v", f.cpus, o.CPUs, err)
 	}
 }

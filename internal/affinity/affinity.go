@@ -9,6 +9,7 @@ package affinity
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -19,11 +20,21 @@ var ErrUnsupported = errors.New("CPU pinning is not supported on this OS")
 // ParseList parses a Linux CPU list such as "0-3,6,8-9" into sorted,
 // distinct CPU numbers.
 func ParseList(s string) ([]int, error) {
+	cpus, err := ParseOrdered(s)
+	slices.Sort(cpus)
+	return cpus, err
+}
+
+// ParseOrdered parses a CPU list as ParseList does but keeps the order it
+// is written in, dropping repeats: "0,2,1,3" stays so, for lists whose
+// order means something (prefork pins worker i to the i-th CPU).
+func ParseOrdered(s string) ([]int, error) {
 	s = strings.TrimSpace(s)
 	if s == "" {
 		return nil, errors.New("empty CPU list")
 	}
 	seen := map[int]bool{}
+	var cpus []int
 	for _, part := range strings.Split(s, ",") {
 		lo, hi, isRange := strings.Cut(strings.TrimSpace(part), "-")
 		a, err := strconv.Atoi(lo)
@@ -40,13 +51,10 @@ func ParseList(s string) ([]int, error) {
 			return nil, fmt.Errorf("bad CPU list %q: CPU %d is out of range", s, b)
 		}
 		for c := a; c <= b; c++ {
-			seen[c] = true
-		}
-	}
-	cpus := make([]int, 0, len(seen))
-	for c := range 4096 {
-		if seen[c] {
-			cpus = append(cpus, c)
+			if !seen[c] {
+				seen[c] = true
+				cpus = append(cpus, c)
+			}
 		}
 	}
 	return cpus, nil

@@ -33,6 +33,20 @@ func TestParseList(t *testing.T) {
 	}
 }
 
+// TestParseOrdered keeps the written order, which Format writes back.
+func TestParseOrdered(t *testing.T) {
+	got, err := ParseOrdered("0-2,8,4,1,6-7")
+	if want := []int{0, 1, 2, 8, 4, 6, 7}; err != nil || !slices.Equal(got, want) {
+		t.Errorf("ParseOrdered = %v, %v; want %v", got, err, want)
+	}
+	if f := Format(got); f != "0-2,8,4,6-7" {
+		t.Errorf("Format(%v) = %q", got, f)
+	}
+	if _, err := ParseOrdered("1,x"); err == nil {
+		t.Error(`ParseOrdered("1,x") accepted`)
+	}
+}
+
 func TestCheck(t *testing.T) {
 	if err := Check([]int{0, 1}, []int{0, 1, 2}); err != nil {
 		t.Error(err)

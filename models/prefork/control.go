@@ -354,13 +354,21 @@ func (c Client) Scale(ctx context.Context, n int, progress func(string)) error {
 // Logs passes the master's recent log lines to line, and with follow every
 // new one until ctx is done.
 func (c Client) Logs(ctx context.Context, follow bool, line func(string)) error {
-	err := c.call(ctx, request{Op: "logs", Follow: follow}, func(r reply) error {
+	return c.stream(ctx, request{Op: "logs", Follow: follow}, func(r reply) {
 		if r.Log != nil {
 			line(*r.Log)
 		}
+	})
+}
+
+// stream makes a call whose replies go to each; a followed stream ends
+// when ctx does, and that is not an error.
+func (c Client) stream(ctx context.Context, req request, each func(reply)) error {
+	err := c.call(ctx, req, func(r reply) error {
+		each(r)
 		return nil
 	})
-	if follow && errors.Is(err, context.Canceled) {
+	if req.Follow && errors.Is(err, context.Canceled) {
 		return nil
 	}
 	return err
@@ -415,16 +423,11 @@ func (c Client) Watch(ctx context.Context) (*Watcher, error) {
 // Events passes the master's recent events to each, and with follow every
 // new one until ctx is done, as Logs does for the log lines.
 func (c Client) Events(ctx context.Context, follow bool, each func(Event)) error {
-	err := c.call(ctx, request{Op: "watch", Recent: true, Follow: follow}, func(r reply) error {
+	return c.stream(ctx, request{Op: "watch", Recent: true, Follow: follow}, func(r reply) {
 		if r.Event != nil {
 			each(*r.Event)
 		}
-		return nil
 	})
-	if follow && errors.Is(err, context.Canceled) {
-		return nil
-	}
-	return err
 }
 
 // Masters returns the control sockets of the masters running in

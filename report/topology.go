@@ -1,0 +1,73 @@
+package report
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/corebench/corebench/results"
+)
+
+// TopologyText describes a recorded topology in one line: CPUs, physical
+// cores, packages, SMT, NUMA nodes, and what sysfs did not say.
+func TopologyText(t *results.Topology) string {
+	if t == nil {
+		return ""
+	}
+	lo, hi := 0, 0
+	for i, c := range t.Cores {
+		if i == 0 || len(c) < lo {
+			lo = len(c)
+		}
+		hi = max(hi, len(c))
+	}
+	threads := fmt.Sprintf("%s each", plural(hi, "thread"))
+	if lo != hi {
+		threads = fmt.Sprintf("%d to %d threads each", lo, hi)
+	}
+	s := fmt.Sprintf("%s on %s (%s), %s, %s", plural(t.CPUs, "CPU"), plural(len(t.Cores), "physical core"),
+		threads, plural(t.Packages, "package"), smtText(t.SMT))
+	var nodes []string
+	for _, n := range t.Nodes {
+		nodes = append(nodes, fmt.Sprintf("%d: %s", n.ID, cpuList(n.CPUs)))
+	}
+	switch len(nodes) {
+	case 0:
+	case 1:
+		s += "; NUMA node " + nodes[0]
+	default:
+		s += "; NUMA nodes " + strings.Join(nodes, ", ")
+	}
+	if t.Source != "" && t.Source != "/sys" {
+		s += "; read from " + t.Source
+	}
+	for _, n := range t.Notes {
+		s += "; " + n
+	}
+	return s
+}
+
+// smtText words devices/system/cpu/smt/control's value.
+func smtText(control string) string {
+	switch control {
+	case "on", "off":
+		return "SMT " + control
+	case "forceoff":
+		return "SMT off (forced)"
+	case "notsupported":
+		return "no SMT"
+	case "", results.SMTNotExposed, "notimplemented":
+		return "SMT control not exposed"
+	}
+	return "SMT control " + control
+}
+
+// PlacementPolicy is how bench run places the servers and the generator
+// when not told, and why; the report's environment section shows it.
+const PlacementPolicy = "Unless `--server-cpus`/`--loadgen-cpus` say otherwise: the generator gets whole physical cores, " +
+	"never a hardware thread of a core a server uses (two threads of one core share its execution units and caches, so a " +
+	"generator there takes capacity the figures would credit to the server); enough of them to keep up with the cheapest " +
+	"workload, from measured costs (about 6.5 µs of generator CPU per hello request against 13 µs for a Go server, " +
+	"docs/performance.md: a third of the CPUs), rounded to whole cores and kept within 15% to 50%; on one NUMA node when " +
+	"they fit, so its memory traffic stays on one socket. The servers get the rest, listed with the first thread of every " +
+	"core before any second, so prefork workers pinned round-robin from the list get whole cores first. Under 4 CPUs, or " +
+	"on one core, they share every CPU."
