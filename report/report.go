@@ -560,7 +560,7 @@ func (v view) othersText() string {
 	if n == 0 {
 		return "not recorded"
 	}
-	return fmt.Sprintf("at most %s of a CPU during a case (a warning over %g)", sig(most), results.OtherCoresWarn)
+	return fmt.Sprintf("at most %s of a CPU during a case (a warning over %g, if also over /proc/stat's sampling error)", sig(most), results.OtherCoresWarn)
 }
 
 func orUnknown(s string) string {
