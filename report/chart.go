@@ -122,6 +122,7 @@ type chart struct {
 	alt     string // what it shows in one line
 	fig     *fig
 	flagged []*results.Case // flagged cases it draws hollow, for the caption
+	cases   []*results.Case // every case it draws, for the caption's limits
 }
 
 // fig lays out a figure: a title and subtitle at the top, one or more
@@ -436,10 +437,14 @@ func (hollowThumb) Thumbnail(c *draw.Canvas) {
 // addFlagKey adds the key to hollow markers to a legend, if any are
 // drawn, in words: a slide has no caption.
 func addFlagKey(leg *plot.Legend, flagged []*results.Case) {
-	var sat, failed bool
+	var sat, failed, short bool
 	for _, c := range flagged {
 		f := flagOf(c)
-		sat, failed = sat || f.saturated, failed || f.failed > 0
+		sat, failed, short = sat || f.saturated, failed || f.failed > 0, short || f.underloaded
+	}
+	if short {
+		leg.Add("hollow: too few", hollowThumb{})
+		leg.Add("  connections")
 	}
 	switch {
 	case sat && failed:

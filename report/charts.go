@@ -235,6 +235,7 @@ func (v view) modelBars(s *section, name, alt, title, ylabel, note string, forma
 			note:     repeatsNote(cases, val) + " " + note,
 		},
 		flagged: flagged,
+		cases:   cases,
 	}
 }
 
@@ -306,6 +307,7 @@ func (v view) spectrumChart(s *section) *chart {
 			note:     "from the histograms of every repeat merged; each step right is ten times rarer (lower is better)",
 		},
 		flagged: flagged,
+		cases:   cases,
 	}
 }
 
@@ -407,6 +409,7 @@ func (v view) fairnessChart(s *section) *chart {
 			note:     note,
 		},
 		flagged: flagged,
+		cases:   cases,
 	}
 }
 
@@ -556,6 +559,7 @@ func (v view) scalingChart(s *section, sc *scaling) *chart {
 			note:     note,
 		},
 		flagged: flagged,
+		cases:   cases,
 	}
 }
 
@@ -631,6 +635,7 @@ func (v view) loadChart(s *section) *chart {
 			note:     "open loop: requests leave on schedule, answered or not; kept up = 95% of the offered rate served, at most 1% errors",
 		},
 		flagged: flagged,
+		cases:   cases,
 	}
 }
 
@@ -734,6 +739,7 @@ func (v view) costChart(s *section) *chart {
 			note:     note,
 		},
 		flagged: flagged,
+		cases:   cases,
 	}
 }
 

@@ -314,25 +314,30 @@ type caseFlag struct {
 	// failed is the share of requests that failed when it is over
 	// results.FailedFlag (0 otherwise): req/s counts successes only.
 	failed float64
+	// underloaded: too few connections to load the server, so req/s is
+	// what the load asked for, not what the server could do.
+	underloaded bool
 }
 
 func flagOf(c *results.Case) caseFlag {
 	if !measured(c) {
 		return caseFlag{}
 	}
-	f := caseFlag{saturated: c.Summary.Saturated}
+	f := caseFlag{saturated: c.Summary.Saturated, underloaded: c.Summary.LimitedBy == results.LimitConnections}
 	if c.Summary.FailedShare > results.FailedFlag {
 		f.failed = c.Summary.FailedShare
 	}
 	return f
 }
 
-func (f caseFlag) any() bool { return f.saturated || f.failed > 0 }
+func (f caseFlag) any() bool { return f.saturated || f.failed > 0 || f.underloaded }
 
 // Table marks of the flags; their notes say what each means.
 const (
-	markSaturated = "⚠"
-	markFailed    = "†"
+	markSaturated   = "⚠"
+	markFailed      = "†"
+	markUnderloaded = "↓"
+	markNoise       = "‡" // after the limit: machine noise in that case
 )
 
 // mark is what a table writes after a flagged figure: " ⚠", " †".
@@ -343,6 +348,9 @@ func (f caseFlag) mark() string {
 	}
 	if f.failed > 0 {
 		m += markFailed
+	}
+	if f.underloaded {
+		m += markUnderloaded
 	}
 	if m == "" {
 		return ""
@@ -359,6 +367,9 @@ func (f caseFlag) words() string {
 	}
 	if f.failed > 0 {
 		w = append(w, sig(100*f.failed)+"% failed")
+	}
+	if f.underloaded {
+		w = append(w, "too few connections")
 	}
 	return strings.Join(w, ", ")
 }
@@ -438,7 +449,7 @@ func fairnessText(c *results.Case) string {
 }
 
 // flagCount counts the flagged cases among cases, by kind.
-func flagCount(cases []*results.Case) (saturated, failed, any int) {
+func flagCount(cases []*results.Case) (saturated, failed, underloaded, any int) {
 	for _, c := range cases {
 		f := flagOf(c)
 		if f.saturated {
@@ -446,6 +457,9 @@ func flagCount(cases []*results.Case) (saturated, failed, any int) {
 		}
 		if f.failed > 0 {
 			failed++
+		}
+		if f.underloaded {
+			underloaded++
 		}
 		if f.any() {
 			any++

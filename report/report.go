@@ -120,7 +120,7 @@ func (v view) document() (*doc, []*chart) {
 	var charts []*chart
 	show := func(c *chart, caption string) {
 		if c != nil {
-			d.figure(c, caption+flaggedCaption(c.flagged))
+			d.figure(c, caption+flaggedCaption(c.flagged)+limitsCaption(c.cases))
 			charts = append(charts, c)
 		}
 	}
@@ -169,6 +169,7 @@ func (v view) document() (*doc, []*chart) {
 			show(cs[spectrumName(w)], "Latency at every percentile, from the merged histograms: flat is good, a late climb is a tail.")
 			d.table(caseTable(s.models, results.SweepModels))
 			flagNotes(d, s.models)
+			limitNote(d, s.models)
 			rankSection(d, s.models)
 			show(cs[cpuName(w)], "Server CPU time per request (master and workers): efficiency that holds even when the generator shares the cores.")
 			show(cs[fairnessName(w)], "How each prefork scheduling policy spread requests over the workers, with Jain's fairness index.")
@@ -179,12 +180,14 @@ func (v view) document() (*doc, []*chart) {
 				"are offered load, and past the server's capacity throughput flattens whatever the law's curve does.")
 			d.table(caseTable(s.conns.cases, results.SweepConnections))
 			flagNotes(d, s.conns.cases)
+			limitNote(d, s.conns.cases)
 		})
 		v.sweepSection(d, w, results.SweepRate, len(s.rate) > 0, func() {
 			show(cs[loadName(w)], "p99 (solid) and p50 (dashed) latency against the offered rate; the ring marks the last rate each model kept up with.")
 			d.table(kneeTable(s))
 			d.table(caseTable(s.rate, results.SweepRate))
 			flagNotes(d, s.rate)
+			limitNote(d, s.rate)
 		})
 		v.sweepSection(d, w, results.SweepWorkers, s.workers != nil, func() {
 			show(cs[scalingName(results.SweepWorkers, w)], fmt.Sprintf("Requests per second against workers: medians, whiskers min and max. "+
@@ -208,10 +211,12 @@ func (v view) document() (*doc, []*chart) {
 			}
 			d.table(caseTable(s.workers.cases, results.SweepWorkers))
 			flagNotes(d, s.workers.cases)
+			limitNote(d, s.workers.cases)
 		})
 		v.sweepSection(d, w, results.SweepKeepAlive, len(s.keepAlive) > 0, func() {
 			d.table(caseTable(s.keepAlive, results.SweepKeepAlive))
 			flagNotes(d, s.keepAlive)
+			limitNote(d, s.keepAlive)
 		})
 	}
 
@@ -303,6 +308,23 @@ func (v view) warnings(failed int) []string {
 		}
 		out = append(out, s+". The server may be faster than this case says.")
 	}
+	runWide := results.NoiseWarnings(run.Env.Noise, run.Env.CPUs, &results.Case{}) // the governor: every case has it
+	for _, w := range runWide {
+		out = append(out, "**Machine noise on every case:** "+w+". Pin it with `cpupower frequency-set -g performance` for figures that compare.")
+	}
+	var noisy []string
+	for _, c := range run.Cases {
+		if c.Summary == nil {
+			continue
+		}
+		if ws := slices.DeleteFunc(slices.Clone(c.Summary.Noise), func(w string) bool { return slices.Contains(runWide, w) }); len(ws) > 0 {
+			noisy = append(noisy, fmt.Sprintf("`%s` (%s)", c.ID, strings.Join(ws, "; ")))
+		}
+	}
+	if len(noisy) > 0 {
+		out = append(out, fmt.Sprintf("**Machine noise** (%s in the tables) in %s: %s. Their figures may be lower than the server's capacity on a quiet machine.",
+			markNoise, plural(len(noisy), "case"), strings.Join(noisy, ", ")))
+	}
 	if dirtyBuild(run.Env) {
 		out = append(out, dirtyWarning)
 	}
@@ -333,7 +355,11 @@ func flagNotes(d *doc, cases []*results.Case) {
 			break
 		}
 	}
-	sat, failed, _ := flagCount(cases)
+	sat, failed, short, _ := flagCount(cases)
+	if short > 0 {
+		d.p("note", "%s too few connections: neither the server nor the generator was near its CPU, and latency was low, "+
+			"so the load, not the server, set req/s. Drawn hollow in the charts, and left out of fits, COST and rankings.", markUnderloaded)
+	}
 	if sat > 0 {
 		d.p("note", "%s the load generator was saturated: that server may have more to give. "+
 			"Drawn hollow in the charts, and left out of fits, COST, knees and rankings.", markSaturated)
@@ -342,6 +368,72 @@ func flagNotes(d *doc, cases []*results.Case) {
 		d.p("note", "%s more than %g%% of its requests failed: req/s counts successful responses only, so it is not "+
 			"the server's capacity. Drawn hollow in the charts, and left out of fits, COST and rankings.", markFailed, 100*results.FailedFlag)
 	}
+}
+
+// limitNote says under a table what its "limited by" column means, for
+// the limits it shows, and what the noise mark means if it has one.
+func limitNote(d *doc, cases []*results.Case) {
+	var shown []results.Limit
+	noise := false
+	for _, c := range cases {
+		if !measured(c) {
+			continue
+		}
+		if l := c.Summary.LimitedBy; l != "" && !slices.Contains(shown, l) {
+			shown = append(shown, l)
+		}
+		noise = noise || len(c.Summary.Noise) > 0
+	}
+	if len(shown) == 0 {
+		return
+	}
+	slices.SortFunc(shown, func(a, b results.Limit) int { return slices.Index(results.Limits, a) - slices.Index(results.Limits, b) })
+	var parts []string
+	for _, l := range shown {
+		parts = append(parts, "*"+l.Word()+"*: "+limitMeaning[l])
+	}
+	d.p("note", "Limited by, from the CPU figures of each case: %s.", strings.Join(parts, "; "))
+	if noise {
+		d.p("note", "%s machine noise during the case (a governor other than performance, or other processes taking over %g of a CPU); see [Warnings](#warnings).",
+			markNoise, results.OtherCoresWarn)
+	}
+}
+
+// limitMeaning says in a few words what each limit means for the figure.
+var limitMeaning = map[results.Limit]string{
+	results.LimitFailures:    fmt.Sprintf("over %g%% of requests failed", 100*results.FailedFlag),
+	results.LimitGenerator:   "the load generator saturated, the server may be faster",
+	results.LimitRate:        "the open loop's offered rate, which the server kept up with",
+	results.LimitMaster:      "the prefork master near one core while its workers had room",
+	results.LimitServer:      fmt.Sprintf("the server used %g%% or more of its cores: the model's capacity", 100*results.BusyShare),
+	results.LimitShared:      "the CPUs it shares with the generator were busy: compare ratios, not absolute figures",
+	results.LimitWait:        "the request's own wait (/io), not a CPU",
+	results.LimitConnections: "neither server nor generator near its CPU, latency low: more connections would get more",
+	results.LimitUnknown:     "no measured resource near its limit, yet latency high",
+}
+
+// limitsCaption tells a chart's reader what limited the cases it draws,
+// so that no generator or load limit passes for a model's.
+func limitsCaption(cases []*results.Case) string {
+	n := map[results.Limit]int{}
+	for _, c := range cases {
+		if measured(c) && c.Summary.LimitedBy != "" {
+			n[c.Summary.LimitedBy]++
+		}
+	}
+	if len(n) == 0 {
+		return ""
+	}
+	var parts []string
+	for _, l := range results.Limits {
+		if n[l] > 0 {
+			parts = append(parts, fmt.Sprintf("%s %d", l.Word(), n[l]))
+		}
+	}
+	if len(n) == 1 && n[results.LimitServer] > 0 {
+		return " Every case was limited by the server's cores."
+	}
+	return " Limited by: " + strings.Join(parts, ", ") + "."
 }
 
 // rankSection says in what order the models side by side come, as far
@@ -361,11 +453,14 @@ func rankSection(d *doc, cases []*results.Case) {
 // flaggedCaption tells a chart's reader which of its cases are drawn
 // hollow, and why.
 func flaggedCaption(flagged []*results.Case) string {
-	sat, failed, n := flagCount(flagged)
+	sat, failed, short, n := flagCount(flagged)
 	if n == 0 {
 		return ""
 	}
 	var why []string
+	if short > 0 {
+		why = append(why, fmt.Sprintf("%s with too few connections to load the server (%s)", plural(short, "case"), markUnderloaded))
+	}
 	if sat > 0 {
 		why = append(why, fmt.Sprintf("%s where the generator saturated (%s in the tables)", plural(sat, "case"), markSaturated))
 	}
@@ -430,6 +525,12 @@ func (v view) envTable() table {
 		add("Topology", TopologyText(run.Topology))
 		add("Placement policy", PlacementPolicy)
 	}
+	add("CPU governor", orNotRecorded(e.Noise.Governor))
+	add("Turbo/boost", orNotRecorded(e.Noise.Boost))
+	if run.Topology == nil && e.Noise.SMT != "" { // the topology line says it otherwise
+		add("SMT", smtText(e.Noise.SMT))
+	}
+	add("Other processes", v.othersText())
 	add("Measurement", fmt.Sprintf("%s warm-up, %s per repeat, %d repeats, %s engine",
 		secs(st.Warmup), secs(st.Duration), st.Repeat, orUnknown(st.Engine)))
 	add("Connections", st.ConnectionsFrom)
@@ -437,6 +538,29 @@ func (v view) envTable() table {
 		add("Work per request", fmt.Sprintf("/cpu: %d SHA-256 rounds; /io: %d ms wait", st.CPUIters, st.IOMs))
 	}
 	return t
+}
+
+// orNotRecorded is a machine setting as the environment table writes
+// it: "" is a run from before bench recorded it.
+func orNotRecorded(s string) string {
+	if s == "" {
+		return "not recorded"
+	}
+	return s
+}
+
+// othersText sums up the CPU other processes took during the cases.
+func (v view) othersText() string {
+	most, n := 0.0, 0
+	for _, c := range v.run.Cases {
+		if c.Summary != nil && c.Summary.OtherCores.N > 0 {
+			most, n = max(most, c.Summary.OtherCores.Max), n+1
+		}
+	}
+	if n == 0 {
+		return "not recorded"
+	}
+	return fmt.Sprintf("at most %s of a CPU during a case (a warning over %g, if also over /proc/stat's sampling error)", sig(most), results.OtherCoresWarn)
 }
 
 func orUnknown(s string) string {
@@ -503,10 +627,10 @@ func caseTable(cases []*results.Case, sweep results.Sweep) table {
 	if open {
 		t.head = append(t.head, "late")
 	}
-	t.head = append(t.head, "server CPU µs/req", "server MB", "fairness")
+	t.head = append(t.head, "server CPU µs/req", "server MB", "fairness", "limited by")
 	t.right = make([]bool, len(t.head))
 	for i := 1; i < len(t.head); i++ {
-		t.right[i] = t.head[i] != "keep-alive"
+		t.right[i] = t.head[i] != "keep-alive" && t.head[i] != "limited by"
 	}
 	for _, c := range cases {
 		row := []string{c.Model, fmt.Sprint(c.Workers)}
@@ -546,8 +670,18 @@ func caseTable(cases []*results.Case, sweep results.Sweep) table {
 		}
 		// Peak resident memory of every server process together: what
 		// N processes cost against N threads.
-		row = append(row, median(s.ServerCPUPerReq, sig), median(s.ServerRSSMB, sig), fairnessText(c))
+		row = append(row, median(s.ServerCPUPerReq, sig), median(s.ServerRSSMB, sig), fairnessText(c), limitText(s))
 		t.rows = append(t.rows, row)
+	}
+	return t
+}
+
+// limitText is the "limited by" cell: the limit's word, and the noise
+// mark when the case met machine noise.
+func limitText(s *results.CaseSummary) string {
+	t := s.LimitedBy.Word()
+	if len(s.Noise) > 0 {
+		t += " " + markNoise
 	}
 	return t
 }

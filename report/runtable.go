@@ -11,22 +11,25 @@ import (
 
 // RunTable writes what `bench run` prints when it finishes: one line per
 // case, with the marks of the report's tables (≥ on a latency that is a
-// lower bound, ⚠ and † on req/s the report does not take as the server's
-// capacity) and a note saying what each mark present means.
+// lower bound, ⚠, † and ↓ on req/s the report does not take as the
+// server's capacity, ‡ on a case with machine noise), what limited each
+// case, and a note saying what each mark present means.
 func RunTable(w io.Writer, run *results.Run) {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "CASE\tREQ/S\tP50\tP99\tERRORS\tSERVER CPU/REQ")
+	fmt.Fprintln(tw, "CASE\tREQ/S\tP50\tP99\tERRORS\tSERVER CPU/REQ\tLIMITED BY")
 	var seen caseFlag
-	bound := false
+	bound, noise := false, false
 	for i := range run.Cases {
 		c := &run.Cases[i]
 		if !measured(c) {
-			fmt.Fprintf(tw, "%s\tfailed: %s\t\t\t\t\n", c.ID, failure(c))
+			fmt.Fprintf(tw, "%s\tfailed: %s\t\t\t\t\t\n", c.ID, failure(c))
 			continue
 		}
 		s, f := c.Summary, flagOf(c)
 		seen.saturated = seen.saturated || f.saturated
 		seen.failed = max(seen.failed, f.failed)
+		seen.underloaded = seen.underloaded || f.underloaded
+		noise = noise || len(s.Noise) > 0
 		lat := func(name string, v float64) string {
 			if slices.Contains(s.LowerBounds, name) {
 				bound = true
@@ -34,8 +37,8 @@ func RunTable(w io.Writer, run *results.Run) {
 			}
 			return Millis(v)
 		}
-		fmt.Fprintf(tw, "%s\t%s%s\t%s\t%s\t%s\t%.1f µs\n", c.ID, countOf(s.RPS.Median), f.mark(),
-			lat("p50", s.P50.Median), lat("p99", s.P99.Median), errorsText(s), s.ServerCPUPerReq.Median)
+		fmt.Fprintf(tw, "%s\t%s%s\t%s\t%s\t%s\t%.1f µs\t%s\n", c.ID, countOf(s.RPS.Median), f.mark(),
+			lat("p50", s.P50.Median), lat("p99", s.P99.Median), errorsText(s), s.ServerCPUPerReq.Median, limitText(s))
 	}
 	tw.Flush()
 	if seen.saturated {
@@ -44,8 +47,14 @@ func RunTable(w io.Writer, run *results.Run) {
 	if seen.failed > 0 {
 		fmt.Fprintf(w, "%s over %s%% of requests failed: req/s counts successes only.\n", markFailed, sig(100*results.FailedFlag))
 	}
+	if seen.underloaded {
+		fmt.Fprintln(w, markUnderloaded+" too few connections to load the server: the load, not the server, set req/s.")
+	}
 	if bound {
 		fmt.Fprintln(w, "≥ timed-out or unsent requests reach that latency: it is a lower bound.")
+	}
+	if noise {
+		fmt.Fprintln(w, markNoise+" machine noise during the case (a governor other than performance, or other processes' CPU); the report says which.")
 	}
 }
 
@@ -60,7 +69,11 @@ func CaseLine(c *results.Case) string {
 	if slices.Contains(s.LowerBounds, "p99") {
 		p99 = "≥" + p99
 	}
-	return fmt.Sprintf("%s req/s%s, p99 %s, %s errors", countOf(s.RPS.Median), flagOf(c).mark(), p99, errorsText(s))
+	line := fmt.Sprintf("%s req/s%s, p99 %s, %s errors", countOf(s.RPS.Median), flagOf(c).mark(), p99, errorsText(s))
+	if s.LimitedBy != "" {
+		line += ", limited by " + limitText(s)
+	}
+	return line
 }
 
 // failure says why c has no figures.

@@ -24,9 +24,12 @@ func TestRunTable(t *testing.T) {
 	bounded := results.Case{ID: "bounded", Summary: sum()}
 	bounded.Summary.LowerBounds = []string{"p99"}
 	broken := results.Case{ID: "broken", Error: "server exited"}
+	short := results.Case{ID: "short", Summary: sum()}
+	short.Summary.LimitedBy, short.Summary.Noise = results.LimitConnections, []string{"other processes took up to 0.20 of a CPU (over 0.05)"}
+	clean.Summary.LimitedBy = results.LimitServer
 
 	var b bytes.Buffer
-	RunTable(&b, &results.Run{Cases: []results.Case{clean, sat, failing, bounded, broken}})
+	RunTable(&b, &results.Run{Cases: []results.Case{clean, sat, failing, bounded, broken, short}})
 	lines := map[string]string{}
 	for _, l := range strings.Split(b.String(), "\n") {
 		if f := strings.Fields(l); len(f) > 0 {
@@ -34,7 +37,8 @@ func TestRunTable(t *testing.T) {
 		}
 	}
 	for id, want := range map[string][]string{
-		"clean":     {"41,234  ", "2.50 ms", " 0 "},
+		"clean":     {"41,234  ", "2.50 ms", " 0 ", "server cores"},
+		"short":     {"41,234 ↓", "too few connections ‡"},
 		"saturated": {"41,234 ⚠"},
 		"failing":   {"41,234 †", "500 (5%)"},
 		"bounded":   {"≥2.50 ms", "0.500 ms"},
@@ -46,10 +50,10 @@ func TestRunTable(t *testing.T) {
 			}
 		}
 	}
-	if strings.ContainsAny(lines["clean"], "⚠†≥") {
+	if strings.ContainsAny(lines["clean"], "⚠†≥↓‡") {
 		t.Errorf("a clean case is marked: %q", lines["clean"])
 	}
-	for _, note := range []string{"⚠ the load generator", "† over 1% of requests failed", "≥ timed-out or unsent"} {
+	for _, note := range []string{"⚠ the load generator", "† over 1% of requests failed", "≥ timed-out or unsent", "↓ too few connections", "‡ machine noise"} {
 		if !strings.Contains(b.String(), note) {
 			t.Errorf("no note %q:\n%s", note, b.String())
 		}
@@ -57,10 +61,13 @@ func TestRunTable(t *testing.T) {
 
 	b.Reset()
 	RunTable(&b, &results.Run{Cases: []results.Case{clean}})
-	if strings.ContainsAny(b.String(), "⚠†≥") {
+	if strings.ContainsAny(b.String(), "⚠†≥↓‡") {
 		t.Errorf("marks or notes without a marked case:\n%s", b.String())
 	}
 	if got := CaseLine(&bounded); got != "41,234 req/s, p99 ≥2.50 ms, 0 errors" {
+		t.Errorf("CaseLine = %q", got)
+	}
+	if got := CaseLine(&short); got != "41,234 req/s ↓, p99 2.50 ms, 0 errors, limited by too few connections ‡" {
 		t.Errorf("CaseLine = %q", got)
 	}
 	if got := CaseLine(&failing); !strings.HasPrefix(got, "41,234 req/s †,") {

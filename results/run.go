@@ -1,6 +1,7 @@
 package results
 
 import (
+	"cmp"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -54,6 +55,7 @@ type Env struct {
 	Version     string `json:"version"`
 	Commit      string `json:"commit"`
 	CommandLine string `json:"command_line"`
+	Noise       Noise  `json:"noise"`
 }
 
 // Placement says which CPUs the servers and the load generator used.
@@ -82,17 +84,20 @@ type Settings struct {
 // Case is one model under one load: measured Repeat times against one
 // freshly started server.
 type Case struct {
-	ID          string   `json:"id"`    // stable across runs, e.g. "prefork-rr/cpu/closed-c100/w2"
-	Sweep       Sweep    `json:"sweep"` // which comparison it belongs to
-	Model       string   `json:"model"` // its Variant's Name
-	Workers     int      `json:"workers"`
-	Workload    string   `json:"workload"` // hello, json, cpu, io
-	Path        string   `json:"path"`
-	Mode        Mode     `json:"mode"`
-	Connections int      `json:"connections"`
-	Rate        float64  `json:"rate,omitempty"` // open loop: offered req/s
-	KeepAlive   bool     `json:"keepalive"`
-	Repeats     []Repeat `json:"repeats"`
+	ID          string  `json:"id"`    // stable across runs, e.g. "prefork-rr/cpu/closed-c100/w2"
+	Sweep       Sweep   `json:"sweep"` // which comparison it belongs to
+	Model       string  `json:"model"` // its Variant's Name
+	Workers     int     `json:"workers"`
+	Workload    string  `json:"workload"` // hello, json, cpu, io
+	Path        string  `json:"path"`
+	Mode        Mode    `json:"mode"`
+	Connections int     `json:"connections"`
+	Rate        float64 `json:"rate,omitempty"` // open loop: offered req/s
+	KeepAlive   bool    `json:"keepalive"`
+	// ServerCPUs are the CPUs the server could run on; empty in results
+	// written before they were recorded (see AllottedCPUs).
+	ServerCPUs []int    `json:"server_cpus,omitempty"`
+	Repeats    []Repeat `json:"repeats"`
 	// Summary is computed from Repeats by Summarize; nil when no repeat
 	// measured anything.
 	Summary *CaseSummary `json:"summary,omitempty"`
@@ -105,7 +110,22 @@ type Repeat struct {
 	ServerCPU   float64 `json:"server_cpu_s"`     // CPU seconds of all server processes while measured
 	ServerRSS   int64   `json:"server_rss_bytes"` // peak resident memory, summed over its processes
 	ServerProcs int     `json:"server_procs"`
-	Error       string  `json:"error,omitempty"`
+	// WallS is the wall time over which the suite read the CPU figures
+	// (ServerCPU and the ones below): the whole measurement, a little
+	// longer than Load.DurationS. 0 in older results.
+	WallS float64 `json:"wall_s,omitempty"`
+	// MasterCPU is the CPU seconds of the prefork master alone (part of
+	// ServerCPU); nil for other models.
+	MasterCPU *float64 `json:"master_cpu_s,omitempty"`
+	// OtherCPU is the CPU seconds every other process on the machine
+	// took meanwhile: user and system time of /proc/stat minus the
+	// server's and this process's (the generator's). Interrupt time, mostly
+	// the load's own packets, is in it only where the kernel also charges
+	// it to the processes interrupted. StealCPU is what a hypervisor gave
+	// other guests. Both nil where not measured.
+	OtherCPU *float64 `json:"other_cpu_s,omitempty"`
+	StealCPU *float64 `json:"steal_cpu_s,omitempty"`
+	Error    string   `json:"error,omitempty"`
 }
 
 // Spread is a median with the min and max across repeats.
@@ -131,6 +151,20 @@ type CaseSummary struct {
 	ServerCPUPerReq Spread `json:"server_cpu_us_per_req"`
 	ServerRSSMB     Spread `json:"server_rss_mb"`
 	LoadgenCores    Spread `json:"loadgen_cores"`
+	// ServerCores is the server's CPU seconds per second of wall time,
+	// master included; MasterCores the prefork master's alone (N 0 for
+	// other models); OtherCores and StealCores the same of OtherCPU and
+	// StealCPU (N 0 where not measured).
+	ServerCores Spread `json:"server_cores"`
+	MasterCores Spread `json:"master_cores"`
+	OtherCores  Spread `json:"other_cores"`
+	StealCores  Spread `json:"steal_cores"`
+	// LimitedBy is what limited the case and LimitedWhy says so with the
+	// figures (see LimitOf); set by Assess, which needs the placement.
+	LimitedBy  Limit  `json:"limited_by"`
+	LimitedWhy string `json:"limited_why,omitempty"`
+	// Noise warns of machine noise the case met (see NoiseWarnings).
+	Noise []string `json:"noise,omitempty"`
 	// PerWorker adds up the repeats' per-worker counts, and Fairness is
 	// Jain's index of those sums over the Workers the server ran (the
 	// most any repeat saw), idle ones counting 0: the same figure the
@@ -203,11 +237,37 @@ func (c *Case) Summarize() {
 	sum.P999, sum.Max = SpreadOf(p999), SpreadOf(mx)
 	sum.ServerCPUPerReq, sum.ServerRSSMB = SpreadOf(cpu), SpreadOf(rss)
 	sum.LoadgenCores = SpreadOf(cores)
+	c.Summary = sum
+	c.summarizeCores()
 	sum.Fairness = Jain(sum.PerWorker, sum.Workers)
 	if sum.Requests > 0 {
 		sum.FailedShare = float64(sum.Errors) / float64(sum.Requests)
 	}
-	c.Summary = sum
+}
+
+// summarizeCores sets the summary's CPU seconds per second of wall time
+// from the repeats that measured something.
+func (c *Case) summarizeCores() {
+	var server, master, other, steal []float64
+	for _, r := range c.Repeats {
+		l := r.Load
+		wall := cmp.Or(r.WallS, l.DurationS)
+		if l.Requests == 0 && l.Errors == 0 || wall <= 0 {
+			continue
+		}
+		server = append(server, r.ServerCPU/wall)
+		for _, f := range []struct {
+			v  *float64
+			to *[]float64
+		}{{r.MasterCPU, &master}, {r.OtherCPU, &other}, {r.StealCPU, &steal}} {
+			if f.v != nil {
+				*f.to = append(*f.to, *f.v/wall)
+			}
+		}
+	}
+	s := c.Summary
+	s.ServerCores, s.MasterCores = SpreadOf(server), SpreadOf(master)
+	s.OtherCores, s.StealCores = SpreadOf(other), SpreadOf(steal)
 }
 
 // Save writes the run as dir/results.json, creating dir.
@@ -257,6 +317,7 @@ func Load(path string) (*Run, error) {
 	if err := json.Unmarshal(b, &r); err != nil {
 		return nil, fmt.Errorf("%s is damaged: %s", path, jsonError(b, err))
 	}
+	r.Assess() // results written before limited_by get it derived
 	return &r, nil
 }
 

@@ -20,4 +20,4 @@ type Node struct {
 }
 
 // SMTNotExposed is Topology.SMT where the kernel has no SMT control.
-const SMTNotExposed = "not exposed"
+const SMTNotExposed = NotExposed

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"os"
 	"os/exec"
 	"strconv"
 	"time"
@@ -66,6 +67,7 @@ func Run(ctx context.Context, o Options, run *results.Run) error {
 		if c.Summary != nil && sp.Sweep == results.SweepModels {
 			capacity[sp.Model.Name+"/"+sp.Workload] = c.Summary.RPS.Median
 		}
+		c.Assess(run.Placement, run.Env)
 		run.Cases = append(run.Cases, c)
 		if o.Progress != nil {
 			o.Progress(Progress{Done: i + 1, Total: len(o.Specs), Finished: &run.Cases[len(run.Cases)-1], Elapsed: time.Since(start), Left: left - per})
@@ -81,6 +83,19 @@ func Run(ctx context.Context, o Options, run *results.Run) error {
 func serveArgs(o Options, sp Spec) []string {
 	args := append([]string{"serve"}, sp.Model.ServeArgs(sp.Workers)...)
 	args = append(args, "--addr", "127.0.0.1:0")
+	if cpus := serverCPUs(o, sp); len(cpus) > 0 {
+		args = append(args, "--cpus", affinity.Format(cpus))
+	}
+	if o.CPUIters > 0 {
+		args = append(args, "--cpu-iters", strconv.Itoa(o.CPUIters))
+	}
+	return args
+}
+
+// serverCPUs are the CPUs a case's server may run on: singlecore the
+// first of the servers' CPUs, goroutines with fewer threads than CPUs
+// the first N, the others all of them.
+func serverCPUs(o Options, sp Spec) []int {
 	cpus := o.ServerCPUs
 	switch {
 	case sp.Model.OneWorker() && len(cpus) > 0:
@@ -91,13 +106,7 @@ func serveArgs(o Options, sp Spec) []string {
 		// CPU the kernel would put its threads wherever.
 		cpus = cpus[:sp.Workers]
 	}
-	if len(cpus) > 0 {
-		args = append(args, "--cpus", affinity.Format(cpus))
-	}
-	if o.CPUIters > 0 {
-		args = append(args, "--cpu-iters", strconv.Itoa(o.CPUIters))
-	}
-	return args
+	return cpus
 }
 
 func (o Options) path(sp Spec) string {
@@ -117,7 +126,7 @@ func runCase(ctx context.Context, o Options, sp Spec, capacity map[string]float6
 	}()
 	c = results.Case{
 		ID: sp.ID, Sweep: sp.Sweep, Model: sp.Model.Name, Workers: sp.Workers, Workload: sp.Workload, Path: o.path(sp),
-		Mode: sp.Mode, Connections: sp.Connections, KeepAlive: sp.KeepAlive, Repeats: []results.Repeat{},
+		Mode: sp.Mode, Connections: sp.Connections, KeepAlive: sp.KeepAlive, ServerCPUs: serverCPUs(o, sp), Repeats: []results.Repeat{},
 	}
 	if sp.Mode == results.ModeOpen {
 		base := capacity[sp.Model.Name+"/"+sp.Workload]
@@ -155,9 +164,10 @@ func runCase(ctx context.Context, o Options, sp Spec, capacity map[string]float6
 			break
 		}
 		pids := srv.Pids()
-		cpu0 := proc.CPUSeconds(pids)
+		before := readCPU(pids)
 		sum, err := o.Generate(ctx, load)
-		rep := results.Repeat{ServerCPU: proc.CPUSeconds(pids) - cpu0, ServerRSS: proc.PeakRSS(pids), ServerProcs: len(pids)}
+		rep := readCPU(pids).since(before, sp.Model.Prefork())
+		rep.ServerRSS, rep.ServerProcs = proc.PeakRSS(pids), len(pids)
 		if sum != nil {
 			rep.Load = *sum
 		}
@@ -179,6 +189,50 @@ func runCase(ctx context.Context, o Options, sp Spec, capacity map[string]float6
 	}
 	c.Summarize()
 	return c
+}
+
+// cpuReading is what the suite reads of CPU time around a repeat: the
+// server's processes, its master (the first of them) alone, this process
+// (the load generator) and the whole machine.
+type cpuReading struct {
+	at                   time.Time
+	server, master, self float64
+	machine              proc.Totals
+	machineOK            bool
+	irqInTasks           bool // proc.InterruptsInTasks
+}
+
+func readCPU(pids []int) cpuReading {
+	r := cpuReading{at: time.Now(), irqInTasks: proc.InterruptsInTasks()}
+	r.machine, r.machineOK = proc.MachineTotals()
+	r.server, r.master = proc.CPUSeconds(pids), proc.CPUSeconds(pids[:1])
+	r.self = proc.CPUSeconds([]int{os.Getpid()})
+	return r
+}
+
+// since is a repeat's CPU figures from reading b to r: the master's for
+// a prefork server, and what other processes took where the machine's
+// totals could be read: the machine's process time (with its interrupt
+// time where the kernel charges that to processes too, as their times
+// then include it) less the server's and the generator's; never below 0,
+// as the readings have a tick's resolution.
+func (r cpuReading) since(b cpuReading, prefork bool) results.Repeat {
+	rep := results.Repeat{ServerCPU: r.server - b.server, WallS: r.at.Sub(b.at).Seconds()}
+	if prefork {
+		m := r.master - b.master
+		rep.MasterCPU = &m
+	}
+	if r.machineOK && b.machineOK {
+		d := r.machine.Sub(b.machine)
+		busy := d.Process
+		if r.irqInTasks {
+			busy += d.Interrupt
+		}
+		other := max(0, busy-rep.ServerCPU-(r.self-b.self))
+		steal := max(0, d.Steal)
+		rep.OtherCPU, rep.StealCPU = &other, &steal
+	}
+	return rep
 }
 
 // workersOf is how many workers the case's server runs, for the fairness:

@@ -130,7 +130,7 @@ func TestRunRecordsFailuresAndGoesOn(t *testing.T) {
 			seen = append(seen, p.Finished.Model)
 		}
 	}
-	var run results.Run
+	run := results.Run{Env: results.Env{Noise: results.Noise{Governor: "powersave"}}}
 	if err := Run(context.Background(), o, &run); err != nil {
 		t.Fatal(err)
 	}
@@ -144,6 +144,13 @@ func TestRunRecordsFailuresAndGoesOn(t *testing.T) {
 		}
 		if c.Summary.Requests == 0 || c.Summary.ServerCPUPerReq.Median <= 0 || c.Repeats[0].ServerRSS <= 0 {
 			t.Errorf("%s: %d requests, %v µs server CPU per request, %d bytes RSS", c.Model, c.Summary.Requests, c.Summary.ServerCPUPerReq.Median, c.Repeats[0].ServerRSS)
+		}
+		// Assessed as it ran: a limit, and the run's governor as noise.
+		if r := c.Repeats[0]; r.WallS < 0.2 || r.OtherCPU == nil || r.StealCPU == nil || r.MasterCPU != nil {
+			t.Errorf("%s: wall %v s, other CPU %v, steal %v, master %v: want the window, others' CPU, no master", c.Model, r.WallS, r.OtherCPU, r.StealCPU, r.MasterCPU)
+		}
+		if c.Summary.LimitedBy == "" || len(c.Summary.Noise) == 0 || !strings.Contains(c.Summary.Noise[0], "powersave") {
+			t.Errorf("%s: limited by %q, noise %q", c.Model, c.Summary.LimitedBy, c.Summary.Noise)
 		}
 	}
 	if e := run.Cases[1].Error; !strings.Contains(e, "exited before it was ready") || !strings.Contains(e, "pretend the port is taken") {
@@ -239,6 +246,35 @@ func TestRunCountsIdleWorkers(t *testing.T) {
 	}
 	if want := []int{3, 3, 3, 1, 1, 1}; !slices.Equal(got, want) { // warm-up and 2 repeats each
 		t.Errorf("loads asked for workers %v, want %v", got, want)
+	}
+	// A prefork server's master is measured apart.
+	if r := run.Cases[0].Repeats[0]; r.MasterCPU == nil || *r.MasterCPU > r.ServerCPU || run.Cases[0].Summary.MasterCores.N != 2 {
+		t.Errorf("prefork repeat: master %v of server %v s", r.MasterCPU, r.ServerCPU)
+	}
+}
+
+// since takes the master's CPU apart for prefork, and leaves to other
+// processes the machine's process time that neither the server nor this
+// process (the generator) took; never less than none.
+func TestCPUReadingSince(t *testing.T) {
+	t0 := time.Date(2026, 12, 2, 0, 0, 0, 0, time.UTC)
+	b := cpuReading{at: t0, server: 10, master: 1, self: 5, machine: proc.Totals{Process: 100, Steal: 2}, machineOK: true}
+	a := cpuReading{at: t0.Add(2 * time.Second), server: 13, master: 1.5, self: 6, machine: proc.Totals{Process: 104.5, Steal: 2.25}, machineOK: true}
+	r := a.since(b, true)
+	if r.ServerCPU != 3 || r.WallS != 2 || r.MasterCPU == nil || *r.MasterCPU != 0.5 || r.OtherCPU == nil || *r.OtherCPU != 0.5 || *r.StealCPU != 0.25 {
+		t.Errorf("since = %+v (master %v other %v steal %v)", r, r.MasterCPU, r.OtherCPU, r.StealCPU)
+	}
+	a.machine.Interrupt, a.irqInTasks = 0.25, true // interrupts the processes' times include
+	if r := a.since(b, false); *r.OtherCPU != 0.75 {
+		t.Errorf("interrupts charged to tasks: other %v, want 0.75", *r.OtherCPU)
+	}
+	a.machine.Process = 103 // the tick resolution: less than the processes took
+	if r := a.since(b, false); r.MasterCPU != nil || *r.OtherCPU != 0 {
+		t.Errorf("one-process model: master %v, other %v; want none and 0", r.MasterCPU, *r.OtherCPU)
+	}
+	a.machineOK = false
+	if r := a.since(b, false); r.OtherCPU != nil || r.StealCPU != nil {
+		t.Errorf("without /proc/stat: other %v steal %v, want not measured", r.OtherCPU, r.StealCPU)
 	}
 }
 

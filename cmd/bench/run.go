@@ -127,6 +127,7 @@ func runRun(c *cli, args []string) error {
 			Connections: conns, ConnectionsFrom: connsFrom},
 		Cases: []results.Case{},
 	}
+	run.Env.Noise = suite.MachineNoise(topology.DefaultRoot) // this machine: --sysfs only plans
 	dir := f.out
 	if dir == "" {
 		dir = filepath.Join("results", run.ID)

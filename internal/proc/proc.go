@@ -5,11 +5,13 @@ package proc
 
 import (
 	"bufio"
+	"compress/gzip"
 	"fmt"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 )
 
 // Tree returns pid and all its descendants, parents first.
@@ -153,4 +155,87 @@ func Busy(before, after []CPUTimes) []float64 {
 		}
 	}
 	return out
+}
+
+// Totals are the whole machine's cumulative CPU times from /proc/stat's
+// "cpu" line, in seconds.
+type Totals struct {
+	// Process is user, nice and system time: what processes ran
+	// (guest time is already in user).
+	Process float64
+	// Interrupt is irq and softirq time, charged to no process when the
+	// kernel accounts interrupt time apart.
+	Interrupt float64
+	// Steal is what a hypervisor ran of other guests on these CPUs.
+	Steal float64
+}
+
+// MachineTotals reads the machine's totals now; ok is false where
+// /proc/stat cannot be read.
+func MachineTotals() (t Totals, ok bool) {
+	b, err := os.ReadFile("/proc/stat")
+	if err != nil {
+		return Totals{}, false
+	}
+	return parseTotals(string(b))
+}
+
+func parseTotals(stat string) (Totals, bool) {
+	for _, l := range strings.Split(stat, "\n") {
+		f := strings.Fields(l)
+		if len(f) < 9 || f[0] != "cpu" {
+			continue
+		}
+		v := func(i int) float64 {
+			n, _ := strconv.ParseUint(f[i], 10, 64)
+			return float64(n) / clockTick
+		}
+		return Totals{Process: v(1) + v(2) + v(3), Interrupt: v(6) + v(7), Steal: v(8)}, true
+	}
+	return Totals{}, false
+}
+
+// Sub returns the times from an earlier reading to t.
+func (t Totals) Sub(earlier Totals) Totals {
+	return Totals{Process: t.Process - earlier.Process, Interrupt: t.Interrupt - earlier.Interrupt, Steal: t.Steal - earlier.Steal}
+}
+
+// InterruptsInTasks reports whether this kernel charges interrupt time
+// to the task it interrupted as well as to /proc/stat's irq and softirq
+// (tick-based accounting without CONFIG_IRQ_TIME_ACCOUNTING), read once
+// from /proc/config.gz. Then machine-wide process time leaves out the
+// interrupts that processes' own times include, and Interrupt belongs
+// with it. False where the config cannot be read: the common distribution
+// kernels account interrupt time apart.
+func InterruptsInTasks() bool {
+	irqOnce.Do(func() { irqInTasks = interruptsInTasks("/proc/config.gz") })
+	return irqInTasks
+}
+
+var (
+	irqOnce    sync.Once
+	irqInTasks bool
+)
+
+func interruptsInTasks(path string) bool {
+	f, err := os.Open(path)
+	if err != nil {
+		return false
+	}
+	defer f.Close()
+	z, err := gzip.NewReader(f)
+	if err != nil {
+		return false
+	}
+	irqTime, tick := false, false
+	sc := bufio.NewScanner(z)
+	for sc.Scan() {
+		switch sc.Text() {
+		case "CONFIG_IRQ_TIME_ACCOUNTING=y":
+			irqTime = true
+		case "CONFIG_TICK_CPU_ACCOUNTING=y":
+			tick = true
+		}
+	}
+	return sc.Err() == nil && tick && !irqTime
 }

@@ -1,6 +1,10 @@
 package proc
 
 import (
+	"bytes"
+	"compress/gzip"
+	"os"
+	"path/filepath"
 	"runtime"
 	"testing"
 
@@ -62,5 +66,56 @@ func TestMachineSeesABusyCPU(t *testing.T) {
 	}
 	if b := Busy(before, after); b[0] < 0.8 {
 		t.Errorf("CPU 0 was %.0f%% busy while a thread spun on it", 100*b[0])
+	}
+}
+
+func TestParseTotals(t *testing.T) {
+	// user nice system idle iowait irq softirq steal guest guest_nice
+	got, ok := parseTotals("cpu  300 10 200 1000 50 20 30 40 7 0\ncpu0 1 2 3 4 5 6 7 8 9 10\n")
+	if !ok || got != (Totals{Process: 5.1, Interrupt: 0.5, Steal: 0.4}) {
+		t.Errorf("got %+v, %v; want process 5.1 s, interrupt 0.5 s, steal 0.4 s", got, ok)
+	}
+	if d := got.Sub(Totals{Process: 5, Steal: 0.4}); d.Process < 0.0999 || d.Process > 0.1001 || d.Steal != 0 || d.Interrupt != 0.5 {
+		t.Errorf("Sub = %+v", d)
+	}
+	if _, ok := parseTotals("intr 1 2 3\n"); ok {
+		t.Error("a stat without a cpu line parsed")
+	}
+}
+
+func TestMachineTotalsRuns(t *testing.T) {
+	a, ok := MachineTotals()
+	if !ok || a.Process <= 0 {
+		t.Fatalf("MachineTotals = %+v, %v: want the machine's process time so far", a, ok)
+	}
+}
+
+func TestInterruptsInTasks(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name, config string) string {
+		p := filepath.Join(dir, name)
+		var b bytes.Buffer
+		z := gzip.NewWriter(&b)
+		z.Write([]byte(config))
+		z.Close()
+		if err := os.WriteFile(p, b.Bytes(), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	for _, tt := range []struct {
+		name, config string
+		want         bool
+	}{
+		{"tick", "CONFIG_TICK_CPU_ACCOUNTING=y\n# CONFIG_IRQ_TIME_ACCOUNTING is not set\n", true},
+		{"irqtime", "CONFIG_TICK_CPU_ACCOUNTING=y\nCONFIG_IRQ_TIME_ACCOUNTING=y\n", false},
+		{"nohz", "CONFIG_VIRT_CPU_ACCOUNTING_GEN=y\n", false},
+	} {
+		if got := interruptsInTasks(write(tt.name, tt.config)); got != tt.want {
+			t.Errorf("%s: %v, want %v", tt.name, got, tt.want)
+		}
+	}
+	if interruptsInTasks(filepath.Join(dir, "absent")) {
+		t.Error("no config: want false, the lower estimate")
 	}
 }

@@ -1,0 +1,72 @@
+package results
+
+import (
+	"fmt"
+	"math"
+)
+
+// NotExposed is what a machine setting reads when the machine does not
+// expose it (a VM without cpufreq): unknown, not guessed.
+const NotExposed = "not exposed"
+
+// Noise is the machine's settings that move figures from run to run on
+// a big box: frequency scaling, turbo and SMT. Each is the kernel's own
+// word, NotExposed, or "" in results written before they were recorded.
+type Noise struct {
+	// Governor is the cpufreq scaling governor, "performance" when every
+	// CPU has it, else each governor with its CPUs ("powersave (0-3),
+	// performance (4-7)").
+	Governor string `json:"governor"`
+	// Boost is turbo or boost: "on" or "off".
+	Boost string `json:"boost"`
+	// SMT is the kernel's SMT control: "on", "off", "forceoff",
+	// "notsupported" or "notimplemented".
+	SMT string `json:"smt"`
+}
+
+// The thresholds of NoiseWarnings.
+const (
+	// OtherCoresWarn is how much CPU other processes (or the hypervisor,
+	// as steal) may take during a case before it is a warning: 5% of one
+	// CPU, about what a busy shell, an editor or a cron job takes; more
+	// competes with the server for its cores.
+	OtherCoresWarn = 0.05
+	// TickError scales the least CPU time that warns: /proc/stat samples
+	// each CPU 100 times a second, so over T CPU-seconds its busy time is
+	// off by up to about TickError·√T seconds (twice the binomial σ of
+	// 100 samples a second), while process times are exact. Less than
+	// that is the sampling, not another process.
+	TickError = 0.1
+)
+
+// NoiseWarnings says what noise a case met on a machine of cpus CPUs: a
+// governor other than performance, or other processes (or steal) taking
+// more than OtherCoresWarn of a CPU, and more than the tick sampling can
+// explain (TickError), in some repeat.
+func NoiseWarnings(n Noise, cpus int, c *Case) []string {
+	var out []string
+	if n.Governor != "" && n.Governor != NotExposed && n.Governor != "performance" {
+		out = append(out, fmt.Sprintf("CPU frequency governor %s, not performance: clock speeds vary with load", n.Governor))
+	}
+	other, steal := 0.0, 0.0
+	for _, r := range c.Repeats {
+		other = max(other, overWarn(r.OtherCPU, r.WallS, cpus))
+		steal = max(steal, overWarn(r.StealCPU, r.WallS, cpus))
+	}
+	if other > 0 {
+		out = append(out, fmt.Sprintf("other processes took up to %.2f of a CPU (over %g)", other, OtherCoresWarn))
+	}
+	if steal > 0 {
+		out = append(out, fmt.Sprintf("the hypervisor took up to %.2f of a CPU as steal time (over %g)", steal, OtherCoresWarn))
+	}
+	return out
+}
+
+// overWarn is cpu seconds over wall seconds when that crosses both
+// thresholds, else 0.
+func overWarn(cpu *float64, wall float64, cpus int) float64 {
+	if cpu == nil || wall <= 0 || *cpu/wall <= OtherCoresWarn || *cpu <= TickError*math.Sqrt(float64(max(cpus, 1))*wall) {
+		return 0
+	}
+	return *cpu / wall
+}
