@@ -26,6 +26,7 @@ type fastEngine struct {
 	hostport string // as the URL says, for messages
 	addr     string // resolved IP:port
 	req      []byte // the request, built once
+	reqs     []byte // Pipeline copies of req, for pipelined writes
 	head     bool
 	maxBody  int64
 	timeout  int64
@@ -54,11 +55,13 @@ func newFastEngine(a *attack) (*fastEngine, error) {
 	if err != nil {
 		return nil, &UnreachableError{Addr: hostport, Err: rootCause(err)}
 	}
+	req := buildRequest(a.o, u)
 	return &fastEngine{
 		a:        a,
 		hostport: hostport,
 		addr:     ta.String(),
-		req:      buildRequest(a.o, u),
+		req:      req,
+		reqs:     bytes.Repeat(req, a.o.Pipeline),
 		head:     a.o.Method == http.MethodHead,
 		maxBody:  a.o.MaxBody,
 		timeout:  int64(a.o.Timeout),
@@ -169,7 +172,11 @@ func (e *fastEngine) drive() {
 		for _, nc := range e.first {
 			c := e.newConn(nc)
 			e.wg.Add(1)
-			go c.closedLoop()
+			if a.o.Pipeline > 1 {
+				go c.closedPipeline()
+			} else {
+				go c.closedLoop()
+			}
 		}
 		e.first = nil
 		e.wg.Wait()
@@ -344,11 +351,17 @@ type fconn struct {
 	onReadable func(uintptr) bool
 	wrote      int   // request bytes written by exchange
 	ioErr      error // the error of exchange's write or read
+
+	p    pipe  // pipelined: the requests outstanding
+	wErr error // pipelined: the current connection's failed write
 }
 
 func (e *fastEngine) newConn(nc net.Conn) *fconn {
 	c := &fconn{e: e, a: e.a, s: e.a.newRecordBuf(), rd: newRespReader()}
 	c.onReadable = c.readable
+	if n := e.a.o.Pipeline; n > 1 {
+		c.p.q = make([]pending, n)
+	}
 	if nc != nil {
 		c.attach(nc)
 	}
