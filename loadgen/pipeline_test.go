@@ -18,6 +18,7 @@ type pipeServer struct {
 	mu    sync.Mutex
 	conns []*pipeConn
 	url   string
+	done  chan struct{} // one per connection whose handler returned
 }
 
 // pipeConn is one connection of a pipeServer, with its counts.
@@ -30,11 +31,14 @@ type pipeConn struct {
 	answered int // responses written
 	maxIn    int // most requests in flight at once
 	early    bool
+	line     []byte // the line being read
+	err      error  // what ended next
 }
 
 func newPipeServer(t *testing.T, handle func(pc *pipeConn)) *pipeServer {
-	s := &pipeServer{}
+	s := &pipeServer{done: make(chan struct{}, 1<<16)}
 	s.url = rawServer(t, func(c net.Conn, br *bufio.Reader) {
+		defer func() { s.done <- struct{}{} }()
 		s.mu.Lock()
 		pc := &pipeConn{s: s, id: len(s.conns), c: c, br: br}
 		s.conns = append(s.conns, pc)
@@ -44,10 +48,24 @@ func newPipeServer(t *testing.T, handle func(pc *pipeConn)) *pipeServer {
 	return s
 }
 
-// next reads one request; false at the end of the stream.
+// next reads one request; false at the end of the stream or on an
+// error, then in pc.err. A request cut by a read deadline is read whole
+// by the next call.
 func (pc *pipeConn) next() bool {
-	if !readRequest(pc.br) {
-		return false
+	for {
+		l, err := pc.br.ReadSlice('\n')
+		pc.line = append(pc.line, l...)
+		if err != nil {
+			pc.err = err
+			return false
+		}
+		if len(pc.line) == 2 && pc.line[0] == '\r' {
+			pc.line = pc.line[:0]
+			break
+		}
+		if pc.line[len(pc.line)-1] == '\n' {
+			pc.line = pc.line[:0]
+		}
 	}
 	pc.s.mu.Lock()
 	pc.read++
@@ -90,8 +108,13 @@ func (pc *pipeConn) drain() {
 	}
 }
 
-// totals adds up every connection's counts.
-func (s *pipeServer) totals() (read, answered int) {
+// totals adds up every connection's counts, once the handlers of the n
+// connections the client opened have seen it close them: Run returns
+// before the server has read the last requests.
+func (s *pipeServer) totals(n int64) (read, answered int) {
+	for range n {
+		<-s.done
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for _, pc := range s.conns {
@@ -109,7 +132,17 @@ func TestPipelineDepth(t *testing.T) {
 	s := newPipeServer(t, func(pc *pipeConn) {
 		for {
 			for pc.inFlight() < depth {
+				// After the end the client sends no more: what it has in
+				// flight then is answered once nothing came for a while.
+				var idle time.Time
+				if pc.inFlight() > 0 {
+					idle = time.Now().Add(100 * time.Millisecond)
+				}
+				pc.c.SetReadDeadline(idle)
 				if !pc.next() {
+					if ne, ok := pc.err.(net.Error); ok && ne.Timeout() {
+						break
+					}
 					return
 				}
 			}
@@ -118,13 +151,13 @@ func TestPipelineDepth(t *testing.T) {
 				pc.early = true // more than depth sent before an answer
 				pc.s.mu.Unlock()
 			}
-			if pc.answer(depth, false) != nil {
+			if pc.answer(pc.inFlight(), false) != nil {
 				return
 			}
 		}
 	})
 	sum := mustRun(t, Options{URL: s.url, Connections: 3, Duration: 300 * time.Millisecond, Pipeline: depth, Timeout: 5 * time.Second})
-	read, answered := s.totals()
+	read, answered := s.totals(sum.ConnectionsOpened)
 	if sum.Errors != 0 || sum.Requests == 0 {
 		t.Fatalf("requests %d, errors %d %v: want some, none failed", sum.Requests, sum.Errors, sum.ErrorExamples)
 	}
@@ -190,7 +223,7 @@ func TestPipelineFIFOLatency(t *testing.T) {
 			return nil
 		}}
 	sum := mustRun(t, o)
-	_, answered := s.totals()
+	_, answered := s.totals(sum.ConnectionsOpened)
 	if sum.Errors != 0 || sum.Requests != int64(answered) || len(got) != answered {
 		t.Fatalf("requests %d (%d results), errors %d; the server answered %d", sum.Requests, len(got), sum.Errors, answered)
 	}
@@ -240,7 +273,7 @@ func TestPipelineConnectionLost(t *testing.T) {
 		pc.drain()
 	})
 	sum := mustRun(t, Options{URL: s.url, Connections: 2, Duration: 300 * time.Millisecond, Pipeline: depth, Timeout: 5 * time.Second})
-	read, ok := s.totals()
+	read, ok := s.totals(sum.ConnectionsOpened)
 	lost := read - ok
 	if len(s.conns) < 3 || lost == 0 {
 		t.Fatalf("%d connections, %d requests lost: the test did not close any mid-pipeline", len(s.conns), lost)
@@ -287,7 +320,7 @@ func TestPipelineConnectionClose(t *testing.T) {
 		}
 	})
 	sum := mustRun(t, Options{URL: s.url, Connections: 2, Duration: 300 * time.Millisecond, Pipeline: depth, Timeout: 5 * time.Second})
-	read, answered := s.totals()
+	read, answered := s.totals(sum.ConnectionsOpened)
 	if sum.Errors != 0 {
 		t.Errorf("errors %d %v: want none", sum.Errors, sum.ErrorExamples)
 	}
