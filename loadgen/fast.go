@@ -186,7 +186,7 @@ func (e *fastEngine) drive() {
 	for _, nc := range e.first {
 		c := e.newConn(nc)
 		e.wg.Add(1)
-		go c.openLoop(-1)
+		go c.open(-1)
 	}
 	e.first = nil
 	e.dispatch()
@@ -293,7 +293,7 @@ func (e *fastEngine) send(sched int64) bool {
 		e.nconns.Add(1)
 		c := e.newConn(nil)
 		e.wg.Add(1)
-		go c.openLoop(sched)
+		go c.open(sched)
 		return true
 	}
 	switch e.await(sched, time.Duration(sched+e.timeout-e.a.now())) {
@@ -354,6 +354,12 @@ type fconn struct {
 
 	p    pipe  // pipelined: the requests outstanding
 	wErr error // pipelined: the current connection's failed write
+
+	// Pipelined open loop, see openPipeline.
+	slots   chan struct{}  // tokens, one per request that may be outstanding
+	retry   chan pending   // requests to send again, after a Connection: close
+	cur     *link          // the connection requests are written on
+	readers sync.WaitGroup // the links' readers
 }
 
 func (e *fastEngine) newConn(nc net.Conn) *fconn {
@@ -405,6 +411,16 @@ func (c *fconn) closedLoop() {
 			return
 		}
 		c.s.add(c.do(t, t))
+	}
+}
+
+// open runs the connection in the open loop; first, if not -1, is the
+// hit it was opened for.
+func (c *fconn) open(first int64) {
+	if len(c.p.q) > 1 {
+		c.openPipeline(first)
+	} else {
+		c.openLoop(first)
 	}
 }
 

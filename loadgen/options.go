@@ -238,8 +238,6 @@ func (o Options) Check() error {
 		return fmt.Errorf("pipeline %d: want 1 or more", o.Pipeline)
 	case o.Pipeline > maxPipeline:
 		return fmt.Errorf("pipeline %d: want at most %d requests in flight per connection", o.Pipeline, maxPipeline)
-	case o.Pipeline > 1 && o.Rate != nil:
-		return errors.New("pipelining is closed-loop only for now: drop the rate or the pipeline")
 	case o.Pipeline > 1 && o.NoKeepAlive:
 		return errors.New("pipelining sends several requests on one connection: it needs keep-alive")
 	}
