@@ -56,21 +56,23 @@ bench_run() { # prints req/s and errors
   err=$(printf '%s' "$out" | grep -o '"errors": *[0-9]*' | head -1 | grep -o '[0-9]*$')
   printf '%.0f %s\n' "$rps" "$err"
 }
-printf '%-6s %12s %12s %12s %12s %9s %9s %9s\n' round wrk bench wrk-p$depth bench-p$depth "bench-p/bench" "wrk-p/wrk" "bench-p/wrk-p"
-r1=(); r2=(); r3=()
+printf '%-6s %12s %12s %12s %12s %9s %9s %9s %9s\n' round wrk bench wrk-p$depth bench-p$depth "bench/wrk" "bench-p/bench" "wrk-p/wrk" "bench-p/wrk-p"
+r0=(); r1=(); r2=(); r3=()
 for i in $(seq "$rounds"); do
   read -r w we < <(depth_arg= wrk_run)
   read -r b be < <(bench_run)
   read -r wp wpe < <(depth_arg=$depth wrk_run -s "$tmp/pipeline.lua")
   read -r bp bpe < <(bench_run --pipeline "$depth")
+  q0=$(awk -v a="$b" -v b="$w" 'BEGIN { printf "%.3f", a / b }')
   q1=$(awk -v a="$bp" -v b="$b" 'BEGIN { printf "%.3f", a / b }')
   q2=$(awk -v a="$wp" -v b="$w" 'BEGIN { printf "%.3f", a / b }')
   q3=$(awk -v a="$bp" -v b="$wp" 'BEGIN { printf "%.3f", a / b }')
-  printf '%-6s %12s %12s %12s %12s %9s %9s %9s\n' "$i" "$w/$we" "$b/$be" "$wp/$wpe" "$bp/$bpe" "$q1" "$q2" "$q3"
-  r1+=("$q1"); r2+=("$q2"); r3+=("$q3")
+  printf '%-6s %12s %12s %12s %12s %9s %9s %9s %9s\n' "$i" "$w/$we" "$b/$be" "$wp/$wpe" "$bp/$bpe" "$q0" "$q1" "$q2" "$q3"
+  r0+=("$q0"); r1+=("$q1"); r2+=("$q2"); r3+=("$q3")
 done
 med() { printf '%s\n' "$@" | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 echo "(req/s/errors per run)"
+echo "median bench / wrk (no pipelining): $(med "${r0[@]}")"
 echo "median bench --pipeline $depth / bench: $(med "${r1[@]}")"
 echo "median wrk pipeline.lua $depth / wrk: $(med "${r2[@]}")"
 echo "median bench --pipeline $depth / wrk pipeline.lua $depth: $(med "${r3[@]}")"
