@@ -4,13 +4,15 @@
 # pipelining, then both with DEPTH requests in flight per connection (wrk
 # with a pipeline script, bench with --pipeline DEPTH), and prints each
 # figure, each round's ratios and their medians.
-# usage: tools/pipeline/run.sh [-r ROUNDS] [-d SECONDS] [-c CONNS] [-p DEPTH] BENCH_BINARY
+# usage: tools/pipeline/run.sh [-r ROUNDS] [-d SECONDS] [-c CONNS] [-P PIPELINED_CONNS] [-p DEPTH] BENCH_BINARY
+#   -P: connections of the pipelined runs (default CONNS)
 # Take the benchmark lock around it: flock /tmp/corebench-bench.lock tools/pipeline/run.sh ...
 set -u
-rounds=5; dur=5; conns=100; depth=16
-while getopts "r:d:c:p:" o; do case $o in r) rounds=$OPTARG;; d) dur=$OPTARG;; c) conns=$OPTARG;; p) depth=$OPTARG;; *) exit 2;; esac; done
+rounds=5; dur=5; conns=100; pconns=""; depth=16
+while getopts "r:d:c:P:p:" o; do case $o in r) rounds=$OPTARG;; d) dur=$OPTARG;; c) conns=$OPTARG;; P) pconns=$OPTARG;; p) depth=$OPTARG;; *) exit 2;; esac; done
+pconns=${pconns:-$conns}
 shift $((OPTIND-1))
-[ $# -eq 1 ] || { echo "usage: $0 [-r N] [-d S] [-c C] [-p DEPTH] BENCH_BINARY" >&2; exit 2; }
+[ $# -eq 1 ] || { echo "usage: $0 [-r N] [-d S] [-c C] [-P C] [-p DEPTH] BENCH_BINARY" >&2; exit 2; }
 bench=$1
 for t in wrk nginx taskset; do command -v $t >/dev/null || { echo "needs $t: apt-get update && apt-get install -y wrk nginx-light" >&2; exit 1; }; done
 tmp=$(mktemp -d); ngpid=""
@@ -40,17 +42,19 @@ url="http://127.0.0.1:$port/"
 
 echo "# $(date -u +%FT%TZ) $(uname -r), nproc $(nproc), $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')"
 echo "# $("$bench" --version 2>/dev/null | head -1); $(wrk -v 2>&1 | head -1); $(nginx -v 2>&1)"
-echo "# nginx worker on CPU 1, generators on CPU 0; -c $conns, ${dur}s per run, pipeline depth $depth"
+echo "# nginx worker on CPU 1, generators on CPU 0; ${dur}s per run; -c $conns without pipelining, -c $pconns with depth $depth"
 
-wrk_run() { # prints req/s and errors (socket errors + non-2xx)
-  local out; out=$(taskset -c 0 wrk -t1 -c"$conns" -d"${dur}s" "$@" "$url" ${depth_arg:+-- $depth_arg})
+wrk_run() { # CONNS [ARGS]: prints req/s and errors (socket errors + non-2xx)
+  local c=$1; shift
+  local out; out=$(taskset -c 0 wrk -t1 -c"$c" -d"${dur}s" "$@" "$url" ${depth_arg:+-- $depth_arg})
   local rps err
   rps=$(printf '%s\n' "$out" | awk '/Requests\/sec/ {print $2}')
   err=$(printf '%s\n' "$out" | awk '/Socket errors/ {gsub(",", ""); s=$4+$6+$8+$10} /Non-2xx/ {n=$NF} END {print s+n}')
   echo "$rps $err"
 }
-bench_run() { # prints req/s and errors
-  local out; out=$(taskset -c 0 "$bench" attack "$url" -c "$conns" -d "${dur}s" --json "$@")
+bench_run() { # CONNS [ARGS]: prints req/s and errors
+  local c=$1; shift
+  local out; out=$(taskset -c 0 "$bench" attack "$url" -c "$c" -d "${dur}s" --json "$@")
   local rps err
   rps=$(printf '%s' "$out" | grep -o '"rps": *[0-9.]*' | head -1 | grep -o '[0-9.]*$')
   err=$(printf '%s' "$out" | grep -o '"errors": *[0-9]*' | head -1 | grep -o '[0-9]*$')
@@ -59,10 +63,10 @@ bench_run() { # prints req/s and errors
 printf '%-6s %12s %12s %12s %12s %9s %9s %9s %9s\n' round wrk bench wrk-p$depth bench-p$depth "bench/wrk" "bench-p/bench" "wrk-p/wrk" "bench-p/wrk-p"
 r0=(); r1=(); r2=(); r3=()
 for i in $(seq "$rounds"); do
-  read -r w we < <(depth_arg= wrk_run)
-  read -r b be < <(bench_run)
-  read -r wp wpe < <(depth_arg=$depth wrk_run -s "$tmp/pipeline.lua")
-  read -r bp bpe < <(bench_run --pipeline "$depth")
+  read -r w we < <(depth_arg= wrk_run "$conns")
+  read -r b be < <(bench_run "$conns")
+  read -r wp wpe < <(depth_arg=$depth wrk_run "$pconns" -s "$tmp/pipeline.lua")
+  read -r bp bpe < <(bench_run "$pconns" --pipeline "$depth")
   q0=$(awk -v a="$b" -v b="$w" 'BEGIN { printf "%.3f", a / b }')
   q1=$(awk -v a="$bp" -v b="$b" 'BEGIN { printf "%.3f", a / b }')
   q2=$(awk -v a="$wp" -v b="$w" 'BEGIN { printf "%.3f", a / b }')
