@@ -172,22 +172,11 @@ func (c *fconn) answered(q pending, r *response) record {
 // them, one before their response.
 func (c *fconn) failAll(err error) {
 	p := &c.p
-	if p.n > 0 {
-		now := c.a.now()
-		for i := 0; p.n > 0; i++ {
-			if i == 1 && errors.Is(err, io.ErrUnexpectedEOF) {
-				err = io.EOF
-			}
-			q := p.pop()
-			rec := record{start: min(q.sched, q.sent), late: q.sent - q.sched, worker: -1}
-			rec.latency = now - rec.start
-			var msg string
-			rec.kind, msg = classify(err)
-			if msg != kindPhrase[rec.kind] {
-				rec.msg = c.a.msgs.intern(msg)
-			}
-			c.s.add(rec)
+	for i := 0; p.n > 0; i++ {
+		if i == 1 && errors.Is(err, io.ErrUnexpectedEOF) {
+			err = io.EOF
 		}
+		c.s.add(c.failed(p.pop(), err))
 	}
 	p.rewrite = 0
 	c.close()
