@@ -25,6 +25,11 @@
 // the latency percentiles at the time they were given up, as lower bounds
 // (results.Latency.LowerBounds), so a stalled server cannot hide in them.
 //
+// With Options.Pipeline > 1 (fast engine) each connection keeps that many
+// requests in flight, HTTP/1.1 pipelining; responses complete the oldest
+// outstanding request, so a request's latency includes its wait behind
+// the earlier ones on its connection (pipeline.go).
+//
 // Rates (Summary.RPS, the time series, the per-second samples) count
 // successful responses only; failures are counted beside them.
 //

@@ -26,6 +26,7 @@ type fastEngine struct {
 	hostport string // as the URL says, for messages
 	addr     string // resolved IP:port
 	req      []byte // the request, built once
+	reqs     []byte // Pipeline copies of req, for pipelined writes
 	head     bool
 	maxBody  int64
 	timeout  int64
@@ -54,11 +55,13 @@ func newFastEngine(a *attack) (*fastEngine, error) {
 	if err != nil {
 		return nil, &UnreachableError{Addr: hostport, Err: rootCause(err)}
 	}
+	req := buildRequest(a.o, u)
 	return &fastEngine{
 		a:        a,
 		hostport: hostport,
 		addr:     ta.String(),
-		req:      buildRequest(a.o, u),
+		req:      req,
+		reqs:     bytes.Repeat(req, a.o.Pipeline),
 		head:     a.o.Method == http.MethodHead,
 		maxBody:  a.o.MaxBody,
 		timeout:  int64(a.o.Timeout),
@@ -169,7 +172,11 @@ func (e *fastEngine) drive() {
 		for _, nc := range e.first {
 			c := e.newConn(nc)
 			e.wg.Add(1)
-			go c.closedLoop()
+			if a.o.Pipeline > 1 {
+				go c.closedPipeline()
+			} else {
+				go c.closedLoop()
+			}
 		}
 		e.first = nil
 		e.wg.Wait()
@@ -179,7 +186,7 @@ func (e *fastEngine) drive() {
 	for _, nc := range e.first {
 		c := e.newConn(nc)
 		e.wg.Add(1)
-		go c.openLoop(-1)
+		go c.open(-1)
 	}
 	e.first = nil
 	e.dispatch()
@@ -286,7 +293,7 @@ func (e *fastEngine) send(sched int64) bool {
 		e.nconns.Add(1)
 		c := e.newConn(nil)
 		e.wg.Add(1)
-		go c.openLoop(sched)
+		go c.open(sched)
 		return true
 	}
 	switch e.await(sched, time.Duration(sched+e.timeout-e.a.now())) {
@@ -344,11 +351,23 @@ type fconn struct {
 	onReadable func(uintptr) bool
 	wrote      int   // request bytes written by exchange
 	ioErr      error // the error of exchange's write or read
+
+	p    pipe  // pipelined: the requests outstanding
+	wErr error // pipelined: the current connection's failed write
+
+	// Pipelined open loop, see openPipeline.
+	slots   chan struct{}  // tokens, one per request that may be outstanding
+	retry   chan pending   // requests to send again, after a Connection: close
+	cur     *link          // the connection requests are written on
+	readers sync.WaitGroup // the links' readers
 }
 
 func (e *fastEngine) newConn(nc net.Conn) *fconn {
 	c := &fconn{e: e, a: e.a, s: e.a.newRecordBuf(), rd: newRespReader()}
 	c.onReadable = c.readable
+	if n := e.a.o.Pipeline; n > 1 {
+		c.p.q = make([]pending, n)
+	}
 	if nc != nil {
 		c.attach(nc)
 	}
@@ -392,6 +411,16 @@ func (c *fconn) closedLoop() {
 			return
 		}
 		c.s.add(c.do(t, t))
+	}
+}
+
+// open runs the connection in the open loop; first, if not -1, is the
+// hit it was opened for.
+func (c *fconn) open(first int64) {
+	if len(c.p.q) > 1 {
+		c.openPipeline(first)
+	} else {
+		c.openLoop(first)
 	}
 }
 

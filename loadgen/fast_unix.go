@@ -3,6 +3,7 @@
 package loadgen
 
 import (
+	"net"
 	"os"
 	"syscall"
 	"unsafe"
@@ -112,4 +113,24 @@ func rawWrite(fd uintptr, b []byte) (int, error) {
 		return 0, errno
 	}
 	return int(n), nil
+}
+
+// linkClosed is peerClosed for a pipelined link with nothing outstanding,
+// whose reader holds no bytes.
+func linkClosed(nc net.Conn) bool {
+	sc, ok := nc.(syscall.Conn)
+	if !ok {
+		return false
+	}
+	raw, err := sc.SyscallConn()
+	if err != nil {
+		return true
+	}
+	closed := false
+	raw.Control(func(fd uintptr) {
+		var b [1]byte
+		n, _, err := syscall.Recvfrom(int(fd), b[:], syscall.MSG_PEEK|syscall.MSG_DONTWAIT)
+		closed = err == nil || (err != syscall.EAGAIN && err != syscall.EINTR) || n > 0
+	})
+	return closed
 }

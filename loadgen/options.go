@@ -33,6 +33,11 @@ const (
 	DefaultCoalesce       = 50 * time.Microsecond
 )
 
+// maxPipeline bounds Options.Pipeline: TechEmpower's plaintext test goes
+// to 16; past a few hundred a connection's requests no longer fit the
+// socket buffers, and writes would wait for reads that never come.
+const maxPipeline = 1024
+
 // maxHeaderBytes bounds a response's status line and headers.
 const maxHeaderBytes = 64 << 10
 
@@ -66,6 +71,12 @@ type Options struct {
 
 	// NoKeepAlive makes every request use a new connection.
 	NoKeepAlive bool
+	// Pipeline is how many requests each connection keeps in flight
+	// (HTTP/1.1 pipelining, fast engine, keep-alive only); default 1,
+	// which waits for each response before the next request. A request's
+	// latency then includes its wait behind the earlier ones on its
+	// connection; see docs/performance.md.
+	Pipeline int
 	// ProbeIdle makes the fast engine check, before it reuses a kept-alive
 	// connection, that the server has not closed it meanwhile (a
 	// non-blocking peek, one system call a request), and open a new one
@@ -186,6 +197,9 @@ func (o Options) withDefaults() Options {
 	if o.Coalesce == 0 {
 		o.Coalesce = DefaultCoalesce
 	}
+	if o.Pipeline == 0 {
+		o.Pipeline = 1
+	}
 	if o.AllowedCPUs == 0 {
 		o.AllowedCPUs = allowedCPUs()
 	}
@@ -220,6 +234,12 @@ func (o Options) Check() error {
 		return fmt.Errorf("workers %d: want 1 or more, or 0 for unknown", o.Workers)
 	case o.Redirects < -1:
 		return fmt.Errorf("redirects %d: want -1 (none) or more", o.Redirects)
+	case o.Pipeline < 0:
+		return fmt.Errorf("pipeline %d: want 1 or more", o.Pipeline)
+	case o.Pipeline > maxPipeline:
+		return fmt.Errorf("pipeline %d: want at most %d requests in flight per connection", o.Pipeline, maxPipeline)
+	case o.Pipeline > 1 && o.NoKeepAlive:
+		return errors.New("pipelining sends several requests on one connection: it needs keep-alive")
 	}
 	if o.Method != "" && !validToken(o.Method) {
 		return fmt.Errorf("method %q is not a valid HTTP method", o.Method)
@@ -236,6 +256,9 @@ func (o Options) Check() error {
 	}
 	switch o.Engine {
 	case "":
+		if o.Pipeline > 1 && (u.Scheme != "http" || o.HTTP2) {
+			return errors.New("pipelining needs the fast engine, which speaks HTTP/1.1 over plain http:// only")
+		}
 	case EngineFast:
 		if u.Scheme != "http" {
 			return fmt.Errorf("the fast engine speaks plain http:// only; use the vegeta engine for %s://", u.Scheme)
@@ -244,6 +267,9 @@ func (o Options) Check() error {
 			return errors.New("the fast engine speaks HTTP/1.1 only; use the vegeta engine for HTTP/2")
 		}
 	case EngineVegeta:
+		if o.Pipeline > 1 {
+			return errors.New("the vegeta engine cannot pipeline (net/http does not): use the fast engine")
+		}
 	default:
 		return fmt.Errorf("unknown engine %q: want %s or %s", o.Engine, EngineFast, EngineVegeta)
 	}

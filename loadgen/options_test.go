@@ -68,6 +68,12 @@ func TestCheck(t *testing.T) {
 		{func(o *Options) { o.Header = map[string][]string{"Bad Name": {"x"}} }, "header name"},
 		{func(o *Options) { o.Header = map[string][]string{"X": {"a\r\nInjected: 1"}} }, "line break"},
 		{func(o *Options) { o.SeriesInterval = time.Microsecond }, "series interval"},
+		{func(o *Options) { o.Pipeline = -1 }, "pipeline"},
+		{func(o *Options) { o.Pipeline = maxPipeline + 1 }, "pipeline"},
+		{func(o *Options) { o.Pipeline = 2; o.Engine = EngineVegeta }, "cannot pipeline"},
+		{func(o *Options) { o.Pipeline = 2; o.URL = "https://h/" }, "fast engine"},
+		{func(o *Options) { o.Pipeline = 2; o.HTTP2 = true }, "fast engine"},
+		{func(o *Options) { o.Pipeline = 2; o.NoKeepAlive = true }, "keep-alive"},
 	} {
 		o := ok
 		tc.mod(&o)
@@ -78,7 +84,7 @@ func TestCheck(t *testing.T) {
 	if d := (Options{URL: "https://h/"}).withDefaults(); d.Engine != EngineVegeta {
 		t.Errorf("https defaults to engine %q", d.Engine)
 	}
-	if d := (Options{URL: "http://h/"}).withDefaults(); d.Engine != EngineFast || d.Connections != 100 || d.Duration != 10*time.Second || d.MaxBody != 4<<20 {
+	if d := (Options{URL: "http://h/"}).withDefaults(); d.Engine != EngineFast || d.Connections != 100 || d.Duration != 10*time.Second || d.MaxBody != 4<<20 || d.Pipeline != 1 {
 		t.Errorf("defaults: %+v", d)
 	}
 }

@@ -400,6 +400,7 @@ func (c *collector) summary(finished int64, cpuEnd time.Duration, machineEnd []p
 		Mode:        results.ModeClosed,
 		Connections: o.Connections,
 		KeepAlive:   !o.NoKeepAlive,
+		Pipeline:    o.Pipeline,
 		Workers:     o.Workers,
 		Start:       a.origin.Add(time.Duration(a.measure)).Round(0),
 		Interrupted: a.aborted.Load() && a.abortAt.Load() < a.end,

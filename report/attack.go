@@ -94,9 +94,12 @@ func loadLine(s *results.Summary) string {
 	} else {
 		parts = append(parts, "closed loop", plural(s.Connections, "connection"))
 	}
-	if s.KeepAlive {
+	switch {
+	case s.KeepAlive && s.Pipeline > 1:
+		parts = append(parts, "keep-alive", "pipelined, "+strconv.Itoa(s.Pipeline)+" requests in flight per connection")
+	case s.KeepAlive:
 		parts = append(parts, "keep-alive")
-	} else {
+	default:
 		parts = append(parts, "a new connection per request")
 	}
 	parts = append(parts, s.Engine+" engine", fmt.Sprintf("%.2f s", s.DurationS))

@@ -21,15 +21,19 @@ const (
 // Summary is what one load-generator run measured: one attack, or one
 // repeat of a suite case. Latencies are in milliseconds in the JSON form.
 type Summary struct {
-	Engine      string    `json:"engine"`
-	Target      string    `json:"target"`
-	Method      string    `json:"method"`
-	Mode        Mode      `json:"mode"`
-	Connections int       `json:"connections"`
-	Rate        string    `json:"rate,omitempty"` // open loop: the pacer, e.g. "5000/s" or "linear 1000->20000/s"
-	KeepAlive   bool      `json:"keepalive"`
-	Start       time.Time `json:"start"`
-	DurationS   float64   `json:"duration_s"`
+	Engine      string `json:"engine"`
+	Target      string `json:"target"`
+	Method      string `json:"method"`
+	Mode        Mode   `json:"mode"`
+	Connections int    `json:"connections"`
+	Rate        string `json:"rate,omitempty"` // open loop: the pacer, e.g. "5000/s" or "linear 1000->20000/s"
+	KeepAlive   bool   `json:"keepalive"`
+	// Pipeline is how many requests each connection kept in flight
+	// (HTTP/1.1 pipelining): 1 is none, each request waiting for the
+	// previous response; 0, in files from before it was recorded, is 1.
+	Pipeline  int       `json:"pipeline"`
+	Start     time.Time `json:"start"`
+	DurationS float64   `json:"duration_s"`
 
 	Interrupted bool `json:"interrupted,omitempty"` // stopped before Duration; the figures cover what ran
 

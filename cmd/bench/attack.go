@@ -28,12 +28,13 @@ func init() {
 	register(&command{
 		name:    "attack",
 		summary: "Load a URL with the built-in generator; report latency, req/s, errors, per-worker share",
-		usage:   "attack URL [-c N] [-d DUR] [--rate R|A:B|sine:MEAN:AMP:PERIOD] [--engine fast|vegeta] [--workers N] [--json] [--output FILE] [flags]",
+		usage:   "attack URL [-c N] [-d DUR] [--rate R|A:B|sine:MEAN:AMP:PERIOD] [--engine fast|vegeta] [--workers N] [--pipeline N] [--json] [--output FILE] [flags]",
 		examples: `  bench attack http://127.0.0.1:8080/ -c 100 -d 10s               # closed loop, like autocannon -c 100 -d 10 / wrk
   bench attack http://127.0.0.1:8080/cpu --rate 5000 -d 30s        # open loop at a constant rate, like wrk2 -R / vegeta -rate
   bench attack URL --rate 1000:20000 -d 60s                        # linear ramp (vegeta's LinearPacer); sine also
   bench attack URL --rate sine:5000:2000:10s -d 60s                # sine around 5000/s, amplitude 2000/s, period 10 s
   bench attack URL -c 100 --no-keepalive                           # a new connection per request
+  bench attack URL -c 100 --pipeline 16                            # 16 requests in flight per connection (HTTP/1.1 pipelining), like wrk's pipeline.lua / autocannon -p
   bench attack URL -c 100 --json                                   # machine-readable summary on stdout
   bench attack URL -c 100 --output run.bin                         # every result, readable by 'vegeta report' / 'vegeta plot'
   bench attack URL --engine vegeta --http2                         # vegeta's attacker: HTTP/2, TLS, redirects, any target
@@ -63,6 +64,7 @@ type attackFlags struct {
 	redirects            int
 	workers              int
 	workersSet           bool
+	pipeline             int
 }
 
 func runAttack(c *cli, args []string) error {
@@ -73,6 +75,7 @@ func runAttack(c *cli, args []string) error {
 	fs.StringVar(&f.rate, "rate", "", "open loop: requests per second (5000), per period (500/100ms), a linear ramp FROM:TO over the duration (1000:20000), or sine:MEAN:AMP:PERIOD (sine:5000:2000:10s); latency is measured from each request's scheduled time")
 	fs.IntVar(&f.maxConns, "max-connections", loadgen.DefaultMaxConnections, "open loop: at most this many connections, opened as needed to keep the schedule")
 	fs.BoolVar(&f.noKeepAlive, "no-keepalive", false, "a new connection for every request")
+	fs.IntVar(&f.pipeline, "pipeline", 1, "requests each connection keeps in flight (HTTP/1.1 pipelining, fast engine); 1 waits for each response. A request's latency then includes its wait behind the earlier ones")
 	fs.BoolVar(&f.probeIdle, "probe-idle", false, "before reusing a keep-alive connection, check the server has not closed it (as browsers do; a system call per request)")
 	fs.StringVar(&f.engine, "engine", "", "fast (raw HTTP/1.1, the default for http://) or vegeta (net/http: https, HTTP/2, redirects)")
 	fs.BoolVar(&f.http2, "http2", false, "HTTP/2 (vegeta engine): over TLS for https://, h2c with prior knowledge for http://")
@@ -181,6 +184,7 @@ func (f *attackFlags) options(target string) (loadgen.Options, error) {
 		Duration:       f.dur,
 		Warmup:         f.warmup,
 		NoKeepAlive:    f.noKeepAlive,
+		Pipeline:       f.pipeline,
 		ProbeIdle:      f.probeIdle,
 		Timeout:        f.timeout,
 		Engine:         f.engine,
@@ -205,6 +209,12 @@ func (f *attackFlags) options(target string) (loadgen.Options, error) {
 		return o, usagef("--timeout %v: want a positive duration", f.timeout)
 	case f.workersSet && f.workers < 1:
 		return o, usagef("--workers %d: want how many workers the server runs, 1 or more", f.workers)
+	case f.pipeline < 1:
+		return o, usagef("--pipeline %d: want 1 or more requests in flight per connection (1: no pipelining)", f.pipeline)
+	case f.pipeline > 1 && f.engine == loadgen.EngineVegeta:
+		return o, usagef("--pipeline %d with --engine vegeta: net/http does not pipeline; use --engine fast", f.pipeline)
+	case f.pipeline > 1 && f.noKeepAlive:
+		return o, usagef("--pipeline %d with --no-keepalive: pipelining sends several requests on one connection", f.pipeline)
 	case f.redirects < -1 || f.redirects == 0:
 		return o, usagef("--redirects %d: want a positive count, or -1 to follow none (the 3xx is then the response)", f.redirects)
 	}

@@ -94,6 +94,27 @@ func TestAttackTable(t *testing.T) {
 	}
 }
 
+// TestAttackPipeline: --pipeline N is in the JSON summary and the table,
+// and every request the server answered is counted once.
+func TestAttackPipeline(t *testing.T) {
+	srv, served := attackTarget(t)
+	st, stdout, stderr := modeltest.RunToExit(t, bench("attack", srv.URL, "-c", "2", "-d", "300ms", "--pipeline", "4", "--json"))
+	if st != 0 || stderr != "" || !oneLine(stdout) {
+		t.Fatalf("status %d, stderr %q, stdout %q", st, stderr, stdout)
+	}
+	var s results.Summary
+	if err := json.Unmarshal([]byte(stdout), &s); err != nil {
+		t.Fatal(err)
+	}
+	if s.Pipeline != 4 || s.Requests == 0 || s.Errors != 0 || s.Requests != served.Load() {
+		t.Errorf("pipeline %d, requests %d, errors %d; the server answered %d", s.Pipeline, s.Requests, s.Errors, served.Load())
+	}
+	st, stdout, stderr = modeltest.RunToExit(t, bench("attack", srv.URL, "-c", "2", "-d", "200ms", "--pipeline", "4", "--rate", "500"))
+	if st != 0 || stderr != "" || !strings.Contains(stdout, "keep-alive, pipelined, 4 requests in flight per connection") {
+		t.Errorf("status %d, stderr %q, table:\n%s", st, stderr, stdout)
+	}
+}
+
 // TestAttackUsage: bad command lines are one-line usage errors, status 2.
 func TestAttackUsage(t *testing.T) {
 	const u = "http://127.0.0.1:9/"
@@ -128,6 +149,11 @@ func TestAttackUsage(t *testing.T) {
 		{"attack", u, "--cpus", "4000"},
 		{"attack", u, "--body", "@/nonexistent/body"},
 		{"attack", u, "--bogus"},
+		{"attack", u, "--pipeline", "0"},
+		{"attack", u, "--pipeline", "-2"},
+		{"attack", u, "--pipeline", "4", "--engine", "vegeta"},
+		{"attack", "https://127.0.0.1:9/", "--pipeline", "4"},
+		{"attack", u, "--pipeline", "4", "--no-keepalive"},
 		{"report"},
 	} {
 		st, stdout, stderr := modeltest.RunToExit(t, bench(args...))
