@@ -98,7 +98,7 @@ check_links() {
         echo "$(basename "$0"): $f links to $p, which this run did not write" >&2
         missing=1
       fi
-    done < <(grep -o "\(\.\./\)\?$dir/[^) \`]*" "$f" | sort -u)
+    done < <(grep -o "\(\.\./\)\?$dir/[^]()[:space:]\`]*" "$f" | sort -u)
   done
   return $missing
 }
