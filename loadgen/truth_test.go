@@ -292,7 +292,15 @@ func TestVegetaPacing(t *testing.T) {
 	srv, _ := countingServer(t, nil, nil)
 	p, _ := ParseRate("200", time.Second)
 	best := map[string]*results.Summary{}
-	for range 2 {
+	// Whether a late send is the generator's fault depends on what else
+	// the machine runs, so lateness counts against the vegeta engine only
+	// in a round where the fast engine, just before it, kept every send
+	// on time, and only when that is so in every round: one busy moment
+	// is the machine's, every round is the engine's.
+	lateRounds, rounds := 0, 2
+	var late []results.Late
+	for range rounds {
+		round := map[string]*results.Summary{}
 		for _, engine := range engines {
 			s := mustRun(t, Options{URL: srv.URL, Engine: engine, Rate: p, Duration: time.Second, Connections: 4})
 			if s.Requests != 200 {
@@ -301,17 +309,19 @@ func TestVegetaPacing(t *testing.T) {
 			if b := best[engine]; b == nil || s.Latency.P50 < b.Latency.P50 {
 				best[engine] = s
 			}
+			round[engine] = s
+		}
+		if round[EngineFast].Late.Count == 0 && round[EngineVegeta].Late.Share > 0.01 {
+			lateRounds++
+			late = append(late, round[EngineVegeta].Late)
 		}
 	}
 	f, v := best[EngineFast], best[EngineVegeta]
 	if d := v.Latency.P50 - f.Latency.P50; d > 0.4 {
 		t.Errorf("vegeta engine p50 %.3f ms, fast engine %.3f ms: %.3f ms more, the pacing's overshoot", v.Latency.P50, f.Latency.P50, d)
 	}
-	// Whether a late send is the generator's fault depends on what else
-	// the machine runs, so this holds only when the fast engine, in the
-	// same minute, kept every send on time.
-	if f.Late.Count == 0 && v.Late.Share > 0.01 {
-		t.Errorf("the fast engine kept the schedule, the vegeta engine sent %.1f%% late: %+v", 100*v.Late.Share, v.Late)
+	if lateRounds == rounds {
+		t.Errorf("in every round the fast engine kept the schedule and the vegeta engine sent over 1%% late: %+v", late)
 	}
 }
 
