@@ -85,6 +85,17 @@ func TestDryRunFixtures(t *testing.T) {
 				if c.Sweep == results.SweepModels && c.Model != "singlecore" && c.Workers != len(pl.ServerCPUs) {
 					t.Errorf("%s: %s has %d workers for %d server CPUs", name, c.ID, c.Workers, len(pl.ServerCPUs))
 				}
+				// Enough load for every server CPU on the cheap workloads.
+				if c.Sweep == results.SweepModels && (c.Workload == "hello" || c.Workload == "json") && c.Connections < 4*len(pl.ServerCPUs) {
+					t.Errorf("%s: %s has %d connections for %d server CPUs", name, c.ID, c.Connections, len(pl.ServerCPUs))
+				}
+			}
+			// The full profile measures oversubscription: its worker
+			// sweep goes past one worker per server CPU.
+			if profile == "full" && !slices.ContainsFunc(p.Cases, func(c planCase) bool {
+				return c.Sweep == results.SweepWorkers && c.Workers > len(pl.ServerCPUs)
+			}) {
+				t.Errorf("%s: the full profile's worker sweep stops at the %d server CPUs", name, len(pl.ServerCPUs))
 			}
 		}
 	}
