@@ -47,10 +47,14 @@ type Profile struct {
 	NoKeepAlive bool      // add a connection-per-request case per model
 	WorkerSweep bool      // sweep the workers of multi-worker models: 1, 2, 4, ... the server CPUs, then 1.5× and 2× them
 	WorkersOn   []string  // workloads of the worker sweep; nil: every workload but io
-	Duration    time.Duration
-	Warmup      time.Duration
-	Repeat      int
-	About       string // what it measures and how long it takes, for --help
+	// Workers is how many workers the multi-worker models run outside
+	// their worker sweep; 0: one per server CPU. The worker sweep still
+	// goes by the server CPUs.
+	Workers  int
+	Duration time.Duration
+	Warmup   time.Duration
+	Repeat   int
+	About    string // what it measures and how long it takes, for --help
 }
 
 // perCPU is the built-in profiles' connections per server CPU. A closed
@@ -104,7 +108,12 @@ var ProfileNames = []string{"smoke", "quick", "standard", "manycore", "full"}
 
 // Conns returns the connections of p's closed loops on serverCPUs
 // server CPUs, and how that figure was decided, in words for the report.
+// With fewer Workers than CPUs only that many cores serve, so they size
+// the load.
 func (p Profile) Conns(serverCPUs int) (int, string) {
+	if p.Workers > 0 && p.Workers < serverCPUs {
+		serverCPUs = p.Workers
+	}
 	if p.PerCPU <= 0 {
 		return p.Connections, fmt.Sprintf("%d, fixed by the profile", p.Connections)
 	}
@@ -172,6 +181,10 @@ func Plan(p Profile, serverCPUs int) ([]Spec, error) {
 		}
 	}
 	conns, _ := p.Conns(serverCPUs)
+	workers := serverCPUs
+	if p.Workers > 0 {
+		workers = p.Workers
+	}
 	var specs []Spec
 	seen := map[string]bool{}
 	add := func(s Spec) {
@@ -185,12 +198,12 @@ func Plan(p Profile, serverCPUs int) ([]Spec, error) {
 	}
 	for _, w := range p.Workloads {
 		for _, m := range p.Models {
-			add(Spec{Sweep: results.SweepModels, Model: m, Workers: m.Workers(serverCPUs), Workload: w, Mode: results.ModeClosed, Connections: conns, KeepAlive: true})
+			add(Spec{Sweep: results.SweepModels, Model: m, Workers: m.Workers(workers), Workload: w, Mode: results.ModeClosed, Connections: conns, KeepAlive: true})
 		}
 	}
 	for _, c := range p.connSweep(conns) {
 		for _, m := range p.Models {
-			add(Spec{Sweep: results.SweepConnections, Model: m, Workers: m.Workers(serverCPUs), Workload: p.Workloads[0], Mode: results.ModeClosed, Connections: c, KeepAlive: true})
+			add(Spec{Sweep: results.SweepConnections, Model: m, Workers: m.Workers(workers), Workload: p.Workloads[0], Mode: results.ModeClosed, Connections: c, KeepAlive: true})
 		}
 	}
 	if len(p.RateSweep) > 0 {
@@ -200,13 +213,13 @@ func Plan(p Profile, serverCPUs int) ([]Spec, error) {
 		}
 		for _, m := range p.Models {
 			for _, f := range p.RateSweep {
-				add(Spec{Sweep: results.SweepRate, Model: m, Workers: m.Workers(serverCPUs), Workload: on, Mode: results.ModeOpen, Connections: conns, RateOf: f, KeepAlive: true})
+				add(Spec{Sweep: results.SweepRate, Model: m, Workers: m.Workers(workers), Workload: on, Mode: results.ModeOpen, Connections: conns, RateOf: f, KeepAlive: true})
 			}
 		}
 	}
 	if p.NoKeepAlive {
 		for _, m := range p.Models {
-			add(Spec{Sweep: results.SweepKeepAlive, Model: m, Workers: m.Workers(serverCPUs), Workload: p.Workloads[0], Mode: results.ModeClosed, Connections: conns, KeepAlive: false})
+			add(Spec{Sweep: results.SweepKeepAlive, Model: m, Workers: m.Workers(workers), Workload: p.Workloads[0], Mode: results.ModeClosed, Connections: conns, KeepAlive: false})
 		}
 	}
 	if p.WorkerSweep {

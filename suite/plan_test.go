@@ -255,3 +255,37 @@ func TestServeArgs(t *testing.T) {
 		t.Errorf("singlecore: %s", got)
 	}
 }
+
+// TestPlanWorkers: --workers sets the workers outside the worker sweep;
+// the load is sized by the cores that serve (fewer workers than CPUs use
+// fewer cores, more only take turns on them) and the worker sweep still
+// goes by the server CPUs.
+func TestPlanWorkers(t *testing.T) {
+	for _, c := range []struct{ workers, conns int }{{4, 100}, {64, 384}} {
+		p := Profiles["full"]
+		p.Workers = c.workers
+		specs, err := Plan(p, 48)
+		if err != nil {
+			t.Fatal(err)
+		}
+		most := 0
+		for _, s := range specs {
+			switch {
+			case s.Sweep == results.SweepWorkers:
+				most = max(most, s.Workers)
+			case s.Model.OneWorker():
+				if s.Workers != 1 {
+					t.Errorf("%s: %d workers", s.ID, s.Workers)
+				}
+			case s.Workers != c.workers:
+				t.Errorf("--workers %d: %s has %d workers", c.workers, s.ID, s.Workers)
+			}
+			if s.Sweep == results.SweepModels && s.Connections != c.conns {
+				t.Errorf("--workers %d on 48 CPUs: %s has %d connections, want %d", c.workers, s.ID, s.Connections, c.conns)
+			}
+		}
+		if most != 96 {
+			t.Errorf("--workers %d: the worker sweep reaches %d, want 2×48", c.workers, most)
+		}
+	}
+}

@@ -94,7 +94,10 @@ func runRun(c *cli, args []string) error {
 	if err != nil {
 		return err
 	}
-	specs, err := suite.Plan(prof, workers)
+	if f.workers != "" {
+		prof.Workers = workers
+	}
+	specs, err := suite.Plan(prof, len(place.ServerCPUs))
 	if err != nil {
 		return usagef("%v", err)
 	}
@@ -112,7 +115,7 @@ func runRun(c *cli, args []string) error {
 	if err != nil {
 		return err
 	}
-	conns, connsFrom := prof.Conns(workers)
+	conns, connsFrom := prof.Conns(len(place.ServerCPUs))
 	if f.conns != "" {
 		connsFrom = fmt.Sprintf("%d, set by --connections", conns)
 	}
