@@ -525,6 +525,9 @@ func (v view) envTable() table {
 		add("Topology", TopologyText(run.Topology))
 		add("Placement policy", PlacementPolicy)
 	}
+	if t := generatorShareText(run); t != "" {
+		add("Generator's share, checked", t)
+	}
 	add("CPU governor", orNotRecorded(e.Noise.Governor))
 	add("Turbo/boost", orNotRecorded(e.Noise.Boost))
 	if run.Topology == nil && e.Noise.SMT != "" { // the topology line says it otherwise

@@ -71,3 +71,44 @@ const PlacementPolicy = "Unless `--server-cpus`/`--loadgen-cpus` say otherwise: 
 	"they fit, so its memory traffic stays on one socket. The servers get the rest, listed with the first thread of every " +
 	"core before any second, so prefork workers pinned round-robin from the list get whole cores first. Under 4 CPUs, or " +
 	"on one core, they share every CPU."
+
+// generatorShareText checks the placement's generator share against this
+// run's own costs: the share the generator would have needed to keep up
+// with the cheapest measured case, gen/(gen+server) of its CPU per
+// request, against the share it had. The placement decides the share
+// before anything is measured, from another machine's figures; this says
+// whether they held here. "" when the cores were shared or no case tells.
+func generatorShareText(run *results.Run) string {
+	pl := run.Placement
+	if pl.Shared || len(pl.LoadgenCPUs) == 0 || len(pl.ServerCPUs) == 0 {
+		return ""
+	}
+	var best *results.Case
+	for i := range run.Cases {
+		c := &run.Cases[i]
+		if c.Sweep != results.SweepModels || !c.KeepAlive || !measured(c) || flagOf(c).failed > 0 {
+			continue
+		}
+		s := c.Summary
+		if s.RPS.Median <= 0 || s.LoadgenCores.N == 0 || s.ServerCPUPerReq.N == 0 {
+			continue
+		}
+		if best == nil || s.ServerCPUPerReq.Median < best.Summary.ServerCPUPerReq.Median {
+			best = c
+		}
+	}
+	if best == nil {
+		return ""
+	}
+	s := best.Summary
+	gen := 1e6 * s.LoadgenCores.Median / s.RPS.Median // µs of generator CPU per request
+	srv := s.ServerCPUPerReq.Median
+	need := gen / (gen + srv)
+	have := float64(len(pl.LoadgenCPUs)) / float64(len(pl.LoadgenCPUs)+len(pl.ServerCPUs))
+	text := fmt.Sprintf("on the cheapest case (%s) the generator spent %s µs of CPU per request and the server %s µs, so keeping up needed %s%% of the CPUs; the generator had %s%%",
+		best.ID, sig(gen), sig(srv), sig(100*need), sig(100*have))
+	if need > have {
+		text += ": **less than it needed, so on the cheapest workloads the generator runs out before the server** (see each case's limited by)"
+	}
+	return text
+}

@@ -43,3 +43,35 @@ func TestRenderTopology(t *testing.T) {
 		t.Error("a run without topology shows today's placement policy")
 	}
 }
+
+// TestGeneratorShareChecked: the placement's share of CPUs for the
+// generator is checked against the run's own costs on its cheapest case,
+// and a share smaller than that case needed is said in bold; a shared
+// placement, where the question does not arise, has no such row.
+func TestGeneratorShareChecked(t *testing.T) {
+	one := func(v float64) results.Spread { return results.Spread{N: 1, Median: v, Min: v, Max: v} }
+	mk := func(id string, rps, genCores, srvUs float64) results.Case {
+		return results.Case{ID: id, Sweep: results.SweepModels, Model: "goroutines", Workload: "hello", KeepAlive: true,
+			Summary: &results.CaseSummary{RPS: one(rps), LoadgenCores: one(genCores), ServerCPUPerReq: one(srvUs)}}
+	}
+	run := &results.Run{
+		Placement: results.Placement{ServerCPUs: []int{0, 1, 2}, LoadgenCPUs: []int{3}},
+		// The cheapest: 0.9 cores for 100k req/s is 9 µs a request
+		// against the server's 13: it needed 9/22 = 40.9%, it had 25%.
+		Cases: []results.Case{mk("dear", 10000, 0.1, 300), mk("cheap", 100000, 0.9, 13)},
+	}
+	got := generatorShareText(run)
+	for _, want := range []string{"(cheap)", "9 µs", "13 µs", "40.9% of the CPUs", "had 25%", "**less than it needed"} {
+		if !strings.Contains(got, want) {
+			t.Errorf("%q lacks %q", got, want)
+		}
+	}
+	run.Placement.LoadgenCPUs = []int{3, 4, 5}
+	if got := generatorShareText(run); strings.Contains(got, "less than") || !strings.Contains(got, "had 50%") {
+		t.Errorf("with half the CPUs: %q", got)
+	}
+	run.Placement.Shared = true
+	if got := generatorShareText(run); got != "" {
+		t.Errorf("shared cores: %q", got)
+	}
+}
