@@ -215,30 +215,15 @@ func (cs *controlServer) handle(c *net.UnixConn) {
 func (cs *controlServer) logs(ctx context.Context, c *net.UnixConn, enc *json.Encoder, follow bool) {
 	tail, ch := cs.m.log.subscribe()
 	defer cs.m.log.unsubscribe(ch)
-	for _, l := range tail {
-		if enc.Encode(reply{Log: &l}) != nil {
-			return
-		}
+	toReply := func(l string) reply { return reply{Log: &l} }
+	if !send(enc, tail, toReply) {
+		return
 	}
 	if !follow {
 		enc.Encode(reply{Done: true})
 		return
 	}
-	gone := make(chan struct{})
-	go func() { io.Copy(io.Discard, c); close(gone) }() // EOF: the client left
-	for {
-		select {
-		case l := <-ch:
-			if enc.Encode(reply{Log: &l}) != nil {
-				return
-			}
-		case <-gone:
-			return
-		case <-ctx.Done():
-			enc.Encode(reply{Done: true, Error: "the master is shutting down"})
-			return
-		}
-	}
+	stream(ctx, c, enc, ch, toReply, "")
 }
 
 // watch sends the recent events if asked, then, with follow, says it
@@ -247,12 +232,9 @@ func (cs *controlServer) logs(ctx context.Context, c *net.UnixConn, enc *json.En
 func (cs *controlServer) watch(ctx context.Context, c *net.UnixConn, enc *json.Encoder, req request) {
 	recent, ch := cs.m.events.subscribe()
 	defer cs.m.events.unsubscribe(ch)
-	if req.Recent {
-		for _, e := range recent {
-			if enc.Encode(reply{Event: &e}) != nil {
-				return
-			}
-		}
+	toReply := func(e Event) reply { return reply{Event: &e} }
+	if req.Recent && !send(enc, recent, toReply) {
+		return
 	}
 	if !req.Follow {
 		enc.Encode(reply{Done: true})
@@ -261,16 +243,34 @@ func (cs *controlServer) watch(ctx context.Context, c *net.UnixConn, enc *json.E
 	if enc.Encode(reply{Watching: true}) != nil {
 		return
 	}
+	stream(ctx, c, enc, ch, toReply, fmt.Sprintf("events lost: the watcher fell %d events behind", watchBuffer))
+}
+
+// send encodes each of items as toReply makes it; false once the client
+// is gone.
+func send[T any](enc *json.Encoder, items []T, toReply func(T) reply) bool {
+	for _, v := range items {
+		if enc.Encode(toReply(v)) != nil {
+			return false
+		}
+	}
+	return true
+}
+
+// stream sends what comes on a feed's channel until the client leaves
+// (EOF on c), the master stops, or the feed closes ch, which then ends
+// the stream with lost as its error.
+func stream[T any](ctx context.Context, c *net.UnixConn, enc *json.Encoder, ch <-chan T, toReply func(T) reply, lost string) {
 	gone := make(chan struct{})
 	go func() { io.Copy(io.Discard, c); close(gone) }() // EOF: the client left
 	for {
 		select {
-		case e, ok := <-ch:
+		case v, ok := <-ch:
 			if !ok {
-				enc.Encode(reply{Done: true, Error: fmt.Sprintf("events lost: the watcher fell %d events behind", watchBuffer)})
+				enc.Encode(reply{Done: true, Error: lost})
 				return
 			}
-			if enc.Encode(reply{Event: &e}) != nil {
+			if enc.Encode(toReply(v)) != nil {
 				return
 			}
 		case <-gone:

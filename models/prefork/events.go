@@ -3,7 +3,6 @@ package prefork
 import (
 	"context"
 	"errors"
-	"sync"
 	"time"
 )
 
@@ -47,54 +46,11 @@ const (
 	eventTail   = 200  // recent events kept for `bench logs --events`
 )
 
-// eventBus fans events out to watchers and keeps the recent ones. A
-// watcher that falls watchBuffer events behind has its channel closed: it
-// learns that it lost events rather than missing some silently, and it
-// never stalls the master.
-type eventBus struct {
-	mu   sync.Mutex
-	tail []Event
-	subs map[chan Event]struct{}
-}
+// eventBus fans events out to watchers and keeps the recent ones; a
+// watcher that falls watchBuffer events behind is cut off.
+type eventBus = feed[Event]
 
-func (b *eventBus) publish(e Event) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	if len(b.tail) >= eventTail {
-		b.tail = append(b.tail[:0], b.tail[1:]...)
-	}
-	b.tail = append(b.tail, e)
-	for c := range b.subs {
-		select {
-		case c <- e:
-		default:
-			delete(b.subs, c)
-			close(c)
-		}
-	}
-}
-
-// subscribe returns the recent events and a channel of those to come,
-// with none lost or repeated between the two.
-func (b *eventBus) subscribe() ([]Event, chan Event) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	if b.subs == nil {
-		b.subs = map[chan Event]struct{}{}
-	}
-	c := make(chan Event, watchBuffer)
-	b.subs[c] = struct{}{}
-	return append([]Event(nil), b.tail...), c
-}
-
-func (b *eventBus) unsubscribe(c chan Event) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	if _, ok := b.subs[c]; ok {
-		delete(b.subs, c)
-		close(c)
-	}
-}
+func newEventBus() *eventBus { return newFeed[Event](eventTail, watchBuffer, false) }
 
 // ErrWatchEnded is what Watcher.Next returns when the stream ended before
 // a matching event, and Err gives no other reason.

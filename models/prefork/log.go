@@ -11,48 +11,27 @@ import (
 )
 
 // logSink serialises whole lines from the master and every worker onto one
-// writer, so `pm2 logs`-style prefixed output never interleaves mid-line.
+// writer, so `pm2 logs`-style prefixed output never interleaves mid-line,
+// and keeps them in a feed for `bench logs`: a slow follower misses lines
+// rather than stalling the master.
 type logSink struct {
-	mu   sync.Mutex
-	w    io.Writer
-	tail []string // the last lines, for `bench logs` to start from
-	subs map[chan string]struct{}
+	mu sync.Mutex // orders the writes and the feed alike
+	w  io.Writer
+	*feed[string]
 }
 
 const logTail = 200
 
-func newLogSink(w io.Writer) *logSink { return &logSink{w: w, subs: map[chan string]struct{}{}} }
+func newLogSink(w io.Writer) *logSink {
+	return &logSink{w: w, feed: newFeed[string](logTail, 1024, true)}
+}
 
 // line writes one line (without its newline) to the sink.
 func (l *logSink) line(s string) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	io.WriteString(l.w, s+"\n")
-	if len(l.tail) >= logTail {
-		l.tail = append(l.tail[:0], l.tail[1:]...)
-	}
-	l.tail = append(l.tail, s)
-	for c := range l.subs {
-		select {
-		case c <- s:
-		default: // a slow follower misses lines rather than stalling the master
-		}
-	}
-}
-
-// subscribe returns the recent lines and a channel of the lines to come.
-func (l *logSink) subscribe() ([]string, chan string) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	c := make(chan string, 1024)
-	l.subs[c] = struct{}{}
-	return append([]string(nil), l.tail...), c
-}
-
-func (l *logSink) unsubscribe(c chan string) {
-	l.mu.Lock()
-	delete(l.subs, c)
-	l.mu.Unlock()
+	l.publish(s)
 }
 
 func (l *logSink) printf(format string, args ...any) {

@@ -23,7 +23,7 @@ type Master struct {
 	o       Options
 	log     *logSink
 	env     env
-	events  eventBus
+	events  *eventBus
 	started time.Time
 
 	mu       sync.Mutex
@@ -82,7 +82,7 @@ func New(o Options) (*Master, error) {
 
 // newMaster returns a master of validated options whose workers e starts.
 func newMaster(o Options, log *logSink, e env) *Master {
-	return &Master{o: o, log: log, env: e, procs: map[*proc]struct{}{}, changed: make(chan struct{}), lnFD: -1}
+	return &Master{o: o, log: log, env: e, events: newEventBus(), procs: map[*proc]struct{}{}, changed: make(chan struct{}), lnFD: -1}
 }
 
 // Run pins the master to Options.CPUs, opens the listening socket and the

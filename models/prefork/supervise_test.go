@@ -696,7 +696,7 @@ func TestWatchOverControlSocket(t *testing.T) {
 // stream, closed, instead of stalling the master or missing events
 // silently.
 func TestEventBusCutsOffSlowWatcher(t *testing.T) {
-	var b eventBus
+	b := newEventBus()
 	_, slow := b.subscribe()
 	_, fast := b.subscribe()
 	for i := range watchBuffer + 1 {
