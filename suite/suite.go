@@ -205,7 +205,8 @@ type cpuReading struct {
 func readCPU(pids []int) cpuReading {
 	r := cpuReading{at: time.Now(), irqInTasks: proc.InterruptsInTasks()}
 	r.machine, r.machineOK = proc.MachineTotals()
-	r.server, r.master = proc.CPUSeconds(pids), proc.CPUSeconds(pids[:1])
+	r.master = proc.CPUSeconds(pids[:1])
+	r.server = r.master + proc.CPUSeconds(pids[1:]) // each process's stat read once
 	r.self = proc.CPUSeconds([]int{os.Getpid()})
 	return r
 }
