@@ -356,7 +356,7 @@ type fconn struct {
 	wErr error // pipelined: the current connection's failed write
 
 	// Pipelined open loop, see openPipeline.
-	slots   chan struct{}  // tokens, one per request that may be outstanding
+	tokens  chan struct{}  // one per request that may be outstanding
 	retry   chan pending   // requests to send again, after a Connection: close
 	cur     *link          // the connection requests are written on
 	readers sync.WaitGroup // the links' readers

@@ -52,9 +52,9 @@ func (p *pipe) pop() pending {
 var errDrained = errors.New("nothing outstanding")
 
 // pipeSrc is what a pipelined connection's parser reads from: before each
-// read that may block, it writes requests into the free slots, so that
+// read that may block, it writes requests into the free places, so that
 // the connection waits for the server with Pipeline requests in flight,
-// and the free slots are filled by one write, not one per response.
+// and the free places are filled by one write, not one per response.
 type pipeSrc struct{ c *fconn }
 
 func (s pipeSrc) Read(b []byte) (int, error) {
@@ -73,7 +73,7 @@ func (s pipeSrc) Read(b []byte) (int, error) {
 }
 
 // topUp writes the requests to resend and, before the end, new ones into
-// every free slot, all in one write.
+// every free place, all in one write.
 func (c *fconn) topUp() error {
 	a, p := c.a, &c.p
 	k := p.rewrite
@@ -224,10 +224,10 @@ func (c *fconn) openPipeline(first int64) {
 	defer c.e.wg.Done()
 	a := c.a
 	n := len(c.p.q)
-	c.slots = make(chan struct{}, n)
+	c.tokens = make(chan struct{}, n)
 	c.retry = make(chan pending, n)
 	for range n {
-		c.slots <- struct{}{}
+		c.tokens <- struct{}{}
 	}
 	if c.conn != nil {
 		c.newLink(c.conn)
@@ -242,7 +242,7 @@ func (c *fconn) openPipeline(first int64) {
 	}()
 	mine := 0 // tokens in hand: n - mine requests are outstanding
 	if first >= 0 {
-		<-c.slots
+		<-c.tokens
 		mine++
 		if c.pwrite(pending{first, a.now()}) {
 			mine--
@@ -254,18 +254,18 @@ func (c *fconn) openPipeline(first int64) {
 			return // the schedule is over and every request answered
 		}
 		var tk <-chan int64
-		var slots chan struct{}
+		var tokens chan struct{}
 		if tickets != nil && mine > 0 {
 			tk = tickets
 		} else {
-			slots = c.slots
+			tokens = c.tokens
 		}
 		var dead chan struct{}
 		if c.cur != nil {
 			dead = c.cur.dead
 		}
 		select {
-		case <-slots:
+		case <-tokens:
 			mine++
 		case sched, ok := <-tk:
 			if !ok {
@@ -372,19 +372,19 @@ func (c *fconn) readLink(l *link) {
 			l.nc.Close()
 			close(l.dead)
 			c.s.add(c.failed(q, err))
-			c.slots <- struct{}{}
+			c.tokens <- struct{}{}
 			if errors.Is(err, io.ErrUnexpectedEOF) {
 				err = io.EOF // the others had nothing of their response yet
 			}
 			for q := range l.fifo {
 				c.s.add(c.failed(q, err))
-				c.slots <- struct{}{}
+				c.tokens <- struct{}{}
 			}
 			return
 		}
 		c.s.add(c.answered(q, &l.resp))
 		l.out.Add(-1)
-		c.slots <- struct{}{}
+		c.tokens <- struct{}{}
 		if l.resp.close {
 			l.nc.Close()
 			close(l.dead)
