@@ -36,8 +36,8 @@ type planCase struct {
 
 // printPlan prints the plan of a run, as text or as one JSON object.
 func printPlan(w io.Writer, asJSON bool, prof suite.Profile, place results.Placement, topo *results.Topology, specs []suite.Spec) error {
-	p := plan{Profile: prof.Name, Topology: topo, Placement: place, Cases: []planCase{},
-		EstimateS: suite.Estimate(specs, prof).Seconds()}
+	est := suite.Estimate(specs, prof)
+	p := plan{Profile: prof.Name, Topology: topo, Placement: place, Cases: []planCase{}, EstimateS: est.Seconds()}
 	for _, s := range specs {
 		p.Cases = append(p.Cases, planCase{ID: s.ID, Sweep: s.Sweep, Model: s.Model.Name, Workers: s.Workers,
 			Workload: s.Workload, Connections: s.Connections, Mode: s.Mode, RateOf: s.RateOf, KeepAlive: s.KeepAlive})
@@ -47,8 +47,7 @@ func printPlan(w io.Writer, asJSON bool, prof suite.Profile, place results.Place
 		enc.SetIndent("", "  ")
 		return enc.Encode(p)
 	}
-	fmt.Fprintf(w, "Plan of bench run --profile %s: %d cases, about %v; nothing was run.\n\n", p.Profile, len(specs),
-		suite.Estimate(specs, prof).Round(time.Second))
+	fmt.Fprintf(w, "Plan of bench run --profile %s: %d cases, about %v; nothing was run.\n\n", p.Profile, len(specs), est.Round(time.Second))
 	fmt.Fprintf(w, "Topology:  %s\nPlacement: %s\n\n", report.TopologyText(topo), place.Note)
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "CASE\tSWEEP\tMODEL\tWORKERS\tWORKLOAD\tCONNECTIONS\tMODE")
