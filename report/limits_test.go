@@ -17,7 +17,9 @@ func TestRenderLimitsAndNoise(t *testing.T) {
 		smallCase("singlecore/hello/closed-c100/w1", "models", "singlecore", "hello", 1, 100, 9000, 9100),
 		smallCase("goroutines/hello/closed-c100/w2", "models", "goroutines", "hello", 2, 100, 15000, 15500),
 	)
-	run.Env.Noise = results.Noise{Governor: "powersave", Boost: "on", SMT: results.NotExposed}
+	run.Env.Noise = results.Noise{Governor: "powersave", Boost: "on"}
+	run.Topology = &results.Topology{Source: "/sys", CPUs: 2, Cores: [][]int{{0}, {1}}, Packages: 1,
+		Nodes: []results.Node{{ID: 0, CPUs: []int{0, 1}}}, SMT: results.SMTNotExposed}
 	noisy := &run.Cases[1]
 	noisy.Repeats[0].OtherCPU, noisy.Repeats[0].WallS = f(1.5), 10
 	noisy.Repeats[1].OtherCPU, noisy.Repeats[1].WallS = f(0.1), 10
@@ -39,7 +41,7 @@ func TestRenderLimitsAndNoise(t *testing.T) {
 		"**Machine noise** (‡ in the tables) in 1 case: `goroutines/hello/closed-c100/w2` (other processes took up to 0.15 of a CPU (over 0.05))",
 		"| CPU governor | powersave |",
 		"| Turbo/boost | on |",
-		"| SMT | SMT control not exposed |",
+		"SMT control not exposed; NUMA node 0", // SMT is the topology's
 		"| Other processes | at most 0.15 of a CPU during a case (a warning over 0.05, if also over /proc/stat's sampling error) |",
 	} {
 		if !strings.Contains(md, want) {

@@ -530,9 +530,6 @@ func (v view) envTable() table {
 	}
 	add("CPU governor", orNotRecorded(e.Noise.Governor))
 	add("Turbo/boost", orNotRecorded(e.Noise.Boost))
-	if run.Topology == nil && e.Noise.SMT != "" { // the topology line says it otherwise
-		add("SMT", smtText(e.Noise.SMT))
-	}
 	add("Other processes", v.othersText())
 	add("Measurement", fmt.Sprintf("%s warm-up, %s per repeat, %d repeats, %s engine",
 		secs(st.Warmup), secs(st.Duration), st.Repeat, orUnknown(st.Engine)))

@@ -19,9 +19,6 @@ type Noise struct {
 	Governor string `json:"governor"`
 	// Boost is turbo or boost: "on" or "off".
 	Boost string `json:"boost"`
-	// SMT is the kernel's SMT control: "on", "off", "forceoff",
-	// "notsupported" or "notimplemented".
-	SMT string `json:"smt"`
 }
 
 // The thresholds of NoiseWarnings.

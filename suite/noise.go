@@ -11,13 +11,14 @@ import (
 	"github.com/corebench/corebench/results"
 )
 
-// MachineNoise reads the CPU frequency governor, turbo or boost, and SMT
-// control from a tree laid out like /sys under sysfs ("/sys" for this
-// machine; a fake tree in tests). What the tree lacks is
-// results.NotExposed: a VM without cpufreq has no governor to report.
+// MachineNoise reads the CPU frequency governor and turbo or boost from a
+// tree laid out like /sys under sysfs ("/sys" for this machine; a fake
+// tree in tests). What the tree lacks is results.NotExposed: a VM without
+// cpufreq has no governor to report. SMT control is the topology's
+// (results.Topology.SMT), read once with it.
 func MachineNoise(sysfs string) results.Noise {
 	cpu := filepath.Join(sysfs, "devices", "system", "cpu")
-	return results.Noise{Governor: governor(cpu), Boost: boost(cpu), SMT: orNotExposed(readTrim(filepath.Join(cpu, "smt", "control")))}
+	return results.Noise{Governor: governor(cpu), Boost: boost(cpu)}
 }
 
 // governor is every CPU's scaling governor: one word when all agree,
@@ -76,11 +77,4 @@ func readTrim(path string) string {
 		return ""
 	}
 	return strings.TrimSpace(string(b))
-}
-
-func orNotExposed(s string) string {
-	if s == "" {
-		return results.NotExposed
-	}
-	return s
 }

@@ -46,16 +46,16 @@ func TestMachineNoise(t *testing.T) {
 		files map[string]string
 		want  results.Noise
 	}{
-		{"a VM without cpufreq", map[string]string{"cpu0/topology/core_id": "0", "smt/control": "notsupported"}, results.Noise{Governor: ne, Boost: ne, SMT: "notsupported"}},
-		{"nothing at all", nil, results.Noise{Governor: ne, Boost: ne, SMT: ne}},
+		{"a VM without cpufreq", map[string]string{"cpu0/topology/core_id": "0", "smt/control": "notsupported"}, results.Noise{Governor: ne, Boost: ne}},
+		{"nothing at all", nil, results.Noise{Governor: ne, Boost: ne}},
 		{"intel, performance, turbo on, SMT on", with(gov("performance", "performance"), "intel_pstate/no_turbo", "0", "smt/control", "on"),
-			results.Noise{Governor: "performance", Boost: "on", SMT: "on"}},
-		{"intel, turbo off", with(gov("powersave"), "intel_pstate/no_turbo", "1", "smt/control", "off"), results.Noise{Governor: "powersave", Boost: "off", SMT: "off"}},
-		{"amd boost on", with(gov("schedutil"), "cpufreq/boost", "1", "smt/control", "forceoff"), results.Noise{Governor: "schedutil", Boost: "on", SMT: "forceoff"}},
-		{"amd boost off", with(gov("performance"), "cpufreq/boost", "0"), results.Noise{Governor: "performance", Boost: "off", SMT: ne}},
+			results.Noise{Governor: "performance", Boost: "on"}},
+		{"intel, turbo off", with(gov("powersave"), "intel_pstate/no_turbo", "1", "smt/control", "off"), results.Noise{Governor: "powersave", Boost: "off"}},
+		{"amd boost on", with(gov("schedutil"), "cpufreq/boost", "1", "smt/control", "forceoff"), results.Noise{Governor: "schedutil", Boost: "on"}},
+		{"amd boost off", with(gov("performance"), "cpufreq/boost", "0"), results.Noise{Governor: "performance", Boost: "off"}},
 		// cpu10 sorts before cpu2 as a name: the governors come in CPU order.
 		{"mixed governors", gov("powersave", "powersave", "performance", "performance", "performance", "performance", "performance", "performance", "performance", "performance", "powersave"),
-			results.Noise{Governor: "powersave (0-1,10), performance (2-9)", Boost: ne, SMT: ne}},
+			results.Noise{Governor: "powersave (0-1,10), performance (2-9)", Boost: ne}},
 	}
 	for _, tt := range tests {
 		if got := MachineNoise(sysfsTree(t, tt.files)); got != tt.want {
