@@ -29,14 +29,7 @@ func AttackTable(out io.Writer, s *results.Summary) error {
 	l := s.Latency
 	lat := []string{"", "-", "-", "-", "-", "-", "-", "-", "-", "-"}
 	if s.Histogram != nil && s.Histogram.Count() > 0 {
-		// "≥": a figure that timed-out or unsent requests can move is
-		// only a lower bound of what they would have taken.
-		b := func(name string, v float64) string {
-			if l.IsLowerBound(name) {
-				return "≥" + Millis(v)
-			}
-			return Millis(v)
-		}
+		b := func(name string, v float64) string { return bounded(l.LowerBounds, name, Millis(v)) }
 		lat = []string{"", b("min", l.Min), b("p50", l.P50), b("p90", l.P90), b("p99", l.P99), b("p999", l.P999), b("p9999", l.P9999), b("max", l.Max), b("mean", l.Mean), Millis(l.Stdev)}
 	}
 	textTable(w, [][]string{{"Latency", "min", "p50", "p90", "p99", "p99.9", "p99.99", "max", "mean", "stdev"}, lat})

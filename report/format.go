@@ -3,6 +3,7 @@ package report
 import (
 	"fmt"
 	"math"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -132,4 +133,18 @@ func bytesText(v float64) string {
 		return strconv.FormatFloat(v, 'f', 0, 64) + " B"
 	}
 	return strconv.FormatFloat(v, 'f', 1, 64) + " " + units[i]
+}
+
+// markBound prefixes a latency figure that timed-out or unsent requests,
+// counted at the time they were given up, can move: it is only a lower
+// bound of what they would have taken.
+const markBound = "≥"
+
+// bounded is text, the figure called name, marked ≥ when lowerBounds
+// (results' latency_ms.lower_bounds) names it.
+func bounded(lowerBounds []string, name, text string) string {
+	if slices.Contains(lowerBounds, name) {
+		return markBound + text
+	}
+	return text
 }

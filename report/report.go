@@ -652,14 +652,7 @@ func caseTable(cases []*results.Case, sweep results.Sweep) table {
 		}
 		s := c.Summary
 		rps := spread(s.RPS, si) + flagOf(c).mark()
-		// ≥: timed-out or unsent requests, counted at the time they were
-		// given up, reach that figure: it is only a lower bound.
-		lat := func(name string, sp results.Spread) string {
-			if slices.Contains(s.LowerBounds, name) {
-				return "≥" + median(sp, sig)
-			}
-			return median(sp, sig)
-		}
+		lat := func(name string, sp results.Spread) string { return bounded(s.LowerBounds, name, median(sp, sig)) }
 		row = append(row, rps, lat("p50", s.P50), lat("p99", s.P99), lat("p999", s.P999), lat("max", s.Max), errorsText(s))
 		if open {
 			late := Count(s.Late)

@@ -3,7 +3,7 @@ package report
 import (
 	"fmt"
 	"io"
-	"slices"
+	"strings"
 	"text/tabwriter"
 
 	"github.com/corebench/corebench/results"
@@ -30,15 +30,10 @@ func RunTable(w io.Writer, run *results.Run) {
 		seen.failed = max(seen.failed, f.failed)
 		seen.underloaded = seen.underloaded || f.underloaded
 		noise = noise || len(s.Noise) > 0
-		lat := func(name string, v float64) string {
-			if slices.Contains(s.LowerBounds, name) {
-				bound = true
-				return "≥" + Millis(v)
-			}
-			return Millis(v)
-		}
+		p50, p99 := bounded(s.LowerBounds, "p50", Millis(s.P50.Median)), bounded(s.LowerBounds, "p99", Millis(s.P99.Median))
+		bound = bound || strings.HasPrefix(p50, markBound) || strings.HasPrefix(p99, markBound)
 		fmt.Fprintf(tw, "%s\t%s%s\t%s\t%s\t%s\t%.1f µs\t%s\n", c.ID, countOf(s.RPS.Median), f.mark(),
-			lat("p50", s.P50.Median), lat("p99", s.P99.Median), errorsText(s), s.ServerCPUPerReq.Median, limitText(s))
+			p50, p99, errorsText(s), s.ServerCPUPerReq.Median, limitText(s))
 	}
 	tw.Flush()
 	if seen.saturated {
@@ -51,7 +46,7 @@ func RunTable(w io.Writer, run *results.Run) {
 		fmt.Fprintln(w, markUnderloaded+" too few connections to load the server: the load, not the server, set req/s.")
 	}
 	if bound {
-		fmt.Fprintln(w, "≥ timed-out or unsent requests reach that latency: it is a lower bound.")
+		fmt.Fprintln(w, markBound+" timed-out or unsent requests reach that latency: it is a lower bound.")
 	}
 	if noise {
 		fmt.Fprintln(w, markNoise+" machine noise during the case (a governor other than performance, or other processes' CPU); the report says which.")
@@ -65,10 +60,7 @@ func CaseLine(c *results.Case) string {
 		return "FAILED: " + failure(c)
 	}
 	s := c.Summary
-	p99 := Millis(s.P99.Median)
-	if slices.Contains(s.LowerBounds, "p99") {
-		p99 = "≥" + p99
-	}
+	p99 := bounded(s.LowerBounds, "p99", Millis(s.P99.Median))
 	line := fmt.Sprintf("%s req/s%s, p99 %s, %s errors", countOf(s.RPS.Median), flagOf(c).mark(), p99, errorsText(s))
 	if s.LimitedBy != "" {
 		line += ", limited by " + limitText(s)
