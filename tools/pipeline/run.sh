@@ -17,13 +17,6 @@ bench=$1
 for t in wrk nginx taskset; do command -v $t >/dev/null || { echo "needs $t: apt-get update && apt-get install -y wrk nginx-light" >&2; exit 1; }; done
 tmp=$(mktemp -d); ngpid=""
 trap '[ -n "$ngpid" ] && kill $ngpid 2>/dev/null; rm -rf "$tmp"' EXIT
-port=$((30000 + RANDOM % 20000))
-cat >"$tmp/nginx.conf" <<CONF
-worker_processes 1; daemon off; pid $tmp/nginx.pid; error_log $tmp/error.log;
-events { worker_connections 4096; }
-http { access_log off; keepalive_requests 100000000;
-  server { listen 127.0.0.1:$port; location / { return 200 "Hello, World!"; } } }
-CONF
 # wrk's pipelining is a script: each call of request() returns DEPTH
 # requests in one string, and wrk writes the next batch when all DEPTH
 # responses are in.
@@ -36,8 +29,9 @@ init = function(args)
 end
 request = function() return pipelined end
 LUA
-taskset -c 1 nginx -c "$tmp/nginx.conf" & ngpid=$!
-for _ in $(seq 50); do curl -s -o /dev/null "http://127.0.0.1:$port/" && break; sleep 0.1; done
+# shellcheck source=tools/pipeline/nginx.sh
+source "$(dirname "$0")/nginx.sh"
+start_nginx "$tmp"
 url="http://127.0.0.1:$port/"
 wpid=$(pgrep -P "$ngpid" | head -1) # nginx's worker
 hz=$(getconf CLK_TCK)
