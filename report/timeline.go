@@ -78,6 +78,7 @@ func writeTimeline(dir, name string, tl timelineChart) ([]string, error) {
 	errs.Add(fl)
 	errs.Y.Min = 0
 	errs.Y.Max = math.Max(1, niceMax(maxOf(ts.failed)*1.1))
+	errs.Y.Tick.Marker = wholeTicks{} // a count: no 0.5 failed
 
 	lat := newPlot("seconds", "p99", true)
 	lat.Y.Tick.Marker = labelTicks(msLabel)
@@ -193,6 +194,23 @@ func (unlabeled) Ticks(min, max float64) []plot.Tick {
 	ts := plot.DefaultTicks{}.Ticks(min, max)
 	for i := range ts {
 		ts[i].Label = ""
+	}
+	return ts
+}
+
+// wholeTicks labels only whole numbers, as si does: an axis of counts.
+type wholeTicks struct{}
+
+func (wholeTicks) Ticks(min, max float64) []plot.Tick {
+	ts := plot.DefaultTicks{}.Ticks(min, max)
+	for i := range ts {
+		if ts[i].Label != "" {
+			if ts[i].Value != math.Trunc(ts[i].Value) {
+				ts[i].Label = ""
+			} else {
+				ts[i].Label = si(ts[i].Value)
+			}
+		}
 	}
 	return ts
 }
