@@ -21,18 +21,20 @@ import (
 )
 
 // Every chart is a 16:9 slide: 13.33 × 7.5 inches, 1600 × 900 pixels as
-// PNG, with type sized to be read from the back of a room.
+// PNG, with type sized to be read from the back of a room, and at the
+// ~880 px GitHub shows a README image at (55%): the smallest type, 18 pt,
+// is 30 px in the PNG and about 16 px there, GitHub's body text.
 const (
 	chartW = 13.333 * vg.Inch
 	chartH = 7.5 * vg.Inch
 	pngDPI = 120
 
 	titleSize    = 28
-	subtitleSize = 17
+	subtitleSize = 18
 	labelSize    = 21
 	tickSize     = 18
 	legendSize   = 18
-	noteSize     = 15
+	noteSize     = 18
 	lineWidth    = 3.5
 	glyphRadius  = 7
 )
@@ -151,23 +153,27 @@ func (f *fig) draw(c draw.Canvas) {
 	m := vg.Points(18)
 	c = draw.Crop(c, m, -m, m/2, -m)
 
+	width := c.Size().X
 	title := textStyle(titleSize, true, black)
 	title.YAlign = draw.YTop
-	c.FillText(title, vg.Point{X: c.Min.X, Y: c.Max.Y}, f.title)
-	top := title.Height(f.title) + vg.Points(6)
+	t := wrapText(title, f.title, width)
+	c.FillText(title, vg.Point{X: c.Min.X, Y: c.Max.Y}, t)
+	top := title.Height(t) + vg.Points(6)
 	if f.subtitle != "" {
 		sub := textStyle(subtitleSize, false, gray)
 		sub.YAlign = draw.YTop
-		c.FillText(sub, vg.Point{X: c.Min.X, Y: c.Max.Y - top}, f.subtitle)
-		top += sub.Height(f.subtitle)
+		t := wrapText(sub, f.subtitle, width)
+		c.FillText(sub, vg.Point{X: c.Min.X, Y: c.Max.Y - top}, t)
+		top += sub.Height(t)
 	}
 	top += vg.Points(14)
 	bottom := vg.Length(0)
 	if f.note != "" {
 		note := textStyle(noteSize, false, gray)
 		note.YAlign = draw.YBottom
-		c.FillText(note, vg.Point{X: c.Min.X, Y: c.Min.Y}, f.note)
-		bottom = note.Height(f.note) + vg.Points(10)
+		t := wrapText(note, f.note, width)
+		c.FillText(note, vg.Point{X: c.Min.X, Y: c.Min.Y}, t)
+		bottom = note.Height(t) + vg.Points(10)
 	}
 	area := draw.Crop(c, 0, 0, bottom, -top)
 	if f.legend != nil {
@@ -196,6 +202,29 @@ func (f *fig) draw(c draw.Canvas) {
 		x := area.Min.X + vg.Length(i)*(pw+gap)
 		p.Draw(draw.Crop(area, x-area.Min.X, -(area.Max.X - x - pw), 0, 0))
 	}
+}
+
+// wrapText breaks each line of s at spaces so that none is wider than
+// width in style st: a footer or subtitle too long for the slide wraps
+// instead of running off its edge. A word wider than width stays whole.
+func wrapText(st text.Style, s string, width vg.Length) string {
+	var out []string
+	for _, line := range strings.Split(s, "\n") {
+		cur := ""
+		for _, w := range strings.Fields(line) {
+			if cur != "" && st.Width(cur+" "+w) > width {
+				out = append(out, cur)
+				cur = w
+				continue
+			}
+			if cur != "" {
+				cur += " "
+			}
+			cur += w
+		}
+		out = append(out, cur)
+	}
+	return strings.Join(out, "\n")
 }
 
 // svg renders the chart as an SVG document whose text falls back from

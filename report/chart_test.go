@@ -1,7 +1,10 @@
 package report
 
 import (
+	"strings"
 	"testing"
+
+	"gonum.org/v1/plot/vg"
 
 	"github.com/corebench/corebench/results"
 )
@@ -19,5 +22,47 @@ func TestEveryVariantDrawn(t *testing.T) {
 	}
 	if modelColor("node-cluster") != otherColor {
 		t.Errorf("an external server is drawn in %v, want %v", modelColor("node-cluster"), otherColor)
+	}
+}
+
+// TestWrapText: a footer longer than the slide is broken at spaces into
+// lines that each fit, keeping every word and the given line breaks.
+func TestWrapText(t *testing.T) {
+	st := textStyle(noteSize, false, gray)
+	long := strings.Repeat("a footer that runs on ", 12) + "end\nsecond line"
+	width := vg.Points(600)
+	got := wrapText(st, long, width)
+	lines := strings.Split(got, "\n")
+	if len(lines) < 3 {
+		t.Fatalf("%d lines, want the first broken: %q", len(lines), got)
+	}
+	for _, l := range lines {
+		if w := st.Width(l); w > width {
+			t.Errorf("line %q is %v wide, more than %v", l, w, width)
+		}
+	}
+	if strings.Join(strings.Fields(got), " ") != strings.Join(strings.Fields(long), " ") || lines[len(lines)-1] != "second line" {
+		t.Errorf("words lost or reordered: %q", got)
+	}
+	if got := wrapText(st, "short", width); got != "short" {
+		t.Errorf("a short line became %q", got)
+	}
+}
+
+// TestScenarioTitle: the reload charts of a reuseport model say whether
+// the sockets were handed over; others say nothing of it.
+func TestScenarioTitle(t *testing.T) {
+	for _, c := range []struct {
+		r    results.Scenario
+		want string
+	}{
+		{results.Scenario{Scenario: "reload", Model: "prefork-reuseport", Workers: 4}, "reload · prefork-reuseport, 4 workers, sockets handed over"},
+		{results.Scenario{Scenario: "reload", Model: "prefork-reuseport", Workers: 4, NoHandover: true}, "reload · prefork-reuseport, 4 workers, no socket handover"},
+		{results.Scenario{Scenario: "reload", Model: "prefork-rr", Workers: 4}, "reload · prefork-rr, 4 workers"},
+		{results.Scenario{Scenario: "crash", Model: "singlecore", Workers: 1}, "crash · singlecore, 1 worker"},
+	} {
+		if got := scenarioTitle(&c.r); got != c.want {
+			t.Errorf("got %q, want %q", got, c.want)
+		}
 	}
 }

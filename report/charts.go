@@ -261,41 +261,26 @@ func (v view) spectrumChart(s *section) *chart {
 	if len(cases) == 0 {
 		return nil
 	}
-	p := newPlot("percentile", "latency (log scale)", true)
 	leg := newLegend()
 	lo, hi := math.Inf(1), 0.0
 	labels := caseLabels(cases)
+	var drawn []plot.Plotter
 	for i, c := range cases {
-		h := c.Summary.Histogram
-		// Beyond 1 − 1/count the histogram has no more to say.
-		top := math.Min(4, math.Log10(float64(h.Count())))
-		var line, marks plotter.XYs
-		for x := nines(0.5); x <= top+1e-9; x += 0.02 {
-			ms := results.Ms(h.Quantile(1 - math.Pow(10, -x)))
-			line = append(line, plotter.XY{X: x, Y: math.Max(ms, 1e-3)})
-			lo, hi = math.Min(lo, line[len(line)-1].Y), math.Max(hi, line[len(line)-1].Y)
-			line[len(line)-1].Y = math.Log10(line[len(line)-1].Y)
-		}
-		for _, t := range ninesTicks {
-			if t.Value <= top+1e-9 {
-				ms := results.Ms(h.Quantile(1 - math.Pow(10, -t.Value)))
-				marks = append(marks, plotter.XY{X: t.Value, Y: math.Log10(math.Max(ms, 1e-3))})
-			}
-		}
+		sp, _ := spectrumOf(c.Summary.Histogram)
+		lo, hi = math.Min(lo, sp.lo), math.Max(hi, sp.hi)
 		flagged := flagOf(c).any()
-		l, _ := modelLine(c.Model, line, flagged, lineWidth)
-		_, m := modelLine(c.Model, marks, false, lineWidth)
-		if h := hollowMarks(c.Model, marks, slices.Repeat([]bool{flagged}, len(marks))); h != nil {
+		l, _ := modelLine(c.Model, sp.line, flagged, lineWidth)
+		_, m := modelLine(c.Model, sp.marks, false, lineWidth)
+		if h := hollowMarks(c.Model, sp.marks, slices.Repeat([]bool{flagged}, len(sp.marks))); h != nil {
 			m = h
 		}
-		p.Add(l, m)
+		drawn = append(drawn, l, m)
 		leg.Add(flaggedLabel(labels[i], c), l, m)
 	}
 	flagged := flaggedOf(cases)
 	addFlagKey(leg, flagged)
-	p.X.Min, p.X.Max = nines(0.5), 4
-	p.X.Tick.Marker = ninesTicks
-	setLogY(p, lo, hi)
+	p := newSpectrumPlot(lo, hi)
+	p.Add(drawn...)
 	return &chart{
 		name: spectrumName(s.workload),
 		alt:  fmt.Sprintf("Latency percentile spectrum per model, workload %s", s.workload),

@@ -5,6 +5,7 @@ import (
 	"image/color"
 	"io"
 	"maps"
+	"math"
 	"slices"
 	"strconv"
 	"strings"
@@ -43,10 +44,26 @@ func RenderScenario(r *results.Scenario, env results.Env, start time.Time, dir s
 		note += fmt.Sprintf("; back to full throughput without errors %.1f s after the action", r.Recovered)
 	}
 	return writeTimeline(dir, "timeline", timelineChart{
-		Title:    fmt.Sprintf("%s · %s, %s", r.Scenario, r.Model, plural(r.Workers, "worker")),
+		Title:    scenarioTitle(r),
 		Subtitle: fmt.Sprintf("%s\n%s on %s", sub, loadDesc(r), r.Path),
-		Note:     note, Model: r.Model, Rate: r.Rate, Interval: 0.1, Series: r.Load.TimeSeries, Marks: marks,
+		Note:     note, Model: r.Model, Rate: r.Rate, Interval: 0.1, End: r.Load.DurationS, Series: r.Load.TimeSeries, Marks: marks,
 	})
+}
+
+// scenarioTitle names a scenario's chart: what, on which model, and for
+// a reload of a model whose workers own their sockets, whether the new
+// workers took the old ones over: the two reload charts of the workshop
+// differ only there, and the title is what a reader compares.
+func scenarioTitle(r *results.Scenario) string {
+	t := fmt.Sprintf("%s · %s, %s", r.Scenario, r.Model, plural(r.Workers, "worker"))
+	if r.Scenario == "reload" && r.Model == results.PreforkReusePort.Name {
+		if r.NoHandover {
+			t += ", no socket handover"
+		} else {
+			t += ", sockets handed over"
+		}
+	}
+	return t
 }
 
 // setupColor is the colour of a state setup: the model's where the state
@@ -75,18 +92,20 @@ func stateCharts(st *results.StateResult, dir, sub string) ([]string, error) {
 		values = append(values, float64(w.Count))
 		colors = append(colors, setupColor(results.CounterPerProcess))
 	}
-	labels = append(labels, "/counter/shared")
+	// Short labels: six bars share the width (see wrapLabels).
+	labels = append(labels, "in the master")
 	values = append(values, float64(st.Shared))
 	colors = append(colors, setupColor(results.CounterInMaster))
 	if st.Store >= 0 {
-		labels = append(labels, "shared in Redis")
+		labels = append(labels, "in Redis")
 		values = append(values, float64(st.Store))
 		colors = append(colors, setupColor(results.CounterInStore))
 	}
 	f, err := writeBars(dir, "counters", barChart{
 		Title: "What each counter counted", Subtitle: sub + fmt.Sprintf("\n%d requests to each, rr over %d workers", st.Requests, len(st.PerProcess)),
 		YLabel: "count", Labels: labels, Values: values, Colors: colors, Ref: float64(st.Requests), RefLabel: "requests sent",
-		Note: "/counter is a per-process variable: each worker counts only its own share",
+		Format: func(v float64) string { return Count(int64(math.Round(v))) },
+		Note:   "/counter is a per-process variable: each worker counts only its own share; /counter/shared, in the master or in Redis, counts every request",
 	})
 	if err != nil {
 		return nil, err
@@ -221,9 +240,6 @@ func loadDesc(r *results.Scenario) string {
 	}
 	if !r.KeepAlive {
 		d += ", a new connection per request"
-	}
-	if r.NoHandover {
-		d += ", no socket handover"
 	}
 	return d
 }

@@ -24,8 +24,13 @@ type timelineChart struct {
 	Model                 string  // colours the lines
 	Rate                  float64 // offered req/s, drawn as a reference
 	Interval              float64 // width of a slice in seconds
-	Series                []results.Sample
-	Marks                 []mark
+	// End is when the measurement ended, in seconds: responses that came
+	// after the last slice of the schedule (an open loop's backlog
+	// draining) are counted in that slice, so it spans to End and its
+	// rate is over that time. 0: the last slice is one Interval wide.
+	End    float64
+	Series []results.Sample
+	Marks  []mark
 }
 
 // mark is a moment on a timeline.
@@ -53,7 +58,7 @@ func writeTimeline(dir, name string, tl timelineChart) ([]string, error) {
 	if iv <= 0 {
 		iv = 0.1
 	}
-	ts := timelineSeries(tl.Series, iv)
+	ts := timelineSeries(tl.Series, iv, tl.End)
 	maxY := math.Max(tl.Rate, maxOf(ts.ok))
 
 	rps := newPlot("", "req/s ok", true)
@@ -73,6 +78,7 @@ func writeTimeline(dir, name string, tl timelineChart) ([]string, error) {
 	errs.Add(fl)
 	errs.Y.Min = 0
 	errs.Y.Max = math.Max(1, niceMax(maxOf(ts.failed)*1.1))
+	errs.Y.Tick.Marker = wholeTicks{} // a count: no 0.5 failed
 
 	lat := newPlot("seconds", "p99", true)
 	lat.Y.Tick.Marker = labelTicks(msLabel)
@@ -89,6 +95,7 @@ func writeTimeline(dir, name string, tl timelineChart) ([]string, error) {
 
 	panels := []*plot.Plot{rps, errs, lat}
 	rps.X.Tick.Marker, errs.X.Tick.Marker = unlabeled{}, unlabeled{} // one time axis, labelled at the bottom
+	lat.X.Tick.Marker = labelTicks(sig)                              // 2.5, not 2.50
 	for _, p := range panels {
 		p.X.Min, p.X.Max = ts.start, ts.end
 		for _, m := range tl.Marks {
@@ -100,6 +107,12 @@ func writeTimeline(dir, name string, tl timelineChart) ([]string, error) {
 		rps.Add(label{x: m.At, y: rps.Y.Max, dx: vg.Points(6), dy: -vg.Points(22 + 22*float64(i%2)), text: m.Label, style: textStyle(tickSize, true, markColor)})
 	}
 	note := tl.Note
+	if drained := ts.end - (tl.Series[len(tl.Series)-1].T + iv); drained > iv/2 {
+		if note != "" {
+			note += "; "
+		}
+		note += fmt.Sprintf("the last step spans the %.1f s the backlog took to be answered", drained+iv)
+	}
 	if len(ts.p99) > 1 {
 		if note != "" {
 			note += "; "
@@ -122,7 +135,7 @@ type timeline struct {
 // from the series (a merged file can have holes) is one where nothing
 // completed: 0 served and 0 failed, which is what was measured then, and
 // no p99, which was not.
-func timelineSeries(series []results.Sample, iv float64) timeline {
+func timelineSeries(series []results.Sample, iv, end float64) timeline {
 	first := int(math.Round(series[0].T / iv))
 	last := first
 	bins := map[int]results.Sample{}
@@ -132,6 +145,12 @@ func timelineSeries(series []results.Sample, iv float64) timeline {
 		first, last = min(first, i), max(last, i)
 	}
 	t := timeline{start: float64(first) * iv, end: float64(last+1) * iv}
+	// A drain longer than half a slice widens the last one (see End): drawn
+	// one slice wide, 2 s of backlog read as a burst at ten times the rate.
+	lastW := iv
+	if end > t.end+iv/2 {
+		lastW, t.end = end-float64(last)*iv, end
+	}
 	var seg plotter.XYs
 	endSeg := func(at float64) {
 		if len(seg) > 0 {
@@ -141,8 +160,11 @@ func timelineSeries(series []results.Sample, iv float64) timeline {
 		}
 	}
 	for i := first; i <= last; i++ {
-		s, x := bins[i], float64(i)*iv
-		t.ok = append(t.ok, plotter.XY{X: x, Y: float64(s.Requests-s.Errors) / iv})
+		s, x, w := bins[i], float64(i)*iv, iv
+		if i == last {
+			w = lastW
+		}
+		t.ok = append(t.ok, plotter.XY{X: x, Y: float64(s.Requests-s.Errors) / w})
 		t.failed = append(t.failed, plotter.XY{X: x, Y: float64(s.Errors)})
 		if s.Requests > s.Errors && s.P99 > 0 {
 			seg = append(seg, plotter.XY{X: x, Y: s.P99})
@@ -172,6 +194,23 @@ func (unlabeled) Ticks(min, max float64) []plot.Tick {
 	ts := plot.DefaultTicks{}.Ticks(min, max)
 	for i := range ts {
 		ts[i].Label = ""
+	}
+	return ts
+}
+
+// wholeTicks labels only whole numbers, as si does: an axis of counts.
+type wholeTicks struct{}
+
+func (wholeTicks) Ticks(min, max float64) []plot.Tick {
+	ts := plot.DefaultTicks{}.Ticks(min, max)
+	for i := range ts {
+		if ts[i].Label != "" {
+			if ts[i].Value != math.Trunc(ts[i].Value) {
+				ts[i].Label = ""
+			} else {
+				ts[i].Label = si(ts[i].Value)
+			}
+		}
 	}
 	return ts
 }
@@ -239,7 +278,9 @@ func writeBars(dir, name string, b barChart) ([]string, error) {
 	p.NominalX(wrapLabels(b.Labels)...)
 	p.X.Min, p.X.Max = -0.6, float64(len(b.Values))-0.4
 	p.X.Tick.Label.Font = textStyle(tickSize, false, black).Font
-	p.Y.Min, p.Y.Max = 0, niceMax(top*1.15)
+	// Room above the tallest bar for its value label, and no more: rounded
+	// up to a tick (niceMax), 100% of lookups drew an axis to 150%.
+	p.Y.Min, p.Y.Max = 0, top*1.12
 	ch := &chart{name: name, fig: &fig{title: b.Title, subtitle: b.Subtitle, note: b.Note, panels: []*plot.Plot{p}}}
 	return writeChart(dir, ch)
 }
@@ -249,7 +290,10 @@ func writeBars(dir, name string, b barChart) ([]string, error) {
 // than a bar's slot holds ("sticky, sessions in worker memory" ran into
 // its neighbours); all of them, so they read alike.
 func wrapLabels(labels []string) []string {
-	const fits = 26 // characters of tick type under each of three bars
+	// Characters of tick type under each bar: about 26 under each of three,
+	// fewer the more bars share the width ("/counter/shared" and "shared in
+	// Redis" ran into each other under six).
+	fits := 78 / max(len(labels), 3)
 	if !slices.ContainsFunc(labels, func(l string) bool { return len(l) > fits }) {
 		return labels
 	}

@@ -3,6 +3,7 @@ package report
 import (
 	"image/color"
 	"image/png"
+	"math"
 	"os"
 	"path/filepath"
 	"strings"
@@ -77,7 +78,7 @@ func TestTimelineGaps(t *testing.T) {
 		}
 		series = append(series, s)
 	}
-	ts := timelineSeries(series, 0.1)
+	ts := timelineSeries(series, 0.1, 0)
 	if len(ts.p99) != 4 {
 		t.Fatalf("p99 in %d segments, want 4 (broken at the outage, the stall and the hole): %v", len(ts.p99), ts.p99)
 	}
@@ -107,5 +108,38 @@ func TestTimelineGaps(t *testing.T) {
 	stroke := "stroke:#" + strings.ToUpper(hexColor(modelColor("singlecore"))) + ";stroke-width:3.5"
 	if n := strings.Count(string(svg), stroke); n != 5 {
 		t.Errorf("%d lines in singlecore's colour, want 5: req/s and 4 pieces of p99", n)
+	}
+}
+
+// TestTimelineDrain: responses that came after the schedule's last slice
+// (an open loop's backlog) are counted in it, so when the measurement ran
+// on past it that slice spans to the end and its rate is over that time,
+// not a burst ten times the offered rate in the last 100 ms.
+func TestTimelineDrain(t *testing.T) {
+	series := []results.Sample{{T: 0, Requests: 200}, {T: 0.1, Requests: 200}, {T: 0.2, Requests: 1200}}
+	ts := timelineSeries(series, 0.1, 0.8) // the last slice took 0.6 s to drain
+	near := func(a, b float64) bool { return math.Abs(a-b) < 1e-9*math.Max(1, math.Abs(b)) }
+	if !near(ts.end, 0.8) {
+		t.Errorf("ends at %g s, want 0.8 (the measurement's end)", ts.end)
+	}
+	if got := ts.ok[2].Y; !near(got, 2000) {
+		t.Errorf("last slice at %g req/s, want 2000 (1200 over 0.6 s)", got)
+	}
+	ts = timelineSeries(series, 0.1, 0.32) // within half a slice: one slice wide
+	if !near(ts.end, 0.3) || !near(ts.ok[2].Y, 12000) {
+		t.Errorf("a short drain: ends at %g s at %g req/s, want 0.3 s and 12000", ts.end, ts.ok[2].Y)
+	}
+}
+
+// TestWholeTicks: an axis of counts labels no fractions.
+func TestWholeTicks(t *testing.T) {
+	var labels []string
+	for _, tk := range (wholeTicks{}).Ticks(0, 1) {
+		if tk.Label != "" {
+			labels = append(labels, tk.Label)
+		}
+	}
+	if strings.Join(labels, " ") != "0 1" {
+		t.Errorf("labels %q, want 0 and 1", labels)
 	}
 }

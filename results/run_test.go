@@ -70,3 +70,36 @@ func TestLoadRejects(t *testing.T) {
 		}
 	}
 }
+
+// TestScenarioRoundTrip: a scenario saved is loaded back the same, from
+// its directory or its file, with the version Save stamps; a file that
+// is no scenario's result, or from a newer bench, is refused.
+func TestScenarioRoundTrip(t *testing.T) {
+	dir := t.TempDir()
+	s := &Scenario{Scenario: "stall", Model: "singlecore", Workers: 1, Rate: 2000, Path: "/", Load: &Summary{Requests: 12}}
+	p, err := s.Save(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, from := range []string{dir, p} {
+		got, err := LoadScenario(from)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got.Version != ScenarioVersion || got.Scenario != "stall" || got.Rate != 2000 || got.Load == nil || got.Load.Requests != 12 {
+			t.Errorf("loaded from %s: %+v", from, got)
+		}
+	}
+	for name, body := range map[string]string{"not json": "{", "no name": `{"model":"x"}`, "newer": `{"version":99,"scenario":"stall"}`} {
+		f := filepath.Join(t.TempDir(), ScenarioFile)
+		if err := os.WriteFile(f, []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := LoadScenario(f); err == nil {
+			t.Errorf("%s: loaded, want an error", name)
+		}
+	}
+	if _, err := LoadScenario(filepath.Join(t.TempDir(), "missing")); err == nil {
+		t.Error("a missing directory loaded")
+	}
+}

@@ -2,21 +2,24 @@ package results
 
 import (
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 )
 
 // ScenarioFile is the name of a scenario's result inside its directory.
-//
-// A scenario's result.json carries no schema version: nothing reads it
-// back yet (the charts are drawn from the result in memory). The day
-// something loads it, add one the way Run has, as a deliberate bump.
 const ScenarioFile = "result.json"
+
+// ScenarioVersion is the version of result.json's layout, bumped on a
+// change that an older reader would misread. 0, in files written before
+// it was recorded, is the same layout as 1.
+const ScenarioVersion = 1
 
 // Scenario is what `bench scenario` measured: something done to a server
 // under a steady load (Actions, Load), or, for the state scenario, what
 // per-process state did (State).
 type Scenario struct {
+	Version     int      `json:"version"`  // ScenarioVersion; Save sets it
 	Scenario    string   `json:"scenario"` // crash, reload, scale, state or stall
 	Model       string   `json:"model"`
 	Workers     int      `json:"workers"`
@@ -110,10 +113,35 @@ func (s *Scenario) Save(dir string) (string, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return "", err
 	}
+	s.Version = ScenarioVersion
 	b, err := json.MarshalIndent(s, "", " ")
 	if err != nil {
 		return "", err
 	}
 	p := filepath.Join(dir, ScenarioFile)
 	return p, os.WriteFile(p, append(b, '\n'), 0o644)
+}
+
+// LoadScenario reads the result.json of a scenario's directory dir (or
+// the file itself).
+func LoadScenario(dir string) (*Scenario, error) {
+	p := dir
+	if fi, err := os.Stat(dir); err == nil && fi.IsDir() {
+		p = filepath.Join(dir, ScenarioFile)
+	}
+	b, err := os.ReadFile(p)
+	if err != nil {
+		return nil, err
+	}
+	var s Scenario
+	if err := json.Unmarshal(b, &s); err != nil {
+		return nil, fmt.Errorf("%s: not a scenario's result: %v", p, err)
+	}
+	switch {
+	case s.Scenario == "":
+		return nil, fmt.Errorf("%s: not a scenario's result (no scenario name)", p)
+	case s.Version > ScenarioVersion:
+		return nil, fmt.Errorf("%s: version %d, newer than this bench reads (%d): use a newer bench", p, s.Version, ScenarioVersion)
+	}
+	return &s, nil
 }

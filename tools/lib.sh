@@ -1,4 +1,4 @@
-# Shared by tools/reference.sh and tools/workshop.sh, which regenerate the
+# Shared by tools/reference.sh and tools/workshop/run.sh, which regenerate the
 # committed results: every figure in README.md and docs/ has to come from a
 # clean, committed build, run the same way each time. Source it; it defines
 # functions only.

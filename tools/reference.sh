@@ -2,14 +2,14 @@
 # Regenerates the committed reference run (results/reference-2core-epyc/:
 # results.json, report.md, report.html, charts/, bench.txt) from a clean,
 # committed build, with the command it was always made with. workshop/ is
-# tools/workshop.sh's and is kept.
+# tools/workshop/run.sh's and is kept.
 #
 # usage: tools/reference.sh [DIR]      replace DIR (default results/reference-2core-epyc);
 #                                      about 10 minutes on 2 cores
 #        SMOKE=1 tools/reference.sh    the same at smoke scale, into a temporary directory
 #
 # It takes the benchmark lock (tools/perf/exclusive.sh). Commit the result
-# before running tools/workshop.sh, whose clean-tree check would refuse it.
+# before running tools/workshop/run.sh, whose clean-tree check would refuse it.
 set -euo pipefail
 # shellcheck source=tools/lib.sh
 source "$(dirname "$0")/lib.sh"
@@ -52,5 +52,5 @@ cp -R "$new/." "$dest/"
 echo "reference run written to $dest in $took s" >&2
 if [ "$dest" = "$committed" ]; then
   check_links "$committed_rel" || echo "fix those links (or the report) before committing" >&2
-  echo "next: git add -A $committed_rel && git commit, then tools/workshop.sh" >&2
+  echo "next: git add -A $committed_rel && git commit, then tools/workshop/run.sh" >&2
 fi

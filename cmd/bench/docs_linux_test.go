@@ -17,11 +17,29 @@ import (
 
 // A documented command is a line of a fenced block whose info string says
 // "runnable" (```sh runnable), in README.md or docs/*.md. Lines ending in
-// a backslash continue on the next; "# ..." starts a comment.
+// a backslash continue on the next; "# ..." starts a comment. Words after
+// "runnable" name programs the block needs besides bench (```sh runnable
+// node): where one is not on PATH its commands are skipped, here as in
+// tools/workshop/run.sh, which reads the fences the same way.
 type docCommand struct {
-	file string
-	line int
-	text string
+	file  string
+	line  int
+	text  string
+	needs []string
+}
+
+// fenceNeeds reads a fence's info string: whether the block is runnable,
+// and the programs it needs.
+func fenceNeeds(info string) (runnable bool, needs []string) {
+	for _, w := range strings.Fields(info) {
+		switch {
+		case w == "runnable":
+			runnable = true
+		case runnable:
+			needs = append(needs, w)
+		}
+	}
+	return runnable, needs
 }
 
 func documentedCommands(t *testing.T) []docCommand {
@@ -36,13 +54,18 @@ func documentedCommands(t *testing.T) []docCommand {
 		}
 		sc := bufio.NewScanner(fh)
 		n, in, runnable := 0, false, false
+		var needs []string
 		var cur *docCommand
 		for sc.Scan() {
 			n++
 			l := sc.Text()
 			if strings.HasPrefix(strings.TrimSpace(l), "```") {
 				info := strings.TrimPrefix(strings.TrimSpace(l), "```")
-				in, runnable = !in, !in && strings.Contains(info, "runnable")
+				in = !in
+				runnable, needs = false, nil
+				if in {
+					runnable, needs = fenceNeeds(info)
+				}
 				continue
 			}
 			if !in || !runnable {
@@ -52,7 +75,7 @@ func documentedCommands(t *testing.T) []docCommand {
 			if cur != nil {
 				cur.text += " " + strings.TrimSpace(text)
 			} else if strings.TrimSpace(text) != "" {
-				cur = &docCommand{file: filepath.Base(f), line: n, text: strings.TrimSpace(text)}
+				cur = &docCommand{file: filepath.Base(f), line: n, text: strings.TrimSpace(text), needs: needs}
 			}
 			if cur != nil {
 				if strings.HasSuffix(cur.text, "\\") {
@@ -141,6 +164,14 @@ func TestDocumentedCommands(t *testing.T) {
 		os.MkdirAll(filepath.Join(work, "results", d), 0o755)
 		os.WriteFile(filepath.Join(work, "results", d, "results.json"), b, 0o644)
 	}
+	// The docs name examples/ relative to the repository's root.
+	if abs, err := filepath.Abs("../../examples"); err == nil {
+		if _, err := os.Stat(abs); err == nil {
+			if err := os.Symlink(abs, filepath.Join(work, "examples")); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
 	srv := modeltest.Start(t, bench("serve", "--model", "prefork", "--workers", "2", "--addr", "127.0.0.1:0", "--chaos"))
 	redis := redistest.Start(t)
 	replacer := strings.NewReplacer(
@@ -154,6 +185,10 @@ func TestDocumentedCommands(t *testing.T) {
 	urlWord := regexp.MustCompile(`^URL$`)
 	for _, c := range cmds {
 		name := fmt.Sprintf("%s:%d %s", c.file, c.line, c.text)
+		if m := missingPrograms(c.needs); len(m) > 0 {
+			t.Logf("%s: skipped, needs %s, not on PATH", name, strings.Join(m, ", "))
+			continue
+		}
 		args, err := words(replacer.Replace(c.text))
 		if err != nil {
 			t.Errorf("%s: %v", name, err)
@@ -194,5 +229,41 @@ func TestDocumentedCommands(t *testing.T) {
 	}
 	if srv.Exited() {
 		t.Errorf("the stand-in server exited during the documented commands:\n%s", srv.Stderr())
+	}
+}
+
+// missingPrograms returns those of progs that are not on PATH.
+func missingPrograms(progs []string) []string {
+	var out []string
+	for _, p := range progs {
+		if _, err := exec.LookPath(p); err != nil {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// TestFenceNeeds: the words after "runnable" are the programs a block
+// needs; a fence without "runnable" runs nothing, whatever else it says.
+func TestFenceNeeds(t *testing.T) {
+	for _, c := range []struct {
+		info     string
+		runnable bool
+		needs    string
+	}{
+		{"sh runnable", true, ""},
+		{"sh runnable node", true, "node"},
+		{"sh runnable node pm2", true, "node pm2"},
+		{"sh", false, ""},
+		{"sh node", false, ""},
+		{"", false, ""},
+	} {
+		r, n := fenceNeeds(c.info)
+		if r != c.runnable || strings.Join(n, " ") != c.needs {
+			t.Errorf("fence %q: runnable %v needs %q, want %v %q", c.info, r, n, c.runnable, c.needs)
+		}
+	}
+	if m := missingPrograms([]string{"sh", "no-such-program-corebench"}); len(m) != 1 || m[0] != "no-such-program-corebench" {
+		t.Errorf("missing programs: %q, want only the one that does not exist", m)
 	}
 }

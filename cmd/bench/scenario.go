@@ -29,14 +29,16 @@ func init() {
   bench scenario state                          # per-process counters and sessions break; the master's counter and sticky work
   bench scenario state --state redis://127.0.0.1:6379   # and the Redis answer
   bench scenario stall --model singlecore       # the server stops for 500 ms: the open loop's p99 shows it
-  bench scenario stall --model singlecore --closed   # the closed loop's p99 hides it (coordinated omission)`,
+  bench scenario stall --model singlecore --closed   # the closed loop's p99 hides it (coordinated omission)
+  bench scenario stall --model singlecore --out results/stall-open
+  bench scenario stall --model singlecore --closed --overlay results/stall-open   # both loops' spectra on one chart`,
 		run: runScenario,
 	})
 }
 
 func runScenario(c *cli, args []string) error {
 	var o scenario.Options
-	var model, out string
+	var model, out, overlay string
 	var asJSON bool
 	fs := c.flags()
 	fs.StringVar(&model, "model", results.PreforkRR.Name, "model: "+strings.Join(results.VariantNames(results.Variants()), ", "))
@@ -55,6 +57,7 @@ func runScenario(c *cli, args []string) error {
 	fs.StringVar(&o.State, "state", "", "state: a store for the production answer, e.g. redis://127.0.0.1:6379")
 	fs.IntVar(&o.Requests, "requests", 1000, "state: requests sent to each counter")
 	fs.IntVar(&o.Users, "users", 50, "state: users logging in, each from its own loopback address")
+	fs.StringVar(&overlay, "overlay", "", "stall: also draw this run's latency spectrum over the one of DIR, an earlier stall run with the other loop (its --out), as spectrum.png")
 	fs.StringVar(&out, "out", "", "directory for the timeline, charts and result.json (default: results/scenario-<name>-<UTC time>)")
 	fs.BoolVar(&asJSON, "json", false, "print the result as JSON instead of the summary")
 	if err := c.parse(fs, args); err != nil {
@@ -77,6 +80,20 @@ func runScenario(c *cli, args []string) error {
 	}
 	if err := o.Check(); err != nil {
 		return usagef("%v", err)
+	}
+	// Read the run to overlay before this one runs: a wrong directory
+	// should fail now, not after the load.
+	var other *results.Scenario
+	if overlay != "" {
+		if o.Name != "stall" {
+			return usagef("--overlay is for the stall scenario")
+		}
+		if other, err = results.LoadScenario(overlay); err != nil {
+			return usagef("--overlay: %v", err)
+		}
+		if other.Scenario != o.Name || other.Model != o.Model.Name || (other.Rate == 0) == o.Closed {
+			return usagef("--overlay: %s is a %s of %s with a %s loop; want a stall of %s with the other loop than this run's", overlay, other.Scenario, other.Model, loopName(other.Rate == 0), o.Model.Name)
+		}
 	}
 	exe, err := os.Executable()
 	if err != nil {
@@ -103,7 +120,7 @@ func runScenario(c *cli, args []string) error {
 	if out == "" {
 		out = filepath.Join("results", "scenario-"+o.Name+"-"+start.Format("20060102T150405Z"))
 	}
-	files, werr := writeScenario(r, out, start)
+	files, werr := writeScenario(r, out, start, other)
 	if asJSON {
 		json.NewEncoder(c.stdout).Encode(r)
 	} else {
@@ -118,13 +135,31 @@ func runScenario(c *cli, args []string) error {
 	return werr
 }
 
-// writeScenario saves r and draws its charts into dir, and returns the
-// files written.
-func writeScenario(r *results.Scenario, dir string, start time.Time) ([]string, error) {
+// writeScenario saves r and draws its charts into dir, and, with other,
+// both runs' latency spectra over each other (the open loop's first), and
+// returns the files written.
+func writeScenario(r *results.Scenario, dir string, start time.Time, other *results.Scenario) ([]string, error) {
 	p, err := r.Save(dir)
 	if err != nil {
 		return nil, err
 	}
-	charts, err := report.RenderScenario(r, suite.Environment(version, "", ""), start, dir)
-	return append([]string{p}, charts...), err
+	env := suite.Environment(version, "", "")
+	charts, err := report.RenderScenario(r, env, start, dir)
+	files := append([]string{p}, charts...)
+	if err != nil || other == nil || r.Load == nil {
+		return files, err
+	}
+	runs := []*results.Scenario{other, r}
+	if r.Rate > 0 {
+		runs = []*results.Scenario{r, other}
+	}
+	spectra, err := report.RenderSpectra(runs, env, start, dir)
+	return append(files, spectra...), err
+}
+
+func loopName(closed bool) string {
+	if closed {
+		return "closed"
+	}
+	return "open"
 }

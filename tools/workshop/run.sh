@@ -2,13 +2,16 @@
 # Runs every command of docs/workshop.md's ```sh runnable blocks, in order,
 # back to back, with a clean, committed build of bench on PATH, and writes
 # results/reference-2core-epyc/workshop/: transcript.txt (each command and
-# its output, the machine time of each lesson) and the scenarios' charts the
-# workshop shows, so that every figure of the workshop comes from it.
+# its output, the machine time of each lesson), timings.tsv (each lesson's
+# machine time, which docs/workshop.md's Timing table is checked against:
+# docs/figures_test.go) and the scenarios' charts the workshop shows, so
+# that every figure of the workshop comes from it.
 #
-# usage: tools/workshop.sh [DIR]      replace DIR (default results/reference-2core-epyc/workshop);
-#                                     about 4½ minutes on 2 cores
-#        SMOKE=1 tools/workshop.sh    the same at smoke scale, into a temporary directory
-#        PLAN=1 tools/workshop.sh     print the commands it would run, and stop
+# usage: tools/workshop/run.sh [DIR]      replace DIR (default results/reference-2core-epyc/workshop);
+#                                         about 4½ minutes on 2 cores
+#        SMOKE=1 tools/workshop/run.sh    the same at smoke scale, into a temporary directory
+#        PLAN=1 tools/workshop/run.sh     print the commands it would run, and stop
+#        TIMINGS=1 tools/workshop/run.sh [DIR]   rewrite DIR's timings.tsv from its transcript.txt, run nothing
 #
 # What a learner does by hand, done here:
 # - `bench serve` runs in the background (terminal 1); the next command waits
@@ -22,10 +25,16 @@
 # - `<master pid>` is the pid of the server's listening line.
 # - A command with redis://127.0.0.1:6379 gets a throwaway redis-server
 #   there, as lesson 6 says to start, stopped at the end of the lesson.
+# - A block tagged with the programs it needs besides bench (```sh runnable
+#   node: the Node.js cluster of examples/) runs only where they are on
+#   PATH; elsewhere each of its lines is skipped with a note in the
+#   transcript, as TestDocumentedCommands skips them. Commands run in a work
+#   directory where examples/ is the repository's, so the docs' relative
+#   paths (examples/node-cluster/server.js) work.
 # It takes the benchmark lock (tools/perf/exclusive.sh).
 set -euo pipefail
 # shellcheck source=tools/lib.sh
-source "$(dirname "$0")/lib.sh"
+source "$(dirname "$0")/../lib.sh"
 dest=${1:+$(realpath -m "$1")} # DIR is taken from where the script was started
 cd_repo_root
 root=$PWD
@@ -50,12 +59,16 @@ declare -A chart_name=(
   ["bench scenario state --state $redis_url"]=state
   ["bench scenario stall --model singlecore"]=stall-open
   ["bench scenario stall --model singlecore --closed"]=stall-closed
+  ["bench scenario stall --model singlecore --out results/stall-open"]=stall-open
+  ["bench scenario stall --model singlecore --closed --overlay results/stall-open"]=stall-closed
 )
 
-# doc_commands prints "LESSON<TAB>FILE:LINE<TAB>COMMAND" for every command of
-# a ```sh runnable block, read as TestDocumentedCommands reads them: a line
-# ending in a backslash goes on, a # after a space (outside quotes) starts a
-# comment. LESSON is the number of the "## N. Title" heading above it.
+# doc_commands prints "LESSON<TAB>FILE:LINE<TAB>NEEDS<TAB>COMMAND" for every
+# command of a ```sh runnable block, read as TestDocumentedCommands reads
+# them: a line ending in a backslash goes on, a # after a space (outside
+# quotes) starts a comment. LESSON is the number of the "## N. Title"
+# heading above it; NEEDS the words after "runnable" on the block's fence,
+# the programs it needs besides bench ("-" for none).
 doc_commands() {
   awk -v file="$1" '
     function strip(l,   i, c, q) {
@@ -72,13 +85,24 @@ doc_commands() {
     /^## [0-9]+\. / { lesson = $2; sub(/\.$/, "", lesson) }
     {
       t = trim($0)
-      if (t ~ /^```/) { inblock = !inblock; runnable = inblock && index(t, "runnable") > 0; next }
+      if (t ~ /^```/) {
+        inblock = !inblock; runnable = 0; needs = ""
+        if (inblock) {
+          n = split(substr(t, 4), w, /[ \t]+/)
+          for (i = 1; i <= n; i++) {
+            if (w[i] == "runnable") runnable = 1
+            else if (runnable && w[i] != "") needs = needs (needs == "" ? "" : ",") w[i]
+          }
+        }
+        if (needs == "") needs = "-"
+        next
+      }
       if (!inblock || !runnable) next
       t = trim(strip($0))
       if (cur == "" && t == "") next
       if (cur == "") { cur = t; at = NR } else cur = cur " " t
       if (cur ~ /\\$/) { sub(/[ \t]*\\$/, "", cur); next }
-      printf "%s\t%s:%d\t%s\n", lesson, file, at, cur
+      printf "%s\t%s:%d\t%s\t%s\n", lesson, file, at, needs, cur
       cur = ""
     }
   ' "$1"
@@ -86,8 +110,8 @@ doc_commands() {
 
 # Read and check every command before anything runs: a command this script
 # cannot run should fail now, not four minutes in.
-lessons=() sources=() cmds=()
-while IFS=$'\t' read -r l s c; do
+lessons=() sources=() needs=() cmds=()
+while IFS=$'\t' read -r l s nd c; do
   [ -n "$l" ] || die "$s: a runnable command outside a numbered lesson: $c"
   case $c in bench\ * | curl\ * | kill\ *) ;; *) die "$s: not a bench, curl or kill command: $c" ;; esac
   # The docs test allows no shell syntax in these lines; the script evals
@@ -96,17 +120,17 @@ while IFS=$'\t' read -r l s c; do
   if [[ $c == "bench scenario "* ]] && [ -z "${chart_name[$c]:-}" ]; then
     die "$s: no chart name for '$c': add it to chart_name in $0"
   fi
-  lessons+=("$l") sources+=("$s") cmds+=("$c")
+  lessons+=("$l") sources+=("$s") needs+=("$nd") cmds+=("$c")
 done < <(doc_commands "$doc")
 [ ${#cmds[@]} -gt 0 ] || die "no runnable commands in $doc"
 
 # Give a server line without commands of its own the commands that followed
 # the previous server of its lesson (see the top of this file).
-plan_l=() plan_s=() plan_c=()
+plan_l=() plan_s=() plan_n=() plan_c=()
 n=${#cmds[@]}
 prev_own=() prev_lesson=""
 for ((i = 0; i < n; i++)); do
-  plan_l+=("${lessons[i]}") plan_s+=("${sources[i]}") plan_c+=("${cmds[i]}")
+  plan_l+=("${lessons[i]}") plan_s+=("${sources[i]}") plan_n+=("${needs[i]}") plan_c+=("${cmds[i]}")
   [[ ${cmds[i]} == "bench serve "* ]] || continue
   [ "${lessons[i]}" = "$prev_lesson" ] || prev_own=()
   prev_lesson=${lessons[i]}
@@ -117,7 +141,7 @@ for ((i = 0; i < n; i++)); do
   done
   if [ ${#own[@]} -eq 0 ]; then
     for j in "${prev_own[@]}"; do
-      plan_l+=("${lessons[j]}") plan_s+=("${sources[j]} (again, for ${sources[i]})") plan_c+=("${cmds[j]}")
+      plan_l+=("${lessons[j]}") plan_s+=("${sources[j]} (again, for ${sources[i]})") plan_n+=("${needs[j]}") plan_c+=("${cmds[j]}")
     done
   else
     prev_own=("${own[@]}")
@@ -127,8 +151,40 @@ done
 # PLAN=1 prints what would run, and where each line comes from, and stops.
 if [ "${PLAN:-}" = 1 ]; then
   for ((i = 0; i < ${#plan_c[@]}; i++)); do
-    printf 'lesson %s\t%s\t%s\n' "${plan_l[i]}" "${plan_s[i]}" "${plan_c[i]}"
+    nd=""
+    [ "${plan_n[i]}" = - ] || nd=" (needs ${plan_n[i]})"
+    printf 'lesson %s\t%s\t%s%s\n' "${plan_l[i]}" "${plan_s[i]}" "${plan_c[i]}" "$nd"
   done
+  exit 0
+fi
+
+# write_timings TRANSCRIPT OUT writes OUT, the machine time of each lesson
+# as the transcript's "--- lesson N: S s" lines have it, with the lesson's
+# title from the doc, and the total: the file docs/figures_test.go checks
+# the doc's Timing table against.
+write_timings() {
+  awk '
+    FNR == NR {
+      if ($0 ~ /^## [0-9]+\. /) { n = $0; sub(/^## /, "", n); l = n; sub(/\..*/, "", l); sub(/^[0-9]+\. /, "", n); title[l] = n }
+      next
+    }
+    /^--- lesson [0-9]+: [0-9.]+ s$/ { split($0, f, /[ :]+/); printf "%s\t%s\t%s\n", f[3], f[4], title[f[3]]; next }
+    /^--- total: [0-9.]+ s$/ { split($0, f, /[ :]+/); printf "total\t%s\t\n", f[3] }
+  ' "$root/$doc" "$1" >"$2.new"
+  {
+    printf '# lesson\tseconds\ttitle: machine time of each lesson of %s, from the "--- lesson" lines of transcript.txt (tools/workshop/run.sh)\n' "$doc"
+    cat "$2.new"
+  } >"$2"
+  rm "$2.new"
+  grep -q '^total' "$2" || die "$1 has no '--- total' line: not a whole run of the workshop"
+}
+
+# TIMINGS=1 rewrites a workshop directory's timings.tsv from its transcript.
+if [ "${TIMINGS:-}" = 1 ]; then
+  d=${dest:-$committed}
+  [ -f "$d/transcript.txt" ] || die "$d has no transcript.txt"
+  write_timings "$d/transcript.txt" "$d/timings.tsv"
+  echo "written: $d/timings.tsv" >&2
   exit 0
 fi
 
@@ -160,6 +216,9 @@ fi
 tmp=$(mktemp -d)
 out=$(mktemp -d) # the new workshop directory, kept on failure to be read
 mkdir "$tmp/work" "$tmp/logs"
+# The docs name examples/ relative to the repository, as a learner runs
+# them from a checkout.
+[ ! -d "$root/examples" ] || ln -s "$root/examples" "$tmp/work/examples"
 # A FIFO opened read-write never reaches end of file: the watchdog's read
 # on it is a timer that needs no child process.
 mkfifo "$tmp/never"
@@ -266,7 +325,7 @@ vm=""
 grep -qw hypervisor /proc/cpuinfo && vm=" virtual machine"
 scale=""
 smoke && scale=" at smoke scale (SMOKE=1)"
-echo "# Every command of $doc, run back to back by tools/workshop.sh$scale on a $(nproc)-CPU $model$vm ($(uname -sr)), $(date -u +%F), $version: bench serve lines ran in the background, each awaited by its listening line." >"$t"
+echo "# Every command of $doc, run back to back by tools/workshop/run.sh$scale on a $(nproc)-CPU $model$vm ($(uname -sr)), $(date -u +%F), $version: bench serve lines ran in the background, each awaited by its listening line." >"$t"
 
 # run_fg SOURCE DISPLAY CMD runs CMD in the foreground and appends it and
 # its output to the transcript; the output is also left in $tmp/out.
@@ -367,12 +426,27 @@ end_lesson() {
   printf -- '--- lesson %s: %s s\n\n' "$lesson" "$(seconds_since "$lesson_start")" >>"$t"
 }
 
+# missing NEEDS prints the programs of NEEDS (a,b or -) not on PATH.
+missing() {
+  local p out=()
+  [ "$1" != - ] || return 0
+  for p in ${1//,/ }; do command -v "$p" >/dev/null || out+=("$p"); done
+  echo "${out[*]}"
+}
+skipped=()
+
 for ((i = 0; i < ${#plan_c[@]}; i++)); do
   src=${plan_s[i]} cmd=${plan_c[i]}
   if [ "${plan_l[i]}" != "$lesson" ]; then
     end_lesson
     lesson=${plan_l[i]} lesson_start=$EPOCHREALTIME
     printf '=== lesson %s\n' "$lesson" >>"$t"
+  fi
+  if m=$(missing "${plan_n[i]}") && [ -n "$m" ]; then
+    printf '$ %s\n(skipped: needs %s, not installed on this machine)\n\n' "$cmd" "$m" >>"$t"
+    skipped+=("$src: $cmd (needs $m)")
+    echo "[lesson $lesson] skipped, needs $m: $cmd" >&2
+    continue
   fi
   echo "[lesson $lesson] $cmd" >&2
   case $cmd in
@@ -402,6 +476,11 @@ for ((i = 0; i < ${#plan_c[@]}; i++)); do
 done
 end_lesson
 printf -- '--- total: %s s\n' "$(seconds_since "$total_start")" >>"$t"
+write_timings "$t" "$out/timings.tsv"
+if [ ${#skipped[@]} -gt 0 ]; then
+  echo "skipped ${#skipped[@]} commands whose programs are missing (install them for a complete transcript):" >&2
+  printf '  %s\n' "${skipped[@]}" >&2
+fi
 
 if [ ${#failures[@]} -gt 0 ]; then
   printf '%s\n' "${failures[@]}" >&2
@@ -416,5 +495,5 @@ installed=true
 echo "workshop written to $dest in $(seconds_since "$total_start") s" >&2
 if [ "$dest" = "$committed" ]; then
   check_links "$committed_rel" || echo "fix those links before committing" >&2
-  echo "next: update docs/workshop.md's figures and timing table from $committed_rel/transcript.txt, then commit" >&2
+  echo "next: update docs/workshop.md's figures and Timing table from $committed_rel/transcript.txt and timings.tsv (go test ./docs says what differs), then commit" >&2
 fi
