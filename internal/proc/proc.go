@@ -23,6 +23,26 @@ func Tree(pid int) []int {
 	return out
 }
 
+// Group returns the processes of process group pgid: those a server
+// forked that left its tree (orphans) but not its group.
+func Group(pgid int) []int {
+	var out []int
+	stats, _ := filepath.Glob("/proc/[0-9]*/stat")
+	for _, f := range stats {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			continue
+		}
+		s := string(b)
+		fs := strings.Fields(s[strings.LastIndexByte(s, ')')+1:])
+		if len(fs) > 2 && fs[2] == strconv.Itoa(pgid) { // pgrp, field 5
+			pid, _ := strconv.Atoi(filepath.Base(filepath.Dir(f)))
+			out = append(out, pid)
+		}
+	}
+	return out
+}
+
 // Children returns the direct children of pid.
 func Children(pid int) []int {
 	var out []int
