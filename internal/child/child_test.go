@@ -51,6 +51,7 @@ func helper(how string) {
 	case "sleeper":
 		// A worker that ignores SIGTERM, as a careless fork might.
 		signal.Ignore(syscall.SIGTERM)
+		fmt.Println("ignoring SIGTERM")
 		time.Sleep(time.Hour) // until killed
 	case "external", "external-exit", "external-silent", "external-line":
 		// An external server: it forks a worker that holds the pipes, says
@@ -58,10 +59,15 @@ func helper(how string) {
 		// it is ready on stdout.
 		w := exec.Command(os.Args[0], "-test.run=^$")
 		w.Env = append(os.Environ(), helperEnv+"=sleeper")
-		w.Stdout, w.Stderr = os.Stdout, os.Stderr
+		w.Stderr = os.Stderr
+		out, err := w.StdoutPipe()
+		if err != nil {
+			panic(err)
+		}
 		if err := w.Start(); err != nil {
 			panic(err)
 		}
+		out.Read(make([]byte, 64)) // it ignores SIGTERM now
 		fmt.Fprintf(os.Stderr, "worker pid %d\n", w.Process.Pid)
 		switch how {
 		case "external-exit":
