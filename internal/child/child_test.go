@@ -309,7 +309,7 @@ func TestExternal(t *testing.T) {
 func TestExternalFails(t *testing.T) {
 	for _, tt := range []struct{ how, want string }{
 		{"external-exit", "server exited before it was ready (exit status 3): starting up | worker pid "},
-		{"external-silent", "server not ready within 200ms: starting up | worker pid "},
+		{"external-silent", "server not ready within 200ms: starting up | starting up | worker pid "},
 	} {
 		addr := freeAddr(t)
 		cmd := helperCmd(tt.how)
