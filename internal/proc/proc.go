@@ -68,24 +68,31 @@ const clockTick = 100
 // CPUSeconds returns the user plus system CPU time the processes have used
 // so far. Processes that are gone count as zero.
 func CPUSeconds(pids []int) float64 {
-	var ticks int64
+	var sum float64
 	for _, pid := range pids {
-		b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-		if err != nil {
-			continue
-		}
-		// The command name in field 2 may hold spaces; fields after its
-		// closing parenthesis are plain.
-		s := string(b)
-		f := strings.Fields(s[strings.LastIndexByte(s, ')')+1:])
-		if len(f) < 13 {
-			continue
-		}
-		u, _ := strconv.ParseInt(f[11], 10, 64) // utime, field 14
-		k, _ := strconv.ParseInt(f[12], 10, 64) // stime, field 15
-		ticks += u + k
+		s, _ := CPUSecondsOf(pid)
+		sum += s
 	}
-	return float64(ticks) / clockTick
+	return sum
+}
+
+// CPUSecondsOf returns the user plus system CPU time pid has used so far,
+// and false when it is gone.
+func CPUSecondsOf(pid int) (float64, bool) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0, false
+	}
+	// The command name in field 2 may hold spaces; fields after its
+	// closing parenthesis are plain.
+	s := string(b)
+	f := strings.Fields(s[strings.LastIndexByte(s, ')')+1:])
+	if len(f) < 13 {
+		return 0, false
+	}
+	u, _ := strconv.ParseInt(f[11], 10, 64) // utime, field 14
+	k, _ := strconv.ParseInt(f[12], 10, 64) // stime, field 15
+	return float64(u+k) / clockTick, true
 }
 
 // PeakRSS returns the sum of the processes' peak resident set sizes
