@@ -3,82 +3,27 @@ package main
 import (
 	"context"
 	"fmt"
-	"net"
+	"io"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
-	"os/signal"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
-	"syscall"
 	"testing"
+	"time"
 
+	"github.com/corebench/corebench/internal/child"
 	"github.com/corebench/corebench/internal/proc"
+	"github.com/corebench/corebench/loadgen"
 	"github.com/corebench/corebench/models/modeltest"
 	"github.com/corebench/corebench/report"
 	"github.com/corebench/corebench/results"
+	"github.com/corebench/corebench/suite"
 	"github.com/corebench/corebench/workload"
 )
-
-// externalEnv makes the test binary an external server of the user's,
-// as `bench run --server` starts one: "primary" listens on --port and
-// forks --workers workers that serve from its socket, so that only a
-// measurement over the process tree sees their CPU.
-const externalEnv = "COREBENCH_TEST_EXTERNAL"
-
-func externalServer(role string, args []string) int {
-	flag := func(name, def string) string {
-		for i, a := range args {
-			if a == name && i+1 < len(args) {
-				return args[i+1]
-			}
-		}
-		return def
-	}
-	workers, _ := strconv.Atoi(flag("--workers", "1"))
-	term := make(chan os.Signal, 1)
-	signal.Notify(term, syscall.SIGTERM)
-	if role == "worker" {
-		ln, err := net.FileListener(os.NewFile(3, "listener"))
-		if err != nil {
-			fmt.Fprintln(os.Stderr, "worker:", err)
-			return 1
-		}
-		slot, _ := strconv.Atoi(os.Getenv("SLOT"))
-		srv := &http.Server{Handler: workload.New(workload.Config{Slot: slot, About: func(context.Context) (workload.About, error) {
-			return workload.About{Model: "go-test", Workers: workers}, nil
-		}})}
-		go srv.Serve(ln)
-		<-term
-		srv.Shutdown(context.Background())
-		return 0
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:"+flag("--port", "0"))
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "primary:", err)
-		return 1
-	}
-	f, _ := ln.(*net.TCPListener).File()
-	var ws []*exec.Cmd
-	for i := range workers {
-		w := exec.Command(os.Args[0])
-		w.Args = append(w.Args, args...)
-		w.Env = append(os.Environ(), externalEnv+"=worker", "SLOT="+strconv.Itoa(i))
-		w.ExtraFiles, w.Stderr = []*os.File{f}, os.Stderr
-		if err := w.Start(); err != nil {
-			fmt.Fprintln(os.Stderr, "primary:", err)
-			return 1
-		}
-		ws = append(ws, w)
-	}
-	<-term
-	for _, w := range ws {
-		w.Process.Signal(syscall.SIGTERM)
-		w.Wait()
-	}
-	return 0
-}
 
 // externalCommand is the --server COMMAND that runs this test binary as
 // an external server.
@@ -131,8 +76,15 @@ func TestRunExternal(t *testing.T) {
 			if r.ServerProcs < 3 || r.ServerCPU <= 0 || r.ServerRSS <= 0 {
 				t.Errorf("%s: %d processes, %v CPU s, %d bytes: not the whole tree", c.ID, r.ServerProcs, r.ServerCPU, r.ServerRSS)
 			}
-			if len(c.Summary.PerWorker) != 2 || c.Summary.Workers != 2 {
-				t.Errorf("%s: per worker %v of %d, want slots 0 and 1 of 2 from X-Worker", c.ID, c.Summary.PerWorker, c.Summary.Workers)
+			// Its workers share one socket: 4 connections may all land on
+			// one, but every answer names a slot of 2.
+			for slot := range c.Summary.PerWorker {
+				if slot != "0" && slot != "1" {
+					t.Errorf("%s: answers from slot %q", c.ID, slot)
+				}
+			}
+			if len(c.Summary.PerWorker) == 0 || c.Summary.Workers != 2 {
+				t.Errorf("%s: per worker %v of %d, want X-Worker shares of 2 workers", c.ID, c.Summary.PerWorker, c.Summary.Workers)
 			}
 		case "deaf", "quitter":
 			want := map[string]string{"deaf": "server deaf (sleep 300 &", "quitter": "server quitter (echo"}[c.Model]
@@ -163,6 +115,189 @@ func TestRunExternal(t *testing.T) {
 		pid, _ := strconv.Atoi(l)
 		if left := proc.WaitGone([]int{pid}, 0); len(left) > 0 {
 			t.Errorf("the deaf server's sleeper %d outlived its case", pid)
+		}
+	}
+}
+
+// exampleServers are the servers of examples/ as --server gives them, run
+// from the repository's root, with the program each needs.
+var exampleServers = []struct{ name, program, command string }{
+	{"node-rr", "node", "NODE_CLUSTER_SCHED_POLICY=rr node examples/node-cluster/server.js --port {port} --workers {workers}"},
+	{"node-none", "node", "NODE_CLUSTER_SCHED_POLICY=none node examples/node-cluster/server.js --port {port} --workers {workers}"},
+	{"py", "python3", "python3 examples/python/server.py --port {port} --workers {workers}"},
+}
+
+// needProgram skips a test without program, except under CI, which
+// installs it.
+func needProgram(t *testing.T, program string) {
+	t.Helper()
+	if _, err := exec.LookPath(program); err != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatalf("%s is not installed, and CI must run this test (.ci/run installs it)", program)
+		}
+		t.Skipf("%s is not installed", program)
+	}
+}
+
+// repoRoot is where the documented commands run, examples/ in it.
+func repoRoot(t *testing.T) string {
+	root, err := filepath.Abs(filepath.Join("..", ".."))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return root
+}
+
+// The examples answer as the workload package does: the same bodies, the
+// same SHA-256 rounds for /cpu, X-Worker slots of every worker and their
+// pids, the worker count at the discovery path; and they stop with the
+// group's SIGTERM, every process gone.
+func TestExampleServers(t *testing.T) {
+	for _, ex := range exampleServers {
+		t.Run(ex.name, func(t *testing.T) {
+			needProgram(t, ex.program)
+			port, err := suite.FreePort()
+			if err != nil {
+				t.Fatal(err)
+			}
+			v := results.Variant{Name: ex.name, Command: ex.command}
+			cmd := v.Expand(port, 2, "")
+			srv, err := startIn(t, repoRoot(t), v, cmd, port)
+			if err != nil {
+				t.Fatal(err)
+			}
+			pids := srv.Pids()
+			stopped := false
+			defer func() {
+				if !stopped {
+					srv.Stop()
+				}
+			}()
+			get := func(path string) (*http.Response, string) {
+				t.Helper()
+				resp, err := http.Get(srv.URL + path)
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer resp.Body.Close()
+				b, _ := io.ReadAll(resp.Body)
+				return resp, string(b)
+			}
+			for _, n := range []int{0, 1, 7, workload.DefaultCPUIters} {
+				if _, body := get(fmt.Sprintf("/cpu?n=%d", n)); body != workload.CPUDigest(n)+"\n" {
+					t.Errorf("/cpu?n=%d = %q, want workload.CPUDigest's %q", n, body, workload.CPUDigest(n))
+				}
+			}
+			// The Go handler is the reference for every body.
+			ref := httptest.NewServer(workload.New(workload.Config{}))
+			defer ref.Close()
+			for _, path := range []string{"/", "/json", "/cpu", "/io?ms=1", "/cpu?n=x", "/nowhere"} {
+				want, err := http.Get(ref.URL + path)
+				if err != nil {
+					t.Fatal(err)
+				}
+				wb, _ := io.ReadAll(want.Body)
+				want.Body.Close()
+				resp, body := get(path)
+				if resp.StatusCode != want.StatusCode || body != string(wb) || resp.Header.Get("Content-Type") != want.Header.Get("Content-Type") {
+					t.Errorf("%s: %d %q (%s), want %d %q (%s)", path, resp.StatusCode, body, resp.Header.Get("Content-Type"), want.StatusCode, wb, want.Header.Get("Content-Type"))
+				}
+			}
+			if n, err := loadgen.DiscoverWorkers(context.Background(), loadgen.Options{URL: srv.URL}); n != 2 {
+				t.Errorf("discovered %d workers (%v), want 2", n, err)
+			}
+			// Requests over new connections reach both workers; each says
+			// its slot and its pid, a process of the server's tree.
+			slots := map[string]string{}
+			for i := 0; i < 200 && len(slots) < 2; i++ {
+				resp, err := (&http.Client{Transport: &http.Transport{DisableKeepAlives: true}}).Get(srv.URL + "/")
+				if err != nil {
+					t.Fatal(err)
+				}
+				resp.Body.Close()
+				slots[resp.Header.Get("X-Worker")] = resp.Header.Get("X-Worker-Pid")
+			}
+			tree := srv.Pids()
+			for slot, pid := range slots {
+				p, _ := strconv.Atoi(pid)
+				if (slot != "0" && slot != "1") || !slices.Contains(tree, p) {
+					t.Errorf("X-Worker %q, X-Worker-Pid %q: not a slot of 2 or not a process of %v", slot, pid, tree)
+				}
+			}
+			if len(slots) != 2 {
+				t.Errorf("answers came from slots %v, want 0 and 1", slots)
+			}
+			// Stop's SIGTERM goes to the group (sh, which dash does not
+			// replace, dies of it); no process of it needed the SIGKILL.
+			stopped = true
+			if err := srv.Stop(); err != nil {
+				t.Errorf("Stop: %v", err)
+			}
+			if left := proc.WaitGone(append(pids, tree...), 0); len(left) > 0 {
+				t.Errorf("%v outlived Stop", left)
+			}
+		})
+	}
+}
+
+// startIn starts an example as the suite does, from dir.
+func startIn(t *testing.T, dir string, v results.Variant, command string, port int) (*child.Server, error) {
+	t.Helper()
+	wd, _ := os.Getwd()
+	if err := os.Chdir(dir); err != nil {
+		t.Fatal(err)
+	}
+	defer os.Chdir(wd)
+	return suite.StartExternal(context.Background(), v, command, port, nil, child.Options{Ready: 20 * time.Second, Grace: 5 * time.Second})
+}
+
+// The issue's done-when: the Node cluster and the Python server beside a
+// built-in model at smoke scale, measured over their trees, per-worker
+// shares from X-Worker, in the report, nothing left running.
+func TestRunExamples(t *testing.T) {
+	needProgram(t, "node")
+	needProgram(t, "python3")
+	out := filepath.Join(t.TempDir(), "run")
+	cmd := bench("run", "--profile", "smoke", "--models", "singlecore", "--workloads", "hello,cpu",
+		"--server", "node-rr="+exampleServers[0].command, "--ready", `node-rr=^listening on http://\S+ workers=`,
+		"--server", "py="+exampleServers[2].command, "--out", out)
+	cmd.Dir = repoRoot(t)
+	st, _, stderr := modeltest.RunToExit(t, cmd)
+	if st != 0 {
+		t.Fatalf("status %d\n%s", st, stderr)
+	}
+	run, err := results.Load(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	seen := map[string]int{}
+	for _, c := range run.Cases {
+		seen[c.Model]++
+		if c.Error != "" || c.Summary == nil || c.Summary.RPS.Median <= 0 || c.Summary.Errors != 0 {
+			t.Errorf("%s: error %q, summary %+v", c.ID, c.Error, c.Summary)
+			continue
+		}
+		if c.Model == "singlecore" {
+			continue
+		}
+		// sh execs the server: a primary and its 2 workers at least.
+		if r := c.Repeats[0]; r.ServerProcs < 3 || r.ServerCPU <= 0 || r.ServerRSS <= 0 {
+			t.Errorf("%s: %d processes, %v CPU s, %d bytes: not the whole tree", c.ID, r.ServerProcs, r.ServerCPU, r.ServerRSS)
+		}
+		if c.Summary.Workers != 2 || len(c.Summary.PerWorker) == 0 {
+			t.Errorf("%s: %d workers, per worker %v: want X-Worker shares of 2", c.ID, c.Summary.Workers, c.Summary.PerWorker)
+		}
+	}
+	if seen["node-rr"] != 2 || seen["py"] != 2 {
+		t.Errorf("cases per model %v", seen)
+	}
+	if run.Servers[0].Ready == "" {
+		t.Errorf("the --ready pattern is not recorded: %+v", run.Servers)
+	}
+	md, _ := os.ReadFile(filepath.Join(out, report.MarkdownFile))
+	for _, name := range []string{"node-rr", "py"} {
+		if !strings.Contains(string(md), name) {
+			t.Errorf("report.md does not name %s", name)
 		}
 	}
 }
