@@ -5,12 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"math"
-	"net"
 	"os"
 	"os/exec"
-	"regexp"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/corebench/corebench/internal/affinity"
@@ -262,45 +259,14 @@ func start(ctx context.Context, o Options, sp Spec) (*child.Server, string, erro
 		srv, err := child.Start(ctx, o.Serve(serveArgs(o, sp)...), opts)
 		return srv, "", err
 	}
-	port, err := FreePort()
+	port, err := child.FreePort()
 	if err != nil {
 		return nil, "", fmt.Errorf("server %s: %v", sp.Model.Name, err)
 	}
-	cpus := serverCPUs(o, sp)
-	command := sp.Model.Expand(port, sp.Workers, affinity.Format(cpus))
-	srv, err := StartExternal(ctx, sp.Model, command, port, cpus, opts)
+	opts.CPUs = serverCPUs(o, sp)
+	command := sp.Model.Expand(port, sp.Workers, affinity.Format(opts.CPUs))
+	srv, err := child.StartExternal(ctx, sp.Model.Name, command, sp.Model.Ready, port, opts)
 	return srv, command, err
-}
-
-// StartExternal runs an external server's expanded command through
-// /bin/sh -c, ready when 127.0.0.1:port accepts (or its Ready line
-// appears), pinned to cpus; errors are one line naming the server and
-// quoting its last stderr lines.
-func StartExternal(ctx context.Context, v results.Variant, command string, port int, cpus []int, o child.Options) (*child.Server, error) {
-	o.Addr, o.Group, o.CPUs = net.JoinHostPort("127.0.0.1", strconv.Itoa(port)), true, cpus
-	if v.Ready != "" {
-		re, err := regexp.Compile(v.Ready)
-		if err != nil {
-			return nil, fmt.Errorf("server %s: --ready: %v", v.Name, err)
-		}
-		o.ReadyLine = re
-	}
-	srv, err := child.Start(ctx, exec.Command("/bin/sh", "-c", command), o)
-	if err != nil && ctx.Err() == nil {
-		return nil, fmt.Errorf("server %s (%s): %s", v.Name, command, strings.ReplaceAll(err.Error(), "\n", " "))
-	}
-	return srv, err
-}
-
-// FreePort returns a loopback TCP port nobody listens on just now, for
-// an external server to take.
-func FreePort() (int, error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, fmt.Errorf("no free loopback port: %v", err)
-	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port, nil
 }
 
 // workersOf is how many workers the case's server runs, for the fairness:

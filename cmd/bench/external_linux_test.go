@@ -21,7 +21,6 @@ import (
 	"github.com/corebench/corebench/models/modeltest"
 	"github.com/corebench/corebench/report"
 	"github.com/corebench/corebench/results"
-	"github.com/corebench/corebench/suite"
 	"github.com/corebench/corebench/workload"
 )
 
@@ -156,7 +155,7 @@ func TestExampleServers(t *testing.T) {
 	for _, ex := range exampleServers {
 		t.Run(ex.name, func(t *testing.T) {
 			needProgram(t, ex.program)
-			port, err := suite.FreePort()
+			port, err := child.FreePort()
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -248,7 +247,7 @@ func startIn(t *testing.T, dir string, v results.Variant, command string, port i
 		t.Fatal(err)
 	}
 	defer os.Chdir(wd)
-	return suite.StartExternal(context.Background(), v, command, port, nil, child.Options{Ready: 20 * time.Second, Grace: 5 * time.Second})
+	return child.StartExternal(context.Background(), v.Name, command, "", port, child.Options{Ready: 20 * time.Second, Grace: 5 * time.Second})
 }
 
 // The done-when: the Node cluster and the Python server beside a
