@@ -39,9 +39,10 @@ func TestRunExternal(t *testing.T) {
 	dir := t.TempDir()
 	out := filepath.Join(dir, "run")
 	sleeper := filepath.Join(dir, "sleeper.pid")
+	before := leftovers(t)
 	st, stdout, stderr := modeltest.RunToExit(t, bench("run", "--profile", "smoke", "--models", "singlecore", "--workloads", "hello,cpu",
 		"--server", "gotest="+externalCommand(),
-		"--server", fmt.Sprintf("deaf=sleep 300 & echo $! > %s; echo 'no port for you' >&2; wait", sleeper),
+		"--server", fmt.Sprintf("deaf=sleep 300 & echo $! >> %s; echo 'no port for you' >&2; wait", sleeper),
 		"--server", "quitter=echo 'port taken, giving up' >&2; exit 3",
 		"--ready-timeout", "2s", "--out", out))
 	if st != 1 {
@@ -112,9 +113,19 @@ func TestRunExternal(t *testing.T) {
 	}
 	for _, l := range strings.Fields(string(b)) {
 		pid, _ := strconv.Atoi(l)
+		// Killed, it is a zombie of this process (the subreaper) until
+		// WaitGone reaps it.
 		if left := proc.WaitGone([]int{pid}, 0); len(left) > 0 {
 			t.Errorf("the deaf server's sleeper %d outlived its case", pid)
 		}
+	}
+	if left := leftovers(t); len(left) > len(before) {
+		for _, p := range left {
+			b, _ := os.ReadFile(fmt.Sprintf("/proc/%d/stat", p))
+			c, _ := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", p))
+			t.Logf("%s %q", b, c)
+		}
+		t.Errorf("processes left behind: %v (before the command: %v)", left, before)
 	}
 }
 
@@ -298,5 +309,43 @@ func TestRunExamples(t *testing.T) {
 		if !strings.Contains(string(md), name) {
 			t.Errorf("report.md does not name %s", name)
 		}
+	}
+}
+
+// bench scenario --server: crash SIGKILLs the worker the server's
+// X-Worker-Pid names, stall stops its whole tree, and the scenarios that
+// drive bench's own servers refuse it in one line; nothing is left
+// running (scenarioJSON checks).
+func TestScenarioExternal(t *testing.T) {
+	server := "gotest=" + externalCommand()
+	r, _ := scenarioJSON(t, "crash", "--server", server, "--rate", "400", "-d", "2s", "--workers", "2")
+	if r.Model != "gotest" || r.Workers != 2 || len(r.Actions) != 1 || !strings.HasPrefix(r.Actions[0].Label, "SIGKILL worker ") || r.Sent == 0 {
+		t.Errorf("crash: model %s, %d workers, actions %+v, sent %d", r.Model, r.Workers, r.Actions, r.Sent)
+	}
+	r, _ = scenarioJSON(t, "stall", "--server", server, "--rate", "400", "-d", "2s")
+	if len(r.Actions) != 1 || !strings.HasPrefix(r.Actions[0].Label, "server stopped for") || r.Load.Requests == 0 {
+		t.Errorf("stall: actions %+v, requests %d", r.Actions, r.Load.Requests)
+	}
+	for _, args := range [][]string{
+		{"reload", "--server", server},
+		{"state", "--server", server},
+		{"crash", "--server", server, "--crash", "request"},
+		{"crash", "--server", server, "--model", "singlecore"},
+		{"crash", "--server", "prefork-rr=x"},
+	} {
+		st, _, stderr := modeltest.RunToExit(t, bench(append([]string{"scenario"}, args...)...))
+		if st != 2 || strings.Count(strings.TrimSpace(stderr), "\n") != 0 {
+			t.Errorf("scenario %v: status %d, stderr %q; want 2 and one line", args, st, stderr)
+		}
+	}
+	// A server with no X-Worker-Pid cannot be crashed: one line, exit 1,
+	// nothing measured or written.
+	out := filepath.Join(t.TempDir(), "out")
+	st, _, stderr := modeltest.RunToExit(t, bench("scenario", "crash", "--out", out, "--server", "mute="+fmt.Sprintf("%s=mute exec %q --port {port}", externalEnv, os.Args[0])))
+	if st != 1 || !strings.Contains(stderr, "sends no X-Worker-Pid header") {
+		t.Errorf("crash without X-Worker-Pid: status %d, stderr %q", st, stderr)
+	}
+	if _, err := os.Stat(out); err == nil {
+		t.Errorf("a refused crash wrote %s", out)
 	}
 }

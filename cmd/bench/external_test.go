@@ -17,7 +17,8 @@ import (
 // externalEnv makes the test binary an external server of the user's,
 // as `bench run --server` starts one: "primary" listens on --port and
 // forks --workers workers that serve from its socket, so that only a
-// measurement over the process tree sees their CPU.
+// measurement over the process tree sees their CPU; "mute" is one
+// process that sends no X-Worker headers.
 const externalEnv = "COREBENCH_TEST_EXTERNAL"
 
 func externalServer(role string, args []string) int {
@@ -32,6 +33,16 @@ func externalServer(role string, args []string) int {
 	workers, _ := strconv.Atoi(flag("--workers", "1"))
 	term := make(chan os.Signal, 1)
 	signal.Notify(term, syscall.SIGTERM)
+	if role == "mute" {
+		ln, err := net.Listen("tcp", "127.0.0.1:"+flag("--port", "0"))
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "mute:", err)
+			return 1
+		}
+		go http.Serve(ln, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { fmt.Fprint(w, "hello") }))
+		<-term
+		return 0
+	}
 	if role == "worker" {
 		ln, err := net.FileListener(os.NewFile(3, "listener"))
 		if err != nil {

@@ -29,17 +29,20 @@ func init() {
   bench scenario state                          # per-process counters and sessions break; the master's counter and sticky work
   bench scenario state --state redis://127.0.0.1:6379   # and the Redis answer
   bench scenario stall --model singlecore       # the server stops for 500 ms: the open loop's p99 shows it
-  bench scenario stall --model singlecore --closed   # the closed loop's p99 hides it (coordinated omission)`,
+  bench scenario stall --model singlecore --closed   # the closed loop's p99 hides it (coordinated omission)
+  bench scenario crash --server 'node=node examples/node-cluster/server.js --port {port} --workers {workers}'   # SIGKILL a worker of yours`,
 		run: runScenario,
 	})
 }
 
 func runScenario(c *cli, args []string) error {
 	var o scenario.Options
-	var model, out string
+	var model, out, server, ready string
 	var asJSON bool
 	fs := c.flags()
 	fs.StringVar(&model, "model", results.PreforkRR.Name, "model: "+strings.Join(results.VariantNames(results.Variants()), ", "))
+	fs.StringVar(&server, "server", "", "crash or stall a server of yours instead of a model: NAME=COMMAND, as bench run --server")
+	fs.StringVar(&ready, "ready", "", "with --server: NAME=REGEXP, ready at a stdout line that matches, as bench run --ready")
 	fs.IntVar(&o.Workers, "workers", 0, "workers (default 4; scale starts at 2)")
 	fs.Float64Var(&o.Rate, "rate", 2000, "offered load, requests per second (open loop)")
 	fs.StringVar(&o.Path, "path", "/io?ms=5", "what the load requests; /io keeps many requests in flight")
@@ -67,6 +70,21 @@ func runScenario(c *cli, args []string) error {
 	var err error
 	if o.Model, err = results.ParseVariant(model); err != nil {
 		return usagef("--model: %v", err)
+	}
+	if server != "" {
+		if fs.Changed("model") {
+			return usagef("--model and --server both name the server: give one")
+		}
+		servers := make([]results.Variant, 1)
+		if servers[0], err = results.ParseServer(server); err != nil {
+			return usagef("--server: %v", err)
+		}
+		if ready != "" {
+			if err := results.ParseReady(servers, ready); err != nil {
+				return usagef("--ready: %v", err)
+			}
+		}
+		o.Model = servers[0]
 	}
 	if c.smoke {
 		o.Duration, o.At, o.Rate = 1500*time.Millisecond, 0, min(o.Rate, 300)
