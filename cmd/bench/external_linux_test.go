@@ -268,6 +268,7 @@ func TestRunExamples(t *testing.T) {
 	needProgram(t, "node")
 	needProgram(t, "python3")
 	out := filepath.Join(t.TempDir(), "run")
+	before := leftovers(t)
 	cmd := bench("run", "--profile", "smoke", "--models", "singlecore", "--workloads", "hello,cpu",
 		"--server", "node-rr="+exampleServers[0].command, "--ready", `node-rr=^listening on http://\S+ workers=`,
 		"--server", "py="+exampleServers[2].command, "--out", out)
@@ -303,6 +304,11 @@ func TestRunExamples(t *testing.T) {
 	}
 	if run.Servers[0].Ready == "" {
 		t.Errorf("the --ready pattern is not recorded: %+v", run.Servers)
+	}
+	// sh stays the parent of node (dash does not exec it): the primary
+	// it leaves behind at SIGTERM is bench's to reap, not init's.
+	if left := leftovers(t); len(left) > len(before) {
+		t.Errorf("processes left behind: %v (before the command: %v)", left, before)
 	}
 	md, _ := os.ReadFile(filepath.Join(out, report.MarkdownFile))
 	for _, name := range []string{"node-rr", "py"} {

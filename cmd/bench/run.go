@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/corebench/corebench/internal/affinity"
+	"github.com/corebench/corebench/internal/proc"
 	"github.com/corebench/corebench/internal/topology"
 	"github.com/corebench/corebench/loadgen"
 	"github.com/corebench/corebench/models"
@@ -117,6 +118,9 @@ func runRun(c *cli, args []string) error {
 		return err
 	}
 	runtime.GOMAXPROCS(len(place.LoadgenCPUs))
+	// What a server's first process leaves behind (a cluster primary under
+	// an sh that dies of the group's SIGTERM) becomes ours, so Stop reaps it.
+	proc.ReapOrphans()
 	exe, err := os.Executable()
 	if err != nil {
 		return err

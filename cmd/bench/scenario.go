@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/corebench/corebench/internal/proc"
 	"github.com/corebench/corebench/loadgen"
 	"github.com/corebench/corebench/report"
 	"github.com/corebench/corebench/results"
@@ -96,6 +97,7 @@ func runScenario(c *cli, args []string) error {
 	if err := o.Check(); err != nil {
 		return usagef("%v", err)
 	}
+	proc.ReapOrphans() // as bench run: what a server leaves is ours to reap
 	exe, err := os.Executable()
 	if err != nil {
 		return err
