@@ -127,7 +127,8 @@ function serve(slot, total) {
 
 if (process.env.NODE_APP_INSTANCE !== undefined) {
   // Under PM2: PM2 is the primary, this process is one instance.
-  serve(Number(process.env.NODE_APP_INSTANCE), Number(process.env.instances || workers));
+  serve(Number(process.env.NODE_APP_INSTANCE), workers); // --workers: the ecosystem file passes instances
+
 } else if (cluster.isPrimary) {
   const sched = cluster.schedulingPolicy === cluster.SCHED_RR ? 'rr' : 'none';
   let stopping = false;
