@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
@@ -353,5 +354,41 @@ func TestScenarioExternal(t *testing.T) {
 	}
 	if _, err := os.Stat(out); err == nil {
 		t.Errorf("a refused crash wrote %s", out)
+	}
+}
+
+// --dry-run lists an external server's cases and its command; a bad
+// --server or --ready is a usage error of one line.
+func TestRunExternalFlags(t *testing.T) {
+	st, stdout, stderr := modeltest.RunToExit(t, bench("run", "--profile", "smoke", "--dry-run", "--json", "--server", "node=node x.js --port {port} --workers {workers}"))
+	if st != 0 {
+		t.Fatalf("status %d: %s", st, stderr)
+	}
+	var p plan
+	if err := json.Unmarshal([]byte(stdout), &p); err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, c := range p.Cases {
+		if c.Model == "node" {
+			n++
+		}
+	}
+	if n != 2 || len(p.Servers) != 1 || p.Servers[0].Command != "node x.js --port {port} --workers {workers}" {
+		t.Errorf("plan: %d node cases, servers %+v", n, p.Servers)
+	}
+	for _, args := range [][]string{
+		{"--server", "singlecore=node x.js"},
+		{"--server", "Node=node x.js"},
+		{"--server", "node"},
+		{"--server", "a=x", "--server", "a=y"},
+		{"--server", "a=x", "--ready", "b=y"},
+		{"--server", "a=x", "--ready", "a=("},
+		{"--ready-timeout", "0s"},
+	} {
+		st, _, stderr := modeltest.RunToExit(t, bench(append([]string{"run", "--dry-run"}, args...)...))
+		if st != 2 || strings.Count(strings.TrimSpace(stderr), "\n") != 0 {
+			t.Errorf("run %v: status %d, stderr %q; want 2 and one line", args, st, stderr)
+		}
 	}
 }
