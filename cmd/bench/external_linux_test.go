@@ -384,7 +384,7 @@ func TestRunExternalFlags(t *testing.T) {
 		{"--server", "a=x", "--server", "a=y"},
 		{"--server", "a=x", "--ready", "b=y"},
 		{"--server", "a=x", "--ready", "a=("},
-		{"--ready-timeout", "0s"},
+		{"--ready-timeout", "-1s"},
 	} {
 		st, _, stderr := modeltest.RunToExit(t, bench(append([]string{"run", "--dry-run"}, args...)...))
 		if st != 2 || strings.Count(strings.TrimSpace(stderr), "\n") != 0 {

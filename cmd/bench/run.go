@@ -233,8 +233,8 @@ func (f *runFlags) profileOf(smoke bool) (suite.Profile, error) {
 		}
 	}
 	switch {
-	case f.duration < 0 || f.repeat < 0 || f.ioMs < 0 || f.cpuIters < 0 || f.readyTimeout <= 0:
-		return prof, usagef("--duration, --repeat, --io-ms and --cpu-iters cannot be negative, and --ready-timeout must be positive")
+	case f.duration < 0 || f.repeat < 0 || f.ioMs < 0 || f.cpuIters < 0 || f.readyTimeout < 0:
+		return prof, usagef("--duration, --repeat, --io-ms, --cpu-iters and --ready-timeout cannot be negative")
 	case f.engine != loadgen.EngineFast && f.engine != loadgen.EngineVegeta:
 		return prof, usagef("unknown --engine %q: want fast or vegeta", f.engine)
 	}
