@@ -19,6 +19,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/corebench/corebench/internal/affinity"
 	"github.com/corebench/corebench/internal/proc"
 )
 
@@ -279,7 +280,9 @@ func TestExternal(t *testing.T) {
 		cmd := helperCmd(tt.how)
 		cmd.Env = append(cmd.Env, "CHILD_TEST_ADDR="+addr)
 		var errs collect
-		s, err := Start(context.Background(), cmd, Options{Addr: addr, ReadyLine: tt.line, Group: true, Grace: 100 * time.Millisecond, Stderr: errs.add})
+		allowed, _ := affinity.Allowed()
+		cpu := allowed[len(allowed)-1]
+		s, err := Start(context.Background(), cmd, Options{Addr: addr, ReadyLine: tt.line, Group: true, Grace: 100 * time.Millisecond, Stderr: errs.add, CPUs: []int{cpu}})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -289,6 +292,13 @@ func TestExternal(t *testing.T) {
 		pids := s.Pids()
 		if len(pids) != 2 {
 			t.Errorf("%s: processes %v, want the server and its worker", tt.how, pids)
+		}
+		// Pinned from the start, and the worker it forked inherits it.
+		for _, pid := range pids {
+			b, _ := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+			if !strings.Contains(string(b), fmt.Sprintf("Cpus_allowed_list:\t%d\n", cpu)) {
+				t.Errorf("%s: process %d is not pinned to CPU %d", tt.how, pid, cpu)
+			}
 		}
 		// The server drains; its worker ignores the group's SIGTERM and is
 		// killed after the grace period.
