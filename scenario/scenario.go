@@ -6,7 +6,9 @@
 // the lesson. The state scenario instead counts what per-process state
 // does to a counter and to sessions, and what the fixes cost.
 //
-// Servers run as `bench serve` children (internal/child); the load is a
+// Servers run as `bench serve` children (internal/child), or as an
+// external server's command (Options.Model with a Command: stall and
+// crash only), both started by Options.start; the load is a
 // loadgen.Generator, so tests can shrink it; prefork servers are driven
 // through their control socket, as an operator would.
 package scenario
