@@ -38,7 +38,31 @@ type Run struct {
 	Placement Placement `json:"placement"`
 	Topology  *Topology `json:"topology,omitempty"` // nil in runs from before topology was recorded
 	Settings  Settings  `json:"settings"`
-	Cases     []Case    `json:"cases"`
+	// Servers are the external servers it measured (`bench run
+	// --server`), their commands as given.
+	Servers []Server `json:"servers,omitempty"`
+	Cases   []Case   `json:"cases"`
+}
+
+// Server is an external server of a run: a model named Name that
+// /bin/sh -c Command starts, {port}, {workers} and {cpus} filled in; Ready
+// is the stdout pattern that said it was ready, if any (else its port
+// accepting a connection did).
+type Server struct {
+	Name    string `json:"name"`
+	Command string `json:"command"`
+	Ready   string `json:"ready,omitempty"`
+}
+
+// ServersOf is the record of the external servers among vs.
+func ServersOf(vs []Variant) []Server {
+	var out []Server
+	for _, v := range vs {
+		if v.External() {
+			out = append(out, Server{Name: v.Name, Command: v.Command, Ready: v.Ready})
+		}
+	}
+	return out
 }
 
 // Env is the machine and harness a run measured on, so runs stay
@@ -96,8 +120,11 @@ type Case struct {
 	KeepAlive   bool    `json:"keepalive"`
 	// ServerCPUs are the CPUs the server could run on; empty in results
 	// written before they were recorded (see AllottedCPUs).
-	ServerCPUs []int    `json:"server_cpus,omitempty"`
-	Repeats    []Repeat `json:"repeats"`
+	ServerCPUs []int `json:"server_cpus,omitempty"`
+	// Command is what ran an external server's case, placeholders filled
+	// in; empty for a built-in model.
+	Command string   `json:"command,omitempty"`
+	Repeats []Repeat `json:"repeats"`
 	// Summary is computed from Repeats by Summarize; nil when no repeat
 	// measured anything.
 	Summary *CaseSummary `json:"summary,omitempty"`

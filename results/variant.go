@@ -3,6 +3,7 @@ package results
 import (
 	"fmt"
 	"image/color"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -23,6 +24,79 @@ type Variant struct {
 	Sched string     // `bench serve --sched`; "" for a one-process model
 	Color color.RGBA // the same in every chart
 	Glyph Glyph      // its marker shape in line charts
+	// Command is an external server's shell command, with {port},
+	// {workers} and {cpus} for the suite to fill in; Ready, when set, is a
+	// regular expression for the stdout line that says it is ready (else
+	// it is ready when its port accepts a connection).
+	Command, Ready string
+}
+
+// The placeholders of an external server's Command.
+const (
+	PlaceholderPort    = "{port}"
+	PlaceholderWorkers = "{workers}"
+	PlaceholderCPUs    = "{cpus}"
+)
+
+var serverNameRe = regexp.MustCompile(`^[a-z0-9._-]+$`)
+
+// ParseServer parses an external server as `bench run --server` gives
+// it, NAME=COMMAND: NAME is lower-case letters, digits, '.', '_' and '-',
+// and no built-in variant's; COMMAND runs through /bin/sh -c.
+func ParseServer(spec string) (Variant, error) {
+	name, command, ok := strings.Cut(spec, "=")
+	name, command = strings.TrimSpace(name), strings.TrimSpace(command)
+	switch {
+	case !ok || command == "":
+		return Variant{}, fmt.Errorf("%q: want NAME=COMMAND, e.g. node=\"node server.js --port {port}\"", spec)
+	case name == "":
+		return Variant{}, fmt.Errorf("%q: the server has no NAME before the =", spec)
+	case !serverNameRe.MatchString(name):
+		return Variant{}, fmt.Errorf("name %q: use lower-case letters, digits, '.', '_' and '-'", name)
+	}
+	if _, ok := LookupVariant(name); ok {
+		return Variant{}, fmt.Errorf("name %q is a built-in model: give yours another name", name)
+	}
+	return Variant{Name: name, Command: command, Color: otherColor, Glyph: GlyphCircle}, nil
+}
+
+// otherColor is an external server's colour: a neutral grey, as the
+// report draws any name it does not know.
+var otherColor = rgb(0x55, 0x55, 0x55)
+
+// ParseReady sets the readiness pattern of the server in servers that
+// spec, NAME=REGEXP (`bench run --ready`), names.
+func ParseReady(servers []Variant, spec string) error {
+	name, re, ok := strings.Cut(spec, "=")
+	if !ok || re == "" {
+		return fmt.Errorf("%q: want NAME=REGEXP, e.g. node='listening'", spec)
+	}
+	if _, err := regexp.Compile(re); err != nil {
+		return fmt.Errorf("%s: %v", name, err)
+	}
+	for i := range servers {
+		if servers[i].Name == name {
+			servers[i].Ready = re
+			return nil
+		}
+	}
+	return fmt.Errorf("%q names no --server", name)
+}
+
+// TakesWorkers reports whether v can be told how many workers to run: a
+// built-in multi-worker model, or an external command with {workers}.
+func (v Variant) TakesWorkers() bool {
+	if v.External() {
+		return strings.Contains(v.Command, PlaceholderWorkers)
+	}
+	return !v.OneWorker()
+}
+
+// Expand returns an external server's command with its placeholders
+// filled in: the port, the workers and the CPU list.
+func (v Variant) Expand(port, workers int, cpus string) string {
+	return strings.NewReplacer(PlaceholderPort, strconv.Itoa(port), PlaceholderWorkers, strconv.Itoa(workers),
+		PlaceholderCPUs, cpus).Replace(v.Command)
 }
 
 // Glyph is a marker shape of the charts. The report draws each one; a
@@ -123,10 +197,14 @@ func (v Variant) OneProcess() bool { return v.Model == modelSingleCore || v.Mode
 // asked for: singlecore, the baseline of every speed-up.
 func (v Variant) OneWorker() bool { return v.Model == modelSingleCore }
 
-// Workers is how many workers v runs when asked for n.
+// Workers is how many workers v runs when asked for n: 0 (unknown) for
+// an external server that is not told.
 func (v Variant) Workers(n int) int {
-	if v.OneWorker() {
+	switch {
+	case v.OneWorker():
 		return 1
+	case !v.TakesWorkers():
+		return 0
 	}
 	return n
 }

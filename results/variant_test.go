@@ -83,3 +83,47 @@ func TestWorkloads(t *testing.T) {
 		t.Errorf("unknown workload: %v", err)
 	}
 }
+
+// TestParseServer: NAME=COMMAND with a lower-case name no built-in
+// variant has; the variant is external, takes workers only when its
+// command says {workers}, and fills in its placeholders.
+func TestParseServer(t *testing.T) {
+	v, err := ParseServer("node-rr=NODE_CLUSTER_SCHED_POLICY=rr node server.js --port {port} --workers {workers} --cpus {cpus}")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v.Name != "node-rr" || !v.External() || !v.TakesWorkers() || v.Workers(4) != 4 || v.ServeArgs(4) != nil {
+		t.Errorf("%+v: want an external server told its workers", v)
+	}
+	if got := v.Expand(8080, 4, "0-3"); got != "NODE_CLUSTER_SCHED_POLICY=rr node server.js --port 8080 --workers 4 --cpus 0-3" {
+		t.Errorf("Expand = %q", got)
+	}
+	py, _ := ParseServer("py=python3 server.py --port {port}")
+	if py.TakesWorkers() || py.Workers(4) != 0 {
+		t.Errorf("a command without {workers}: takes workers %v, workers %d; want no and 0 (unknown)", py.TakesWorkers(), py.Workers(4))
+	}
+	for spec, want := range map[string]string{
+		"node":                 "want NAME=COMMAND",
+		"node=":                "want NAME=COMMAND",
+		"=node server.js":      "no NAME",
+		"Node=node server.js":  "use lower-case letters",
+		"my node=x":            "use lower-case letters",
+		"prefork-rr=node x.js": "is a built-in model",
+	} {
+		if _, err := ParseServer(spec); err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("ParseServer(%q) = %v, want an error saying %q", spec, err, want)
+		}
+	}
+	servers := []Variant{v, py}
+	if err := ParseReady(servers, `py=^listening on`); err != nil || servers[1].Ready != "^listening on" {
+		t.Errorf("ParseReady: %v, %+v", err, servers[1])
+	}
+	for spec, want := range map[string]string{"py": "want NAME=REGEXP", "py=(": "missing closing", "go=x": "names no --server"} {
+		if err := ParseReady(servers, spec); err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("ParseReady(%q) = %v, want an error saying %q", spec, err, want)
+		}
+	}
+	if rs := ServersOf(append(Variants(), servers...)); len(rs) != 2 || rs[1] != (Server{Name: "py", Command: "python3 server.py --port {port}", Ready: "^listening on"}) {
+		t.Errorf("ServersOf = %+v", rs)
+	}
+}

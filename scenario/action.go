@@ -7,6 +7,8 @@ import (
 	"net/http"
 	"net/url"
 	"path/filepath"
+	"slices"
+	"strconv"
 	"syscall"
 	"time"
 
@@ -41,7 +43,7 @@ func runAction(ctx context.Context, o Options) (*results.Scenario, error) {
 	if o.NoHandover {
 		extra = append(extra, "--no-handover")
 	}
-	srv, err := child.Start(ctx, o.Serve(o.serveArgs(o.Model, "127.0.0.1:0", extra...)...), limits)
+	srv, err := o.start(ctx, o.Model, "127.0.0.1:0", extra...)
 	if err != nil {
 		return nil, err
 	}
@@ -51,6 +53,14 @@ func runAction(ctx context.Context, o Options) (*results.Scenario, error) {
 			s.Stop()
 		}
 	}()
+	var victim externalWorker
+	if o.Name == "crash" && o.Model.External() {
+		// Before any load: a server that cannot name its workers is
+		// refused with nothing measured.
+		if victim, err = pickWorker(ctx, srv); err != nil {
+			return nil, fmt.Errorf("crash: %w", err)
+		}
+	}
 	u, _ := url.Parse(srv.URL)
 	r := &results.Scenario{Scenario: o.Name, Model: o.Model.Name, Workers: o.Model.Workers(o.Workers), Rate: o.Rate, Path: o.Path, KeepAlive: !o.NoKeepAlive, NoHandover: o.NoHandover}
 	if o.Closed {
@@ -110,6 +120,8 @@ func runAction(ctx context.Context, o Options) (*results.Scenario, error) {
 		case "crash":
 			if isPrefork {
 				actErr = crashWorker(ctx, o, client, srv, r, act)
+			} else if o.Model.External() {
+				actErr = act(victim.label, func() error { return syscall.Kill(victim.pid, syscall.SIGKILL) })
 			} else {
 				var next *child.Server
 				next, actErr = crashProcess(ctx, o, srv, u.Host, act)
@@ -231,6 +243,41 @@ func timedOut(ctx context.Context, err error, what string) error {
 	return err
 }
 
+// externalWorker is the worker of an external server the crash scenario
+// kills (SIGKILL); the restart is the server's business, and the timeline
+// shows what it did.
+type externalWorker struct {
+	pid   int
+	label string
+}
+
+// pickWorker asks an external server for a worker: the process the
+// X-Worker-Pid of its answer names, if that is one of the server's.
+func pickWorker(ctx context.Context, srv *child.Server) (externalWorker, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, srv.URL+"/", nil)
+	if err != nil {
+		return externalWorker{}, err
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return externalWorker{}, fmt.Errorf("asking for a worker's pid: %v", err)
+	}
+	resp.Body.Close()
+	h := resp.Header.Get("X-Worker-Pid")
+	pid, err := strconv.Atoi(h)
+	switch {
+	case h == "":
+		return externalWorker{}, errors.New("the server sends no X-Worker-Pid header: the crash scenario needs it to pick a worker to kill")
+	case err != nil || !slices.Contains(srv.Pids(), pid):
+		return externalWorker{}, fmt.Errorf("X-Worker-Pid %q is no process of the server's (%v)", h, srv.Pids())
+	}
+	w := externalWorker{pid: pid, label: fmt.Sprintf("SIGKILL pid %d", pid)}
+	if slot := resp.Header.Get("X-Worker"); slot != "" {
+		w.label = fmt.Sprintf("SIGKILL worker %s (pid %d)", slot, pid)
+	}
+	return w, nil
+}
+
 // crashProcess crashes a one-process server and, playing the supervisor,
 // starts it again on the same address after o.Restart.
 func crashProcess(ctx context.Context, o Options, srv *child.Server, addr string, act func(string, func() error) error) (*child.Server, error) {
@@ -263,7 +310,7 @@ func crashProcess(ctx context.Context, o Options, srv *child.Server, addr string
 	var next *child.Server
 	err = act(fmt.Sprintf("restarted after %v", o.Restart), func() error {
 		var err error
-		next, err = child.Start(ctx, o.Serve(o.serveArgs(o.Model, addr, "--chaos")...), limits)
+		next, err = o.start(ctx, o.Model, addr, "--chaos")
 		return err
 	})
 	return next, err

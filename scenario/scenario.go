@@ -6,7 +6,9 @@
 // the lesson. The state scenario instead counts what per-process state
 // does to a counter and to sessions, and what the fixes cost.
 //
-// Servers run as `bench serve` children (internal/child); the load is a
+// Servers run as `bench serve` children (internal/child), or as an
+// external server's command (Options.Model with a Command: stall and
+// crash only), both started by Options.start; the load is a
 // loadgen.Generator, so tests can shrink it; prefork servers are driven
 // through their control socket, as an operator would.
 package scenario
@@ -16,11 +18,15 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"net"
 	"os/exec"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
+	"github.com/corebench/corebench/internal/affinity"
+	"github.com/corebench/corebench/internal/child"
 	"github.com/corebench/corebench/loadgen"
 	"github.com/corebench/corebench/results"
 )
@@ -122,8 +128,10 @@ func (o Options) Check() error {
 	}
 	o = o.withDefaults()
 	switch {
-	case o.Model.External():
-		return fmt.Errorf("model %s is an external server: a scenario starts its own with bench serve", o.Model)
+	case o.Model.External() && (o.Name == "reload" || o.Name == "scale" || o.Name == "state"):
+		return fmt.Errorf("the %s scenario drives servers bench starts itself; %s is an external server (--server): run it with %s", o.Name, o.Model, strings.Join(externalScenarios(), " or "))
+	case o.Model.External() && o.Crash == "request":
+		return fmt.Errorf("--crash request needs bench serve's /crash; an external server (%s) is crashed with kill", o.Model)
 	case (o.Name == "reload" || o.Name == "scale") && !o.Model.Prefork():
 		return fmt.Errorf("the %s scenario needs a prefork model: only a prefork master can %s while serving", o.Name, o.Name)
 	case o.Crash != "kill" && o.Crash != "request":
@@ -146,6 +154,34 @@ func Run(ctx context.Context, o Options) (*results.Scenario, error) {
 		return runState(ctx, o)
 	}
 	return runAction(ctx, o)
+}
+
+// externalScenarios are the scenarios an external server can run: those
+// that only need its load and its processes.
+func externalScenarios() []string {
+	return slices.DeleteFunc(slices.Clone(Names), func(n string) bool { return n == "reload" || n == "scale" || n == "state" })
+}
+
+// start starts v on addr ("127.0.0.1:0" for any port): `bench serve` with
+// extra flags, or an external server's command (which takes no flags of
+// bench serve's) on a free port of its own, told o.Workers and every CPU
+// this process may use. Every scenario starts its servers here.
+func (o Options) start(ctx context.Context, v results.Variant, addr string, extra ...string) (*child.Server, error) {
+	if !v.External() {
+		return child.Start(ctx, o.Serve(o.serveArgs(v, addr, extra...)...), limits)
+	}
+	port := 0
+	if _, p, err := net.SplitHostPort(addr); err == nil {
+		port, _ = strconv.Atoi(p)
+	}
+	if port == 0 {
+		var err error
+		if port, err = child.FreePort(); err != nil {
+			return nil, err
+		}
+	}
+	cpus, _ := affinity.Allowed()
+	return child.StartExternal(ctx, v.Name, v.Expand(port, o.Workers, affinity.Format(cpus)), v.Ready, port, limits)
 }
 
 // serveArgs returns the `bench serve` arguments for v on addr.

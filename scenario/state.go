@@ -13,7 +13,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/corebench/corebench/internal/child"
 	"github.com/corebench/corebench/loadgen"
 	"github.com/corebench/corebench/results"
 )
@@ -86,7 +85,7 @@ func runState(ctx context.Context, o Options) (*results.Scenario, error) {
 // withServer runs f against a fresh server of v.
 func withServer(ctx context.Context, o Options, v results.Variant, extra []string, f func(url string) error) error {
 	extra = append([]string{"--control", filepath.Join(o.Dir, v.Name+".sock")}, extra...)
-	srv, err := child.Start(ctx, o.Serve(o.serveArgs(v, "127.0.0.1:0", extra...)...), limits)
+	srv, err := o.start(ctx, v, "127.0.0.1:0", extra...)
 	if err != nil {
 		return err
 	}

@@ -228,8 +228,8 @@ func Plan(p Profile, serverCPUs int) ([]Spec, error) {
 				continue // by default not io: waiting does not scale with cores
 			}
 			for _, m := range p.Models {
-				if m.OneWorker() {
-					continue
+				if !m.TakesWorkers() {
+					continue // singlecore, or an external command without {workers}
 				}
 				for _, n := range workerCounts(serverCPUs) {
 					add(Spec{Sweep: results.SweepWorkers, Model: m, Workers: n, Workload: w, Mode: results.ModeClosed, Connections: conns, KeepAlive: true})

@@ -289,3 +289,35 @@ func TestPlanWorkers(t *testing.T) {
 		}
 	}
 }
+
+// TestPlanExternal: an external server is in every sweep as a model, and
+// in the worker sweep only when its command takes {workers}.
+func TestPlanExternal(t *testing.T) {
+	node, _ := results.ParseServer("node=node server.js --port {port} --workers {workers}")
+	py, _ := results.ParseServer("py=python3 server.py --port {port}")
+	p := Profiles["full"]
+	p.Models = []results.Variant{results.SingleCore, node, py}
+	specs, err := Plan(p, 4)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sweeps := map[string]map[results.Sweep]int{}
+	for _, s := range specs {
+		if sweeps[s.Model.Name] == nil {
+			sweeps[s.Model.Name] = map[results.Sweep]int{}
+		}
+		sweeps[s.Model.Name][s.Sweep]++
+		if s.Model.Name == "py" && s.Workers != 0 {
+			t.Errorf("%s: py is told no workers, so none are planned (want 0, unknown)", s.ID)
+		}
+	}
+	// Over hello and cpu; the count of 4 is the models sweep's case.
+	if sweeps["node"][results.SweepWorkers] != (len(workerCounts(4))-1)*2 || sweeps["py"][results.SweepWorkers] != 0 {
+		t.Errorf("worker sweep cases: node %d, py %d; want node's over cpu and hello, py's none", sweeps["node"][results.SweepWorkers], sweeps["py"][results.SweepWorkers])
+	}
+	for _, sw := range []results.Sweep{results.SweepModels, results.SweepConnections, results.SweepRate, results.SweepKeepAlive} {
+		if sweeps["node"][sw] == 0 || sweeps["py"][sw] != sweeps["node"][sw] {
+			t.Errorf("sweep %s: node %d cases, py %d", sw, sweeps["node"][sw], sweeps["py"][sw])
+		}
+	}
+}

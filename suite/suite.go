@@ -136,7 +136,8 @@ func runCase(ctx context.Context, o Options, sp Spec, capacity map[string]float6
 		}
 		c.Rate = math.Max(1, math.Round(base*sp.RateOf))
 	}
-	srv, err := child.Start(ctx, o.Serve(serveArgs(o, sp)...), child.Options{Ready: o.StartupWait, Grace: o.Grace})
+	srv, command, err := start(ctx, o, sp)
+	c.Command = command
 	if err != nil {
 		c.Error = err.Error()
 		return c
@@ -163,9 +164,11 @@ func runCase(ctx context.Context, o Options, sp Spec, capacity map[string]float6
 		if ctx.Err() != nil {
 			break
 		}
-		pids := srv.Pids()
-		before := readCPU(pids)
+		before := readCPU(srv.Pids())
 		sum, err := o.Generate(ctx, load)
+		// The tree again: workers forked during the repeat (a cluster's
+		// late or restarted ones) count from their first tick.
+		pids := srv.Pids()
 		rep := readCPU(pids).since(before, sp.Model.Prefork())
 		rep.ServerRSS, rep.ServerProcs = proc.PeakRSS(pids), len(pids)
 		if sum != nil {
@@ -192,35 +195,45 @@ func runCase(ctx context.Context, o Options, sp Spec, capacity map[string]float6
 }
 
 // cpuReading is what the suite reads of CPU time around a repeat: the
-// server's processes, its master (the first of them) alone, this process
-// (the load generator) and the whole machine.
+// server's processes, each (its master is the first), this process (the
+// load generator) and the whole machine.
 type cpuReading struct {
-	at                   time.Time
-	server, master, self float64
-	machine              proc.Totals
-	machineOK            bool
-	irqInTasks           bool // proc.InterruptsInTasks
+	at         time.Time
+	master     int
+	server     map[int]float64 // CPU seconds by pid
+	self       float64
+	machine    proc.Totals
+	machineOK  bool
+	irqInTasks bool // proc.InterruptsInTasks
 }
 
 func readCPU(pids []int) cpuReading {
-	r := cpuReading{at: time.Now(), irqInTasks: proc.InterruptsInTasks()}
+	r := cpuReading{at: time.Now(), irqInTasks: proc.InterruptsInTasks(), master: pids[0], server: map[int]float64{}}
 	r.machine, r.machineOK = proc.MachineTotals()
-	r.master = proc.CPUSeconds(pids[:1])
-	r.server = r.master + proc.CPUSeconds(pids[1:]) // each process's stat read once
+	for _, pid := range pids {
+		if s, ok := proc.CPUSecondsOf(pid); ok {
+			r.server[pid] = s
+		}
+	}
 	r.self = proc.CPUSeconds([]int{os.Getpid()})
 	return r
 }
 
-// since is a repeat's CPU figures from reading b to r: the master's for
-// a prefork server, and what other processes took where the machine's
-// totals could be read: the machine's process time (with its interrupt
-// time where the kernel charges that to processes too, as their times
-// then include it) less the server's and the generator's; never below 0,
-// as the readings have a tick's resolution.
+// since is a repeat's CPU figures from reading b to r: the server's over
+// the processes r found (one born since b counts from its birth; one gone
+// since b is lost, not taken away), the master's for a prefork server,
+// and what other processes took where the machine's totals could be
+// read: the machine's process time (with its interrupt time where the
+// kernel charges that to processes too, as their times then include it)
+// less the server's and the generator's; never below 0, as the readings
+// have a tick's resolution.
 func (r cpuReading) since(b cpuReading, prefork bool) results.Repeat {
-	rep := results.Repeat{ServerCPU: r.server - b.server, WallS: r.at.Sub(b.at).Seconds()}
+	rep := results.Repeat{WallS: r.at.Sub(b.at).Seconds()}
+	for pid, s := range r.server {
+		rep.ServerCPU += max(0, s-b.server[pid])
+	}
 	if prefork {
-		m := r.master - b.master
+		m := r.server[r.master] - b.server[b.master]
 		rep.MasterCPU = &m
 	}
 	if r.machineOK && b.machineOK {
@@ -234,6 +247,26 @@ func (r cpuReading) since(b cpuReading, prefork bool) results.Repeat {
 		rep.OtherCPU, rep.StealCPU = &other, &steal
 	}
 	return rep
+}
+
+// start starts the case's server: `bench serve`, or an external server's
+// command through /bin/sh -c on a free loopback port, pinned to the
+// case's CPUs, in a process group of its own that its SIGTERM goes to.
+// It returns the command an external server ran.
+func start(ctx context.Context, o Options, sp Spec) (*child.Server, string, error) {
+	opts := child.Options{Ready: o.StartupWait, Grace: o.Grace}
+	if !sp.Model.External() {
+		srv, err := child.Start(ctx, o.Serve(serveArgs(o, sp)...), opts)
+		return srv, "", err
+	}
+	port, err := child.FreePort()
+	if err != nil {
+		return nil, "", fmt.Errorf("server %s: %v", sp.Model.Name, err)
+	}
+	opts.CPUs = serverCPUs(o, sp)
+	command := sp.Model.Expand(port, sp.Workers, affinity.Format(opts.CPUs))
+	srv, err := child.StartExternal(ctx, sp.Model.Name, command, sp.Model.Ready, port, opts)
+	return srv, command, err
 }
 
 // workersOf is how many workers the case's server runs, for the fairness:

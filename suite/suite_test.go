@@ -258,8 +258,9 @@ func TestRunCountsIdleWorkers(t *testing.T) {
 // process (the generator) took; never less than none.
 func TestCPUReadingSince(t *testing.T) {
 	t0 := time.Date(2026, 12, 2, 0, 0, 0, 0, time.UTC)
-	b := cpuReading{at: t0, server: 10, master: 1, self: 5, machine: proc.Totals{Process: 100, Steal: 2}, machineOK: true}
-	a := cpuReading{at: t0.Add(2 * time.Second), server: 13, master: 1.5, self: 6, machine: proc.Totals{Process: 104.5, Steal: 2.25}, machineOK: true}
+	// Master 7 and workers 8 and 9; 9 dies during the repeat, 10 is born.
+	b := cpuReading{at: t0, master: 7, server: map[int]float64{7: 1, 8: 4, 9: 5}, self: 5, machine: proc.Totals{Process: 100, Steal: 2}, machineOK: true}
+	a := cpuReading{at: t0.Add(2 * time.Second), master: 7, server: map[int]float64{7: 1.5, 8: 6, 10: 0.5}, self: 6, machine: proc.Totals{Process: 104.5, Steal: 2.25}, machineOK: true}
 	r := a.since(b, true)
 	if r.ServerCPU != 3 || r.WallS != 2 || r.MasterCPU == nil || *r.MasterCPU != 0.5 || r.OtherCPU == nil || *r.OtherCPU != 0.5 || *r.StealCPU != 0.25 {
 		t.Errorf("since = %+v (master %v other %v steal %v)", r, r.MasterCPU, r.OtherCPU, r.StealCPU)

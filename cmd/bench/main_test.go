@@ -14,6 +14,9 @@ import (
 const testMainEnv = "COREBENCH_TEST_MAIN"
 
 func TestMain(m *testing.M) {
+	if role := os.Getenv(externalEnv); role != "" {
+		os.Exit(externalServer(role, os.Args[1:]))
+	}
 	if os.Getenv(testMainEnv) == "1" || prefork.IsWorker() {
 		os.Exit(Main(os.Args[1:], os.Stdout, os.Stderr))
 	}

@@ -18,6 +18,7 @@ type plan struct {
 	Profile   string            `json:"profile"`
 	Topology  *results.Topology `json:"topology"`
 	Placement results.Placement `json:"placement"`
+	Servers   []results.Server  `json:"servers,omitempty"` // --server: external servers and their commands
 	Cases     []planCase        `json:"cases"`
 	EstimateS float64           `json:"estimate_s"`
 }
@@ -37,7 +38,7 @@ type planCase struct {
 // printPlan prints the plan of a run, as text or as one JSON object.
 func printPlan(w io.Writer, asJSON bool, prof suite.Profile, place results.Placement, topo *results.Topology, specs []suite.Spec) error {
 	est := suite.Estimate(specs, prof)
-	p := plan{Profile: prof.Name, Topology: topo, Placement: place, Cases: []planCase{}, EstimateS: est.Seconds()}
+	p := plan{Profile: prof.Name, Topology: topo, Placement: place, Servers: results.ServersOf(prof.Models), Cases: []planCase{}, EstimateS: est.Seconds()}
 	for _, s := range specs {
 		p.Cases = append(p.Cases, planCase{ID: s.ID, Sweep: s.Sweep, Model: s.Model.Name, Workers: s.Workers,
 			Workload: s.Workload, Connections: s.Connections, Mode: s.Mode, RateOf: s.RateOf, KeepAlive: s.KeepAlive})
@@ -48,7 +49,11 @@ func printPlan(w io.Writer, asJSON bool, prof suite.Profile, place results.Place
 		return enc.Encode(p)
 	}
 	fmt.Fprintf(w, "Plan of bench run --profile %s: %d cases, about %v; nothing was run.\n\n", p.Profile, len(specs), est.Round(time.Second))
-	fmt.Fprintf(w, "Topology:  %s\nPlacement: %s\n\n", report.TopologyText(topo), place.Note)
+	fmt.Fprintf(w, "Topology:  %s\nPlacement: %s\n", report.TopologyText(topo), place.Note)
+	for _, sv := range p.Servers {
+		fmt.Fprintf(w, "Server:    %s = /bin/sh -c %q\n", sv.Name, sv.Command)
+	}
+	fmt.Fprintln(w)
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "CASE\tSWEEP\tMODEL\tWORKERS\tWORKLOAD\tCONNECTIONS\tMODE")
 	for _, c := range p.Cases {

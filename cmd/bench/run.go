@@ -8,12 +8,14 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/corebench/corebench/internal/affinity"
+	"github.com/corebench/corebench/internal/proc"
 	"github.com/corebench/corebench/internal/topology"
 	"github.com/corebench/corebench/loadgen"
 	"github.com/corebench/corebench/models"
@@ -38,6 +40,7 @@ func init() {
   bench run --profile full                   # everything: worker sweeps to 2× the server CPUs, repeats 5
   bench run --models prefork-rr,prefork-os --workloads cpu --connections 1,8,64,256 --duration 10s --repeat 5
   bench run --server-cpus 0-5 --loadgen-cpus 6-7   # place the servers and the generator yourself
+  bench run --server 'node=node examples/node-cluster/server.js --port {port} --workers {workers}'   # your server beside the models
   bench run --profile full --dry-run         # print the topology, the placement and every case; run nothing
   bench run --dry-run --json --sysfs DIR     # plan for the machine whose /sys tree was copied to DIR
 
@@ -51,7 +54,8 @@ type runFlags struct {
 	profile, models, workloads, conns, workers string
 	serverCPUs, loadgenCPUs, engine, out       string
 	sysfs                                      string
-	duration, warmup                           time.Duration
+	servers, ready                             []string // --server NAME=COMMAND, --ready NAME=REGEXP
+	duration, warmup, readyTimeout             time.Duration
 	repeat, cpuIters, ioMs                     int
 	workerSweep, dryRun, json                  bool
 }
@@ -61,6 +65,9 @@ func runRun(c *cli, args []string) error {
 	fs := c.flags()
 	fs.StringVar(&f.profile, "profile", "quick", strings.Join(suite.ProfileNames, ", ")+" (see below)")
 	fs.StringVar(&f.models, "models", "", "models to run, comma-separated: "+strings.Join(results.VariantNames(results.Variants()), ", ")+" (default: "+strings.Join(results.VariantNames(suite.DefaultModels), ",")+")")
+	fs.StringArrayVar(&f.servers, "server", nil, "add a server of yours as the model NAME: NAME=COMMAND, run by /bin/sh -c with {port}, {workers} and {cpus} filled in, ready when the port accepts (repeatable)")
+	fs.StringArrayVar(&f.ready, "ready", nil, "NAME=REGEXP: the --server NAME is ready when it prints a stdout line that matches, not when its port accepts (repeatable)")
+	fs.DurationVar(&f.readyTimeout, "ready-timeout", 30*time.Second, "how long a server may take to be ready before its case fails")
 	fs.StringVar(&f.workloads, "workloads", "", "workloads, comma-separated: hello (/), json, cpu, io (default: the profile's)")
 	fs.StringVar(&f.conns, "connections", "", "connections: one count, or several for a connection sweep, e.g. 1,8,64,256 (default: the profile's, 8 per server CPU and at least 100)")
 	fs.BoolVar(&f.workerSweep, "worker-sweep", false, "add a sweep of the multi-worker models over 1, 2, 4, ... workers up to one per server CPU, then 1.5× and 2× that (as the full profile does)")
@@ -111,6 +118,9 @@ func runRun(c *cli, args []string) error {
 		return err
 	}
 	runtime.GOMAXPROCS(len(place.LoadgenCPUs))
+	// What a server's first process leaves behind (a cluster primary under
+	// an sh that dies of the group's SIGTERM) becomes ours, so Stop reaps it.
+	proc.ReapOrphans()
 	exe, err := os.Executable()
 	if err != nil {
 		return err
@@ -124,7 +134,7 @@ func runRun(c *cli, args []string) error {
 	run := &results.Run{
 		ID: start.Format("20060102T150405Z") + "-" + host, Started: start, Profile: prof.Name,
 		Env:       suite.Environment(version, commit(), strings.TrimSpace("bench run "+strings.Join(args, " "))),
-		Placement: place, Topology: suite.TopologyRecord(topo),
+		Placement: place, Topology: suite.TopologyRecord(topo), Servers: results.ServersOf(prof.Models),
 		Settings: results.Settings{Duration: prof.Duration.Seconds(), Warmup: prof.Warmup.Seconds(), Repeat: prof.Repeat,
 			Engine: f.engine, CPUIters: cmp.Or(f.cpuIters, workload.DefaultCPUIters), IOMs: f.ioMs,
 			Connections: conns, ConnectionsFrom: connsFrom},
@@ -142,7 +152,7 @@ func runRun(c *cli, args []string) error {
 	defer stop()
 	prog := &runProgress{w: c.stderr, tty: isTerminal(c.stderr)}
 	err = suite.Run(ctx, suite.Options{
-		Profile: prof, Specs: specs, ServerCPUs: place.ServerCPUs, CPUIters: f.cpuIters, IOMs: f.ioMs,
+		Profile: prof, Specs: specs, ServerCPUs: place.ServerCPUs, CPUIters: f.cpuIters, IOMs: f.ioMs, StartupWait: f.readyTimeout,
 		Serve:    func(args ...string) *exec.Cmd { return exec.Command(exe, args...) },
 		Generate: loadgen.Generate, Engine: f.engine,
 		Progress: prog.update,
@@ -186,6 +196,23 @@ func (f *runFlags) profileOf(smoke bool) (suite.Profile, error) {
 			prof.Models = append(prof.Models, v)
 		}
 	}
+	var servers []results.Variant
+	for _, spec := range f.servers {
+		v, err := results.ParseServer(spec)
+		if err != nil {
+			return prof, usagef("--server: %v", err)
+		}
+		if slices.ContainsFunc(servers, func(o results.Variant) bool { return o.Name == v.Name }) {
+			return prof, usagef("--server %s given twice: name each server once", v.Name)
+		}
+		servers = append(servers, v)
+	}
+	for _, spec := range f.ready {
+		if err := results.ParseReady(servers, spec); err != nil {
+			return prof, usagef("--ready: %v", err)
+		}
+	}
+	prof.Models = append(slices.Clone(prof.Models), servers...)
 	if f.workloads != "" {
 		prof.Workloads = splitList(f.workloads)
 	}
@@ -206,8 +233,8 @@ func (f *runFlags) profileOf(smoke bool) (suite.Profile, error) {
 		}
 	}
 	switch {
-	case f.duration < 0 || f.repeat < 0 || f.ioMs < 0 || f.cpuIters < 0:
-		return prof, usagef("--duration, --repeat, --io-ms and --cpu-iters cannot be negative")
+	case f.duration < 0 || f.repeat < 0 || f.ioMs < 0 || f.cpuIters < 0 || f.readyTimeout < 0:
+		return prof, usagef("--duration, --repeat, --io-ms, --cpu-iters and --ready-timeout cannot be negative")
 	case f.engine != loadgen.EngineFast && f.engine != loadgen.EngineVegeta:
 		return prof, usagef("unknown --engine %q: want fast or vegeta", f.engine)
 	}

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/corebench/corebench/internal/proc"
 	"github.com/corebench/corebench/loadgen"
 	"github.com/corebench/corebench/report"
 	"github.com/corebench/corebench/results"
@@ -31,17 +32,20 @@ func init() {
   bench scenario stall --model singlecore       # the server stops for 500 ms: the open loop's p99 shows it
   bench scenario stall --model singlecore --closed   # the closed loop's p99 hides it (coordinated omission)
   bench scenario stall --model singlecore --out results/stall-open
-  bench scenario stall --model singlecore --closed --overlay results/stall-open   # both loops' spectra on one chart`,
+  bench scenario stall --model singlecore --closed --overlay results/stall-open   # both loops' spectra on one chart
+  bench scenario crash --server 'node=node examples/node-cluster/server.js --port {port} --workers {workers}'   # SIGKILL a worker of yours`,
 		run: runScenario,
 	})
 }
 
 func runScenario(c *cli, args []string) error {
 	var o scenario.Options
-	var model, out, overlay string
+	var model, out, overlay, server, ready string
 	var asJSON bool
 	fs := c.flags()
 	fs.StringVar(&model, "model", results.PreforkRR.Name, "model: "+strings.Join(results.VariantNames(results.Variants()), ", "))
+	fs.StringVar(&server, "server", "", "crash or stall a server of yours instead of a model: NAME=COMMAND, as bench run --server")
+	fs.StringVar(&ready, "ready", "", "with --server: NAME=REGEXP, ready at a stdout line that matches, as bench run --ready")
 	fs.IntVar(&o.Workers, "workers", 0, "workers (default 4; scale starts at 2)")
 	fs.Float64Var(&o.Rate, "rate", 2000, "offered load, requests per second (open loop)")
 	fs.StringVar(&o.Path, "path", "/io?ms=5", "what the load requests; /io keeps many requests in flight")
@@ -71,6 +75,21 @@ func runScenario(c *cli, args []string) error {
 	if o.Model, err = results.ParseVariant(model); err != nil {
 		return usagef("--model: %v", err)
 	}
+	if server != "" {
+		if fs.Changed("model") {
+			return usagef("--model and --server both name the server: give one")
+		}
+		servers := make([]results.Variant, 1)
+		if servers[0], err = results.ParseServer(server); err != nil {
+			return usagef("--server: %v", err)
+		}
+		if ready != "" {
+			if err := results.ParseReady(servers, ready); err != nil {
+				return usagef("--ready: %v", err)
+			}
+		}
+		o.Model = servers[0]
+	}
 	if c.smoke {
 		o.Duration, o.At, o.Rate = 1500*time.Millisecond, 0, min(o.Rate, 300)
 		o.Requests, o.Users, o.Restart = min(o.Requests, 100), min(o.Users, 8), min(o.Restart, 200*time.Millisecond)
@@ -95,6 +114,7 @@ func runScenario(c *cli, args []string) error {
 			return usagef("--overlay: %s is a %s of %s with a %s loop; want a stall of %s with the other loop than this run's", overlay, other.Scenario, other.Model, loopName(other.Rate == 0), o.Model.Name)
 		}
 	}
+	proc.ReapOrphans() // as bench run: what a server leaves is ours to reap
 	exe, err := os.Executable()
 	if err != nil {
 		return err

@@ -23,6 +23,26 @@ func Tree(pid int) []int {
 	return out
 }
 
+// Group returns the processes of process group pgid: those a server
+// forked that left its tree (orphans) but not its group.
+func Group(pgid int) []int {
+	var out []int
+	stats, _ := filepath.Glob("/proc/[0-9]*/stat")
+	for _, f := range stats {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			continue
+		}
+		s := string(b)
+		fs := strings.Fields(s[strings.LastIndexByte(s, ')')+1:])
+		if len(fs) > 2 && fs[2] == strconv.Itoa(pgid) { // pgrp, field 5
+			pid, _ := strconv.Atoi(filepath.Base(filepath.Dir(f)))
+			out = append(out, pid)
+		}
+	}
+	return out
+}
+
 // Children returns the direct children of pid.
 func Children(pid int) []int {
 	var out []int
@@ -48,24 +68,31 @@ const clockTick = 100
 // CPUSeconds returns the user plus system CPU time the processes have used
 // so far. Processes that are gone count as zero.
 func CPUSeconds(pids []int) float64 {
-	var ticks int64
+	var sum float64
 	for _, pid := range pids {
-		b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-		if err != nil {
-			continue
-		}
-		// The command name in field 2 may hold spaces; fields after its
-		// closing parenthesis are plain.
-		s := string(b)
-		f := strings.Fields(s[strings.LastIndexByte(s, ')')+1:])
-		if len(f) < 13 {
-			continue
-		}
-		u, _ := strconv.ParseInt(f[11], 10, 64) // utime, field 14
-		k, _ := strconv.ParseInt(f[12], 10, 64) // stime, field 15
-		ticks += u + k
+		s, _ := CPUSecondsOf(pid)
+		sum += s
 	}
-	return float64(ticks) / clockTick
+	return sum
+}
+
+// CPUSecondsOf returns the user plus system CPU time pid has used so far,
+// and false when it is gone.
+func CPUSecondsOf(pid int) (float64, bool) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0, false
+	}
+	// The command name in field 2 may hold spaces; fields after its
+	// closing parenthesis are plain.
+	s := string(b)
+	f := strings.Fields(s[strings.LastIndexByte(s, ')')+1:])
+	if len(f) < 13 {
+		return 0, false
+	}
+	u, _ := strconv.ParseInt(f[11], 10, 64) // utime, field 14
+	k, _ := strconv.ParseInt(f[12], 10, 64) // stime, field 15
+	return float64(u+k) / clockTick, true
 }
 
 // PeakRSS returns the sum of the processes' peak resident set sizes
