@@ -51,7 +51,11 @@ type Options struct {
 	CPUIters int           // default work of /cpu; 0 means workload.DefaultCPUIters
 	Grace    time.Duration // drain limit on shutdown; default DefaultGrace
 	State    string        // URL of a store for /counter/shared and /session (redis://...); empty: the model's own
-	Log      io.Writer     // log lines; default os.Stderr
+	// EventLoop runs each process's handler code one request at a time,
+	// in arrival order (workload.EventLoop), as a Node.js process does;
+	// singlecore and prefork only.
+	EventLoop bool
+	Log       io.Writer // log lines; default os.Stderr
 	// Ready is called once, when every worker accepts connections.
 	Ready func(Info)
 }

@@ -25,6 +25,9 @@ func RunProcess(ctx context.Context, o Options, model, sched string, procs int) 
 	about := workload.About{Model: model, Sched: sched, Workers: 1}
 	cfg := workload.Config{Chaos: o.Chaos, CPUIters: o.CPUIters, Log: o.Log,
 		About: func(context.Context) (workload.About, error) { return about, nil }}
+	if o.EventLoop {
+		cfg.Loop = &workload.EventLoop{}
+	}
 	if o.State != "" {
 		st, err := state.Open(ctx, o.State, fmt.Sprintf("corebench:%d:", os.Getpid()))
 		if err != nil {
@@ -39,7 +42,7 @@ func RunProcess(ctx context.Context, o Options, model, sched string, procs int) 
 	}
 	h := workload.New(cfg)
 	info := Info{Addr: ln.Addr().String(), Model: model, Sched: sched, Workers: procs, PID: os.Getpid()}
-	err = Serve(ctx, ln, h, ServeOptions{
+	err = Serve(ctx, ln, h.Serving(), ServeOptions{
 		Grace:   o.Grace,
 		Log:     o.Log,
 		Serving: func() { o.Ready(info) },

@@ -32,6 +32,7 @@ func init() {
   bench serve --model prefork --sched sticky          # a client address always reaches the same worker
   bench serve --model prefork --state redis://127.0.0.1:6379   # shared counter and sessions in Redis
   bench serve --model ` + results.PreforkReusePort.Name + ` --workers max-1 --addr 127.0.0.1:0
+  bench serve --model singlecore --event-loop        # one request's handler at a time, like a Node.js process
   bench serve --model prefork --chaos                 # enables /crash, to watch a worker restart
   bench serve --model prefork --max-memory 512M       # replace a worker gracefully above 512 MB, like PM2's max_memory_restart
   kill -HUP $(pgrep -f "bench serve")                 # rolling reload, like bench reload`,
@@ -47,7 +48,7 @@ type serveFlags struct {
 	grace, minUptime                  time.Duration
 	maxRestarts                       int
 	control, maxMemory, state         string
-	noHandover                        bool
+	noHandover, eventLoop             bool
 }
 
 func runServe(c *cli, args []string) error {
@@ -67,6 +68,7 @@ func runServe(c *cli, args []string) error {
 	fs.StringVar(&f.state, "state", "", "keep /counter/shared and /session in a store all workers reach, e.g. redis://127.0.0.1:6379")
 	fs.StringVar(&f.maxMemory, "max-memory", "", "prefork: replace a worker gracefully when its memory passes this, e.g. 512M or 2G")
 	fs.BoolVar(&f.noHandover, "no-handover", false, "prefork reuseport: do not hand a slot's socket to the worker replacing it (to measure the connections that resets)")
+	fs.BoolVar(&f.eventLoop, "event-loop", false, "singlecore, prefork: run handler code one request at a time per process, in arrival order, as a Node.js event loop does (a long /cpu stops the others; /io waits off the loop)")
 	fs.StringVar(&f.control, "control", "", "prefork: control socket path for bench ps/top/reload/scale/logs (default: one per master under "+prefork.ControlDir()+")")
 	if err := c.parse(fs, args); err != nil {
 		return err
@@ -211,9 +213,12 @@ func (f *serveFlags) options() (serveOptions, string, error) {
 	if f.noHandover && sched != models.SchedReusePort {
 		return o, "", usagef("--no-handover applies to --model prefork --sched reuseport only")
 	}
+	if f.eventLoop && model == models.Goroutines {
+		return o, "", usagef("--event-loop applies to --model singlecore or prefork: one loop per process, as Node runs one per process")
+	}
 	if f.control != "" && model != models.Prefork {
 		return o, "", usagef("--control applies to --model prefork only")
 	}
-	o.Addr, o.Chaos, o.CPUIters, o.Grace = f.addr, f.chaos, f.cpuIters, f.grace
+	o.Addr, o.Chaos, o.CPUIters, o.Grace, o.EventLoop = f.addr, f.chaos, f.cpuIters, f.grace, f.eventLoop
 	return o, sched, nil
 }

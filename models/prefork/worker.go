@@ -45,6 +45,7 @@ type workerConfig struct {
 	Inherit   bool          `json:"inherit"` // reuseport: fd 4 is the slot's socket
 	State     string        `json:"state"`   // store URL for the shared counter and sessions
 	StateKey  string        `json:"state_key"`
+	EventLoop bool          `json:"event_loop,omitempty"` // handler code one request at a time
 }
 
 // IsWorker reports whether this process was started by a master as one of
@@ -116,6 +117,9 @@ func RunWorker(ctx context.Context) error {
 		defer st.Close()
 		wcfg.Shared, wcfg.Sessions = st, st
 	}
+	if cfg.EventLoop {
+		wcfg.Loop = &workload.EventLoop{}
+	}
 	w.h = workload.New(wcfg)
 	ctx, stop := context.WithCancel(ctx)
 	defer stop()
@@ -124,7 +128,7 @@ func RunWorker(ctx context.Context) error {
 
 	served := make(chan error, 1)
 	go func() {
-		served <- models.Serve(ctx, ln, w.h, models.ServeOptions{
+		served <- models.Serve(ctx, ln, w.h.Serving(), models.ServeOptions{
 			Grace:     cfg.Grace,
 			DrainIdle: cfg.DrainIdle,
 			Conns:     &w.conns,
