@@ -31,6 +31,9 @@ func RenderScenario(r *results.Scenario, env results.Env, start time.Time, dir s
 	if r.State != nil {
 		return stateCharts(r.State, dir, sub)
 	}
+	if r.Block != nil {
+		return blockChart(r, dir, sub)
+	}
 	if r.Load == nil {
 		return nil, fmt.Errorf("scenario %s: no load was measured", r.Scenario)
 	}
@@ -126,7 +129,10 @@ func stateCharts(st *results.StateResult, dir, sub string) ([]string, error) {
 func ScenarioText(out io.Writer, r *results.Scenario) error {
 	w := &errWriter{w: out}
 	fmt.Fprintf(w, "%s · %s · %s", r.Scenario, r.Model, plural(r.Workers, "worker"))
-	if r.State != nil {
+	if r.Block != nil {
+		fmt.Fprintln(w)
+		blockText(w, r.Block)
+	} else if r.State != nil {
 		fmt.Fprintln(w)
 		stateText(w, r.State)
 	} else if r.Load != nil {

@@ -43,6 +43,7 @@ type Scenario struct {
 	Conns int64 `json:"connections_at_crash,omitempty"`
 
 	State *StateResult `json:"state,omitempty"`
+	Block *BlockResult `json:"block,omitempty"`
 	Notes []string     `json:"notes,omitempty"`
 }
 
@@ -51,6 +52,55 @@ type Action struct {
 	Label string  `json:"label"`
 	At    float64 `json:"at_s"`   // seconds since the load's measurement began
 	Done  float64 `json:"done_s"` // when it had finished
+}
+
+// BlockResult is what the block scenario measured: one slow request of
+// CPU work among a steady load of cheap ones, on each of several servers.
+type BlockResult struct {
+	Rate        float64    `json:"rate"`         // cheap requests per second, open loop
+	Path        string     `json:"path"`         // what the cheap requests ask for
+	TargetMs    float64    `json:"target_ms"`    // the CPU time the slow request was sized for
+	Iters       int        `json:"iters"`        // its /cpu?n=
+	CalibIters  int        `json:"calib_iters"`  // the n timed on the idle server to size it; 0 if given
+	CalibMs     float64    `json:"calib_ms"`     // the best time of those
+	ThresholdMs float64    `json:"threshold_ms"` // a cheap request waiting longer "noticed" the block
+	Runs        []BlockRun `json:"runs"`
+}
+
+// BlockRun is the block scenario on one server. Times are seconds since
+// the load began; a cheap request is "due" when the open loop scheduled
+// it, and its latency counts from then.
+type BlockRun struct {
+	Setup     string  `json:"setup"` // e.g. "singlecore, event loop"
+	Model     string  `json:"model"` // the variant, for colours
+	EventLoop bool    `json:"event_loop"`
+	Workers   int     `json:"workers"`
+	SlowMs    float64 `json:"slow_ms"` // the slow request's own latency
+	SlowError string  `json:"slow_error,omitempty"`
+	BlockAt   float64 `json:"block_at_s"`  // the slow request sent
+	BlockEnd  float64 `json:"block_end_s"` // its answer received
+	Sent      int     `json:"sent"`        // cheap requests
+	Failed    int     `json:"failed"`
+	// The cheap requests due while the slow one ran, and their latency.
+	Due      int     `json:"due"`
+	P50      float64 `json:"p50_ms"`
+	P99      float64 `json:"p99_ms"`
+	Max      float64 `json:"max_ms"`
+	Over     int     `json:"over_threshold"` // of Due, waited longer than the threshold
+	AfterEnd int     `json:"held_to_end"`    // of Due, answered with the slow request or after it
+	// The cheap requests due before the block: the undisturbed latency.
+	BeforeP50 float64 `json:"before_p50_ms"`
+	BeforeP99 float64 `json:"before_p99_ms"`
+	// Requests are the cheap requests, for the chart.
+	Requests []BlockSample `json:"requests"`
+}
+
+// BlockSample is one cheap request: when it was due and how long it took
+// from then (a failed one has Failed set and its time to failure).
+type BlockSample struct {
+	T      float64 `json:"t"`
+	Ms     float64 `json:"ms"`
+	Failed bool    `json:"failed,omitempty"`
 }
 
 // StateResult is what the state scenario found.

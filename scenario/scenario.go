@@ -23,10 +23,11 @@ import (
 
 	"github.com/corebench/corebench/loadgen"
 	"github.com/corebench/corebench/results"
+	"github.com/corebench/corebench/workload"
 )
 
 // Names of the scenarios.
-var Names = []string{"crash", "reload", "scale", "state", "stall"}
+var Names = []string{"block", "crash", "reload", "scale", "state", "stall"}
 
 // Options configure a scenario. Zero fields take the defaults named.
 type Options struct {
@@ -62,6 +63,12 @@ type Options struct {
 	State       string        // a redis:// store for the state scenario's production answer
 	Requests    int           // state scenario: requests per counter; default 1000
 	Users       int           // state scenario: users logging in; default 50
+	// Block scenario: the slow request's CPU time (default 200ms), or its
+	// /cpu?n= (0: sized to Work on the idle server), and the wait past
+	// which a cheap request counts as held up (default 100ms).
+	Work      time.Duration
+	Iters     int
+	Threshold time.Duration
 
 	Serve    func(args ...string) *exec.Cmd // the command that runs `bench serve` with args
 	Generate loadgen.Generator              // drives the load
@@ -72,6 +79,9 @@ type Options struct {
 func (o Options) withDefaults() Options {
 	if o.Model.Name == "" {
 		o.Model = results.PreforkRR
+	}
+	if o.Name == "block" {
+		o = o.blockDefaults()
 	}
 	if o.Workers <= 0 {
 		o.Workers = 4
@@ -126,6 +136,8 @@ func (o Options) Check() error {
 		return fmt.Errorf("model %s is an external server: a scenario starts its own with bench serve", o.Model)
 	case (o.Name == "reload" || o.Name == "scale") && !o.Model.Prefork():
 		return fmt.Errorf("the %s scenario needs a prefork model: only a prefork master can %s while serving", o.Name, o.Name)
+	case o.Name == "block" && o.Iters > workload.MaxCPUIters:
+		return fmt.Errorf("--iters %d is over /cpu's limit of %d", o.Iters, workload.MaxCPUIters)
 	case o.Crash != "kill" && o.Crash != "request":
 		return fmt.Errorf("unknown crash %q: want kill or request", o.Crash)
 	case o.At >= o.Duration:
@@ -142,8 +154,11 @@ func Run(ctx context.Context, o Options) (*results.Scenario, error) {
 		return nil, err
 	}
 	o = o.withDefaults()
-	if o.Name == "state" {
+	switch o.Name {
+	case "state":
 		return runState(ctx, o)
+	case "block":
+		return runBlock(ctx, o)
 	}
 	return runAction(ctx, o)
 }

@@ -2,6 +2,7 @@ package workload
 
 import (
 	"net/http"
+	"strconv"
 	"sync"
 )
 
@@ -59,13 +60,59 @@ func (l *EventLoop) Leave() {
 
 // Wrap returns h run on the loop: each request enters it before h and
 // leaves it after, even when h panics (net/http recovers the panic, and
-// the loop must not stay taken).
+// the loop must not stay taken). The answer is sent before the loop moves
+// on, as Node writes a response to its socket from the loop: otherwise
+// net/http would send it after, and with GOMAXPROCS=1 behind every request
+// that queued meanwhile. It is buffered to be sent with its
+// Content-Length, as net/http does for a small body when a handler
+// returns, rather than chunked by the flush.
 func (l *EventLoop) Wrap(h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		bw := writers.Get().(*bufferedWriter)
+		bw.ResponseWriter, bw.code, bw.body = w, 0, bw.body[:0]
 		l.Enter()
-		defer l.Leave()
-		h.ServeHTTP(w, r)
+		defer func() {
+			l.Leave()
+			bw.ResponseWriter = nil
+			writers.Put(bw)
+		}()
+		h.ServeHTTP(bw, r)
+		bw.send()
 	})
+}
+
+var writers = sync.Pool{New: func() any { return new(bufferedWriter) }}
+
+// bufferedWriter keeps a response until send.
+type bufferedWriter struct {
+	http.ResponseWriter
+	code int
+	body []byte
+}
+
+func (w *bufferedWriter) WriteHeader(code int) {
+	if w.code == 0 {
+		w.code = code
+	}
+}
+
+func (w *bufferedWriter) Write(b []byte) (int, error) {
+	w.WriteHeader(http.StatusOK)
+	w.body = append(w.body, b...)
+	return len(b), nil
+}
+
+// send writes the response and flushes it to the connection.
+func (w *bufferedWriter) send() {
+	if w.code == 0 {
+		w.code = http.StatusOK
+	}
+	w.Header()["Content-Length"] = []string{strconv.Itoa(len(w.body))}
+	w.ResponseWriter.WriteHeader(w.code)
+	w.ResponseWriter.Write(w.body)
+	if f, ok := w.ResponseWriter.(http.Flusher); ok {
+		f.Flush()
+	}
 }
 
 // Serving returns what a server should serve: h itself, or h on its event

@@ -20,8 +20,9 @@ func init() {
 	register(&command{
 		name:    "scenario",
 		summary: "Crash, reload, scale or stall a server under a steady load, or break its state, and chart what it cost",
-		usage:   "scenario crash|reload|scale|state|stall [--model M] [--rate R] [-d DUR] [flags]",
-		examples: `  bench scenario crash                          # SIGKILL one of 4 prefork-rr workers at 2000 req/s: only its requests in flight fail
+		usage:   "scenario block|crash|reload|scale|state|stall [--model M] [--rate R] [-d DUR] [flags]",
+		examples: `  bench scenario block                          # one 200 ms /cpu among 500 req/s of /: preempted, on an event loop, in a cluster of them
+  bench scenario crash                          # SIGKILL one of 4 prefork-rr workers at 2000 req/s: only its requests in flight fail
   bench scenario crash --model singlecore       # the whole service is down until it is restarted (here after 1s)
   bench scenario reload                         # rolling reload under load: 0 failed requests
   bench scenario reload --model ` + results.PreforkReusePort.Name + ` --no-handover   # what closing SO_REUSEPORT sockets costs
@@ -55,6 +56,9 @@ func runScenario(c *cli, args []string) error {
 	fs.StringVar(&o.State, "state", "", "state: a store for the production answer, e.g. redis://127.0.0.1:6379")
 	fs.IntVar(&o.Requests, "requests", 1000, "state: requests sent to each counter")
 	fs.IntVar(&o.Users, "users", 50, "state: users logging in, each from its own loopback address")
+	fs.DurationVar(&o.Work, "work", 200*time.Millisecond, "block: the CPU time of the slow request, sized on the idle server")
+	fs.IntVar(&o.Iters, "iters", 0, "block: the slow request's /cpu?n= instead of sizing it to --work")
+	fs.DurationVar(&o.Threshold, "threshold", 100*time.Millisecond, "block: a cheap request waiting longer than this was held up")
 	fs.StringVar(&out, "out", "", "directory for the timeline, charts and result.json (default: results/scenario-<name>-<UTC time>)")
 	fs.BoolVar(&asJSON, "json", false, "print the result as JSON instead of the summary")
 	if err := c.parse(fs, args); err != nil {
@@ -64,6 +68,18 @@ func runScenario(c *cli, args []string) error {
 		return usagef("want one scenario: %s", strings.Join(scenario.Names, ", "))
 	}
 	o.Name = fs.Arg(0)
+	blockDefaults := o.Name == "block"
+	if blockDefaults { // its own (scenario.Options): a light load of / for 3 s
+		if !fs.Changed("rate") {
+			o.Rate = 0
+		}
+		if !fs.Changed("path") {
+			o.Path = ""
+		}
+		if !fs.Changed("duration") {
+			o.Duration = 0
+		}
+	}
 	var err error
 	if o.Model, err = results.ParseVariant(model); err != nil {
 		return usagef("--model: %v", err)
@@ -72,8 +88,12 @@ func runScenario(c *cli, args []string) error {
 		o.Duration, o.At, o.Rate = 1500*time.Millisecond, 0, min(o.Rate, 300)
 		o.Requests, o.Users, o.Restart = min(o.Requests, 100), min(o.Users, 8), min(o.Restart, 200*time.Millisecond)
 	}
-	if o.Rate <= 0 || o.Duration <= 0 || o.Requests <= 0 || o.Users <= 0 || o.Users > 60000 || o.Connections <= 0 || o.Stall <= 0 {
-		return usagef("--rate, --duration, --connections, --stall, --requests and --users must be positive (users at most 60000)")
+	if blockDefaults && c.smoke {
+		o.Rate, o.At, o.Work = 0, 800*time.Millisecond, min(o.Work, 50*time.Millisecond)
+	}
+	if o.Rate < 0 || o.Duration < 0 || !blockDefaults && (o.Rate == 0 || o.Duration == 0) || o.Iters < 0 || o.Work <= 0 || o.Threshold <= 0 ||
+		o.Requests <= 0 || o.Users <= 0 || o.Users > 60000 || o.Connections <= 0 || o.Stall <= 0 {
+		return usagef("--rate, --duration, --connections, --stall, --requests, --users, --work and --threshold must be positive (users at most 60000), --iters 0 or more")
 	}
 	if err := o.Check(); err != nil {
 		return usagef("%v", err)

@@ -157,12 +157,52 @@ func TestScenarioStall(t *testing.T) {
 	}
 }
 
+// TestScenarioBlock: on an event loop the slow request holds up every
+// cheap request due while it runs, each answered after it; preempted
+// (goroutines) they go on; every request is accounted for.
+func TestScenarioBlock(t *testing.T) {
+	r, files := scenarioJSON(t, "block", "--rate", "200", "-d", "1500ms", "--at", "500ms", "--work", "150ms", "--workers", "2")
+	b := r.Block
+	if b == nil || len(b.Runs) != 4 || b.Iters <= 0 || b.CalibIters == 0 {
+		t.Fatalf("block result %+v", b)
+	}
+	if strings.Join(files, " ") != "result.json timeline.png timeline.svg" {
+		t.Errorf("files %v", files)
+	}
+	byName := map[string]results.BlockRun{}
+	var sent int64
+	for _, run := range b.Runs {
+		byName[run.Setup] = run
+		sent += int64(run.Sent)
+		if run.Sent != 300 || run.Failed != 0 || run.SlowError != "" || run.Due == 0 || len(run.Requests) != run.Sent {
+			t.Errorf("%s: sent %d, failed %d, slow %q, due %d, %d samples", run.Setup, run.Sent, run.Failed, run.SlowError, run.Due, len(run.Requests))
+		}
+		if run.BlockEnd <= run.BlockAt || run.AfterEnd > run.Due || run.Over > run.Due {
+			t.Errorf("%s: block %v to %v, %d due, %d after, %d over", run.Setup, run.BlockAt, run.BlockEnd, run.Due, run.AfterEnd, run.Over)
+		}
+	}
+	if r.Sent != sent {
+		t.Errorf("sent %d in all, runs add up to %d", r.Sent, sent)
+	}
+	loop, free := byName["singlecore, event loop"], byName["goroutines"]
+	// The loop writes the slow answer before it takes the next request,
+	// so the cheap ones due meanwhile come with it or after; a few may
+	// have reached the loop before it did.
+	if loop.AfterEnd*10 < loop.Due*8 {
+		t.Errorf("event loop: %d of %d cheap requests due during the slow one held to its end; want nearly all", loop.AfterEnd, loop.Due)
+	}
+	if free.AfterEnd*2 > free.Due {
+		t.Errorf("goroutines: %d of %d cheap requests due during the slow one held to its end; want few", free.AfterEnd, free.Due)
+	}
+}
+
 func TestScenarioUsage(t *testing.T) {
 	for _, args := range [][]string{
 		{"scenario"}, {"scenario", "explode"}, {"scenario", "reload", "--model", "singlecore"},
 		{"scenario", "crash", "--crash", "gently"}, {"scenario", "crash", "--rate", "0"},
 		{"scenario", "crash", "-d", "2s", "--at", "3s"}, {"scenario", "stall", "--stall", "0"},
 		{"scenario", "stall", "--closed", "-c", "0"},
+		{"scenario", "block", "--iters", "-1"}, {"scenario", "block", "--iters", "20000000"}, {"scenario", "block", "--work", "0s"},
 	} {
 		st, _, stderr := modeltest.RunToExit(t, bench(args...))
 		if st != 2 || strings.Count(strings.TrimSpace(stderr), "\n") != 0 {
