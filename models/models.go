@@ -55,7 +55,11 @@ type Options struct {
 	// in arrival order (workload.EventLoop), as a Node.js process does;
 	// singlecore and prefork only.
 	EventLoop bool
-	Log       io.Writer // log lines; default os.Stderr
+	// Startup is how long a process takes to get ready before it listens
+	// (prefork: each worker, each time it starts), standing in for an
+	// app's loading, as real ones take; default none.
+	Startup time.Duration
+	Log     io.Writer // log lines; default os.Stderr
 	// Ready is called once, when every worker accepts connections.
 	Ready func(Info)
 }

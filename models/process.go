@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"runtime"
+	"time"
 
 	"github.com/corebench/corebench/internal/affinity"
 	"github.com/corebench/corebench/models/state"
@@ -36,6 +37,9 @@ func RunProcess(ctx context.Context, o Options, model, sched string, procs int) 
 		defer st.Close()
 		cfg.Shared, cfg.Sessions = st, st
 	}
+	if err := Startup(ctx, o.Startup); err != nil {
+		return err
+	}
 	ln, err := Listen(o.Addr)
 	if err != nil {
 		return err
@@ -51,4 +55,20 @@ func RunProcess(ctx context.Context, o Options, model, sched string, procs int) 
 		},
 	})
 	return err
+}
+
+// Startup waits d, an app's simulated loading (Options.Startup), or until
+// ctx is done; prefork workers call it too.
+func Startup(ctx context.Context, d time.Duration) error {
+	if d <= 0 {
+		return nil
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
 }

@@ -41,10 +41,36 @@ type Scenario struct {
 	// when it was killed: each carries at most one request at a time, so
 	// no more requests than that can fail with it.
 	Conns int64 `json:"connections_at_crash,omitempty"`
+	// RestartMs is, for a crash, how long from the kill until a
+	// replacement served: the master's online event for a prefork slot,
+	// the new process's listening line for a one-process server.
+	RestartMs float64 `json:"restart_ms,omitempty"`
+	// Capacity is the req/s a closed-loop burst got before the load, when
+	// the load was sized as Share of it.
+	Capacity float64 `json:"capacity_rps,omitempty"`
+	Share    float64 `json:"share,omitempty"`
+	// ServedBefore and ServedDuring are the successful req/s before the
+	// crash and while the restart lasted (over whole 100 ms slices): what
+	// capacity the crash took away.
+	ServedBefore float64 `json:"served_before_rps,omitempty"`
+	ServedDuring float64 `json:"served_during_rps,omitempty"`
+	// Events are, for a crash loop, what the master did to its slots.
+	Events []SlotEvent `json:"events,omitempty"`
 
 	State *StateResult `json:"state,omitempty"`
 	Block *BlockResult `json:"block,omitempty"`
 	Notes []string     `json:"notes,omitempty"`
+}
+
+// SlotEvent is one thing a prefork master did to a slot: a worker
+// crashed, it waits Delay to restart it, or it gave the slot up.
+type SlotEvent struct {
+	At       float64 `json:"at_s"` // seconds since the load's measurement began
+	Kind     string  `json:"kind"` // crashed, restarting, online, errored
+	Slot     int     `json:"slot"`
+	UptimeMs float64 `json:"uptime_ms,omitempty"`
+	DelayMs  float64 `json:"delay_ms,omitempty"`
+	Restarts int     `json:"restarts,omitempty"`
 }
 
 // Action is one thing done to the server during a scenario's load.

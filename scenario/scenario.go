@@ -27,7 +27,7 @@ import (
 )
 
 // Names of the scenarios.
-var Names = []string{"block", "crash", "reload", "scale", "state", "stall"}
+var Names = []string{"block", "crash", "crashloop", "reload", "scale", "state", "stall"}
 
 // Options configure a scenario. Zero fields take the defaults named.
 type Options struct {
@@ -69,6 +69,19 @@ type Options struct {
 	Work      time.Duration
 	Iters     int
 	Threshold time.Duration
+	// Share, when set, sizes the open loop as this share of the server's
+	// capacity, measured first with a closed-loop burst: near capacity,
+	// losing a worker shows as lost throughput.
+	Share float64
+	// Startup is how long the server's processes take to load before
+	// they listen (bench serve --startup): what a restart costs.
+	Startup time.Duration
+	// Crashloop scenario: every worker exits ExitAfter after it is ready
+	// (default 300ms); MinUptime and MaxRestarts are the master's policy
+	// (bench serve's defaults when 0).
+	ExitAfter   time.Duration
+	MinUptime   time.Duration
+	MaxRestarts int
 
 	Serve    func(args ...string) *exec.Cmd // the command that runs `bench serve` with args
 	Generate loadgen.Generator              // drives the load
@@ -100,6 +113,9 @@ func (o Options) withDefaults() Options {
 	}
 	if o.At <= 0 {
 		o.At = o.Duration / 3
+	}
+	if o.Name == "crashloop" && o.ExitAfter <= 0 {
+		o.ExitAfter = 300 * time.Millisecond
 	}
 	if o.Crash == "" {
 		o.Crash = "kill"
@@ -134,8 +150,10 @@ func (o Options) Check() error {
 	switch {
 	case o.Model.External():
 		return fmt.Errorf("model %s is an external server: a scenario starts its own with bench serve", o.Model)
-	case (o.Name == "reload" || o.Name == "scale") && !o.Model.Prefork():
+	case (o.Name == "reload" || o.Name == "scale" || o.Name == "crashloop") && !o.Model.Prefork():
 		return fmt.Errorf("the %s scenario needs a prefork model: only a prefork master can %s while serving", o.Name, o.Name)
+	case o.Share < 0 || o.Share > 2:
+		return fmt.Errorf("--share %v: want a share of capacity above 0, such as 0.8", o.Share)
 	case o.Name == "block" && o.Iters > workload.MaxCPUIters:
 		return fmt.Errorf("--iters %d is over /cpu's limit of %d", o.Iters, workload.MaxCPUIters)
 	case o.Crash != "kill" && o.Crash != "request":
@@ -210,6 +228,28 @@ func summarize(r *results.Scenario) {
 	if len(r.Actions) > 0 {
 		r.Recovered = recovery(s.TimeSeries, interval(s), r.Actions[0].At)
 	}
+	if r.RestartMs > 0 && len(r.Actions) > 0 {
+		at := r.Actions[0].At
+		r.ServedBefore = servedIn(s.TimeSeries, interval(s), interval(s), at)
+		r.ServedDuring = servedIn(s.TimeSeries, interval(s), at, at+r.RestartMs/1000)
+	}
+}
+
+// servedIn is the successful requests per second of the slices that
+// overlap [from, to): the whole slice when the span is shorter.
+func servedIn(series []results.Sample, iv, from, to float64) float64 {
+	var n int64
+	slices := 0
+	for _, s := range series {
+		if s.T+iv > from && s.T < max(to, from+1e-9) {
+			n += s.Requests - s.Errors
+			slices++
+		}
+	}
+	if slices == 0 {
+		return 0
+	}
+	return float64(n) / (float64(slices) * iv)
 }
 
 func interval(s *results.Summary) float64 {

@@ -96,6 +96,46 @@ func TestScenarioCrash(t *testing.T) {
 	}
 }
 
+// TestScenarioCrashCost: a crash near capacity reports its restart time,
+// which a worker that takes 300 ms to load cannot beat, and what it served
+// meanwhile; the load was sized from the capacity it measured.
+func TestScenarioCrashCost(t *testing.T) {
+	r, _ := scenarioJSON(t, "crash", "--workers", "2", "--path", "/cpu", "--share", "0.5", "--startup", "300ms", "-d", "2s")
+	if r.Capacity <= 0 || r.Share != 0.5 || r.Rate != r.Capacity/2 {
+		t.Errorf("capacity %v, share %v, rate %v", r.Capacity, r.Share, r.Rate)
+	}
+	if r.RestartMs < 300 || r.ServedBefore <= 0 || len(r.Actions) != 1 {
+		t.Errorf("restart %v ms (the worker loads for 300 ms), served %v before and %v during, actions %+v", r.RestartMs, r.ServedBefore, r.ServedDuring, r.Actions)
+	}
+}
+
+// TestScenarioCrashloop: workers that die soon after they start are
+// restarted with a doubling delay, and given up on after --max-restarts
+// unstable restarts: every slot errored, by the master's events.
+func TestScenarioCrashloop(t *testing.T) {
+	r, _ := scenarioJSON(t, "crashloop", "--workers", "2", "--max-restarts", "2", "--exit-after", "100ms", "--rate", "200", "-d", "2s")
+	crashed, errored := map[int]int{}, map[int]bool{}
+	delays := map[int][]float64{}
+	for _, e := range r.Events {
+		switch e.Kind {
+		case "crashed":
+			crashed[e.Slot]++
+		case "restarting":
+			delays[e.Slot] = append(delays[e.Slot], e.DelayMs)
+		case "errored":
+			errored[e.Slot] = true
+		}
+	}
+	for slot := range 2 {
+		if crashed[slot] != 3 || !errored[slot] || len(delays[slot]) != 2 || delays[slot][1] != 2*delays[slot][0] {
+			t.Errorf("slot %d: crashed %d times, delays %v, errored %v; want 3 crashes, 2 doubling delays, errored", slot, crashed[slot], delays[slot], errored[slot])
+		}
+	}
+	if r.Failed == 0 {
+		t.Errorf("nothing failed with every slot errored")
+	}
+}
+
 // TestScenarioState: per-process counters share the count, the master's
 // counts all; sessions in worker memory break under rr and hold under
 // sticky and in Redis.
@@ -202,6 +242,7 @@ func TestScenarioUsage(t *testing.T) {
 		{"scenario", "crash", "--crash", "gently"}, {"scenario", "crash", "--rate", "0"},
 		{"scenario", "crash", "-d", "2s", "--at", "3s"}, {"scenario", "stall", "--stall", "0"},
 		{"scenario", "stall", "--closed", "-c", "0"},
+		{"scenario", "crashloop", "--model", "singlecore"}, {"scenario", "crash", "--share", "-1"},
 		{"scenario", "block", "--iters", "-1"}, {"scenario", "block", "--iters", "20000000"}, {"scenario", "block", "--work", "0s"},
 	} {
 		st, _, stderr := modeltest.RunToExit(t, bench(args...))

@@ -46,6 +46,8 @@ type workerConfig struct {
 	State     string        `json:"state"`   // store URL for the shared counter and sessions
 	StateKey  string        `json:"state_key"`
 	EventLoop bool          `json:"event_loop,omitempty"` // handler code one request at a time
+	Startup   time.Duration `json:"startup,omitempty"`    // simulated loading before it is ready
+	ExitAfter time.Duration `json:"exit_after,omitempty"` // exit with status 1 this long after it is ready
 }
 
 // IsWorker reports whether this process was started by a master as one of
@@ -126,6 +128,9 @@ func RunWorker(ctx context.Context) error {
 	lost := make(chan struct{})
 	go w.readLoop(stop, lost)
 
+	if err := models.Startup(ctx, cfg.Startup); err != nil {
+		return err
+	}
 	served := make(chan error, 1)
 	go func() {
 		served <- models.Serve(ctx, ln, w.h.Serving(), models.ServeOptions{
@@ -133,7 +138,16 @@ func RunWorker(ctx context.Context) error {
 			DrainIdle: cfg.DrainIdle,
 			Conns:     &w.conns,
 			Log:       os.Stderr,
-			Serving:   func() { w.ch.Send(ipc.Msg{Kind: ipc.KindReady}, listenerFD(own, cfg)) },
+			Serving: func() {
+				w.ch.Send(ipc.Msg{Kind: ipc.KindReady}, listenerFD(own, cfg))
+				if cfg.ExitAfter > 0 {
+					// A bad deploy: the app dies soon after it starts, every time.
+					time.AfterFunc(cfg.ExitAfter, func() {
+						fmt.Fprintf(os.Stderr, "worker %d (pid %d): --exit-after %v: exiting with status 1\n", cfg.Slot, os.Getpid(), cfg.ExitAfter)
+						os.Exit(1)
+					})
+				}
+			},
 		})
 	}()
 	select {
