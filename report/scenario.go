@@ -34,6 +34,9 @@ func RenderScenario(r *results.Scenario, env results.Env, start time.Time, dir s
 	if r.Block != nil {
 		return blockChart(r, dir, sub)
 	}
+	if r.Sizing != nil {
+		return sizingCharts(r, dir, sub)
+	}
 	if r.Load == nil {
 		return nil, fmt.Errorf("scenario %s: no load was measured", r.Scenario)
 	}
@@ -138,6 +141,9 @@ func ScenarioText(out io.Writer, r *results.Scenario) error {
 	if r.Block != nil {
 		fmt.Fprintln(w)
 		blockText(w, r.Block)
+	} else if r.Sizing != nil {
+		fmt.Fprintln(w)
+		sizingText(w, r.Sizing)
 	} else if r.State != nil {
 		fmt.Fprintln(w)
 		stateText(w, r.State)

@@ -57,9 +57,10 @@ type Scenario struct {
 	// Events are, for a crash loop, what the master did to its slots.
 	Events []SlotEvent `json:"events,omitempty"`
 
-	State *StateResult `json:"state,omitempty"`
-	Block *BlockResult `json:"block,omitempty"`
-	Notes []string     `json:"notes,omitempty"`
+	State  *StateResult  `json:"state,omitempty"`
+	Block  *BlockResult  `json:"block,omitempty"`
+	Sizing *SizingResult `json:"sizing,omitempty"`
+	Notes  []string      `json:"notes,omitempty"`
 }
 
 // SlotEvent is one thing a prefork master did to a slot: a worker
@@ -78,6 +79,34 @@ type Action struct {
 	Label string  `json:"label"`
 	At    float64 `json:"at_s"`   // seconds since the load's measurement began
 	Done  float64 `json:"done_s"` // when it had finished
+}
+
+// SizingResult is what the sizing scenario measured: an app run with one
+// worker per CPU and with one fewer, next to a neighbour that needs a CPU
+// of its own (a database, say), standing in for what shares the box.
+type SizingResult struct {
+	CPUs        int         `json:"cpus"`         // the CPUs this machine gives the app
+	NeighborCPU int         `json:"neighbor_cpu"` // where the neighbour is pinned
+	NeighborQPS float64     `json:"neighbor_qps"` // its queries per second, alone on the box
+	NeighborMs  float64     `json:"neighbor_ms"`  // the CPU time of one of its queries, alone
+	Path        string      `json:"path"`         // what the app's load asks for
+	Connections int         `json:"connections"`  // the app's closed loop
+	Runs        []SizingRun `json:"runs"`
+}
+
+// SizingRun is the app under one setup: its req/s and latency under a
+// closed loop, and what the neighbour got done meanwhile.
+type SizingRun struct {
+	Setup    string  `json:"setup"` // "max, alone", "max-1, with the neighbour", ...
+	Workers  int     `json:"workers"`
+	Neighbor bool    `json:"neighbor"`
+	RPS      float64 `json:"rps"`
+	P50      float64 `json:"p50_ms"`
+	P99      float64 `json:"p99_ms"`
+	// NeighborQPS and NeighborP99 are the neighbour's queries per second
+	// and their p99 during the app's load; 0 without one.
+	NeighborQPS float64 `json:"neighbor_qps,omitempty"`
+	NeighborP99 float64 `json:"neighbor_p99_ms,omitempty"`
 }
 
 // BlockResult is what the block scenario measured: one slow request of

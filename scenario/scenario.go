@@ -27,7 +27,7 @@ import (
 )
 
 // Names of the scenarios.
-var Names = []string{"block", "crash", "crashloop", "reload", "scale", "state", "stall"}
+var Names = []string{"block", "crash", "crashloop", "reload", "scale", "sizing", "state", "stall"}
 
 // Options configure a scenario. Zero fields take the defaults named.
 type Options struct {
@@ -93,8 +93,20 @@ func (o Options) withDefaults() Options {
 	if o.Model.Name == "" {
 		o.Model = results.PreforkRR
 	}
-	if o.Name == "block" {
+	switch o.Name {
+	case "block":
 		o = o.blockDefaults()
+	case "sizing":
+		// A closed loop on CPU work, as the worker sweep of bench run.
+		if o.Path == "" {
+			o.Path = "/cpu"
+		}
+		if o.Duration <= 0 {
+			o.Duration = 4 * time.Second
+		}
+		if o.Connections <= 0 {
+			o.Connections = 64
+		}
 	}
 	if o.Workers <= 0 {
 		o.Workers = 4
@@ -150,7 +162,7 @@ func (o Options) Check() error {
 	switch {
 	case o.Model.External():
 		return fmt.Errorf("model %s is an external server: a scenario starts its own with bench serve", o.Model)
-	case (o.Name == "reload" || o.Name == "scale" || o.Name == "crashloop") && !o.Model.Prefork():
+	case (o.Name == "reload" || o.Name == "scale" || o.Name == "crashloop" || o.Name == "sizing") && !o.Model.Prefork():
 		return fmt.Errorf("the %s scenario needs a prefork model: only a prefork master can %s while serving", o.Name, o.Name)
 	case o.Share < 0 || o.Share > 2:
 		return fmt.Errorf("--share %v: want a share of capacity above 0, such as 0.8", o.Share)
@@ -177,6 +189,8 @@ func Run(ctx context.Context, o Options) (*results.Scenario, error) {
 		return runState(ctx, o)
 	case "block":
 		return runBlock(ctx, o)
+	case "sizing":
+		return runSizing(ctx, o)
 	}
 	return runAction(ctx, o)
 }

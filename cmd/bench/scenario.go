@@ -25,6 +25,7 @@ func init() {
   bench scenario crash                          # SIGKILL one of 4 prefork-rr workers at 2000 req/s: only its requests in flight fail
   bench scenario crash --model singlecore       # the whole service is down until it is restarted (here after 1s)
   bench scenario crash --workers 2 --path /cpu --share 0.8 --startup 1s   # near capacity, with a slow-loading app: what a restart costs
+  bench scenario sizing                         # --workers max against max-1 next to a CPU-bound neighbour (a database)
   bench scenario crashloop --max-restarts 3     # every worker dies 300 ms after it starts: backoff, then errored
   bench scenario reload                         # rolling reload under load: 0 failed requests
   bench scenario reload --model ` + results.PreforkReusePort.Name + ` --no-handover   # what closing SO_REUSEPORT sockets costs
@@ -75,8 +76,10 @@ func runScenario(c *cli, args []string) error {
 		return usagef("want one scenario: %s", strings.Join(scenario.Names, ", "))
 	}
 	o.Name = fs.Arg(0)
-	blockDefaults := o.Name == "block"
-	if blockDefaults { // its own (scenario.Options): a light load of / for 3 s
+	// block and sizing have defaults of their own (scenario.Options): a
+	// light load of / for 3 s, a closed loop of 64 on /cpu for 4 s.
+	blockDefaults := o.Name == "block" || o.Name == "sizing"
+	if blockDefaults {
 		if !fs.Changed("rate") {
 			o.Rate = 0
 		}
@@ -85,6 +88,9 @@ func runScenario(c *cli, args []string) error {
 		}
 		if !fs.Changed("duration") {
 			o.Duration = 0
+		}
+		if !fs.Changed("connections") {
+			o.Connections = 0
 		}
 	}
 	var err error
@@ -95,11 +101,14 @@ func runScenario(c *cli, args []string) error {
 		o.Duration, o.At, o.Rate = 1500*time.Millisecond, 0, min(o.Rate, 300)
 		o.Requests, o.Users, o.Restart = min(o.Requests, 100), min(o.Users, 8), min(o.Restart, 200*time.Millisecond)
 	}
-	if blockDefaults && c.smoke {
+	if o.Name == "block" && c.smoke {
 		o.Rate, o.At, o.Work = 0, 800*time.Millisecond, min(o.Work, 50*time.Millisecond)
 	}
+	if o.Name == "sizing" && c.smoke {
+		o.Rate, o.Duration = 0, 500*time.Millisecond
+	}
 	if o.Rate < 0 || o.Duration < 0 || !blockDefaults && (o.Rate == 0 || o.Duration == 0) || o.Iters < 0 || o.Work <= 0 || o.Threshold <= 0 ||
-		o.Requests <= 0 || o.Users <= 0 || o.Users > 60000 || o.Connections <= 0 || o.Stall <= 0 ||
+		o.Requests <= 0 || o.Users <= 0 || o.Users > 60000 || o.Connections < 0 || o.Connections == 0 && !blockDefaults || o.Stall <= 0 ||
 		o.Startup < 0 || o.ExitAfter <= 0 || o.MinUptime < 0 || o.MaxRestarts < 0 {
 		return usagef("--rate, --duration, --connections, --stall, --requests, --users, --work and --threshold must be positive (users at most 60000), --iters, --startup, --min-uptime and --max-restarts 0 or more, --exit-after positive")
 	}

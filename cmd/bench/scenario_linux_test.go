@@ -136,6 +136,28 @@ func TestScenarioCrashloop(t *testing.T) {
 	}
 }
 
+// TestScenarioSizing: max and max-1 workers are measured, the neighbour
+// beside the two runs that have it, and only there.
+func TestScenarioSizing(t *testing.T) {
+	r, files := scenarioJSON(t, "sizing", "-d", "1s", "-c", "8")
+	sz := r.Sizing
+	if sz == nil || len(sz.Runs) != 3 || sz.NeighborQPS <= 0 || sz.NeighborCPU < 1 {
+		t.Fatalf("sizing %+v", sz)
+	}
+	for i, run := range sz.Runs {
+		want := sz.CPUs
+		if i == 2 {
+			want = sz.CPUs - 1
+		}
+		if run.Workers != want || run.RPS <= 0 || run.Neighbor != (i > 0) || (run.NeighborQPS > 0) != run.Neighbor {
+			t.Errorf("%s: %+v, want %d workers", run.Setup, run, want)
+		}
+	}
+	if strings.Join(files, " ") != "result.json sizing-neighbor.png sizing-neighbor.svg sizing.png sizing.svg" {
+		t.Errorf("files %v", files)
+	}
+}
+
 // TestScenarioState: per-process counters share the count, the master's
 // counts all; sessions in worker memory break under rr and hold under
 // sticky and in Redis.
