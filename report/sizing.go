@@ -38,7 +38,7 @@ func sizingCharts(r *results.Scenario, dir, sub string) ([]string, error) {
 			nlabels, qps, ncolors = append(nlabels, l), append(qps, run.NeighborQPS), append(ncolors, neighborColor)
 		}
 	}
-	files, err := writeBars(dir, "sizing", barChart{
+	files, err := writeBars(dir, "app", barChart{
 		Title:    fmt.Sprintf("The app: %s workers on %d CPUs", r.Model, sz.CPUs),
 		Subtitle: fmt.Sprintf("%s\nclosed loop of %d connections on %s; the neighbour on CPU %d", sub, sz.Connections, sz.Path, sz.NeighborCPU),
 		YLabel:   "req/s", Labels: labels, Values: rps, Colors: colors,
@@ -47,7 +47,7 @@ func sizingCharts(r *results.Scenario, dir, sub string) ([]string, error) {
 	if err != nil {
 		return nil, err
 	}
-	more, err := writeBars(dir, "sizing-neighbor", barChart{
+	more, err := writeBars(dir, "neighbor", barChart{
 		Title:    "The neighbour: queries per second beside the app",
 		Subtitle: fmt.Sprintf("%s\none query at a time of %s CPU each, pinned to CPU %d", sub, Millis(sz.NeighborMs), sz.NeighborCPU),
 		YLabel:   "queries/s", Labels: nlabels, Values: qps, Colors: ncolors,

@@ -35,7 +35,7 @@ func TestSizingScenario(t *testing.T) {
 			checkPNG(t, f)
 		}
 	}
-	if want := []string{"sizing.png", "sizing.svg", "sizing-neighbor.png", "sizing-neighbor.svg"}; !slices.Equal(got, want) {
+	if want := []string{"app.png", "app.svg", "neighbor.png", "neighbor.svg"}; !slices.Equal(got, want) {
 		t.Errorf("wrote %q, want %q", got, want)
 	}
 	var b bytes.Buffer

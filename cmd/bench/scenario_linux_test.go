@@ -153,7 +153,7 @@ func TestScenarioSizing(t *testing.T) {
 			t.Errorf("%s: %+v, want %d workers", run.Setup, run, want)
 		}
 	}
-	if strings.Join(files, " ") != "result.json sizing-neighbor.png sizing-neighbor.svg sizing.png sizing.svg" {
+	if strings.Join(files, " ") != "app.png app.svg neighbor.png neighbor.svg result.json" {
 		t.Errorf("files %v", files)
 	}
 }
