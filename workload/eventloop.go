@@ -13,11 +13,12 @@ import (
 // does not stop them; on an event loop it stops them all until it is done.
 // An EventLoop gives the workshop that second behaviour, measured.
 //
-// What it serialises is the handler only: net/http still reads and parses
-// requests and writes responses on every connection concurrently, as
-// libuv polls every socket while a callback runs. A wait that would be
-// asynchronous in Node (/io, its setTimeout) leaves the loop and queues
-// again, at the back, when it is over, so it holds nobody up.
+// What it serialises is the handler and the sending of its answer (see
+// Wrap): net/http still reads and parses requests on every connection
+// concurrently, as libuv polls every socket while a callback runs, which
+// flatters the loop a little. A wait that would be asynchronous in Node
+// (/io, its setTimeout) leaves the loop and queues again, at the back,
+// when it is over, so it holds nobody up.
 //
 // Enter hands the loop to waiters strictly first come, first served
 // (sync.Mutex does not promise that), so no request can overtake one that
