@@ -36,23 +36,17 @@ func blockChart(r *results.Scenario, dir, sub string) ([]string, error) {
 	}
 	top = niceMax(math.Max(top, b.ThresholdMs) * 1.25) // room for the panel's label
 	var panels []*plot.Plot
-	for i, run := range b.Runs {
-		xlabel := ""
-		if i == len(b.Runs)-1 {
-			xlabel = "sent at (seconds)"
-		}
-		p := newPlot(xlabel, "latency", true)
+	for _, run := range b.Runs {
+		// Every panel alike, time labelled on each: plot.Align gives a
+		// panel with more axis below it a taller data area, not the same.
+		p := newPlot("", "latency", true)
 		// Few ticks: four short panels have room for three labels each.
 		p.Y.Tick.Marker = plot.ConstantTicks{{Value: 0, Label: "0"}, {Value: top / 2, Label: msLabel(top / 2)}, {Value: top, Label: msLabel(top)}}
 		p.Y.Min, p.Y.Max = 0, top
 		p.X.Min, p.X.Max = 0, end
 		var xt plot.ConstantTicks
 		for t := 0.0; t <= end+1e-9; t += 0.5 {
-			l := strconv.FormatFloat(t, 'f', -1, 64)
-			if i < len(b.Runs)-1 {
-				l = ""
-			}
-			xt = append(xt, plot.Tick{Value: t, Label: l})
+			xt = append(xt, plot.Tick{Value: t, Label: strconv.FormatFloat(t, 'f', -1, 64) + " s"})
 		}
 		p.X.Tick.Marker = xt
 		p.Add(span{from: run.BlockAt, to: run.BlockEnd, color: color.NRGBA{0xC0, 0x1C, 0x28, 0x30}})
@@ -80,7 +74,11 @@ func blockChart(r *results.Scenario, dir, sub string) ([]string, error) {
 			p.Add(sc)
 		}
 		text := fmt.Sprintf("%s: p99 %s, %d of %d over %s", run.Setup, Millis(run.P99), run.Over, run.Due, Millis(b.ThresholdMs))
-		p.Add(label{x: 0, y: top, dx: vg.Points(8), dy: -vg.Points(24), text: text, style: textStyle(tickSize, true, c)})
+		// Top right, clear of the block (at a third of the run) and its
+		// dots, which lie low after it.
+		st := textStyle(tickSize, true, c)
+		st.XAlign = draw.XRight
+		p.Add(label{x: end, y: top, dx: -vg.Points(8), dy: -vg.Points(24), text: text, style: st})
 		panels = append(panels, p)
 	}
 	return writeChart(dir, &chart{name: "timeline", fig: &fig{
