@@ -51,7 +51,15 @@ type Options struct {
 	CPUIters int           // default work of /cpu; 0 means workload.DefaultCPUIters
 	Grace    time.Duration // drain limit on shutdown; default DefaultGrace
 	State    string        // URL of a store for /counter/shared and /session (redis://...); empty: the model's own
-	Log      io.Writer     // log lines; default os.Stderr
+	// EventLoop runs each process's handler code one request at a time,
+	// in arrival order (workload.EventLoop), as a Node.js process does;
+	// singlecore and prefork only.
+	EventLoop bool
+	// Startup is how long a process takes to get ready before it listens
+	// (prefork: each worker, each time it starts), standing in for an
+	// app's loading, as real ones take; default none.
+	Startup time.Duration
+	Log     io.Writer // log lines; default os.Stderr
 	// Ready is called once, when every worker accepts connections.
 	Ready func(Info)
 }

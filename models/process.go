@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"runtime"
+	"time"
 
 	"github.com/corebench/corebench/internal/affinity"
 	"github.com/corebench/corebench/models/state"
@@ -25,6 +26,9 @@ func RunProcess(ctx context.Context, o Options, model, sched string, procs int) 
 	about := workload.About{Model: model, Sched: sched, Workers: 1}
 	cfg := workload.Config{Chaos: o.Chaos, CPUIters: o.CPUIters, Log: o.Log,
 		About: func(context.Context) (workload.About, error) { return about, nil }}
+	if o.EventLoop {
+		cfg.Loop = &workload.EventLoop{}
+	}
 	if o.State != "" {
 		st, err := state.Open(ctx, o.State, fmt.Sprintf("corebench:%d:", os.Getpid()))
 		if err != nil {
@@ -33,13 +37,16 @@ func RunProcess(ctx context.Context, o Options, model, sched string, procs int) 
 		defer st.Close()
 		cfg.Shared, cfg.Sessions = st, st
 	}
+	if err := Startup(ctx, o.Startup); err != nil {
+		return err
+	}
 	ln, err := Listen(o.Addr)
 	if err != nil {
 		return err
 	}
 	h := workload.New(cfg)
 	info := Info{Addr: ln.Addr().String(), Model: model, Sched: sched, Workers: procs, PID: os.Getpid()}
-	err = Serve(ctx, ln, h, ServeOptions{
+	err = Serve(ctx, ln, h.Serving(), ServeOptions{
 		Grace:   o.Grace,
 		Log:     o.Log,
 		Serving: func() { o.Ready(info) },
@@ -48,4 +55,20 @@ func RunProcess(ctx context.Context, o Options, model, sched string, procs int) 
 		},
 	})
 	return err
+}
+
+// Startup waits d, an app's simulated loading (Options.Startup), or until
+// ctx is done; prefork workers call it too.
+func Startup(ctx context.Context, d time.Duration) error {
+	if d <= 0 {
+		return nil
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
 }

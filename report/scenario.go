@@ -32,6 +32,12 @@ func RenderScenario(r *results.Scenario, env results.Env, start time.Time, dir s
 	if r.State != nil {
 		return stateCharts(r.State, dir, sub)
 	}
+	if r.Block != nil {
+		return blockChart(r, dir, sub)
+	}
+	if r.Sizing != nil {
+		return sizingCharts(r, dir, sub)
+	}
 	if r.Load == nil {
 		return nil, fmt.Errorf("scenario %s: no load was measured", r.Scenario)
 	}
@@ -40,6 +46,12 @@ func RenderScenario(r *results.Scenario, env results.Env, start time.Time, dir s
 		marks = append(marks, mark{At: a.At, Label: a.Label})
 	}
 	note := fmt.Sprintf("sent %d, failed %d", r.Sent, r.Failed)
+	if r.RestartMs > 0 {
+		note += fmt.Sprintf("; restart took %s", Millis(r.RestartMs))
+		if r.ServedBefore > 0 {
+			note += fmt.Sprintf(", serving %.0f req/s against %.0f before", r.ServedDuring, r.ServedBefore)
+		}
+	}
 	if r.Recovered >= 0 {
 		note += fmt.Sprintf("; back to full throughput without errors %.1f s after the action", r.Recovered)
 	}
@@ -145,7 +157,13 @@ func stateCharts(st *results.StateResult, dir, sub string) ([]string, error) {
 func ScenarioText(out io.Writer, r *results.Scenario) error {
 	w := &errWriter{w: out}
 	fmt.Fprintf(w, "%s · %s · %s", r.Scenario, r.Model, plural(r.Workers, "worker"))
-	if r.State != nil {
+	if r.Block != nil {
+		fmt.Fprintln(w)
+		blockText(w, r.Block)
+	} else if r.Sizing != nil {
+		fmt.Fprintln(w)
+		sizingText(w, r.Sizing)
+	} else if r.State != nil {
 		fmt.Fprintln(w)
 		stateText(w, r.State)
 	} else if r.Load != nil {
@@ -168,6 +186,7 @@ func ScenarioText(out io.Writer, r *results.Scenario) error {
 		if r.Scenario == "crash" && isPrefork(r.Model) {
 			fmt.Fprintf(w, "the killed worker had %d requests in flight on %d open connections\n", r.InFlight, r.Conns)
 		}
+		crashText(w, r)
 		switch {
 		case r.Recovered < 0:
 			fmt.Fprintln(w, "throughput never got back to what it was before the action")
@@ -218,6 +237,67 @@ func stateText(w io.Writer, st *results.StateResult) {
 		fmt.Fprintf(tw, "%s (%s)\t%.0f\t%s\n", c.Setup, c.Path, c.RPS, Millis(c.P99))
 	}
 	tw.Flush()
+}
+
+// crashText writes what a crash cost in time and capacity, and what the
+// master did to its slots in a crash loop.
+func crashText(w io.Writer, r *results.Scenario) {
+	if r.Capacity > 0 {
+		fmt.Fprintf(w, "capacity measured first: %.0f req/s; the load offered %.0f%% of it\n", r.Capacity, 100*r.Share)
+	}
+	if r.RestartMs > 0 {
+		fmt.Fprintf(w, "restart: %s from the kill until a replacement served\n", Millis(r.RestartMs))
+	}
+	if r.ServedBefore > 0 {
+		fmt.Fprintf(w, "served %.0f req/s before the crash, %.0f while it restarted: %.0f%% of the capacity in use was lost for that time\n",
+			r.ServedBefore, r.ServedDuring, 100*(1-r.ServedDuring/r.ServedBefore))
+	}
+	if len(r.Events) == 0 {
+		return
+	}
+	type slotLog struct {
+		crashes int
+		uptime  float64
+		delays  []string
+		errored float64
+		gaveUp  bool
+	}
+	logs := map[int]*slotLog{}
+	for _, e := range r.Events {
+		l := logs[e.Slot]
+		if l == nil {
+			l = &slotLog{}
+			logs[e.Slot] = l
+		}
+		switch e.Kind {
+		case "crashed":
+			l.crashes++
+			l.uptime += e.UptimeMs
+		case "restarting":
+			l.delays = append(l.delays, Millis(e.DelayMs))
+		case "errored":
+			l.errored, l.gaveUp = e.At, true
+		}
+	}
+	all := true
+	last := 0.0
+	for _, slot := range slices.Sorted(maps.Keys(logs)) {
+		l := logs[slot]
+		fmt.Fprintf(w, "slot %d: crashed %d times, up %s each on average", slot, l.crashes, Millis(l.uptime/float64(max(l.crashes, 1))))
+		if len(l.delays) > 0 {
+			fmt.Fprintf(w, "; restarted after %s", strings.Join(l.delays, ", "))
+		}
+		if l.gaveUp {
+			fmt.Fprintf(w, "; errored at %.2f s", l.errored)
+			last = max(last, l.errored)
+		} else {
+			all = false
+		}
+		fmt.Fprintln(w)
+	}
+	if all && len(logs) == r.Workers {
+		fmt.Fprintf(w, "every slot errored: from %.2f s the master had no worker to serve with\n", last)
+	}
 }
 
 // kinds lists error kinds by name with their counts: ": closed 2, reset 5".

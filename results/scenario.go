@@ -44,9 +44,37 @@ type Scenario struct {
 	// when it was killed: each carries at most one request at a time, so
 	// no more requests than that can fail with it.
 	Conns int64 `json:"connections_at_crash,omitempty"`
+	// RestartMs is, for a crash, how long from the kill until a
+	// replacement served: the master's online event for a prefork slot,
+	// the new process's listening line for a one-process server.
+	RestartMs float64 `json:"restart_ms,omitempty"`
+	// Capacity is the req/s a closed-loop burst got before the load, when
+	// the load was sized as Share of it.
+	Capacity float64 `json:"capacity_rps,omitempty"`
+	Share    float64 `json:"share,omitempty"`
+	// ServedBefore and ServedDuring are the successful req/s before the
+	// crash and while the restart lasted (over whole 100 ms slices): what
+	// capacity the crash took away.
+	ServedBefore float64 `json:"served_before_rps,omitempty"`
+	ServedDuring float64 `json:"served_during_rps,omitempty"`
+	// Events are, for a crash loop, what the master did to its slots.
+	Events []SlotEvent `json:"events,omitempty"`
 
-	State *StateResult `json:"state,omitempty"`
-	Notes []string     `json:"notes,omitempty"`
+	State  *StateResult  `json:"state,omitempty"`
+	Block  *BlockResult  `json:"block,omitempty"`
+	Sizing *SizingResult `json:"sizing,omitempty"`
+	Notes  []string      `json:"notes,omitempty"`
+}
+
+// SlotEvent is one thing a prefork master did to a slot: a worker
+// crashed, it waits Delay to restart it, or it gave the slot up.
+type SlotEvent struct {
+	At       float64 `json:"at_s"` // seconds since the load's measurement began
+	Kind     string  `json:"kind"` // crashed, restarting, online, errored
+	Slot     int     `json:"slot"`
+	UptimeMs float64 `json:"uptime_ms,omitempty"`
+	DelayMs  float64 `json:"delay_ms,omitempty"`
+	Restarts int     `json:"restarts,omitempty"`
 }
 
 // Action is one thing done to the server during a scenario's load.
@@ -54,6 +82,84 @@ type Action struct {
 	Label string  `json:"label"`
 	At    float64 `json:"at_s"`   // seconds since the load's measurement began
 	Done  float64 `json:"done_s"` // when it had finished
+}
+
+// SizingResult is what the sizing scenario measured: an app run with one
+// worker per CPU and with one fewer, next to a neighbour that needs a CPU
+// of its own (a database, say), standing in for what shares the box.
+type SizingResult struct {
+	CPUs        int         `json:"cpus"`         // the CPUs this machine gives the app
+	NeighborCPU int         `json:"neighbor_cpu"` // where the neighbour is pinned
+	NeighborQPS float64     `json:"neighbor_qps"` // its queries per second, alone on the box
+	NeighborMs  float64     `json:"neighbor_ms"`  // the CPU time of one of its queries, alone
+	Path        string      `json:"path"`         // what the app's load asks for
+	Connections int         `json:"connections"`  // the app's closed loop
+	Runs        []SizingRun `json:"runs"`
+}
+
+// SizingRun is the app under one setup: its req/s and latency under a
+// closed loop, and what the neighbour got done meanwhile.
+type SizingRun struct {
+	Setup    string  `json:"setup"` // "max, alone", "max-1, with the neighbour", ...
+	Workers  int     `json:"workers"`
+	Neighbor bool    `json:"neighbor"`
+	RPS      float64 `json:"rps"`
+	P50      float64 `json:"p50_ms"`
+	P99      float64 `json:"p99_ms"`
+	// NeighborQPS and NeighborP99 are the neighbour's queries per second
+	// and their p99 during the app's load; 0 without one.
+	NeighborQPS float64 `json:"neighbor_qps,omitempty"`
+	NeighborP99 float64 `json:"neighbor_p99_ms,omitempty"`
+}
+
+// BlockResult is what the block scenario measured: one slow request of
+// CPU work among a steady load of cheap ones, on each of several servers.
+type BlockResult struct {
+	Rate        float64    `json:"rate"`         // cheap requests per second, open loop
+	Path        string     `json:"path"`         // what the cheap requests ask for
+	TargetMs    float64    `json:"target_ms"`    // the CPU time the slow request was sized for
+	Iters       int        `json:"iters"`        // its /cpu?n=
+	CalibIters  int        `json:"calib_iters"`  // the n timed on the idle server to size it; 0 if given
+	CalibMs     float64    `json:"calib_ms"`     // the best time of those
+	ThresholdMs float64    `json:"threshold_ms"` // a cheap request waiting longer "noticed" the block
+	Runs        []BlockRun `json:"runs"`
+}
+
+// BlockRun is the block scenario on one server. Times are seconds since
+// the load began; a cheap request is "due" when the open loop scheduled
+// it, and its latency counts from then.
+type BlockRun struct {
+	Setup     string  `json:"setup"` // e.g. "singlecore, event loop"
+	Model     string  `json:"model"` // the variant, for colours
+	EventLoop bool    `json:"event_loop"`
+	Workers   int     `json:"workers"`
+	Iters     int     `json:"iters,omitempty"` // the slow request's /cpu?n= where not BlockResult's: an external server sized on itself
+	SlowMs    float64 `json:"slow_ms"`         // the slow request's own latency
+	SlowError string  `json:"slow_error,omitempty"`
+	BlockAt   float64 `json:"block_at_s"`  // the slow request sent
+	BlockEnd  float64 `json:"block_end_s"` // its answer received
+	Sent      int     `json:"sent"`        // cheap requests
+	Failed    int     `json:"failed"`
+	// The cheap requests due while the slow one ran, and their latency.
+	Due      int     `json:"due"`
+	P50      float64 `json:"p50_ms"`
+	P99      float64 `json:"p99_ms"`
+	Max      float64 `json:"max_ms"`
+	Over     int     `json:"over_threshold"` // of Due, waited longer than the threshold
+	AfterEnd int     `json:"held_to_end"`    // of Due, answered with the slow request or after it
+	// The cheap requests due before the block: the undisturbed latency.
+	BeforeP50 float64 `json:"before_p50_ms"`
+	BeforeP99 float64 `json:"before_p99_ms"`
+	// Requests are the cheap requests, for the chart.
+	Requests []BlockSample `json:"requests"`
+}
+
+// BlockSample is one cheap request: when it was due and how long it took
+// from then (a failed one has Failed set and its time to failure).
+type BlockSample struct {
+	T      float64 `json:"t"`
+	Ms     float64 `json:"ms"`
+	Failed bool    `json:"failed,omitempty"`
 }
 
 // StateResult is what the state scenario found.

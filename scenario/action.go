@@ -43,6 +43,7 @@ func runAction(ctx context.Context, o Options) (*results.Scenario, error) {
 	if o.NoHandover {
 		extra = append(extra, "--no-handover")
 	}
+	extra = append(extra, o.policyArgs()...)
 	srv, err := o.start(ctx, o.Model, "127.0.0.1:0", extra...)
 	if err != nil {
 		return nil, err
@@ -70,6 +71,23 @@ func runAction(ctx context.Context, o Options) (*results.Scenario, error) {
 	// The load's fairness is over the workers the server started with, or
 	// over more when more answered (scale).
 	workers, _ := loadgen.DiscoverWorkers(ctx, loadgen.Options{URL: srv.URL})
+	if o.Share > 0 {
+		capacity, err := o.Generate(ctx, loadgen.Load{URL: srv.URL + o.Path, Connections: capacityConns, Duration: capacityProbe, Workers: workers})
+		if err != nil || capacity == nil || capacity.RPS <= 0 {
+			return nil, fmt.Errorf("measuring capacity: %v", err)
+		}
+		r.Capacity, r.Share = capacity.RPS, o.Share
+		o.Rate = o.Share * capacity.RPS
+		r.Rate = o.Rate
+		o.Log(fmt.Sprintf("capacity on %s: %.0f req/s (closed loop of %d for %v); the load is %.0f%% of it: %.0f req/s", o.Path, capacity.RPS, capacityConns, capacityProbe, 100*o.Share, o.Rate))
+	}
+	var loop *prefork.Watcher
+	if o.Name == "crashloop" {
+		if loop, err = (prefork.Client{Path: ctl}).Watch(ctx); err != nil {
+			return nil, err
+		}
+		defer loop.Close()
+	}
 
 	type loadResult struct {
 		sum *results.Summary
@@ -115,7 +133,10 @@ func runAction(ctx context.Context, o Options) (*results.Scenario, error) {
 	client := prefork.Client{Path: ctl}
 
 	var actErr error
-	if err := at(o.At); err == nil {
+	var events []prefork.Event
+	if o.Name == "crashloop" {
+		events = collect(ctx, loop, began.Add(o.Duration))
+	} else if err := at(o.At); err == nil {
 		switch o.Name {
 		case "crash":
 			if isPrefork {
@@ -124,7 +145,7 @@ func runAction(ctx context.Context, o Options) (*results.Scenario, error) {
 				actErr = act(victim.label, func() error { return syscall.Kill(victim.pid, syscall.SIGKILL) })
 			} else {
 				var next *child.Server
-				next, actErr = crashProcess(ctx, o, srv, u.Host, act)
+				next, actErr = crashProcess(ctx, o, srv, u.Host, r, act)
 				if next != nil {
 					servers = append(servers, next)
 				}
@@ -174,6 +195,13 @@ func runAction(ctx context.Context, o Options) (*results.Scenario, error) {
 	for _, a := range acts {
 		r.Actions = append(r.Actions, results.Action{Label: a.label, At: a.start.Sub(res.sum.Start).Seconds(), Done: a.end.Sub(res.sum.Start).Seconds()})
 	}
+	for _, e := range events {
+		r.Events = append(r.Events, results.SlotEvent{At: e.Time.Sub(res.sum.Start).Seconds(), Kind: string(e.Kind), Slot: e.Slot,
+			UptimeMs: float64(e.Uptime) / 1e6, DelayMs: float64(e.Delay) / 1e6, Restarts: e.Restarts})
+		if e.Kind == prefork.EventErrored {
+			r.Actions = append(r.Actions, results.Action{Label: fmt.Sprintf("slot %d errored", e.Slot), At: e.Time.Sub(res.sum.Start).Seconds(), Done: e.Time.Sub(res.sum.Start).Seconds()})
+		}
+	}
 	summarize(r)
 	if actErr != nil {
 		return r, fmt.Errorf("%s: %w", o.Name, actErr)
@@ -207,6 +235,7 @@ func crashWorker(ctx context.Context, o Options, client prefork.Client, srv *chi
 		label = "/crash"
 	}
 	return act(label, func() error {
+		killed := time.Now()
 		if o.Crash == "request" {
 			resp, err := http.Post(srv.URL+"/crash", "text/plain", nil)
 			if err == nil {
@@ -216,7 +245,8 @@ func crashWorker(ctx context.Context, o Options, client prefork.Client, srv *chi
 		} else if err := syscall.Kill(victim.PID, syscall.SIGKILL); err != nil {
 			return err
 		}
-		wctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		wait := 10*time.Second + o.Startup
+		wctx, cancel := context.WithTimeout(ctx, wait)
 		defer cancel()
 		slot, pid := victim.Slot, victim.PID
 		if o.Crash == "request" {
@@ -227,10 +257,13 @@ func crashWorker(ctx context.Context, o Options, client prefork.Client, srv *chi
 			}
 			slot, pid = c.Slot, c.PID
 		}
-		_, err := events.Next(wctx, func(e prefork.Event) bool {
+		on, err := events.Next(wctx, func(e prefork.Event) bool {
 			return e.Kind == prefork.EventOnline && e.Slot == slot && e.PID != pid
 		})
-		return timedOut(ctx, err, fmt.Sprintf("worker %d not back online within 10s", slot))
+		if err == nil {
+			r.RestartMs = float64(on.Time.Sub(killed)) / 1e6
+		}
+		return timedOut(ctx, err, fmt.Sprintf("worker %d not back online within %v", slot, wait))
 	})
 }
 
@@ -280,7 +313,8 @@ func pickWorker(ctx context.Context, srv *child.Server) (externalWorker, error) 
 
 // crashProcess crashes a one-process server and, playing the supervisor,
 // starts it again on the same address after o.Restart.
-func crashProcess(ctx context.Context, o Options, srv *child.Server, addr string, act func(string, func() error) error) (*child.Server, error) {
+func crashProcess(ctx context.Context, o Options, srv *child.Server, addr string, r *results.Scenario, act func(string, func() error) error) (*child.Server, error) {
+	killed := time.Now()
 	label := "SIGKILL the server"
 	if o.Crash == "request" {
 		label = "/crash"
@@ -310,8 +344,61 @@ func crashProcess(ctx context.Context, o Options, srv *child.Server, addr string
 	var next *child.Server
 	err = act(fmt.Sprintf("restarted after %v", o.Restart), func() error {
 		var err error
-		next, err = o.start(ctx, o.Model, addr, "--chaos")
+		next, err = o.start(ctx, o.Model, addr, append([]string{"--chaos"}, o.policyArgs()...)...)
 		return err
 	})
+	if err == nil {
+		r.RestartMs = float64(time.Since(killed)) / 1e6
+	}
 	return next, err
+}
+
+// How the crash scenario measures capacity for Options.Share: a closed
+// loop with plenty of requests in flight, long enough to settle.
+const (
+	capacityConns = 64
+	capacityProbe = time.Second
+)
+
+// policyArgs are the `bench serve` flags for o's startup time and, for a
+// crash loop, the crashing and the restart policy.
+func (o Options) policyArgs() []string {
+	var args []string
+	if o.Startup > 0 {
+		args = append(args, "--startup", o.Startup.String())
+	}
+	if o.Name != "crashloop" {
+		return args
+	}
+	args = append(args, "--exit-after", o.ExitAfter.String())
+	if o.MinUptime > 0 {
+		args = append(args, "--min-uptime", o.MinUptime.String())
+	}
+	if o.MaxRestarts > 0 {
+		args = append(args, "--max-restarts", strconv.Itoa(o.MaxRestarts))
+	}
+	return args
+}
+
+// collect gathers a crash loop's events until the load ends.
+func collect(ctx context.Context, w *prefork.Watcher, until time.Time) []prefork.Event {
+	var out []prefork.Event
+	t := time.NewTimer(time.Until(until))
+	defer t.Stop()
+	for {
+		select {
+		case e, ok := <-w.Events():
+			if !ok {
+				return out
+			}
+			switch e.Kind {
+			case prefork.EventCrashed, prefork.EventRestarting, prefork.EventOnline, prefork.EventErrored:
+				out = append(out, e)
+			}
+		case <-t.C:
+			return out
+		case <-ctx.Done():
+			return out
+		}
+	}
 }

@@ -29,10 +29,11 @@ import (
 	"github.com/corebench/corebench/internal/child"
 	"github.com/corebench/corebench/loadgen"
 	"github.com/corebench/corebench/results"
+	"github.com/corebench/corebench/workload"
 )
 
 // Names of the scenarios.
-var Names = []string{"crash", "reload", "scale", "state", "stall"}
+var Names = []string{"block", "crash", "crashloop", "reload", "scale", "sizing", "state", "stall"}
 
 // Options configure a scenario. Zero fields take the defaults named.
 type Options struct {
@@ -68,6 +69,25 @@ type Options struct {
 	State       string        // a redis:// store for the state scenario's production answer
 	Requests    int           // state scenario: requests per counter; default 1000
 	Users       int           // state scenario: users logging in; default 50
+	// Block scenario: the slow request's CPU time (default 200ms), or its
+	// /cpu?n= (0: sized to Work on the idle server), and the wait past
+	// which a cheap request counts as held up (default 100ms).
+	Work      time.Duration
+	Iters     int
+	Threshold time.Duration
+	// Share, when set, sizes the open loop as this share of the server's
+	// capacity, measured first with a closed-loop burst: near capacity,
+	// losing a worker shows as lost throughput.
+	Share float64
+	// Startup is how long the server's processes take to load before
+	// they listen (bench serve --startup): what a restart costs.
+	Startup time.Duration
+	// Crashloop scenario: every worker exits ExitAfter after it is ready
+	// (default 300ms); MinUptime and MaxRestarts are the master's policy
+	// (bench serve's defaults when 0).
+	ExitAfter   time.Duration
+	MinUptime   time.Duration
+	MaxRestarts int
 
 	Serve    func(args ...string) *exec.Cmd // the command that runs `bench serve` with args
 	Generate loadgen.Generator              // drives the load
@@ -78,6 +98,21 @@ type Options struct {
 func (o Options) withDefaults() Options {
 	if o.Model.Name == "" {
 		o.Model = results.PreforkRR
+	}
+	switch o.Name {
+	case "block":
+		o = o.blockDefaults()
+	case "sizing":
+		// A closed loop on CPU work, as the worker sweep of bench run.
+		if o.Path == "" {
+			o.Path = "/cpu"
+		}
+		if o.Duration <= 0 {
+			o.Duration = 4 * time.Second
+		}
+		if o.Connections <= 0 {
+			o.Connections = 64
+		}
 	}
 	if o.Workers <= 0 {
 		o.Workers = 4
@@ -96,6 +131,9 @@ func (o Options) withDefaults() Options {
 	}
 	if o.At <= 0 {
 		o.At = o.Duration / 3
+	}
+	if o.Name == "crashloop" && o.ExitAfter <= 0 {
+		o.ExitAfter = 300 * time.Millisecond
 	}
 	if o.Crash == "" {
 		o.Crash = "kill"
@@ -132,8 +170,12 @@ func (o Options) Check() error {
 		return fmt.Errorf("the %s scenario drives servers bench starts itself; %s is an external server (--server): run it with %s", o.Name, o.Model, strings.Join(externalScenarios(), " or "))
 	case o.Model.External() && o.Crash == "request":
 		return fmt.Errorf("--crash request needs bench serve's /crash; an external server (%s) is crashed with kill", o.Model)
-	case (o.Name == "reload" || o.Name == "scale") && !o.Model.Prefork():
+	case (o.Name == "reload" || o.Name == "scale" || o.Name == "crashloop" || o.Name == "sizing") && !o.Model.Prefork():
 		return fmt.Errorf("the %s scenario needs a prefork model: only a prefork master can %s while serving", o.Name, o.Name)
+	case o.Share < 0 || o.Share > 2:
+		return fmt.Errorf("--share %v: want a share of capacity above 0, such as 0.8", o.Share)
+	case o.Name == "block" && o.Iters > workload.MaxCPUIters:
+		return fmt.Errorf("--iters %d is over /cpu's limit of %d", o.Iters, workload.MaxCPUIters)
 	case o.Crash != "kill" && o.Crash != "request":
 		return fmt.Errorf("unknown crash %q: want kill or request", o.Crash)
 	case o.At >= o.Duration:
@@ -150,8 +192,13 @@ func Run(ctx context.Context, o Options) (*results.Scenario, error) {
 		return nil, err
 	}
 	o = o.withDefaults()
-	if o.Name == "state" {
+	switch o.Name {
+	case "state":
 		return runState(ctx, o)
+	case "block":
+		return runBlock(ctx, o)
+	case "sizing":
+		return runSizing(ctx, o)
 	}
 	return runAction(ctx, o)
 }
@@ -231,6 +278,28 @@ func summarize(r *results.Scenario) {
 	if len(r.Actions) > 0 {
 		r.Recovered = recovery(s.TimeSeries, interval(s), r.Actions[0].At)
 	}
+	if r.RestartMs > 0 && len(r.Actions) > 0 {
+		at := r.Actions[0].At
+		r.ServedBefore = servedIn(s.TimeSeries, interval(s), interval(s), at)
+		r.ServedDuring = servedIn(s.TimeSeries, interval(s), at, at+r.RestartMs/1000)
+	}
+}
+
+// servedIn is the successful requests per second of the slices that
+// overlap [from, to): the whole slice when the span is shorter.
+func servedIn(series []results.Sample, iv, from, to float64) float64 {
+	var n int64
+	slices := 0
+	for _, s := range series {
+		if s.T+iv > from && s.T < max(to, from+1e-9) {
+			n += s.Requests - s.Errors
+			slices++
+		}
+	}
+	if slices == 0 {
+		return 0
+	}
+	return float64(n) / (float64(slices) * iv)
 }
 
 func interval(s *results.Summary) float64 {

@@ -26,7 +26,9 @@ import (
 // Limits on query parameters, so a request can never tie up a worker for
 // long: larger values get 400.
 const (
-	MaxCPUIters = 1_000_000 // about 0.1 s of SHA-256 on a current core
+	// MaxCPUIters allows the event-loop lesson's ~200 ms CPU task (2.5M
+	// rounds at 80 ns) with room for a slower core: about 0.8 s here.
+	MaxCPUIters = 10_000_000
 	MaxIOMs     = 30_000
 )
 
@@ -91,6 +93,10 @@ type Config struct {
 	Exit func(code int)
 	// Log receives the handler's few log lines; nil means os.Stderr.
 	Log io.Writer
+	// Loop, when set, runs handler code one request at a time (see
+	// EventLoop): serve Handler.Serving, and /io leaves the loop while
+	// it waits. nil: requests run concurrently, as Go serves them.
+	Loop *EventLoop
 }
 
 // Handler serves the workload endpoints. Create it with New.
@@ -253,11 +259,24 @@ func (h *Handler) io(w http.ResponseWriter, r *http.Request) {
 	}
 	t := time.NewTimer(time.Duration(ms) * time.Millisecond)
 	defer t.Stop()
+	l := h.cfg.Loop
+	if l != nil {
+		// An asynchronous wait, as a setTimeout: the loop serves others
+		// meanwhile, and the answer is written back on the loop, queued
+		// behind whatever arrived during the wait.
+		l.Leave()
+	}
 	select {
 	case <-t.C:
+		if l != nil {
+			l.Enter()
+		}
 		h.write(w, http.StatusOK, hdrText, []byte("waited "+strconv.Itoa(ms)+" ms\n"))
 	case <-r.Context().Done():
 		// The client went away; nobody reads an answer.
+		if l != nil {
+			l.Enter() // Serving's wrapper leaves it
+		}
 	}
 }
 

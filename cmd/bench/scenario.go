@@ -20,10 +20,14 @@ import (
 func init() {
 	register(&command{
 		name:    "scenario",
-		summary: "Crash, reload, scale or stall a server under a steady load, or break its state, and chart what it cost",
-		usage:   "scenario crash|reload|scale|state|stall [--model M] [--rate R] [-d DUR] [flags]",
-		examples: `  bench scenario crash                          # SIGKILL one of 4 prefork-rr workers at 2000 req/s: only its requests in flight fail
+		summary: "Crash, reload, scale or stall a server under a steady load, block its event loop, or break its state, and chart what it cost",
+		usage:   "scenario block|crash|crashloop|reload|scale|state|stall [--model M] [--rate R] [-d DUR] [flags]",
+		examples: `  bench scenario block                          # one 200 ms /cpu among 500 req/s of /: preempted, on an event loop, in a cluster of them
+  bench scenario crash                          # SIGKILL one of 4 prefork-rr workers at 2000 req/s: only its requests in flight fail
   bench scenario crash --model singlecore       # the whole service is down until it is restarted (here after 1s)
+  bench scenario crash --workers 2 --path /cpu --share 0.8 --startup 1s   # near capacity, with a slow-loading app: what a restart costs
+  bench scenario sizing                         # --workers max against max-1 next to a CPU-bound neighbour (a database)
+  bench scenario crashloop --max-restarts 3     # every worker dies 300 ms after it starts: backoff, then errored
   bench scenario reload                         # rolling reload under load: 0 failed requests
   bench scenario reload --model ` + results.PreforkReusePort.Name + ` --no-handover   # what closing SO_REUSEPORT sockets costs
   bench scenario scale                          # 2 -> 8 -> 2 workers under load: 0 failed requests
@@ -62,6 +66,14 @@ func runScenario(c *cli, args []string) error {
 	fs.IntVar(&o.Requests, "requests", 1000, "state: requests sent to each counter")
 	fs.IntVar(&o.Users, "users", 50, "state: users logging in, each from its own loopback address")
 	fs.StringVar(&overlay, "overlay", "", "stall: also draw this run's latency spectrum over the one of DIR, an earlier stall run with the other loop (its --out), as spectrum.png")
+	fs.DurationVar(&o.Work, "work", 200*time.Millisecond, "block: the CPU time of the slow request, sized on the idle server")
+	fs.IntVar(&o.Iters, "iters", 0, "block: the slow request's /cpu?n= instead of sizing it to --work")
+	fs.DurationVar(&o.Threshold, "threshold", 100*time.Millisecond, "block: a cheap request waiting longer than this was held up")
+	fs.Float64Var(&o.Share, "share", 0, "crash, reload, scale: offer this share of the capacity measured first (a closed-loop burst) instead of --rate, e.g. 0.8")
+	fs.DurationVar(&o.Startup, "startup", 0, "the server's processes take this long to load before they listen (bench serve --startup): what each restart costs")
+	fs.DurationVar(&o.ExitAfter, "exit-after", 300*time.Millisecond, "crashloop: every worker exits with status 1 this long after it is ready")
+	fs.DurationVar(&o.MinUptime, "min-uptime", 0, "crashloop: the master's --min-uptime (default bench serve's, 1s)")
+	fs.IntVar(&o.MaxRestarts, "max-restarts", 0, "crashloop: the master's --max-restarts (default bench serve's, 16)")
 	fs.StringVar(&out, "out", "", "directory for the timeline, charts and result.json (default: results/scenario-<name>-<UTC time>)")
 	fs.BoolVar(&asJSON, "json", false, "print the result as JSON instead of the summary")
 	if err := c.parse(fs, args); err != nil {
@@ -71,6 +83,23 @@ func runScenario(c *cli, args []string) error {
 		return usagef("want one scenario: %s", strings.Join(scenario.Names, ", "))
 	}
 	o.Name = fs.Arg(0)
+	// block and sizing have defaults of their own (scenario.Options): a
+	// light load of / for 3 s, a closed loop of 64 on /cpu for 4 s.
+	blockDefaults := o.Name == "block" || o.Name == "sizing"
+	if blockDefaults {
+		if !fs.Changed("rate") {
+			o.Rate = 0
+		}
+		if !fs.Changed("path") {
+			o.Path = ""
+		}
+		if !fs.Changed("duration") {
+			o.Duration = 0
+		}
+		if !fs.Changed("connections") {
+			o.Connections = 0
+		}
+	}
 	var err error
 	if o.Model, err = results.ParseVariant(model); err != nil {
 		return usagef("--model: %v", err)
@@ -94,8 +123,16 @@ func runScenario(c *cli, args []string) error {
 		o.Duration, o.At, o.Rate = 1500*time.Millisecond, 0, min(o.Rate, 300)
 		o.Requests, o.Users, o.Restart = min(o.Requests, 100), min(o.Users, 8), min(o.Restart, 200*time.Millisecond)
 	}
-	if o.Rate <= 0 || o.Duration <= 0 || o.Requests <= 0 || o.Users <= 0 || o.Users > 60000 || o.Connections <= 0 || o.Stall <= 0 {
-		return usagef("--rate, --duration, --connections, --stall, --requests and --users must be positive (users at most 60000)")
+	if o.Name == "block" && c.smoke {
+		o.Rate, o.At, o.Work = 0, 800*time.Millisecond, min(o.Work, 50*time.Millisecond)
+	}
+	if o.Name == "sizing" && c.smoke {
+		o.Rate, o.Duration = 0, 500*time.Millisecond
+	}
+	if o.Rate < 0 || o.Duration < 0 || !blockDefaults && (o.Rate == 0 || o.Duration == 0) || o.Iters < 0 || o.Work <= 0 || o.Threshold <= 0 ||
+		o.Requests <= 0 || o.Users <= 0 || o.Users > 60000 || o.Connections < 0 || o.Connections == 0 && !blockDefaults || o.Stall <= 0 ||
+		o.Startup < 0 || o.ExitAfter <= 0 || o.MinUptime < 0 || o.MaxRestarts < 0 {
+		return usagef("--rate, --duration, --connections, --stall, --requests, --users, --work and --threshold must be positive (users at most 60000), --iters, --startup, --min-uptime and --max-restarts 0 or more, --exit-after positive")
 	}
 	if err := o.Check(); err != nil {
 		return usagef("%v", err)

@@ -96,6 +96,68 @@ func TestScenarioCrash(t *testing.T) {
 	}
 }
 
+// TestScenarioCrashCost: a crash near capacity reports its restart time,
+// which a worker that takes 300 ms to load cannot beat, and what it served
+// meanwhile; the load was sized from the capacity it measured.
+func TestScenarioCrashCost(t *testing.T) {
+	r, _ := scenarioJSON(t, "crash", "--workers", "2", "--path", "/cpu", "--share", "0.5", "--startup", "300ms", "-d", "2s")
+	if r.Capacity <= 0 || r.Share != 0.5 || r.Rate != r.Capacity/2 {
+		t.Errorf("capacity %v, share %v, rate %v", r.Capacity, r.Share, r.Rate)
+	}
+	if r.RestartMs < 300 || r.ServedBefore <= 0 || len(r.Actions) != 1 {
+		t.Errorf("restart %v ms (the worker loads for 300 ms), served %v before and %v during, actions %+v", r.RestartMs, r.ServedBefore, r.ServedDuring, r.Actions)
+	}
+}
+
+// TestScenarioCrashloop: workers that die soon after they start are
+// restarted with a doubling delay, and given up on after --max-restarts
+// unstable restarts: every slot errored, by the master's events.
+func TestScenarioCrashloop(t *testing.T) {
+	r, _ := scenarioJSON(t, "crashloop", "--workers", "2", "--max-restarts", "2", "--exit-after", "100ms", "--rate", "200", "-d", "2s")
+	crashed, errored := map[int]int{}, map[int]bool{}
+	delays := map[int][]float64{}
+	for _, e := range r.Events {
+		switch e.Kind {
+		case "crashed":
+			crashed[e.Slot]++
+		case "restarting":
+			delays[e.Slot] = append(delays[e.Slot], e.DelayMs)
+		case "errored":
+			errored[e.Slot] = true
+		}
+	}
+	for slot := range 2 {
+		if crashed[slot] != 3 || !errored[slot] || len(delays[slot]) != 2 || delays[slot][1] != 2*delays[slot][0] {
+			t.Errorf("slot %d: crashed %d times, delays %v, errored %v; want 3 crashes, 2 doubling delays, errored", slot, crashed[slot], delays[slot], errored[slot])
+		}
+	}
+	if r.Failed == 0 {
+		t.Errorf("nothing failed with every slot errored")
+	}
+}
+
+// TestScenarioSizing: max and max-1 workers are measured, the neighbour
+// beside the two runs that have it, and only there.
+func TestScenarioSizing(t *testing.T) {
+	r, files := scenarioJSON(t, "sizing", "-d", "1s", "-c", "8")
+	sz := r.Sizing
+	if sz == nil || len(sz.Runs) != 3 || sz.NeighborQPS <= 0 || sz.NeighborCPU < 1 {
+		t.Fatalf("sizing %+v", sz)
+	}
+	for i, run := range sz.Runs {
+		want := sz.CPUs
+		if i == 2 {
+			want = sz.CPUs - 1
+		}
+		if run.Workers != want || run.RPS <= 0 || run.Neighbor != (i > 0) || (run.NeighborQPS > 0) != run.Neighbor {
+			t.Errorf("%s: %+v, want %d workers", run.Setup, run, want)
+		}
+	}
+	if strings.Join(files, " ") != "app.png app.svg neighbor.png neighbor.svg result.json" {
+		t.Errorf("files %v", files)
+	}
+}
+
 // TestScenarioState: per-process counters share the count, the master's
 // counts all; sessions in worker memory break under rr and hold under
 // sticky and in Redis.
@@ -157,12 +219,53 @@ func TestScenarioStall(t *testing.T) {
 	}
 }
 
+// TestScenarioBlock: on an event loop the slow request holds up every
+// cheap request due while it runs, each answered after it; preempted
+// (goroutines) they go on; every request is accounted for.
+func TestScenarioBlock(t *testing.T) {
+	r, files := scenarioJSON(t, "block", "--rate", "200", "-d", "1500ms", "--at", "500ms", "--work", "150ms", "--workers", "2")
+	b := r.Block
+	if b == nil || len(b.Runs) != 4 || b.Iters <= 0 || b.CalibIters == 0 {
+		t.Fatalf("block result %+v", b)
+	}
+	if strings.Join(files, " ") != "result.json timeline.png timeline.svg" {
+		t.Errorf("files %v", files)
+	}
+	byName := map[string]results.BlockRun{}
+	var sent int64
+	for _, run := range b.Runs {
+		byName[run.Setup] = run
+		sent += int64(run.Sent)
+		if run.Sent != 300 || run.Failed != 0 || run.SlowError != "" || run.Due == 0 || len(run.Requests) != run.Sent {
+			t.Errorf("%s: sent %d, failed %d, slow %q, due %d, %d samples", run.Setup, run.Sent, run.Failed, run.SlowError, run.Due, len(run.Requests))
+		}
+		if run.BlockEnd <= run.BlockAt || run.AfterEnd > run.Due || run.Over > run.Due {
+			t.Errorf("%s: block %v to %v, %d due, %d after, %d over", run.Setup, run.BlockAt, run.BlockEnd, run.Due, run.AfterEnd, run.Over)
+		}
+	}
+	if r.Sent != sent {
+		t.Errorf("sent %d in all, runs add up to %d", r.Sent, sent)
+	}
+	loop, free := byName["singlecore, event loop"], byName["goroutines"]
+	// The loop writes the slow answer before it takes the next request,
+	// so the cheap ones due meanwhile come with it or after; a few may
+	// have reached the loop before it did.
+	if loop.AfterEnd*10 < loop.Due*8 {
+		t.Errorf("event loop: %d of %d cheap requests due during the slow one held to its end; want nearly all", loop.AfterEnd, loop.Due)
+	}
+	if free.AfterEnd*2 > free.Due {
+		t.Errorf("goroutines: %d of %d cheap requests due during the slow one held to its end; want few", free.AfterEnd, free.Due)
+	}
+}
+
 func TestScenarioUsage(t *testing.T) {
 	for _, args := range [][]string{
 		{"scenario"}, {"scenario", "explode"}, {"scenario", "reload", "--model", "singlecore"},
 		{"scenario", "crash", "--crash", "gently"}, {"scenario", "crash", "--rate", "0"},
 		{"scenario", "crash", "-d", "2s", "--at", "3s"}, {"scenario", "stall", "--stall", "0"},
 		{"scenario", "stall", "--closed", "-c", "0"},
+		{"scenario", "crashloop", "--model", "singlecore"}, {"scenario", "crash", "--share", "-1"},
+		{"scenario", "block", "--iters", "-1"}, {"scenario", "block", "--iters", "20000000"}, {"scenario", "block", "--work", "0s"},
 	} {
 		st, _, stderr := modeltest.RunToExit(t, bench(args...))
 		if st != 2 || strings.Count(strings.TrimSpace(stderr), "\n") != 0 {

@@ -32,7 +32,9 @@ func init() {
   bench serve --model prefork --sched sticky          # a client address always reaches the same worker
   bench serve --model prefork --state redis://127.0.0.1:6379   # shared counter and sessions in Redis
   bench serve --model ` + results.PreforkReusePort.Name + ` --workers max-1 --addr 127.0.0.1:0
+  bench serve --model singlecore --event-loop        # one request's handler at a time, like a Node.js process
   bench serve --model prefork --chaos                 # enables /crash, to watch a worker restart
+  bench serve --model prefork --exit-after 300ms --max-restarts 3   # a crash loop: backoff, then errored
   bench serve --model prefork --max-memory 512M       # replace a worker gracefully above 512 MB, like PM2's max_memory_restart
   kill -HUP $(pgrep -f "bench serve")                 # rolling reload, like bench reload`,
 		run: runServe,
@@ -41,13 +43,13 @@ func init() {
 
 // serveFlags are the flags of `bench serve`.
 type serveFlags struct {
-	model, sched, addr, workers, cpus string
-	chaos                             bool
-	cpuIters                          int
-	grace, minUptime                  time.Duration
-	maxRestarts                       int
-	control, maxMemory, state         string
-	noHandover                        bool
+	model, sched, addr, workers, cpus    string
+	chaos                                bool
+	cpuIters                             int
+	grace, minUptime, startup, exitAfter time.Duration
+	maxRestarts                          int
+	control, maxMemory, state            string
+	noHandover, eventLoop                bool
 }
 
 func runServe(c *cli, args []string) error {
@@ -67,6 +69,9 @@ func runServe(c *cli, args []string) error {
 	fs.StringVar(&f.state, "state", "", "keep /counter/shared and /session in a store all workers reach, e.g. redis://127.0.0.1:6379")
 	fs.StringVar(&f.maxMemory, "max-memory", "", "prefork: replace a worker gracefully when its memory passes this, e.g. 512M or 2G")
 	fs.BoolVar(&f.noHandover, "no-handover", false, "prefork reuseport: do not hand a slot's socket to the worker replacing it (to measure the connections that resets)")
+	fs.BoolVar(&f.eventLoop, "event-loop", false, "singlecore, prefork: run handler code one request at a time per process, in arrival order, as a Node.js event loop does (a long /cpu stops the others; /io waits off the loop)")
+	fs.DurationVar(&f.startup, "startup", 0, "how long the server (prefork: each worker, each start) takes to load before it listens, as a real app does")
+	fs.DurationVar(&f.exitAfter, "exit-after", 0, "prefork: every worker exits with status 1 this long after it is ready, a bad deploy's crash loop for --min-uptime and --max-restarts to deal with")
 	fs.StringVar(&f.control, "control", "", "prefork: control socket path for bench ps/top/reload/scale/logs (default: one per master under "+prefork.ControlDir()+")")
 	if err := c.parse(fs, args); err != nil {
 		return err
@@ -110,6 +115,7 @@ func runServe(c *cli, args []string) error {
 		Sched:      sched,
 		Policy:     prefork.Policy{MinUptime: f.minUptime, MaxRestarts: f.maxRestarts},
 		MaxMemory:  o.maxMemory,
+		ExitAfter:  f.exitAfter,
 		Control:    f.control,
 		NoHandover: f.noHandover,
 	})
@@ -211,9 +217,18 @@ func (f *serveFlags) options() (serveOptions, string, error) {
 	if f.noHandover && sched != models.SchedReusePort {
 		return o, "", usagef("--no-handover applies to --model prefork --sched reuseport only")
 	}
+	if f.startup < 0 || f.exitAfter < 0 {
+		return o, "", usagef("--startup and --exit-after must not be negative")
+	}
+	if f.exitAfter > 0 && model != models.Prefork {
+		return o, "", usagef("--exit-after applies to --model prefork only: a crash loop needs a master to restart the workers")
+	}
+	if f.eventLoop && model == models.Goroutines {
+		return o, "", usagef("--event-loop applies to --model singlecore or prefork: one loop per process, as Node runs one per process")
+	}
 	if f.control != "" && model != models.Prefork {
 		return o, "", usagef("--control applies to --model prefork only")
 	}
-	o.Addr, o.Chaos, o.CPUIters, o.Grace = f.addr, f.chaos, f.cpuIters, f.grace
+	o.Addr, o.Chaos, o.CPUIters, o.Grace, o.EventLoop, o.Startup = f.addr, f.chaos, f.cpuIters, f.grace, f.eventLoop, f.startup
 	return o, sched, nil
 }

@@ -12,14 +12,30 @@ import (
 
 // TestServeConformance runs the model conformance suite against every
 // variant, each a real `bench serve` process started by its serve line.
+// The event-loop mode of singlecore and prefork-rr passes it too.
 func TestServeConformance(t *testing.T) {
+	type variant struct {
+		results.Variant
+		eventLoop bool
+	}
+	var vs []variant
 	for _, rv := range results.Variants() {
+		vs = append(vs, variant{rv, false})
+	}
+	vs = append(vs, variant{results.SingleCore, true}, variant{results.PreforkRR, true})
+	for _, ev := range vs {
+		rv := ev.Variant
 		workers := 2
 		if rv.Prefork() {
 			workers = 4
 		}
 		v := modeltest.Variant{Name: rv.Name, Model: rv.Model, Sched: rv.Sched, Workers: rv.Workers(workers)}
 		args := append(append([]string{"serve"}, rv.ServeArgs(v.Workers)...), "--addr", "127.0.0.1:0")
+		name := v.Name
+		if ev.eventLoop {
+			args = append(args, "--event-loop")
+			name += "/event-loop"
+		}
 		v.Command = func(extra ...string) *exec.Cmd { return bench(append(args, extra...)...) }
 		if rv.Prefork() {
 			v.Scale = func(s *modeltest.Server, n int) error {
@@ -30,7 +46,7 @@ func TestServeConformance(t *testing.T) {
 				return nil
 			}
 		}
-		t.Run(v.Name, func(t *testing.T) { modeltest.Run(t, v) })
+		t.Run(name, func(t *testing.T) { modeltest.Run(t, v) })
 	}
 }
 
@@ -48,6 +64,7 @@ func TestServeUsage(t *testing.T) {
 		{"serve", "--cpus", "4000"},
 		{"serve", "--cpu-iters", "-1"},
 		{"serve", "--grace", "0s"},
+		{"serve", "--model", "goroutines", "--event-loop"},
 		{"serve", "extra-argument"},
 		{"nosuchcommand"},
 	} {

@@ -28,7 +28,7 @@ const http = require('node:http');
 const os = require('node:os');
 
 const DEFAULT_CPU_ITERS = 2500; // workload.DefaultCPUIters
-const MAX_CPU_ITERS = 1000000; // workload.MaxCPUIters
+const MAX_CPU_ITERS = 10000000; // workload.MaxCPUIters
 const DEFAULT_IO_MS = 10;
 const MAX_IO_MS = 30000;
 

@@ -31,7 +31,7 @@ import time
 import urllib.parse
 
 DEFAULT_CPU_ITERS = 2500  # workload.DefaultCPUIters
-MAX_CPU_ITERS = 1_000_000  # workload.MaxCPUIters
+MAX_CPU_ITERS = 10_000_000  # workload.MaxCPUIters
 DEFAULT_IO_MS = 10
 MAX_IO_MS = 30_000
 

@@ -253,7 +253,7 @@ func testAboutAfterScale(t *testing.T, v Variant) {
 func testBadParameters(t *testing.T, s *Server) {
 	c := fresh()
 	for _, path := range []string{
-		"/cpu?n=-1", "/cpu?n=abc", "/cpu?n=1000001", "/cpu?n=99999999999999999999999", "/cpu?n=1e3",
+		"/cpu?n=-1", "/cpu?n=abc", "/cpu?n=" + strconv.Itoa(workload.MaxCPUIters+1), "/cpu?n=99999999999999999999999", "/cpu?n=1e3",
 		"/io?ms=-5", "/io?ms=30001", "/io?ms=soon", "/session?user=" + strings.Repeat("x", 65), "/session?user=a%20b",
 	} {
 		resp, body := get(t, c, s.URL+path)

@@ -23,8 +23,12 @@ type Options struct {
 	Executable string
 	Args       []string // its arguments (ignored by RunWorker); default "prefork-worker"
 	MaxMemory  int64    // replace a worker whose resident memory exceeds this many bytes; 0 is no limit
-	Control    string   // control socket path; default ControlPath()
-	NoControl  bool     // run without a control socket
+	// ExitAfter makes every worker exit with status 1 this long after it
+	// is ready, as an app with a bad deploy does: a crash loop, for the
+	// restart policy to deal with. 0: workers live.
+	ExitAfter time.Duration
+	Control   string // control socket path; default ControlPath()
+	NoControl bool   // run without a control socket
 	// NoHandover makes reuseport slots forget their socket: a replacement
 	// binds its own and the old worker's closes with it, resetting what
 	// the kernel queued there. Only to measure what the handover saves.

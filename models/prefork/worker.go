@@ -45,6 +45,9 @@ type workerConfig struct {
 	Inherit   bool          `json:"inherit"` // reuseport: fd 4 is the slot's socket
 	State     string        `json:"state"`   // store URL for the shared counter and sessions
 	StateKey  string        `json:"state_key"`
+	EventLoop bool          `json:"event_loop,omitempty"` // handler code one request at a time
+	Startup   time.Duration `json:"startup,omitempty"`    // simulated loading before it is ready
+	ExitAfter time.Duration `json:"exit_after,omitempty"` // exit with status 1 this long after it is ready
 }
 
 // IsWorker reports whether this process was started by a master as one of
@@ -116,20 +119,35 @@ func RunWorker(ctx context.Context) error {
 		defer st.Close()
 		wcfg.Shared, wcfg.Sessions = st, st
 	}
+	if cfg.EventLoop {
+		wcfg.Loop = &workload.EventLoop{}
+	}
 	w.h = workload.New(wcfg)
 	ctx, stop := context.WithCancel(ctx)
 	defer stop()
 	lost := make(chan struct{})
 	go w.readLoop(stop, lost)
 
+	if err := models.Startup(ctx, cfg.Startup); err != nil {
+		return err
+	}
 	served := make(chan error, 1)
 	go func() {
-		served <- models.Serve(ctx, ln, w.h, models.ServeOptions{
+		served <- models.Serve(ctx, ln, w.h.Serving(), models.ServeOptions{
 			Grace:     cfg.Grace,
 			DrainIdle: cfg.DrainIdle,
 			Conns:     &w.conns,
 			Log:       os.Stderr,
-			Serving:   func() { w.ch.Send(ipc.Msg{Kind: ipc.KindReady}, listenerFD(own, cfg)) },
+			Serving: func() {
+				w.ch.Send(ipc.Msg{Kind: ipc.KindReady}, listenerFD(own, cfg))
+				if cfg.ExitAfter > 0 {
+					// A bad deploy: the app dies soon after it starts, every time.
+					time.AfterFunc(cfg.ExitAfter, func() {
+						fmt.Fprintf(os.Stderr, "worker %d (pid %d): --exit-after %v: exiting with status 1\n", cfg.Slot, os.Getpid(), cfg.ExitAfter)
+						os.Exit(1)
+					})
+				}
+			},
 		})
 	}()
 	select {

@@ -52,6 +52,8 @@ declare -A chart_name=(
   ["bench scenario crash"]=crash-prefork-rr
   ["bench scenario crash --model singlecore"]=crash-singlecore
   ["bench scenario crash --model goroutines"]=crash-goroutines
+  ["bench scenario crash --workers 2 --path /cpu --share 0.8 --startup 1s"]=crash-capacity
+  ["bench scenario crashloop --max-restarts 3"]=crashloop
   ["bench scenario reload"]=reload-prefork-rr
   ["bench scenario reload --model prefork-reuseport --no-handover --no-keepalive --path /cpu --rate 4500"]=reload-reuseport-no-handover
   ["bench scenario reload --model prefork-reuseport --no-keepalive --path /cpu --rate 4500"]=reload-reuseport-handover
@@ -61,6 +63,8 @@ declare -A chart_name=(
   ["bench scenario stall --model singlecore --closed"]=stall-closed
   ["bench scenario stall --model singlecore --out results/stall-open"]=stall-open
   ["bench scenario stall --model singlecore --closed --overlay results/stall-open"]=stall-closed
+  ["bench scenario sizing"]=sizing
+  ["bench scenario block"]=block
 )
 
 # doc_commands prints "LESSON<TAB>FILE:LINE<TAB>NEEDS<TAB>COMMAND" for every

@@ -1,0 +1,132 @@
+package report
+
+import (
+	"fmt"
+	"image/color"
+	"io"
+	"math"
+	"strconv"
+	"text/tabwriter"
+
+	"gonum.org/v1/plot"
+	"gonum.org/v1/plot/plotter"
+	"gonum.org/v1/plot/vg"
+	"gonum.org/v1/plot/vg/draw"
+
+	"github.com/corebench/corebench/results"
+)
+
+// eventLoopColor is the colour of a run on an event loop: Okabe–Ito
+// black, so "one at a time" reads apart from the model it runs in.
+var eventLoopColor = color.RGBA{0x22, 0x22, 0x22, 0xff}
+
+// blockChart draws the block scenario: one panel per server, each cheap
+// request a dot at its send time and latency, the slow request's span
+// shaded; one latency scale for all, so a stall is as tall as it was.
+func blockChart(r *results.Scenario, dir, sub string) ([]string, error) {
+	b := r.Block
+	if len(b.Runs) == 0 {
+		return nil, fmt.Errorf("scenario block: no server was measured")
+	}
+	top, end := 0.0, 0.0
+	for _, run := range b.Runs {
+		for _, s := range run.Requests {
+			top, end = math.Max(top, s.Ms), math.Max(end, s.T)
+		}
+	}
+	top = niceMax(math.Max(top, b.ThresholdMs) * 1.25) // room for the panel's label
+	var panels []*plot.Plot
+	for _, run := range b.Runs {
+		// Every panel alike, time labelled on each: plot.Align gives a
+		// panel with more axis below it a taller data area, not the same.
+		p := newPlot("", "latency", true)
+		// Few ticks: four short panels have room for three labels each.
+		p.Y.Tick.Marker = plot.ConstantTicks{{Value: 0, Label: "0"}, {Value: top / 2, Label: msLabel(top / 2)}, {Value: top, Label: msLabel(top)}}
+		p.Y.Min, p.Y.Max = 0, top
+		p.X.Min, p.X.Max = 0, end
+		var xt plot.ConstantTicks
+		for t := 0.0; t <= end+1e-9; t += 0.5 {
+			xt = append(xt, plot.Tick{Value: t, Label: strconv.FormatFloat(t, 'f', -1, 64) + " s"})
+		}
+		p.X.Tick.Marker = xt
+		p.Add(span{from: run.BlockAt, to: run.BlockEnd, color: color.NRGBA{0xC0, 0x1C, 0x28, 0x30}})
+		p.Add(hline{y: b.ThresholdMs, style: dotted(gray, 2)})
+		var ok, failed plotter.XYs
+		for _, s := range run.Requests {
+			if s.Failed {
+				failed = append(failed, plotter.XY{X: s.T, Y: s.Ms})
+			} else {
+				ok = append(ok, plotter.XY{X: s.T, Y: s.Ms})
+			}
+		}
+		c := modelColor(run.Model)
+		if run.EventLoop {
+			c = eventLoopColor
+		}
+		if len(ok) > 0 {
+			sc, _ := plotter.NewScatter(ok)
+			sc.GlyphStyle = draw.GlyphStyle{Color: c, Radius: vg.Points(2.5), Shape: draw.CircleGlyph{}}
+			p.Add(sc)
+		}
+		if len(failed) > 0 {
+			sc, _ := plotter.NewScatter(failed)
+			sc.GlyphStyle = draw.GlyphStyle{Color: errorRed, Radius: vg.Points(4), Shape: draw.CrossGlyph{}}
+			p.Add(sc)
+		}
+		text := fmt.Sprintf("%s: p99 %s, %d of %d over %s", run.Setup, Millis(run.P99), run.Over, run.Due, Millis(b.ThresholdMs))
+		// Top right, clear of the block (at a third of the run) and its
+		// dots, which lie low after it.
+		st := textStyle(tickSize, true, c)
+		st.XAlign = draw.XRight
+		p.Add(label{x: end, y: top, dx: -vg.Points(8), dy: -vg.Points(24), text: text, style: st})
+		panels = append(panels, p)
+	}
+	return writeChart(dir, &chart{name: "timeline", fig: &fig{
+		title:    fmt.Sprintf("One %.0f ms request of CPU among %.0f req/s of %s", b.TargetMs, b.Rate, b.Path),
+		subtitle: fmt.Sprintf("%s\neach dot a cheap request, at its send time; shaded: the slow /cpu?n=%d, from its send to its answer", sub, b.Iters),
+		note:     fmt.Sprintf("latency from when each request was due (open loop); dotted: %s; the counts are of the requests due while the slow one ran", Millis(b.ThresholdMs)),
+		panels:   panels, stacked: true,
+	}})
+}
+
+// span shades the plot between two x values, top to bottom.
+type span struct {
+	from, to float64
+	color    color.Color
+}
+
+func (s span) Plot(c draw.Canvas, p *plot.Plot) {
+	tx, _ := p.Transforms(&c)
+	x0, x1 := max(tx(s.from), c.Min.X), min(tx(s.to), c.Max.X)
+	if x1 <= x0 {
+		return
+	}
+	var path vg.Path
+	path.Move(vg.Point{X: x0, Y: c.Min.Y})
+	path.Line(vg.Point{X: x1, Y: c.Min.Y})
+	path.Line(vg.Point{X: x1, Y: c.Max.Y})
+	path.Line(vg.Point{X: x0, Y: c.Max.Y})
+	path.Close()
+	c.SetColor(s.color)
+	c.Fill(path)
+}
+
+// blockText writes the block scenario's table.
+func blockText(w io.Writer, b *results.BlockResult) {
+	if b.CalibIters > 0 {
+		fmt.Fprintf(w, "sized on the idle server: /cpu?n=%d took %.1f ms (best of 5), so n=%d for %.0f ms\n", b.CalibIters, b.CalibMs, b.Iters, b.TargetMs)
+	} else {
+		fmt.Fprintf(w, "slow request: /cpu?n=%d as given\n", b.Iters)
+	}
+	fmt.Fprintf(w, "cheap load: %.0f req/s of %s, open loop; counted: the cheap requests due while the slow one ran\n\n", b.Rate, b.Path)
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintf(tw, "SERVER\tSLOW REQUEST\tDUE DURING\tP50\tP99\tMAX\tOVER %s\tHELD TO ITS END\tBEFORE: P50\tP99\tFAILED\t\n", Millis(b.ThresholdMs))
+	for _, r := range b.Runs {
+		slow := Millis(r.SlowMs)
+		if r.SlowError != "" {
+			slow = "failed"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%s\t%s\t%d\t%d\t%s\t%s\t%d\t\n", r.Setup, slow, r.Due, Millis(r.P50), Millis(r.P99), Millis(r.Max), r.Over, r.AfterEnd, Millis(r.BeforeP50), Millis(r.BeforeP99), r.Failed)
+	}
+	tw.Flush()
+}

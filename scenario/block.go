@@ -1,0 +1,315 @@
+package scenario
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"math"
+	"net"
+	"net/http"
+	"slices"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/corebench/corebench/internal/affinity"
+	"github.com/corebench/corebench/results"
+	"github.com/corebench/corebench/workload"
+)
+
+// blockSetup is one server the block scenario measures.
+type blockSetup struct {
+	name      string
+	v         results.Variant
+	eventLoop bool
+}
+
+// blockSetups are the servers compared: Go's scheduler preempts the slow
+// request (singlecore, goroutines); an event loop does not, so on one it
+// stops everyone (singlecore --event-loop), and in a cluster of them,
+// as Node's, it stops the requests of one worker (prefork --event-loop).
+var blockSetups = []blockSetup{
+	{"singlecore", results.SingleCore, false},
+	{"singlecore, event loop", results.SingleCore, true},
+	{"goroutines", results.Goroutines, false},
+	{"prefork-rr, event loop", results.PreforkRR, true},
+}
+
+// blockDefaults fills the block scenario's own defaults: a light load of
+// cheap requests, so that every wait in it is the slow request's doing,
+// and the servers' workers one per CPU.
+func (o Options) blockDefaults() Options {
+	if o.Rate <= 0 {
+		o.Rate = 500
+	}
+	if o.Path == "" {
+		o.Path = "/"
+	}
+	if o.Duration <= 0 {
+		o.Duration = 3 * time.Second
+	}
+	if o.At <= 0 {
+		o.At = time.Second
+	}
+	if o.Work <= 0 {
+		o.Work = 200 * time.Millisecond
+	}
+	if o.Threshold <= 0 {
+		o.Threshold = 100 * time.Millisecond
+	}
+	if o.Workers <= 0 {
+		cpus, _ := affinity.Allowed()
+		o.Workers = max(len(cpus), 2)
+	}
+	return o
+}
+
+// calibIters is the /cpu work timed on the idle server to size the slow
+// request: long enough to time well, short enough to try a few times.
+const calibIters = 200_000
+
+// runBlock runs the block scenario: on each server, a steady open loop of
+// cheap requests and, o.At into it, one request of o.Work of CPU; what the
+// cheap requests due meanwhile waited is the lesson.
+func runBlock(ctx context.Context, o Options) (*results.Scenario, error) {
+	workers := o.Workers
+	br := &results.BlockResult{Rate: o.Rate, Path: o.Path, TargetMs: ms(o.Work), Iters: o.Iters, ThresholdMs: ms(o.Threshold)}
+	r := &results.Scenario{Scenario: "block", Workers: workers, Rate: o.Rate, Path: o.Path, KeepAlive: true, Block: br}
+	setups := blockSetups
+	if o.Model.External() {
+		// Another stack's server (a Node cluster, say) beside bench's own.
+		setups = append(slices.Clone(setups), blockSetup{name: o.Model.Name, v: o.Model})
+	}
+	r.Model = fmt.Sprintf("%d servers", len(setups))
+	for i, s := range setups {
+		extra := []string{}
+		if s.v.Prefork() {
+			extra = append(extra, "--control", fmt.Sprintf("%s/block-%d.sock", o.Dir, i))
+		}
+		if s.eventLoop {
+			extra = append(extra, "--event-loop")
+		}
+		srv, err := o.start(ctx, s.v, "127.0.0.1:0", extra...)
+		if err != nil {
+			return nil, err
+		}
+		iters := 0
+		run, err := func() (*results.BlockRun, error) {
+			defer srv.Stop()
+			if s.v.External() && o.Iters == 0 {
+				// Its own rounds for the same CPU time: another stack's
+				// SHA-256 costs what it costs (Node's is a call into
+				// OpenSSL per round), and the lesson is about the time.
+				best, err := timeCPU(ctx, srv.URL, calibIters, 5)
+				if err != nil {
+					return nil, fmt.Errorf("timing /cpu: %w", err)
+				}
+				iters = min(int(float64(calibIters)*float64(o.Work)/float64(best)), workload.MaxCPUIters)
+				o.Log(fmt.Sprintf("/cpu?n=%d took %.1f ms at best of 5 on idle %s: n=%d for %v", calibIters, ms(best), s.name, iters, o.Work))
+				return blockRun(ctx, o, srv.URL, iters)
+			}
+			if br.Iters == 0 {
+				// Sized once, on the first server, so every server gets
+				// the same work.
+				best, err := timeCPU(ctx, srv.URL, calibIters, 5)
+				if err != nil {
+					return nil, fmt.Errorf("timing /cpu: %w", err)
+				}
+				br.CalibIters, br.CalibMs = calibIters, ms(best)
+				br.Iters = min(int(float64(calibIters)*float64(o.Work)/float64(best)), workload.MaxCPUIters)
+				o.Log(fmt.Sprintf("/cpu?n=%d took %.1f ms at best of 5 on idle %s: n=%d for %v", calibIters, br.CalibMs, s.name, br.Iters, o.Work))
+			}
+			return blockRun(ctx, o, srv.URL, br.Iters)
+		}()
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", s.name, err)
+		}
+		run.Setup, run.Model, run.EventLoop, run.Workers, run.Iters = s.name, s.v.Name, s.eventLoop, s.v.Workers(workers), iters
+		o.Log(fmt.Sprintf("%s: slow request %.0f ms; of %d cheap requests due meanwhile, p99 %.1f ms, %d waited over %v",
+			s.name, run.SlowMs, run.Due, run.P99, run.Over, o.Threshold))
+		br.Runs = append(br.Runs, *run)
+		r.Sent += int64(run.Sent)
+		r.Failed += int64(run.Failed)
+	}
+	return r, nil
+}
+
+// timeCPU returns the best of tries sequential /cpu?n=iters on url.
+func timeCPU(ctx context.Context, url string, iters, tries int) (time.Duration, error) {
+	c := &http.Client{Timeout: 10 * time.Second}
+	best := time.Duration(math.MaxInt64)
+	for range tries {
+		t0 := time.Now()
+		if err := fetch(ctx, c, url+"/cpu?n="+strconv.Itoa(iters)); err != nil {
+			return 0, err
+		}
+		best = min(best, time.Since(t0))
+	}
+	return best, nil
+}
+
+func fetch(ctx context.Context, c *http.Client, url string) error {
+	req, err := http.NewRequestWithContext(ctx, "GET", url, nil)
+	if err != nil {
+		return err
+	}
+	resp, err := c.Do(req)
+	if err != nil {
+		return err
+	}
+	_, err = io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	if err == nil && resp.StatusCode != http.StatusOK {
+		err = fmt.Errorf("%s: status %d", url, resp.StatusCode)
+	}
+	return err
+}
+
+// shot is one request of the block scenario's load, in time since the
+// load began: when it was due and when its answer (or failure) came.
+type shot struct {
+	due, end time.Duration
+	failed   bool
+}
+
+// blockRun drives one server: cheap requests at o.Rate for o.Duration and
+// the slow request at o.At on a connection of its own. The cheap requests
+// take o.Connections keep-alive connections in turn, as that many users
+// would, each sent at its due time unless its connection is still busy
+// with the one before (an HTTP/1.1 connection carries one at a time):
+// latency counts from the due time, so that wait is in it, and a server
+// that stalls some connections and not others shows which.
+func blockRun(ctx context.Context, o Options, url string, iters int) (*results.BlockRun, error) {
+	type job struct {
+		i   int
+		due time.Duration
+	}
+	n := int(o.Rate * o.Duration.Seconds())
+	shots := make([]shot, n)
+	queues := make([]chan job, o.Connections)
+	clients := make([]*http.Client, o.Connections)
+	for c := range clients {
+		tr := &http.Transport{MaxConnsPerHost: 1, DialContext: (&net.Dialer{Timeout: 5 * time.Second}).DialContext}
+		defer tr.CloseIdleConnections()
+		clients[c] = &http.Client{Transport: tr, Timeout: 10 * time.Second}
+		// Open each connection now, one after the other, so a scheduler
+		// that deals connections round-robin spreads them evenly.
+		if err := fetch(ctx, clients[c], url+o.Path); err != nil {
+			return nil, err
+		}
+		queues[c] = make(chan job, n/o.Connections+1)
+	}
+	slowTr := &http.Transport{}
+	defer slowTr.CloseIdleConnections()
+	slow := &http.Client{Transport: slowTr, Timeout: 30 * time.Second}
+	if err := fetch(ctx, slow, url+"/"); err != nil { // open its connection now
+		return nil, err
+	}
+
+	began := time.Now()
+	var wg sync.WaitGroup
+	for c, q := range queues {
+		wg.Go(func() {
+			for j := range q {
+				err := fetch(ctx, clients[c], url+o.Path)
+				shots[j.i] = shot{due: j.due, end: time.Since(began), failed: err != nil}
+			}
+		})
+	}
+	var slowShot shot
+	var slowErr error
+	wg.Go(func() {
+		t := time.NewTimer(o.At)
+		defer t.Stop()
+		select {
+		case <-t.C:
+		case <-ctx.Done():
+			slowErr = ctx.Err()
+			return
+		}
+		slowShot.due = time.Since(began)
+		slowErr = fetch(ctx, slow, url+"/cpu?n="+strconv.Itoa(iters))
+		slowShot.end = time.Since(began)
+	})
+	for i := range n {
+		due := time.Duration(float64(i) / o.Rate * float64(time.Second))
+		if d := time.Until(began.Add(due)); d > 0 {
+			t := time.NewTimer(d)
+			select {
+			case <-t.C:
+			case <-ctx.Done():
+			}
+			t.Stop()
+		}
+		if ctx.Err() != nil {
+			n = i
+			break
+		}
+		queues[i%len(queues)] <- job{i, due}
+	}
+	for _, q := range queues {
+		close(q)
+	}
+	wg.Wait()
+	if ctx.Err() != nil {
+		return nil, ctx.Err()
+	}
+	run := account(shots[:n], slowShot, o.Threshold)
+	if slowErr != nil {
+		run.SlowError = slowErr.Error()
+	}
+	return run, nil
+}
+
+// sameMoment is how far apart the load generator may read two answers
+// that left the server together: on an event loop the slow answer is
+// sent before the cheap ones queued behind it, yet the client's
+// goroutines can read them in either order, a millisecond or so apart.
+const sameMoment = 5 * time.Millisecond
+
+// account sums up a block run: the cheap requests due while the slow one
+// ran (from its send to its answer), their latency and how many waited
+// past the threshold or until the slow request's own answer (within
+// sameMoment), and the undisturbed latency of those due before it.
+func account(shots []shot, slow shot, threshold time.Duration) *results.BlockRun {
+	run := &results.BlockRun{BlockAt: slow.due.Seconds(), BlockEnd: slow.end.Seconds(), SlowMs: ms(slow.end - slow.due), Sent: len(shots)}
+	var during, before []float64
+	for _, s := range shots {
+		lat := s.end - s.due
+		run.Requests = append(run.Requests, results.BlockSample{T: s.due.Seconds(), Ms: ms(lat), Failed: s.failed})
+		if s.failed {
+			run.Failed++
+			continue
+		}
+		switch {
+		case s.due < slow.due:
+			before = append(before, ms(lat))
+		case s.due < slow.end:
+			during = append(during, ms(lat))
+			if lat > threshold {
+				run.Over++
+			}
+			if s.end > slow.end-sameMoment {
+				run.AfterEnd++
+			}
+		}
+	}
+	slices.Sort(during)
+	slices.Sort(before)
+	run.Due = len(during)
+	run.P50, run.P99, run.Max = quantile(during, 0.5), quantile(during, 0.99), quantile(during, 1)
+	run.BeforeP50, run.BeforeP99 = quantile(before, 0.5), quantile(before, 0.99)
+	return run
+}
+
+// quantile is the q-quantile of sorted values by the nearest rank; 0 for
+// none.
+func quantile(sorted []float64, q float64) float64 {
+	if len(sorted) == 0 {
+		return 0
+	}
+	i := int(math.Ceil(q*float64(len(sorted)))) - 1
+	return sorted[min(max(i, 0), len(sorted)-1)]
+}
+
+func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
