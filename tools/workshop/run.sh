@@ -63,6 +63,9 @@ declare -A chart_name=(
   ["bench scenario stall --model singlecore --closed --overlay results/stall-open"]=stall-closed
   ["bench scenario sizing"]=sizing
   ["bench scenario block"]=block
+  ["bench scenario block --server 'node=node examples/node-cluster/server.js --port {port} --workers 1'"]=block-node
+  ["bench scenario block --server 'node-cluster=node examples/node-cluster/server.js --port {port} --workers 2'"]=block-node-cluster
+  ["bench scenario crash --server 'node=node examples/node-cluster/server.js --port {port} --workers {workers}'"]=crash-node
 )
 
 # doc_commands prints "LESSON<TAB>FILE:LINE<TAB>NEEDS<TAB>COMMAND" for every
