@@ -37,6 +37,15 @@ type Summary struct {
 
 	Interrupted bool `json:"interrupted,omitempty"` // stopped before Duration; the figures cover what ran
 
+	// Segment is the part of a load split across processes or machines
+	// this run sent, "I/N" (loadgen.Segment); empty for the whole load.
+	Segment string `json:"segment,omitempty"`
+	// StartAt is the start the run was told to wait for (bench attack
+	// --start-at), in its own clock; StartLateMs how much later than that
+	// it started, when the time was past by the time it was ready.
+	StartAt     *time.Time `json:"start_at,omitempty"`
+	StartLateMs float64    `json:"start_late_ms,omitempty"`
+
 	Requests      int64             `json:"requests"`
 	Errors        int64             `json:"errors"`
 	ErrorKinds    map[string]int64  `json:"error_kinds"`

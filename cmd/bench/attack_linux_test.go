@@ -13,6 +13,7 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	vegeta "github.com/tsenart/vegeta/v12/lib"
 
@@ -154,12 +155,50 @@ func TestAttackUsage(t *testing.T) {
 		{"attack", u, "--pipeline", "4", "--engine", "vegeta"},
 		{"attack", "https://127.0.0.1:9/", "--pipeline", "4"},
 		{"attack", u, "--pipeline", "4", "--no-keepalive"},
+		{"attack", u, "--segment", "0/3"},
+		{"attack", u, "--segment", "4/3"},
+		{"attack", u, "--segment", "2"},
+		{"attack", u, "--segment", "1/3", "-c", "2"},
+		{"attack", u, "--start-at", "tomorrow"},
+		{"attack", u, "--start-at", "2020-01-01T00:00:00Z"},
 		{"report"},
 	} {
 		st, stdout, stderr := modeltest.RunToExit(t, bench(args...))
 		if st != 2 || stdout != "" || !oneLine(stderr) {
 			t.Errorf("bench %s: status %d, stdout %q, stderr %q; want status 2 and one line on stderr", strings.Join(args, " "), st, stdout, stderr)
 		}
+	}
+}
+
+// TestAttackSegmentStartAt: --segment and --start-at are recorded in the
+// JSON summary and in every --output result; the run starts no earlier
+// than its start time.
+func TestAttackSegmentStartAt(t *testing.T) {
+	srv, served := attackTarget(t)
+	out := filepath.Join(t.TempDir(), "seg.bin")
+	at := time.Now().Add(time.Second).UTC()
+	st, stdout, stderr := modeltest.RunToExit(t, bench("attack", srv.URL, "--rate", "300", "-d", "200ms", "--segment", "2/3",
+		"--start-at", at.Format(time.RFC3339Nano), "--json", "--output", out))
+	if st != 0 {
+		t.Fatalf("status %d, stderr %q", st, stderr)
+	}
+	var s results.Summary
+	if err := json.Unmarshal([]byte(stdout), &s); err != nil {
+		t.Fatal(err)
+	}
+	// 60 hits in 200 ms at 300/s; the second of three segments sends 20.
+	if s.Segment != "2/3" || s.StartAt == nil || !s.StartAt.Equal(at) || s.Start.Before(at) || s.Requests+s.Unsent != 20 || served.Load() != s.Requests {
+		t.Errorf("segment %q, start_at %v, start %v (want not before %v), %d requests + %d unsent (want 20), server %d", s.Segment, s.StartAt, s.Start, at, s.Requests, s.Unsent, served.Load())
+	}
+	fh, err := os.Open(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer fh.Close()
+	dec := vegeta.DecoderFor(fh)
+	var r vegeta.Result
+	if dec == nil || dec.Decode(&r) != nil || r.Attack != "segment 2/3" || r.Timestamp.Before(at) {
+		t.Errorf("first --output result: attack %q at %v, want \"segment 2/3\" not before %v", r.Attack, r.Timestamp, at)
 	}
 }
 
