@@ -296,3 +296,51 @@ func TestAttackHelp(t *testing.T) {
 		t.Errorf("status %d, help:\n%s", st, stdout)
 	}
 }
+
+// TestReportMergesSegments: three segments' --json summaries, and their
+// --output files, merge into one summary whose counts are the sums of
+// the parts', with a row per part; a missing segment is warned about.
+func TestReportMergesSegments(t *testing.T) {
+	srv, served := attackTarget(t)
+	dir := t.TempDir()
+	var sums, bins []string
+	var want int64
+	for i := 1; i <= 3; i++ {
+		sum, bin := filepath.Join(dir, itoa(i)+".json"), filepath.Join(dir, itoa(i)+".bin")
+		st, stdout, stderr := modeltest.RunToExit(t, bench("attack", srv.URL, "--rate", "600", "-d", "200ms", "--segment", itoa(i)+"/3", "--json", "--output", bin))
+		if st != 0 {
+			t.Fatalf("segment %d: status %d, stderr %q", i, st, stderr)
+		}
+		os.WriteFile(sum, []byte(stdout), 0o644)
+		var s results.Summary
+		if err := json.Unmarshal([]byte(stdout), &s); err != nil {
+			t.Fatal(err)
+		}
+		want += s.Requests
+		sums, bins = append(sums, sum), append(bins, bin)
+	}
+	if want != served.Load() {
+		t.Fatalf("segments counted %d requests, the server %d", want, served.Load())
+	}
+	for _, files := range [][]string{sums, bins, {sums[0], bins[1], sums[2]}} {
+		st, stdout, stderr := modeltest.RunToExit(t, bench(append([]string{"report", "--json"}, files...)...))
+		if st != 0 || !oneLine(stdout) || stderr != "" {
+			t.Fatalf("report %v: status %d, stderr %q", files, st, stderr)
+		}
+		var m results.Summary
+		if err := json.Unmarshal([]byte(stdout), &m); err != nil {
+			t.Fatal(err)
+		}
+		var rows int64
+		for _, h := range m.LoadHosts {
+			rows += h.Requests
+		}
+		if m.Requests != want || m.Histogram.Count() != uint64(want) || len(m.LoadHosts) != 3 || rows != want || m.LoadHosts[1].Segment != "2/3" {
+			t.Errorf("report %v: %d requests (histogram %d), %d rows adding up to %d, %+v; want %d", files, m.Requests, m.Histogram.Count(), len(m.LoadHosts), rows, m.LoadHosts, want)
+		}
+	}
+	st, stdout, stderr := modeltest.RunToExit(t, bench("report", sums[0], sums[2]))
+	if st != 0 || !strings.Contains(stdout, "Load host") || !strings.Contains(stderr, "segment 2/3 missing") {
+		t.Errorf("report without segment 2: status %d, stdout %q, stderr %q", st, stdout, stderr)
+	}
+}
