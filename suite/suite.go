@@ -5,9 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"net"
 	"os"
 	"os/exec"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/corebench/corebench/internal/affinity"
@@ -32,6 +34,11 @@ type Options struct {
 	Engine   string // load generator engine; default fast
 	// Progress is called before each case and after it.
 	Progress func(Progress)
+
+	// ServerHost, when set, is the host Serve runs servers on (over ssh):
+	// they listen on every address, are loaded at this host name, and
+	// their CPU and memory, not this machine's to read, go unmeasured.
+	ServerHost string
 }
 
 // Progress reports where a run is.
@@ -82,7 +89,11 @@ func Run(ctx context.Context, o Options, run *results.Run) error {
 // serveArgs returns the `bench serve` arguments for a case.
 func serveArgs(o Options, sp Spec) []string {
 	args := append([]string{"serve"}, sp.Model.ServeArgs(sp.Workers)...)
-	args = append(args, "--addr", "127.0.0.1:0")
+	addr := "127.0.0.1:0"
+	if o.ServerHost != "" {
+		addr = "0.0.0.0:0" // reached from the load hosts
+	}
+	args = append(args, "--addr", addr)
 	if cpus := serverCPUs(o, sp); len(cpus) > 0 {
 		args = append(args, "--cpus", affinity.Format(cpus))
 	}
@@ -146,8 +157,12 @@ func runCase(ctx context.Context, o Options, sp Spec, capacity map[string]float6
 			c.Error = err.Error()
 		}
 	}()
-	load := loadgen.Load{URL: srv.URL + c.Path, Connections: sp.Connections, Rate: c.Rate, Duration: o.Profile.Duration, NoKeepAlive: !sp.KeepAlive, Engine: o.Engine,
-		Workers: workersOf(ctx, srv.URL, sp)}
+	url := srv.URL
+	if o.ServerHost != "" {
+		url = hostURL(url, o.ServerHost)
+	}
+	load := loadgen.Load{URL: url + c.Path, Connections: sp.Connections, Rate: c.Rate, Duration: o.Profile.Duration, NoKeepAlive: !sp.KeepAlive, Engine: o.Engine,
+		Workers: workersOf(ctx, url, sp)}
 	if o.Profile.Warmup > 0 {
 		warm := load
 		warm.Duration = o.Profile.Warmup
@@ -164,6 +179,9 @@ func runCase(ctx context.Context, o Options, sp Spec, capacity map[string]float6
 			break
 		}
 		pids := srv.Pids()
+		if o.ServerHost != "" {
+			pids = nil // ssh's, not the server's
+		}
 		before := readCPU(pids)
 		sum, err := o.Generate(ctx, load)
 		rep := readCPU(pids).since(before, sp.Model.Prefork())
@@ -205,8 +223,10 @@ type cpuReading struct {
 func readCPU(pids []int) cpuReading {
 	r := cpuReading{at: time.Now(), irqInTasks: proc.InterruptsInTasks()}
 	r.machine, r.machineOK = proc.MachineTotals()
-	r.master = proc.CPUSeconds(pids[:1])
-	r.server = r.master + proc.CPUSeconds(pids[1:]) // each process's stat read once
+	if len(pids) > 0 {
+		r.master = proc.CPUSeconds(pids[:1])
+		r.server = r.master + proc.CPUSeconds(pids[1:]) // each process's stat read once
+	}
 	r.self = proc.CPUSeconds([]int{os.Getpid()})
 	return r
 }
@@ -234,6 +254,16 @@ func (r cpuReading) since(b cpuReading, prefork bool) results.Repeat {
 		rep.OtherCPU, rep.StealCPU = &other, &steal
 	}
 	return rep
+}
+
+// hostURL is u, http://HOST:PORT, at host instead.
+func hostURL(u, host string) string {
+	rest := strings.TrimPrefix(u, "http://")
+	_, port, err := net.SplitHostPort(rest)
+	if err != nil {
+		return u
+	}
+	return "http://" + net.JoinHostPort(host, port)
 }
 
 // workersOf is how many workers the case's server runs, for the fairness:

@@ -2,6 +2,7 @@ package main
 
 import (
 	"cmp"
+	"context"
 	"fmt"
 	"io"
 	"os"
@@ -54,6 +55,7 @@ type runFlags struct {
 	duration, warmup                           time.Duration
 	repeat, cpuIters, ioMs                     int
 	workerSweep, dryRun, json                  bool
+	hosts                                      hostFlags
 }
 
 func runRun(c *cli, args []string) error {
@@ -77,7 +79,11 @@ func runRun(c *cli, args []string) error {
 	fs.BoolVar(&f.dryRun, "dry-run", false, "print the plan (topology, placement, every case, the estimated time) and run nothing")
 	fs.BoolVar(&f.json, "json", false, "with --dry-run: print the plan as one JSON object")
 	fs.StringVar(&f.sysfs, "sysfs", "", "with --dry-run: plan for the machine whose /sys-like tree is in this directory (all of its online CPUs)")
+	f.hosts.define(fs)
 	if err := c.parse(fs, args); err != nil {
+		return err
+	}
+	if err := f.hosts.check(); err != nil {
 		return err
 	}
 	if fs.NArg() > 0 {
@@ -94,6 +100,16 @@ func runRun(c *cli, args []string) error {
 	if err != nil {
 		return err
 	}
+	var hs *hosts // other machines: docs/distributed.md
+	if f.hosts.any() && !f.dryRun {
+		if hs, err = f.hosts.dial(context.Background(), c.stderr); err != nil {
+			return err
+		}
+		defer hs.close(c.stderr)
+		if err := hs.place(&f, &place, &workers); err != nil {
+			return err
+		}
+	}
 	if f.workers != "" {
 		prof.Workers = workers
 	}
@@ -107,10 +123,12 @@ func runRun(c *cli, args []string) error {
 
 	// This process is the load generator: pin it, and size its Go
 	// scheduler to the CPUs it may use.
-	if err := affinity.PinProcess(place.LoadgenCPUs); err != nil {
-		return err
+	if hs.localLoad() {
+		if err := affinity.PinProcess(place.LoadgenCPUs); err != nil {
+			return err
+		}
+		runtime.GOMAXPROCS(len(place.LoadgenCPUs))
 	}
-	runtime.GOMAXPROCS(len(place.LoadgenCPUs))
 	exe, err := os.Executable()
 	if err != nil {
 		return err
@@ -131,6 +149,7 @@ func runRun(c *cli, args []string) error {
 		Cases: []results.Case{},
 	}
 	run.Env.Noise = suite.MachineNoise(topology.DefaultRoot) // this machine: --sysfs only plans
+	run.Env.Hosts = hs.env()
 	dir := f.out
 	if dir == "" {
 		dir = filepath.Join("results", run.ID)
@@ -141,12 +160,14 @@ func runRun(c *cli, args []string) error {
 	ctx, stop := signalContext()
 	defer stop()
 	prog := &runProgress{w: c.stderr, tty: isTerminal(c.stderr)}
-	err = suite.Run(ctx, suite.Options{
+	opts := suite.Options{
 		Profile: prof, Specs: specs, ServerCPUs: place.ServerCPUs, CPUIters: f.cpuIters, IOMs: f.ioMs,
 		Serve:    func(args ...string) *exec.Cmd { return exec.Command(exe, args...) },
 		Generate: loadgen.Generate, Engine: f.engine,
 		Progress: prog.update,
-	}, run)
+	}
+	hs.apply(&opts, f.loadgenCPUs, c.stderr)
+	err = suite.Run(ctx, opts, run)
 	prog.clear()
 	run.Finished = time.Now().UTC()
 	run.Complete = err == nil

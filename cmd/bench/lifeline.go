@@ -1,0 +1,102 @@
+package main
+
+import (
+	"bufio"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"os/signal"
+	"strconv"
+	"syscall"
+	"time"
+)
+
+// The two commands internal/remote runs on other hosts over ssh; not for
+// users, so not in the help.
+func init() {
+	register(&command{name: "lifeline", hidden: true,
+		usage: "lifeline -- COMMAND [ARGS...]: run COMMAND until standard input closes, then stop it and its process group",
+		run:   runLifeline})
+	register(&command{name: "clock", hidden: true,
+		usage: "clock: answer each line of standard input with this machine's time, in ns since 1970",
+		run:   runClock})
+}
+
+// lifelineGrace is how long a command may take to stop once its lifeline
+// is cut, before it is killed: long enough for bench attack to print the
+// summary of what it measured.
+const lifelineGrace = 10 * time.Second
+
+// runLifeline runs a command in its own process group and ties it to
+// this process's standard input: when the input closes (the ssh session
+// ended, or the driver closed it to stop the command) or this process is
+// told to stop, the group gets SIGTERM, then SIGKILL after a grace. The
+// command's output goes straight to ours. Its exit status is ours.
+func runLifeline(c *cli, args []string) error {
+	if len(args) > 0 && args[0] == "--" {
+		args = args[1:]
+	}
+	if len(args) == 0 {
+		return usagef("want lifeline -- COMMAND [ARGS...]")
+	}
+	cmd := exec.Command(args[0], args[1:]...)
+	cmd.Stdout, cmd.Stderr = os.Stdout, os.Stderr
+	cmd.SysProcAttr = lifelineAttr()
+	sigs := make(chan os.Signal, 1)
+	signal.Notify(sigs, syscall.SIGTERM, syscall.SIGINT, syscall.SIGHUP)
+	defer signal.Stop(sigs)
+	if err := cmd.Start(); err != nil {
+		return err
+	}
+	pgid := cmd.Process.Pid
+	cut := make(chan struct{})
+	go func() {
+		io.Copy(io.Discard, os.Stdin)
+		close(cut)
+	}()
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	var err error
+	exited := false
+	select {
+	case err = <-done:
+		exited = true
+	case <-cut:
+	case <-sigs:
+	}
+	if !exited {
+		syscall.Kill(-pgid, syscall.SIGTERM)
+		t := time.NewTimer(lifelineGrace)
+		select {
+		case err = <-done:
+		case <-t.C:
+			syscall.Kill(-pgid, syscall.SIGKILL)
+			err = <-done
+		}
+		t.Stop()
+	}
+	syscall.Kill(-pgid, syscall.SIGKILL) // whatever of the group is left
+	if ee, ok := err.(*exec.ExitError); ok {
+		return exitStatus(ee.ExitCode())
+	}
+	return err
+}
+
+// exitStatus is an error Main exits with as is, having printed nothing:
+// the command printed its own.
+type exitStatus int
+
+func (e exitStatus) Error() string { return "exit status " + strconv.Itoa(int(e)) }
+
+func runClock(c *cli, args []string) error {
+	in := bufio.NewScanner(os.Stdin)
+	w := bufio.NewWriter(c.stdout)
+	for in.Scan() {
+		fmt.Fprintln(w, time.Now().UnixNano())
+		if err := w.Flush(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
