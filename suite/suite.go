@@ -149,12 +149,12 @@ func runCase(ctx context.Context, o Options, sp Spec, capacity map[string]float6
 	}
 	srv, err := child.Start(ctx, o.Serve(serveArgs(o, sp)...), child.Options{Ready: o.StartupWait, Grace: o.Grace})
 	if err != nil {
-		c.Error = err.Error()
+		c.Error = o.serverErr(err)
 		return c
 	}
 	defer func() {
 		if err := srv.Stop(); err != nil && c.Error == "" {
-			c.Error = err.Error()
+			c.Error = o.serverErr(err)
 		}
 	}()
 	url := srv.URL
@@ -169,7 +169,7 @@ func runCase(ctx context.Context, o Options, sp Spec, capacity map[string]float6
 		if _, err := o.Generate(ctx, warm); err != nil && ctx.Err() == nil {
 			c.Error = "warm-up: " + err.Error()
 			if derr := srv.Dead(); derr != nil {
-				c.Error = derr.Error()
+				c.Error = o.serverErr(derr)
 			}
 			return c
 		}
@@ -197,7 +197,7 @@ func runCase(ctx context.Context, o Options, sp Spec, capacity map[string]float6
 		}
 		c.Repeats = append(c.Repeats, rep)
 		if derr := srv.Dead(); derr != nil {
-			c.Error = derr.Error()
+			c.Error = o.serverErr(derr)
 			break
 		}
 		if err != nil && ctx.Err() == nil {
@@ -254,6 +254,14 @@ func (r cpuReading) since(b cpuReading, prefork bool) results.Repeat {
 		rep.OtherCPU, rep.StealCPU = &other, &steal
 	}
 	return rep
+}
+
+// serverErr is a server's error, naming its host when it has one.
+func (o Options) serverErr(err error) string {
+	if o.ServerHost != "" {
+		return "server host " + o.ServerHost + ": " + err.Error()
+	}
+	return err.Error()
 }
 
 // hostURL is u, http://HOST:PORT, at host instead.

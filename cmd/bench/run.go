@@ -32,13 +32,14 @@ func init() {
 	register(&command{
 		name:    "run",
 		summary: "Run every model under the same load; write results, charts, tables and a page",
-		usage:   "run [--profile smoke|quick|standard|manycore|full] [--models LIST] [--workloads LIST] [--connections LIST] [flags]",
+		usage:   "run [--profile smoke|quick|standard|manycore|full] [--models LIST] [--workloads LIST] [--connections LIST] [--server-host H] [--loadgen-host H]... [--ssh CMD] [flags]",
 		examples: `  bench run                                  # = bench run --profile quick: every model, under 2 minutes on 2 cores
   bench run --profile standard               # adds connection sweeps, open-loop rate sweeps, /io, no keep-alive
   bench run --profile manycore               # 16 or more cores, under 8 minutes: worker sweep past the CPUs
   bench run --profile full                   # everything: worker sweeps to 2× the server CPUs, repeats 5
   bench run --models prefork-rr,prefork-os --workloads cpu --connections 1,8,64,256 --duration 10s --repeat 5
   bench run --server-cpus 0-5 --loadgen-cpus 6-7   # place the servers and the generator yourself
+  bench run --server-host srv --loadgen-host gen1 --loadgen-host gen2   # servers on srv, the load from gen1 and gen2, over ssh (docs/distributed.md)
   bench run --profile full --dry-run         # print the topology, the placement and every case; run nothing
   bench run --dry-run --json --sysfs DIR     # plan for the machine whose /sys tree was copied to DIR
 

@@ -13,7 +13,10 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"syscall"
 	"time"
+
+	"github.com/corebench/corebench/internal/proc"
 )
 
 // Path is where Debian's openssh-server installs sshd.
@@ -104,8 +107,14 @@ LogLevel INFO
 		t.Fatalf("start sshd: %v", err)
 	}
 	t.Cleanup(func() {
-		cmd.Process.Kill()
+		// Its sessions too: orphans come to the test binary when it is
+		// the subreaper, and are reaped here.
+		tree := proc.Tree(cmd.Process.Pid)
+		for _, p := range tree {
+			syscall.Kill(p, syscall.SIGKILL)
+		}
 		cmd.Wait()
+		proc.WaitGone(tree[1:], 10*time.Second)
 	})
 	// Ready when it says it listens on each address; its log then goes
 	// to the test's, for failures.
