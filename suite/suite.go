@@ -36,9 +36,18 @@ type Options struct {
 	Progress func(Progress)
 
 	// ServerHost, when set, is the host Serve runs servers on (over ssh):
-	// they listen on every address, are loaded at this host name, and
-	// their CPU and memory, not this machine's to read, go unmeasured.
+	// they listen on every address and are loaded at this host name.
 	ServerHost string
+	// ReadServer reads the CPU and memory of the server on ServerHost,
+	// not this machine's to read; without it they go unmeasured.
+	ReadServer func(ctx context.Context) (ServerReading, error)
+}
+
+// ServerReading is a reading of a server's processes on another host.
+type ServerReading struct {
+	CPU, MasterCPU float64 // seconds: every process's, the master's
+	PeakRSS        int64   // bytes, summed over the processes
+	Procs          int
 }
 
 // Progress reports where a run is.
@@ -182,10 +191,21 @@ func runCase(ctx context.Context, o Options, sp Spec, capacity map[string]float6
 		if o.ServerHost != "" {
 			pids = nil // ssh's, not the server's
 		}
+		far, farErr := o.readServer(ctx)
 		before := readCPU(pids)
 		sum, err := o.Generate(ctx, load)
 		rep := readCPU(pids).since(before, sp.Model.Prefork())
 		rep.ServerRSS, rep.ServerProcs = proc.PeakRSS(pids), len(pids)
+		if o.ServerHost != "" {
+			rep.OtherCPU, rep.StealCPU = nil, nil // this machine's, not the server's
+			if after, aerr := o.readServer(ctx); farErr == nil && aerr == nil {
+				rep.ServerCPU, rep.ServerRSS, rep.ServerProcs = after.CPU-far.CPU, after.PeakRSS, after.Procs
+				if sp.Model.Prefork() {
+					m := after.MasterCPU - far.MasterCPU
+					rep.MasterCPU = &m
+				}
+			}
+		}
 		if sum != nil {
 			rep.Load = *sum
 		}
@@ -254,6 +274,13 @@ func (r cpuReading) since(b cpuReading, prefork bool) results.Repeat {
 		rep.OtherCPU, rep.StealCPU = &other, &steal
 	}
 	return rep
+}
+
+func (o Options) readServer(ctx context.Context) (ServerReading, error) {
+	if o.ReadServer == nil {
+		return ServerReading{}, errors.New("not measured")
+	}
+	return o.ReadServer(ctx)
 }
 
 // serverErr is a server's error, naming its host when it has one.

@@ -101,6 +101,13 @@ func TestRunAcrossHosts(t *testing.T) {
 			t.Errorf("case %s: error %q", c.ID, c.Error)
 			continue
 		}
+		// The server's CPU and memory, read on its host.
+		if c.Summary.ServerCPUPerReq.Median <= 0 || c.Repeats[0].ServerProcs < 1 || c.Repeats[0].ServerRSS <= 0 {
+			t.Errorf("case %s: server CPU per request %v, %d processes, RSS %d", c.ID, c.Summary.ServerCPUPerReq.Median, c.Repeats[0].ServerProcs, c.Repeats[0].ServerRSS)
+		}
+		if v, _ := results.LookupVariant(c.Model); v.Prefork() && c.Repeats[0].ServerProcs != c.Workers+1 {
+			t.Errorf("case %s: %d server processes, want the master and %d workers", c.ID, c.Repeats[0].ServerProcs, c.Workers)
+		}
 		for i, r := range c.Repeats {
 			hs := r.Load.LoadHosts
 			var sum int64

@@ -2,14 +2,19 @@ package main
 
 import (
 	"bufio"
+	"encoding/json"
 	"fmt"
 	"io"
 	"os"
 	"os/exec"
 	"os/signal"
 	"strconv"
+	"strings"
 	"syscall"
 	"time"
+
+	"github.com/corebench/corebench/internal/proc"
+	"github.com/corebench/corebench/internal/remote"
 )
 
 // The two commands internal/remote runs on other hosts over ssh; not for
@@ -99,4 +104,69 @@ func runClock(c *cli, args []string) error {
 		}
 	}
 	return nil
+}
+
+func init() {
+	register(&command{name: "procstat", hidden: true,
+		usage: "procstat EXE: the CPU seconds, peak memory and count of the processes of every server run by EXE under a lifeline, as one JSON line",
+		run:   runProcstat})
+}
+
+// runProcstat reads, on a server host, what the suite reads from /proc
+// for a local server: each `bench serve` started under a lifeline by the
+// binary exe, with its workers.
+func runProcstat(c *cli, args []string) error {
+	if len(args) != 1 {
+		return usagef("want procstat EXE")
+	}
+	var st remote.ServerStats
+	for _, pid := range lifelineServers(args[0]) {
+		tree := proc.Tree(pid)
+		st.MasterCPU += proc.CPUSeconds(tree[:1])
+		st.CPU += proc.CPUSeconds(tree)
+		st.RSS += proc.PeakRSS(tree)
+		st.Procs += len(tree)
+	}
+	b, err := json.Marshal(st)
+	if err != nil {
+		return err
+	}
+	_, err = fmt.Fprintf(c.stdout, "%s\n", b)
+	return err
+}
+
+// lifelineServers are the pids of the `bench serve` processes that
+// lifelines of exe started.
+func lifelineServers(exe string) []int {
+	var out []int
+	dirs, _ := os.ReadDir("/proc")
+	for _, d := range dirs {
+		pid, err := strconv.Atoi(d.Name())
+		if err != nil {
+			continue
+		}
+		args := cmdline(pid)
+		if len(args) < 2 || args[1] != "lifeline" || !sameExe(pid, exe) {
+			continue
+		}
+		for _, ch := range proc.Children(pid) {
+			if a := cmdline(ch); len(a) > 1 && a[1] == "serve" {
+				out = append(out, ch)
+			}
+		}
+	}
+	return out
+}
+
+func cmdline(pid int) []string {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/cmdline")
+	if err != nil || len(b) == 0 {
+		return nil
+	}
+	return strings.Split(strings.TrimSuffix(string(b), "\x00"), "\x00")
+}
+
+func sameExe(pid int, exe string) bool {
+	l, err := os.Readlink("/proc/" + strconv.Itoa(pid) + "/exe")
+	return err == nil && strings.TrimSuffix(l, " (deleted)") == exe
 }

@@ -201,6 +201,10 @@ func (hs *hosts) apply(o *suite.Options, loadgenCPUs string, stderr io.Writer) {
 	if hs.server != nil {
 		o.Serve = func(args ...string) *exec.Cmd { return hs.server.Command(args...) }
 		o.ServerHost = hs.server.Spec.Host
+		o.ReadServer = func(ctx context.Context) (suite.ServerReading, error) {
+			st, err := hs.server.ServerStats(ctx)
+			return suite.ServerReading{CPU: st.CPU, MasterCPU: st.MasterCPU, PeakRSS: st.RSS, Procs: st.Procs}, err
+		}
 	}
 	if len(hs.load) > 0 {
 		var mu sync.Mutex

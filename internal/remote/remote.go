@@ -22,6 +22,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -472,4 +473,29 @@ func (t *tailBuffer) last() string {
 		}
 	}
 	return ""
+}
+
+// ServerStats is what `bench procstat` reads of the servers running on
+// a host: CPU seconds of all their processes and of their masters
+// alone, peak resident memory summed over the processes, and their
+// count.
+type ServerStats struct {
+	CPU       float64 `json:"cpu_s"`
+	MasterCPU float64 `json:"master_cpu_s"`
+	RSS       int64   `json:"rss_bytes"`
+	Procs     int     `json:"procs"`
+}
+
+// ServerStats reads the servers Command started there, over a new ssh
+// session.
+func (h *Host) ServerStats(ctx context.Context) (ServerStats, error) {
+	var st ServerStats
+	out, err := h.output(ctx, quote(h.Bench)+" procstat "+quote(h.Bench), nil)
+	if err != nil {
+		return st, &Error{Host: h.Spec.String(), Err: fmt.Errorf("reading the server's CPU: %w", err)}
+	}
+	if err := json.Unmarshal(bytes.TrimSpace(out), &st); err != nil {
+		return st, &Error{Host: h.Spec.String(), Err: fmt.Errorf("bench procstat answered %q", out)}
+	}
+	return st, nil
 }
