@@ -161,3 +161,33 @@ func TestFleet(t *testing.T) {
 		t.Errorf("host rows add up to %d, want %d", sum, s.Requests)
 	}
 }
+
+// TestDialFindsSameBinary: a bench on the host's PATH that is this very
+// binary is used as is, nothing shipped; one that differs is not.
+func TestDialFindsSameBinary(t *testing.T) {
+	exe := buildBench(t)
+	dir := filepath.Dir(exe)
+	srv := sshdtest.StartWith(t, sshdtest.Config{Path: dir + ":/usr/bin:/bin"})
+	spec := "root@127.0.0.1:" + srv.Port
+	h, err := Dial(context.Background(), spec, Options{SSH: srv.SSH, Exe: exe})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer h.Close()
+	if h.Dir != "" || h.Bench != exe {
+		t.Errorf("the same bench on PATH: dir %q, bench %q; want none shipped, %s used", h.Dir, h.Bench, exe)
+	}
+	other := filepath.Join(t.TempDir(), "bench")
+	b, _ := os.ReadFile(exe)
+	if err := os.WriteFile(other, append(b, 0), 0o755); err != nil { // another binary
+		t.Fatal(err)
+	}
+	h2, err := Dial(context.Background(), spec, Options{SSH: srv.SSH, Exe: other})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer h2.Close()
+	if h2.Dir == "" {
+		t.Errorf("a different bench on PATH was used: %q", h2.Bench)
+	}
+}

@@ -36,6 +36,20 @@ type Server struct {
 // fails: CI installs openssh-server (.ci/run).
 func Start(t *testing.T, addrs ...string) *Server {
 	t.Helper()
+	return StartWith(t, Config{Addrs: addrs})
+}
+
+// Config is what StartWith sets up.
+type Config struct {
+	Addrs []string // addresses to listen on; default 127.0.0.1
+	// Path, when set, is the PATH of the sessions (sshd's SetEnv).
+	Path string
+}
+
+// StartWith is Start with more settings.
+func StartWith(t *testing.T, c Config) *Server {
+	t.Helper()
+	addrs := c.Addrs
 	if len(addrs) == 0 {
 		addrs = []string{"127.0.0.1"}
 	}
@@ -79,6 +93,9 @@ func Start(t *testing.T, addrs ...string) *Server {
 	var listen strings.Builder
 	for _, a := range addrs {
 		fmt.Fprintf(&listen, "ListenAddress %s\n", net.JoinHostPort(a, port))
+	}
+	if c.Path != "" {
+		fmt.Fprintf(&listen, "SetEnv PATH=%s\n", c.Path)
 	}
 	conf := filepath.Join(dir, "sshd_config")
 	err = os.WriteFile(conf, []byte(listen.String()+`HostKey `+filepath.Join(dir, "host")+`
