@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"os/signal"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"syscall"
@@ -83,6 +84,11 @@ func runLifeline(c *cli, args []string) error {
 	}
 	syscall.Kill(-pgid, syscall.SIGKILL) // whatever of the group is left
 	if ee, ok := err.(*exec.ExitError); ok {
+		if ws, ok := ee.Sys().(syscall.WaitStatus); ok && ws.Signaled() && exited {
+			// Not stopped by us: say so, as its exit status alone would
+			// read like ssh's own failure (255).
+			return fmt.Errorf("%s %s was killed by signal %v", filepath.Base(args[0]), strings.Join(args[1:min(2, len(args))], " "), ws.Signal())
+		}
 		return exitStatus(ee.ExitCode())
 	}
 	return err

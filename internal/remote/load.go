@@ -47,6 +47,12 @@ func (f *Fleet) Generate(ctx context.Context, l loadgen.Load) (*results.Summary,
 	start := time.Now().Add(200*time.Millisecond + 2*lead)
 	parts := make([]results.Part, n)
 	errs := make([]error, n)
+	// A host that fails stops the others: the load is no longer the one
+	// asked for.
+	hostCtx, stopAll := context.WithCancel(ctx)
+	defer stopAll()
+	first := -1 // the host that failed first
+	var mu sync.Mutex
 	var wg sync.WaitGroup
 	for i, h := range f.Hosts {
 		off := h.Clock.OffsetMs
@@ -54,14 +60,19 @@ func (f *Fleet) Generate(ctx context.Context, l loadgen.Load) (*results.Summary,
 		at := start.Add(time.Duration(off * 1e6)).UTC()
 		args := attackArgs(l, loadgen.Segment{Index: i + 1, Count: n}, at, f.CPUs)
 		wg.Go(func() {
-			parts[i].Summary, errs[i] = h.attack(ctx, args)
+			if parts[i].Summary, errs[i] = h.attack(hostCtx, args); errs[i] != nil {
+				mu.Lock()
+				if first < 0 && hostCtx.Err() == nil {
+					first = i
+				}
+				mu.Unlock()
+				stopAll()
+			}
 		})
 	}
 	wg.Wait()
-	for i, err := range errs {
-		if err != nil && ctx.Err() == nil {
-			return nil, &Error{Host: parts[i].Host, Err: err}
-		}
+	if first >= 0 && ctx.Err() == nil {
+		return nil, &Error{Host: parts[first].Host, Err: errs[first]}
 	}
 	var got []results.Part
 	for _, p := range parts {

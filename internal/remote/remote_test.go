@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -189,5 +190,68 @@ func TestDialFindsSameBinary(t *testing.T) {
 	defer h2.Close()
 	if h2.Dir == "" {
 		t.Errorf("a different bench on PATH was used: %q", h2.Bench)
+	}
+}
+
+// TestFleetHostDies: a load host's attack killed mid-load fails the
+// load with one line naming that host.
+func TestFleetHostDies(t *testing.T) {
+	srv := sshdtest.Start(t, "127.0.0.1", "127.0.0.2")
+	exe := buildBench(t)
+	target := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
+	defer target.Close()
+	var f Fleet
+	for _, a := range []string{"127.0.0.1", "127.0.0.2"} {
+		h, err := Dial(context.Background(), "root@"+a+":"+srv.Port, Options{SSH: srv.SSH, Exe: exe})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer h.Close()
+		f.Hosts = append(f.Hosts, h)
+	}
+	victim := f.Hosts[1].Bench
+	done := make(chan error, 1)
+	go func() {
+		_, err := f.Generate(context.Background(), loadgen.Load{URL: target.URL, Connections: 2, Duration: time.Minute, Workers: 1})
+		done <- err
+	}()
+	// Kill host 2's bench attack once it runs (polling /proc: the process
+	// is another session's, with nothing to wait on).
+	for killed := false; !killed; {
+		procs, _ := filepath.Glob("/proc/[0-9]*")
+		for _, p := range procs {
+			exe, _ := os.Readlink(p + "/exe")
+			cmdline, _ := os.ReadFile(p + "/cmdline")
+			if exe == victim && strings.HasPrefix(strings.SplitN(string(cmdline), "\x00", 3)[1], "attack") {
+				pid, _ := strconv.Atoi(filepath.Base(p))
+				killed = syscall.Kill(pid, syscall.SIGKILL) == nil
+			}
+		}
+		if killed {
+			break
+		}
+		select {
+		case err := <-done:
+			t.Fatalf("Generate returned before the kill: %v", err)
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+	select {
+	case err := <-done:
+		if err == nil || err.Error() != "host root@127.0.0.2:"+srv.Port+": bench lifeline: bench attack was killed by signal killed" {
+			t.Errorf("Generate after a load host died: %v; want one line naming it", err)
+		}
+	case <-time.After(2 * time.Minute):
+		t.Fatal("Generate did not return after a load host died")
+	}
+}
+
+func TestAttackArgs(t *testing.T) {
+	at := time.Date(2026, 12, 1, 20, 0, 5, 0, time.UTC)
+	got := strings.Join(attackArgs(loadgen.Load{URL: "http://s:1/", Connections: 10, Rate: 999.6, Duration: 2 * time.Second, NoKeepAlive: true, Engine: "vegeta", Workers: 3},
+		loadgen.Segment{Index: 2, Count: 3}, at, "0-1"), " ")
+	want := "attack http://s:1/ -c 10 -d 2s --segment 2/3 --start-at 2026-12-01T20:00:05Z --json --rate 1000 --no-keepalive --engine vegeta --workers 3 --cpus 0-1"
+	if got != want {
+		t.Errorf("attack args\n%s\nwant\n%s", got, want)
 	}
 }
