@@ -67,6 +67,7 @@ type attackFlags struct {
 	workersSet           bool
 	pipeline             int
 	segment, startAt     string
+	startLateOK          bool
 }
 
 func runAttack(c *cli, args []string) error {
@@ -97,6 +98,10 @@ func runAttack(c *cli, args []string) error {
 	fs.IntVar(&f.workers, "workers", 0, "how many workers the server runs, for the fairness (a worker that answered nothing counts 0); default: what the server says at "+loadgen.DiscoverPath+", asked once before the run (every corebench server answers)")
 	fs.StringVar(&f.segment, "segment", "", "send segment I of N of the load (e.g. 2/4), for running it from N machines: the rate's hits k with k mod N = I-1, at their times, or this segment's share of the connections; the N segments together send exactly what one process would")
 	fs.StringVar(&f.startAt, "start-at", "", "open the connections, then wait until this RFC 3339 time (e.g. 2026-12-01T20:00:05.000Z) to start, so that several machines start together; a time already past is refused")
+	// bench run's hosts: a start that passed while the ssh session was set
+	// up starts at once, start_late_ms and the run's skew warning say so.
+	fs.BoolVar(&f.startLateOK, "start-late-ok", false, "with --start-at: a time already past starts at once, recorded as start_late_ms, instead of being refused")
+	fs.MarkHidden("start-late-ok")
 	if err := c.parse(fs, args); err != nil {
 		return err
 	}
@@ -252,7 +257,7 @@ func (f *attackFlags) options(target string) (loadgen.Options, error) {
 		// A past time cannot start the machines together any more: the
 		// command line is stale, or this clock is off. Refusing says so;
 		// starting now would merge a skewed load that looks like a good one.
-		if ago := time.Since(t); ago > 0 {
+		if ago := time.Since(t); ago > 0 && !f.startLateOK {
 			return o, usagef("--start-at %s is %v in the past by this machine's clock: want a time a few seconds ahead, the same on every machine", f.startAt, ago.Round(time.Millisecond))
 		}
 		o.StartAt = t

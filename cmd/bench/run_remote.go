@@ -149,8 +149,7 @@ func (hs *hosts) place(f *runFlags, place *results.Placement, workers *int) erro
 		}
 		place.ServerCPUs = cpus
 		notes = append(notes, fmt.Sprintf("servers on %s (CPUs %s)", hs.server.Spec, affinity.Format(cpus)))
-		if len(hs.load) == 0 {
-			place.LoadgenCPUs = place.ServerCPUs[:0:0]
+		if len(hs.load) == 0 { // the load from here, on every CPU unless told
 			if f.loadgenCPUs != "" {
 				place.LoadgenCPUs, _ = affinity.ParseOrdered(f.loadgenCPUs)
 			} else if place.LoadgenCPUs, err = affinity.Allowed(); err != nil {

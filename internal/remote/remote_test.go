@@ -250,7 +250,7 @@ func TestAttackArgs(t *testing.T) {
 	at := time.Date(2026, 12, 1, 20, 0, 5, 0, time.UTC)
 	got := strings.Join(attackArgs(loadgen.Load{URL: "http://s:1/", Connections: 10, Rate: 999.6, Duration: 2 * time.Second, NoKeepAlive: true, Engine: "vegeta", Workers: 3},
 		loadgen.Segment{Index: 2, Count: 3}, at, "0-1"), " ")
-	want := "attack http://s:1/ -c 10 -d 2s --segment 2/3 --start-at 2026-12-01T20:00:05Z --json --rate 1000 --no-keepalive --engine vegeta --workers 3 --cpus 0-1"
+	want := "attack http://s:1/ -c 10 -d 2s --segment 2/3 --start-at 2026-12-01T20:00:05Z --start-late-ok --json --rate 1000 --no-keepalive --engine vegeta --workers 3 --cpus 0-1"
 	if got != want {
 		t.Errorf("attack args\n%s\nwant\n%s", got, want)
 	}
