@@ -287,38 +287,7 @@ func (a *aggregator) finish(s *results.Summary, dur int64) {
 		a.series[i].RPS = float64(a.series[i].Requests-a.series[i].Errors) / (float64(w) / 1e9)
 	}
 	s.TimeSeries = a.series
-	s.PerSecond, s.BytesPerSec = perSecond(a.series, a.interval, dur)
-}
-
-// perSecond sums the series' successful responses and body bytes into
-// seconds of measurement, as autocannon samples them, and summarises
-// them. The duration is cut into round(dur / 1 s) samples, at least one,
-// the last one taking the remainder (from half a second to a second and a
-// half), and each sample's count is divided by its own width: every
-// request is in a sample and every sample is a true rate, whether the
-// run lasted the 2 s it was asked for or, merged from files, 1.998 s.
-func perSecond(series []results.Sample, interval, dur int64) (reqs, bytes results.Stats) {
-	sec := int64(time.Second)
-	n := max((dur+sec/2)/sec, 1)
-	r := make([]float64, n)
-	b := make([]float64, n)
-	for i, s := range series {
-		k := min(int64(i)*interval/sec, n-1)
-		r[k] += float64(s.Requests - s.Errors)
-		b[k] += float64(s.BytesIn)
-	}
-	for k := range n {
-		w := sec
-		if k == n-1 {
-			w = dur - (n-1)*sec
-		}
-		if w <= 0 {
-			return results.Stats{}, results.Stats{}
-		}
-		r[k] /= float64(w) / 1e9
-		b[k] /= float64(w) / 1e9
-	}
-	return results.StatsOf(r), results.StatsOf(b)
+	s.PerSecond, s.BytesPerSec = results.PerSecond(a.series, time.Duration(a.interval), time.Duration(dur))
 }
 
 // saturation applies the rule: the generator was the bottleneck when it

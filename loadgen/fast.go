@@ -232,7 +232,7 @@ const spawnAfter = 200 * time.Microsecond
 // the schedule's precision is Coalesce.
 func (e *fastEngine) pace(w *waiter, p vegeta.Pacer, from, to int64) bool {
 	a := e.a
-	clock := hitClock{p: p, from: from, to: to}
+	clock := hitClock{p: p, from: from, to: to, seg: a.o.Segment}
 	awake := int64(-1) // until when the dispatcher sends without waiting
 	for {
 		sched, ok := clock.next()

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"strconv"
+	"strings"
 	"time"
 
 	vegeta "github.com/tsenart/vegeta/v12/lib"
@@ -31,7 +32,9 @@ const mergeWindow = 10 * time.Second
 // is measured from the earliest request sent to the latest response.
 //
 // Results files carry no generator CPU, pacing or lateness, so those
-// fields stay empty; the summary's Engine is "merged".
+// fields stay empty; the summary's Engine is "merged". With more than
+// one source, LoadHosts has a row for each, its counts and percentiles
+// from its own histogram.
 func Merge(srcs []Source, interval time.Duration) (*results.Summary, error) {
 	if interval <= 0 {
 		interval = DefaultSeriesInterval
@@ -42,6 +45,10 @@ func Merge(srcs []Source, interval time.Duration) (*results.Summary, error) {
 		name string
 		dec  vegeta.Decoder
 		n    int
+		// The source's own figures, from its first result.
+		agg    *aggregator
+		origin time.Time
+		attack string
 	}
 	heads := make([]*head, len(srcs))
 	next := func(h *head) error {
@@ -69,7 +76,7 @@ func Merge(srcs []Source, interval time.Duration) (*results.Summary, error) {
 	agg := newAggregator(interval, false, 0, -1)
 	var origin time.Time
 	started := false
-	targets, methods := map[string]bool{}, map[string]bool{}
+	targets, methods, attacks := map[string]bool{}, map[string]bool{}, map[string]bool{}
 	for {
 		var h *head
 		for _, c := range heads {
@@ -86,8 +93,16 @@ func Merge(srcs []Source, interval time.Duration) (*results.Summary, error) {
 		}
 		targets[res.URL] = true
 		methods[res.Method] = true
+		attacks[res.Attack] = true
 		rec := resultRecord(res, origin)
 		agg.add(&rec)
+		if len(srcs) > 1 {
+			if h.agg == nil {
+				h.agg, h.origin, h.attack = newAggregator(interval, false, 0, -1), res.Timestamp, res.Attack
+			}
+			own := resultRecord(res, h.origin)
+			h.agg.add(&own)
+		}
 		if rec.kind != kindOK && agg.needExample(rec.kind) {
 			text := res.Error
 			if text == "" {
@@ -116,7 +131,26 @@ func Merge(srcs []Source, interval time.Duration) (*results.Summary, error) {
 			s.Method = m
 		}
 	}
+	for a := range attacks {
+		if seg, ok := strings.CutPrefix(a, "segment "); ok && len(attacks) == 1 {
+			s.Segment = seg // one bench attack --segment's results
+		}
+	}
 	agg.finish(s, agg.lastEnd)
+	for _, h := range heads {
+		if h.agg == nil {
+			continue
+		}
+		var own results.Summary
+		h.agg.finish(&own, h.agg.lastEnd)
+		row := results.LoadHost{Host: h.name, Requests: own.Requests, Errors: own.Errors, RPS: own.RPS,
+			P50: own.Latency.P50, P99: own.Latency.P99, Start: h.origin, DurationS: own.DurationS,
+			StartSkewMs: results.Ms(h.origin.Sub(origin))}
+		if seg, ok := strings.CutPrefix(h.attack, "segment "); ok {
+			row.Segment = seg // as bench attack --segment names its results
+		}
+		s.LoadHosts = append(s.LoadHosts, row)
+	}
 	return s, nil
 }
 

@@ -142,6 +142,17 @@ type Options struct {
 	// server.
 	Workers int
 
+	// Segment is the part of the load this run sends (see Segment):
+	// Connections, MaxConnections and Rate describe the whole load, and
+	// the run takes its share of each. Default the whole load.
+	Segment Segment
+	// StartAt, when set, is when the run starts (its warm-up, or its
+	// measurement): Run opens its first connections, then waits until
+	// then, so that processes on several machines start together. A time
+	// already past by then starts the run at once, the summary's
+	// StartLateMs saying how late.
+	StartAt time.Time
+
 	// AllowedCPUs is how many CPUs the generator may use, for the
 	// saturation rule; default the CPUs this process may run on (its
 	// affinity), at most GOMAXPROCS.
@@ -168,6 +179,13 @@ func (o Options) withDefaults() Options {
 	}
 	if o.MaxConnections == 0 {
 		o.MaxConnections = DefaultMaxConnections
+	}
+	if !o.Segment.Whole() {
+		o.Connections = o.Segment.Share(o.Connections)
+		o.MaxConnections = o.Segment.Share(o.MaxConnections)
+		if o.Rate != nil { // an open loop needs a connection to start with
+			o.Connections, o.MaxConnections = max(o.Connections, 1), max(o.MaxConnections, 1)
+		}
 	}
 	o.MaxConnections = max(o.MaxConnections, o.Connections)
 	if o.Duration == 0 {
@@ -240,6 +258,12 @@ func (o Options) Check() error {
 		return fmt.Errorf("pipeline %d: want at most %d requests in flight per connection", o.Pipeline, maxPipeline)
 	case o.Pipeline > 1 && o.NoKeepAlive:
 		return errors.New("pipelining sends several requests on one connection: it needs keep-alive")
+	}
+	if err := o.Segment.check(); err != nil {
+		return err
+	}
+	if conns := max(o.Connections, 0); o.Rate == nil && !o.Segment.Whole() && conns > 0 && conns < o.Segment.Count {
+		return fmt.Errorf("%d connections cannot be split into %d segments: a closed loop needs at least one per segment", conns, o.Segment.Count)
 	}
 	if o.Method != "" && !validToken(o.Method) {
 		return fmt.Errorf("method %q is not a valid HTTP method", o.Method)

@@ -16,27 +16,36 @@ import (
 // those after from and up to and with to (ns offsets): a 500/s pacer over
 // 2 s schedules them at 2 ms, 4 ms, ... 2000 ms, 1000 of them, as vegeta
 // sends.
+//
+// With a segment, the clock still walks the one-process schedule hit by
+// hit (vegeta's pacers depend on the hits so far, not on the time alone)
+// and returns only the segment's hits, at their times in it.
 type hitClock struct {
 	p        vegeta.Pacer
 	from, to int64
+	seg      Segment
 	vt       int64
-	hits     uint64
+	hits     uint64 // of the one-process schedule
 }
 
 // next returns the next hit's scheduled offset; false when the schedule
 // has none left.
 func (c *hitClock) next() (int64, bool) {
-	wait, stop := c.p.Pace(time.Duration(c.vt), c.hits)
-	if stop {
-		return 0, false
+	for {
+		wait, stop := c.p.Pace(time.Duration(c.vt), c.hits)
+		if stop {
+			return 0, false
+		}
+		c.vt += max(int64(wait), 0)
+		at := c.from + c.vt
+		if at > c.to {
+			return 0, false
+		}
+		c.hits++
+		if c.seg.owns(c.hits - 1) {
+			return at, true
+		}
 	}
-	c.vt += max(int64(wait), 0)
-	at := c.from + c.vt
-	if at > c.to {
-		return 0, false
-	}
-	c.hits++
-	return at, true
 }
 
 // backlog tells the server's lateness from the generator's. It is on

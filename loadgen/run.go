@@ -63,6 +63,10 @@ func Run(ctx context.Context, o Options) (*results.Summary, error) {
 		eng.abandon()
 		return nil, err
 	}
+	if a.startLate, err = waitUntil(ctx, o.StartAt); err != nil {
+		eng.abandon()
+		return nil, err
+	}
 
 	a.origin = time.Now()
 	stop := context.AfterFunc(ctx, func() { a.abort(nil) })
@@ -87,6 +91,26 @@ func Run(ctx context.Context, o Options) (*results.Summary, error) {
 	return col.summary(finished, cpuEnd, machineEnd), a.err
 }
 
+// waitUntil returns at t, or at once with how late it is when t is past
+// (0 for a zero t), or with ctx's error when ctx ends first.
+func waitUntil(ctx context.Context, t time.Time) (late time.Duration, err error) {
+	d := time.Until(t)
+	if t.IsZero() {
+		return 0, nil
+	}
+	if d <= 0 {
+		return -d, nil
+	}
+	timer := time.NewTimer(d)
+	defer timer.Stop()
+	select {
+	case <-timer.C:
+		return 0, nil
+	case <-ctx.Done():
+		return 0, ctx.Err()
+	}
+}
+
 // engine sends the requests of an attack.
 type engine interface {
 	// connect prepares the attack before the clock starts: the fast
@@ -109,6 +133,8 @@ type attack struct {
 	origin  time.Time // start of warm-up; times in records are ns since then
 	measure int64     // ns offset of the start of measurement
 	end     int64     // ns offset of the end of sending
+	// startLate is how late past Options.StartAt the run started.
+	startLate time.Duration
 
 	mu   sync.Mutex
 	bufs []*recordBuf
@@ -404,6 +430,12 @@ func (c *collector) summary(finished int64, cpuEnd time.Duration, machineEnd []p
 		Workers:     o.Workers,
 		Start:       a.origin.Add(time.Duration(a.measure)).Round(0),
 		Interrupted: a.aborted.Load() && a.abortAt.Load() < a.end,
+		Segment:     o.Segment.String(),
+	}
+	if !o.StartAt.IsZero() {
+		at := o.StartAt.UTC()
+		s.StartAt = &at
+		s.StartLateMs = float64(a.startLate) / 1e6
 	}
 	if a.open {
 		s.Mode, s.Rate = results.ModeOpen, rateName(o.Rate)

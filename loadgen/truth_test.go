@@ -272,7 +272,7 @@ func TestPerSecondSamples(t *testing.T) {
 		for i := range series {
 			series[i].Requests = 10
 		}
-		st, _ := perSecond(series, iv, int64(c.dur))
+		st, _ := results.PerSecond(series, time.Duration(iv), c.dur)
 		if st.N != c.want || math.Abs(st.Min-100) > 1e-9 || math.Abs(st.Max-100) > 1e-9 {
 			t.Errorf("%v: %d samples from %.3f to %.3f, want %d of 100/s", c.dur, st.N, st.Min, st.Max, c.want)
 		}

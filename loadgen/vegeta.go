@@ -271,7 +271,7 @@ func newSchedule(e *vegetaEngine, p vegeta.Pacer, w *waiter, from, to int64, wor
 	for n < 4*workers {
 		n *= 2
 	}
-	return &schedule{e: e, clock: hitClock{p: p, from: from, to: to}, w: w, ring: make([]atomic.Int64, n), mask: uint64(n - 1), handed: -1}
+	return &schedule{e: e, clock: hitClock{p: p, from: from, to: to, seg: e.a.o.Segment}, w: w, ring: make([]atomic.Int64, n), mask: uint64(n - 1), handed: -1}
 }
 
 // Pace waits until hit number count's scheduled time and returns no

@@ -1,6 +1,7 @@
 package report
 
 import (
+	"cmp"
 	"fmt"
 	"io"
 	"slices"
@@ -74,13 +75,34 @@ func AttackTable(out io.Writer, s *results.Summary) error {
 		fmt.Fprintf(w, "\nNOTE: the generator's CPUs (%s) were %.0f%% busy and it got %.2f of them: other processes, the server perhaps, took the rest, so the generator may have held the load back; give each its own CPUs (bench attack --cpus, bench serve --cpus).\n",
 			cpuList(s.LoadgenCPUs), 100*busy, s.LoadgenCores)
 	}
+	if len(s.LoadHosts) > 0 {
+		fmt.Fprintln(w)
+		LoadHostsTable(w, s.LoadHosts)
+	}
 	return w.err
+}
+
+// LoadHostsTable prints one row per part of a load sent from several
+// generators: the counts that add up to the merged summary's, each
+// part's own percentiles, and how its start and clock compared.
+func LoadHostsTable(w io.Writer, hosts []results.LoadHost) {
+	rows := [][]string{{"Load host", "segment", "requests", "errors", "unsent", "req/s", "p50", "p99", "started", "clock offset"}}
+	for _, h := range hosts {
+		offset := "-"
+		if h.ClockOffsetMs != nil {
+			offset = fmt.Sprintf("%+.3f ms ±%.3f", *h.ClockOffsetMs, h.ClockRTTMs/2)
+		}
+		rows = append(rows, []string{h.Host, cmp.Or(h.Segment, "-"), countOf(float64(h.Requests)), countOf(float64(h.Errors)), countOf(float64(h.Unsent)),
+			countOf(h.RPS), Millis(h.P50), Millis(h.P99), fmt.Sprintf("+%.3f ms", h.StartSkewMs), offset})
+	}
+	textTable(w, rows)
 }
 
 func loadLine(s *results.Summary) string {
 	if s.Engine == "merged" {
 		return "results merged from vegeta files: no generator figures"
 	}
+
 	var parts []string
 	if s.Mode == results.ModeOpen {
 		parts = append(parts, "open loop at "+s.Rate, plural(s.Connections, "connection")+" up front, "+strconv.FormatInt(s.ConnectionsOpened, 10)+" opened")
@@ -96,6 +118,9 @@ func loadLine(s *results.Summary) string {
 		parts = append(parts, "a new connection per request")
 	}
 	parts = append(parts, s.Engine+" engine", fmt.Sprintf("%.2f s", s.DurationS))
+	if len(s.LoadHosts) > 0 {
+		parts = append(parts, "merged from "+plural(len(s.LoadHosts), "part")+" (below)")
+	}
 	return strings.Join(parts, ", ")
 }
 

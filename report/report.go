@@ -492,6 +492,10 @@ func (v view) envTable() table {
 		add("Memory", fmt.Sprintf("%s MB", Count(e.MemoryMB)))
 	}
 	add("OS", strings.TrimSpace(fmt.Sprintf("%s/%s %s", e.OS, e.Arch, e.Kernel)))
+	for _, h := range e.Hosts { // a run across hosts: this machine drove it
+		add(h.Role+" host "+h.Host, fmt.Sprintf("%s: %s, %d CPUs, %s, kernel %s; clock %+.3f ms (±%.3f) from this one's",
+			orUnknown(h.Hostname), orUnknown(h.CPUModel), h.CPUs, h.Arch, h.Kernel, h.ClockOffsetMs, h.ClockRTTMs/2))
+	}
 	add("Go", e.GoVersion)
 	build := strings.TrimSpace(e.Version + " " + shortCommit(e.Commit))
 	if dirtyBuild(e) {

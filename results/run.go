@@ -80,6 +80,30 @@ type Env struct {
 	Commit      string `json:"commit"`
 	CommandLine string `json:"command_line"`
 	Noise       Noise  `json:"noise"`
+	// Hosts are the other machines of a run across hosts (bench run
+	// --server-host, --loadgen-host); this machine, the driver, is the
+	// fields above.
+	Hosts []HostEnv `json:"hosts,omitempty"`
+}
+
+// HostEnv is one other machine of a run across hosts.
+type HostEnv struct {
+	Host     string `json:"host"` // as given: [user@]host[:port]
+	Role     string `json:"role"` // "server" or "load"
+	Hostname string `json:"hostname"`
+	Arch     string `json:"arch"`
+	Kernel   string `json:"kernel"`
+	CPUModel string `json:"cpu_model"`
+	CPUs     int    `json:"cpus"`
+	// Bench is the bench binary run there: shipped into a temporary
+	// directory removed at the end (Shipped), or the same binary found
+	// on its PATH.
+	Bench   string `json:"bench"`
+	Shipped bool   `json:"shipped"`
+	// ClockOffsetMs is its clock less the driver's, measured over the ssh
+	// session NTP-style (the least round trip of several, ClockRTTMs).
+	ClockOffsetMs float64 `json:"clock_offset_ms"`
+	ClockRTTMs    float64 `json:"clock_rtt_ms"`
 }
 
 // Placement says which CPUs the servers and the load generator used.

@@ -37,6 +37,15 @@ type Summary struct {
 
 	Interrupted bool `json:"interrupted,omitempty"` // stopped before Duration; the figures cover what ran
 
+	// Segment is the part of a load split across processes or machines
+	// this run sent, "I/N" (loadgen.Segment); empty for the whole load.
+	Segment string `json:"segment,omitempty"`
+	// StartAt is the start the run was told to wait for (bench attack
+	// --start-at), in its own clock; StartLateMs how much later than that
+	// it started, when the time was past by the time it was ready.
+	StartAt     *time.Time `json:"start_at,omitempty"`
+	StartLateMs float64    `json:"start_late_ms,omitempty"`
+
 	Requests      int64             `json:"requests"`
 	Errors        int64             `json:"errors"`
 	ErrorKinds    map[string]int64  `json:"error_kinds"`
@@ -91,6 +100,42 @@ type Summary struct {
 	ConnectionsOpened int64 `json:"connections_opened"`
 
 	TimeSeries []Sample `json:"timeseries,omitempty"`
+
+	// LoadHosts are the parts of a load sent from several generators
+	// (bench run --loadgen-host, bench report FILE...), one per host or
+	// file, whose counts add up to this summary's; empty for one.
+	LoadHosts []LoadHost `json:"load_hosts,omitempty"`
+}
+
+// LoadHost is one generator's part of a load sent from several.
+type LoadHost struct {
+	// Host is where it ran, [user@]host[:port], or the results file it
+	// was read from.
+	Host        string  `json:"host"`
+	Segment     string  `json:"segment,omitempty"` // which part of the load, I/N
+	Requests    int64   `json:"requests"`
+	Errors      int64   `json:"errors"`
+	Unsent      int64   `json:"unsent"`
+	RPS         float64 `json:"rps"`
+	Connections int     `json:"connections"`
+	P50         float64 `json:"p50_ms"`
+	P99         float64 `json:"p99_ms"`
+	// Start is when it started measuring, in the clock of the machine
+	// that merged the parts when ClockOffsetMs is known (corrected by
+	// it), else in the host's own clock.
+	Start     time.Time `json:"start"`
+	DurationS float64   `json:"duration_s"`
+	// ClockOffsetMs is the host's clock less the driver's, measured
+	// NTP-style over the ssh session (bench run); nil when unknown.
+	ClockOffsetMs *float64 `json:"clock_offset_ms,omitempty"`
+	// ClockRTTMs is the round trip of the sample the offset came from:
+	// the offset is right within half of it.
+	ClockRTTMs float64 `json:"clock_rtt_ms,omitempty"`
+	// StartSkewMs is how much later than the earliest part this one
+	// started.
+	StartSkewMs float64 `json:"start_skew_ms"`
+	LoadgenCPU  float64 `json:"loadgen_cpu_s"`
+	Saturated   bool    `json:"saturated,omitempty"`
 }
 
 // Latency holds the usual latency statistics in milliseconds. Requests

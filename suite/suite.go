@@ -5,9 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"net"
 	"os"
 	"os/exec"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/corebench/corebench/internal/affinity"
@@ -32,6 +34,20 @@ type Options struct {
 	Engine   string // load generator engine; default fast
 	// Progress is called before each case and after it.
 	Progress func(Progress)
+
+	// ServerHost, when set, is the host Serve runs servers on (over ssh):
+	// they listen on every address and are loaded at this host name.
+	ServerHost string
+	// ReadServer reads the CPU and memory of the server on ServerHost,
+	// not this machine's to read; without it they go unmeasured.
+	ReadServer func(ctx context.Context) (ServerReading, error)
+}
+
+// ServerReading is a reading of a server's processes on another host.
+type ServerReading struct {
+	CPU, MasterCPU float64 // seconds: every process's, the master's
+	PeakRSS        int64   // bytes, summed over the processes
+	Procs          int
 }
 
 // Progress reports where a run is.
@@ -82,7 +98,11 @@ func Run(ctx context.Context, o Options, run *results.Run) error {
 // serveArgs returns the `bench serve` arguments for a case.
 func serveArgs(o Options, sp Spec) []string {
 	args := append([]string{"serve"}, sp.Model.ServeArgs(sp.Workers)...)
-	args = append(args, "--addr", "127.0.0.1:0")
+	addr := "127.0.0.1:0"
+	if o.ServerHost != "" {
+		addr = "0.0.0.0:0" // reached from the load hosts
+	}
+	args = append(args, "--addr", addr)
 	if cpus := serverCPUs(o, sp); len(cpus) > 0 {
 		args = append(args, "--cpus", affinity.Format(cpus))
 	}
@@ -139,23 +159,27 @@ func runCase(ctx context.Context, o Options, sp Spec, capacity map[string]float6
 	srv, command, err := start(ctx, o, sp)
 	c.Command = command
 	if err != nil {
-		c.Error = err.Error()
+		c.Error = o.serverErr(err)
 		return c
 	}
 	defer func() {
 		if err := srv.Stop(); err != nil && c.Error == "" {
-			c.Error = err.Error()
+			c.Error = o.serverErr(err)
 		}
 	}()
-	load := loadgen.Load{URL: srv.URL + c.Path, Connections: sp.Connections, Rate: c.Rate, Duration: o.Profile.Duration, NoKeepAlive: !sp.KeepAlive, Engine: o.Engine,
-		Workers: workersOf(ctx, srv.URL, sp)}
+	url := srv.URL
+	if o.ServerHost != "" {
+		url = hostURL(url, o.ServerHost)
+	}
+	load := loadgen.Load{URL: url + c.Path, Connections: sp.Connections, Rate: c.Rate, Duration: o.Profile.Duration, NoKeepAlive: !sp.KeepAlive, Engine: o.Engine,
+		Workers: workersOf(ctx, url, sp)}
 	if o.Profile.Warmup > 0 {
 		warm := load
 		warm.Duration = o.Profile.Warmup
 		if _, err := o.Generate(ctx, warm); err != nil && ctx.Err() == nil {
 			c.Error = "warm-up: " + err.Error()
 			if derr := srv.Dead(); derr != nil {
-				c.Error = derr.Error()
+				c.Error = o.serverErr(derr)
 			}
 			return c
 		}
@@ -164,13 +188,33 @@ func runCase(ctx context.Context, o Options, sp Spec, capacity map[string]float6
 		if ctx.Err() != nil {
 			break
 		}
-		before := readCPU(srv.Pids())
+		// A remote server's processes are read on its host (readServer):
+		// here srv's tree is ssh's.
+		local := o.ServerHost == ""
+		tree := func() []int {
+			if local {
+				return srv.Pids()
+			}
+			return nil
+		}
+		far, farErr := o.readServer(ctx)
+		before := readCPU(tree())
 		sum, err := o.Generate(ctx, load)
 		// The tree again: workers forked during the repeat (a cluster's
 		// late or restarted ones) count from their first tick.
-		pids := srv.Pids()
+		pids := tree()
 		rep := readCPU(pids).since(before, sp.Model.Prefork())
 		rep.ServerRSS, rep.ServerProcs = proc.PeakRSS(pids), len(pids)
+		if o.ServerHost != "" {
+			rep.OtherCPU, rep.StealCPU = nil, nil // this machine's, not the server's
+			if after, aerr := o.readServer(ctx); farErr == nil && aerr == nil {
+				rep.ServerCPU, rep.ServerRSS, rep.ServerProcs = after.CPU-far.CPU, after.PeakRSS, after.Procs
+				if sp.Model.Prefork() {
+					m := after.MasterCPU - far.MasterCPU
+					rep.MasterCPU = &m
+				}
+			}
+		}
 		if sum != nil {
 			rep.Load = *sum
 		}
@@ -182,7 +226,7 @@ func runCase(ctx context.Context, o Options, sp Spec, capacity map[string]float6
 		}
 		c.Repeats = append(c.Repeats, rep)
 		if derr := srv.Dead(); derr != nil {
-			c.Error = derr.Error()
+			c.Error = o.serverErr(derr)
 			break
 		}
 		if err != nil && ctx.Err() == nil {
@@ -208,7 +252,10 @@ type cpuReading struct {
 }
 
 func readCPU(pids []int) cpuReading {
-	r := cpuReading{at: time.Now(), irqInTasks: proc.InterruptsInTasks(), master: pids[0], server: map[int]float64{}}
+	r := cpuReading{at: time.Now(), irqInTasks: proc.InterruptsInTasks(), server: map[int]float64{}}
+	if len(pids) > 0 {
+		r.master = pids[0]
+	}
 	r.machine, r.machineOK = proc.MachineTotals()
 	for _, pid := range pids {
 		if s, ok := proc.CPUSecondsOf(pid); ok {
@@ -267,6 +314,31 @@ func start(ctx context.Context, o Options, sp Spec) (*child.Server, string, erro
 	command := sp.Model.Expand(port, sp.Workers, affinity.Format(opts.CPUs))
 	srv, err := child.StartExternal(ctx, sp.Model.Name, command, sp.Model.Ready, port, opts)
 	return srv, command, err
+}
+
+func (o Options) readServer(ctx context.Context) (ServerReading, error) {
+	if o.ReadServer == nil {
+		return ServerReading{}, errors.New("not measured")
+	}
+	return o.ReadServer(ctx)
+}
+
+// serverErr is a server's error, naming its host when it has one.
+func (o Options) serverErr(err error) string {
+	if o.ServerHost != "" {
+		return "server host " + o.ServerHost + ": " + err.Error()
+	}
+	return err.Error()
+}
+
+// hostURL is u, http://HOST:PORT, at host instead.
+func hostURL(u, host string) string {
+	rest := strings.TrimPrefix(u, "http://")
+	_, port, err := net.SplitHostPort(rest)
+	if err != nil {
+		return u
+	}
+	return "http://" + net.JoinHostPort(host, port)
 }
 
 // workersOf is how many workers the case's server runs, for the fairness:

@@ -28,6 +28,7 @@ type command struct {
 	name     string
 	summary  string
 	usage    string // the synopsis after "bench "
+	hidden   bool   // not in the help: for bench itself, on other hosts
 	examples string
 	run      func(c *cli, args []string) error
 }
@@ -94,9 +95,12 @@ func Main(args []string, stdout, stderr io.Writer) int {
 	}
 	cl := &cli{stdout: stdout, stderr: stderr, cmd: c, smoke: smoke}
 	err := c.run(cl, args)
+	var status exitStatus
 	switch {
 	case err == nil:
 		return exitOK
+	case errors.As(err, &status):
+		return int(status)
 	case errors.Is(err, pflag.ErrHelp):
 		c.printHelp(stdout, cl.fs)
 		return exitOK
@@ -154,8 +158,10 @@ Usage:
 Commands:
 `)
 	names := make([]string, 0, len(commands))
-	for n := range commands {
-		names = append(names, n)
+	for n, c := range commands {
+		if !c.hidden {
+			names = append(names, n)
+		}
 	}
 	sort.Strings(names)
 	for _, n := range names {

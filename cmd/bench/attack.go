@@ -28,7 +28,7 @@ func init() {
 	register(&command{
 		name:    "attack",
 		summary: "Load a URL with the built-in generator; report latency, req/s, errors, per-worker share",
-		usage:   "attack URL [-c N] [-d DUR] [--rate R|A:B|sine:MEAN:AMP:PERIOD] [--engine fast|vegeta] [--workers N] [--pipeline N] [--json] [--output FILE] [flags]",
+		usage:   "attack URL [-c N] [-d DUR] [--rate R|A:B|sine:MEAN:AMP:PERIOD] [--engine fast|vegeta] [--workers N] [--pipeline N] [--segment I/N] [--start-at TIME] [--json] [--output FILE] [flags]",
 		examples: `  bench attack http://127.0.0.1:8080/ -c 100 -d 10s               # closed loop, like autocannon -c 100 -d 10 / wrk
   bench attack http://127.0.0.1:8080/cpu --rate 5000 -d 30s        # open loop at a constant rate, like wrk2 -R / vegeta -rate
   bench attack URL --rate 1000:20000 -d 60s                        # linear ramp (vegeta's LinearPacer); sine also
@@ -40,7 +40,8 @@ func init() {
   bench attack URL --engine vegeta --http2                         # vegeta's attacker: HTTP/2, TLS, redirects, any target
   bench attack URL --cpus 0 -c 100                                 # pin the generator to CPU 0
   bench attack http://127.0.0.1:3000/ --workers 4                  # fairness over the 4 workers of a server that is not corebench
-  bench report run1.bin run2.bin                                   # merge results of several load machines`,
+  bench attack URL --rate 20000 --segment 2/4 --start-at 2026-12-01T20:00:05Z --output m2.bin   # this machine's quarter, started with the others
+  bench report m1.bin m2.bin m3.bin m4.bin                         # merge results of several load machines`,
 		run: runAttack,
 	})
 }
@@ -65,6 +66,8 @@ type attackFlags struct {
 	workers              int
 	workersSet           bool
 	pipeline             int
+	segment, startAt     string
+	startLateOK          bool
 }
 
 func runAttack(c *cli, args []string) error {
@@ -93,6 +96,12 @@ func runAttack(c *cli, args []string) error {
 	fs.IntVar(&f.redirects, "redirects", loadgen.DefaultRedirects, "vegeta engine: how many redirects to follow; -1 for none (the 3xx is the response)")
 	fs.StringVar(&f.name, "name", "", "attack name written in --output results")
 	fs.IntVar(&f.workers, "workers", 0, "how many workers the server runs, for the fairness (a worker that answered nothing counts 0); default: what the server says at "+loadgen.DiscoverPath+", asked once before the run (every corebench server answers)")
+	fs.StringVar(&f.segment, "segment", "", "send segment I of N of the load (e.g. 2/4), for running it from N machines: the rate's hits k with k mod N = I-1, at their times, or this segment's share of the connections; the N segments together send exactly what one process would")
+	fs.StringVar(&f.startAt, "start-at", "", "open the connections, then wait until this RFC 3339 time (e.g. 2026-12-01T20:00:05.000Z) to start, so that several machines start together; a time already past is refused")
+	// bench run's hosts: a start that passed while the ssh session was set
+	// up starts at once, start_late_ms and the run's skew warning say so.
+	fs.BoolVar(&f.startLateOK, "start-late-ok", false, "with --start-at: a time already past starts at once, recorded as start_late_ms, instead of being refused")
+	fs.MarkHidden("start-late-ok")
 	if err := c.parse(fs, args); err != nil {
 		return err
 	}
@@ -229,6 +238,29 @@ func (f *attackFlags) options(target string) (loadgen.Options, error) {
 			return o, usagef("--%v", err)
 		}
 		o.Rate = p
+	}
+	if f.segment != "" {
+		seg, err := loadgen.ParseSegment(f.segment)
+		if err != nil {
+			return o, usagef("--%v", err)
+		}
+		o.Segment = seg
+		if o.Name == "" {
+			o.Name = "segment " + seg.String() // in every --output result: which part of the load it was
+		}
+	}
+	if f.startAt != "" {
+		t, err := time.Parse(time.RFC3339Nano, f.startAt)
+		if err != nil {
+			return o, usagef("--start-at %q: want an RFC 3339 time such as 2026-12-01T20:00:05.000Z", f.startAt)
+		}
+		// A past time cannot start the machines together any more: the
+		// command line is stale, or this clock is off. Refusing says so;
+		// starting now would merge a skewed load that looks like a good one.
+		if ago := time.Since(t); ago > 0 && !f.startLateOK {
+			return o, usagef("--start-at %s is %v in the past by this machine's clock: want a time a few seconds ahead, the same on every machine", f.startAt, ago.Round(time.Millisecond))
+		}
+		o.StartAt = t
 	}
 	for _, h := range f.headers {
 		name, value, ok := strings.Cut(h, ":")

@@ -13,6 +13,7 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	vegeta "github.com/tsenart/vegeta/v12/lib"
 
@@ -154,12 +155,50 @@ func TestAttackUsage(t *testing.T) {
 		{"attack", u, "--pipeline", "4", "--engine", "vegeta"},
 		{"attack", "https://127.0.0.1:9/", "--pipeline", "4"},
 		{"attack", u, "--pipeline", "4", "--no-keepalive"},
+		{"attack", u, "--segment", "0/3"},
+		{"attack", u, "--segment", "4/3"},
+		{"attack", u, "--segment", "2"},
+		{"attack", u, "--segment", "1/3", "-c", "2"},
+		{"attack", u, "--start-at", "tomorrow"},
+		{"attack", u, "--start-at", "2020-01-01T00:00:00Z"},
 		{"report"},
 	} {
 		st, stdout, stderr := modeltest.RunToExit(t, bench(args...))
 		if st != 2 || stdout != "" || !oneLine(stderr) {
 			t.Errorf("bench %s: status %d, stdout %q, stderr %q; want status 2 and one line on stderr", strings.Join(args, " "), st, stdout, stderr)
 		}
+	}
+}
+
+// TestAttackSegmentStartAt: --segment and --start-at are recorded in the
+// JSON summary and in every --output result; the run starts no earlier
+// than its start time.
+func TestAttackSegmentStartAt(t *testing.T) {
+	srv, served := attackTarget(t)
+	out := filepath.Join(t.TempDir(), "seg.bin")
+	at := time.Now().Add(time.Second).UTC()
+	st, stdout, stderr := modeltest.RunToExit(t, bench("attack", srv.URL, "--rate", "300", "-d", "200ms", "--segment", "2/3",
+		"--start-at", at.Format(time.RFC3339Nano), "--json", "--output", out))
+	if st != 0 {
+		t.Fatalf("status %d, stderr %q", st, stderr)
+	}
+	var s results.Summary
+	if err := json.Unmarshal([]byte(stdout), &s); err != nil {
+		t.Fatal(err)
+	}
+	// 60 hits in 200 ms at 300/s; the second of three segments sends 20.
+	if s.Segment != "2/3" || s.StartAt == nil || !s.StartAt.Equal(at) || s.Start.Before(at) || s.Requests+s.Unsent != 20 || served.Load() != s.Requests {
+		t.Errorf("segment %q, start_at %v, start %v (want not before %v), %d requests + %d unsent (want 20), server %d", s.Segment, s.StartAt, s.Start, at, s.Requests, s.Unsent, served.Load())
+	}
+	fh, err := os.Open(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer fh.Close()
+	dec := vegeta.DecoderFor(fh)
+	var r vegeta.Result
+	if dec == nil || dec.Decode(&r) != nil || r.Attack != "segment 2/3" || r.Timestamp.Before(at) {
+		t.Errorf("first --output result: attack %q at %v, want \"segment 2/3\" not before %v", r.Attack, r.Timestamp, at)
 	}
 }
 
@@ -255,5 +294,53 @@ func TestAttackHelp(t *testing.T) {
 	st, stdout, _ := modeltest.RunToExit(t, bench("attack", "--help"))
 	if st != 0 || !strings.Contains(stdout, "bench attack URL --rate 1000:20000 -d 60s") || !strings.Contains(stdout, "--no-keepalive") {
 		t.Errorf("status %d, help:\n%s", st, stdout)
+	}
+}
+
+// TestReportMergesSegments: three segments' --json summaries, and their
+// --output files, merge into one summary whose counts are the sums of
+// the parts', with a row per part; a missing segment is warned about.
+func TestReportMergesSegments(t *testing.T) {
+	srv, served := attackTarget(t)
+	dir := t.TempDir()
+	var sums, bins []string
+	var want int64
+	for i := 1; i <= 3; i++ {
+		sum, bin := filepath.Join(dir, itoa(i)+".json"), filepath.Join(dir, itoa(i)+".bin")
+		st, stdout, stderr := modeltest.RunToExit(t, bench("attack", srv.URL, "--rate", "600", "-d", "200ms", "--segment", itoa(i)+"/3", "--json", "--output", bin))
+		if st != 0 {
+			t.Fatalf("segment %d: status %d, stderr %q", i, st, stderr)
+		}
+		os.WriteFile(sum, []byte(stdout), 0o644)
+		var s results.Summary
+		if err := json.Unmarshal([]byte(stdout), &s); err != nil {
+			t.Fatal(err)
+		}
+		want += s.Requests
+		sums, bins = append(sums, sum), append(bins, bin)
+	}
+	if want != served.Load() {
+		t.Fatalf("segments counted %d requests, the server %d", want, served.Load())
+	}
+	for _, files := range [][]string{sums, bins, {sums[0], bins[1], sums[2]}} {
+		st, stdout, stderr := modeltest.RunToExit(t, bench(append([]string{"report", "--json"}, files...)...))
+		if st != 0 || !oneLine(stdout) || stderr != "" {
+			t.Fatalf("report %v: status %d, stderr %q", files, st, stderr)
+		}
+		var m results.Summary
+		if err := json.Unmarshal([]byte(stdout), &m); err != nil {
+			t.Fatal(err)
+		}
+		var rows int64
+		for _, h := range m.LoadHosts {
+			rows += h.Requests
+		}
+		if m.Requests != want || m.Histogram.Count() != uint64(want) || len(m.LoadHosts) != 3 || rows != want || m.LoadHosts[1].Segment != "2/3" {
+			t.Errorf("report %v: %d requests (histogram %d), %d rows adding up to %d, %+v; want %d", files, m.Requests, m.Histogram.Count(), len(m.LoadHosts), rows, m.LoadHosts, want)
+		}
+	}
+	st, stdout, stderr := modeltest.RunToExit(t, bench("report", sums[0], sums[2]))
+	if st != 0 || !strings.Contains(stdout, "Load host") || !strings.Contains(stderr, "segment 2/3 missing") {
+		t.Errorf("report without segment 2: status %d, stdout %q, stderr %q", st, stdout, stderr)
 	}
 }

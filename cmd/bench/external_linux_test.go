@@ -385,6 +385,7 @@ func TestRunExternalFlags(t *testing.T) {
 		{"--server", "a=x", "--ready", "b=y"},
 		{"--server", "a=x", "--ready", "a=("},
 		{"--ready-timeout", "-1s"},
+		{"--server", "a=x", "--server-host", "root@127.0.0.1"},
 	} {
 		st, _, stderr := modeltest.RunToExit(t, bench(append([]string{"run", "--dry-run"}, args...)...))
 		if st != 2 || strings.Count(strings.TrimSpace(stderr), "\n") != 0 {

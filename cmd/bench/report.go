@@ -12,6 +12,7 @@ import (
 	vegeta "github.com/tsenart/vegeta/v12/lib"
 
 	"github.com/corebench/corebench/loadgen"
+	"github.com/corebench/corebench/results"
 )
 
 func init() {
@@ -50,7 +51,12 @@ func runReport(c *cli, args []string) error {
 		}
 	}
 
+	// Results files (every request) merge in step, by time; once a
+	// summary (bench attack --json) is among them, each file is
+	// summarised alone and the summaries merged.
 	var srcs []loadgen.Source
+	var parts []results.Part // in the order given; a results file's Summary is nil until summarised
+	summaries := false
 	for _, p := range paths {
 		var r io.Reader
 		if p == "-" {
@@ -63,18 +69,55 @@ func runReport(c *cli, args []string) error {
 			defer f.Close()
 			r = f
 		}
-		dec := vegeta.DecoderFor(bufio.NewReaderSize(r, 64<<10))
+		br := bufio.NewReaderSize(r, 64<<10)
+		if head, _ := br.Peek(len(summaryPrefix)); string(head) == summaryPrefix {
+			var s results.Summary
+			if err := json.NewDecoder(br).Decode(&s); err != nil {
+				return fmt.Errorf("%s: not a bench attack --json summary: %v", p, err)
+			}
+			parts = append(parts, results.Part{Host: p, Summary: &s})
+			summaries = true
+			continue
+		}
+		dec := vegeta.DecoderFor(br)
 		if dec == nil {
-			return fmt.Errorf("%s: not a vegeta results file (gob, json or csv, as bench attack --output or vegeta attack write them), or empty", p)
+			return fmt.Errorf("%s: not a vegeta results file (gob, json or csv, as bench attack --output or vegeta attack write them) nor a bench attack --json summary, or empty", p)
 		}
 		srcs = append(srcs, loadgen.Source{Name: p, Dec: dec})
+		parts = append(parts, results.Part{Host: p})
 	}
-	s, err := loadgen.Merge(srcs, 0)
+	var s *results.Summary
+	var err error
+	if !summaries {
+		s, err = loadgen.Merge(srcs, 0)
+	} else {
+		for i := range parts {
+			if parts[i].Summary != nil {
+				continue
+			}
+			if parts[i].Summary, err = loadgen.Merge(srcs[:1], 0); err != nil {
+				return err
+			}
+			srcs = srcs[1:]
+		}
+		if len(parts) == 1 {
+			s = parts[0].Summary
+		} else {
+			s, err = results.Merge(parts)
+		}
+	}
 	if err != nil {
 		return err
 	}
+	if err := results.SegmentsMissing(s.LoadHosts); err != nil {
+		fmt.Fprintf(c.stderr, "bench report: warning: %v\n", err)
+	}
 	return printSummary(c.stdout, s, asJSON)
 }
+
+// summaryPrefix starts every bench attack --json line: the summary's
+// first field.
+const summaryPrefix = `{"engine":`
 
 // isRunDir reports whether p is a suite run rather than attack results:
 // a directory; a JSON document that is not a vegeta result (results.Load
@@ -84,6 +127,9 @@ func runReport(c *cli, args []string) error {
 func isRunDir(p string) bool {
 	if p == "-" {
 		return false
+	}
+	if head, err := readHead(p, len(summaryPrefix)); err == nil && string(head) == summaryPrefix {
+		return false // bench attack --json
 	}
 	st, err := os.Stat(p)
 	if err != nil || st.IsDir() {
@@ -108,4 +154,15 @@ func isRunDir(p string) bool {
 	_, attack := first["attack"]
 	_, latency := first["latency"]
 	return !(attack && latency)
+}
+
+func readHead(p string, n int) ([]byte, error) {
+	f, err := os.Open(p)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	b := make([]byte, n)
+	_, err = io.ReadFull(f, b)
+	return b, err
 }

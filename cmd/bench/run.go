@@ -2,6 +2,7 @@ package main
 
 import (
 	"cmp"
+	"context"
 	"fmt"
 	"io"
 	"os"
@@ -33,7 +34,7 @@ func init() {
 	register(&command{
 		name:    "run",
 		summary: "Run every model under the same load; write results, charts, tables and a page",
-		usage:   "run [--profile smoke|quick|standard|manycore|full] [--models LIST] [--workloads LIST] [--connections LIST] [flags]",
+		usage:   "run [--profile smoke|quick|standard|manycore|full] [--models LIST] [--workloads LIST] [--connections LIST] [--server-host H] [--loadgen-host H]... [--ssh CMD] [flags]",
 		examples: `  bench run                                  # = bench run --profile quick: every model, under 2 minutes on 2 cores
   bench run --profile standard               # adds connection sweeps, open-loop rate sweeps, /io, no keep-alive
   bench run --profile manycore               # 16 or more cores, under 8 minutes: worker sweep past the CPUs
@@ -41,6 +42,7 @@ func init() {
   bench run --models prefork-rr,prefork-os --workloads cpu --connections 1,8,64,256 --duration 10s --repeat 5
   bench run --server-cpus 0-5 --loadgen-cpus 6-7   # place the servers and the generator yourself
   bench run --server 'node=node examples/node-cluster/server.js --port {port} --workers {workers}'   # your server beside the models
+  bench run --server-host srv --loadgen-host gen1 --loadgen-host gen2   # servers on srv, the load from gen1 and gen2, over ssh (docs/distributed.md)
   bench run --profile full --dry-run         # print the topology, the placement and every case; run nothing
   bench run --dry-run --json --sysfs DIR     # plan for the machine whose /sys tree was copied to DIR
 
@@ -58,6 +60,7 @@ type runFlags struct {
 	duration, warmup, readyTimeout             time.Duration
 	repeat, cpuIters, ioMs                     int
 	workerSweep, dryRun, json                  bool
+	hosts                                      hostFlags
 }
 
 func runRun(c *cli, args []string) error {
@@ -84,7 +87,11 @@ func runRun(c *cli, args []string) error {
 	fs.BoolVar(&f.dryRun, "dry-run", false, "print the plan (topology, placement, every case, the estimated time) and run nothing")
 	fs.BoolVar(&f.json, "json", false, "with --dry-run: print the plan as one JSON object")
 	fs.StringVar(&f.sysfs, "sysfs", "", "with --dry-run: plan for the machine whose /sys-like tree is in this directory (all of its online CPUs)")
+	f.hosts.define(fs)
 	if err := c.parse(fs, args); err != nil {
+		return err
+	}
+	if err := f.hosts.check(); err != nil {
 		return err
 	}
 	if fs.NArg() > 0 {
@@ -101,6 +108,16 @@ func runRun(c *cli, args []string) error {
 	if err != nil {
 		return err
 	}
+	var hs *hosts // other machines: docs/distributed.md
+	if f.hosts.any() && !f.dryRun {
+		if hs, err = f.hosts.dial(context.Background(), c.stderr); err != nil {
+			return err
+		}
+		defer hs.close(c.stderr)
+		if err := hs.place(&f, &place, &workers); err != nil {
+			return err
+		}
+	}
 	if f.workers != "" {
 		prof.Workers = workers
 	}
@@ -114,10 +131,12 @@ func runRun(c *cli, args []string) error {
 
 	// This process is the load generator: pin it, and size its Go
 	// scheduler to the CPUs it may use.
-	if err := affinity.PinProcess(place.LoadgenCPUs); err != nil {
-		return err
+	if hs.localLoad() {
+		if err := affinity.PinProcess(place.LoadgenCPUs); err != nil {
+			return err
+		}
+		runtime.GOMAXPROCS(len(place.LoadgenCPUs))
 	}
-	runtime.GOMAXPROCS(len(place.LoadgenCPUs))
 	// What a server's first process leaves behind (a cluster primary under
 	// an sh that dies of the group's SIGTERM) becomes ours, so Stop reaps it.
 	proc.ReapOrphans()
@@ -141,6 +160,7 @@ func runRun(c *cli, args []string) error {
 		Cases: []results.Case{},
 	}
 	run.Env.Noise = suite.MachineNoise(topology.DefaultRoot) // this machine: --sysfs only plans
+	run.Env.Hosts = hs.env()
 	dir := f.out
 	if dir == "" {
 		dir = filepath.Join("results", run.ID)
@@ -151,12 +171,14 @@ func runRun(c *cli, args []string) error {
 	ctx, stop := signalContext()
 	defer stop()
 	prog := &runProgress{w: c.stderr, tty: isTerminal(c.stderr)}
-	err = suite.Run(ctx, suite.Options{
+	opts := suite.Options{
 		Profile: prof, Specs: specs, ServerCPUs: place.ServerCPUs, CPUIters: f.cpuIters, IOMs: f.ioMs, StartupWait: f.readyTimeout,
 		Serve:    func(args ...string) *exec.Cmd { return exec.Command(exe, args...) },
 		Generate: loadgen.Generate, Engine: f.engine,
 		Progress: prog.update,
-	}, run)
+	}
+	hs.apply(&opts, f.loadgenCPUs, c.stderr)
+	err = suite.Run(ctx, opts, run)
 	prog.clear()
 	run.Finished = time.Now().UTC()
 	run.Complete = err == nil
@@ -237,6 +259,10 @@ func (f *runFlags) profileOf(smoke bool) (suite.Profile, error) {
 		return prof, usagef("--duration, --repeat, --io-ms, --cpu-iters and --ready-timeout cannot be negative")
 	case f.engine != loadgen.EngineFast && f.engine != loadgen.EngineVegeta:
 		return prof, usagef("unknown --engine %q: want fast or vegeta", f.engine)
+	case len(f.servers) > 0 && f.hosts.server != "":
+		// An external command runs here, on loopback; running it on the
+		// server host too is not built yet.
+		return prof, usagef("--server runs its command on this machine: it cannot be combined with --server-host yet")
 	}
 	if f.duration > 0 {
 		prof.Duration = f.duration

@@ -1,0 +1,253 @@
+package main
+
+import (
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/corebench/corebench/internal/proc"
+	"github.com/corebench/corebench/internal/sshdtest"
+	"github.com/corebench/corebench/models/modeltest"
+	"github.com/corebench/corebench/results"
+)
+
+// buildBench builds a real bench binary: the one bench run ships to the
+// hosts (this test binary would run the tests there).
+func buildBench(t *testing.T) string {
+	t.Helper()
+	exe := filepath.Join(t.TempDir(), "bench")
+	cmd := exec.Command("go", "build", "-o", exe, ".")
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	return exe
+}
+
+// hostsRun is a bench run command line with a server host and two load
+// hosts, all this machine through a test sshd: the load hosts at
+// 127.0.0.1 and 127.0.0.2, each its own ssh session and segment.
+func hostsRun(t *testing.T, out string, extra ...string) *exec.Cmd {
+	srv := sshdtest.Start(t, "127.0.0.1", "127.0.0.2")
+	exe := buildBench(t)
+	ssh := strings.Join(srv.SSH, " ")
+	args := append([]string{"run", "--profile", "smoke", "--out", out, "--ssh", ssh,
+		"--server-host", "root@127.0.0.1:" + srv.Port,
+		"--loadgen-host", "root@127.0.0.1:" + srv.Port, "--loadgen-host", "root@127.0.0.2:" + srv.Port}, extra...)
+	return exec.Command(exe, args...)
+}
+
+// leftOnHosts lists the processes still running a binary shipped to the
+// run's hosts: every one of them must be gone when bench run returns.
+func leftOnHosts(t *testing.T, run *results.Run) []string {
+	t.Helper()
+	var dirs []string
+	for _, h := range run.Env.Hosts {
+		if !h.Shipped {
+			t.Errorf("host %s: bench not shipped into a temporary directory: %+v", h.Host, h)
+			continue
+		}
+		dirs = append(dirs, filepath.Dir(h.Bench)+"/")
+		if _, err := os.Stat(filepath.Dir(h.Bench)); !os.IsNotExist(err) {
+			t.Errorf("host %s: %s not removed (%v)", h.Host, filepath.Dir(h.Bench), err)
+		}
+	}
+	var left []string
+	procs, _ := filepath.Glob("/proc/[0-9]*")
+	for _, p := range procs {
+		exe, err := os.Readlink(p + "/exe")
+		if err != nil {
+			continue
+		}
+		for _, d := range dirs {
+			if strings.HasPrefix(exe, d) {
+				cmdline, _ := os.ReadFile(p + "/cmdline")
+				left = append(left, filepath.Base(p)+" "+strings.ReplaceAll(string(cmdline), "\x00", " "))
+			}
+		}
+	}
+	return left
+}
+
+// TestRunAcrossHosts: a smoke run with its servers on a host and its load
+// from two more, over ssh: every case measured, each repeat's load split
+// between the two load hosts with their clock offsets, the parts adding
+// up, the hosts described, and nothing left running on any of them.
+func TestRunAcrossHosts(t *testing.T) {
+	out := filepath.Join(t.TempDir(), "run")
+	s := modeltest.StartCommand(t, hostsRun(t, out))
+	if st := s.Wait(5 * time.Minute); st != 0 {
+		t.Fatalf("bench run across hosts: status %d\n%s", st, s.Stderr())
+	}
+	run, err := results.Load(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !run.Complete || len(run.Env.Hosts) != 3 || run.Env.Hosts[0].Role != "server" || run.Env.Hosts[0].CPUs < 1 {
+		t.Fatalf("complete %v, hosts %+v", run.Complete, run.Env.Hosts)
+	}
+	if !strings.Contains(run.Placement.Note, "servers on root@127.0.0.1") {
+		t.Errorf("placement note %q", run.Placement.Note)
+	}
+	for _, c := range run.Cases {
+		if c.Error != "" || c.Summary == nil || c.Summary.Requests == 0 {
+			t.Errorf("case %s: error %q", c.ID, c.Error)
+			continue
+		}
+		// The server's CPU and memory, read on its host.
+		if c.Summary.ServerCPUPerReq.Median <= 0 || c.Repeats[0].ServerProcs < 1 || c.Repeats[0].ServerRSS <= 0 {
+			t.Errorf("case %s: server CPU per request %v, %d processes, RSS %d", c.ID, c.Summary.ServerCPUPerReq.Median, c.Repeats[0].ServerProcs, c.Repeats[0].ServerRSS)
+		}
+		if v, _ := results.LookupVariant(c.Model); v.Prefork() && c.Repeats[0].ServerProcs != c.Workers+1 {
+			t.Errorf("case %s: %d server processes, want the master and %d workers", c.ID, c.Repeats[0].ServerProcs, c.Workers)
+		}
+		for i, r := range c.Repeats {
+			hs := r.Load.LoadHosts
+			var sum int64
+			for _, h := range hs {
+				sum += h.Requests
+				if h.ClockOffsetMs == nil || h.Requests == 0 {
+					t.Errorf("case %s repeat %d: host row %+v", c.ID, i, h)
+				}
+			}
+			if len(hs) != 2 || hs[0].Host != "root@127.0.0.1:"+strings.Split(hs[0].Host, ":")[1] || sum != r.Load.Requests {
+				t.Errorf("case %s repeat %d: %d load hosts adding up to %d of %d requests", c.ID, i, len(hs), sum, r.Load.Requests)
+			}
+		}
+	}
+	md, err := os.ReadFile(filepath.Join(out, "report.md"))
+	if err != nil || !strings.Contains(string(md), "root@127.0.0.2") {
+		t.Errorf("report.md does not list the hosts (%v)", err)
+	}
+	if left := leftOnHosts(t, run); len(left) > 0 {
+		t.Errorf("left running on the hosts: %v", left)
+	}
+	settled(t)
+}
+
+// TestRunAcrossHostsInterrupted: Ctrl-C mid-run stops the remote servers
+// and generators, saves what was measured, and leaves nothing running.
+func TestRunAcrossHostsInterrupted(t *testing.T) {
+	out := filepath.Join(t.TempDir(), "run")
+	s := modeltest.StartCommand(t, hostsRun(t, out, "--duration", "3s"))
+	s.WaitLog(regexp.MustCompile(`^\[1/\d+\] `), 0, 120*time.Second)
+	s.Signal(syscall.SIGINT)
+	if st := s.Wait(60 * time.Second); st != 1 {
+		t.Errorf("exit status %d after Ctrl-C, want 1\n%s", st, s.Stderr())
+	}
+	run, err := results.Load(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if run.Complete || len(run.Cases) < 1 || run.Cases[0].Summary == nil {
+		t.Fatalf("after Ctrl-C: complete %v, %d cases\n%s", run.Complete, len(run.Cases), s.Stderr())
+	}
+	if left := leftOnHosts(t, run); len(left) > 0 {
+		t.Errorf("left running on the hosts: %v", left)
+	}
+	settled(t)
+}
+
+// settled checks that nothing this test started runs any more, but the
+// test sshd, and reaps what is dead: the remote processes run under the
+// test's sshd, so those whose parents exit first come to this process,
+// the subreaper (TestMain), to be reaped.
+func settled(t *testing.T) {
+	t.Helper()
+	var dead []int
+	for _, p := range leftovers(t) {
+		st, err := os.ReadFile("/proc/" + strconv.Itoa(p) + "/stat")
+		if err != nil {
+			continue // gone meanwhile
+		}
+		// pid (comm) state ...
+		s := string(st)
+		i := strings.LastIndexByte(s, ')')
+		comm, state := s[strings.IndexByte(s, '(')+1:i], strings.Fields(s[i+1:])[0]
+		switch {
+		case comm == "sshd" || strings.HasPrefix(comm, "sshd"):
+		case state == "Z":
+			dead = append(dead, p)
+		default:
+			cmdline, _ := os.ReadFile("/proc/" + strconv.Itoa(p) + "/cmdline")
+			t.Errorf("left running: %d %s", p, strings.ReplaceAll(string(cmdline), "\x00", " "))
+		}
+	}
+	proc.WaitGone(dead, 10*time.Second)
+}
+
+// TestRunHostUnreachable: a host nothing answers on fails the run at
+// once, with one line naming it.
+func TestRunHostUnreachable(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	host := "root@" + ln.Addr().String()
+	ln.Close()
+	st, stdout, stderr := modeltest.RunToExit(t, bench("run", "--profile", "smoke", "--out", t.TempDir(), "--loadgen-host", host,
+		"--ssh", "ssh -F /dev/null -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null"))
+	if st != 1 || stdout != "" || !oneLine(stderr) || !strings.HasPrefix(stderr, "bench run: host "+host+": ") || !strings.Contains(stderr, "Connection refused") {
+		t.Errorf("status %d, stdout %q, stderr %q; want status 1 and one line naming %s", st, stdout, stderr, host)
+	}
+	for _, args := range [][]string{
+		{"run", "--loadgen-host", "a b"},
+		{"run", "--server-host", "u@h:99999"},
+		{"run", "--loadgen-host", "h", "--loadgen-host", "h"},
+		{"run", "--loadgen-host", "h", "--ssh", "ssh 'unterminated"},
+	} {
+		st, stdout, stderr := modeltest.RunToExit(t, bench(args...))
+		if st != 2 || stdout != "" || !oneLine(stderr) {
+			t.Errorf("bench %s: status %d, stdout %q, stderr %q; want status 2 and one line", strings.Join(args, " "), st, stdout, stderr)
+		}
+	}
+}
+
+// TestRunAcrossHostsServerDies: the server host's server killed mid-case
+// fails that case with an error naming the host; the run saves it, and
+// nothing is left running.
+func TestRunAcrossHostsServerDies(t *testing.T) {
+	out := filepath.Join(t.TempDir(), "run")
+	s := modeltest.StartCommand(t, hostsRun(t, out, "--models", "singlecore", "--workloads", "hello", "--duration", "20s"))
+	// The server, once it listens: a shipped bench running serve.
+	var pid int
+	for pid == 0 {
+		if s.Exited() {
+			t.Fatalf("bench run exited first:\n%s", s.Stderr())
+		}
+		procs, _ := filepath.Glob("/proc/[0-9]*")
+		for _, p := range procs {
+			exe, _ := os.Readlink(p + "/exe")
+			cmdline, _ := os.ReadFile(p + "/cmdline")
+			if strings.HasPrefix(exe, os.TempDir()+"/corebench.") && strings.Contains(string(cmdline), "\x00serve\x00") && !strings.Contains(string(cmdline), "lifeline") {
+				pid, _ = strconv.Atoi(filepath.Base(p))
+			}
+		}
+		if pid == 0 {
+			time.Sleep(20 * time.Millisecond) // polling /proc: no event to wait on for another session's process
+		}
+	}
+	s.WaitLog(regexp.MustCompile(`^bench run: profile`), 0, 60*time.Second)
+	syscall.Kill(pid, syscall.SIGKILL)
+	if st := s.Wait(2 * time.Minute); st != 1 {
+		t.Errorf("exit status %d, want 1\n%s", st, s.Stderr())
+	}
+	run, err := results.Load(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(run.Cases) != 1 || !strings.HasPrefix(run.Cases[0].Error, "server host 127.0.0.1: ") || strings.Contains(run.Cases[0].Error, "\n") {
+		t.Errorf("cases %+v; want one, its error one line naming the server host", run.Cases)
+	}
+	if left := leftOnHosts(t, run); len(left) > 0 {
+		t.Errorf("left running on the hosts: %v", left)
+	}
+	settled(t)
+}

@@ -1,0 +1,178 @@
+package main
+
+import (
+	"bufio"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"os/signal"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/corebench/corebench/internal/proc"
+	"github.com/corebench/corebench/internal/remote"
+)
+
+// The two commands internal/remote runs on other hosts over ssh; not for
+// users, so not in the help.
+func init() {
+	register(&command{name: "lifeline", hidden: true,
+		usage: "lifeline -- COMMAND [ARGS...]: run COMMAND until standard input closes, then stop it and its process group",
+		run:   runLifeline})
+	register(&command{name: "clock", hidden: true,
+		usage: "clock: answer each line of standard input with this machine's time, in ns since 1970",
+		run:   runClock})
+}
+
+// lifelineGrace is how long a command may take to stop once its lifeline
+// is cut, before it is killed: long enough for bench attack to print the
+// summary of what it measured.
+const lifelineGrace = 10 * time.Second
+
+// runLifeline runs a command in its own process group and ties it to
+// this process's standard input: when the input closes (the ssh session
+// ended, or the driver closed it to stop the command) or this process is
+// told to stop, the group gets SIGTERM, then SIGKILL after a grace. The
+// command's output goes straight to ours. Its exit status is ours.
+func runLifeline(c *cli, args []string) error {
+	if len(args) > 0 && args[0] == "--" {
+		args = args[1:]
+	}
+	if len(args) == 0 {
+		return usagef("want lifeline -- COMMAND [ARGS...]")
+	}
+	cmd := exec.Command(args[0], args[1:]...)
+	cmd.Stdout, cmd.Stderr = os.Stdout, os.Stderr
+	cmd.SysProcAttr = lifelineAttr()
+	sigs := make(chan os.Signal, 1)
+	signal.Notify(sigs, syscall.SIGTERM, syscall.SIGINT, syscall.SIGHUP)
+	defer signal.Stop(sigs)
+	if err := cmd.Start(); err != nil {
+		return err
+	}
+	pgid := cmd.Process.Pid
+	cut := make(chan struct{})
+	go func() {
+		io.Copy(io.Discard, os.Stdin)
+		close(cut)
+	}()
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	var err error
+	exited := false
+	select {
+	case err = <-done:
+		exited = true
+	case <-cut:
+	case <-sigs:
+	}
+	if !exited {
+		syscall.Kill(-pgid, syscall.SIGTERM)
+		t := time.NewTimer(lifelineGrace)
+		select {
+		case err = <-done:
+		case <-t.C:
+			syscall.Kill(-pgid, syscall.SIGKILL)
+			err = <-done
+		}
+		t.Stop()
+	}
+	syscall.Kill(-pgid, syscall.SIGKILL) // whatever of the group is left
+	if ee, ok := err.(*exec.ExitError); ok {
+		if ws, ok := ee.Sys().(syscall.WaitStatus); ok && ws.Signaled() && exited {
+			// Not stopped by us: say so, as its exit status alone would
+			// read like ssh's own failure (255).
+			return fmt.Errorf("%s %s was killed by signal %v", filepath.Base(args[0]), strings.Join(args[1:min(2, len(args))], " "), ws.Signal())
+		}
+		return exitStatus(ee.ExitCode())
+	}
+	return err
+}
+
+// exitStatus is an error Main exits with as is, having printed nothing:
+// the command printed its own.
+type exitStatus int
+
+func (e exitStatus) Error() string { return "exit status " + strconv.Itoa(int(e)) }
+
+func runClock(c *cli, args []string) error {
+	in := bufio.NewScanner(os.Stdin)
+	w := bufio.NewWriter(c.stdout)
+	for in.Scan() {
+		fmt.Fprintln(w, time.Now().UnixNano())
+		if err := w.Flush(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func init() {
+	register(&command{name: "procstat", hidden: true,
+		usage: "procstat EXE: the CPU seconds, peak memory and count of the processes of every server run by EXE under a lifeline, as one JSON line",
+		run:   runProcstat})
+}
+
+// runProcstat reads, on a server host, what the suite reads from /proc
+// for a local server: each `bench serve` started under a lifeline by the
+// binary exe, with its workers.
+func runProcstat(c *cli, args []string) error {
+	if len(args) != 1 {
+		return usagef("want procstat EXE")
+	}
+	var st remote.ServerStats
+	for _, pid := range lifelineServers(args[0]) {
+		tree := proc.Tree(pid)
+		st.MasterCPU += proc.CPUSeconds(tree[:1])
+		st.CPU += proc.CPUSeconds(tree)
+		st.RSS += proc.PeakRSS(tree)
+		st.Procs += len(tree)
+	}
+	b, err := json.Marshal(st)
+	if err != nil {
+		return err
+	}
+	_, err = fmt.Fprintf(c.stdout, "%s\n", b)
+	return err
+}
+
+// lifelineServers are the pids of the `bench serve` processes that
+// lifelines of exe started.
+func lifelineServers(exe string) []int {
+	var out []int
+	dirs, _ := os.ReadDir("/proc")
+	for _, d := range dirs {
+		pid, err := strconv.Atoi(d.Name())
+		if err != nil {
+			continue
+		}
+		args := cmdline(pid)
+		if len(args) < 2 || args[1] != "lifeline" || !sameExe(pid, exe) {
+			continue
+		}
+		for _, ch := range proc.Children(pid) {
+			if a := cmdline(ch); len(a) > 1 && a[1] == "serve" {
+				out = append(out, ch)
+			}
+		}
+	}
+	return out
+}
+
+func cmdline(pid int) []string {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/cmdline")
+	if err != nil || len(b) == 0 {
+		return nil
+	}
+	return strings.Split(strings.TrimSuffix(string(b), "\x00"), "\x00")
+}
+
+func sameExe(pid int, exe string) bool {
+	l, err := os.Readlink("/proc/" + strconv.Itoa(pid) + "/exe")
+	return err == nil && strings.TrimSuffix(l, " (deleted)") == exe
+}

@@ -1,0 +1,281 @@
+package main
+
+import (
+	"cmp"
+	"context"
+	"fmt"
+	"io"
+	"os/exec"
+	"strings"
+	"sync"
+
+	"github.com/corebench/corebench/internal/affinity"
+	"github.com/corebench/corebench/internal/remote"
+	"github.com/corebench/corebench/models"
+	"github.com/corebench/corebench/results"
+	"github.com/corebench/corebench/suite"
+)
+
+// hostFlags are bench run's flags for a run across hosts.
+type hostFlags struct {
+	server string
+	load   []string
+	ssh    string
+}
+
+func (h *hostFlags) define(fs interface {
+	StringVar(*string, string, string, string)
+	StringArrayVar(*[]string, string, []string, string)
+}) {
+	fs.StringVar(&h.server, "server-host", "", "run every server on this host, [user@]host[:port], over ssh; the load hosts (or this machine) must reach it at that name")
+	fs.StringArrayVar(&h.load, "loadgen-host", nil, "send the load from this host, [user@]host[:port], over ssh (repeatable): each sends one segment of it, all started together")
+	fs.StringVar(&h.ssh, "ssh", "ssh", "the ssh command line for --server-host and --loadgen-host, e.g. 'ssh -i KEY -o StrictHostKeyChecking=no'")
+}
+
+func (h *hostFlags) any() bool { return h.server != "" || len(h.load) > 0 }
+
+// check validates the flags without contacting any host.
+func (h *hostFlags) check() error {
+	specs := append([]string{}, h.load...)
+	if h.server != "" {
+		specs = append(specs, h.server)
+	}
+	seen := map[string]bool{}
+	for _, s := range specs {
+		sp, err := remote.ParseSpec(s)
+		if err != nil {
+			return usagef("%v", err)
+		}
+		if seen[sp.String()] && s != h.server {
+			return usagef("--loadgen-host %s given twice: each load host sends its own segment", s)
+		}
+		seen[sp.String()] = true
+	}
+	if _, err := splitWords(h.ssh); err != nil || strings.TrimSpace(h.ssh) == "" {
+		return usagef("--ssh %q: want a command line, e.g. 'ssh -i KEY'", h.ssh)
+	}
+	return nil
+}
+
+// hosts is a run's other machines, dialed.
+type hosts struct {
+	server *remote.Host
+	load   []*remote.Host
+}
+
+// dial reaches every host at once (each ships bench and measures its
+// clock) and reports each on stderr; the first failure fails them all.
+func (h *hostFlags) dial(ctx context.Context, stderr io.Writer) (*hosts, error) {
+	sshArgs, _ := splitWords(h.ssh)
+	specs := append([]string{}, h.load...)
+	if h.server != "" {
+		specs = append(specs, h.server)
+	}
+	got := make([]*remote.Host, len(specs))
+	errs := make([]error, len(specs))
+	var wg sync.WaitGroup
+	for i, s := range specs {
+		wg.Go(func() { got[i], errs[i] = remote.Dial(ctx, s, remote.Options{SSH: sshArgs}) })
+	}
+	wg.Wait()
+	hs := &hosts{load: got[:len(h.load)]}
+	if h.server != "" {
+		hs.server = got[len(specs)-1]
+	}
+	for _, err := range errs {
+		if err != nil {
+			hs.close(stderr)
+			return nil, err
+		}
+	}
+	for i, x := range got {
+		role := "load"
+		if i == len(h.load) {
+			role = "server"
+		}
+		how := "shipped to " + x.Dir
+		if x.Dir == "" {
+			how = "found at " + x.Bench
+		}
+		fmt.Fprintf(stderr, "bench run: %s host %s: %s, %d CPUs, kernel %s; bench %s; clock %+.3f ms (±%.3f)\n",
+			role, x.Spec, x.Machine.CPUModel, x.Machine.CPUs, x.Machine.Kernel, how, x.Clock.OffsetMs, x.Clock.RTTMs/2)
+	}
+	return hs, nil
+}
+
+// close stops what runs on the hosts and removes what was shipped.
+func (hs *hosts) close(stderr io.Writer) {
+	if hs == nil {
+		return
+	}
+	for _, x := range append([]*remote.Host{hs.server}, hs.load...) {
+		if x != nil {
+			if err := x.Close(); err != nil {
+				fmt.Fprintf(stderr, "bench run: %v\n", err)
+			}
+		}
+	}
+}
+
+// place applies --server-cpus, --loadgen-cpus and --workers to the hosts
+// they name: the servers' CPUs are those of the server host, the
+// generator's those of each load host (bench attack --cpus there).
+func (hs *hosts) place(f *runFlags, place *results.Placement, workers *int) error {
+	if hs == nil {
+		return nil
+	}
+	onHost := func(flag, list string, x *remote.Host) ([]int, error) {
+		all := make([]int, x.Machine.CPUs)
+		for i := range all {
+			all[i] = i
+		}
+		if list == "" {
+			return all, nil
+		}
+		cpus, err := affinity.ParseOrdered(list)
+		if err != nil {
+			return nil, usagef("%s: %v", flag, err)
+		}
+		if err := affinity.Check(cpus, all); err != nil {
+			return nil, usagef("%s on %s: %v", flag, x.Spec, err)
+		}
+		return cpus, nil
+	}
+	var notes []string
+	if hs.server != nil {
+		cpus, err := onHost("--server-cpus", f.serverCPUs, hs.server)
+		if err != nil {
+			return err
+		}
+		place.ServerCPUs = cpus
+		notes = append(notes, fmt.Sprintf("servers on %s (CPUs %s)", hs.server.Spec, affinity.Format(cpus)))
+		if len(hs.load) == 0 { // the load from here, on every CPU unless told
+			if f.loadgenCPUs != "" {
+				place.LoadgenCPUs, _ = affinity.ParseOrdered(f.loadgenCPUs)
+			} else if place.LoadgenCPUs, err = affinity.Allowed(); err != nil {
+				return err
+			}
+			notes = append(notes, "load from this machine (CPUs "+affinity.Format(place.LoadgenCPUs)+")")
+		}
+	} else if f.serverCPUs == "" {
+		all, err := affinity.Allowed()
+		if err != nil {
+			return err
+		}
+		place.ServerCPUs = all // the load is elsewhere: every CPU here is the servers'
+		notes = append(notes, "servers on this machine (CPUs "+affinity.Format(all)+")")
+	}
+	if len(hs.load) > 0 {
+		var names []string
+		for _, x := range hs.load {
+			if _, err := onHost("--loadgen-cpus", f.loadgenCPUs, x); err != nil {
+				return err
+			}
+			names = append(names, x.Spec.String())
+		}
+		place.LoadgenCPUs = nil
+		if f.loadgenCPUs != "" {
+			place.LoadgenCPUs, _ = affinity.ParseOrdered(f.loadgenCPUs)
+		}
+		notes = append(notes, "load from "+strings.Join(names, ", ")+" (CPUs "+cmp.Or(f.loadgenCPUs, "all")+" there)")
+	}
+	place.Shared = false
+	place.Note = strings.Join(notes, "; ")
+	*workers = len(place.ServerCPUs)
+	if f.workers != "" {
+		n, err := models.ParseWorkers(f.workers, len(place.ServerCPUs))
+		if err != nil {
+			return usagef("--workers: %v", err)
+		}
+		*workers = n
+	}
+	return nil
+}
+
+// apply sends the suite's servers and load to the hosts.
+func (hs *hosts) apply(o *suite.Options, loadgenCPUs string, stderr io.Writer) {
+	if hs == nil {
+		return
+	}
+	if hs.server != nil {
+		o.Serve = func(args ...string) *exec.Cmd { return hs.server.Command(args...) }
+		o.ServerHost = hs.server.Spec.Host
+		o.ReadServer = func(ctx context.Context) (suite.ServerReading, error) {
+			st, err := hs.server.ServerStats(ctx)
+			return suite.ServerReading{CPU: st.CPU, MasterCPU: st.MasterCPU, PeakRSS: st.RSS, Procs: st.Procs}, err
+		}
+	}
+	if len(hs.load) > 0 {
+		var mu sync.Mutex
+		fleet := &remote.Fleet{Hosts: hs.load, CPUs: loadgenCPUs, Warn: func(s string) {
+			mu.Lock()
+			defer mu.Unlock()
+			fmt.Fprintf(stderr, "bench run: warning: %s\n", s)
+		}}
+		o.Generate = fleet.Generate
+	}
+}
+
+// localLoad reports whether this machine sends the load.
+func (hs *hosts) localLoad() bool { return hs == nil || len(hs.load) == 0 }
+
+// env describes the hosts for results.json.
+func (hs *hosts) env() []results.HostEnv {
+	if hs == nil {
+		return nil
+	}
+	var out []results.HostEnv
+	add := func(x *remote.Host, role string) {
+		out = append(out, results.HostEnv{Host: x.Spec.String(), Role: role, Hostname: x.Machine.Hostname, Arch: x.Machine.Arch,
+			Kernel: x.Machine.Kernel, CPUModel: x.Machine.CPUModel, CPUs: x.Machine.CPUs, Bench: x.Bench, Shipped: x.Dir != "",
+			ClockOffsetMs: x.Clock.OffsetMs, ClockRTTMs: x.Clock.RTTMs})
+	}
+	if hs.server != nil {
+		add(hs.server, "server")
+	}
+	for _, x := range hs.load {
+		add(x, "load")
+	}
+	return out
+}
+
+// splitWords splits a command line into words: blanks separate them,
+// single and double quotes group them, a backslash escapes.
+func splitWords(s string) ([]string, error) {
+	var out []string
+	var cur strings.Builder
+	in, quote, esc := false, rune(0), false
+	for _, r := range s {
+		switch {
+		case esc:
+			cur.WriteRune(r)
+			esc, in = false, true
+		case r == '\\' && quote != '\'':
+			esc = true
+		case quote != 0:
+			if r == quote {
+				quote = 0
+			} else {
+				cur.WriteRune(r)
+			}
+		case r == '\'' || r == '"':
+			quote, in = r, true
+		case r == ' ' || r == '\t' || r == '\n':
+			if in {
+				out = append(out, cur.String())
+				cur.Reset()
+				in = false
+			}
+		default:
+			cur.WriteRune(r)
+			in = true
+		}
+	}
+	if quote != 0 || esc {
+		return nil, fmt.Errorf("unterminated quote")
+	}
+	if in {
+		out = append(out, cur.String())
+	}
+	return out, nil
+}
