@@ -34,13 +34,13 @@ func blockChart(r *results.Scenario, dir, sub string) ([]string, error) {
 			top, end = math.Max(top, s.Ms), math.Max(end, s.T)
 		}
 	}
-	top = niceMax(math.Max(top, b.ThresholdMs) * 1.25) // room for the panel's label
+	top = niceMax(math.Max(top, b.ThresholdMs) * 2) // room for the panel's label, above the stall
 	var panels []*plot.Plot
 	for _, run := range b.Runs {
 		// Every panel alike, time labelled on each: plot.Align gives a
 		// panel with more axis below it a taller data area, not the same.
 		p := newPlot("", "latency", true)
-		// Few ticks: four short panels have room for three labels each.
+		// Few ticks: short panels have room for three labels each.
 		p.Y.Tick.Marker = plot.ConstantTicks{{Value: 0, Label: "0"}, {Value: top / 2, Label: msLabel(top / 2)}, {Value: top, Label: msLabel(top)}}
 		p.Y.Min, p.Y.Max = 0, top
 		p.X.Min, p.X.Max = 0, end
@@ -73,20 +73,30 @@ func blockChart(r *results.Scenario, dir, sub string) ([]string, error) {
 			sc.GlyphStyle = draw.GlyphStyle{Color: errorRed, Radius: vg.Points(4), Shape: draw.CrossGlyph{}}
 			p.Add(sc)
 		}
-		text := fmt.Sprintf("%s: p99 %s, %d of %d over %s", run.Setup, Millis(run.P99), run.Over, run.Due, Millis(b.ThresholdMs))
-		// Top right, clear of the block (at a third of the run) and its
-		// dots, which lie low after it.
+		// Top right, on two lines so that half a slide's width holds it,
+		// clear of the block (at a third of the run) and of its dots,
+		// which lie low after it.
+		text := fmt.Sprintf("%s\np99 %s, %d of %d over %s", run.Setup, Millis(run.P99), run.Over, run.Due, Millis(b.ThresholdMs))
 		st := textStyle(tickSize, true, c)
-		st.XAlign = draw.XRight
-		p.Add(label{x: end, y: top, dx: -vg.Points(8), dy: -vg.Points(24), text: text, style: st})
+		st.XAlign, st.YAlign = draw.XRight, draw.YTop
+		p.Add(label{x: end, y: top, dx: -vg.Points(8), dy: -vg.Points(4), text: text, style: st})
 		panels = append(panels, p)
 	}
 	return writeChart(dir, &chart{name: "timeline", fig: &fig{
 		title:    fmt.Sprintf("One %.0f ms request of CPU among %.0f req/s of %s", b.TargetMs, b.Rate, b.Path),
 		subtitle: fmt.Sprintf("%s\neach dot a cheap request, at its send time; shaded: the slow /cpu?n=%d, from its send to its answer", sub, b.Iters),
 		note:     fmt.Sprintf("latency from when each request was due (open loop); dotted: %s; the counts are of the requests due while the slow one ran", Millis(b.ThresholdMs)),
-		panels:   panels, stacked: true,
+		panels:   panels, stacked: true, cols: blockCols(len(panels)),
 	}})
+}
+
+// blockCols is how many columns the block chart's panels take: past
+// three, two, so that each panel keeps a readable height on one slide.
+func blockCols(panels int) int {
+	if panels > 3 {
+		return 2
+	}
+	return 1
 }
 
 // span shades the plot between two x values, top to bottom.

@@ -63,6 +63,22 @@ func TestBlockScenario(t *testing.T) {
 			t.Errorf("the table lacks %q:\n%s", want, b.String())
 		}
 	}
+	// With an external server beside the four, the panels go in two
+	// columns: still one chart of the slide's size.
+	r.Block.Runs = append(r.Block.Runs, r.Block.Runs[1])
+	r.Block.Runs[4].Setup, r.Block.Runs[4].Model, r.Block.Runs[4].EventLoop = "node", "node", false
+	ndir := t.TempDir()
+	if d := os.Getenv("REPORT_KEEP"); d != "" {
+		ndir = filepath.Join(d, "block-node")
+	}
+	files, err = RenderScenario(r, results.Env{CPUModel: "Test CPU", CPUs: 2}, time.Date(2026, 12, 2, 0, 0, 0, 0, time.UTC), ndir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkPNG(t, files[0])
+	if blockCols(5) != 2 || blockCols(3) != 1 {
+		t.Errorf("columns: %d for 5 panels, %d for 3; want 2 and 1", blockCols(5), blockCols(3))
+	}
 	r.Block.Runs = nil
 	if _, err := RenderScenario(r, results.Env{}, time.Time{}, t.TempDir()); err == nil {
 		t.Error("a block scenario without runs was drawn")

@@ -136,6 +136,7 @@ type fig struct {
 	legend          *plot.Legend
 	note            string
 	stacked         bool // panels one above the other (timelines), not side by side
+	cols            int  // stacked: this many columns of them (0 is 1), filled row by row
 }
 
 func newLegend() *plot.Legend {
@@ -187,13 +188,21 @@ func (f *fig) draw(c draw.Canvas) {
 	if f.stacked {
 		// plot.Align lines the data areas up, so one x is one instant in
 		// every panel whatever the width of each y axis's labels.
-		rows := make([][]*plot.Plot, len(f.panels))
-		for i, p := range f.panels {
-			rows[i] = []*plot.Plot{p}
+		cols := max(f.cols, 1)
+		rows := make([][]*plot.Plot, (len(f.panels)+cols-1)/cols)
+		for i := range rows {
+			rows[i] = make([]*plot.Plot, cols) // a cell past the last panel stays nil: empty
 		}
-		tiles := draw.Tiles{Rows: len(f.panels), Cols: 1, PadY: vg.Points(14)}
+		for i, p := range f.panels {
+			rows[i/cols][i%cols] = p
+		}
+		tiles := draw.Tiles{Rows: len(rows), Cols: cols, PadY: vg.Points(14), PadX: gap}
 		for i, cs := range plot.Align(rows, tiles, area) {
-			f.panels[i].Draw(cs[0])
+			for j, c := range cs {
+				if p := rows[i][j]; p != nil {
+					p.Draw(c)
+				}
+			}
 		}
 		return
 	}
