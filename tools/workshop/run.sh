@@ -353,7 +353,8 @@ run_fg() {
 }
 
 # keep_charts SOURCE NAME copies the charts a scenario listed on its
-# "written:" line as NAME.png, NAME-counters.svg, ...
+# "written:" line as NAME.png, NAME-counters.svg, ..., and its
+# result.json as NAME.json.
 keep_charts() {
   local src=$1 name=$2 f base stem ext files
   files=$(sed -n 's/^written: //p' "$tmp/out")
@@ -365,7 +366,14 @@ keep_charts() {
   for f in $files; do
     base=$(basename "$f")
     stem=${base%.*} ext=${base##*.}
-    case $ext in png | svg) ;; *) continue ;; esac
+    case $ext in
+    png | svg) ;;
+    json) # what was measured, every sample, kept beside its charts
+      cp "$f" "$out/$name.json"
+      continue
+      ;;
+    *) continue ;;
+    esac
     if [ "$stem" = timeline ]; then
       cp "$f" "$out/$name.$ext"
     else
