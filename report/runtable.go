@@ -19,10 +19,14 @@ func RunTable(w io.Writer, run *results.Run) {
 	fmt.Fprintln(tw, "CASE\tREQ/S\tP50\tP99\tERRORS\tSERVER CPU/REQ\tLIMITED BY")
 	var seen caseFlag
 	bound, noise := false, false
+	var failed []*results.Case
 	for i := range run.Cases {
 		c := &run.Cases[i]
 		if !measured(c) {
-			fmt.Fprintf(tw, "%s\tfailed: %s\t\t\t\t\t\n", c.ID, failure(c))
+			// Its error below the table: a long one in a column would
+			// push every other row's figures off the screen.
+			fmt.Fprintf(tw, "%s\tfailed\t\t\t\t\t\n", c.ID)
+			failed = append(failed, c)
 			continue
 		}
 		s, f := c.Summary, flagOf(c)
@@ -36,6 +40,9 @@ func RunTable(w io.Writer, run *results.Run) {
 			p50, p99, errorsText(s), s.ServerCPUPerReq.Median, limitText(s))
 	}
 	tw.Flush()
+	for _, c := range failed {
+		fmt.Fprintf(w, "%s failed: %s\n", c.ID, failure(c))
+	}
 	if seen.saturated {
 		fmt.Fprintln(w, markSaturated+" the load generator was the bottleneck: the server may be faster.")
 	}

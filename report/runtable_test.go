@@ -50,6 +50,11 @@ func TestRunTable(t *testing.T) {
 			}
 		}
 	}
+	// A failed case's error is said once, below the table, so that it
+	// does not widen the req/s column of every row.
+	if n := strings.Count(b.String(), "server exited"); n != 1 || len(lines["clean"]) > 100 {
+		t.Errorf("the error is printed %d times, and the clean row is %d bytes wide:\n%s", n, len(lines["clean"]), b.String())
+	}
 	if strings.ContainsAny(lines["clean"], "⚠†≥↓‡") {
 		t.Errorf("a clean case is marked: %q", lines["clean"])
 	}
