@@ -56,6 +56,11 @@ func TestRunExternal(t *testing.T) {
 	if len(run.Servers) != 3 || run.Servers[0].Name != "gotest" || run.Servers[0].Command != externalCommand() {
 		t.Errorf("servers recorded %+v", run.Servers)
 	}
+	// The recorded command line pastes back into a shell: --server's
+	// command is one word.
+	if w, err := splitWords(run.Env.CommandLine); err != nil || !slices.Contains(w, "quitter=echo 'port taken, giving up' >&2; exit 3") {
+		t.Errorf("the command line %q does not give back --server's words (%v)", run.Env.CommandLine, err)
+	}
 	byModel := map[string]int{}
 	for _, c := range run.Cases {
 		byModel[c.Model]++

@@ -17,6 +17,7 @@ import (
 
 	"github.com/corebench/corebench/internal/affinity"
 	"github.com/corebench/corebench/internal/proc"
+	"github.com/corebench/corebench/internal/remote"
 	"github.com/corebench/corebench/internal/topology"
 	"github.com/corebench/corebench/loadgen"
 	"github.com/corebench/corebench/models"
@@ -152,7 +153,7 @@ func runRun(c *cli, args []string) error {
 	host, _ := os.Hostname()
 	run := &results.Run{
 		ID: start.Format("20060102T150405Z") + "-" + host, Started: start, Profile: prof.Name,
-		Env:       suite.Environment(version, commit(), strings.TrimSpace("bench run "+strings.Join(args, " "))),
+		Env:       suite.Environment(version, commit(), strings.TrimSpace("bench run "+quoteArgs(args))),
 		Placement: place, Topology: suite.TopologyRecord(topo), Servers: results.ServersOf(prof.Models),
 		Settings: results.Settings{Duration: prof.Duration.Seconds(), Warmup: prof.Warmup.Seconds(), Repeat: prof.Repeat,
 			Engine: f.engine, CPUIters: cmp.Or(f.cpuIters, workload.DefaultCPUIters), IOMs: f.ioMs,
@@ -404,4 +405,14 @@ func printRun(w io.Writer, run *results.Run, dir string) {
 	}
 	fmt.Fprintf(w, "\n%s run of %d cases in %s: %s, %s and the charts\n", state, len(run.Cases), dir,
 		report.MarkdownFile, report.HTMLFile)
+}
+
+// quoteArgs is args as a shell line: results.json and the report give
+// the command as one can paste it, --server's quotes and all.
+func quoteArgs(args []string) string {
+	q := make([]string, len(args))
+	for i, a := range args {
+		q[i] = remote.Quote(a)
+	}
+	return strings.Join(q, " ")
 }

@@ -240,7 +240,7 @@ const clockRounds = 8
 // measureClock runs `bench clock` there: each line sent is answered with
 // the host's time.
 func (h *Host) measureClock(ctx context.Context) (Clock, error) {
-	cmd := exec.CommandContext(ctx, h.ssh[0], h.argv(quote(h.Bench) + " clock")[1:]...)
+	cmd := exec.CommandContext(ctx, h.ssh[0], h.argv(Quote(h.Bench) + " clock")[1:]...)
 	in, err := cmd.StdinPipe()
 	if err != nil {
 		return Clock{}, err
@@ -309,9 +309,9 @@ func (h *Host) Command(args ...string) *exec.Cmd {
 
 // remoteArgs is the remote command line of bench args under a lifeline.
 func (h *Host) remoteArgs(args []string) string {
-	q := []string{"exec", quote(h.Bench), "lifeline", "--", quote(h.Bench)}
+	q := []string{"exec", Quote(h.Bench), "lifeline", "--", Quote(h.Bench)}
 	for _, a := range args {
-		q = append(q, quote(a))
+		q = append(q, Quote(a))
 	}
 	return strings.Join(q, " ")
 }
@@ -372,7 +372,7 @@ func (h *Host) Close() error {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	_, err := h.output(ctx, fmt.Sprintf(reapScript, quote(h.Dir), closeGrace/(100*time.Millisecond)), nil)
+	_, err := h.output(ctx, fmt.Sprintf(reapScript, Quote(h.Dir), closeGrace/(100*time.Millisecond)), nil)
 	if err != nil {
 		return &Error{Host: h.Spec.String(), Err: fmt.Errorf("removing %s: %w", h.Dir, err)}
 	}
@@ -409,8 +409,8 @@ func sshError(last string, code int) string {
 	return last
 }
 
-// quote quotes s for a POSIX shell.
-func quote(s string) string {
+// Quote quotes s for a POSIX shell, leaving a plain word as it is.
+func Quote(s string) string {
 	if s != "" && strings.Trim(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_./:=@,+%") == "" {
 		return s
 	}
@@ -490,7 +490,7 @@ type ServerStats struct {
 // session.
 func (h *Host) ServerStats(ctx context.Context) (ServerStats, error) {
 	var st ServerStats
-	out, err := h.output(ctx, quote(h.Bench)+" procstat "+quote(h.Bench), nil)
+	out, err := h.output(ctx, Quote(h.Bench)+" procstat "+Quote(h.Bench), nil)
 	if err != nil {
 		return st, &Error{Host: h.Spec.String(), Err: fmt.Errorf("reading the server's CPU: %w", err)}
 	}

@@ -46,8 +46,8 @@ func TestParseSpec(t *testing.T) {
 
 func TestQuote(t *testing.T) {
 	for in, want := range map[string]string{"abc": "abc", "/tmp/x y": "'/tmp/x y'", "it's": `'it'\''s'`, "": "''", "a;b": "'a;b'"} {
-		if got := quote(in); got != want {
-			t.Errorf("quote(%q) = %s, want %s", in, got, want)
+		if got := Quote(in); got != want {
+			t.Errorf("Quote(%q) = %s, want %s", in, got, want)
 		}
 	}
 }
