@@ -1,6 +1,7 @@
 package main
 
 import (
+	"fmt"
 	"net"
 	"os"
 	"os/exec"
@@ -82,9 +83,18 @@ func leftOnHosts(t *testing.T, run *results.Run) []string {
 // up, the hosts described, and nothing left running on any of them.
 func TestRunAcrossHosts(t *testing.T) {
 	out := filepath.Join(t.TempDir(), "run")
+	sockets := controlSockets(t)
 	s := modeltest.StartCommand(t, hostsRun(t, out))
 	if st := s.Wait(5 * time.Minute); st != 0 {
 		t.Fatalf("bench run across hosts: status %d\n%s", st, s.Stderr())
+	}
+	// A remote master stopped at the end of its case drains and removes
+	// its control socket: one whose master is gone did not.
+	for name := range controlSockets(t) {
+		var pid int
+		if _, err := fmt.Sscanf(name, "master-%d.sock", &pid); err == nil && !sockets[name] && syscall.Kill(pid, 0) != nil {
+			t.Errorf("%s is left, and its master is gone: it did not stop cleanly", name)
+		}
 	}
 	run, err := results.Load(out)
 	if err != nil {
@@ -250,4 +260,15 @@ func TestRunAcrossHostsServerDies(t *testing.T) {
 		t.Errorf("left running on the hosts: %v", left)
 	}
 	settled(t)
+}
+
+// controlSockets are the names in the prefork masters' socket directory.
+func controlSockets(t *testing.T) map[string]bool {
+	t.Helper()
+	es, _ := os.ReadDir(filepath.Join(os.TempDir(), fmt.Sprintf("corebench-%d", os.Getuid())))
+	out := map[string]bool{}
+	for _, e := range es {
+		out[e.Name()] = true
+	}
+	return out
 }

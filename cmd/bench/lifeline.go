@@ -38,7 +38,7 @@ const lifelineGrace = 10 * time.Second
 // this process's standard input: when the input closes (the ssh session
 // ended, or the driver closed it to stop the command) or this process is
 // told to stop, the group gets SIGTERM, then SIGKILL after a grace. The
-// command's output goes straight to ours. Its exit status is ours.
+// command's output is relayed to ours. Its exit status is ours.
 func runLifeline(c *cli, args []string) error {
 	if len(args) > 0 && args[0] == "--" {
 		args = args[1:]
@@ -47,7 +47,28 @@ func runLifeline(c *cli, args []string) error {
 		return usagef("want lifeline -- COMMAND [ARGS...]")
 	}
 	cmd := exec.Command(args[0], args[1:]...)
-	cmd.Stdout, cmd.Stderr = os.Stdout, os.Stderr
+	// The command writes to pipes this process relays, not to the ssh
+	// session: once the session is gone a write there would kill a Go
+	// command with SIGPIPE (a prefork master would die before it drained
+	// and removed its control socket). Here the relay drops the output
+	// instead, and this process takes SIGPIPE as a write error.
+	signal.Notify(make(chan os.Signal, 1), syscall.SIGPIPE)
+	var relays []chan struct{}
+	for _, out := range []struct {
+		set func(*os.File)
+		to  io.Writer
+	}{{func(f *os.File) { cmd.Stdout = f }, os.Stdout}, {func(f *os.File) { cmd.Stderr = f }, os.Stderr}} {
+		r, w, err := os.Pipe()
+		if err != nil {
+			return err
+		}
+		defer r.Close()
+		defer w.Close()
+		out.set(w)
+		done := make(chan struct{})
+		go relay(out.to, r, done)
+		relays = append(relays, done)
+	}
 	cmd.SysProcAttr = lifelineAttr()
 	sigs := make(chan os.Signal, 1)
 	signal.Notify(sigs, syscall.SIGTERM, syscall.SIGINT, syscall.SIGHUP)
@@ -55,6 +76,21 @@ func runLifeline(c *cli, args []string) error {
 	if err := cmd.Start(); err != nil {
 		return err
 	}
+	// Only the command holds the pipes' write ends now: they close, and
+	// the relays end, when the last of its group exits.
+	cmd.Stdout.(*os.File).Close()
+	cmd.Stderr.(*os.File).Close()
+	defer func() {
+		t := time.NewTimer(time.Second) // a process that left the group may hold them
+		defer t.Stop()
+		for _, d := range relays {
+			select {
+			case <-d:
+			case <-t.C:
+				return
+			}
+		}
+	}()
 	pgid := cmd.Process.Pid
 	cut := make(chan struct{})
 	go func() {
@@ -92,6 +128,25 @@ func runLifeline(c *cli, args []string) error {
 		return exitStatus(ee.ExitCode())
 	}
 	return err
+}
+
+// relay copies src to dst until src ends; once dst fails (the ssh
+// session is gone) it goes on reading, and drops what it reads, so that
+// the writer never blocks or fails.
+func relay(dst io.Writer, src io.Reader, done chan<- struct{}) {
+	defer close(done)
+	buf := make([]byte, 32<<10)
+	broken := false
+	for {
+		n, err := src.Read(buf)
+		if n > 0 && !broken {
+			_, werr := dst.Write(buf[:n])
+			broken = werr != nil
+		}
+		if err != nil {
+			return
+		}
+	}
 }
 
 // exitStatus is an error Main exits with as is, having printed nothing:
