@@ -109,41 +109,14 @@ func stripComment(l string) string {
 	return l
 }
 
-// words splits a command line the way sh would for these simple lines:
-// spaces separate words, quotes group them.
+// words splits a runnable line as --ssh's command line is split
+// (splitWords), refusing shell syntax anywhere in it, as
+// tools/workshop/run.sh does: runnable lines are plain commands.
 func words(s string) ([]string, error) {
-	var out []string
-	var cur strings.Builder
-	quote, have := rune(0), false
-	for _, r := range s {
-		switch {
-		case quote != 0:
-			if r == quote {
-				quote = 0
-			} else {
-				cur.WriteRune(r)
-			}
-		case r == '\'' || r == '"':
-			quote, have = r, true
-		case r == ' ' || r == '\t':
-			if have || cur.Len() > 0 {
-				out = append(out, cur.String())
-				cur.Reset()
-				have = false
-			}
-		case strings.ContainsRune("|&;<>$`", r):
-			return nil, fmt.Errorf("shell syntax %q: runnable lines are plain commands", r)
-		default:
-			cur.WriteRune(r)
-		}
+	if i := strings.IndexAny(s, "|&;<>$`"); i >= 0 {
+		return nil, fmt.Errorf("shell syntax %q: runnable lines are plain commands", s[i])
 	}
-	if quote != 0 {
-		return nil, fmt.Errorf("unclosed quote")
-	}
-	if have || cur.Len() > 0 {
-		out = append(out, cur.String())
-	}
-	return out, nil
+	return splitWords(s)
 }
 
 // TestDocumentedCommands runs every runnable command of the README and the

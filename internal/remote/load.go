@@ -36,12 +36,19 @@ type Fleet struct {
 // attack, which reports what it measured so far. A host that fails fails
 // the load, with an error naming it.
 func (f *Fleet) Generate(ctx context.Context, l loadgen.Load) (*results.Summary, error) {
-	n := len(f.Hosts)
+	hosts := f.Hosts
+	if l.Rate == 0 && l.Connections < len(hosts) {
+		// A closed loop of fewer connections than hosts (a connection
+		// sweep's first points): a segment each for the first hosts, the
+		// others idle, as a segment cannot hold less than one connection.
+		hosts = hosts[:max(l.Connections, 1)]
+	}
+	n := len(hosts)
 	// Ahead by twice the slowest host's ssh session setup: each has to
 	// connect and start bench before the time comes. One that is late all
 	// the same (a busy machine) starts at once, and shows in the skew.
 	var lead time.Duration
-	for _, h := range f.Hosts {
+	for _, h := range hosts {
 		lead = max(lead, h.Setup)
 	}
 	start := time.Now().Add(500*time.Millisecond + 2*lead)
@@ -54,7 +61,7 @@ func (f *Fleet) Generate(ctx context.Context, l loadgen.Load) (*results.Summary,
 	first := -1 // the host that failed first
 	var mu sync.Mutex
 	var wg sync.WaitGroup
-	for i, h := range f.Hosts {
+	for i, h := range hosts {
 		off := h.Clock.OffsetMs
 		parts[i] = results.Part{Host: h.Spec.String(), ClockOffsetMs: &off, ClockRTTMs: h.Clock.RTTMs}
 		at := start.Add(time.Duration(off * 1e6)).UTC()

@@ -161,6 +161,16 @@ func TestFleet(t *testing.T) {
 	if sum != s.Requests {
 		t.Errorf("host rows add up to %d, want %d", sum, s.Requests)
 	}
+	// A closed loop of one connection, as a connection sweep starts:
+	// one host sends it, whole, rather than every host failing.
+	served.Store(0)
+	s, err = f.Generate(context.Background(), loadgen.Load{URL: target.URL, Connections: 1, Duration: 200 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.Connections != 1 || len(s.LoadHosts) != 1 || s.Requests == 0 || s.Requests != served.Load() {
+		t.Errorf("one connection from two hosts: %d connections, %d host rows, %d requests, server %d", s.Connections, len(s.LoadHosts), s.Requests, served.Load())
+	}
 }
 
 // TestDialFindsSameBinary: a bench on the host's PATH that is this very
