@@ -317,11 +317,19 @@ func (f *runFlags) placement() (results.Placement, *topology.Topology, int, erro
 		}
 		return cpus, nil
 	}
-	server, err := cpusOf("--server-cpus", f.serverCPUs)
+	// A list for another host is that host's, checked there (hosts.place).
+	serverList, genList := f.serverCPUs, f.loadgenCPUs
+	if f.hosts.server != "" {
+		serverList = ""
+	}
+	if len(f.hosts.load) > 0 {
+		genList = ""
+	}
+	server, err := cpusOf("--server-cpus", serverList)
 	if err != nil {
 		return results.Placement{}, nil, 0, err
 	}
-	gen, err := cpusOf("--loadgen-cpus", f.loadgenCPUs)
+	gen, err := cpusOf("--loadgen-cpus", genList)
 	if err != nil {
 		return results.Placement{}, nil, 0, err
 	}

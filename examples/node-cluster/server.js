@@ -103,7 +103,7 @@ function serve(slot, total) {
         const [ms, err] = intParam(url, 'ms', DEFAULT_IO_MS, MAX_IO_MS);
         if (err) return send(400, text, err + '\n');
         const t = setTimeout(() => send(200, text, `waited ${ms} ms\n`), ms);
-        req.socket.once('close', () => clearTimeout(t)); // the client went away
+        res.once('close', () => clearTimeout(t)); // answered, or the client went away: one listener per response, not per socket
         return;
       }
       case '/.well-known/corebench':

@@ -63,7 +63,7 @@ func StartWith(t *testing.T, c Config) *Server {
 		}
 	}
 	if why != "" {
-		if os.Getenv("CI") == "1" {
+		if os.Getenv("CI") != "" {
 			t.Fatalf("cannot start a test sshd: %s", why)
 		}
 		t.Skipf("skipped: cannot start a test sshd: %s", why)

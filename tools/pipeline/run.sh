@@ -14,7 +14,7 @@ pconns=${pconns:-$conns}
 shift $((OPTIND-1))
 [ $# -eq 1 ] || { echo "usage: $0 [-r N] [-d S] [-c C] [-P C] [-p DEPTH] BENCH_BINARY" >&2; exit 2; }
 bench=$1
-for t in wrk nginx taskset; do command -v $t >/dev/null || { echo "needs $t: apt-get update && apt-get install -y wrk nginx-light" >&2; exit 1; }; done
+for t in wrk nginx taskset curl; do command -v $t >/dev/null || { echo "needs $t: apt-get update && apt-get install -y wrk nginx-light curl" >&2; exit 1; }; done
 tmp=$(mktemp -d); ngpid=""
 trap '[ -n "$ngpid" ] && kill $ngpid 2>/dev/null; rm -rf "$tmp"' EXIT
 # wrk's pipelining is a script: each call of request() returns DEPTH
@@ -31,7 +31,7 @@ request = function() return pipelined end
 LUA
 # shellcheck source=tools/pipeline/nginx.sh
 source "$(dirname "$0")/nginx.sh"
-start_nginx "$tmp"
+start_nginx "$tmp" || exit 1
 url="http://127.0.0.1:$port/"
 wpid=$(pgrep -P "$ngpid" | head -1) # nginx's worker
 hz=$(getconf CLK_TCK)
