@@ -56,12 +56,16 @@ func newFastEngine(a *attack) (*fastEngine, error) {
 		return nil, &UnreachableError{Addr: hostport, Err: rootCause(err)}
 	}
 	req := buildRequest(a.o, u)
+	var reqs []byte // only a pipelined closed loop writes several at once
+	if a.o.Pipeline > 1 && a.o.Rate == nil {
+		reqs = bytes.Repeat(req, a.o.Pipeline)
+	}
 	return &fastEngine{
 		a:        a,
 		hostport: hostport,
 		addr:     ta.String(),
 		req:      req,
-		reqs:     bytes.Repeat(req, a.o.Pipeline),
+		reqs:     reqs,
 		head:     a.o.Method == http.MethodHead,
 		maxBody:  a.o.MaxBody,
 		timeout:  int64(a.o.Timeout),

@@ -319,9 +319,13 @@ func (c *fconn) pwrite(q pending) bool {
 		l.nc.SetWriteDeadline(a.origin.Add(time.Duration(l.wdl)))
 	}
 	if _, err := l.nc.Write(e.req); err != nil {
-		// The reader fails q and what follows it with this error.
+		// The reader fails q and what follows it with this error, once
+		// it has read the answers already on their way: only the
+		// writing half is closed, as closedPipeline does.
 		l.werr.Store(err)
-		l.nc.Close()
+		if tc, ok := l.nc.(*net.TCPConn); !ok || tc.CloseWrite() != nil {
+			l.nc.Close()
+		}
 		c.dropLink()
 	}
 	return true
