@@ -1,6 +1,7 @@
 package scenario
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -73,8 +74,11 @@ func runAction(ctx context.Context, o Options) (*results.Scenario, error) {
 	workers, _ := loadgen.DiscoverWorkers(ctx, loadgen.Options{URL: srv.URL})
 	if o.Share > 0 {
 		capacity, err := o.Generate(ctx, loadgen.Load{URL: srv.URL + o.Path, Connections: capacityConns, Duration: capacityProbe, Workers: workers})
-		if err != nil || capacity == nil || capacity.RPS <= 0 {
-			return nil, fmt.Errorf("measuring capacity: %v", err)
+		if err != nil {
+			return nil, fmt.Errorf("measuring capacity: %w", err)
+		}
+		if capacity == nil || capacity.RPS <= 0 {
+			return nil, errors.New("measuring capacity: no request was answered")
 		}
 		r.Capacity, r.Share = capacity.RPS, o.Share
 		o.Rate = o.Share * capacity.RPS
@@ -135,7 +139,11 @@ func runAction(ctx context.Context, o Options) (*results.Scenario, error) {
 	var actErr error
 	var events []prefork.Event
 	if o.Name == "crashloop" {
-		events = collect(ctx, loop, began.Add(o.Duration))
+		var cut error
+		events, cut = collect(ctx, loop, began.Add(o.Duration))
+		if cut != nil {
+			r.Notes = append(r.Notes, fmt.Sprintf("the master's events stopped before the load ended (%v): the crash loop's counts are of what came before", cut))
+		}
 	} else if err := at(o.At); err == nil {
 		switch o.Name {
 		case "crash":
@@ -380,8 +388,10 @@ func (o Options) policyArgs() []string {
 	return args
 }
 
-// collect gathers a crash loop's events until the load ends.
-func collect(ctx context.Context, w *prefork.Watcher, until time.Time) []prefork.Event {
+// collect gathers a crash loop's events until the load ends; the error
+// says why the events stopped before that (the watcher fell behind, or
+// the master went away), so that short counts are not read as the loop's.
+func collect(ctx context.Context, w *prefork.Watcher, until time.Time) ([]prefork.Event, error) {
 	var out []prefork.Event
 	t := time.NewTimer(time.Until(until))
 	defer t.Stop()
@@ -389,16 +399,16 @@ func collect(ctx context.Context, w *prefork.Watcher, until time.Time) []prefork
 		select {
 		case e, ok := <-w.Events():
 			if !ok {
-				return out
+				return out, cmp.Or(w.Err(), errors.New("the watch ended"))
 			}
 			switch e.Kind {
 			case prefork.EventCrashed, prefork.EventRestarting, prefork.EventOnline, prefork.EventErrored:
 				out = append(out, e)
 			}
 		case <-t.C:
-			return out
+			return out, nil
 		case <-ctx.Done():
-			return out
+			return out, nil
 		}
 	}
 }

@@ -73,7 +73,7 @@ const calibIters = 200_000
 // cheap requests due meanwhile waited is the lesson.
 func runBlock(ctx context.Context, o Options) (*results.Scenario, error) {
 	workers := o.Workers
-	br := &results.BlockResult{Rate: o.Rate, Path: o.Path, TargetMs: ms(o.Work), Iters: o.Iters, ThresholdMs: ms(o.Threshold)}
+	br := &results.BlockResult{Rate: o.Rate, Path: o.Path, TargetMs: results.Ms(o.Work), Iters: o.Iters, ThresholdMs: results.Ms(o.Threshold)}
 	r := &results.Scenario{Scenario: "block", Workers: workers, Rate: o.Rate, Path: o.Path, KeepAlive: true, Block: br}
 	setups := blockSetups
 	if o.Model.External() {
@@ -96,28 +96,24 @@ func runBlock(ctx context.Context, o Options) (*results.Scenario, error) {
 		iters := 0
 		run, err := func() (*results.BlockRun, error) {
 			defer srv.Stop()
-			if s.v.External() && o.Iters == 0 {
+			switch {
+			case s.v.External() && o.Iters == 0:
 				// Its own rounds for the same CPU time: another stack's
 				// SHA-256 costs what it costs (Node's is a call into
 				// OpenSSL per round), and the lesson is about the time.
-				best, err := timeCPU(ctx, srv.URL, calibIters, 5)
-				if err != nil {
-					return nil, fmt.Errorf("timing /cpu: %w", err)
+				var err error
+				if iters, _, err = o.sizeWork(ctx, srv.URL, s.name); err != nil {
+					return nil, err
 				}
-				iters = min(int(float64(calibIters)*float64(o.Work)/float64(best)), workload.MaxCPUIters)
-				o.Log(fmt.Sprintf("/cpu?n=%d took %.1f ms at best of 5 on idle %s: n=%d for %v", calibIters, ms(best), s.name, iters, o.Work))
 				return blockRun(ctx, o, srv.URL, iters)
-			}
-			if br.Iters == 0 {
+			case br.Iters == 0:
 				// Sized once, on the first server, so every server gets
 				// the same work.
-				best, err := timeCPU(ctx, srv.URL, calibIters, 5)
+				n, best, err := o.sizeWork(ctx, srv.URL, s.name)
 				if err != nil {
-					return nil, fmt.Errorf("timing /cpu: %w", err)
+					return nil, err
 				}
-				br.CalibIters, br.CalibMs = calibIters, ms(best)
-				br.Iters = min(int(float64(calibIters)*float64(o.Work)/float64(best)), workload.MaxCPUIters)
-				o.Log(fmt.Sprintf("/cpu?n=%d took %.1f ms at best of 5 on idle %s: n=%d for %v", calibIters, br.CalibMs, s.name, br.Iters, o.Work))
+				br.Iters, br.CalibIters, br.CalibMs = n, calibIters, results.Ms(best)
 			}
 			return blockRun(ctx, o, srv.URL, br.Iters)
 		}()
@@ -132,6 +128,18 @@ func runBlock(ctx context.Context, o Options) (*results.Scenario, error) {
 		r.Failed += int64(run.Failed)
 	}
 	return r, nil
+}
+
+// sizeWork times /cpu on the idle server at url and returns the rounds
+// that take o.Work there, and the best time of calibIters rounds.
+func (o Options) sizeWork(ctx context.Context, url, name string) (int, time.Duration, error) {
+	best, err := timeCPU(ctx, url, calibIters, 5)
+	if err != nil {
+		return 0, 0, fmt.Errorf("timing /cpu: %w", err)
+	}
+	n := min(int(float64(calibIters)*float64(o.Work)/float64(best)), workload.MaxCPUIters)
+	o.Log(fmt.Sprintf("/cpu?n=%d took %.1f ms at best of 5 on idle %s: n=%d for %v", calibIters, results.Ms(best), name, n, o.Work))
+	return n, best, nil
 }
 
 // timeCPU returns the best of tries sequential /cpu?n=iters on url.
@@ -272,20 +280,20 @@ const sameMoment = 5 * time.Millisecond
 // past the threshold or until the slow request's own answer (within
 // sameMoment), and the undisturbed latency of those due before it.
 func account(shots []shot, slow shot, threshold time.Duration) *results.BlockRun {
-	run := &results.BlockRun{BlockAt: slow.due.Seconds(), BlockEnd: slow.end.Seconds(), SlowMs: ms(slow.end - slow.due), Sent: len(shots)}
+	run := &results.BlockRun{BlockAt: slow.due.Seconds(), BlockEnd: slow.end.Seconds(), SlowMs: results.Ms(slow.end - slow.due), Sent: len(shots)}
 	var during, before []float64
 	for _, s := range shots {
 		lat := s.end - s.due
-		run.Requests = append(run.Requests, results.BlockSample{T: s.due.Seconds(), Ms: ms(lat), Failed: s.failed})
+		run.Requests = append(run.Requests, results.BlockSample{T: s.due.Seconds(), Ms: results.Ms(lat), Failed: s.failed})
 		if s.failed {
 			run.Failed++
 			continue
 		}
 		switch {
 		case s.due < slow.due:
-			before = append(before, ms(lat))
+			before = append(before, results.Ms(lat))
 		case s.due < slow.end:
-			during = append(during, ms(lat))
+			during = append(during, results.Ms(lat))
 			if lat > threshold {
 				run.Over++
 			}
@@ -311,5 +319,3 @@ func quantile(sorted []float64, q float64) float64 {
 	i := int(math.Ceil(q*float64(len(sorted)))) - 1
 	return sorted[min(max(i, 0), len(sorted)-1)]
 }
-
-func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }

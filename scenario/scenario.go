@@ -7,8 +7,8 @@
 // does to a counter and to sessions, and what the fixes cost.
 //
 // Servers run as `bench serve` children (internal/child), or as an
-// external server's command (Options.Model with a Command: stall and
-// crash only), both started by Options.start; the load is a
+// external server's command (Options.Model with a Command: block, crash
+// and stall only), both started by Options.start; the load is a
 // loadgen.Generator, so tests can shrink it; prefork servers are driven
 // through their control socket, as an operator would.
 package scenario
@@ -166,7 +166,7 @@ func (o Options) Check() error {
 	}
 	o = o.withDefaults()
 	switch {
-	case o.Model.External() && (o.Name == "reload" || o.Name == "scale" || o.Name == "state"):
+	case o.Model.External() && ownServersOnly(o.Name):
 		return fmt.Errorf("the %s scenario drives servers bench starts itself; %s is an external server (--server): run it with %s", o.Name, o.Model, strings.Join(externalScenarios(), " or "))
 	case o.Model.External() && o.Crash == "request":
 		return fmt.Errorf("--crash request needs bench serve's /crash; an external server (%s) is crashed with kill", o.Model)
@@ -206,7 +206,14 @@ func Run(ctx context.Context, o Options) (*results.Scenario, error) {
 // externalScenarios are the scenarios an external server can run: those
 // that only need its load and its processes.
 func externalScenarios() []string {
-	return slices.DeleteFunc(slices.Clone(Names), func(n string) bool { return n == "reload" || n == "scale" || n == "state" })
+	return slices.DeleteFunc(slices.Clone(Names), ownServersOnly)
+}
+
+// ownServersOnly reports whether scenario name drives what only a server
+// bench starts has: a prefork master's control (reload, scale, crashloop,
+// sizing) or bench serve's endpoints (state).
+func ownServersOnly(name string) bool {
+	return slices.Contains([]string{"crashloop", "reload", "scale", "sizing", "state"}, name)
 }
 
 // start starts v on addr ("127.0.0.1:0" for any port): `bench serve` with

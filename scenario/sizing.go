@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/corebench/corebench/internal/affinity"
-	"github.com/corebench/corebench/internal/child"
 	"github.com/corebench/corebench/loadgen"
 	"github.com/corebench/corebench/results"
 )
@@ -36,7 +35,7 @@ func runSizing(ctx context.Context, o Options) (*results.Scenario, error) {
 	sz := &results.SizingResult{CPUs: len(cpus), NeighborCPU: cpus[len(cpus)-1], Path: o.Path, Connections: o.Connections}
 	r := &results.Scenario{Scenario: "sizing", Model: o.Model.Name, Workers: len(cpus), Path: o.Path, KeepAlive: true, Connections: o.Connections, Sizing: sz}
 
-	nb, err := child.Start(ctx, o.Serve(o.serveArgs(results.SingleCore, "127.0.0.1:0", "--cpus", strconv.Itoa(sz.NeighborCPU))...), limits)
+	nb, err := o.start(ctx, results.SingleCore, "127.0.0.1:0", "--cpus", strconv.Itoa(sz.NeighborCPU))
 	if err != nil {
 		return nil, fmt.Errorf("the neighbour: %w", err)
 	}
@@ -72,7 +71,7 @@ func runSizing(ctx context.Context, o Options) (*results.Scenario, error) {
 func sizingRun(ctx context.Context, o Options, neighborURL string, workers int, withNeighbor bool, ctl string) (*results.SizingRun, error) {
 	oo := o
 	oo.Workers = workers
-	srv, err := child.Start(ctx, o.Serve(oo.serveArgs(o.Model, "127.0.0.1:0", "--control", ctl)...), limits)
+	srv, err := oo.start(ctx, o.Model, "127.0.0.1:0", "--control", ctl)
 	if err != nil {
 		return nil, err
 	}
@@ -91,6 +90,9 @@ func sizingRun(ctx context.Context, o Options, neighborURL string, workers int, 
 	run := &results.SizingRun{Workers: workers, Neighbor: withNeighbor, RPS: sum.RPS, P50: sum.Latency.P50, P99: sum.Latency.P99}
 	if withNeighbor {
 		n := <-got
+		if n.err != nil && ctx.Err() == nil {
+			return nil, fmt.Errorf("the neighbour: %w", n.err)
+		}
 		run.NeighborQPS, run.NeighborP99 = n.qps, n.p99
 	}
 	return run, nil
@@ -116,7 +118,7 @@ func neighbor(ctx context.Context, url string, d time.Duration) neighborResult {
 			}
 			return neighborResult{err: err}
 		}
-		lat = append(lat, ms(time.Since(t0)))
+		lat = append(lat, results.Ms(time.Since(t0)))
 	}
 	el := time.Since(start).Seconds()
 	if len(lat) == 0 {

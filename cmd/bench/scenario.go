@@ -21,7 +21,7 @@ func init() {
 	register(&command{
 		name:    "scenario",
 		summary: "Crash, reload, scale or stall a server under a steady load, block its event loop, or break its state, and chart what it cost",
-		usage:   "scenario block|crash|crashloop|reload|scale|state|stall [--model M] [--rate R] [-d DUR] [flags]",
+		usage:   "scenario " + strings.Join(scenario.Names, "|") + " [--model M] [--rate R] [-d DUR] [flags]",
 		examples: `  bench scenario block                          # one 200 ms /cpu among 500 req/s of /: preempted, on an event loop, in a cluster of them
   bench scenario crash                          # SIGKILL one of 4 prefork-rr workers at 2000 req/s: only its requests in flight fail
   bench scenario crash --model singlecore       # the whole service is down until it is restarted (here after 1s)
