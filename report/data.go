@@ -28,13 +28,6 @@ var (
 	}
 )
 
-func rank(order []string, s string) int {
-	if i := slices.Index(order, s); i >= 0 {
-		return i
-	}
-	return len(order)
-}
-
 // lessCase orders cases by model, then workers, connections, rate and
 // keep-alive (on first).
 func lessCase(a, b *results.Case) bool {

@@ -327,16 +327,21 @@ func (r *Run) Save(dir string) error {
 		return err
 	}
 	r.Schema = SchemaVersion
-	b, err := json.MarshalIndent(r, "", " ")
+	return saveJSON(filepath.Join(dir, FileName), r)
+}
+
+// saveJSON writes v as indented JSON to path, through a temporary file
+// renamed into place, so an interruption never leaves half a file behind.
+func saveJSON(path string, v any) error {
+	b, err := json.MarshalIndent(v, "", " ")
 	if err != nil {
 		return err
 	}
-	tmp := filepath.Join(dir, FileName+".tmp")
+	tmp := path + ".tmp"
 	if err := os.WriteFile(tmp, append(b, '\n'), 0o644); err != nil {
 		return err
 	}
-	// Rename, so an interruption never leaves half a file behind.
-	return os.Rename(tmp, filepath.Join(dir, FileName))
+	return os.Rename(tmp, path)
 }
 
 // Load reads a run from a results.json file or a directory holding one.

@@ -220,12 +220,8 @@ func (s *Scenario) Save(dir string) (string, error) {
 		return "", err
 	}
 	s.Version = ScenarioVersion
-	b, err := json.MarshalIndent(s, "", " ")
-	if err != nil {
-		return "", err
-	}
 	p := filepath.Join(dir, ScenarioFile)
-	return p, os.WriteFile(p, append(b, '\n'), 0o644)
+	return p, saveJSON(p, s)
 }
 
 // LoadScenario reads the result.json of a scenario's directory dir (or

@@ -3,6 +3,7 @@ package main
 import (
 	"encoding/json"
 	"fmt"
+	"github.com/corebench/corebench/internal/remote"
 	"io"
 	"text/tabwriter"
 	"time"
@@ -51,7 +52,7 @@ func printPlan(w io.Writer, asJSON bool, prof suite.Profile, place results.Place
 	fmt.Fprintf(w, "Plan of bench run --profile %s: %d cases, about %v; nothing was run.\n\n", p.Profile, len(specs), est.Round(time.Second))
 	fmt.Fprintf(w, "Topology:  %s\nPlacement: %s\n", report.TopologyText(topo), place.Note)
 	for _, sv := range p.Servers {
-		fmt.Fprintf(w, "Server:    %s = /bin/sh -c %q\n", sv.Name, sv.Command)
+		fmt.Fprintf(w, "Server:    %s = /bin/sh -c %s\n", sv.Name, remote.Quote(sv.Command))
 	}
 	fmt.Fprintln(w)
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
