@@ -75,8 +75,8 @@ type Server struct {
 
 var listeningRe = regexp.MustCompile(`listening on (http://\S+)`)
 
-// Start runs cmd's program, arguments, environment and directory (cmd
-// itself is not started: the process is made here with
+// Start runs cmd's program, arguments, environment, directory and, if
+// set, Cancel (cmd itself is not started: the process is made here with
 // exec.CommandContext, so that stopping it is exec's Cancel and
 // WaitDelay) and waits for it to be ready. The child gets its own
 // process group, so a Ctrl-C in the terminal reaches only the caller,
@@ -100,7 +100,13 @@ func Start(ctx context.Context, cmd *exec.Cmd, o Options) (*Server, error) {
 	// SIGTERM is a server's cue to drain; past Grace, exec kills it (and
 	// Stop its process group).
 	c.Cancel = func() error {
-		if o.Group {
+		switch {
+		case cmd.Cancel != nil:
+			// The command says how it is stopped: a server run over ssh
+			// under a lifeline is told by closing its input, so that ssh
+			// exits once the remote server has drained, with its status.
+			return cmd.Cancel()
+		case o.Group:
 			return termGroup(c)
 		}
 		return c.Process.Signal(syscall.SIGTERM)

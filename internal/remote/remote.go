@@ -290,9 +290,10 @@ func (h *Host) measureClock(ctx context.Context) (Clock, error) {
 
 // Command returns the command that runs bench args on the host under a
 // lifeline: the remote process lives as long as the ssh process does.
-// Its standard input is a pipe held open until Close, for a caller (as
-// internal/child) that stops the ssh process rather than closing its
-// input.
+// Its standard input is a pipe held open until its Cancel (which
+// internal/child calls to stop it) or Close: closing it cuts the
+// lifeline, the remote process stops in order (a server drains), and ssh
+// exits with its status.
 func (h *Host) Command(args ...string) *exec.Cmd {
 	cmd := exec.Command(h.ssh[0], h.argv(h.remoteArgs(args))[1:]...)
 	r, w, err := os.Pipe()
@@ -301,6 +302,10 @@ func (h *Host) Command(args ...string) *exec.Cmd {
 		return cmd
 	}
 	cmd.Stdin = r
+	cmd.Cancel = func() error {
+		r.Close() // ssh has its own copy once started
+		return w.Close()
+	}
 	h.mu.Lock()
 	h.pipes = append(h.pipes, r, w)
 	h.mu.Unlock()
