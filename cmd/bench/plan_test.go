@@ -161,3 +161,16 @@ func TestDryRunErrors(t *testing.T) {
 		}
 	}
 }
+
+// TestDryRunHosts: a plan with hosts says that it contacted none and
+// planned with this machine's CPUs; a --server-cpus for a server host is
+// that host's, not checked against this machine.
+func TestDryRunHosts(t *testing.T) {
+	p := dryRun(t, "--profile", "smoke", "--server-host", "root@example.invalid", "--server-cpus", "999")
+	if !strings.Contains(p.Placement.Note, "contacts no host") {
+		t.Errorf("placement note %q does not say the hosts were not contacted", p.Placement.Note)
+	}
+	if st, _, _ := mainOut("run", "--dry-run", "--profile", "smoke", "--server-cpus", "999"); st != 2 {
+		t.Errorf("--server-cpus 999 for this machine: status %d, want 2", st)
+	}
+}

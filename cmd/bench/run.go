@@ -110,6 +110,9 @@ func runRun(c *cli, args []string) error {
 		return err
 	}
 	var hs *hosts // other machines: docs/distributed.md
+	if f.hosts.any() && f.dryRun {
+		place.Note += "; --dry-run contacts no host: this plans with this machine's CPUs, not theirs"
+	}
 	if f.hosts.any() && !f.dryRun {
 		if hs, err = f.hosts.dial(context.Background(), c.stderr); err != nil {
 			return err
