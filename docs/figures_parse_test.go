@@ -61,6 +61,10 @@ func TestDerivations(t *testing.T) {
 		"5.69k / 3.28k = 1.73 times": false,
 		"6.31k / 2.98k = 2.21 times": true,
 		"2 × 1.5 = 3.00":             false,
+		"2 × 1.5 = 3,000":            true, // no unit to scale a count by
+		"0.5 / 2 = 25 ms":            true, // 0.25 s is 250 ms
+		"0.5 s / 6 s = 8.33%":        false,
+		"3.00 − 5.00 = 2.00":         true, // the sign counts
 	} {
 		derived, errs := checkDerivations(line)
 		if len(derived) != 1 || (len(errs) > 0) != wantErr {

@@ -375,8 +375,8 @@ func checkDerivations(line string) (results map[int]bool, errs []string) {
 			got = a - b
 		}
 		ok := false
-		for _, scale := range []float64{1, 1e3, 1e-3, 100} {
-			if math.Abs(math.Abs(got*scale)-r.value) <= r.tol*1.0001 {
+		for _, scale := range resultScales(r.unit) {
+			if math.Abs(got*scale-r.value) <= r.tol*1.0001 {
 				ok = true
 			}
 		}
@@ -385,6 +385,24 @@ func checkDerivations(line string) (results map[int]bool, errs []string) {
 		}
 	}
 	return results, errs
+}
+
+// resultScales are the factors from a derivation's operands to its
+// result in the result's unit: seconds operands give milliseconds ×1e3
+// (32 / 3,109 = 10.3 ms), milliseconds give seconds ×1e-3, a share gives
+// a percentage ×100; a count or a ratio is as computed.
+func resultScales(unit string) []float64 {
+	switch unit {
+	case "ms":
+		return []float64{1, 1e3}
+	case "s":
+		return []float64{1, 1e-3}
+	case "µs":
+		return []float64{1, 1e3, 1e6}
+	case "%":
+		return []float64{1, 100}
+	}
+	return []float64{1}
 }
 
 func plainValue(s string) (float64, bool) {
