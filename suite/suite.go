@@ -301,7 +301,13 @@ func (r cpuReading) since(b cpuReading, prefork bool) results.Repeat {
 // case's CPUs, in a process group of its own that its SIGTERM goes to.
 // It returns the command an external server ran.
 func start(ctx context.Context, o Options, sp Spec) (*child.Server, string, error) {
+	// Pinned from its first instruction: this process, the generator, is
+	// pinned to other CPUs, and a child would inherit that. On a server
+	// host the CPUs are that host's: bench serve --cpus pins itself there.
 	opts := child.Options{Ready: o.StartupWait, Grace: o.Grace}
+	if o.ServerHost == "" {
+		opts.CPUs = serverCPUs(o, sp)
+	}
 	if !sp.Model.External() {
 		srv, err := child.Start(ctx, o.Serve(serveArgs(o, sp)...), opts)
 		return srv, "", err
@@ -310,8 +316,7 @@ func start(ctx context.Context, o Options, sp Spec) (*child.Server, string, erro
 	if err != nil {
 		return nil, "", fmt.Errorf("server %s: %v", sp.Model.Name, err)
 	}
-	opts.CPUs = serverCPUs(o, sp)
-	command := sp.Model.Expand(port, sp.Workers, affinity.Format(opts.CPUs))
+	command := sp.Model.Expand(port, sp.Workers, affinity.Format(serverCPUs(o, sp)))
 	srv, err := child.StartExternal(ctx, sp.Model.Name, command, sp.Model.Ready, port, opts)
 	return srv, command, err
 }

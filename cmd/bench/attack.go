@@ -297,13 +297,15 @@ func (f *attackFlags) options(target string) (loadgen.Options, error) {
 }
 
 // parseCPUs parses --cpus in the order written (prefork pins worker i
-// to the i-th) and checks the CPUs are available.
+// to the i-th) and checks the CPUs are in this process's cpuset: not in
+// the mask it inherited, which may be its starter's (bench run's, pinned
+// to the generator's CPUs), and which it is about to replace.
 func parseCPUs(s string) ([]int, error) {
 	cpus, err := affinity.ParseOrdered(s)
 	if err != nil {
 		return nil, usagef("--cpus: %v", err)
 	}
-	allowed, err := affinity.Allowed()
+	allowed, err := affinity.Available()
 	if err != nil {
 		return nil, err
 	}

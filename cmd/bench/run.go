@@ -291,34 +291,18 @@ func (f *runFlags) profileOf(smoke bool) (suite.Profile, error) {
 // placement reads the topology (of this machine, or of --sysfs) and
 // decides the CPUs of the servers and the generator, and the worker count.
 func (f *runFlags) placement() (results.Placement, *topology.Topology, int, error) {
-	var allowed []int // with --sysfs, every online CPU of that tree
+	// The lists may name any CPU of this process's cpuset, not only of the
+	// mask it was started with; the topology covers what they name and,
+	// for the side they leave out, the CPUs this process may run on.
+	var allowed, available []int // with --sysfs, every online CPU of that tree
 	if f.sysfs == "" {
 		var err error
 		if allowed, err = affinity.Allowed(); err != nil {
 			return results.Placement{}, nil, 0, err
 		}
-	}
-	topo, err := topology.Read(cmp.Or(f.sysfs, topology.DefaultRoot), allowed)
-	if err != nil {
-		return results.Placement{}, nil, 0, fmt.Errorf("--sysfs: %v", err)
-	}
-	cpusOf := func(flag, list string) ([]int, error) {
-		if list == "" {
-			return nil, nil
+		if available, err = affinity.Available(); err != nil {
+			return results.Placement{}, nil, 0, err
 		}
-		cpus, err := affinity.ParseOrdered(list)
-		if err != nil {
-			return nil, usagef("%s: %v", flag, err)
-		}
-		for _, c := range cpus {
-			if topo.Node(c) < 0 && f.sysfs != "" {
-				return nil, usagef("%s: CPU %d is not on the machine in --sysfs %s (its CPUs are %s)", flag, c, f.sysfs, affinity.Format(topo.IDs()))
-			}
-		}
-		if err := affinity.Check(cpus, topo.IDs()); err != nil {
-			return nil, usagef("%s: %v", flag, err)
-		}
-		return cpus, nil
 	}
 	// A list for another host is that host's, checked there (hosts.place).
 	serverList, genList := f.serverCPUs, f.loadgenCPUs
@@ -328,14 +312,45 @@ func (f *runFlags) placement() (results.Placement, *topology.Topology, int, erro
 	if len(f.hosts.load) > 0 {
 		genList = ""
 	}
-	server, err := cpusOf("--server-cpus", serverList)
-	if err != nil {
-		return results.Placement{}, nil, 0, err
+	var lists [2][]int
+	for i, fl := range []struct{ flag, list string }{{"--server-cpus", serverList}, {"--loadgen-cpus", genList}} {
+		if fl.list == "" {
+			continue
+		}
+		cpus, err := affinity.ParseOrdered(fl.list)
+		if err != nil {
+			return results.Placement{}, nil, 0, usagef("%s: %v", fl.flag, err)
+		}
+		if f.sysfs == "" {
+			if err := affinity.Check(cpus, available); err != nil {
+				return results.Placement{}, nil, 0, usagef("%s: %v", fl.flag, err)
+			}
+		}
+		lists[i] = cpus
 	}
-	gen, err := cpusOf("--loadgen-cpus", genList)
-	if err != nil {
-		return results.Placement{}, nil, 0, err
+	read := allowed
+	if f.sysfs == "" {
+		switch {
+		case lists[0] != nil && lists[1] != nil:
+			read = append(slices.Clone(lists[0]), lists[1]...)
+		case lists[0] != nil || lists[1] != nil:
+			read = append(slices.Clone(allowed), append(lists[0], lists[1]...)...)
+		}
+		slices.Sort(read)
+		read = slices.Compact(read)
 	}
+	topo, err := topology.Read(cmp.Or(f.sysfs, topology.DefaultRoot), read)
+	if err != nil {
+		return results.Placement{}, nil, 0, fmt.Errorf("--sysfs: %v", err)
+	}
+	for i, flag := range []string{"--server-cpus", "--loadgen-cpus"} {
+		for _, c := range lists[i] {
+			if topo.Node(c) < 0 {
+				return results.Placement{}, nil, 0, usagef("%s: CPU %d is not on the machine in --sysfs %s (its CPUs are %s)", flag, c, f.sysfs, affinity.Format(topo.IDs()))
+			}
+		}
+	}
+	server, gen := lists[0], lists[1]
 	place := suite.Place(topo, server, gen)
 	workers := len(place.ServerCPUs)
 	if f.workers != "" {

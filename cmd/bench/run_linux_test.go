@@ -1,9 +1,11 @@
 package main
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -161,5 +163,45 @@ func TestRunInterrupted(t *testing.T) {
 	}
 	if left := leftovers(t); len(left) > 0 {
 		t.Errorf("processes left behind: %v", left)
+	}
+}
+
+// TestRunSplitCPUs gives the servers and the generator a CPU each. bench
+// run pins itself to the generator's CPU before it starts a server, and a
+// server once inherited that mask and refused its own --cpus as "not
+// available here": every case failed on any machine with 4 CPUs or more,
+// where the placement splits them by default.
+func TestRunSplitCPUs(t *testing.T) {
+	allowed, err := affinity.Allowed()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(allowed) < 2 {
+		t.Skip("needs 2 CPUs")
+	}
+	server, gen := allowed[0], allowed[len(allowed)-1]
+	out := filepath.Join(t.TempDir(), "run")
+	st, _, stderr := modeltest.RunToExit(t, bench("run", "--profile", "smoke", "--models", "singlecore,prefork-rr,goroutines",
+		"--workloads", "hello", "--server-cpus", strconv.Itoa(server), "--loadgen-cpus", strconv.Itoa(gen), "--out", out))
+	if st != 0 {
+		t.Fatalf("bench run: status %d\n%s", st, stderr)
+	}
+	run, err := results.Load(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := affinity.Format(run.Placement.ServerCPUs) + "/" + affinity.Format(run.Placement.LoadgenCPUs); got != fmt.Sprintf("%d/%d", server, gen) {
+		t.Errorf("placement %s, want %d/%d", got, server, gen)
+	}
+	if len(run.Cases) != 3 {
+		t.Fatalf("%d cases, want 3", len(run.Cases))
+	}
+	for _, c := range run.Cases {
+		if c.Error != "" || c.Summary == nil || c.Summary.Requests == 0 {
+			t.Errorf("case %s: error %q", c.ID, c.Error)
+		}
+		if got := affinity.Format(c.ServerCPUs); got != strconv.Itoa(server) {
+			t.Errorf("case %s: server CPUs %s, want %d", c.ID, got, server)
+		}
 	}
 }

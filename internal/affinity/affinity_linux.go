@@ -6,6 +6,7 @@ import (
 	"os/exec"
 	"runtime"
 	"strconv"
+	"unsafe"
 
 	"golang.org/x/sys/unix"
 )
@@ -23,6 +24,44 @@ func Allowed() ([]int, error) {
 		}
 	}
 	return cpus, nil
+}
+
+// Available returns the CPUs this process could be allowed on: its
+// cpuset's CPUs that are online, whatever narrower mask it inherited. A
+// child of a pinned process (bench run pins itself to the generator's
+// CPUs before it starts the servers) checks a CPU list against this, not
+// against its own mask, or it refuses CPUs it is about to pin itself to.
+//
+// The kernel answers: a thread that asks for every CPU gets its cpuset's
+// online ones (sched_setaffinity intersects), and the thread, locked for
+// the purpose, exits with its goroutine, so no other goroutine runs on
+// its widened mask, and threads the runtime starts meanwhile come from a
+// clean one (a locked thread never clones another). Where the kernel
+// refuses (a sandbox without sched_setaffinity), it is Allowed.
+func Available() ([]int, error) {
+	type answer struct {
+		cpus []int
+		err  error
+	}
+	ch := make(chan answer, 1)
+	go func() {
+		runtime.LockOSThread() // never unlocked: the thread exits with us
+		var all unix.CPUSet
+		for c := range 8 * int(unsafe.Sizeof(all)) {
+			all.Set(c)
+		}
+		if err := unix.SchedSetaffinity(0, &all); err != nil {
+			ch <- answer{err: err}
+			return
+		}
+		cpus, err := Allowed()
+		ch <- answer{cpus, err}
+	}()
+	a := <-ch
+	if a.err != nil || len(a.cpus) == 0 {
+		return Allowed()
+	}
+	return a.cpus, nil
 }
 
 func setOf(cpus []int) unix.CPUSet {

@@ -16,6 +16,9 @@ func Allowed() ([]int, error) {
 	return cpus, nil
 }
 
+// Available is Allowed: without an affinity API, every CPU.
+func Available() ([]int, error) { return Allowed() }
+
 // PinProcess is not supported on this OS.
 func PinProcess(cpus []int) error {
 	if len(cpus) == 0 {
