@@ -283,6 +283,9 @@ func caseError(c *results.Case) string {
 func (v view) warnings(failed int) []string {
 	run := v.run
 	var out []string
+	if w := virtualizationWarning(run.Env.Virtualization); w != "" {
+		out = append(out, w) // first: it holds for every figure
+	}
 	if run.Placement.Shared {
 		out = append(out, "**Servers and the load generator share cores.** The generator takes CPU time the servers "+
 			"would otherwise have, so absolute req/s are lower than on separate cores, and models that use every core "+
@@ -492,6 +495,7 @@ func (v view) envTable() table {
 		add("Memory", fmt.Sprintf("%s MB", Count(e.MemoryMB)))
 	}
 	add("OS", strings.TrimSpace(fmt.Sprintf("%s/%s %s", e.OS, e.Arch, e.Kernel)))
+	add("Virtualization", virtualizationText(e.Virtualization))
 	for _, h := range e.Hosts { // a run across hosts: this machine drove it
 		add(h.Role+" host "+h.Host, fmt.Sprintf("%s: %s, %d CPUs, %s, kernel %s; clock %+.3f ms (±%.3f) from this one's",
 			orUnknown(h.Hostname), orUnknown(h.CPUModel), h.CPUs, h.Arch, h.Kernel, h.ClockOffsetMs, h.ClockRTTMs/2))

@@ -80,6 +80,9 @@ type Env struct {
 	Commit      string `json:"commit"`
 	CommandLine string `json:"command_line"`
 	Noise       Noise  `json:"noise"`
+	// Virtualization is whether this machine is a virtual machine; nil in
+	// runs from before it was recorded, and off Linux.
+	Virtualization *Virtualization `json:"virtualization,omitempty"`
 	// Hosts are the other machines of a run across hosts (bench run
 	// --server-host, --loadgen-host); this machine, the driver, is the
 	// fields above.
@@ -321,12 +324,16 @@ func (c *Case) summarizeCores() {
 	s.OtherCores, s.StealCores = SpreadOf(other), SpreadOf(steal)
 }
 
-// Save writes the run as dir/results.json, creating dir.
+// Save writes the run as dir/results.json, creating dir, with the steal
+// its repeats met in Env.Virtualization (RunSteal) where that is recorded.
 func (r *Run) Save(dir string) error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err
 	}
 	r.Schema = SchemaVersion
+	if v := r.Env.Virtualization; v != nil {
+		v.Steal = RunSteal(r.Cases, v.OnlineCPUs)
+	}
 	return saveJSON(filepath.Join(dir, FileName), r)
 }
 

@@ -13,6 +13,7 @@ import (
 
 	"github.com/corebench/corebench/internal/affinity"
 	"github.com/corebench/corebench/internal/topology"
+	"github.com/corebench/corebench/internal/virt"
 	"github.com/corebench/corebench/results"
 )
 
@@ -23,7 +24,25 @@ func Environment(version, commit, commandLine string) results.Env {
 		Host: host, OS: runtime.GOOS, Arch: runtime.GOARCH, Kernel: kernel(),
 		CPUModel: cpuModel(), CPUs: runtime.NumCPU(), MemoryMB: memTotalKB() / 1024,
 		GoVersion: runtime.Version(), Version: version, Commit: commit, CommandLine: commandLine,
+		Virtualization: VirtualizationOf("/"),
 	}
+}
+
+// VirtualizationOf is the record of whether the machine whose /proc and
+// /sys lie under root ("/" for this one; a fake tree in tests) is
+// virtual (see virt.Detect); nil off Linux, where they do not exist.
+// Its steal during the repeats is the run's, set when it is saved.
+func VirtualizationOf(root string) *results.Virtualization {
+	if runtime.GOOS != "linux" {
+		return nil
+	}
+	v := virt.Detect(root)
+	r := &results.Virtualization{Virtualized: v.Virtualized, Hypervisor: v.Hypervisor, Emulated: v.Emulated,
+		OnlineCPUs: v.OnlineCPUs, Evidence: v.Evidence}
+	if v.StealOK {
+		r.StealSinceBoot = &v.StealSinceBoot
+	}
+	return r
 }
 
 func kernel() string {
