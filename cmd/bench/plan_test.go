@@ -12,7 +12,9 @@ import (
 	"github.com/corebench/corebench/results"
 )
 
-var fixtureDirs = []string{"2socket-smt", "neighbours", "laptop", "16core-nosmt"}
+// fixtureDirs are the hand-made trees and those a real kernel wrote in
+// the many-core VM tests (internal/vmtest).
+var fixtureDirs = []string{"2socket-smt", "neighbours", "laptop", "16core-nosmt", "qemu-16cpu-2socket", "qemu-64cpu-2socket"}
 
 func fixtureDir(name string) string { return filepath.Join("../../internal/topology/testdata", name) }
 

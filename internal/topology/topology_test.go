@@ -22,6 +22,12 @@ func TestReadFixtures(t *testing.T) {
 		{"neighbours", 16, 8, 1, []int{0}, "0-1", "", "0,2,4,6,8,10,12,14,1,3,5,7,9,11,13,15", "on"},
 		{"laptop", 4, 2, 1, []int{0}, "0,2", "", "0-3", "on"},
 		{"16core-nosmt", 16, 16, 1, []int{0}, "0", "", "0-15", "notsupported"},
+		// As Linux 6.1 wrote them in QEMU guests (internal/vmtest): a
+		// core's threads numbered next to each other.
+		{"qemu-16cpu-2socket", 16, 8, 2, []int{0, 1}, "0-1", "8-15", "0,2,4,6,8,10,12,14,1,3,5,7,9,11,13,15", "on"},
+		{"qemu-64cpu-2socket", 64, 32, 2, []int{0, 1}, "0-1", "32-63",
+			"0,2,4,6,8,10,12,14,16,18,20,22,24,26,28,30,32,34,36,38,40,42,44,46,48,50,52,54,56,58,60,62," +
+				"1,3,5,7,9,11,13,15,17,19,21,23,25,27,29,31,33,35,37,39,41,43,45,47,49,51,53,55,57,59,61,63", "on"},
 	}
 	for _, tt := range tests {
 		topo, err := Read(filepath.Join("testdata", tt.name), nil)
