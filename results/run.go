@@ -11,6 +11,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"syscall"
 	"time"
 )
 
@@ -28,11 +29,17 @@ const FileName = "results.json"
 
 // Run is one `bench run`: the conditions it ran under and every case.
 type Run struct {
-	Schema    int       `json:"schema"`
-	ID        string    `json:"id"` // also the directory name: <UTC time>-<host>
-	Started   time.Time `json:"started"`
-	Finished  time.Time `json:"finished"`
-	Complete  bool      `json:"complete"` // false when interrupted: what was measured is kept
+	Schema   int       `json:"schema"`
+	ID       string    `json:"id"` // also the directory name: <UTC time>-<host>
+	Started  time.Time `json:"started"`
+	Finished time.Time `json:"finished"`
+	// Complete is false until the run has measured every case it planned:
+	// bench run saves results.json after each case, so a run interrupted,
+	// killed or stopped by a full disk keeps the cases it finished.
+	Complete bool `json:"complete"`
+	// Planned is how many cases the run planned; 0 in runs from before
+	// it was recorded.
+	Planned   int       `json:"planned,omitempty"`
 	Profile   string    `json:"profile"`
 	Env       Env       `json:"env"`
 	Placement Placement `json:"placement"`
@@ -338,17 +345,78 @@ func (r *Run) Save(dir string) error {
 }
 
 // saveJSON writes v as indented JSON to path, through a temporary file
-// renamed into place, so an interruption never leaves half a file behind.
+// synced and renamed into place, so an interruption, a crash or a full
+// disk never leaves half a file at path: a save that fails leaves the
+// file it would have replaced as it was, and removes its temporary file.
 func saveJSON(path string, v any) error {
 	b, err := json.MarshalIndent(v, "", " ")
 	if err != nil {
 		return err
 	}
 	tmp := path + ".tmp"
-	if err := os.WriteFile(tmp, append(b, '\n'), 0o644); err != nil {
+	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o644)
+	if err != nil {
 		return err
 	}
-	return os.Rename(tmp, path)
+	_, err = f.Write(append(b, '\n'))
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(tmp, path)
+	}
+	if err != nil {
+		os.Remove(tmp)
+	}
+	return err
+}
+
+// CheckDir reports, in one line, why a run could not be saved in dir:
+// dir, or the nearest of its parents that exists, is not a directory, or
+// a file cannot be created and written there. It leaves nothing behind:
+// the directories a save would create are not created.
+func CheckDir(dir string) error {
+	p := filepath.Clean(dir)
+	for {
+		fi, err := os.Stat(p)
+		if err == nil {
+			if !fi.IsDir() {
+				return fmt.Errorf("%s is a file, not a directory", p)
+			}
+			break
+		}
+		if !errors.Is(err, fs.ErrNotExist) && !errors.Is(err, syscall.ENOTDIR) {
+			return fmt.Errorf("cannot use %s: %v", p, unwrapPath(err))
+		}
+		parent := filepath.Dir(p)
+		if parent == p {
+			return fmt.Errorf("cannot use %s: %v", dir, err)
+		}
+		p = parent
+	}
+	// Write a little where the save would write, and take it away.
+	probe, err := os.MkdirTemp(p, ".bench-check-")
+	if err != nil {
+		return fmt.Errorf("cannot write in %s: %v", p, unwrapPath(err))
+	}
+	defer os.RemoveAll(probe)
+	if err := saveJSON(filepath.Join(probe, FileName), strings.Repeat(" ", 4096)); err != nil {
+		return fmt.Errorf("cannot write in %s: %v", p, unwrapPath(err))
+	}
+	return nil
+}
+
+// unwrapPath is err without the path an *fs.PathError adds, when the
+// message names the place already.
+func unwrapPath(err error) error {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		return pe.Err
+	}
+	return err
 }
 
 // Load reads a run from a results.json file or a directory holding one.
@@ -365,7 +433,9 @@ func Load(path string) (*Run, error) {
 		return nil, err
 	}
 	var probe struct {
-		Schema *int `json:"schema"`
+		Schema *int            `json:"schema"`
+		ID     string          `json:"id"`
+		Cases  json.RawMessage `json:"cases"` // empty when absent; null is read as such
 	}
 	if err := json.Unmarshal(b, &probe); err != nil {
 		return nil, fmt.Errorf("%s is damaged, not a results file: %s", path, jsonError(b, err))

@@ -34,6 +34,10 @@ type Options struct {
 	Engine   string // load generator engine; default fast
 	// Progress is called before each case and after it.
 	Progress func(Progress)
+	// Save, when set, saves the run after each case, before the case's
+	// progress: a run that dies keeps every case it finished. A failed
+	// save stops the run with a *SaveError.
+	Save func(*results.Run) error
 
 	// ServerHost, when set, is the host Serve runs servers on (over ssh):
 	// they listen on every address and are loaded at this host name.
@@ -60,9 +64,11 @@ type Progress struct {
 }
 
 // Run runs the cases in order, appending each finished case to run.Cases
-// as it goes, so an interrupted run keeps what it measured. A case whose
-// server fails is recorded with its error and the run goes on. It returns
-// ctx's error when interrupted.
+// and saving the run (Options.Save) as it goes, so an interrupted run
+// keeps what it measured. A case whose server fails is recorded with its
+// error and the run goes on. It returns ctx's error when interrupted,
+// and a *SaveError when a save fails: it stops then, as what it measured
+// next could not be kept, and the last good save stays as it was.
 func Run(ctx context.Context, o Options, run *results.Run) error {
 	if o.StartupWait == 0 {
 		o.StartupWait = 30 * time.Second
@@ -73,6 +79,7 @@ func Run(ctx context.Context, o Options, run *results.Run) error {
 	start := time.Now()
 	per := Estimate([]Spec{{}}, o.Profile)
 	capacity := map[string]float64{} // model/workload -> req/s of its models-sweep case
+	saved := 0
 	for i := range o.Specs {
 		sp := o.Specs[i]
 		left := time.Duration(len(o.Specs)-i) * per
@@ -85,8 +92,17 @@ func Run(ctx context.Context, o Options, run *results.Run) error {
 		}
 		c.Assess(run.Placement, run.Env)
 		run.Cases = append(run.Cases, c)
+		var serr error
+		if o.Save != nil {
+			if serr = o.Save(run); serr == nil {
+				saved = len(run.Cases)
+			}
+		}
 		if o.Progress != nil {
 			o.Progress(Progress{Done: i + 1, Total: len(o.Specs), Finished: &run.Cases[len(run.Cases)-1], Elapsed: time.Since(start), Left: left - per})
+		}
+		if serr != nil {
+			return &SaveError{Done: i + 1, Total: len(o.Specs), Saved: saved, Err: serr}
 		}
 		if ctx.Err() != nil {
 			return ctx.Err()
@@ -94,6 +110,19 @@ func Run(ctx context.Context, o Options, run *results.Run) error {
 	}
 	return nil
 }
+
+// SaveError is a save after a case that failed: the run stopped there.
+type SaveError struct {
+	Done, Total int // the case after which the save failed, of how many
+	Saved       int // the cases the last good save holds
+	Err         error
+}
+
+func (e *SaveError) Error() string {
+	return fmt.Sprintf("saving the results after case %d of %d: %v", e.Done, e.Total, e.Err)
+}
+
+func (e *SaveError) Unwrap() error { return e.Err }
 
 // serveArgs returns the `bench serve` arguments for a case.
 func serveArgs(o Options, sp Spec) []string {

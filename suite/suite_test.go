@@ -299,3 +299,43 @@ func TestServeArgsFewerWorkers(t *testing.T) {
 		}
 	}
 }
+
+// TestRunSavesEachCase: the run is saved after every case, before its
+// progress line, with what was measured so far and marked incomplete;
+// a save that fails stops the run (what it measures next could not be
+// kept) with an error that says how many cases the last good save holds.
+func TestRunSavesEachCase(t *testing.T) {
+	specs := []Spec{spec(results.SingleCore), spec(results.Goroutines), spec(results.SingleCore)}
+	o := options(specs)
+	o.Profile.Warmup, o.Profile.Repeat = 0, 1
+	var saved []int
+	diskFull := errors.New("no space left on device")
+	o.Save = func(r *results.Run) error {
+		if r.Complete {
+			t.Errorf("saved as complete while running")
+		}
+		if len(r.Cases) == 2 {
+			return diskFull
+		}
+		saved = append(saved, len(r.Cases))
+		return nil
+	}
+	var finished []int
+	o.Progress = func(p Progress) {
+		if p.Finished != nil {
+			finished = append(finished, p.Done)
+		}
+	}
+	run := results.Run{}
+	err := Run(context.Background(), o, &run)
+	var se *SaveError
+	if !errors.As(err, &se) || !errors.Is(err, diskFull) || se.Saved != 1 || se.Done != 2 || se.Total != 3 {
+		t.Fatalf("Run = %v (%+v), want a SaveError after case 2 of 3 with 1 case saved", err, se)
+	}
+	if !slices.Equal(saved, []int{1}) || len(run.Cases) != 2 {
+		t.Errorf("saved %v, %d cases measured; want saves of 1 case, and the run stopped after the second", saved, len(run.Cases))
+	}
+	if !slices.Equal(finished, []int{1, 2}) {
+		t.Errorf("progress of finished cases %v, want 1 and 2: the case whose save failed was measured, and its line says what", finished)
+	}
+}

@@ -3,6 +3,7 @@ package main
 import (
 	"cmp"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -109,6 +110,16 @@ func runRun(c *cli, args []string) error {
 	if err != nil {
 		return err
 	}
+	// Where the results go, checked before any host is dialled or any
+	// load sent, in a dry run too: a run that cannot save measures for
+	// nothing. The default directory, results/<id>, is made at the start.
+	if f.out != "" {
+		if err := results.CheckDir(f.out); err != nil {
+			return usagef("--out %s: %v", f.out, err)
+		}
+	} else if err := results.CheckDir(filepath.Join("results", "run")); err != nil {
+		return usagef("the results go in results/ by default: %v; give --out DIR", err)
+	}
 	var hs *hosts // other machines: docs/distributed.md
 	if f.hosts.any() && f.dryRun {
 		place.Note += "; --dry-run contacts no host: this plans with this machine's CPUs, not theirs"
@@ -182,15 +193,34 @@ func runRun(c *cli, args []string) error {
 		Progress: prog.update,
 	}
 	hs.apply(&opts, f.loadgenCPUs, c.stderr)
+	// Saved now and after every case (suite.Options.Save), marked
+	// incomplete until the end: a run that dies keeps what it finished.
+	run.Planned = len(specs)
+	opts.Save = func(r *results.Run) error {
+		r.Finished = time.Now().UTC()
+		return r.Save(dir)
+	}
+	if err := opts.Save(run); err != nil {
+		return fmt.Errorf("cannot save results in %s: %v", dir, err)
+	}
 	err = suite.Run(ctx, opts, run)
 	prog.clear()
+	if se := (*suite.SaveError)(nil); errors.As(err, &se) {
+		// Nothing more can be kept, and a full disk may be the one thing
+		// measured next: stop, keeping the last good results.json.
+		printRun(c.stdout, run, dir, fmt.Sprintf("%d saved in %s, no report", se.Saved, dir))
+		return fmt.Errorf("%v: stopped the run, as what it measured next could not be kept; %s keeps the cases saved before (%d of %d), marked incomplete",
+			se, filepath.Join(dir, results.FileName), se.Saved, len(specs))
+	}
 	run.Finished = time.Now().UTC()
 	run.Complete = err == nil
 	if serr := run.Save(dir); serr != nil {
-		return fmt.Errorf("saving results: %w", serr)
+		printRun(c.stdout, run, dir, fmt.Sprintf("%d saved in %s, no report", len(run.Cases), dir))
+		return fmt.Errorf("saving the finished run: %v; %s keeps every case (%d of %d), marked incomplete",
+			serr, filepath.Join(dir, results.FileName), len(run.Cases), len(specs))
 	}
 	_, rerr := report.Render(run, dir)
-	printRun(c.stdout, run, dir)
+	printRun(c.stdout, run, dir, "")
 	switch {
 	case suite.Interrupted(err):
 		return fmt.Errorf("interrupted: what was measured is in %s, marked incomplete", dir)
@@ -422,12 +452,18 @@ func (p *runProgress) clear() {
 	}
 }
 
-// printRun prints the cases as a table and where the results are.
-func printRun(w io.Writer, run *results.Run, dir string) {
+// printRun prints the cases as a table and where the results are: the
+// report, or unsaved when not every case could be saved and there is no
+// report (how many were, and where).
+func printRun(w io.Writer, run *results.Run, dir, unsaved string) {
 	report.RunTable(w, run)
 	state := "complete"
 	if !run.Complete {
 		state = "INCOMPLETE"
+	}
+	if unsaved != "" {
+		fmt.Fprintf(w, "\n%s run: %d of %d cases measured, %s\n", state, len(run.Cases), run.Planned, unsaved)
+		return
 	}
 	fmt.Fprintf(w, "\n%s run of %d cases in %s: %s, %s and the charts\n", state, len(run.Cases), dir,
 		report.MarkdownFile, report.HTMLFile)

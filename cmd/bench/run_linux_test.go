@@ -3,8 +3,10 @@ package main
 import (
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -203,5 +205,141 @@ func TestRunSplitCPUs(t *testing.T) {
 		if got := affinity.Format(c.ServerCPUs); got != strconv.Itoa(server) {
 			t.Errorf("case %s: server CPUs %s, want %d", c.ID, got, server)
 		}
+	}
+}
+
+// mountTmpfs mounts a tmpfs of size (such as "200k") with the extra mount
+// options opts on a new directory, unmounted when the test ends: a small
+// disk that fills, or with "ro" one that cannot be written. It needs
+// root; outside CI the test skips when the mount fails.
+func mountTmpfs(t *testing.T, size, opts string) string {
+	t.Helper()
+	dir := t.TempDir()
+	o := "size=" + size
+	if opts != "" {
+		o += "," + opts
+	}
+	if out, err := exec.Command("mount", "-t", "tmpfs", "-o", o, "tmpfs", dir).CombinedOutput(); err != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatalf("mount -t tmpfs -o %s: %v: %s", o, err, out)
+		}
+		t.Skipf("needs root to mount a tmpfs of %s (mount: %v: %s)", size, err, strings.TrimSpace(string(out)))
+	}
+	t.Cleanup(func() {
+		if out, err := exec.Command("umount", dir).CombinedOutput(); err != nil {
+			t.Errorf("umount %s: %v: %s", dir, err, out)
+		}
+	})
+	return dir
+}
+
+// entries lists dir's names.
+func entries(t *testing.T, dir string) []string {
+	t.Helper()
+	es, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, e := range es {
+		names = append(names, e.Name())
+	}
+	return names
+}
+
+// TestRunOutUnwritable: an --out that cannot be written is one line and
+// status 2 before any load, in a dry run too (all ten smoke cases were
+// measured, then the save failed and nothing was kept).
+func TestRunOutUnwritable(t *testing.T) {
+	ro := mountTmpfs(t, "64k", "ro")
+	file := filepath.Join(t.TempDir(), "file")
+	os.WriteFile(file, nil, 0o644)
+	for _, out := range []string{"/proc/self/foo", ro, filepath.Join(ro, "run"), filepath.Join(file, "run")} {
+		for _, dry := range []bool{true, false} {
+			args := []string{"run", "--profile", "smoke", "--out", out}
+			if dry {
+				args = append(args, "--dry-run")
+			}
+			st, stdout, stderr := modeltest.RunToExit(t, bench(args...))
+			if st != 2 || stdout != "" || !isOneLine(stderr) || !strings.HasPrefix(stderr, "bench run: --out "+out+": ") {
+				t.Errorf("bench %s: status %d, stdout %q, stderr %q; want status 2 and one line about --out", strings.Join(args, " "), st, stdout, stderr)
+			}
+		}
+	}
+	if got := entries(t, ro); len(got) > 0 {
+		t.Errorf("the read-only disk holds %v", got)
+	}
+}
+
+// TestRunDiskFull: a disk that fills during a run (a 200 kB tmpfs) stops
+// it with one line that says so; results.json keeps every case saved
+// before, marked incomplete, and no temporary file is left. The run used
+// to measure every case, then fail to save any.
+func TestRunDiskFull(t *testing.T) {
+	out := filepath.Join(mountTmpfs(t, "200k", ""), "run")
+	st, stdout, stderr := modeltest.RunToExit(t, bench("run", "--profile", "smoke", "--out", out))
+	last := stderr[strings.LastIndex(strings.TrimSuffix(stderr, "\n"), "\n")+1:]
+	if st != 1 || !strings.Contains(last, "no space left on device") || !strings.Contains(last, "stopped") {
+		t.Fatalf("status %d, last line %q; want status 1 and one line saying the disk is full and the run stopped\n%s", st, last, stderr)
+	}
+	run, err := results.Load(out)
+	if err != nil {
+		t.Fatalf("the last good results.json: %v", err)
+	}
+	if run.Complete || run.Planned != 10 || len(run.Cases) == 0 || len(run.Cases) >= 10 {
+		t.Errorf("results.json: complete %v, %d of %d cases; want some of 10, incomplete", run.Complete, len(run.Cases), run.Planned)
+	}
+	if want := fmt.Sprintf("keeps the cases saved before (%d of 10)", len(run.Cases)); !strings.Contains(last, want) {
+		t.Errorf("last line %q does not say %q", last, want)
+	}
+	for _, c := range run.Cases {
+		if c.Summary == nil || c.Error != "" {
+			t.Errorf("case %s kept without its figures: %q", c.ID, c.Error)
+		}
+	}
+	if !strings.Contains(stdout, "INCOMPLETE") {
+		t.Errorf("stdout:\n%s", stdout)
+	}
+	if got := entries(t, out); !slices.Equal(got, []string{"results.json"}) {
+		t.Errorf("%s holds %v, want results.json alone", out, got)
+	}
+	if left := leftovers(t); len(left) > 0 {
+		t.Errorf("processes left behind: %v", left)
+	}
+}
+
+// TestRunKilled: a run killed (SIGKILL) after its second case keeps
+// those two cases, marked incomplete: results.json is saved after each
+// case, not only at the end.
+func TestRunKilled(t *testing.T) {
+	out := filepath.Join(t.TempDir(), "run")
+	s := modeltest.StartCommand(t, bench("run", "--profile", "smoke", "--duration", "2s", "--out", out))
+	s.WaitLog(regexp.MustCompile(`^\[2/10\] `), 0, 60*time.Second)
+	s.Signal(syscall.SIGKILL)
+	s.Wait(10 * time.Second)
+	// Its servers die of their parent's death (PR_SET_PDEATHSIG) and come
+	// to this process, the subreaper.
+	left := leftovers(t)
+	if still := modeltest.WaitGone(left, 30*time.Second); len(still) > 0 {
+		t.Errorf("servers outlived the killed run: %v", still)
+	}
+	for _, pid := range left {
+		var ws syscall.WaitStatus
+		syscall.Wait4(pid, &ws, syscall.WNOHANG, nil)
+	}
+	run, err := results.Load(out)
+	if err != nil {
+		t.Fatalf("after SIGKILL: %v", err)
+	}
+	if run.Complete || run.Planned != 10 || len(run.Cases) != 2 {
+		t.Fatalf("after SIGKILL on the second case's line: complete %v, %d of %d cases; want 2 of 10, incomplete", run.Complete, len(run.Cases), run.Planned)
+	}
+	for _, c := range run.Cases {
+		if c.Summary == nil || c.Error != "" {
+			t.Errorf("case %s: error %q, summary %v", c.ID, c.Error, c.Summary)
+		}
+	}
+	if run.Finished.Before(run.Started) {
+		t.Errorf("finished %v before started %v: the time of the last save is not recorded", run.Finished, run.Started)
 	}
 }
