@@ -29,7 +29,7 @@ type Master struct {
 	mu       sync.Mutex
 	slots    []*slot
 	procs    map[*proc]struct{} // every live process, including draining ones
-	running  bool               // startup is over: a death now is a crash to restart
+	running  bool               // startup is over: a first worker that exits by itself is a crash now, not a failed start
 	stopping bool
 	changed  chan struct{} // closed and replaced on every state change
 	parked   []handoff     // connections waiting for any worker to be ready

@@ -6,6 +6,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -81,12 +82,13 @@ type proc struct {
 	started time.Time
 
 	// Guarded by Master.mu.
-	ready bool
-	trial bool // a replacement that has not reported ready: its death is not a crash
-	cpu   float64
-	rss   int64
-	ticks float64 // CPU seconds at the last sample
-	at    time.Time
+	ready  bool
+	online bool // it reported ready at least once
+	trial  bool // a replacement that has not reported ready: its death is not a crash
+	cpu    float64
+	rss    int64
+	ticks  float64 // CPU seconds at the last sample
+	at     time.Time
 
 	retiring atomic.Bool // leaving the rotation for good (shutdown, reload, scale)
 	killed   atomic.Bool // by reap or a failed replacement
@@ -160,11 +162,13 @@ func (m *Master) waitFor(ctx context.Context, limit time.Duration, cond func() b
 	}
 }
 
-// waitStartup waits until every slot is online; a worker that dies before
-// it is ready fails the start with what it last logged.
+// waitStartup waits until every slot is online. A worker that exits by
+// itself before it is ready fails the start with what it last logged; one
+// killed meanwhile is restarted under the crash budget, and the start
+// fails only once that budget is spent.
 func (m *Master) waitStartup(ctx context.Context) error {
 	var failed error
-	err := m.waitFor(ctx, time.Minute, func() bool {
+	err := m.waitFor(ctx, startupLimit, func() bool {
 		online := 0
 		for _, s := range m.slots {
 			switch s.state {
@@ -172,6 +176,10 @@ func (m *Master) waitStartup(ctx context.Context) error {
 				online++
 			case StateStopped:
 				failed = fmt.Errorf("worker %d exited while starting: %v", s.index, s.cur.exitErr)
+			case StateErrored:
+				failed = fmt.Errorf("worker %d died %d times in a row while starting, last with %v (--max-restarts %d)", s.index, s.unstable, s.cur.exitErr, m.o.Policy.MaxRestarts)
+			}
+			if failed != nil {
 				if l := s.cur.os.LastLine(); l != "" {
 					failed = fmt.Errorf("%w (it said: %s)", failed, l)
 				}
@@ -282,13 +290,20 @@ func (m *Master) waitLoop(p *proc) {
 			failed.OldPID = s.cur.pid
 		}
 		m.emitLocked(failed)
-	case m.running && !m.stopping && !p.retiring.Load():
-		m.emitLocked(Event{Kind: EventCrashed, Slot: s.index, PID: p.pid, Exit: exited.Exit, Uptime: uptime})
-		m.crashedLocked(s, uptime)
-	default:
-		// Shutting down, or still starting up (waitStartup reports it).
+	case m.stopping || p.retiring.Load():
 		s.state = StateStopped
 		m.emitLocked(exited)
+	case !m.running && !p.online && !killedBySignal(p.exitErr):
+		// A first worker that exited by itself before it was ready: the
+		// build or a setting is wrong, and every restart would say so
+		// again. waitStartup fails the start with what it said.
+		s.state = StateStopped
+		m.emitLocked(exited)
+	default:
+		// A crash, from the first start on: a worker killed while the
+		// server starts is restarted under the crash budget too.
+		m.emitLocked(Event{Kind: EventCrashed, Slot: s.index, PID: p.pid, Exit: exited.Exit, Uptime: uptime})
+		m.crashedLocked(s, uptime)
 	}
 	m.rebuildLocked()
 	m.notifyLocked()
@@ -371,7 +386,7 @@ func (m *Master) ready(p *proc, fd int) {
 			closeFD(fd)
 		}
 	}
-	p.ready = true
+	p.ready, p.online = true, true
 	if s.cur == p {
 		p.trial = false
 		if s.state != StateOnline {
@@ -498,6 +513,13 @@ func (m *Master) retire(p *proc) {
 	case p.queue <- handoff{fd: -1}:
 	case <-p.exited:
 	}
+}
+
+// killedBySignal reports whether err, how a worker ended, says a signal
+// killed it ("signal: killed", as os.ProcessState words it) rather than
+// that it exited with a status of its own.
+func killedBySignal(err error) bool {
+	return err != nil && strings.HasPrefix(err.Error(), "signal: ")
 }
 
 func ordinal(n int) string {

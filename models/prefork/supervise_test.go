@@ -716,3 +716,51 @@ func TestEventBusCutsOffSlowWatcher(t *testing.T) {
 		t.Errorf("kept %d recent events ending with %+v, want the last %d", len(recent), recent[len(recent)-1], eventTail)
 	}
 }
+
+// TestKilledWhileStarting: a worker killed before it is ready is a crash
+// like any other, restarted under the crash budget, and the start goes on
+// until every slot is online; so is one that was ready and dies while the
+// others still start (until startup ends, a death there left the slot
+// down, or failed the whole server).
+func TestKilledWhileStarting(t *testing.T) {
+	h := newHarness(t, 3, Policy{MinUptime: time.Second, MaxRestarts: 2, BackoffBase: 100 * time.Millisecond})
+	done := make(chan error, 1)
+	go func() { done <- h.m.start(context.Background()) }()
+	ws := []*fakeWorker{h.spawned(), h.spawned(), h.spawned()}
+	ws[0].die(errors.New("signal: killed"))
+	if c := h.next(EventCrashed); c.Slot != 0 || c.PID != ws[0].pid {
+		t.Errorf("%+v, want slot 0 crashed", c)
+	}
+	if r := h.expect(EventRestarting); r.Slot != 0 || r.Delay != 100*time.Millisecond || r.Restarts != 1 {
+		t.Errorf("%+v, want slot 0 restarting after 100ms", r)
+	}
+	// Slot 1 gets ready, then dies while the others still start.
+	ws[1].ready()
+	h.next(EventOnline)
+	ws[1].die(errors.New("signal: killed"))
+	if c := h.next(EventCrashed); c.Slot != 1 {
+		t.Errorf("%+v, want slot 1 crashed", c)
+	}
+	h.expect(EventRestarting)
+	select {
+	case err := <-done:
+		t.Fatalf("start returned %v with two slots restarting", err)
+	default:
+	}
+	for range 2 {
+		h.timer().fire()
+		w := h.spawned()
+		w.ready()
+	}
+	ws[2].ready()
+	if err := <-done; err != nil {
+		t.Fatalf("start = %v, want every slot online", err)
+	}
+	st, _ := h.m.Status(context.Background())
+	for _, r := range st.Workers {
+		if r.State != StateOnline || (r.Slot < 2) != (r.Restarts == 1) {
+			t.Errorf("worker row %+v, want online, restarted once for slots 0 and 1 only", r)
+		}
+	}
+	h.shutdown()
+}

@@ -1,0 +1,91 @@
+package main
+
+import (
+	"context"
+	"path/filepath"
+	"regexp"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/corebench/corebench/models/modeltest"
+	"github.com/corebench/corebench/models/prefork"
+)
+
+// The faults of docs/reliability-prefork.md, each end to end with real
+// processes; the supervisor's side of each is tested with fakes in
+// models/prefork.
+
+// startUnready starts a prefork server without waiting for it to listen,
+// once its control socket answers, and returns it with the socket's path.
+func startUnready(t *testing.T, args ...string) (*modeltest.Server, string) {
+	t.Helper()
+	sock := filepath.Join(t.TempDir(), "ctl", "master.sock")
+	s := modeltest.StartCommand(t, bench(append([]string{"serve", "--model", "prefork", "--addr", "127.0.0.1:0", "--control", sock}, args...)...))
+	s.WaitLog(regexp.MustCompile(`control socket `), 0, 30*time.Second)
+	return s, sock
+}
+
+// follow collects the master's events, the recent ones first, until the
+// test ends.
+func follow(t *testing.T, sock string) <-chan prefork.Event {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	events := make(chan prefork.Event, 1024)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		defer close(events)
+		prefork.Client{Path: sock}.Events(ctx, true, func(e prefork.Event) {
+			select {
+			case events <- e:
+			case <-ctx.Done():
+			}
+		})
+	}()
+	t.Cleanup(func() { cancel(); <-done })
+	return events
+}
+
+// nextEvent returns the next event match accepts; the stream's end or a
+// minute without one fails the test.
+func nextEvent(t *testing.T, events <-chan prefork.Event, what string, match func(prefork.Event) bool) prefork.Event {
+	t.Helper()
+	timeout := time.NewTimer(60 * time.Second)
+	defer timeout.Stop()
+	for {
+		select {
+		case e, ok := <-events:
+			if !ok {
+				t.Fatalf("the master's events ended before one of %s", what)
+			}
+			if match(e) {
+				return e
+			}
+		case <-timeout.C:
+			t.Fatalf("no event of %s within 60s", what)
+		}
+	}
+}
+
+// TestPreforkKilledWhileStarting: a worker SIGKILLed as it appears, before
+// it is ready, is restarted under the crash budget and the server starts
+// with all its workers; it used to exit 1 and stop the others.
+func TestPreforkKilledWhileStarting(t *testing.T) {
+	s, sock := startUnready(t, "--sched", "rr", "--workers", "4", "--startup", "2s")
+	events := follow(t, sock)
+	first := nextEvent(t, events, "worker 0 started", func(e prefork.Event) bool { return e.Kind == prefork.EventStarted && e.Slot == 0 })
+	if err := syscall.Kill(first.PID, syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	if c := nextEvent(t, events, "worker 0 crashed", func(e prefork.Event) bool { return e.Kind == prefork.EventCrashed }); c.PID != first.PID || c.Exit != "signal: killed" {
+		t.Errorf("%+v, want pid %d killed", c, first.PID)
+	}
+	s.WaitLog(regexp.MustCompile(`4 workers online`), 0, 60*time.Second)
+	st := psJSON(t, sock)
+	for _, w := range st.Workers {
+		if w.State != prefork.StateOnline || (w.Slot == 0) != (w.Restarts == 1) {
+			t.Errorf("after the start: %+v, want online, slot 0 restarted once", w)
+		}
+	}
+}
