@@ -55,6 +55,18 @@ type Profile struct {
 	Warmup   time.Duration
 	Repeat   int
 	About    string // what it measures and how long it takes, for --help
+	// MinCPUs is the machine the profile is meant for: its sweeps and
+	// loads are sized for at least this many CPUs (0: any).
+	MinCPUs int
+}
+
+// FitWarning says, in a few words, that p is meant for a bigger machine
+// than cpus CPUs; "" when it fits. Such a plan still runs.
+func (p Profile) FitWarning(cpus int) string {
+	if cpus >= p.MinCPUs {
+		return ""
+	}
+	return fmt.Sprintf("the %s profile is meant for %d CPUs or more; this plan has %d, so its cases measure a smaller machine than they were sized for", p.Name, p.MinCPUs, cpus)
 }
 
 // perCPU is the built-in profiles' connections per server CPU. A closed
@@ -92,7 +104,8 @@ var Profiles = map[string]Profile{
 		Name: "manycore", Models: DefaultModels, Workloads: []string{"hello", "cpu"}, Connections: 100, PerCPU: perCPU,
 		ConnSweep: []int{16, 64, 256}, NoKeepAlive: true, WorkerSweep: true, WorkersOn: []string{"cpu"},
 		Duration: 3 * time.Second, Warmup: time.Second, Repeat: 2,
-		About: "for 16 or more cores: every model on / and /cpu, connections past the default, connection-per-request, /cpu's worker sweep to 2× the server CPUs; under 8 minutes on 16 cores",
+		About:   "for 16 or more cores: every model on / and /cpu, connections past the default, connection-per-request, /cpu's worker sweep to 2× the server CPUs; under 8 minutes on 16 cores",
+		MinCPUs: 16,
 	},
 	"full": {
 		Name: "full", Models: DefaultModels, Workloads: []string{"hello", "cpu", "io"}, Connections: 100, PerCPU: perCPU,

@@ -16,6 +16,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/spf13/pflag"
+
 	"github.com/corebench/corebench/internal/affinity"
 	"github.com/corebench/corebench/internal/proc"
 	"github.com/corebench/corebench/internal/remote"
@@ -63,11 +65,15 @@ type runFlags struct {
 	repeat, cpuIters, ioMs                     int
 	workerSweep, dryRun, json                  bool
 	hosts                                      hostFlags
+	// set are the flags given: a profile's setting is overridden only by
+	// a flag given, so 0 is a value (--warmup 0s: none) or refused, never
+	// "the profile's".
+	set map[string]bool
 }
 
-func runRun(c *cli, args []string) error {
-	var f runFlags
-	fs := c.flags()
+// define defines the flags of bench run in fs. A setting the profile
+// decides has no default of its own: the help says "the profile's".
+func (f *runFlags) define(fs *pflag.FlagSet) {
 	fs.StringVar(&f.profile, "profile", "quick", strings.Join(suite.ProfileNames, ", ")+" (see below)")
 	fs.StringVar(&f.models, "models", "", "models to run, comma-separated: "+strings.Join(results.VariantNames(results.Variants()), ", ")+" (default: "+strings.Join(results.VariantNames(suite.DefaultModels), ",")+")")
 	fs.StringArrayVar(&f.servers, "server", nil, "add a server of yours as the model NAME: NAME=COMMAND, run by /bin/sh -c with {port}, {workers} and {cpus} filled in, ready when the port accepts (repeatable)")
@@ -78,7 +84,7 @@ func runRun(c *cli, args []string) error {
 	fs.BoolVar(&f.workerSweep, "worker-sweep", false, "add a sweep of the multi-worker models over 1, 2, 4, ... workers up to one per server CPU, then 1.5× and 2× that (as the full profile does)")
 	fs.StringVar(&f.workers, "workers", "", "workers of the multi-worker models: N, max or max-K (default: one per server CPU)")
 	fs.DurationVar(&f.duration, "duration", 0, "measured time of each repeat (default: the profile's)")
-	fs.DurationVar(&f.warmup, "warmup", -1, "unmeasured load before a case's first repeat (default: the profile's)")
+	fs.DurationVar(&f.warmup, "warmup", 0, "unmeasured load before a case's first repeat; 0s for none (default: the profile's)")
 	fs.IntVar(&f.repeat, "repeat", 0, "repeats per case (default: the profile's)")
 	fs.StringVar(&f.serverCPUs, "server-cpus", "", "CPUs for the servers (default: all but the generator's)")
 	fs.StringVar(&f.loadgenCPUs, "loadgen-cpus", "", "CPUs for the load generator (default: whole cores, about a third of the CPUs, on one NUMA node; shared under 4 CPUs)")
@@ -90,9 +96,22 @@ func runRun(c *cli, args []string) error {
 	fs.BoolVar(&f.json, "json", false, "with --dry-run: print the plan as one JSON object")
 	fs.StringVar(&f.sysfs, "sysfs", "", "with --dry-run: plan for the machine whose /sys-like tree is in this directory (all of its online CPUs)")
 	f.hosts.define(fs)
+}
+
+// setFrom records which flags of fs were given.
+func (f *runFlags) setFrom(fs *pflag.FlagSet) {
+	f.set = map[string]bool{}
+	fs.Visit(func(fl *pflag.Flag) { f.set[fl.Name] = true })
+}
+
+func runRun(c *cli, args []string) error {
+	var f runFlags
+	fs := c.flags()
+	f.define(fs)
 	if err := c.parse(fs, args); err != nil {
 		return err
 	}
+	f.setFrom(fs)
 	if err := f.hosts.check(); err != nil {
 		return err
 	}
@@ -135,6 +154,14 @@ func runRun(c *cli, args []string) error {
 	}
 	if f.workers != "" {
 		prof.Workers = workers
+	}
+	cpus := append(slices.Clone(place.ServerCPUs), place.LoadgenCPUs...)
+	slices.Sort(cpus)
+	if w := prof.FitWarning(len(slices.Compact(cpus))); w != "" {
+		fmt.Fprintf(c.stderr, "bench run: %s\n", w)
+		if f.dryRun {
+			place.Note += "; " + w
+		}
 	}
 	specs, err := suite.Plan(prof, len(place.ServerCPUs))
 	if err != nil {
@@ -289,8 +316,18 @@ func (f *runFlags) profileOf(smoke bool) (suite.Profile, error) {
 		}
 	}
 	switch {
-	case f.duration < 0 || f.repeat < 0 || f.ioMs < 0 || f.cpuIters < 0 || f.readyTimeout < 0:
-		return prof, usagef("--duration, --repeat, --io-ms, --cpu-iters and --ready-timeout cannot be negative")
+	case f.set["duration"] && f.duration <= 0:
+		return prof, usagef("--duration %v: want more than 0 (leave it out for the profile's, %v)", f.duration, prof.Duration)
+	case f.warmup < 0:
+		return prof, usagef("--warmup %v: want 0 or more (0s: no warm-up; leave it out for the profile's, %v)", f.warmup, prof.Warmup)
+	case f.set["repeat"] && f.repeat < 1:
+		return prof, usagef("--repeat %d: want 1 or more (leave it out for the profile's, %d)", f.repeat, prof.Repeat)
+	case f.readyTimeout <= 0:
+		return prof, usagef("--ready-timeout %v: want more than 0", f.readyTimeout)
+	case f.cpuIters < 0 || f.cpuIters > workload.MaxCPUIters:
+		return prof, usagef("--cpu-iters %d: want 0 (the server's default) to %d", f.cpuIters, workload.MaxCPUIters)
+	case f.ioMs < 1 || f.ioMs > workload.MaxIOMs:
+		return prof, usagef("--io-ms %d: want 1 to %d", f.ioMs, workload.MaxIOMs)
 	case f.engine != loadgen.EngineFast && f.engine != loadgen.EngineVegeta:
 		return prof, usagef("unknown --engine %q: want fast or vegeta", f.engine)
 	case len(f.servers) > 0 && f.hosts.server != "":
@@ -298,13 +335,13 @@ func (f *runFlags) profileOf(smoke bool) (suite.Profile, error) {
 		// server host too is not built yet.
 		return prof, usagef("--server runs its command on this machine: it cannot be combined with --server-host yet")
 	}
-	if f.duration > 0 {
+	if f.set["duration"] {
 		prof.Duration = f.duration
 	}
-	if f.warmup >= 0 {
+	if f.set["warmup"] {
 		prof.Warmup = f.warmup
 	}
-	if f.repeat > 0 {
+	if f.set["repeat"] {
 		prof.Repeat = f.repeat
 	}
 	prof.WorkerSweep = prof.WorkerSweep || f.workerSweep
