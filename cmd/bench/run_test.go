@@ -141,4 +141,6 @@ func TestRunManycoreFewCPUs(t *testing.T) {
 }
 
 // isOneLineErr reports whether s is one line, with or without its newline.
-func isOneLineErr(s string) bool { return s != "" && !strings.Contains(strings.TrimSuffix(s, "\n"), "\n") }
+func isOneLineErr(s string) bool {
+	return s != "" && !strings.Contains(strings.TrimSuffix(s, "\n"), "\n")
+}
