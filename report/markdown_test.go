@@ -262,3 +262,41 @@ func renderMarkdown(t *testing.T, run *results.Run) string {
 	}
 	return string(b)
 }
+
+// TestRenderIncompleteSaysSo: a run that stopped early (interrupted,
+// killed, out of disk) never reads "every case ran": with no other
+// warning it warns of the cases it lacks, and with none measured it says
+// that, instead of "the 0 cases measured until then".
+func TestRenderIncompleteSaysSo(t *testing.T) {
+	one := smallRun("20261122T090000Z-box", smallCase("singlecore/hello/closed-c100/w1", "models", "singlecore", "hello", 1, 100, 9000, 9100))
+	empty := smallRun("20261122T090000Z-box")
+	for _, r := range []*results.Run{one, empty} {
+		r.Complete, r.Planned = false, 10
+		r.Placement.Shared = false
+	}
+	for _, tt := range []struct {
+		run  *results.Run
+		want []string
+	}{
+		{one, []string{"> **Incomplete run.** It stopped after 1 of its 10 cases", "**Incomplete run:** 9 of the 10 cases planned were not measured"}},
+		{empty, []string{"> **Incomplete run.** It stopped before any case finished", "**Nothing was measured:** the run stopped before its first case finished"}},
+	} {
+		dir := t.TempDir()
+		if _, err := Render(tt.run, dir); err != nil {
+			t.Fatal(err)
+		}
+		b, err := os.ReadFile(filepath.Join(dir, MarkdownFile))
+		if err != nil {
+			t.Fatal(err)
+		}
+		md := string(b)
+		if strings.Contains(md, "every case ran") || strings.Contains(md, "the 0 cases") {
+			t.Errorf("%d cases, incomplete: the report says every case ran:\n%s", len(tt.run.Cases), md)
+		}
+		for _, s := range tt.want {
+			if !strings.Contains(md, s) {
+				t.Errorf("%d cases, incomplete: the report lacks %q:\n%s", len(tt.run.Cases), s, md)
+			}
+		}
+	}
+}

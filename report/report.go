@@ -127,7 +127,14 @@ func (v view) document() (*doc, []*chart) {
 
 	d.h(1, "corebench run %s", run.ID)
 	if !run.Complete {
-		d.p("banner", "**Incomplete run.** It was interrupted before every case ran: this report shows the %d cases measured until then.", len(run.Cases))
+		switch {
+		case len(run.Cases) == 0:
+			d.p("banner", "**Incomplete run.** It stopped before any case finished: there is nothing to show.")
+		case run.Planned > 0:
+			d.p("banner", "**Incomplete run.** It stopped after %d of its %d cases (interrupted, killed, or its results could not be saved): this report shows those.", len(run.Cases), run.Planned)
+		default: // written before the cases planned were recorded
+			d.p("banner", "**Incomplete run.** It was interrupted before every case ran: this report shows the %d cases measured until then.", len(run.Cases))
+		}
 	}
 	failed := 0
 	for _, c := range run.Cases {
@@ -285,6 +292,15 @@ func (v view) warnings(failed int) []string {
 	var out []string
 	if w := virtualizationWarning(run.Env.Virtualization); w != "" {
 		out = append(out, w) // first: it holds for every figure
+	}
+	switch {
+	case run.Complete:
+	case len(run.Cases) == 0:
+		out = append(out, "**Nothing was measured:** the run stopped before its first case finished.")
+	case run.Planned > len(run.Cases):
+		out = append(out, fmt.Sprintf("**Incomplete run:** %d of the %d cases planned were not measured; the comparisons below lack them.", run.Planned-len(run.Cases), run.Planned))
+	default:
+		out = append(out, "**Incomplete run:** the cases after these were not measured; the comparisons below lack them.")
 	}
 	if run.Placement.Shared {
 		out = append(out, "**Servers and the load generator share cores.** The generator takes CPU time the servers "+
@@ -517,7 +533,11 @@ func (v view) envTable() table {
 		add("Finished", run.Finished.UTC().Format("2006-01-02 15:04:05 UTC"))
 	}
 	complete := "yes"
-	if !run.Complete {
+	switch {
+	case run.Complete:
+	case run.Planned > 0:
+		complete = fmt.Sprintf("no: %d of %d cases", len(run.Cases), run.Planned)
+	default:
 		complete = "no: interrupted"
 	}
 	add("Complete", complete)

@@ -450,6 +450,10 @@ func Load(path string) (*Run, error) {
 	if err := json.Unmarshal(b, &r); err != nil {
 		return nil, fmt.Errorf("%s is damaged: %s", path, jsonError(b, err))
 	}
+	if probe.ID == "" || len(probe.Cases) == 0 {
+		// A run writes its id and its list of cases from its first save.
+		return nil, fmt.Errorf("%s is not a whole results file: it has schema version %d but no run id or no list of cases, which every bench run writes", path, *probe.Schema)
+	}
 	r.Assess() // results written before limited_by get it derived
 	return &r, nil
 }

@@ -62,6 +62,9 @@ func TestLoadRejects(t *testing.T) {
 		{write("foreign.json", `{"name": "something else"}`), "not a corebench results file"},
 		{write("cut.json", "{\"schema\": 2,\n \"cases\": [{\"id\": \"x\""), "damaged"},
 		{write("typed.json", "{\"schema\": 2,\n \"cases\": 7}"), "line 2"},
+		// The schema alone is no run: it was read as an empty one.
+		{write("bare.json", `{"schema": 2}`), "not a whole results file"},
+		{write("noid.json", `{"schema": 2, "cases": []}`), "not a whole results file"},
 		{filepath.Join(dir, "missing"), "no such results file"},
 	} {
 		_, err := Load(tt.file)
