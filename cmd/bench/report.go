@@ -19,11 +19,12 @@ func init() {
 	register(&command{
 		name:    "report",
 		summary: "Re-render a run's report from its results.json, or summarise and merge attack results files",
-		usage:   "report DIR|DIR/results.json [--out DIR]  |  report FILE... [--json]",
+		usage:   "report DIR|DIR/results.json [--out DIR] [--json]  |  report FILE... [--json]",
 		examples: `  bench report results/20261122T101500Z-bench8         # redraw a run's charts, tables and page, without rerunning
   bench report old/results.json --out /tmp/old-report  # render somewhere else
   bench report run.bin                                 # the table of one attack's results (bench attack --output)
   bench report machine1.bin machine2.bin --json        # merge the attacks of two load machines
+  bench report results/20261122T101500Z-bench8 --json  # redraw, and print the run as one JSON object
   vegeta attack -targets t.txt -rate 500 | bench report -   # results on stdin`,
 		run: runReport,
 	})
@@ -33,7 +34,7 @@ func runReport(c *cli, args []string) error {
 	var asJSON bool
 	var out string
 	fs := c.flags()
-	fs.BoolVar(&asJSON, "json", false, "attack results: print the summary as one JSON object instead of the table")
+	fs.BoolVar(&asJSON, "json", false, "print one JSON object instead of text: attack results' summary instead of the table; a suite run as read (results.json, limited_by derived) instead of the files written")
 	fs.StringVar(&out, "out", "", "suite run: directory to write the report into (default: beside results.json)")
 	if err := c.parse(fs, args); err != nil {
 		return err
@@ -46,6 +47,9 @@ func runReport(c *cli, args []string) error {
 		if isRunDir(p) {
 			if len(paths) > 1 {
 				return usagef("%s is a suite run: report it alone", p)
+			}
+			if asJSON {
+				return renderRunJSON(c, p, out)
 			}
 			return renderRun(c, p, out)
 		}
@@ -113,6 +117,22 @@ func runReport(c *cli, args []string) error {
 		fmt.Fprintf(c.stderr, "bench report: warning: %v\n", err)
 	}
 	return printSummary(c.stdout, s, asJSON)
+}
+
+// renderRunJSON renders the suite run at path as renderRun does and
+// prints the run as one JSON object instead of the files written, as
+// bench scenario --json prints its result.
+func renderRunJSON(c *cli, path, out string) error {
+	quiet := *c
+	quiet.stdout = io.Discard
+	if err := renderRun(&quiet, path, out); err != nil {
+		return err
+	}
+	run, err := results.Load(path)
+	if err != nil {
+		return err
+	}
+	return json.NewEncoder(c.stdout).Encode(run)
 }
 
 // summaryPrefix starts every bench attack --json line: the summary's
