@@ -22,15 +22,16 @@ import (
 )
 
 // GuestLib is sourced by every guest script.
-//   - watch FILE samples every task of every process a few times a
-//     second: "tgid pid ppid cpus name" a line, "---" between samples.
+//   - watch FILE samples every task of every process, as often as the
+//     guest can: "tgid pid ppid cpus name" a line, "---" after each
+//     sample, until FILE.stop exists (its last sample then completes).
 //   - copysys copies the files internal/topology reads, as this kernel
 //     wrote them, into ./sys (with cat: sysfs files claim sizes they do
 //     not have).
 //   - ready FILE waits for a listening line in FILE.
 const GuestLib = `
 watch() {
-  while :; do
+  while [ ! -e "$1.stop" ]; do
     cat /proc/[0-9]*/task/[0-9]*/status 2>/dev/null |
       awk '/^Name:/{n=$2} /^Tgid:/{tg=$2} /^Pid:/{p=$2} /^PPid:/{pp=$2} /^Cpus_allowed_list:/{print tg, p, pp, $2, n}'
     echo ---
@@ -79,7 +80,8 @@ r=$!
 echo $r >` + name + `.pid
 wait $r
 st=$?
-kill $w
+touch ` + name + `-samples.txt.stop
+wait $w
 [ $st = 0 ] || exit $st
 `
 }
@@ -384,4 +386,21 @@ func moduleRoot(t testing.TB) string {
 		t.Fatal(err)
 	}
 	return filepath.Dir(strings.TrimSpace(string(out)))
+}
+
+// CheckVirtual checks that a run in the guest recorded the machine as
+// virtual, and, under TCG, as emulated, with the report's warning that its
+// figures are not performance figures.
+func CheckVirtual(t testing.TB, r *Result, run *results.Run, report string) {
+	t.Helper()
+	v := run.Env.Virtualization
+	if v == nil || !v.Virtualized {
+		t.Fatalf("the guest's run records no virtual machine: %+v", v)
+	}
+	if emulated := r.Accel == "tcg"; v.Emulated != emulated {
+		t.Errorf("under %s the run records emulated %v (%v)", r.Accel, v.Emulated, v.Evidence)
+	}
+	if warned := strings.Contains(report, "Not performance figures"); warned != v.Emulated {
+		t.Errorf("emulated %v, and the report's warning that these are not performance figures: %v", v.Emulated, warned)
+	}
 }

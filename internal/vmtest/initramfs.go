@@ -232,8 +232,16 @@ var (
 )
 
 // BuildBench builds a static bench (CGO_ENABLED=0) from the module this
-// package is in, once per process, into a temporary directory.
+// package is in, once per process, into a temporary directory; or, with
+// COREBENCH_VM_BENCH set, returns that binary (to try another build, such
+// as an older commit's, in the same tests).
 func BuildBench() (string, error) {
+	if p := os.Getenv("COREBENCH_VM_BENCH"); p != "" {
+		if !staticBinary(p) {
+			return "", fmt.Errorf("vmtest: COREBENCH_VM_BENCH=%s is not a static binary (CGO_ENABLED=0 go build)", p)
+		}
+		return p, nil
+	}
 	buildOnce.Do(func() {
 		out, err := exec.Command("go", "env", "GOMOD").Output()
 		if err != nil {

@@ -11,7 +11,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/corebench/corebench/internal/affinity"
 	"github.com/corebench/corebench/internal/vmtest"
 	"github.com/corebench/corebench/results"
 )
@@ -23,14 +22,16 @@ fail() { echo "@@fail $*"; tail -n 5 ./*.err ./*.txt 2>/dev/null; exit 1; }
 bench serve --model prefork --sched rr --workers max >serve.out 2>serve.err &
 s=$!
 ready serve.out || fail serve
-watch samples.txt &
-w=$!
-until grep -q -- --- samples.txt 2>/dev/null; do sleep 0.1; done
 bench attack http://127.0.0.1:8080/cpu -c 16 -d 4s --cpus 14-15 --json >attack.json &
 a=$!
-echo $a >attack.pid
+# Once its 16 connections are open it has pinned itself (it pins
+# before it connects): where each of its threads may run then.
+until [ "$(ls /proc/$a/fd 2>/dev/null | wc -l)" -ge 19 ]; do
+  [ -d /proc/$a ] || break
+  sleep 0.05
+done
+awk '/^Cpus_allowed_list:/{print FILENAME, $2}' /proc/$a/task/*/status >attack-cpus.txt
 wait $a || fail attack
-kill $w
 bench ps >ps.txt || fail ps
 bench top --count 1 >top.txt || fail top
 bench reload >reload.txt 2>&1 || fail reload
@@ -108,20 +109,15 @@ func TestCommands16CPUs(t *testing.T) {
 		t.Errorf("attack: %+v", att)
 	}
 	// attack --cpus 14-15: every thread of the generator there.
-	pid := vmtest.ReadPid(t, r.Dir, "attack.pid")
-	threads := 0
-	for _, s := range vmtest.Samples(t, filepath.Join(r.Dir, "samples.txt")) {
-		for _, tk := range s {
-			if tk.Tgid == pid && len(tk.CPUs) > 0 {
-				threads++
-				if !vmtest.Subset(tk.CPUs, []int{14, 15}) {
-					t.Errorf("attack thread %d on CPUs %s, want 14-15", tk.Pid, affinity.Format(tk.CPUs))
-				}
-			}
+	lines := strings.Split(strings.TrimSpace(vmtest.File(t, r.Dir, "attack-cpus.txt")), "\n")
+	for _, l := range lines {
+		f := strings.Fields(l)
+		if len(f) != 2 || f[1] != "14-15" {
+			t.Errorf("bench attack --cpus 14-15: %q", l)
 		}
 	}
-	if threads == 0 {
-		t.Error("no sample caught bench attack")
+	if len(lines) < 2 {
+		t.Errorf("bench attack's threads: %q", lines)
 	}
 	if ev := vmtest.File(t, r.Dir, "events.txt"); !strings.Contains(ev, `"replaced"`) || !strings.Contains(ev, `"scaled"`) {
 		t.Errorf("events have no replaced or scaled:\n%s", ev)

@@ -25,6 +25,7 @@ func TestRun16CPUs(t *testing.T) {
 	if r.Status != 0 {
 		t.Fatalf("bench run: exit %d", r.Status)
 	}
-	vmtest.CheckRun(t, r.Dir, shape, "run", 7*4)
+	run := vmtest.CheckRun(t, r.Dir, shape, "run", 7*4)
+	vmtest.CheckVirtual(t, r, run, vmtest.File(t, r.Dir, "run/report.md"))
 	vmtest.CheckFixture(t, r.Dir, "qemu-16cpu-2socket")
 }
