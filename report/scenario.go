@@ -29,6 +29,9 @@ var (
 // subtitles.
 func RenderScenario(r *results.Scenario, env results.Env, start time.Time, dir string) ([]string, error) {
 	sub := fmt.Sprintf("%s · %d CPUs · %s", env.CPUModel, env.CPUs, start.Format("2006-01-02"))
+	if r.Interrupted != nil {
+		sub += " · " + interruptedMark(*r.Interrupted) // on every chart
+	}
 	if r.State != nil {
 		return stateCharts(r.State, dir, sub)
 	}
@@ -52,7 +55,10 @@ func RenderScenario(r *results.Scenario, env results.Env, start time.Time, dir s
 			note += fmt.Sprintf(", serving %.0f req/s against %.0f before", r.ServedDuring, r.ServedBefore)
 		}
 	}
-	if r.Recovered >= 0 {
+	switch {
+	case r.Interrupted != nil && len(r.Actions) == 0 && r.Scenario != "crashloop":
+		note += "; interrupted before the action: nothing was done to the server"
+	case r.Recovered >= 0:
 		note += fmt.Sprintf("; back to full throughput without errors %.1f s after the action", r.Recovered)
 	}
 	return writeTimeline(dir, "timeline", timelineChart{
@@ -159,12 +165,15 @@ func ScenarioText(out io.Writer, r *results.Scenario) error {
 	fmt.Fprintf(w, "%s · %s · %s", r.Scenario, r.Model, plural(r.Workers, "worker"))
 	if r.Block != nil {
 		fmt.Fprintln(w)
+		interruptedText(w, r)
 		blockText(w, r.Block)
 	} else if r.Sizing != nil {
 		fmt.Fprintln(w)
+		interruptedText(w, r)
 		sizingText(w, r.Sizing)
 	} else if r.State != nil {
 		fmt.Fprintln(w)
+		interruptedText(w, r)
 		stateText(w, r.State)
 	} else if r.Load != nil {
 		ka := ""
@@ -175,7 +184,13 @@ func ScenarioText(out io.Writer, r *results.Scenario) error {
 		if r.Rate == 0 {
 			load = fmt.Sprintf("closed loop of %d connections", r.Connections)
 		}
-		fmt.Fprintf(w, " · %s on %s for %.0f s%s\n", load, r.Path, r.Load.DurationS, ka)
+		span := fmt.Sprintf("%.0f s", r.Load.DurationS)
+		if in := r.Interrupted; in != nil && in.OfS > 0 {
+			span = fmt.Sprintf("%.1f s of %s s", r.Load.DurationS, strconv.FormatFloat(in.OfS, 'f', -1, 64))
+		}
+		fmt.Fprintf(w, " · %s on %s for %s%s\n", load, r.Path, span, ka)
+		interruptedText(w, r)
+		acted := r.Interrupted == nil || len(r.Actions) > 0 || r.Scenario == "crashloop"
 		l := r.Load.Latency
 		fmt.Fprintf(w, "latency p50 %s  p99 %s  p99.9 %s  max %s\n", Millis(l.P50), Millis(l.P99), Millis(l.P999), Millis(l.Max))
 		for _, a := range r.Actions {
@@ -183,11 +198,15 @@ func ScenarioText(out io.Writer, r *results.Scenario) error {
 		}
 		pct := 100 * float64(r.Failed) / float64(max(r.Sent, 1))
 		fmt.Fprintf(w, "sent %d, failed %d (%.2f%%)%s\n", r.Sent, r.Failed, pct, kinds(r.ErrorKinds))
-		if r.Scenario == "crash" && isPrefork(r.Model) {
+		if r.Scenario == "crash" && isPrefork(r.Model) && acted {
 			fmt.Fprintf(w, "the killed worker had %d requests in flight on %d open connections\n", r.InFlight, r.Conns)
 		}
 		crashText(w, r)
 		switch {
+		case !acted:
+			fmt.Fprintln(w, "interrupted before the action: nothing was done to the server")
+		case r.Recovered < 0 && r.Interrupted != nil:
+			fmt.Fprintln(w, "throughput was not back to what it was before the action when the scenario was interrupted")
 		case r.Recovered < 0:
 			fmt.Fprintln(w, "throughput never got back to what it was before the action")
 		default:
@@ -205,11 +224,26 @@ func ScenarioText(out io.Writer, r *results.Scenario) error {
 		}
 	} else {
 		fmt.Fprintln(w)
+		interruptedText(w, r)
 	}
 	for _, n := range r.Notes {
 		fmt.Fprintln(w, "note: "+n)
 	}
 	return w.err
+}
+
+// interruptedMark is how a scenario stopped early is marked, in its
+// summary and on its charts: "INTERRUPTED after 1.3 s of 6 s".
+func interruptedMark(in results.Interruption) string {
+	return "INTERRUPTED" + strings.TrimPrefix(in.String(), "interrupted")
+}
+
+// interruptedText writes, for a scenario stopped early, the line that
+// says so, before any of its figures.
+func interruptedText(w io.Writer, r *results.Scenario) {
+	if r.Interrupted != nil {
+		fmt.Fprintf(w, "%s: the figures are of that time only\n", interruptedMark(*r.Interrupted))
+	}
 }
 
 func stateText(w io.Writer, st *results.StateResult) {

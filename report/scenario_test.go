@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -88,6 +89,49 @@ func TestWrapLabels(t *testing.T) {
 	} {
 		if got := wrapLabels(c.in); !slices.Equal(got, c.want) {
 			t.Errorf("wrapLabels(%q) = %q, want %q", c.in, got, c.want)
+		}
+	}
+}
+
+// TestScenarioInterrupted: a scenario stopped early says so in its
+// summary and on its charts, and a crash stopped before the kill claims
+// no kill, no requests in flight and no recovery (it read "for 1 s"
+// with a recovery 0.0 s after an action that never happened).
+func TestScenarioInterrupted(t *testing.T) {
+	r := scenarioFixtures()["crash"]
+	r.Actions, r.InFlight, r.Conns, r.Recovered = nil, 0, 0, 0
+	r.Load.DurationS = 1.29
+	r.Interrupted = &results.Interruption{AfterS: 1.29, OfS: 6}
+	var b strings.Builder
+	if err := ScenarioText(&b, r); err != nil {
+		t.Fatal(err)
+	}
+	text := b.String()
+	for _, want := range []string{"for 1.3 s of 6 s", "INTERRUPTED after 1.3 s of 6 s", "before the action"} {
+		if !strings.Contains(text, want) {
+			t.Errorf("summary lacks %q:\n%s", want, text)
+		}
+	}
+	for _, not := range []string{"back to full throughput", "the killed worker had", "never got back"} {
+		if strings.Contains(text, not) {
+			t.Errorf("summary says %q:\n%s", not, text)
+		}
+	}
+	dir := t.TempDir()
+	files, err := RenderScenario(r, results.Env{CPUModel: "Test CPU", CPUs: 2}, time.Date(2026, 12, 2, 0, 0, 0, 0, time.UTC), dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range files {
+		if filepath.Ext(f) != ".svg" {
+			continue
+		}
+		svg, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !strings.Contains(string(svg), "INTERRUPTED after 1.3 s of 6 s") || strings.Contains(string(svg), "back to full throughput") {
+			t.Errorf("%s does not say it was interrupted, or says it recovered from an action never done", filepath.Base(f))
 		}
 	}
 }

@@ -138,8 +138,12 @@ func RenderSpectra(runs []*results.Scenario, env results.Env, start time.Time, d
 		if r.Load == nil || r.Load.Histogram == nil {
 			return nil, fmt.Errorf("spectra: the %s run has no latency histogram", loadDesc(r))
 		}
+		detail := "p99 " + Millis(r.Load.Latency.P99)
+		if r.Interrupted != nil {
+			detail += ", " + interruptedMark(*r.Interrupted)
+		}
 		sc.Lines = append(sc.Lines, spectrumLine{
-			Label: loadDesc(r), Detail: "p99 " + Millis(r.Load.Latency.P99),
+			Label: loadDesc(r), Detail: detail,
 			Hist: r.Load.Histogram, Color: colors[i%len(colors)], Dashed: i%2 == 1,
 			Glyph: glyphs[[]results.Glyph{results.GlyphCircle, results.GlyphSquare}[i%2]],
 		})

@@ -79,7 +79,8 @@ func TestLoadRejects(t *testing.T) {
 // is no scenario's result, or from a newer bench, is refused.
 func TestScenarioRoundTrip(t *testing.T) {
 	dir := t.TempDir()
-	s := &Scenario{Scenario: "stall", Model: "singlecore", Workers: 1, Rate: 2000, Path: "/", Load: &Summary{Requests: 12}}
+	s := &Scenario{Scenario: "stall", Model: "singlecore", Workers: 1, Rate: 2000, Path: "/", Load: &Summary{Requests: 12},
+		Interrupted: &Interruption{AfterS: 1.26, OfS: 6}}
 	p, err := s.Save(dir)
 	if err != nil {
 		t.Fatal(err)
@@ -89,7 +90,8 @@ func TestScenarioRoundTrip(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if got.Version != ScenarioVersion || got.Scenario != "stall" || got.Rate != 2000 || got.Load == nil || got.Load.Requests != 12 {
+		if got.Version != ScenarioVersion || got.Scenario != "stall" || got.Rate != 2000 || got.Load == nil || got.Load.Requests != 12 ||
+			got.Interrupted == nil || *got.Interrupted != *s.Interrupted || got.Interrupted.String() != "interrupted after 1.3 s of 6 s" {
 			t.Errorf("loaded from %s: %+v", from, got)
 		}
 	}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
 )
 
 // ScenarioFile is the name of a scenario's result inside its directory.
@@ -13,7 +14,10 @@ const ScenarioFile = "result.json"
 // ScenarioVersion is the version of result.json's layout, bumped on a
 // change that an older reader would misread. 0, in files written before
 // it was recorded, is the same layout as 1.
-const ScenarioVersion = 1
+//
+// Version 2: a scenario stopped early says so (Interrupted); an older
+// reader would take it for one that ran to its end.
+const ScenarioVersion = 2
 
 // Scenario is what `bench scenario` measured: something done to a server
 // under a steady load (Actions, Load), or, for the state scenario, what
@@ -64,6 +68,30 @@ type Scenario struct {
 	Block  *BlockResult  `json:"block,omitempty"`
 	Sizing *SizingResult `json:"sizing,omitempty"`
 	Notes  []string      `json:"notes,omitempty"`
+
+	// Interrupted is set when the scenario was stopped (Ctrl-C, SIGTERM)
+	// before its end: what it measured until then is kept. Nil when it
+	// ran to its end.
+	Interrupted *Interruption `json:"interrupted,omitempty"`
+}
+
+// Interruption is how far a scenario got before it was stopped.
+type Interruption struct {
+	// AfterS is the seconds of its load measured, or, for a scenario of
+	// several servers in turn (block, sizing, state), the seconds since
+	// it began.
+	AfterS float64 `json:"after_s"`
+	// OfS is how long its load was to last; 0 for a scenario of several.
+	OfS float64 `json:"of_s,omitempty"`
+}
+
+// String says so in words: "interrupted after 1.3 s of 6 s".
+func (i Interruption) String() string {
+	s := fmt.Sprintf("interrupted after %.1f s", i.AfterS)
+	if i.OfS > 0 {
+		s += fmt.Sprintf(" of %s s", strconv.FormatFloat(i.OfS, 'f', -1, 64))
+	}
+	return s
 }
 
 // SlotEvent is one thing a prefork master did to a slot: a worker

@@ -91,6 +91,9 @@ func runBlock(ctx context.Context, o Options) (*results.Scenario, error) {
 		}
 		srv, err := o.start(ctx, s.v, "127.0.0.1:0", extra...)
 		if err != nil {
+			if ctx.Err() != nil && len(br.Runs) > 0 {
+				return r, ctx.Err()
+			}
 			return nil, err
 		}
 		iters := 0
@@ -118,6 +121,9 @@ func runBlock(ctx context.Context, o Options) (*results.Scenario, error) {
 			return blockRun(ctx, o, srv.URL, br.Iters)
 		}()
 		if err != nil {
+			if ctx.Err() != nil && len(br.Runs) > 0 {
+				return r, ctx.Err() // interrupted: the servers measured whole are kept
+			}
 			return nil, fmt.Errorf("%s: %w", s.name, err)
 		}
 		run.Setup, run.Model, run.EventLoop, run.Workers, run.Iters = s.name, s.v.Name, s.eventLoop, s.v.Workers(workers), iters

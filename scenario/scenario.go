@@ -186,22 +186,53 @@ func (o Options) Check() error {
 	return nil
 }
 
-// Run runs the scenario named in o.
+// Run runs the scenario named in o. When ctx is cancelled before the
+// scenario ends, it returns what was measured until then (nil if
+// nothing whole was), marked Interrupted, and an *InterruptedError.
 func Run(ctx context.Context, o Options) (*results.Scenario, error) {
 	if err := o.Check(); err != nil {
 		return nil, err
 	}
 	o = o.withDefaults()
+	began := time.Now()
+	var r *results.Scenario
+	var err error
 	switch o.Name {
 	case "state":
-		return runState(ctx, o)
+		r, err = runState(ctx, o)
 	case "block":
-		return runBlock(ctx, o)
+		r, err = runBlock(ctx, o)
 	case "sizing":
-		return runSizing(ctx, o)
+		r, err = runSizing(ctx, o)
+	default:
+		r, err = runAction(ctx, o)
 	}
-	return runAction(ctx, o)
+	if err == nil || ctx.Err() == nil {
+		return r, err
+	}
+	// Stopped: whatever err says (an action cut short, a server's start
+	// cancelled), the scenario was interrupted.
+	in := results.Interruption{AfterS: time.Since(began).Seconds()}
+	if r != nil && r.Load != nil && r.Block == nil && r.Sizing == nil && r.State == nil {
+		in = results.Interruption{AfterS: r.Load.DurationS, OfS: o.Duration.Seconds()}
+	}
+	if r != nil {
+		r.Interrupted = &in
+	}
+	return r, &InterruptedError{At: in, Kept: r != nil}
 }
+
+// InterruptedError is Run's error when the scenario was stopped (its
+// context cancelled) before its end.
+type InterruptedError struct {
+	At   results.Interruption
+	Kept bool // a result was returned, marked interrupted
+}
+
+func (e *InterruptedError) Error() string { return e.At.String() }
+
+// Unwrap makes an interruption a context.Canceled, as the context's.
+func (e *InterruptedError) Unwrap() error { return context.Canceled }
 
 // externalScenarios are the scenarios an external server can run: those
 // that only need its load and its processes.

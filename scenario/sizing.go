@@ -58,6 +58,14 @@ func runSizing(ctx context.Context, o Options) (*results.Scenario, error) {
 	}
 	for i, s := range setups {
 		run, err := sizingRun(ctx, o, nb.URL, s.workers, s.neighbor, fmt.Sprintf("%s/sizing-%d.sock", o.Dir, i))
+		if ctx.Err() != nil {
+			// Interrupted: this setup's load was cut short; those
+			// measured whole are kept.
+			if len(sz.Runs) > 0 {
+				return r, ctx.Err()
+			}
+			return nil, ctx.Err()
+		}
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", s.setup, err)
 		}

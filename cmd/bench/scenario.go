@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -167,15 +168,33 @@ func runScenario(c *cli, args []string) error {
 	o.Generate = loadgen.Generate
 	o.Log = func(s string) { fmt.Fprintln(c.stderr, s) }
 
-	ctx, stop := signalContext()
-	defer stop()
 	start := time.Now().UTC()
-	r, err := scenario.Run(ctx, o)
-	if r == nil {
-		return err
-	}
 	if out == "" {
 		out = filepath.Join("results", "scenario-"+o.Name+"-"+start.Format("20060102T150405Z"))
+	}
+	// As bench run: a directory the result cannot be written in is
+	// refused before any load.
+	if err := results.CheckDir(out); err != nil {
+		if fs.Changed("out") {
+			return usagef("--out %s: %v", out, err)
+		}
+		return usagef("the result goes in results/ by default: %v; give --out DIR", err)
+	}
+
+	ctx, stop := signalContext()
+	defer stop()
+	r, err := scenario.Run(ctx, o)
+	var stopped *scenario.InterruptedError
+	if errors.As(err, &stopped) {
+		// As bench run on Ctrl-C: what was measured is kept, marked, and
+		// the status is 1.
+		err = fmt.Errorf("%v: what was measured is in %s, marked interrupted", stopped, out)
+		if !stopped.Kept {
+			err = fmt.Errorf("%v, before anything was measured: nothing written", stopped)
+		}
+	}
+	if r == nil {
+		return err
 	}
 	files, werr := writeScenario(r, out, start, other)
 	if asJSON {

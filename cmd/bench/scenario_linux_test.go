@@ -4,8 +4,11 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
+	"syscall"
 	"testing"
+	"time"
 
 	"github.com/corebench/corebench/internal/redistest"
 	"github.com/corebench/corebench/models/modeltest"
@@ -266,10 +269,49 @@ func TestScenarioUsage(t *testing.T) {
 		{"scenario", "stall", "--closed", "-c", "0"},
 		{"scenario", "crashloop", "--model", "singlecore"}, {"scenario", "crash", "--share", "-1"},
 		{"scenario", "block", "--iters", "-1"}, {"scenario", "block", "--iters", "20000000"}, {"scenario", "block", "--work", "0s"},
+		{"scenario", "crash", "--out", "/proc/self/foo"}, // refused before the load, not after it
 	} {
 		st, _, stderr := modeltest.RunToExit(t, bench(args...))
 		if st != 2 || strings.Count(strings.TrimSpace(stderr), "\n") != 0 {
 			t.Errorf("bench %s: status %d, %q", strings.Join(args, " "), st, stderr)
 		}
+	}
+}
+
+// TestScenarioInterrupted: Ctrl-C during a scenario's load stops it as it
+// stops bench run: the summary, result.json and the chart are marked
+// interrupted, the last line says after how long of how long, and the
+// status is bench run's (1). It printed a full summary "for 2 s", wrote
+// an unmarked result.json and ended "bench scenario: context canceled".
+func TestScenarioInterrupted(t *testing.T) {
+	out := filepath.Join(t.TempDir(), "out")
+	s := modeltest.StartCommand(t, bench("scenario", "crash", "--rate", "400", "-d", "6s", "--at", "1s", "--workers", "2", "--out", out))
+	s.WaitLog(regexp.MustCompile(`SIGKILL worker`), 0, 60*time.Second)
+	s.Signal(syscall.SIGINT)
+	if st := s.Wait(30 * time.Second); st != 1 {
+		t.Errorf("exit status %d after Ctrl-C, want 1 as bench run's", st)
+	}
+	stderr := s.Stderr()
+	last := stderr[strings.LastIndex(strings.TrimSuffix(stderr, "\n"), "\n")+1:]
+	if !regexp.MustCompile(`^bench scenario: interrupted after \d+\.\d s of 6 s: what was measured is in .*, marked interrupted\n?$`).MatchString(last) ||
+		strings.Contains(stderr, "context canceled") {
+		t.Errorf("stderr:\n%s", stderr)
+	}
+	if !strings.Contains(s.Stdout(), "INTERRUPTED after ") {
+		t.Errorf("the summary does not say it was interrupted:\n%s", s.Stdout())
+	}
+	r, err := results.LoadScenario(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if in := r.Interrupted; in == nil || in.OfS != 6 || len(r.Actions) != 1 || in.AfterS < r.Actions[0].Done || in.AfterS >= 6 {
+		t.Errorf("result.json: interrupted %+v, actions %+v; want marked, after the kill at 1 s and before 6 s", in, r.Actions)
+	}
+	svg, err := os.ReadFile(filepath.Join(out, "timeline.svg"))
+	if err != nil || !strings.Contains(string(svg), "INTERRUPTED after ") {
+		t.Errorf("timeline.svg not marked interrupted (%v)", err)
+	}
+	if left := leftovers(t); len(left) > 0 {
+		t.Errorf("processes left behind: %v", left)
 	}
 }
