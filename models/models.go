@@ -38,6 +38,9 @@ const (
 // DefaultAddr is where a server listens unless told otherwise: loopback only.
 const DefaultAddr = "127.0.0.1:8080"
 
+// MaxWorkers is the most worker processes (or GOMAXPROCS) a server runs.
+const MaxWorkers = 4096
+
 // DefaultGrace is how long a draining server waits for requests in flight.
 const DefaultGrace = 10 * time.Second
 
@@ -125,8 +128,8 @@ func ParseWorkers(s string, cpus int) (int, error) {
 	n, err := strconv.Atoi(s)
 	switch {
 	case err == nil && n > 0:
-		if n > 4096 {
-			return 0, fmt.Errorf("bad worker count %d: at most 4096", n)
+		if n > MaxWorkers {
+			return 0, fmt.Errorf("bad worker count %d: at most %d", n, MaxWorkers)
 		}
 		return n, nil
 	case err == nil:

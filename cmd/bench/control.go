@@ -60,16 +60,28 @@ func init() {
 	})
 }
 
-// controlFlag adds --control to fs.
-func controlFlag(fs *pflag.FlagSet) *string {
-	return fs.String("control", "", "the master's control socket (needed only when several masters run)")
+// control is how a command reaches its master: --control and --timeout.
+type control struct {
+	path    string
+	timeout time.Duration
+}
+
+// controlFlags adds --control and --timeout to fs.
+func controlFlags(fs *pflag.FlagSet) *control {
+	c := &control{}
+	fs.StringVar(&c.path, "control", "", "the master's control socket (needed only when several masters run)")
+	fs.DurationVar(&c.timeout, "timeout", prefork.DefaultTimeout, "give up on a master that sends nothing for this long (it sends a heartbeat while it works)")
+	return c
 }
 
 // master resolves which master to talk to: --control, or the only one
 // running. With several, the error lists them.
-func master(ctx context.Context, path string) (prefork.Client, error) {
-	if path != "" {
-		return prefork.Client{Path: path}, nil
+func (c *control) master(ctx context.Context) (prefork.Client, error) {
+	if c.timeout <= 0 {
+		return prefork.Client{}, usagef("--timeout %v: want a positive duration", c.timeout)
+	}
+	if c.path != "" {
+		return prefork.Client{Path: c.path, Timeout: c.timeout}, nil
 	}
 	socks, err := prefork.Masters()
 	if err != nil {
@@ -79,13 +91,15 @@ func master(ctx context.Context, path string) (prefork.Client, error) {
 	case 0:
 		return prefork.Client{}, errors.New("no prefork master is running here; start one with: bench serve --model prefork")
 	case 1:
-		return prefork.Client{Path: socks[0]}, nil
+		return prefork.Client{Path: socks[0], Timeout: c.timeout}, nil
 	}
 	var list []string
 	for _, p := range socks {
 		desc := p
-		if st, err := (prefork.Client{Path: p}).Status(ctx); err == nil {
+		if st, err := (prefork.Client{Path: p, Timeout: c.timeout}).Status(ctx); err == nil {
 			desc = fmt.Sprintf("%s (pid %d, %s, %s, %d workers)", p, st.Info.PID, st.Info.URL(), st.Info.Name(), len(st.Workers))
+		} else if errors.Is(err, prefork.ErrNotResponding) {
+			desc += " (not responding)"
 		}
 		list = append(list, desc)
 	}
@@ -94,7 +108,7 @@ func master(ctx context.Context, path string) (prefork.Client, error) {
 
 func runPS(c *cli, args []string) error {
 	fs := c.flags()
-	control := controlFlag(fs)
+	control := controlFlags(fs)
 	asJSON := fs.Bool("json", false, "print the status as JSON")
 	if err := c.parse(fs, args); err != nil {
 		return err
@@ -104,7 +118,7 @@ func runPS(c *cli, args []string) error {
 	}
 	ctx, stop := signalContext()
 	defer stop()
-	cl, err := master(ctx, *control)
+	cl, err := control.master(ctx)
 	if err != nil {
 		return err
 	}
@@ -121,7 +135,7 @@ func runPS(c *cli, args []string) error {
 
 func runTop(c *cli, args []string) error {
 	fs := c.flags()
-	control := controlFlag(fs)
+	control := controlFlags(fs)
 	count := fs.Int("count", 0, "refreshes before exiting; 0 runs until Ctrl-C")
 	if err := c.parse(fs, args); err != nil {
 		return err
@@ -134,7 +148,7 @@ func runTop(c *cli, args []string) error {
 	}
 	ctx, stop := signalContext()
 	defer stop()
-	cl, err := master(ctx, *control)
+	cl, err := control.master(ctx)
 	if err != nil {
 		return err
 	}
@@ -227,7 +241,7 @@ func roundDur(d time.Duration) string {
 
 func runReload(c *cli, args []string) error {
 	fs := c.flags()
-	control := controlFlag(fs)
+	control := controlFlags(fs)
 	parallel := fs.Int("parallel", 1, "slots replaced at a time")
 	if err := c.parse(fs, args); err != nil {
 		return err
@@ -237,7 +251,7 @@ func runReload(c *cli, args []string) error {
 	}
 	ctx, stop := signalContext()
 	defer stop()
-	cl, err := master(ctx, *control)
+	cl, err := control.master(ctx)
 	if err != nil {
 		return err
 	}
@@ -246,7 +260,7 @@ func runReload(c *cli, args []string) error {
 
 func runScale(c *cli, args []string) error {
 	fs := c.flags()
-	control := controlFlag(fs)
+	control := controlFlags(fs)
 	if err := c.parse(fs, args); err != nil {
 		return err
 	}
@@ -255,7 +269,7 @@ func runScale(c *cli, args []string) error {
 	}
 	ctx, stop := signalContext()
 	defer stop()
-	cl, err := master(ctx, *control)
+	cl, err := control.master(ctx)
 	if err != nil {
 		return err
 	}
@@ -272,7 +286,7 @@ func runScale(c *cli, args []string) error {
 
 func runLogs(c *cli, args []string) error {
 	fs := c.flags()
-	control := controlFlag(fs)
+	control := controlFlags(fs)
 	noFollow := fs.Bool("no-follow", false, "print the recent lines and exit")
 	events := fs.Bool("events", false, "print the master's events (worker started, online, crashed, restarting, errored, draining, exited, replaced, failed, scaled) as JSON lines instead of the log")
 	if err := c.parse(fs, args); err != nil {
@@ -280,7 +294,7 @@ func runLogs(c *cli, args []string) error {
 	}
 	ctx, stop := signalContext()
 	defer stop()
-	cl, err := master(ctx, *control)
+	cl, err := control.master(ctx)
 	if err != nil {
 		return err
 	}

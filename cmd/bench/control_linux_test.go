@@ -11,6 +11,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -414,5 +415,40 @@ func TestRedisState(t *testing.T) {
 	st, _, stderr := modeltest.RunToExit(t, bench("serve", "--model", "prefork", "--addr", "127.0.0.1:0", "--state", "redis://127.0.0.1:1"))
 	if st != 1 || !strings.Contains(stderr, "cannot reach the store") {
 		t.Errorf("unreachable store: status %d, %q", st, stderr)
+	}
+}
+
+// TestControlStoppedMaster: every control command gives up on a master
+// that does not answer (kill -STOP), with one line and status 1, instead
+// of hanging until killed; and a reload or scale it asked for is not
+// carried out once the master runs again, since nobody waits for it.
+func TestControlStoppedMaster(t *testing.T) {
+	s, sock := startPrefork(t, "rr", 1)
+	before := psJSON(t, sock)
+	if err := syscall.Kill(s.PID, syscall.SIGSTOP); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { syscall.Kill(s.PID, syscall.SIGCONT) }) // before the server is stopped
+	cmds := [][]string{{"ps"}, {"ps", "--json"}, {"top", "--count", "1"}, {"reload"}, {"scale", "2"}, {"logs", "--no-follow"}, {"logs", "--events", "--no-follow"}}
+	var wg sync.WaitGroup
+	for _, args := range cmds {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			st, stdout, stderr := modeltest.RunToExit(t, bench(append(args, "--control", sock, "--timeout", "1s")...))
+			lines := strings.Split(strings.TrimSpace(stderr), "\n")
+			if st != 1 || len(lines) != 1 || !strings.Contains(stderr, "master at "+sock+" not responding") {
+				t.Errorf("bench %s on a stopped master: status %d, stdout %q, stderr %q; want status 1 and one line saying it does not respond", strings.Join(args, " "), st, stdout, stderr)
+			}
+		}()
+	}
+	wg.Wait()
+	syscall.Kill(s.PID, syscall.SIGCONT)
+	for _, op := range []string{"reload", "scale"} {
+		s.WaitLog(regexp.MustCompile(`not carrying out `+op+`: the client gave up`), 0, 30*time.Second)
+	}
+	after := psJSON(t, sock)
+	if len(after.Workers) != 1 || after.Workers[0].PID != before.Workers[0].PID {
+		t.Errorf("after the stop: %+v, want the same one worker as before (%+v)", after.Workers, before.Workers)
 	}
 }

@@ -17,6 +17,7 @@ var (
 		Status(context.Context) (Status, error)
 		Reload(context.Context, int, func(string)) error
 		Scale(context.Context, int, func(string)) error
+		ScaleFrom(context.Context, int, int, func(string)) error
 		Logs(context.Context, bool, func(string)) error
 		Events(context.Context, bool, func(Event)) error
 		Watch(context.Context) (*Watcher, error)

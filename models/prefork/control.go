@@ -4,6 +4,7 @@ package prefork
 
 import (
 	"bufio"
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -27,15 +28,21 @@ import (
 // master also checks each client's uid (SO_PEERCRED): only the user who
 // started the master (or root) may control it.
 //
-// The protocol is one JSON request line, answered by JSON lines.
+// The protocol is one JSON request line, answered by JSON lines. While
+// it answers, the master also sends a heartbeat line as often as the
+// client asks (Beat), so that a client tells a master that is busy (a
+// long reload, a quiet log) from one that is stopped or wedged, and gives
+// up on the latter within its Timeout instead of hanging.
 
 // request is what a control client asks.
 type request struct {
-	Op       string `json:"op"` // status, reload, scale, logs, watch
-	Parallel int    `json:"parallel,omitempty"`
-	Workers  int    `json:"workers,omitempty"`
-	Follow   bool   `json:"follow,omitempty"`
-	Recent   bool   `json:"recent,omitempty"` // watch: the recent events first
+	Op       string        `json:"op"` // status, reload, scale, logs, watch
+	Parallel int           `json:"parallel,omitempty"`
+	Workers  int           `json:"workers,omitempty"`
+	From     int           `json:"from,omitempty"` // scale: only if the server has this many workers (0: any)
+	Follow   bool          `json:"follow,omitempty"`
+	Recent   bool          `json:"recent,omitempty"`  // watch: the recent events first
+	Beat     time.Duration `json:"beat_ns,omitempty"` // send a heartbeat this often while answering; 0: none
 }
 
 // reply is one line of an answer. Done ends it; Error says it failed.
@@ -45,8 +52,60 @@ type reply struct {
 	Log      *string `json:"log,omitempty"`
 	Event    *Event  `json:"event,omitempty"`
 	Watching bool    `json:"watching,omitempty"` // watch: subscribed, events follow
+	Alive    bool    `json:"alive,omitempty"`    // a heartbeat, nothing else
 	Done     bool    `json:"done,omitempty"`
 	Error    string  `json:"error,omitempty"`
+}
+
+// replies writes the lines of one answer: the handler's and the
+// heartbeat's, one at a time.
+type replies struct {
+	mu  sync.Mutex
+	enc *json.Encoder
+}
+
+func (w *replies) Encode(r reply) error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.enc.Encode(r)
+}
+
+// beat sends a heartbeat every d until the returned stop is called.
+func (w *replies) beat(d time.Duration) (stop func()) {
+	quit, done := make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(done)
+		t := time.NewTicker(d)
+		defer t.Stop()
+		for {
+			select {
+			case <-t.C:
+				if w.Encode(reply{Alive: true}) != nil {
+					return
+				}
+			case <-quit:
+				return
+			}
+		}
+	}()
+	return func() { close(quit); <-done }
+}
+
+// gaveUp reports whether the client of c has already closed its end: it
+// gave up waiting (the master was stopped, or busy) before the master read
+// its request, and nobody will read what comes of it.
+func gaveUp(c *net.UnixConn) bool {
+	rc, err := c.SyscallConn()
+	if err != nil {
+		return false
+	}
+	eof := false
+	rc.Control(func(fd uintptr) {
+		var b [1]byte
+		n, _, err := unix.Recvfrom(int(fd), b[:], unix.MSG_PEEK|unix.MSG_DONTWAIT)
+		eof = n == 0 && err == nil
+	})
+	return eof
 }
 
 // ControlDir returns the directory of the control sockets: corebench under
@@ -159,7 +218,7 @@ func peerAllowed(c *net.UnixConn) (bool, int) {
 }
 
 func (cs *controlServer) handle(c *net.UnixConn) {
-	enc := json.NewEncoder(c)
+	enc := &replies{enc: json.NewEncoder(c)}
 	if ok, uid := peerAllowed(c); !ok {
 		enc.Encode(reply{Done: true, Error: fmt.Sprintf("uid %d may not control this master", uid)})
 		return
@@ -168,6 +227,13 @@ func (cs *controlServer) handle(c *net.UnixConn) {
 	if err := json.NewDecoder(bufio.NewReader(io.LimitReader(c, 4096))).Decode(&req); err != nil {
 		enc.Encode(reply{Done: true, Error: "bad request: " + err.Error()})
 		return
+	}
+	if (req.Op == "reload" || req.Op == "scale") && gaveUp(c) {
+		cs.m.log.printf("not carrying out %s: the client gave up waiting before the master read its request", req.Op)
+		return
+	}
+	if req.Beat > 0 {
+		defer enc.beat(max(req.Beat, 50*time.Millisecond))()
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
@@ -193,7 +259,7 @@ func (cs *controlServer) handle(c *net.UnixConn) {
 	case "reload":
 		err = cs.m.Reload(ctx, req.Parallel, progress)
 	case "scale":
-		err = cs.m.Scale(ctx, req.Workers, progress)
+		err = cs.m.scale(ctx, req.Workers, req.From, progress)
 	case "logs":
 		cs.logs(ctx, c, enc, req.Follow)
 		return
@@ -212,7 +278,7 @@ func (cs *controlServer) handle(c *net.UnixConn) {
 
 // logs sends the recent log lines and, with follow, every new one until
 // the client leaves or the master stops.
-func (cs *controlServer) logs(ctx context.Context, c *net.UnixConn, enc *json.Encoder, follow bool) {
+func (cs *controlServer) logs(ctx context.Context, c *net.UnixConn, enc *replies, follow bool) {
 	tail, ch := cs.m.log.subscribe()
 	defer cs.m.log.unsubscribe(ch)
 	toReply := func(l string) reply { return reply{Log: &l} }
@@ -229,7 +295,7 @@ func (cs *controlServer) logs(ctx context.Context, c *net.UnixConn, enc *json.En
 // watch sends the recent events if asked, then, with follow, says it
 // watches and streams every new event until the client leaves, the master
 // stops or the client falls too far behind.
-func (cs *controlServer) watch(ctx context.Context, c *net.UnixConn, enc *json.Encoder, req request) {
+func (cs *controlServer) watch(ctx context.Context, c *net.UnixConn, enc *replies, req request) {
 	recent, ch := cs.m.events.subscribe()
 	defer cs.m.events.unsubscribe(ch)
 	toReply := func(e Event) reply { return reply{Event: &e} }
@@ -248,7 +314,7 @@ func (cs *controlServer) watch(ctx context.Context, c *net.UnixConn, enc *json.E
 
 // send encodes each of items as toReply makes it; false once the client
 // is gone.
-func send[T any](enc *json.Encoder, items []T, toReply func(T) reply) bool {
+func send[T any](enc *replies, items []T, toReply func(T) reply) bool {
 	for _, v := range items {
 		if enc.Encode(toReply(v)) != nil {
 			return false
@@ -260,7 +326,7 @@ func send[T any](enc *json.Encoder, items []T, toReply func(T) reply) bool {
 // stream sends what comes on a feed's channel until the client leaves
 // (EOF on c), the master stops, or the feed closes ch, which then ends
 // the stream with lost as its error.
-func stream[T any](ctx context.Context, c *net.UnixConn, enc *json.Encoder, ch <-chan T, toReply func(T) reply, lost string) {
+func stream[T any](ctx context.Context, c *net.UnixConn, enc *replies, ch <-chan T, toReply func(T) reply, lost string) {
 	gone := make(chan struct{})
 	go func() { io.Copy(io.Discard, c); close(gone) }() // EOF: the client left
 	for {
@@ -283,29 +349,51 @@ func stream[T any](ctx context.Context, c *net.UnixConn, enc *json.Encoder, ch <
 }
 
 // Client talks to a master over its control socket.
-type Client struct{ Path string }
+type Client struct {
+	Path string
+	// Timeout bounds every wait for the master: to connect, and for each
+	// line of its answer, heartbeats included; default DefaultTimeout.
+	Timeout time.Duration
+}
 
 // call sends req and passes each reply line to each until Done.
 func (c Client) call(ctx context.Context, req request, each func(reply) error) error {
-	var d net.Dialer
+	limit := cmp.Or(c.Timeout, DefaultTimeout)
+	notResponding := fmt.Errorf("master at %s %w: no answer in %v (stopped, or wedged?)", c.Path, ErrNotResponding, limit)
+	d := net.Dialer{Timeout: limit}
 	conn, err := d.DialContext(ctx, "unix", c.Path)
 	if err != nil {
+		if errors.Is(err, os.ErrDeadlineExceeded) {
+			return notResponding // its listen queue is full: it accepts nothing
+		}
 		return fmt.Errorf("cannot reach the master at %s: %w", c.Path, err)
 	}
 	defer conn.Close()
 	stop := context.AfterFunc(ctx, func() { conn.Close() })
 	defer stop()
+	req.Beat = limit / 4
+	conn.SetDeadline(time.Now().Add(limit))
 	if err := json.NewEncoder(conn).Encode(req); err != nil {
+		if errors.Is(err, os.ErrDeadlineExceeded) {
+			return notResponding
+		}
 		return err
 	}
 	dec := json.NewDecoder(conn)
 	for {
 		var r reply
+		conn.SetReadDeadline(time.Now().Add(limit))
 		if err := dec.Decode(&r); err != nil {
-			if ctx.Err() != nil {
+			switch {
+			case ctx.Err() != nil:
 				return ctx.Err()
+			case errors.Is(err, os.ErrDeadlineExceeded):
+				return notResponding
 			}
 			return fmt.Errorf("the master at %s hung up: %w", c.Path, err)
+		}
+		if r.Alive {
+			continue
 		}
 		if err := each(r); err != nil {
 			return err
@@ -343,7 +431,15 @@ func (c Client) Reload(ctx context.Context, parallel int, progress func(string))
 
 // Scale grows or shrinks the server to n workers.
 func (c Client) Scale(ctx context.Context, n int, progress func(string)) error {
-	return c.call(ctx, request{Op: "scale", Workers: n}, func(r reply) error {
+	return c.ScaleFrom(ctx, 0, n, progress)
+}
+
+// ScaleFrom scales the server from the from workers it had when the
+// caller looked (a count relative to that, as bench scale +2 is) to n,
+// and fails without touching it if it has another number of workers by
+// now; from 0 is any.
+func (c Client) ScaleFrom(ctx context.Context, from, n int, progress func(string)) error {
+	return c.call(ctx, request{Op: "scale", Workers: n, From: from}, func(r reply) error {
 		if r.Progress != "" {
 			progress(r.Progress)
 		}

@@ -10,6 +10,15 @@ import (
 // ErrUnsupported is what every operation returns on an OS other than Linux.
 var ErrUnsupported = errors.New("the prefork model needs Linux (SCM_RIGHTS, SO_REUSEPORT, PR_SET_PDEATHSIG); use singlecore or goroutines here")
 
+// DefaultTimeout is how long a Client waits for a master's next line
+// unless told otherwise.
+const DefaultTimeout = 5 * time.Second
+
+// ErrNotResponding is what a Client's calls fail with when the master
+// sends nothing for its Timeout: it is stopped (SIGSTOP, a debugger) or
+// wedged. A busy master still answers: it sends heartbeats meanwhile.
+var ErrNotResponding = errors.New("not responding")
+
 // Options configure a master. Zero fields take the defaults named.
 type Options struct {
 	models.Options

@@ -2,7 +2,10 @@
 
 package prefork
 
-import "context"
+import (
+	"context"
+	"time"
+)
 
 // IsWorker reports whether this process is a prefork worker: never, here.
 func IsWorker() bool { return false }
@@ -36,7 +39,10 @@ func (*Master) Reload(context.Context, int, func(string)) error { return ErrUnsu
 func (*Master) Scale(context.Context, int, func(string)) error { return ErrUnsupported }
 
 // Client talks to a master's control socket; there is none on this OS.
-type Client struct{ Path string }
+type Client struct {
+	Path    string
+	Timeout time.Duration
+}
 
 // Status returns ErrUnsupported.
 func (Client) Status(context.Context) (Status, error) { return Status{}, ErrUnsupported }
@@ -46,6 +52,9 @@ func (Client) Reload(context.Context, int, func(string)) error { return ErrUnsup
 
 // Scale returns ErrUnsupported.
 func (Client) Scale(context.Context, int, func(string)) error { return ErrUnsupported }
+
+// ScaleFrom returns ErrUnsupported.
+func (Client) ScaleFrom(context.Context, int, int, func(string)) error { return ErrUnsupported }
 
 // Logs returns ErrUnsupported.
 func (Client) Logs(context.Context, bool, func(string)) error { return ErrUnsupported }

@@ -147,8 +147,15 @@ func (m *Master) replace(ctx context.Context, idx []int, progress func(string)) 
 // leave the port's group without resetting its queue, so the master keeps
 // it and relays its connections (see orphan).
 func (m *Master) Scale(ctx context.Context, n int, progress func(string)) error {
-	if n < 1 || n > 4096 {
-		return fmt.Errorf("cannot scale to %d workers: want 1 to 4096", n)
+	return m.scale(ctx, n, 0, progress)
+}
+
+// scale is Scale, refused when from is not 0 and the server does not have
+// from workers: a relative count was worked out from a number that
+// another scale has changed since.
+func (m *Master) scale(ctx context.Context, n, from int, progress func(string)) error {
+	if n < 1 || n > models.MaxWorkers {
+		return fmt.Errorf("cannot scale to %d workers: want 1 to %d", n, models.MaxWorkers)
 	}
 	m.opMu.Lock()
 	defer m.opMu.Unlock()
@@ -158,6 +165,10 @@ func (m *Master) Scale(ctx context.Context, n int, progress func(string)) error 
 		return errors.New("the server is shutting down")
 	}
 	cur := len(m.slots)
+	if from > 0 && from != cur {
+		m.mu.Unlock()
+		return fmt.Errorf("the server has %d workers now, not %d: scaled meanwhile; nothing changed, ask again", cur, from)
+	}
 	switch {
 	case n == cur:
 		m.mu.Unlock()
@@ -165,21 +176,17 @@ func (m *Master) Scale(ctx context.Context, n int, progress func(string)) error 
 		return nil
 	case n > cur:
 		progress(fmt.Sprintf("scaling up from %d to %d workers", cur, n))
+		m.mu.Unlock()
 		var added []*slot
-		for i := cur; i < n; i++ {
-			s := &slot{index: i, sock: -1}
-			if m.o.Sched == models.SchedReusePort {
-				s.sock = m.reclaimLocked()
+		var failed error
+		for i := cur; i < n && failed == nil; i++ {
+			var s *slot
+			if s, failed = m.addSlot(i); s != nil {
+				added = append(added, s)
 			}
-			m.slots = append(m.slots, s)
-			if err := m.startLocked(s, false); err != nil {
-				s.state = StateErrored
-				m.mu.Unlock()
-				return fmt.Errorf("worker %d: %w", i, err)
-			}
-			added = append(added, s)
 		}
-		m.setWorkersLocked(n)
+		m.mu.Lock()
+		m.setWorkersLocked(len(m.slots))
 		m.mu.Unlock()
 		err := m.waitFor(ctx, startupLimit, func() bool {
 			for _, s := range added {
@@ -199,7 +206,10 @@ func (m *Master) Scale(ctx context.Context, n int, progress func(string)) error 
 			}
 		}
 		m.mu.Unlock()
-		if len(down) > 0 {
+		switch {
+		case failed != nil:
+			return fmt.Errorf("%w; stopped at %d workers", failed, cur+len(added))
+		case len(down) > 0:
 			return fmt.Errorf("workers %v did not come online (see bench logs)", down)
 		}
 		return err
@@ -234,6 +244,49 @@ func (m *Master) Scale(ctx context.Context, n int, progress func(string)) error 
 		progress(fmt.Sprintf("killed %v: still busy after the %v grace period", killed, m.o.Grace))
 	}
 	return nil
+}
+
+// addSlot appends slot i and starts its worker. The spawn runs without
+// m.mu, as it is the slow part of a large scale up (a fork and exec each:
+// seconds for a thousand), so that Status and the data path go on
+// meanwhile; only Scale adds or removes slots, under opMu.
+func (m *Master) addSlot(i int) (*slot, error) {
+	m.mu.Lock()
+	if m.stopping {
+		m.mu.Unlock()
+		return nil, errors.New("the server is shutting down")
+	}
+	s := &slot{index: i, sock: -1, state: StateStarting}
+	if m.o.Sched == models.SchedReusePort {
+		s.sock = m.reclaimLocked()
+	}
+	spec := m.specLocked(s)
+	m.slots = append(m.slots, s)
+	m.mu.Unlock()
+
+	op, ch, err := m.env.spawn(spec)
+
+	m.mu.Lock()
+	if err == nil && !m.stopping {
+		m.attachLocked(s, op, ch, false)
+		m.mu.Unlock()
+		return s, nil
+	}
+	m.slots = m.slots[:len(m.slots)-1]
+	if m.stopping && s.sock >= 0 {
+		closeFD(s.sock)
+	} else {
+		m.adoptLocked(s) // a reclaimed socket goes back to the relay
+	}
+	m.mu.Unlock()
+	if err != nil {
+		return nil, fmt.Errorf("start worker %d: %w", i, err)
+	}
+	// Shutdown began during the spawn, and does not know of this one.
+	op.Kill()
+	ch.Close()
+	op.Wait()
+	return nil, errors.New("the server is shutting down")
 }
 
 func (m *Master) setWorkersLocked(n int) {

@@ -210,6 +210,16 @@ func (m *Master) cpusFor(i int) []int {
 // becomes s.cur while the worker it replaces, now s.prev, keeps serving
 // until the replacement is ready.
 func (m *Master) startLocked(s *slot, replace bool) error {
+	op, ch, err := m.env.spawn(m.specLocked(s))
+	if err != nil {
+		return fmt.Errorf("start worker %d: %w", s.index, err)
+	}
+	m.attachLocked(s, op, ch, replace)
+	return nil
+}
+
+// specLocked returns what spawn needs to start a worker for s.
+func (m *Master) specLocked(s *slot) workerSpec {
 	w := workerSpec{
 		cfg: workerConfig{
 			Slot: s.index, Sched: m.o.Sched, Addr: m.addr, Chaos: m.o.Chaos, CPUIters: m.o.CPUIters,
@@ -226,10 +236,12 @@ func (m *Master) startLocked(s *slot, replace bool) error {
 	case s.sock >= 0:
 		w.listener = s.sock
 	}
-	op, ch, err := m.env.spawn(w)
-	if err != nil {
-		return fmt.Errorf("start worker %d: %w", s.index, err)
-	}
+	return w
+}
+
+// attachLocked makes op, just spawned, the worker of s (see startLocked)
+// and starts the goroutines that talk to it and reap it.
+func (m *Master) attachLocked(s *slot, op process, ch *ipc.Channel, replace bool) {
 	p := &proc{
 		slot: s, os: op, pid: op.Pid(), ch: ch, started: m.env.now(), trial: replace,
 		exited: make(chan struct{}), queue: make(chan handoff, 256), pending: map[uint64]int{},
@@ -245,7 +257,6 @@ func (m *Master) startLocked(s *slot, replace bool) error {
 	go m.readLoop(p)
 	go m.sendLoop(p)
 	go m.waitLoop(p)
-	return nil
 }
 
 // waitLoop reaps p and decides what happens to its slot.

@@ -30,6 +30,9 @@ type fakeOS struct {
 	pid     int
 	spawned chan *fakeWorker
 	timers  chan *fakeTimer
+	// hold, when set, is called first by every spawn: a slow fork and
+	// exec, for as long as the test likes.
+	hold func(workerSpec)
 }
 
 func newFakeOS() *fakeOS {
@@ -55,6 +58,12 @@ func (f *fakeOS) advance(d time.Duration) {
 }
 
 func (f *fakeOS) spawn(spec workerSpec) (process, *ipc.Channel, error) {
+	f.mu.Lock()
+	hold := f.hold
+	f.mu.Unlock()
+	if hold != nil {
+		hold(spec)
+	}
 	mine, theirs, err := ipc.Pair()
 	if err != nil {
 		return nil, nil, err
@@ -761,6 +770,47 @@ func TestKilledWhileStarting(t *testing.T) {
 		if r.State != StateOnline || (r.Slot < 2) != (r.Restarts == 1) {
 			t.Errorf("worker row %+v, want online, restarted once for slots 0 and 1 only", r)
 		}
+	}
+	h.shutdown()
+}
+
+// TestStatusWhileScaling: bench ps answers while bench scale is starting
+// workers; it waited until all of them were spawned (5.1 s for scale
+// 1000), because each spawn held the master's lock.
+func TestStatusWhileScaling(t *testing.T) {
+	h := newHarness(t, 1, Policy{})
+	h.start()
+	holding, release := make(chan struct{}), make(chan struct{})
+	h.os.mu.Lock()
+	h.os.hold = func(w workerSpec) {
+		if w.cfg.Slot == 2 {
+			close(holding)
+			<-release
+		}
+	}
+	h.os.mu.Unlock()
+	scaled := make(chan error, 1)
+	go func() { scaled <- h.m.Scale(context.Background(), 3, func(string) {}) }()
+	w1 := h.spawned()
+	<-holding // slot 2's worker is being spawned
+	status := make(chan Status, 1)
+	go func() {
+		st, _ := h.m.Status(context.Background())
+		status <- st
+	}()
+	select {
+	case st := <-status:
+		if len(st.Workers) < 2 || st.Workers[1].PID != w1.pid {
+			t.Errorf("status while scaling: %+v, want slot 1 with pid %d", st.Workers, w1.pid)
+		}
+	case <-time.After(wait):
+		t.Errorf("Status blocked for %v while a worker was being spawned", wait)
+	}
+	close(release)
+	w1.ready()
+	h.spawned().ready()
+	if err := <-scaled; err != nil {
+		t.Fatal(err)
 	}
 	h.shutdown()
 }
