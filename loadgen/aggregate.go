@@ -17,12 +17,17 @@ import (
 // slice already final still counts everywhere but in that slice's
 // percentiles.
 //
+// With an end of the attack, a record that completed after it belongs to
+// the wait: it counts in the totals and the latencies, and in the wait's
+// own counts, but in no slice and in no rate, which are the attack's.
+//
 // An aggregator is used by one goroutine.
 type aggregator struct {
 	interval      int64 // ns width of a slice
 	open          bool  // open loop: lateness counts
 	lateThreshold int64
-	lastIdx       int64 // records completing later land in this slice; -1 for no limit
+	attackEnd     int64 // ns: records completing later are the wait's; -1 for no end
+	lastIdx       int64 // the slice attackEnd falls in; -1 for no end
 
 	requests, errors  int64
 	unsent            int64
@@ -34,7 +39,9 @@ type aggregator struct {
 	hist              results.Histogram
 	lateN             int64
 	lateSum, lateMax  int64
-	lastEnd           int64 // latest completion seen
+	lastEnd           int64 // latest completion (or unsent hit given up) seen
+	waitN, waitErrs   int64 // records that completed after attackEnd
+	waitBytesIn       int64
 	examples          map[string]string
 	next              int64 // first slice not final
 	pending           map[int64]*sliceAcc
@@ -52,11 +59,19 @@ type sliceAcc struct {
 	hist                      results.Histogram
 }
 
-func newAggregator(interval time.Duration, open bool, lateThreshold time.Duration, lastIdx int64) *aggregator {
+// newAggregator returns an aggregator of slices of width interval;
+// attackEnd, if not negative, is the end of the attack (ns since the start
+// of measurement), after which records are the wait's.
+func newAggregator(interval time.Duration, open bool, lateThreshold time.Duration, attackEnd time.Duration) *aggregator {
+	lastIdx := int64(-1)
+	if attackEnd >= 0 {
+		lastIdx = max((int64(attackEnd)+int64(interval)-1)/int64(interval)-1, 0)
+	}
 	return &aggregator{
 		interval:      int64(interval),
 		open:          open,
 		lateThreshold: int64(lateThreshold),
+		attackEnd:     int64(attackEnd),
 		lastIdx:       lastIdx,
 		pending:       map[int64]*sliceAcc{},
 		cachedIdx:     -1,
@@ -77,13 +92,15 @@ func (a *aggregator) add(r *record) {
 		// time it waited before it was given up.
 		a.unsent++
 		a.hist.RecordBound(r.latency)
+		a.lastEnd = max(a.lastEnd, r.start+r.latency)
 		return
 	}
 	end := r.start + r.latency
 	a.lastEnd = max(a.lastEnd, end)
 	idx := max(end, 0) / a.interval
+	wait := a.attackEnd >= 0 && end > a.attackEnd
 	if a.lastIdx >= 0 && idx > a.lastIdx {
-		idx = a.lastIdx
+		idx = a.lastIdx // completed at the attack's end, in the last slice
 	}
 	a.requests++
 	a.bytesIn += int64(r.bytesIn)
@@ -115,6 +132,15 @@ func (a *aggregator) add(r *record) {
 		a.lateMax = max(a.lateMax, r.late)
 	}
 
+	if wait {
+		a.waitN++
+		a.waitBytesIn += int64(r.bytesIn)
+		if failed {
+			a.waitErrs++
+		}
+		recordLatency(&a.hist, r)
+		return
+	}
 	if idx < a.next {
 		// Its slice is final: everything but that slice's percentiles.
 		for int64(len(a.series)) <= idx {
@@ -211,8 +237,10 @@ func (a *aggregator) last() (results.Sample, bool) {
 }
 
 // finish closes every slice that holds records and those up to the
-// measured duration dur, and fills s with the totals; the fairness is
-// over s.Workers, set by the caller.
+// attack's duration dur, and fills s with the totals; the fairness is
+// over s.Workers, set by the caller. The rates are of what completed
+// within dur, over it; what completed after the attack's end is the
+// wait's, said apart.
 func (a *aggregator) finish(s *results.Summary, dur int64) {
 	upTo := (dur + a.interval - 1) / a.interval
 	for idx := range a.pending {
@@ -230,6 +258,10 @@ func (a *aggregator) finish(s *results.Summary, dur int64) {
 	secs := float64(dur) / 1e9
 	s.DurationS = secs
 	s.Requests, s.Errors, s.Unsent = a.requests, a.errors, a.unsent
+	s.WaitRequests, s.WaitErrors = a.waitN, a.waitErrs
+	if a.attackEnd >= 0 && a.lastEnd > a.attackEnd {
+		s.WaitS = float64(a.lastEnd-a.attackEnd) / 1e9
+	}
 	s.ErrorKinds = map[string]int64{}
 	for k := kindOK + 1; k < numKinds; k++ {
 		if a.kinds[k] > 0 {
@@ -247,9 +279,9 @@ func (a *aggregator) finish(s *results.Summary, dur int64) {
 	}
 	s.BytesIn, s.BytesOut = a.bytesIn, a.bytesOut
 	if secs > 0 {
-		s.RPS = float64(a.requests-a.errors) / secs
-		s.RPSAll = float64(a.requests) / secs
-		s.BytesInPS = float64(a.bytesIn) / secs
+		s.RPS = float64(a.requests-a.errors-(a.waitN-a.waitErrs)) / secs
+		s.RPSAll = float64(a.requests-a.waitN) / secs
+		s.BytesInPS = float64(a.bytesIn-a.waitBytesIn) / secs
 	}
 	h := a.hist
 	s.Histogram = &h

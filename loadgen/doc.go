@@ -31,7 +31,13 @@
 // the earlier ones on its connection (pipeline.go).
 //
 // Rates (Summary.RPS, the time series, the per-second samples) count
-// successful responses only; failures are counted beside them.
+// successful responses only; failures are counted beside them. They are
+// the attack's: what completed within its duration, over it. Requests
+// still outstanding at its end (a stopped server's, until their timeout;
+// an open loop's backlog) end in the wait after it, which the summary
+// says apart (WaitS, WaitRequests, WaitErrors), as vegeta reports its
+// Wait apart from its Duration: a request stuck until --timeout does not
+// stretch the rate of what the server did meanwhile.
 //
 // The package is a library the suite calls in-process, so it sets no
 // process-global state: no GOMAXPROCS, no CPU affinity, no signals, no

@@ -237,13 +237,9 @@ type collector struct {
 }
 
 func newCollector(a *attack) *collector {
-	last := int64(-1)
-	if iv := int64(a.o.SeriesInterval); iv > 0 {
-		last = (int64(a.o.Duration)+iv-1)/iv - 1
-	}
 	return &collector{
 		a:       a,
-		agg:     newAggregator(a.o.SeriesInterval, a.open, a.o.LateThreshold, last),
+		agg:     newAggregator(a.o.SeriesInterval, a.open, a.o.LateThreshold, a.o.Duration),
 		headers: map[int32]http.Header{},
 		status:  map[uint16]string{},
 	}
@@ -413,11 +409,13 @@ func (c *collector) header(w int32) http.Header {
 // returned, cpuEnd the process's CPU time then.
 func (c *collector) summary(finished int64, cpuEnd time.Duration, machineEnd []proc.CPUTimes) *results.Summary {
 	a, o := c.a, c.a.o
-	// The measured window: the planned duration, plus the time the last
-	// responses took to come back; or up to the abort.
-	dur := max(finished-a.measure, int64(o.Duration))
+	// The attack: the planned duration, or up to the abort. The wait for
+	// the last answers after it is the aggregator's to say apart: a
+	// request stuck until its timeout must not stretch the rates of what
+	// the server did meanwhile (vegeta's Duration and Wait).
+	dur := int64(o.Duration)
 	if a.aborted.Load() {
-		dur = max(min(finished, a.abortAt.Load())-a.measure, 0)
+		dur = min(max(min(finished, a.abortAt.Load())-a.measure, 0), dur)
 	}
 	s := &results.Summary{
 		Engine:      o.Engine,

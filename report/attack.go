@@ -47,12 +47,17 @@ func AttackTable(out io.Writer, s *results.Summary) error {
 	})
 	fmt.Fprintln(w)
 
-	ok := s.Requests - s.Errors
+	// The attack's figures; what ended after it is the wait's, below.
+	reqs, errs := s.Requests-s.WaitRequests, s.Errors-s.WaitErrors
 	fmt.Fprintf(w, "%s requests in %.2f s, %s successful: %s req/s, %s read\n",
-		countOf(float64(s.Requests)), s.DurationS, countOf(float64(ok)), countOf(s.RPS), bytesText(float64(s.BytesIn)))
-	if s.Errors > 0 {
+		countOf(float64(reqs)), s.DurationS, countOf(float64(reqs-errs)), countOf(s.RPS), bytesText(float64(s.BytesIn)))
+	if errs > 0 {
 		fmt.Fprintf(w, "           req/s counts successful responses only; with the %s failed, %s requests/s were answered or failed\n",
-			countOf(float64(s.Errors)), countOf(s.RPSAll))
+			countOf(float64(errs)), countOf(s.RPSAll))
+	}
+	if s.WaitRequests > 0 || s.WaitS > 0 {
+		fmt.Fprintf(w, "Wait       %s after the attack for the last answers: %s more ended, %s failed; in the counts and latencies, not in req/s or the per-second samples\n",
+			seconds(s.WaitS), countOf(float64(s.WaitRequests)), countOf(float64(s.WaitErrors)))
 	}
 	fmt.Fprintf(w, "Status     %s\n", codes(s.StatusCodes))
 	fmt.Fprintf(w, "Errors     %s\n", errorsLine(s))
@@ -80,6 +85,14 @@ func AttackTable(out io.Writer, s *results.Summary) error {
 		LoadHostsTable(w, s.LoadHosts)
 	}
 	return w.err
+}
+
+// seconds formats a time in seconds: 7.04 s, or 0.43 ms below a second.
+func seconds(v float64) string {
+	if v >= 1 {
+		return strconv.FormatFloat(v, 'f', 2, 64) + " s"
+	}
+	return Millis(1000 * v)
 }
 
 // LoadHostsTable prints one row per part of a load sent from several

@@ -54,3 +54,27 @@ func TestContendedNote(t *testing.T) {
 		}
 	}
 }
+
+// TestWaitLine: the requests that ended after the attack are said apart
+// from its figures (issue 20): a stopped worker's timeouts 7 s after a
+// 3 s attack are not in its requests or req/s.
+func TestWaitLine(t *testing.T) {
+	s := &results.Summary{Engine: "fast", Mode: "closed", Connections: 32, DurationS: 3, Requests: 175801, Errors: 16,
+		WaitS: 7.0394, WaitRequests: 32, WaitErrors: 16, RPS: 175769.0 / 3, RPSAll: 175769.0 / 3}
+	var b strings.Builder
+	if err := AttackTable(&b, s); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{
+		"175,769 requests in 3.00 s, 175,769 successful: 58,590 req/s",
+		"Wait       7.04 s after the attack for the last answers: 32 more ended, 16 failed; in the counts and latencies, not in req/s or the per-second samples",
+		"Errors     16 of 175,801",
+	} {
+		if !strings.Contains(b.String(), want) {
+			t.Errorf("the table lacks %q:\n%s", want, b.String())
+		}
+	}
+	if strings.Contains(b.String(), "req/s counts successful responses only") {
+		t.Errorf("no request failed within the attack, yet the table says how many did:\n%s", b.String())
+	}
+}

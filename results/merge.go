@@ -23,7 +23,8 @@ type Part struct {
 // counts add up, the histograms are merged and the percentiles computed
 // from the merged one, never estimated from the parts' percentiles. The
 // whole load is measured from the earliest part's start to the latest
-// part's end (starts corrected by the clock offsets), and LoadHosts
+// part's end of attack (starts corrected by the clock offsets; the wait
+// for the last answers after it is WaitS, apart), and LoadHosts
 // lists each part with how late it started.
 //
 // The time series are summed slice by slice, each part's slices placed by
@@ -36,7 +37,7 @@ func Merge(parts []Part) (*Summary, error) {
 		return nil, fmt.Errorf("nothing to merge")
 	}
 	starts := make([]time.Time, len(parts))
-	first, end := time.Time{}, time.Time{}
+	first, end, waitEnd := time.Time{}, time.Time{}, time.Time{}
 	for i, p := range parts {
 		if p.Summary == nil {
 			return nil, fmt.Errorf("%s: no summary", p.Host)
@@ -53,6 +54,9 @@ func Merge(parts []Part) (*Summary, error) {
 		if i == 0 || e.After(end) {
 			end = e
 		}
+		if w := e.Add(time.Duration(p.Summary.WaitS * 1e9)); w.After(waitEnd) {
+			waitEnd = w
+		}
 	}
 	p0 := parts[0].Summary
 	m := &Summary{
@@ -67,7 +71,7 @@ func Merge(parts []Part) (*Summary, error) {
 		m.DurationS = p0.DurationS
 	}
 	var why []string
-	var lateSum float64
+	var lateSum, attackBytes float64
 	for i, p := range parts {
 		s := p.Summary
 		if s.Engine != m.Engine {
@@ -90,6 +94,9 @@ func Merge(parts []Part) (*Summary, error) {
 		m.ConnectionsOpened += s.ConnectionsOpened
 		m.Requests += s.Requests
 		m.Errors += s.Errors
+		m.WaitRequests += s.WaitRequests
+		m.WaitErrors += s.WaitErrors
+		attackBytes += s.BytesInPS * s.DurationS // what it read within its attack
 		m.Unsent += s.Unsent
 		m.BytesIn += s.BytesIn
 		m.BytesOut += s.BytesOut
@@ -129,10 +136,15 @@ func Merge(parts []Part) (*Summary, error) {
 		}
 		m.LoadHosts = append(m.LoadHosts, h)
 	}
+	// The rates are of what completed within the parts' attacks, as each
+	// part's are; what ended in the wait after them is counted apart.
+	if waitEnd.After(end) {
+		m.WaitS = waitEnd.Sub(end).Seconds()
+	}
 	if m.DurationS > 0 {
-		m.RPS = float64(m.Requests-m.Errors) / m.DurationS
-		m.RPSAll = float64(m.Requests) / m.DurationS
-		m.BytesInPS = float64(m.BytesIn) / m.DurationS
+		m.RPS = float64(m.Requests-m.Errors-(m.WaitRequests-m.WaitErrors)) / m.DurationS
+		m.RPSAll = float64(m.Requests-m.WaitRequests) / m.DurationS
+		m.BytesInPS = attackBytes / m.DurationS
 	}
 	m.Latency = LatencyOf(m.Histogram)
 	m.Fairness = Jain(m.PerWorker, m.Workers)

@@ -31,9 +31,24 @@ type Summary struct {
 	// Pipeline is how many requests each connection kept in flight
 	// (HTTP/1.1 pipelining): 1 is none, each request waiting for the
 	// previous response; 0, in files from before it was recorded, is 1.
-	Pipeline  int       `json:"pipeline"`
-	Start     time.Time `json:"start"`
-	DurationS float64   `json:"duration_s"`
+	Pipeline int       `json:"pipeline"`
+	Start    time.Time `json:"start"`
+	// DurationS is the attack's: how long requests were sent, the
+	// duration asked for (or up to an interruption). The rates (RPS,
+	// RPSAll, BytesInPS), the time series and the per-second samples
+	// count what completed within it, over it.
+	DurationS float64 `json:"duration_s"`
+	// WaitS is how long after the attack the last request ended:
+	// answered, failed (a timeout: up to the timeout) or, in an open
+	// loop, given up as unsent; as vegeta's Wait. Before schema 2's
+	// wait_s, duration_s included it.
+	WaitS float64 `json:"wait_s"`
+	// WaitRequests and WaitErrors count the requests that ended during
+	// the wait, and which of them failed: they are in Requests, Errors,
+	// the status codes, the per-worker counts and the latencies, not in
+	// the rates, the time series or the per-second samples.
+	WaitRequests int64 `json:"wait_requests"`
+	WaitErrors   int64 `json:"wait_errors"`
 
 	Interrupted bool `json:"interrupted,omitempty"` // stopped before Duration; the figures cover what ran
 

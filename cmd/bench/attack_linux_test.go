@@ -56,7 +56,7 @@ func TestAttackJSON(t *testing.T) {
 	if err := json.Unmarshal([]byte(stdout), &fields); err != nil {
 		t.Fatal(err)
 	}
-	for _, k := range []string{"requests", "errors", "rps", "duration_s", "latency_ms", "status_codes", "per_worker", "fairness", "late", "loadgen_cpu_s", "saturated", "machine_cpu_busy", "loadgen_cpus"} {
+	for _, k := range []string{"requests", "errors", "rps", "duration_s", "wait_s", "wait_requests", "wait_errors", "latency_ms", "status_codes", "per_worker", "fairness", "late", "loadgen_cpu_s", "saturated", "machine_cpu_busy", "loadgen_cpus"} {
 		if _, ok := fields[k]; !ok {
 			t.Errorf("no %q in the JSON summary", k)
 		}
