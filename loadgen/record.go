@@ -193,7 +193,8 @@ func errorKind(code uint16, errText string) string {
 		return results.ErrReset
 	case has("timeout", "deadline exceeded", "timed out"):
 		return results.ErrTimeout
-	case has("malformed", "body over the size limit", "invalid", "bad chunk", "unsupported transfer", "too large"):
+	case has("malformed", "body over the size limit", "invalid", "bad chunk", "unsupported transfer", "too large",
+		"response headers exceeded", "header list larger"):
 		return results.ErrMalformed
 	case has("eof", "server closed", "connection closed", "closed the connection"):
 		return results.ErrClosed

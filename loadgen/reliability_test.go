@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -232,5 +233,76 @@ func TestSamplesOfABacklogExact(t *testing.T) {
 	}
 	if h := s.Histogram; h == nil || h.Count() != 2000 {
 		t.Errorf("the latencies hold %v values, want all 2000: the wait's too", h.Count())
+	}
+}
+
+// TestEndsWithinTimeout (issue 20, item 12): servers that never finish a
+// response, one stopping in its headers, one sending less body than its
+// Content-Length. Both engines stop sending at the end of the attack, so
+// the run is over a timeout after it at most, and both count timeouts.
+// Before, the vegeta engine sent a closed loop's next requests when the
+// timed-out ones freed their workers, after the end: -d 3s --timeout 2s
+// ran 6 s.
+func TestEndsWithinTimeout(t *testing.T) {
+	const d, timeout = 300 * time.Millisecond, 400 * time.Millisecond
+	for _, srv := range []struct {
+		name   string
+		handle func(c net.Conn, br *bufio.Reader)
+	}{
+		{"headers cut short", func(c net.Conn, br *bufio.Reader) {
+			if readRequest(br) {
+				io.WriteString(c, "HTTP/1.1 200 OK\r\nX-Slow: a")
+				io.Copy(io.Discard, br) // and nothing more until the client gives up
+			}
+		}},
+		{"short body", func(c net.Conn, br *bufio.Reader) {
+			for readRequest(br) {
+				io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n0123456789")
+			}
+		}},
+	} {
+		for _, engine := range engines {
+			t.Run(srv.name+"/"+engine, func(t *testing.T) {
+				url := rawServer(t, srv.handle)
+				var buf bytes.Buffer
+				s := mustRun(t, Options{URL: url, Engine: engine, Connections: 2, Duration: d, Timeout: timeout, Output: vegeta.NewEncoder(&buf).Encode})
+				w := windowOf(readResults(t, buf.Bytes()), s.Start, d)
+				if w.startedAfterEnd > 0 {
+					t.Errorf("%d of %d requests sent after the end of the %v attack", w.startedAfterEnd, s.Requests, d)
+				}
+				if s.Requests != 2 || s.ErrorKinds[results.ErrTimeout] != 2 {
+					t.Errorf("%d requests, error kinds %v: want each connection's one request, timed out", s.Requests, s.ErrorKinds)
+				}
+			})
+		}
+	}
+}
+
+// TestHugeHeader (issue 20, item 12): a response whose header is 10 MB.
+// Both engines stop reading at 64 KiB and count it malformed. Before, the
+// vegeta engine read up to net/http's 10 MB default for every request,
+// 203 MB of memory with 8 connections, and counted it as other.
+func TestHugeHeader(t *testing.T) {
+	big := []byte("HTTP/1.1 200 OK\r\nX-Big: " + string(bytes.Repeat([]byte("a"), 10<<20)) + "\r\nContent-Length: 2\r\n\r\nok")
+	for _, engine := range engines {
+		t.Run(engine, func(t *testing.T) {
+			url := rawServer(t, func(c net.Conn, br *bufio.Reader) {
+				for readRequest(br) {
+					if _, err := c.Write(big); err != nil {
+						return
+					}
+				}
+			})
+			var before, after runtime.MemStats
+			runtime.ReadMemStats(&before)
+			s := mustRun(t, Options{URL: url, Engine: engine, Connections: 2, Duration: 200 * time.Millisecond, Timeout: 5 * time.Second})
+			runtime.ReadMemStats(&after)
+			if s.Requests == 0 || s.ErrorKinds[results.ErrMalformed] != s.Requests {
+				t.Errorf("%d requests, error kinds %v (%v): want every one malformed", s.Requests, s.ErrorKinds, s.ErrorExamples)
+			}
+			if per := (after.TotalAlloc - before.TotalAlloc) / uint64(max(s.Requests, 1)); per > 1<<20 {
+				t.Errorf("%d bytes allocated per request, want well under the 10 MB header: reading stops at the limit", per)
+			}
+		})
 	}
 }

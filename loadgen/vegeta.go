@@ -2,10 +2,12 @@ package loadgen
 
 import (
 	"context"
+	"errors"
 	"io"
 	"net"
 	"net/http"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -29,7 +31,16 @@ type vegetaEngine struct {
 	conns     map[*trackedConn]struct{} // open connections, closed on abort
 	atk       *vegeta.Attacker
 	dialFails int
+	// What RoundTrip lets through, see admit: in a closed loop, requests
+	// that start before gate (ns offset, the end of the current attack);
+	// in an open loop, the hits of sched within the timeout of their time.
+	gate  atomic.Int64
+	sched atomic.Pointer[schedule]
 }
+
+// errNotSent is RoundTrip's error for a request that admit held back; its
+// result is not recorded.
+var errNotSent = errors.New("corebench: not sent: past the end of the attack, or the timeout of its scheduled time")
 
 // bodyBytesHeader carries a response's body length from the body reader to
 // the Result: vegeta reads and counts the body itself only when it keeps
@@ -62,8 +73,11 @@ func newVegetaEngine(a *attack) (*vegetaEngine, error) {
 		DisableCompression:  true, // measure what the fast engine measures: the bytes as served
 		Protocols:           &p,
 		ForceAttemptHTTP2:   o.HTTP2,
+		// As the fast engine: a larger head is malformed, and costs no
+		// more than this to find out (net/http's default is 10 MB).
+		MaxResponseHeaderBytes: maxHeaderBytes,
 	}
-	e.client = &http.Client{Transport: limitTransport{e.tr, o.MaxBody}, Timeout: o.Timeout}
+	e.client = &http.Client{Transport: limitTransport{e.tr, o.MaxBody, e}, Timeout: o.Timeout}
 	hdr := o.Header.Clone()
 	if hdr == nil {
 		hdr = http.Header{}
@@ -184,6 +198,7 @@ func (e *vegetaEngine) attack(p vegeta.Pacer, from, to int64) {
 	}
 	var sched *schedule
 	du := time.Duration(to - a.now())
+	e.gate.Store(to)
 	if a.open {
 		w, release := a.openWaiter()
 		if w == nil {
@@ -193,9 +208,40 @@ func (e *vegetaEngine) attack(p vegeta.Pacer, from, to int64) {
 		sched = newSchedule(e, p, w, from, to, int(maxWorkers))
 		p, du = sched, 0
 	}
+	e.sched.Store(sched)
 	for res := range atk.Attack(e.targeter, p, du, o.Name) {
+		if strings.HasSuffix(res.Error, errNotSent.Error()) {
+			continue // held back by admit, never sent
+		}
 		e.s.add(e.record(res, sched))
 	}
+}
+
+// admit tells whether a request vegeta is about to send may go. vegeta
+// hands a hit to a worker once one is free, and a closed loop's workers
+// are all busy while the server holds them: without this, each of them
+// would send one more request when its timed-out one freed it, after the
+// end, and the run would last the duration plus two timeouts. So a closed
+// loop's request that starts at or after the end of its attack is not
+// sent; nor is an open loop's hit that waited for a free worker past the
+// timeout of its scheduled time: it is unsent, as when the fast engine
+// finds no connection for it in time. Either way the run ends a timeout
+// after the last request sent, as the fast engine's does.
+func (e *vegetaEngine) admit(req *http.Request) bool {
+	a := e.a
+	s := e.sched.Load()
+	if s == nil {
+		return a.now() < e.gate.Load()
+	}
+	seq, err := strconv.ParseUint(req.Header.Get("X-Vegeta-Seq"), 10, 64)
+	if err != nil {
+		return true
+	}
+	if at := s.at(seq); a.now()-at > int64(a.o.Timeout) {
+		a.giveUp(e.s, at)
+		return false
+	}
+	return true
 }
 
 // record turns a vegeta Result into a record.
@@ -250,9 +296,9 @@ var kindByName = func() map[string]uint8 {
 // outstanding). A hit the attacker asks for later than the timeout of
 // its scheduled time is recorded as unsent, and the next one is paced.
 //
-// A hit already handed to vegeta cannot be withdrawn: one that waits
-// for a free worker past its timeout is sent late, its latency counted
-// from its schedule.
+// A hit handed to vegeta that waits for a free worker is sent late, its
+// latency counted from its schedule; past its timeout it is not sent at
+// all but counted as unsent (see admit).
 type schedule struct {
 	e       *vegetaEngine
 	clock   hitClock
@@ -316,13 +362,18 @@ func (s *schedule) Rate(elapsed time.Duration) float64 { return s.clock.p.Rate(e
 // at returns hit seq's scheduled offset.
 func (s *schedule) at(seq uint64) int64 { return s.ring[seq&s.mask].Load() }
 
-// limitTransport counts response bodies and fails those over max bytes.
+// limitTransport counts response bodies and fails those over max bytes;
+// it sends only the requests its engine admits (redirects always).
 type limitTransport struct {
 	rt  http.RoundTripper
 	max int64
+	e   *vegetaEngine
 }
 
 func (t limitTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	if req.Response == nil && t.e != nil && !t.e.admit(req) {
+		return nil, errNotSent
+	}
 	resp, err := t.rt.RoundTrip(req)
 	if err != nil {
 		return nil, err
