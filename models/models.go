@@ -119,31 +119,117 @@ func (i Info) Line() string {
 	return s
 }
 
-// ParseWorkers parses a worker count: a positive number, "max" (one per
-// CPU), or "max-K" (K fewer, at least one), as pm2 -i accepts. Zero and
-// negative numbers follow pm2 too: 0 is max, -K is max-K.
+// ParseWorkers parses the worker count a server starts with, for cpus
+// CPUs: N (1 to MaxWorkers), max (one per CPU) or max-K (K fewer, one at
+// least), as pm2 -i takes them. pm2 -i also reads 0 as max and -K as
+// max-K; those are refused here with the spelling to use, because bench
+// scale, like pm2 scale, reads -K as K fewer than now.
 func ParseWorkers(s string, cpus int) (int, error) {
-	s = strings.TrimSpace(s)
-	bad := fmt.Errorf("bad worker count %q: want a number, max or max-K", s)
-	n, err := strconv.Atoi(s)
-	switch {
-	case err == nil && n > 0:
-		if n > MaxWorkers {
-			return 0, fmt.Errorf("bad worker count %d: at most %d", n, MaxWorkers)
-		}
-		return n, nil
-	case err == nil:
-		return max(cpus+n, 1), nil
-	case s == "max":
-		return cpus, nil
-	case strings.HasPrefix(s, "max-"):
-		k, err := strconv.Atoi(s[len("max-"):])
-		if err != nil || k < 0 {
-			return 0, bad
-		}
-		return max(cpus-k, 1), nil
+	c, err := ParseCount(s)
+	if err != nil {
+		return 0, err
 	}
-	return 0, bad
+	if c.Relative() {
+		if c.n < 0 {
+			return 0, fmt.Errorf("%s workers: a negative count is relative, for bench scale only; for %d fewer than the CPUs write max-%d (what pm2 -i %s means)", s, -c.n, -c.n, s)
+		}
+		return 0, fmt.Errorf("%s workers: a relative count is for bench scale only; write %d", s, c.n)
+	}
+	return c.Resolve(0, cpus)
+}
+
+// Count is a worker count as written: N, max, max-K, or +N or -N, N
+// more or fewer than the server runs now (bench scale only).
+type Count struct {
+	s   string
+	max bool // max or max-K: n is -K
+	rel bool // +N or -N: n is the change
+	n   int
+}
+
+// ParseCount checks the spelling of a worker count; Resolve says what it
+// comes to.
+func ParseCount(s string) (Count, error) {
+	c := Count{s: s}
+	digits := func(d string) (int, bool) {
+		if d == "" || strings.Trim(d, "0123456789") != "" || len(d) > 6 {
+			return 0, false
+		}
+		v, err := strconv.Atoi(d)
+		return v, err == nil
+	}
+	var ok bool
+	switch {
+	case s == "max":
+		c.max, ok = true, true
+	case strings.HasPrefix(s, "max-"):
+		c.max = true
+		c.n, ok = digits(s[len("max-"):])
+		c.n = -c.n
+	case strings.HasPrefix(s, "+"), strings.HasPrefix(s, "-"):
+		c.rel = true
+		c.n, ok = digits(s[1:])
+		ok = ok && c.n > 0
+		if s[0] == '-' {
+			c.n = -c.n
+		}
+	default:
+		c.n, ok = digits(s)
+		if ok && c.n == 0 {
+			return c, errors.New("0 workers: want 1 or more (pm2 -i 0 means one per CPU: write max)")
+		}
+	}
+	if !ok {
+		return c, fmt.Errorf("bad worker count %q: want N, max or max-K (bench scale also +N and -N)", s)
+	}
+	return c, nil
+}
+
+// Relative reports whether c counts from the workers running (+N, -N).
+func (c Count) Relative() bool { return c.rel }
+
+// IsMax reports whether c counts from the CPUs (max, max-K).
+func (c Count) IsMax() bool { return c.max }
+
+// Resolve returns the number of workers c means for a server running cur
+// workers on cpus CPUs, or why it means none: fewer than 1 or more than
+// MaxWorkers.
+func (c Count) Resolve(cur, cpus int) (int, error) {
+	var n int
+	switch {
+	case c.max:
+		n = cpus + c.n
+		if n < 1 {
+			most := "max"
+			if cpus > 1 {
+				most = fmt.Sprintf("max-%d", cpus-1)
+			}
+			return 0, fmt.Errorf("%s leaves no worker on %s: at most %s", c.s, plural(cpus, "CPU"), most)
+		}
+	case c.rel:
+		n = cur + c.n
+		if n < 1 {
+			most := "at most -" + strconv.Itoa(cur-1)
+			if cur == 1 {
+				most = "it runs one only"
+			}
+			return 0, fmt.Errorf("%s from %s leaves none: %s", c.s, plural(cur, "worker"), most)
+		}
+	default:
+		n = c.n
+	}
+	if n > MaxWorkers {
+		return 0, fmt.Errorf("%s is %d workers: at most %d", c.s, n, MaxWorkers)
+	}
+	return n, nil
+}
+
+// plural returns n and what it counts, an s added unless n is 1.
+func plural(n int, what string) string {
+	if n == 1 {
+		return "1 " + what
+	}
+	return fmt.Sprintf("%d %ss", n, what)
 }
 
 // Listen opens a TCP listener with an error message that says what to do.

@@ -44,10 +44,12 @@ func init() {
 		run: runReload,
 	})
 	register(&command{
-		name: "scale", summary: "Grow or shrink a running prefork server to N workers while it serves",
-		usage: "scale N|max|max-K [--control PATH]",
-		examples: `  bench scale 8
-  bench scale max-1`,
+		name: "scale", summary: "Grow or shrink a running prefork server to N workers, or by N, while it serves",
+		usage: "scale N|+N|-N|max|max-K [--control PATH]",
+		examples: `  bench scale 8                # 8 workers
+  bench scale +2               # two more, as pm2 scale app +2
+  bench scale -1               # one fewer
+  bench scale max-1            # one per CPU of the server, less one`,
 		run: runScale,
 	})
 	register(&command{
@@ -261,11 +263,28 @@ func runReload(c *cli, args []string) error {
 func runScale(c *cli, args []string) error {
 	fs := c.flags()
 	control := controlFlags(fs)
-	if err := c.parse(fs, args); err != nil {
+	// -1 is a count, not a flag: none of scale's flags is a number.
+	var rest, counts []string
+	for i := 0; i < len(args); i++ {
+		switch a := args[i]; {
+		case a == "--":
+			counts, i = append(counts, args[i+1:]...), len(args)
+		case len(a) > 1 && a[0] == '-' && strings.Trim(a[1:], "0123456789") == "":
+			counts = append(counts, a)
+		default:
+			rest = append(rest, a)
+		}
+	}
+	if err := c.parse(fs, rest); err != nil {
 		return err
 	}
-	if fs.NArg() != 1 {
-		return usagef("want one worker count, e.g. bench scale 8")
+	counts = append(fs.Args(), counts...)
+	if len(counts) != 1 {
+		return usagef("want one worker count, e.g. bench scale 8 (or +2, -1, max, max-1)")
+	}
+	count, err := models.ParseCount(counts[0])
+	if err != nil {
+		return usagef("%v", err)
 	}
 	ctx, stop := signalContext()
 	defer stop()
@@ -273,15 +292,46 @@ func runScale(c *cli, args []string) error {
 	if err != nil {
 		return err
 	}
-	cpus, err := allowedCPUs()
-	if err != nil {
-		return err
-	}
-	n, err := models.ParseWorkers(fs.Arg(0), cpus)
-	if err != nil {
+	n, from := 0, 0
+	if count.Relative() || count.IsMax() {
+		// What the count comes to depends on the server: its workers now,
+		// its CPUs.
+		st, err := cl.Status(ctx)
+		if err != nil {
+			return err
+		}
+		cur, cpus := len(slotsOf(st)), st.CPUs
+		if n, err = count.Resolve(cur, cpus); err != nil {
+			return usagef("%v", err)
+		}
+		if count.Relative() {
+			from = cur
+			fmt.Fprintf(c.stdout, "%s: %s (%d now)\n", counts[0], plural(n, "worker"), cur)
+		} else {
+			fmt.Fprintf(c.stdout, "%s: %s (%s)\n", counts[0], plural(n, "worker"), plural(cpus, "CPU"))
+		}
+	} else if n, err = count.Resolve(0, 0); err != nil {
 		return usagef("%v", err)
 	}
-	return cl.Scale(ctx, n, func(s string) { fmt.Fprintln(c.stdout, s) })
+	return cl.ScaleFrom(ctx, from, n, func(s string) { fmt.Fprintln(c.stdout, s) })
+}
+
+// slotsOf returns the slots of a status: a slot whose worker is being
+// replaced has two rows.
+func slotsOf(st prefork.Status) map[int]bool {
+	slots := map[int]bool{}
+	for _, w := range st.Workers {
+		slots[w.Slot] = true
+	}
+	return slots
+}
+
+// plural returns n and what it counts, an s added unless n is 1.
+func plural(n int, what string) string {
+	if n == 1 {
+		return "1 " + what
+	}
+	return fmt.Sprintf("%d %ss", n, what)
 }
 
 func runLogs(c *cli, args []string) error {

@@ -452,3 +452,41 @@ func TestControlStoppedMaster(t *testing.T) {
 		t.Errorf("after the stop: %+v, want the same one worker as before (%+v)", after.Workers, before.Workers)
 	}
 }
+
+// TestControlScaleCounts: bench scale takes N, +N and -N (relative, as
+// pm2 scale does), max and max-K, and says what a relative or max count
+// came to; it refuses anything else, and a count that leaves no worker,
+// with one line and status 2, before anything changes. (+1 shrank 6
+// workers to 1, and -1 4 to 1.)
+func TestControlScaleCounts(t *testing.T) {
+	_, sock := startPrefork(t, "rr", 2)
+	workers := func() int { return len(psJSON(t, sock).Workers) }
+	for _, tt := range []struct {
+		args []string
+		want int
+		say  string
+	}{
+		{[]string{"+1"}, 3, "+1: 3 workers (2 now)"},
+		{[]string{"-1"}, 2, "-1: 2 workers (3 now)"},
+		{[]string{"--", "-1"}, 1, "-1: 1 worker (2 now)"},
+		{[]string{"+2"}, 3, "+2: 3 workers (1 now)"},
+		{[]string{"1"}, 1, "scaling down from 3 to 1 workers"},
+	} {
+		out := benchOK(t, append([]string{"scale", "--control", sock}, tt.args...)...)
+		if !strings.Contains(out, tt.say) {
+			t.Errorf("bench scale %s said %q, want %q", strings.Join(tt.args, " "), out, tt.say)
+		}
+		if n := workers(); n != tt.want {
+			t.Fatalf("bench scale %s: %d workers, want %d", strings.Join(tt.args, " "), n, tt.want)
+		}
+	}
+	for _, args := range [][]string{{"0"}, {"-1"}, {"-5"}, {"+0"}, {"max-4096"}, {"many"}, {"+"}, {"2", "3"}, {"5000"}, {"+5000"}} {
+		st, stdout, stderr := modeltest.RunToExit(t, bench(append([]string{"scale", "--control", sock}, args...)...))
+		if st != 2 || stdout != "" || strings.Count(strings.TrimSpace(stderr), "\n") != 0 || stderr == "" {
+			t.Errorf("bench scale %s: status %d, stdout %q, stderr %q; want status 2 and one line on stderr", strings.Join(args, " "), st, stdout, stderr)
+		}
+	}
+	if n := workers(); n != 1 {
+		t.Errorf("%d workers after the refused counts, want 1", n)
+	}
+}

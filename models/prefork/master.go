@@ -49,6 +49,7 @@ type Master struct {
 	accepts sync.WaitGroup
 	control *controlServer
 	info    models.Info
+	cpus    int // CPUs the workers are placed on (Status.CPUs)
 }
 
 // New validates o and returns a master ready to Run.
@@ -98,6 +99,10 @@ func (m *Master) Run(ctx context.Context) error {
 			return err
 		}
 		runtime.GOMAXPROCS(len(m.o.CPUs))
+	}
+	m.cpus = len(m.o.CPUs)
+	if cpus, err := affinity.Allowed(); m.cpus == 0 && err == nil {
+		m.cpus = len(cpus)
 	}
 	if m.o.State != "" {
 		// Fail with one clear line before any worker does.

@@ -71,8 +71,11 @@ type WorkerStatus struct {
 // Status is what the control socket reports: the server and each worker
 // process, including workers draining after a reload.
 type Status struct {
-	Info    models.Info    `json:"info"`
-	Uptime  time.Duration  `json:"uptime"`
-	Counter int64          `json:"counter"` // the shared counter
+	Info    models.Info   `json:"info"`
+	Uptime  time.Duration `json:"uptime"`
+	Counter int64         `json:"counter"` // the shared counter
+	// CPUs is how many CPUs the workers are placed on (the --cpus list,
+	// else those the master may run on): what max means to bench scale.
+	CPUs    int            `json:"cpus,omitempty"`
 	Workers []WorkerStatus `json:"workers"`
 }

@@ -18,7 +18,7 @@ import (
 // not answer shows its counts as -1. It fails only when ctx is done.
 func (m *Master) Status(ctx context.Context) (Status, error) {
 	m.mu.Lock()
-	st := Status{Info: m.info, Uptime: time.Since(m.started), Counter: m.counter.Load()}
+	st := Status{Info: m.info, Uptime: time.Since(m.started), Counter: m.counter.Load(), CPUs: m.cpus}
 	var procs []*proc
 	for _, s := range m.slots {
 		row := WorkerStatus{Slot: s.index, State: s.state, Restarts: s.restarts, Served: -1, InFlight: -1, Conns: -1}
