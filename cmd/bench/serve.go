@@ -1,7 +1,9 @@
 package main
 
 import (
+	"errors"
 	"fmt"
+	"net"
 	"os"
 	"os/signal"
 	"slices"
@@ -174,6 +176,9 @@ func (f *serveFlags) options() (serveOptions, string, error) {
 		return o, "", usagef("unknown --model %q: want singlecore, goroutines or prefork", f.model)
 	}
 	o.model = model
+	if err := checkAddr(f.addr); f.addr != "" && err != nil { // "": the default
+		return o, "", usagef("--addr %q: %v", f.addr, err)
+	}
 
 	allowed, err := affinity.Allowed()
 	if err != nil {
@@ -231,4 +236,18 @@ func (f *serveFlags) options() (serveOptions, string, error) {
 	}
 	o.Addr, o.Chaos, o.CPUIters, o.Grace, o.EventLoop, o.Startup = f.addr, f.chaos, f.cpuIters, f.grace, f.eventLoop, f.startup
 	return o, sched, nil
+}
+
+// checkAddr checks that addr reads as a listen address, HOST:PORT with a
+// port of 0 to 65535 (or a service name); whether the host is one of this
+// machine's is for the listen to say.
+func checkAddr(addr string) error {
+	_, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return errors.New("want HOST:PORT, e.g. 127.0.0.1:8080, or 127.0.0.1:0 for a free port")
+	}
+	if _, err := net.LookupPort("tcp", port); err != nil {
+		return fmt.Errorf("bad port %q: want 0 to 65535", port)
+	}
+	return nil
 }
