@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/corebench/corebench/results"
+	"github.com/corebench/corebench/stats"
 )
 
 // section is everything the report says about one workload.
@@ -33,7 +34,7 @@ type scaling struct {
 
 // fit is a model's USL fit, and why it is not drawn if it is not.
 type fit struct {
-	usl     USL
+	usl     stats.USL
 	err     error  // why there is no fit, or why it is not good enough to show
 	short   string // err in a few words, for a legend
 	flagged int    // cases left out of the fit as flagged
@@ -68,7 +69,7 @@ const (
 func fitWorkers(sr series, cpus int) fit {
 	all, flagged := sr.fitPoints()
 	f := fit{flagged: flagged}
-	var pts []Point
+	var pts []stats.Point
 	distinct, past := map[float64]bool{}, map[float64]bool{}
 	for _, p := range all {
 		if cpus > 0 && p.N > float64(cpus) {
@@ -91,7 +92,7 @@ func fitWorkers(sr series, cpus int) fit {
 		f.short = plural(len(distinct), "worker count")
 		return f
 	}
-	f.usl, f.err = FitUSL(pts)
+	f.usl, f.err = stats.FitUSL(pts)
 	switch {
 	case f.err != nil:
 		f.short = "no fit"
@@ -192,7 +193,7 @@ func (sc *scaling) peakWhere(n float64) string {
 type costing struct {
 	baseline *results.Case // singlecore
 	series   []series      // the multi-core models
-	costs    map[string]Cost
+	costs    map[string]stats.Cost
 	scaling  *scaling // the worker sweep it is from
 }
 
@@ -241,13 +242,13 @@ func (v view) costing(workload string, sc *scaling) *costing {
 	if base == nil || flagOf(base).any() {
 		return nil
 	}
-	c := &costing{baseline: base, costs: map[string]Cost{}, scaling: sc}
+	c := &costing{baseline: base, costs: map[string]stats.Cost{}, scaling: sc}
 	for _, sr := range sc.series {
 		if sr.model == results.SingleCore.Name {
 			continue
 		}
 		c.series = append(c.series, sr)
-		c.costs[sr.model] = COST(base.Summary.RPS.Median, sr.medians())
+		c.costs[sr.model] = stats.COST(base.Summary.RPS.Median, sr.medians())
 	}
 	if len(c.series) == 0 {
 		return nil

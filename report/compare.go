@@ -8,6 +8,7 @@ import (
 	"text/tabwriter"
 
 	"github.com/corebench/corebench/results"
+	"github.com/corebench/corebench/stats"
 )
 
 // Alpha is the significance level Compare uses unless told otherwise,
@@ -46,7 +47,7 @@ type Change struct {
 	A, B        float64 // medians over the repeats
 	NA, NB      int     // repeats with numbers
 	Delta       float64 // (B − A) / A
-	Test        MannWhitney
+	Test        stats.MannWhitney
 	Significant bool // Test.P < Alpha
 	tooFew      bool // the repeats could not give a p below Alpha, whatever the figures
 }
@@ -111,14 +112,14 @@ func change(a, b *results.Case, metric func(results.Repeat) float64, alpha float
 	ch := Change{
 		A: results.SpreadOf(xa).Median, B: results.SpreadOf(xb).Median,
 		NA: len(xa), NB: len(xb),
-		Test: MannWhitneyU(xa, xb),
+		Test: stats.MannWhitneyU(xa, xb),
 	}
 	ch.Delta = math.NaN()
 	if ch.A != 0 {
 		ch.Delta = (ch.B - ch.A) / ch.A
 	}
 	ch.Significant = ch.Test.P < alpha
-	ch.tooFew = MinPValue(ch.NA, ch.NB) >= alpha
+	ch.tooFew = stats.MinPValue(ch.NA, ch.NB) >= alpha
 	return ch
 }
 
@@ -178,7 +179,7 @@ func (c *Comparison) TooFew() (rows int, minP float64) {
 		if r.Failed != "" {
 			continue
 		}
-		if p := MinPValue(r.RPS.NA, r.RPS.NB); p >= c.Alpha {
+		if p := stats.MinPValue(r.RPS.NA, r.RPS.NB); p >= c.Alpha {
 			rows++
 			minP = math.Max(minP, p)
 		}
@@ -209,7 +210,7 @@ func (c *Comparison) tooFewNotes(measured int) []string {
 			which = fmt.Sprintf("%d of the %d cases have", rows[k], measured)
 		}
 		out = append(out, fmt.Sprintf("Note: %s too few repeats: %s (the smallest p-value possible is %.3f, not below %g; "+
-			"run both with --repeat %d or more).", which, tooFewRepeats(k.a, k.b, c.Alpha), MinPValue(k.a, k.b), c.Alpha, RepeatsFor(c.Alpha)))
+			"run both with --repeat %d or more).", which, tooFewRepeats(k.a, k.b, c.Alpha), stats.MinPValue(k.a, k.b), c.Alpha, stats.RepeatsFor(c.Alpha)))
 	}
 	return out
 }

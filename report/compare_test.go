@@ -1,12 +1,14 @@
 package report
 
 import (
+	"math"
 	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/corebench/corebench/results"
+	"github.com/corebench/corebench/stats"
 )
 
 // smallCase builds a measured case with one repeat per value of rps; p99
@@ -148,7 +150,15 @@ func TestCompareRepeatsForAlpha(t *testing.T) {
 	if strings.Contains(out.String(), "too few") || !strings.Contains(out.String(), "+98") {
 		t.Errorf("4 against 4 repeats at 0.05 can be told apart:\n%s", out.String())
 	}
-	if RepeatsFor(0.05) != 4 || RepeatsFor(0.01) != 5 || RepeatsFor(0.001) != 7 {
-		t.Errorf("repeats for 0.05, 0.01, 0.001: %d %d %d, want 4 5 7", RepeatsFor(0.05), RepeatsFor(0.01), RepeatsFor(0.001))
+	if stats.RepeatsFor(0.05) != 4 || stats.RepeatsFor(0.01) != 5 || stats.RepeatsFor(0.001) != 7 {
+		t.Errorf("repeats for 0.05, 0.01, 0.001: %d %d %d, want 4 5 7", stats.RepeatsFor(0.05), stats.RepeatsFor(0.01), stats.RepeatsFor(0.001))
 	}
+}
+
+// rel is the relative error of got against want.
+func rel(got, want float64) float64 {
+	if want == 0 {
+		return math.Abs(got)
+	}
+	return math.Abs(got-want) / math.Abs(want)
 }

@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/corebench/corebench/results"
+	"github.com/corebench/corebench/stats"
 )
 
 // sweepProfile says which profiles measure a sweep, and profileFor the
@@ -159,7 +160,7 @@ func byModel(cases []*results.Case, x func(*results.Case) float64) []series {
 
 // fitPoints returns one point per repeat of every unflagged case of s,
 // for the USL fit, and how many cases were left out as flagged.
-func (s series) fitPoints() (pts []Point, flagged int) {
+func (s series) fitPoints() (pts []stats.Point, flagged int) {
 	for i, c := range s.cases {
 		if flagOf(c).any() {
 			flagged++
@@ -167,7 +168,7 @@ func (s series) fitPoints() (pts []Point, flagged int) {
 		}
 		for _, r := range c.Repeats {
 			if r.Load.RPS > 0 {
-				pts = append(pts, Point{N: s.xs[i], X: r.Load.RPS})
+				pts = append(pts, stats.Point{N: s.xs[i], X: r.Load.RPS})
 			}
 		}
 	}
@@ -176,11 +177,11 @@ func (s series) fitPoints() (pts []Point, flagged int) {
 
 // medians returns the median req/s of every unflagged case of s, for
 // COST.
-func (s series) medians() []Point {
-	var pts []Point
+func (s series) medians() []stats.Point {
+	var pts []stats.Point
 	for i, c := range s.cases {
 		if !flagOf(c).any() {
-			pts = append(pts, Point{N: s.xs[i], X: c.Summary.RPS.Median})
+			pts = append(pts, stats.Point{N: s.xs[i], X: c.Summary.RPS.Median})
 		}
 	}
 	return pts

@@ -3,13 +3,12 @@
 // and bench.txt for benchstat. It also renders the other results people
 // read: a scenario's charts and summary (RenderScenario, ScenarioText) and
 // `bench attack`'s table (AttackTable), with the same formatters and
-// palette. And it holds the statistics the report and `bench compare`
-// rest on: the Universal Scalability Law fit, COST and the Mann–Whitney U
-// test.
+// palette. The statistics it rests on (the Universal Scalability Law fit,
+// COST, the Mann–Whitney U test) are package stats'.
 //
 // A report is a pure function of results.json: rendering never measures
 // anything, so `bench report` can redraw an old run with a newer bench.
-// It imports nothing of the module but results.
+// It imports nothing of the module but results and stats.
 //
 // It claims no more than was measured:
 //   - A case with over results.FailedFlag (1%) of its requests failed, or

@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/corebench/corebench/results"
+	"github.com/corebench/corebench/stats"
 )
 
 // A ranking of the models side by side is only as good as the repeats
@@ -41,7 +42,7 @@ func apart(a, b *results.Case, m rankMetric, alpha float64) (bool, string) {
 	if sa.Min <= sb.Max && sb.Min <= sa.Max {
 		return false, "their min–max ranges overlap"
 	}
-	if p := MannWhitneyU(xa, xb).P; p >= alpha {
+	if p := stats.MannWhitneyU(xa, xb).P; p >= alpha {
 		return false, fmt.Sprintf("p=%.3f", p)
 	}
 	return true, ""
@@ -77,7 +78,7 @@ func ranking(cases []*results.Case, alpha float64) (items []string, note string)
 	// Too few repeats for any pair: say so once, rank nothing.
 	if few := tooFewForAll(ok, alpha); few != "" {
 		return nil, fmt.Sprintf("Not ranked: %s (`bench run --repeat %d`), so any order of these models would be noise.%s",
-			few, RepeatsFor(alpha), leftOut)
+			few, stats.RepeatsFor(alpha), leftOut)
 	}
 	noisy := false
 	for _, m := range rankMetrics {
@@ -130,4 +131,20 @@ func tooFewForAll(cases []*results.Case, alpha float64) string {
 		}
 	}
 	return why
+}
+
+// tooFewRepeats says that m against n repeats cannot separate two
+// figures at alpha, and how many can: "2 repeats cannot tell these
+// apart; 4 or more per side can reach p<0.05". It is "" when they can.
+func tooFewRepeats(m, n int, alpha float64) string {
+	if stats.MinPValue(m, n) < alpha {
+		return ""
+	}
+	reps := fmt.Sprintf("%d repeats", m)
+	if m != n {
+		reps = fmt.Sprintf("%d and %d repeats", m, n)
+	} else if m == 1 {
+		reps = "1 repeat"
+	}
+	return fmt.Sprintf("%s cannot tell these apart; %d or more per side can reach p<%g", reps, stats.RepeatsFor(alpha), alpha)
 }

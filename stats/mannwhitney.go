@@ -1,11 +1,10 @@
-package report
+package stats
 
 import (
-	"fmt"
 	"math"
 	"sort"
 
-	"github.com/aclements/go-moremath/stats"
+	moremath "github.com/aclements/go-moremath/stats"
 	"golang.org/x/perf/benchmath"
 )
 
@@ -82,11 +81,11 @@ func MannWhitneyU(x, y []float64) MannWhitney {
 	// which is not symmetric, so its p-value can be twice the permutation
 	// one (x=1,1,1,3 y=4,5: 0.133 for 0.067), and it is exact with ties
 	// only up to 25 a side.
-	th := &benchmath.Thresholds{CompareAlpha: Alpha}
+	th := &benchmath.DefaultThresholds // its alpha sets warnings, never P
 	sx := benchmath.NewSample(append([]float64(nil), x...), th)
 	sy := benchmath.NewSample(append([]float64(nil), y...), th)
 	p := benchmath.AssumeNothing.Compare(sx, sy).P
-	exact := tieTerm == 0 && m <= stats.MannWhitneyExactLimit && n <= stats.MannWhitneyExactLimit
+	exact := tieTerm == 0 && m <= moremath.MannWhitneyExactLimit && n <= moremath.MannWhitneyExactLimit
 	return MannWhitney{U: u, P: math.Min(1, p), Exact: exact}
 }
 
@@ -157,20 +156,4 @@ func RepeatsFor(alpha float64) int {
 		n++
 	}
 	return n
-}
-
-// tooFewRepeats says that m against n repeats cannot separate two
-// figures at alpha, and how many can: "2 repeats cannot tell these
-// apart; 4 or more per side can reach p<0.05". It is "" when they can.
-func tooFewRepeats(m, n int, alpha float64) string {
-	if MinPValue(m, n) < alpha {
-		return ""
-	}
-	reps := fmt.Sprintf("%d repeats", m)
-	if m != n {
-		reps = fmt.Sprintf("%d and %d repeats", m, n)
-	} else if m == 1 {
-		reps = "1 repeat"
-	}
-	return fmt.Sprintf("%s cannot tell these apart; %d or more per side can reach p<%g", reps, RepeatsFor(alpha), alpha)
 }

@@ -1,0 +1,48 @@
+package stats
+
+import (
+	"math/rand/v2"
+	"testing"
+
+	"gonum.org/v1/gonum/stat"
+	"gonum.org/v1/gonum/stat/combin"
+)
+
+// TestAgreesWithGonum compares what stats computes itself with gonum's
+// functions for the same figures, where gonum has one (see the package
+// doc for why ours is kept).
+func TestAgreesWithGonum(t *testing.T) {
+	// MinPValue is 2 / C(m+n, m): bit for bit gonum's binomial while that
+	// fits in an int.
+	for m := 1; m < 30; m++ {
+		for n := 1; n < 30; n++ {
+			if want := min(1, 2/float64(combin.Binomial(m+n, m))); MinPValue(m, n) != want {
+				t.Errorf("MinPValue(%d, %d) = %v, gonum's binomial gives %v", m, n, MinPValue(m, n), want)
+			}
+		}
+	}
+
+	// FitUSL's R² is gonum's coefficient of determination of the fitted
+	// curve, to rounding.
+	rng := rand.New(rand.NewPCG(7, 11))
+	ns := []float64{1, 2, 4, 6, 8, 12, 16}
+	for trial := range 50 {
+		u := USL{Lambda: 1000 * rng.Float64(), Sigma: 0.1 * rng.Float64(), Kappa: 0.001 * rng.Float64()}
+		pts := uslPoints(u, ns, 1+rng.IntN(4), 0.03, rng)
+		got, err := FitUSL(pts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var est, val []float64
+		for _, p := range pts {
+			est, val = append(est, got.At(p.N)), append(val, p.X)
+		}
+		if want := stat.RSquaredFrom(est, val, nil); rel(got.R2, want) > 1e-12 {
+			t.Errorf("trial %d: R² %v, gonum %v", trial, got.R2, want)
+		}
+	}
+	// Points that are all equal: SST is 0, and ours is 1.
+	if got, err := FitUSL([]Point{{1, 5}, {2, 5}, {4, 5}}); err != nil || got.R2 != 1 {
+		t.Errorf("flat points: R² %v (%v), want 1", got.R2, err)
+	}
+}
