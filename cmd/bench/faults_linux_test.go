@@ -2,12 +2,17 @@ package main
 
 import (
 	"context"
+	"fmt"
+	"net"
+	"net/http"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"syscall"
 	"testing"
 	"time"
 
+	"github.com/corebench/corebench/internal/proc"
 	"github.com/corebench/corebench/models/modeltest"
 	"github.com/corebench/corebench/models/prefork"
 )
@@ -87,5 +92,61 @@ func TestPreforkKilledWhileStarting(t *testing.T) {
 		if w.State != prefork.StateOnline || (w.Slot == 0) != (w.Restarts == 1) {
 			t.Errorf("after the start: %+v, want online, slot 0 restarted once", w)
 		}
+	}
+}
+
+// withLimit runs cmd under a limit of n open files (ulimit -n), which its
+// workers inherit.
+func withLimit(cmd *exec.Cmd, n int) *exec.Cmd {
+	cmd.Args = append([]string{"/bin/sh", "-c", fmt.Sprintf(`ulimit -n %d && exec "$0" "$@"`, n)}, cmd.Args...)
+	cmd.Path = "/bin/sh"
+	return cmd
+}
+
+// TestPreforkOutOfDescriptors: rr workers that run out of descriptors
+// (ulimit -n 128 and 300 idle connections) refuse the connections passed
+// to them; the master logs it once per worker, backs off instead of
+// passing each one round and round (the master and both workers spun,
+// 1.6 CPU-seconds a second, saying nothing), and serves again once the
+// connections close.
+func TestPreforkOutOfDescriptors(t *testing.T) {
+	s := modeltest.Start(t, withLimit(bench("serve", "--model", "prefork", "--sched", "rr", "--workers", "2", "--addr", "127.0.0.1:0"), 128))
+	var idle []net.Conn
+	defer func() {
+		for _, c := range idle {
+			c.Close()
+		}
+	}()
+	for range 300 {
+		c, err := net.DialTimeout("tcp", s.Addr, 10*time.Second)
+		if err != nil {
+			t.Fatalf("idle connection %d: %v", len(idle), err)
+		}
+		idle = append(idle, c)
+	}
+	full := regexp.MustCompile(`worker \d \(pid \d+\) is out of file descriptors`)
+	_, i := s.WaitLog(full, 0, 30*time.Second)
+	s.WaitLog(full, i+1, 30*time.Second)
+	// Nothing is in flight now: a server that backs off is idle. This
+	// measures that over a window; no event marks the absence of a spin.
+	pids := append([]int{s.PID}, s.Descendants()...)
+	before := proc.CPUSeconds(pids)
+	time.Sleep(2 * time.Second)
+	if used := proc.CPUSeconds(pids) - before; used > 0.5 {
+		t.Errorf("the server used %.2f CPU-seconds in 2 s with its workers out of descriptors and no request in flight, want next to none", used)
+	}
+	for _, c := range idle {
+		c.Close()
+	}
+	idle = nil
+	c := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{DisableKeepAlives: true}}
+	resp, err := c.Get(s.URL + "/")
+	if err != nil {
+		t.Fatalf("once the idle connections closed: %v\n%s", err, s.Stderr())
+	}
+	resp.Body.Close()
+	s.WaitLog(regexp.MustCompile(`takes connections again`), 0, 30*time.Second)
+	if n := len(full.FindAllString(s.Stderr(), -1)); n != 2 {
+		t.Errorf("%d log lines about workers out of descriptors, want one per worker:\n%s", n, s.Stderr())
 	}
 }

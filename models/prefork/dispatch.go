@@ -3,6 +3,7 @@
 package prefork
 
 import (
+	"errors"
 	"hash/fnv"
 	"os"
 	"time"
@@ -13,6 +14,14 @@ import (
 	"github.com/corebench/corebench/models/prefork/internal/ipc"
 )
 
+// A worker that refuses a connection for want of descriptors is offered
+// none for fdBackoffMin, then twice as long each time it refuses again, up
+// to fdBackoffMax.
+const (
+	fdBackoffMin = 10 * time.Millisecond
+	fdBackoffMax = time.Second
+)
+
 // handoff is a connection the master accepted and passes to a worker. A
 // negative fd is the shutdown, queued behind the connections.
 type handoff struct {
@@ -21,31 +30,58 @@ type handoff struct {
 	peer []byte // client address, for sticky
 }
 
-// startAccepting runs an accept loop on a non-blocking listening socket.
-func (m *Master) startAccepting(f *os.File) {
+// startAccepting runs an accept loop on a non-blocking listening socket
+// until it is closed; done ends it while it waits for the gate.
+func (m *Master) startAccepting(f *os.File, done <-chan struct{}) {
 	m.accepts.Add(1)
 	go func() {
 		defer m.accepts.Done()
-		m.acceptLoop(f)
+		m.acceptLoop(f, done)
 	}()
 }
+
+// errGateClosed is what the accept loop's accept "fails" with when it did
+// not accept because no worker can take a connection now.
+var errGateClosed = errors.New("accept gate closed")
 
 // acceptLoop is the master's only job on the data path under rr and
 // sticky (and for sockets it relays): accept a connection and hand its
 // descriptor to a worker. It calls accept4 itself, so a connection costs
-// no Go object in the master. It returns when f is closed.
-func (m *Master) acceptLoop(f *os.File) {
+// no Go object in the master. It accepts only while the gate is open
+// (gateLocked): while no worker can take a connection, new ones wait in
+// the kernel's accept queue, as with nginx, not in the master. It returns
+// when f is closed or done is.
+func (m *Master) acceptLoop(f *os.File, done <-chan struct{}) {
 	rc, err := f.SyscallConn()
 	if err != nil {
 		m.log.printf("ERROR: listener: %v", err)
 		return
 	}
 	sticky := m.o.Sched == models.SchedSticky
+	var failed int                  // accepts failed in a row for want of descriptors or memory
+	backoff := 5 * time.Millisecond // as net/http's Server backs off
 	for {
+		if !m.acceptOpen.Load() {
+			m.mu.Lock()
+			wake, open := m.acceptWake, m.acceptOpen.Load()
+			m.mu.Unlock()
+			if !open {
+				select {
+				case <-wake:
+				case <-done:
+					return
+				}
+			}
+			continue
+		}
 		var nfd int
 		var sa unix.Sockaddr
 		var aerr error
 		err := rc.Read(func(fd uintptr) bool {
+			if !m.acceptOpen.Load() {
+				aerr = errGateClosed
+				return true
+			}
 			nfd, sa, aerr = unix.Accept4(int(fd), unix.SOCK_CLOEXEC|unix.SOCK_NONBLOCK)
 			return aerr != unix.EAGAIN
 		})
@@ -54,15 +90,22 @@ func (m *Master) acceptLoop(f *os.File) {
 		}
 		switch aerr {
 		case nil:
+			if failed > 0 {
+				m.log.printf("accepting again, after %d accepts failed for want of descriptors or memory", failed)
+				failed, backoff = 0, 5*time.Millisecond
+			}
 			h := handoff{id: m.hid.Add(1), fd: nfd}
 			if sticky {
 				h.peer = peerIP(sa)
 			}
 			m.dispatch(h, nil)
-		case unix.ECONNABORTED, unix.EINTR:
+		case errGateClosed, unix.ECONNABORTED, unix.EINTR:
 		case unix.EMFILE, unix.ENFILE, unix.ENOBUFS, unix.ENOMEM:
-			m.log.printf("accept: %v; pausing", aerr)
-			time.Sleep(50 * time.Millisecond) // back off as net/http does, until descriptors free up
+			if failed++; failed == 1 {
+				m.log.printf("accept: %v: the master is out of descriptors or memory (ulimit -n?); retrying every %v to %v, new connections wait in the accept queue", aerr, backoff, time.Second)
+			}
+			time.Sleep(backoff) // no event says that descriptors freed up
+			backoff = min(2*backoff, time.Second)
 		default:
 			m.log.printf("ERROR: accept: %v", aerr)
 			return
@@ -82,9 +125,10 @@ func peerIP(sa unix.Sockaddr) []byte {
 
 // dispatch gives h to a worker: under sticky the one its client address
 // hashes to, otherwise the next in the rotation. It skips except (which
-// refused it) and any worker whose queue is full or that is dying. With
-// no worker able to take it, h is parked until one is ready: a connection
-// is never dropped while any worker may come back.
+// refused it) and any worker whose queue is full, that is dying or that
+// is out of descriptors. With no worker able to take it, h is parked
+// until one can: a connection is never dropped while any worker may
+// come back.
 func (m *Master) dispatch(h handoff, except *proc) {
 	if rot := *m.rotationOrEmpty(); len(rot) > 0 {
 		n := uint64(len(rot))
@@ -105,6 +149,7 @@ func (m *Master) dispatch(h handoff, except *proc) {
 	defer m.mu.Unlock()
 	if !m.stopping && m.anyComingLocked() && len(m.parked) < 65536 {
 		m.parked = append(m.parked, h)
+		m.notifyLocked()
 		return
 	}
 	closeFD(h.fd) // shutting down, or every slot is errored: nobody will ever serve it
@@ -146,11 +191,12 @@ func (m *Master) anyComingLocked() bool {
 	return false
 }
 
-// offer queues h for p unless p is dead, retiring or backed up.
+// offer queues h for p unless p is dead, retiring, out of descriptors
+// or backed up.
 func (p *proc) offer(h handoff) bool {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if p.dead || p.retiring.Load() {
+	if p.dead || p.retiring.Load() || p.noFDs.Load() {
 		return false
 	}
 	select {
@@ -189,6 +235,109 @@ func (m *Master) sendLoop(p *proc) {
 	}
 }
 
+// available reports whether p may be offered a connection now, as far as
+// the accept gate is concerned.
+func (p *proc) available() bool { return !p.noFDs.Load() }
+
+// gateLocked opens or closes the accept loops' gate: they accept while
+// some worker in the rotation can take a connection, or while none serves
+// yet (a restart: what they accept is parked until it is ready).
+func (m *Master) gateLocked() {
+	rot := *m.rotationOrEmpty()
+	open := len(rot) == 0
+	for _, p := range rot {
+		if p.available() {
+			open = true
+			break
+		}
+	}
+	switch {
+	case open && !m.acceptOpen.Load():
+		m.acceptOpen.Store(true)
+		close(m.acceptWake)
+		m.acceptWake = make(chan struct{})
+	case !open:
+		m.acceptOpen.Store(false)
+	}
+}
+
+// unparkLocked returns the parked connections, to dispatch once m.mu is
+// released.
+func (m *Master) unparkLocked() []handoff {
+	parked := m.parked
+	m.parked = nil
+	if len(parked) > 0 {
+		m.notifyLocked()
+	}
+	return parked
+}
+
+// acked handles p's answer to handoff id, whose descriptor the master
+// still holds as fd.
+func (m *Master) acked(p *proc, id uint64, fd int, answer int64) {
+	switch answer {
+	case ipc.ConnTaken:
+		closeFD(fd) // the worker has its own descriptor now
+		if p.fdBurst.Load() {
+			m.fdsBack(p)
+		}
+	case ipc.ConnNoFDs:
+		m.outOfFDs(p)
+		m.dispatch(handoff{id: id, fd: fd}, p)
+	default:
+		m.dispatch(handoff{id: id, fd: fd}, p)
+	}
+}
+
+// outOfFDs offers p, which refused a connection for want of descriptors,
+// none for a backoff that doubles while it goes on refusing (fdBackoffMin
+// to fdBackoffMax): it cannot tell the master when descriptors free up,
+// so it is asked again now and then, with one connection's hand-off.
+// The burst is logged once, when it starts, and once when it ends.
+func (m *Master) outOfFDs(p *proc) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	p.fdRefused++
+	if p.noFDs.Load() {
+		return // it refused what was already on its way; a retry is scheduled
+	}
+	if p.fdBurst.Swap(true) {
+		p.fdBackoff = min(2*p.fdBackoff, fdBackoffMax)
+	} else {
+		p.fdBackoff = fdBackoffMin
+		m.log.printf("worker %d (pid %d) is out of file descriptors (ulimit -n): it refused a connection; the others get its connections, and it is offered one again in %v, then less often, up to every %v",
+			p.slot.index, p.pid, p.fdBackoff, fdBackoffMax)
+	}
+	p.noFDs.Store(true)
+	m.gateLocked()
+	m.notifyLocked()
+	m.env.afterFunc(p.fdBackoff, func() { m.retryFDs(p) })
+}
+
+// retryFDs offers p connections again after its backoff: the parked ones
+// first.
+func (m *Master) retryFDs(p *proc) {
+	m.mu.Lock()
+	p.noFDs.Store(false)
+	m.gateLocked()
+	parked := m.unparkLocked()
+	m.mu.Unlock()
+	for _, h := range parked {
+		m.dispatch(h, nil)
+	}
+}
+
+// fdsBack ends p's burst of refusals: it took a connection.
+func (m *Master) fdsBack(p *proc) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if p.fdBurst.Swap(false) {
+		m.log.printf("worker %d (pid %d) takes connections again; it refused %d while out of descriptors", p.slot.index, p.pid, p.fdRefused)
+		p.fdRefused = 0
+		m.notifyLocked()
+	}
+}
+
 // rescue gives the connections a dead worker never took to the others.
 func (m *Master) rescue(p *proc) {
 	p.mu.Lock()
@@ -220,8 +369,9 @@ func (m *Master) rescue(p *proc) {
 // without closing, so the master keeps it and relays what arrives on it to
 // the workers, until a new slot takes it over.
 type orphan struct {
-	sock int      // the socket itself
-	f    *os.File // a polled duplicate the relay accepts on
+	sock int           // the socket itself
+	f    *os.File      // a polled duplicate the relay accepts on
+	done chan struct{} // closed by stop
 }
 
 // adoptLocked turns slot s's reuseport socket into an orphan the master
@@ -230,13 +380,13 @@ func (m *Master) adoptLocked(s *slot) {
 	if s.sock < 0 || m.stopping {
 		return
 	}
-	o := &orphan{sock: s.sock}
+	o := &orphan{sock: s.sock, done: make(chan struct{})}
 	s.sock = -1
 	// The socket is non-blocking (the worker's runtime made it so), so
 	// its *os.File is one the runtime polls.
 	if f, err := fileOf(o.sock, "reuseport-orphan"); err == nil {
 		o.f = f
-		m.startAccepting(f)
+		m.startAccepting(f, o.done)
 	}
 	m.orphans = append(m.orphans, o)
 	m.log.printf("relaying the connections the kernel still sends to slot %d's socket to the other workers", s.index)
@@ -258,5 +408,6 @@ func (o *orphan) stop() {
 	if o.f != nil {
 		o.f.Close()
 		o.f = nil
+		close(o.done)
 	}
 }

@@ -3,6 +3,7 @@
 package prefork
 
 import (
+	"io"
 	"testing"
 
 	"github.com/corebench/corebench/models/prefork/internal/ipc"
@@ -29,7 +30,7 @@ func fakeProc(index, queue int) *proc {
 }
 
 func TestDispatchSkipsFullDeadAndRefusing(t *testing.T) {
-	m := &Master{changed: make(chan struct{})}
+	m := newMaster(Options{}, newLogSink(io.Discard), env{})
 	a, b, c := fakeProc(0, 1), fakeProc(1, 1), fakeProc(2, 1)
 	m.slots = []*slot{a.slot, b.slot, c.slot}
 	for _, p := range []*proc{a, b, c} {
@@ -49,7 +50,7 @@ func TestDispatchSkipsFullDeadAndRefusing(t *testing.T) {
 }
 
 func TestRouteGoesThroughMaster(t *testing.T) {
-	m := &Master{changed: make(chan struct{})}
+	m := newMaster(Options{}, newLogSink(io.Discard), env{})
 	var ends []*ipc.Channel
 	var procs []*proc
 	for i := range 3 {

@@ -4,6 +4,7 @@ package prefork
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net"
 	"os"
@@ -31,12 +32,18 @@ type Master struct {
 	procs    map[*proc]struct{} // every live process, including draining ones
 	running  bool               // startup is over: a first worker that exits by itself is a crash now, not a failed start
 	stopping bool
+	quit     chan struct{} // closed when shutdown begins
 	changed  chan struct{} // closed and replaced on every state change
 	parked   []handoff     // connections waiting for any worker to be ready
 	orphans  []*orphan     // reuseport: sockets of removed or errored slots, relayed by the master
 	opMu     sync.Mutex    // one reload or scale at a time
 
 	rotation atomic.Pointer[[]*proc] // serving workers in slot order
+	// acceptOpen says whether the accept loops may accept: some worker
+	// can take a connection (see gateLocked); acceptWake is closed, and
+	// replaced, when it opens. Changed under mu.
+	acceptOpen atomic.Bool
+	acceptWake chan struct{}
 	next     atomic.Uint64           // rr: rotation position
 	hid      atomic.Uint64           // handoff ids
 
@@ -83,7 +90,10 @@ func New(o Options) (*Master, error) {
 
 // newMaster returns a master of validated options whose workers e starts.
 func newMaster(o Options, log *logSink, e env) *Master {
-	return &Master{o: o, log: log, env: e, events: newEventBus(), procs: map[*proc]struct{}{}, changed: make(chan struct{}), lnFD: -1}
+	m := &Master{o: o, log: log, env: e, events: newEventBus(), procs: map[*proc]struct{}{}, changed: make(chan struct{}), lnFD: -1,
+		acceptWake: make(chan struct{}), quit: make(chan struct{})}
+	m.acceptOpen.Store(true)
+	return m
 }
 
 // Run pins the master to Options.CPUs, opens the listening socket and the
@@ -130,7 +140,7 @@ func (m *Master) Run(ctx context.Context) error {
 		return err
 	}
 	if m.ln != nil {
-		m.startAccepting(m.ln)
+		m.startAccepting(m.ln, m.quit)
 	}
 	go m.sample(ctx)
 	m.log.printf("%d workers online (%s), listening on http://%s", m.o.Workers, m.o.Sched, m.addr)
@@ -200,7 +210,7 @@ func (m *Master) closeListeners() {
 func (m *Master) readLoop(p *proc) {
 	for {
 		msg, fd, err := p.ch.Recv()
-		if err != nil {
+		if err != nil && !errors.Is(err, ipc.ErrFDDropped) { // a dropped fd: the message stands without it
 			p.calls.Close()
 			return
 		}
@@ -216,13 +226,8 @@ func (m *Master) readLoop(p *proc) {
 			hfd, ok := p.pending[msg.ID]
 			delete(p.pending, msg.ID)
 			p.mu.Unlock()
-			if !ok {
-				continue
-			}
-			if msg.Val == 1 {
-				closeFD(hfd) // the worker has its own descriptor now
-			} else {
-				m.dispatch(handoff{id: msg.ID, fd: hfd}, p)
+			if ok {
+				m.acked(p, msg.ID, hfd, msg.Val)
 			}
 		case ipc.KindCounterAdd:
 			v := m.counter.Add(msg.Val)

@@ -90,6 +90,14 @@ type proc struct {
 	ticks  float64 // CPU seconds at the last sample
 	at     time.Time
 
+	// Out of descriptors (see outOfFDs): noFDs while it waits out its
+	// backoff, fdBurst from its first refusal to the next connection it
+	// takes; the others are guarded by Master.mu.
+	noFDs     atomic.Bool
+	fdBurst   atomic.Bool
+	fdBackoff time.Duration
+	fdRefused int
+
 	retiring atomic.Bool // leaving the rotation for good (shutdown, reload, scale)
 	killed   atomic.Bool // by reap or a failed replacement
 	exited   chan struct{}
@@ -383,6 +391,7 @@ func (m *Master) rebuildLocked() {
 		}
 	}
 	m.rotation.Store(&rot)
+	m.gateLocked()
 }
 
 // ready records that p accepts connections; fd is a first reuseport
@@ -409,8 +418,7 @@ func (m *Master) ready(p *proc, fd int) {
 		m.emitLocked(Event{Kind: EventOnline, Slot: s.index, PID: p.pid, Restarts: s.restarts})
 	}
 	m.rebuildLocked()
-	parked := m.parked
-	m.parked = nil
+	parked := m.unparkLocked()
 	m.notifyLocked()
 	m.mu.Unlock()
 	for _, h := range parked {
@@ -423,6 +431,7 @@ func (m *Master) ready(p *proc, fd int) {
 func (m *Master) shutdown() error {
 	m.mu.Lock()
 	m.stopping = true
+	close(m.quit)
 	for _, s := range m.slots {
 		s.stopRestart()
 	}

@@ -14,6 +14,8 @@ import (
 	"testing"
 	"time"
 
+	"golang.org/x/sys/unix"
+
 	"github.com/corebench/corebench/models"
 	"github.com/corebench/corebench/models/prefork/internal/ipc"
 )
@@ -75,7 +77,7 @@ func (f *fakeOS) spawn(spec workerSpec) (process, *ipc.Channel, error) {
 	}
 	f.mu.Lock()
 	f.pid++
-	w := &fakeWorker{spec: spec, pid: f.pid, end: end, exit: make(chan error, 1), drain: make(chan struct{})}
+	w := &fakeWorker{spec: spec, pid: f.pid, end: end, exit: make(chan error, 1), drain: make(chan struct{}), conns: make(chan uint64, 4096)}
 	f.mu.Unlock()
 	go w.serve()
 	f.spawned <- w
@@ -126,7 +128,16 @@ type fakeWorker struct {
 	stubborn atomic.Bool   // ignores the shutdown: only a kill ends it
 	killed   atomic.Bool
 	last     atomic.Value // string
+	// answer is what it acknowledges a passed connection with (an
+	// ipc.Conn* value); unset, it never does, as a stopped process.
+	answer atomic.Value   // int64
+	conns  chan uint64    // the handoff ids passed to it
+	passed atomic.Int64   // how many were passed to it
 }
+
+// answering makes w acknowledge every connection passed from now on with
+// val (ipc.ConnTaken, ipc.ConnNoFDs...).
+func (w *fakeWorker) answering(val int64) { w.answer.Store(val) }
 
 func (w *fakeWorker) Pid() int { return w.pid }
 
@@ -179,6 +190,15 @@ func (w *fakeWorker) serve() {
 			closeFD(fd)
 		}
 		switch m.Kind {
+		case ipc.KindConn:
+			w.passed.Add(1)
+			select {
+			case w.conns <- m.ID:
+			default:
+			}
+			if v, ok := w.answer.Load().(int64); ok {
+				w.end.Send(ipc.Msg{Kind: ipc.KindConnAck, ID: m.ID, Val: v}, -1)
+			}
 		case ipc.KindStatsRequest:
 			w.end.Send(ipc.Msg{Kind: ipc.KindStats, ID: m.ID}, -1)
 		case ipc.KindShutdown:
@@ -811,6 +831,129 @@ func TestStatusWhileScaling(t *testing.T) {
 	h.spawned().ready()
 	if err := <-scaled; err != nil {
 		t.Fatal(err)
+	}
+	h.shutdown()
+}
+
+// logSpy is a log writer whose lines a test counts.
+type logSpy struct {
+	mu    sync.Mutex
+	lines []string
+}
+
+func (l *logSpy) Write(b []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.lines = append(l.lines, strings.Split(strings.TrimSpace(string(b)), "\n")...)
+	return len(b), nil
+}
+
+// count returns how many lines contain s.
+func (l *logSpy) count(s string) int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	n := 0
+	for _, line := range l.lines {
+		if strings.Contains(line, s) {
+			n++
+		}
+	}
+	return n
+}
+
+// conn returns a descriptor to hand off as a connection.
+func conn(t *testing.T) handoff {
+	t.Helper()
+	fd, err := unix.Open("/dev/null", unix.O_RDONLY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return handoff{id: uint64(fd) << 8, fd: fd}
+}
+
+// parked waits until the master holds n connections no worker can take.
+func (h *harness) parked(n int) {
+	h.t.Helper()
+	if err := h.m.waitFor(context.Background(), wait, func() bool { return len(h.m.parked) == n }); err != nil {
+		h.m.mu.Lock()
+		got := len(h.m.parked)
+		h.m.mu.Unlock()
+		h.t.Fatalf("%d connections parked, want %d: %v", got, n, err)
+	}
+}
+
+// TestOutOfDescriptors: a worker that refuses a connection for want of
+// descriptors gets none for a backoff that doubles while it keeps
+// refusing, and is logged once for the burst; with every worker out, the
+// master parks what it holds and stops accepting, and gives it all to the
+// first worker that takes one again. (Each refused connection went to the
+// next worker, as full, and round again: the master and both workers
+// spun, 8,000 hand-offs a second, saying nothing.)
+func TestOutOfDescriptors(t *testing.T) {
+	h := newHarness(t, 2, Policy{})
+	spy := &logSpy{}
+	h.m.log = newLogSink(spy)
+	ws := h.start()
+	for _, w := range ws {
+		w.answering(ipc.ConnNoFDs)
+	}
+	h.m.dispatch(conn(t), nil)
+	h.parked(1) // refused by both
+	for range 3 {
+		h.m.dispatch(conn(t), nil)
+	}
+	h.parked(4)
+	if a, b := ws[0].passed.Load(), ws[1].passed.Load(); a != 1 || b != 1 {
+		t.Errorf("workers were passed %d and %d connections, want 1 each: none is offered to a worker out of descriptors", a, b)
+	}
+	if h.m.acceptOpen.Load() {
+		t.Error("the master accepts while no worker can take a connection")
+	}
+	if n := spy.count("out of file descriptors"); n != 2 {
+		t.Errorf("%d log lines about descriptors, want one per worker:\n%s", n, strings.Join(spy.lines, "\n"))
+	}
+	retry := map[int]*fakeTimer{}
+	for range 2 {
+		tm := h.timer()
+		if tm.d != fdBackoffMin {
+			t.Errorf("a worker is offered a connection again after %v, want %v", tm.d, fdBackoffMin)
+		}
+		retry[len(retry)] = tm
+	}
+	// Worker 0 is offered them again, still refuses: its backoff doubles,
+	// and nothing more is logged.
+	retry[0].fire()
+	tm := h.timer()
+	if tm.d != 2*fdBackoffMin {
+		t.Errorf("backoff %v after a second refusal, want %v", tm.d, 2*fdBackoffMin)
+	}
+	h.parked(4)
+	// Descriptors free up: the next offer is taken, and so is the rest.
+	ws[0].answering(ipc.ConnTaken)
+	for len(ws[0].conns) > 0 {
+		<-ws[0].conns
+	}
+	tm.fire()
+	for i := range 4 {
+		select {
+		case <-ws[0].conns:
+		case <-time.After(wait):
+			t.Fatalf("worker 0 was passed %d connections once it had descriptors, want the 4 parked", i)
+		}
+	}
+	p0 := h.m.slots[0].cur
+	if err := h.m.waitFor(context.Background(), wait, func() bool { return !p0.fdBurst.Load() }); err != nil {
+		t.Fatalf("worker 0 took a connection, and is still out of descriptors: %v", err)
+	}
+	h.parked(0)
+	if !h.m.acceptOpen.Load() {
+		t.Error("the master does not accept with a worker back")
+	}
+	if n := spy.count("out of file descriptors"); n != 2 {
+		t.Errorf("%d log lines about descriptors after the retries, want 2", n)
+	}
+	if n := spy.count("takes connections again"); n != 1 {
+		t.Errorf("%d log lines about worker 0 coming back, want 1:\n%s", n, strings.Join(spy.lines, "\n"))
 	}
 	h.shutdown()
 }

@@ -13,6 +13,7 @@ import (
 	"runtime"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/corebench/corebench/models"
@@ -192,6 +193,12 @@ type worker struct {
 func (w *worker) readLoop(shutdown func(), lost chan struct{}) {
 	for {
 		m, fd, err := w.ch.Recv()
+		if errors.Is(err, ipc.ErrFDDropped) {
+			if m.Kind == ipc.KindConn {
+				w.ch.Send(ipc.Msg{Kind: ipc.KindConnAck, ID: m.ID, Val: ipc.ConnNoFDs}, -1)
+			}
+			continue
+		}
 		if err != nil {
 			w.calls.Close()
 			close(lost)
@@ -216,24 +223,28 @@ func (w *worker) readLoop(shutdown func(), lost chan struct{}) {
 	}
 }
 
-// take hands a passed connection to the HTTP server and reports 1 when it
-// was taken, 0 when this worker refuses it (it is draining, or the fd is
-// bad), so the master gives it to another worker.
+// take hands a passed connection to the HTTP server and reports
+// ipc.ConnTaken, or why this worker refuses it, so that the master gives
+// it to another: ipc.ConnNoFDs when it has no descriptor to spare,
+// ipc.ConnRefused when it is draining or the fd is bad.
 func (w *worker) take(fd int) int64 {
 	if fd < 0 {
-		return 0
+		return ipc.ConnRefused
 	}
 	f := os.NewFile(uintptr(fd), "conn")
-	c, err := net.FileConn(f)
+	c, err := net.FileConn(f) // a dup: one more descriptor
 	f.Close()
-	if err != nil {
-		return 0
+	switch {
+	case errors.Is(err, syscall.EMFILE), errors.Is(err, syscall.ENFILE):
+		return ipc.ConnNoFDs
+	case err != nil:
+		return ipc.ConnRefused
 	}
 	if !w.handoff.deliver(c) {
 		c.Close()
-		return 0
+		return ipc.ConnRefused
 	}
-	return 1
+	return ipc.ConnTaken
 }
 
 // Add implements workload.Counter with the counter the master holds.

@@ -80,7 +80,7 @@ func (ch *Channel) Recv() (Msg, int, error) {
 	if n == 0 && oobn == 0 {
 		return Msg{}, -1, errEOF
 	}
-	if flags&syscall.MSG_TRUNC != 0 || flags&syscall.MSG_CTRUNC != 0 {
+	if flags&syscall.MSG_TRUNC != 0 {
 		if fd >= 0 {
 			syscall.Close(fd)
 		}
@@ -91,8 +91,21 @@ func (ch *Channel) Recv() (Msg, int, error) {
 		syscall.Close(fd)
 		fd = -1
 	}
+	if err == nil && flags&syscall.MSG_CTRUNC != 0 {
+		// The kernel could not install the descriptor sent with m: this
+		// process has as many open as it may (EMFILE), and it is gone.
+		if fd >= 0 {
+			syscall.Close(fd)
+		}
+		return m, -1, ErrFDDropped
+	}
 	return m, fd, err
 }
+
+// ErrFDDropped is what Recv returns, with the message, when the
+// descriptor attached to it could not be received: the receiver is out of
+// descriptors. The message itself is good; the channel goes on.
+var ErrFDDropped = errors.New("ipc: the descriptor sent with the message was dropped: out of file descriptors")
 
 // Close closes the channel.
 func (ch *Channel) Close() error { return ch.c.Close() }

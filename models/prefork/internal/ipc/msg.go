@@ -12,7 +12,7 @@ type Kind uint8
 const (
 	KindReady        Kind = iota + 1 // w->m: accepting connections; reuseport: its listening socket attached
 	KindConn                         // m->w: an accepted connection, its fd attached; ID names the handoff
-	KindConnAck                      // w->m: handoff ID taken (Val 1) or refused (Val 0)
+	KindConnAck                      // w->m: handoff ID taken or refused: Val is ConnTaken, ConnRefused or ConnNoFDs
 	KindCounterAdd                   // w->m: add Val to the shared counter; ID names the request
 	KindCounterValue                 // m->w: reply to ID: the new value in Val
 	KindStatsRequest                 // m->w: report stats, reply to ID
@@ -22,6 +22,13 @@ const (
 	KindMessage                      // m->w: Data sent by worker slot Aux
 	KindWorkersAsk                   // w->m: how many workers does the server run? ID names the request
 	KindWorkerCount                  // m->w: reply to ID: the worker count in Val
+)
+
+// What a worker answers a passed connection with, in KindConnAck's Val.
+const (
+	ConnRefused = 0 // it takes no more (draining): give it to another
+	ConnTaken   = 1 // the worker has its own descriptor now
+	ConnNoFDs   = 2 // it is out of file descriptors: give it to another, and this one none for a while
 )
 
 // Msg is one IPC message. The channel is a SOCK_SEQPACKET socket, so each
