@@ -44,8 +44,8 @@ type Master struct {
 	// replaced, when it opens. Changed under mu.
 	acceptOpen atomic.Bool
 	acceptWake chan struct{}
-	next     atomic.Uint64           // rr: rotation position
-	hid      atomic.Uint64           // handoff ids
+	next       atomic.Uint64 // rr: rotation position
+	hid        atomic.Uint64 // handoff ids
 
 	counter atomic.Int64 // the shared counter behind /counter/shared
 

@@ -130,9 +130,9 @@ type fakeWorker struct {
 	last     atomic.Value // string
 	// answer is what it acknowledges a passed connection with (an
 	// ipc.Conn* value); unset, it never does, as a stopped process.
-	answer atomic.Value   // int64
-	conns  chan uint64    // the handoff ids passed to it
-	passed atomic.Int64   // how many were passed to it
+	answer atomic.Value // int64
+	conns  chan uint64  // the handoff ids passed to it
+	passed atomic.Int64 // how many were passed to it
 }
 
 // answering makes w acknowledge every connection passed from now on with
