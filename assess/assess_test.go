@@ -1,16 +1,18 @@
-package results
+package assess
 
 import (
-	"math"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/corebench/corebench/results"
 )
 
 // closedIdle is a closed-loop case where nothing ran out: every test
 // below moves one figure from it.
-var closedIdle = Measures{Mode: ModeClosed, Workload: "hello", RPS: 20000, P50Ms: 0.2, ServerCores: 2, MasterCores: -1,
+var closedIdle = Measures{Mode: results.ModeClosed, Workload: "hello", RPS: 20000, P50Ms: 0.2, ServerCores: 2, MasterCores: -1,
 	Allotted: 8, CPUBusy: 0.3, LoadgenCores: 1}
 
 func TestLimitOf(t *testing.T) {
@@ -22,32 +24,34 @@ func TestLimitOf(t *testing.T) {
 	tests := []struct {
 		name string
 		m    Measures
-		want Limit
+		want results.Limit
 		why  string // a fragment of the reason
 	}{
-		{"failures beat everything", with(func(m *Measures) { m.FailedShare, m.Saturated, m.ServerCores = 0.2, true, 8 }), LimitFailures, "20.0% of requests failed"},
-		{"one percent failed is not yet failures", with(func(m *Measures) { m.FailedShare, m.ServerCores = 0.01, 8 }), LimitServer, ""},
-		{"generator saturated", with(func(m *Measures) { m.Saturated, m.ServerCores = true, 8 }), LimitGenerator, "saturated"},
-		{"open loop kept up", with(func(m *Measures) { m.Mode, m.Rate, m.RPS = ModeOpen, 10000, 9990 }), LimitRate, "9990 of the 10000 req/s"},
-		{"open loop behind on a full server", with(func(m *Measures) { m.Mode, m.Rate, m.RPS, m.ConnBusy, m.ServerCores = ModeOpen, 10000, 9990, 0.3, 7.5 }), LimitServer, ""},
-		{"open loop short of the rate", with(func(m *Measures) { m.Mode, m.Rate, m.RPS, m.ServerCores = ModeOpen, 10000, 8000, 7.5 }), LimitServer, ""},
-		{"master at a core, workers idle", with(func(m *Measures) { m.MasterCores, m.ServerCores, m.Workers = 0.97, 3, 8 }), LimitMaster, "master used 0.97 cores"},
-		{"master at a core, workers full too", with(func(m *Measures) { m.MasterCores, m.ServerCores, m.Workers, m.Allotted = 0.97, 8.5, 8, 8 }), LimitServer, ""},
-		{"master light", with(func(m *Measures) { m.MasterCores, m.ServerCores, m.Workers = 0.2, 7.5, 8 }), LimitServer, "7.50 of its 8.00"},
-		{"server cores at 85%", with(func(m *Measures) { m.ServerCores = 6.8 }), LimitServer, "(85%)"},
-		{"server cores just under", with(func(m *Measures) { m.ServerCores = 6.7 }), LimitConnections, ""},
-		{"shared and busy", with(func(m *Measures) { m.Shared, m.CPUBusy, m.Allotted, m.ServerCores = true, 0.97, 2, 1.3 }), LimitShared, "97% busy"},
-		{"shared, server has its cores", with(func(m *Measures) { m.Shared, m.CPUBusy, m.Allotted, m.ServerCores = true, 0.99, 1, 0.95 }), LimitServer, ""},
-		{"shared but idle", with(func(m *Measures) { m.Shared, m.CPUBusy, m.Allotted, m.ServerCores = true, 0.5, 2, 0.6 }), LimitConnections, ""},
-		{"shared, busy not measured", with(func(m *Measures) { m.Shared, m.CPUBusy, m.Allotted, m.ServerCores = true, -1, 2, 0.6 }), LimitConnections, ""},
-		{"io waits", with(func(m *Measures) { m.Workload, m.P50Ms = "io", 10.5 }), LimitWait, "waits by design"},
-		{"io on full cores is the cores", with(func(m *Measures) { m.Workload, m.ServerCores = "io", 7 }), LimitServer, ""},
-		{"closed, idle, fast: connections", closedIdle, LimitConnections, "p50 0.20 ms"},
-		{"closed, idle, slow: unknown", with(func(m *Measures) { m.P50Ms = 40 }), LimitUnknown, "not measured"},
-		{"server CPU not measured", with(func(m *Measures) { m.ServerCores = 0 }), LimitUnknown, "not measured"},
-		{"open, behind, idle: unknown", with(func(m *Measures) { m.Mode, m.Rate, m.RPS, m.ConnBusy = ModeOpen, 10000, 5000, 0.5 }), LimitUnknown, ""},
+		{"failures beat everything", with(func(m *Measures) { m.FailedShare, m.Saturated, m.ServerCores = 0.2, true, 8 }), results.LimitFailures, "20.0% of requests failed"},
+		{"one percent failed is not yet failures", with(func(m *Measures) { m.FailedShare, m.ServerCores = 0.01, 8 }), results.LimitServer, ""},
+		{"generator saturated", with(func(m *Measures) { m.Saturated, m.ServerCores = true, 8 }), results.LimitGenerator, "saturated"},
+		{"open loop kept up", with(func(m *Measures) { m.Mode, m.Rate, m.RPS = results.ModeOpen, 10000, 9990 }), results.LimitRate, "9990 of the 10000 req/s"},
+		{"open loop behind on a full server", with(func(m *Measures) {
+			m.Mode, m.Rate, m.RPS, m.ConnBusy, m.ServerCores = results.ModeOpen, 10000, 9990, 0.3, 7.5
+		}), results.LimitServer, ""},
+		{"open loop short of the rate", with(func(m *Measures) { m.Mode, m.Rate, m.RPS, m.ServerCores = results.ModeOpen, 10000, 8000, 7.5 }), results.LimitServer, ""},
+		{"master at a core, workers idle", with(func(m *Measures) { m.MasterCores, m.ServerCores, m.Workers = 0.97, 3, 8 }), results.LimitMaster, "master used 0.97 cores"},
+		{"master at a core, workers full too", with(func(m *Measures) { m.MasterCores, m.ServerCores, m.Workers, m.Allotted = 0.97, 8.5, 8, 8 }), results.LimitServer, ""},
+		{"master light", with(func(m *Measures) { m.MasterCores, m.ServerCores, m.Workers = 0.2, 7.5, 8 }), results.LimitServer, "7.50 of its 8.00"},
+		{"server cores at 85%", with(func(m *Measures) { m.ServerCores = 6.8 }), results.LimitServer, "(85%)"},
+		{"server cores just under", with(func(m *Measures) { m.ServerCores = 6.7 }), results.LimitConnections, ""},
+		{"shared and busy", with(func(m *Measures) { m.Shared, m.CPUBusy, m.Allotted, m.ServerCores = true, 0.97, 2, 1.3 }), results.LimitShared, "97% busy"},
+		{"shared, server has its cores", with(func(m *Measures) { m.Shared, m.CPUBusy, m.Allotted, m.ServerCores = true, 0.99, 1, 0.95 }), results.LimitServer, ""},
+		{"shared but idle", with(func(m *Measures) { m.Shared, m.CPUBusy, m.Allotted, m.ServerCores = true, 0.5, 2, 0.6 }), results.LimitConnections, ""},
+		{"shared, busy not measured", with(func(m *Measures) { m.Shared, m.CPUBusy, m.Allotted, m.ServerCores = true, -1, 2, 0.6 }), results.LimitConnections, ""},
+		{"io waits", with(func(m *Measures) { m.Workload, m.P50Ms = "io", 10.5 }), results.LimitWait, "waits by design"},
+		{"io on full cores is the cores", with(func(m *Measures) { m.Workload, m.ServerCores = "io", 7 }), results.LimitServer, ""},
+		{"closed, idle, fast: connections", closedIdle, results.LimitConnections, "p50 0.20 ms"},
+		{"closed, idle, slow: unknown", with(func(m *Measures) { m.P50Ms = 40 }), results.LimitUnknown, "not measured"},
+		{"server CPU not measured", with(func(m *Measures) { m.ServerCores = 0 }), results.LimitUnknown, "not measured"},
+		{"open, behind, idle: unknown", with(func(m *Measures) { m.Mode, m.Rate, m.RPS, m.ConnBusy = results.ModeOpen, 10000, 5000, 0.5 }), results.LimitUnknown, ""},
 	}
-	seen := map[Limit]bool{}
+	seen := map[results.Limit]bool{}
 	for _, tt := range tests {
 		got, why := LimitOf(tt.m)
 		seen[got] = true
@@ -66,63 +70,50 @@ func TestLimitOf(t *testing.T) {
 // figures: singlecore is allotted the placement's first CPU, and the
 // busy share is of that CPU alone.
 func TestMeasuresOfOldCase(t *testing.T) {
-	rep := func(srv float64, busy []float64) Repeat {
-		return Repeat{ServerCPU: srv, Load: Summary{Requests: 1000, RPS: 1000, DurationS: 3, LoadgenCores: 0.6, MachineCPU: busy}}
+	rep := func(srv float64, busy []float64) results.Repeat {
+		return results.Repeat{ServerCPU: srv, Load: results.Summary{Requests: 1000, RPS: 1000, DurationS: 3, LoadgenCores: 0.6, MachineCPU: busy}}
 	}
-	c := Case{Model: "singlecore", Workers: 1, Workload: "hello", Mode: ModeClosed,
-		Repeats: []Repeat{rep(2.55, []float64{0.97, 0.6}), rep(2.4, []float64{0.99, 0.6})}}
+	c := results.Case{Model: "singlecore", Workers: 1, Workload: "hello", Mode: results.ModeClosed,
+		Repeats: []results.Repeat{rep(2.55, []float64{0.97, 0.6}), rep(2.4, []float64{0.99, 0.6})}}
 	c.Summarize()
-	p := Placement{ServerCPUs: []int{0, 1}, LoadgenCPUs: []int{0, 1}, Shared: true}
-	m := c.MeasuresOf(p)
+	p := results.Placement{ServerCPUs: []int{0, 1}, LoadgenCPUs: []int{0, 1}, Shared: true}
+	m := MeasuresOf(&c, p)
 	if m.Allotted != 1 || m.MasterCores != -1 || m.CPUBusy != 0.98 || m.ServerCores != (2.55+2.4)/2/3 {
 		t.Errorf("measures %+v: want 1 core allotted, master unmeasured, CPU 0 98%% busy, 0.825 server cores", m)
 	}
-	c.Assess(p, Env{})
-	if c.Summary.LimitedBy != LimitShared {
+	Case(&c, p, results.Env{})
+	if c.Summary.LimitedBy != results.LimitShared {
 		t.Errorf("limited by %s (%s), want shared_cores: CPU 0 was full, the server had 82%% of it", c.Summary.LimitedBy, c.Summary.LimitedWhy)
 	}
 	// Goroutines with 2 workers on 4 CPUs has 2 cores; with 8, the 4 CPUs.
 	for workers, want := range map[int]float64{2: 2, 8: 4} {
-		g := Case{Model: "goroutines", Workers: workers, Summary: &CaseSummary{}}
-		if got := g.MeasuresOf(Placement{ServerCPUs: []int{0, 1, 2, 3}}).Allotted; got != want {
+		g := results.Case{Model: "goroutines", Workers: workers, Summary: &results.CaseSummary{}}
+		if got := MeasuresOf(&g, results.Placement{ServerCPUs: []int{0, 1, 2, 3}}).Allotted; got != want {
 			t.Errorf("goroutines w%d on 4 CPUs: %v cores allotted, want %v", workers, got, want)
 		}
 	}
 }
 
-func TestSummarizeCores(t *testing.T) {
-	f := func(x float64) *float64 { return &x }
-	c := Case{Model: "prefork-rr", Workers: 4, Repeats: []Repeat{
-		{ServerCPU: 8, WallS: 2, MasterCPU: f(1.9), OtherCPU: f(0.2), Load: Summary{Requests: 10, RPS: 5, DurationS: 1.9}},
-		{ServerCPU: 6, WallS: 2, MasterCPU: f(1.7), Load: Summary{Requests: 10, RPS: 5, DurationS: 1.9}},
-	}}
-	c.Summarize()
-	s := c.Summary
-	if s.ServerCores.Median != 3.5 || math.Abs(s.MasterCores.Median-0.9) > 1e-9 || s.OtherCores.N != 1 || s.OtherCores.Max != 0.1 || s.StealCores.N != 0 {
-		t.Errorf("server %+v master %+v other %+v steal %+v", s.ServerCores, s.MasterCores, s.OtherCores, s.StealCores)
-	}
-}
-
 func TestNoiseWarnings(t *testing.T) {
 	f := func(x float64) *float64 { return &x }
-	caseOf := func(other, steal *float64, wall float64) *Case {
-		return &Case{Repeats: []Repeat{{WallS: wall, OtherCPU: other, StealCPU: steal}}}
+	caseOf := func(other, steal *float64, wall float64) *results.Case {
+		return &results.Case{Repeats: []results.Repeat{{WallS: wall, OtherCPU: other, StealCPU: steal}}}
 	}
 	tests := []struct {
 		name  string
-		noise Noise
-		c     *Case
+		noise results.Noise
+		c     *results.Case
 		want  []string // fragments, one per warning, in order
 	}{
-		{"quiet performance box", Noise{Governor: "performance"}, caseOf(f(0.1), f(0), 3), nil},
-		{"governor not exposed", Noise{Governor: NotExposed}, caseOf(nil, nil, 3), nil},
-		{"old results", Noise{}, caseOf(nil, nil, 0), nil},
-		{"powersave", Noise{Governor: "powersave"}, caseOf(nil, nil, 3), []string{"governor powersave"}},
+		{"quiet performance box", results.Noise{Governor: "performance"}, caseOf(f(0.1), f(0), 3), nil},
+		{"governor not exposed", results.Noise{Governor: results.NotExposed}, caseOf(nil, nil, 3), nil},
+		{"old results", results.Noise{}, caseOf(nil, nil, 0), nil},
+		{"powersave", results.Noise{Governor: "powersave"}, caseOf(nil, nil, 3), []string{"governor powersave"}},
 		// On 2 CPUs over 3 s, the ticks explain up to 0.1·√6 = 0.245 s.
-		{"others over 5%", Noise{Governor: "performance"}, caseOf(f(0.3), nil, 3), []string{"other processes took up to 0.10"}},
-		{"others at 5% exactly", Noise{}, caseOf(f(0.15), nil, 3), nil},
-		{"over 5% but within the ticks' error", Noise{}, caseOf(f(0.24), nil, 3), nil},
-		{"steal", Noise{Governor: "schedutil"}, caseOf(f(0), f(0.6), 3), []string{"schedutil", "steal time"}},
+		{"others over 5%", results.Noise{Governor: "performance"}, caseOf(f(0.3), nil, 3), []string{"other processes took up to 0.10"}},
+		{"others at 5% exactly", results.Noise{}, caseOf(f(0.15), nil, 3), nil},
+		{"over 5% but within the ticks' error", results.Noise{}, caseOf(f(0.24), nil, 3), nil},
+		{"steal", results.Noise{Governor: "schedutil"}, caseOf(f(0), f(0.6), 3), []string{"schedutil", "steal time"}},
 	}
 	for _, tt := range tests {
 		got := NoiseWarnings(tt.noise, 2, tt.c)
@@ -138,33 +129,43 @@ func TestNoiseWarnings(t *testing.T) {
 	}
 }
 
-// Load derives limited_by for a file written before it existed, and
-// keeps what a file recorded.
-func TestLoadDerivesLimit(t *testing.T) {
-	r := sampleRun()
-	r.Cases[0].Repeats[0].Load.DurationS = 1
-	r.Cases[0].Summarize()
-	r.Cases = append(r.Cases, r.Cases[0])
+// Run derives limited_by for a file written before it existed, and
+// keeps what a file recorded; Load alone reads the file as written.
+func TestRunDerivesLimit(t *testing.T) {
+	var h results.Histogram
+	for i := int64(1); i <= 100; i++ {
+		h.Record(i * int64(time.Millisecond) / 10)
+	}
+	c := results.Case{ID: "singlecore/hello/closed-c100/w1", Sweep: "models", Model: "singlecore", Workers: 1, Workload: "hello", Path: "/", Mode: "closed", Connections: 100, KeepAlive: true}
+	for _, rps := range []float64{900, 1100, 1000} {
+		c.Repeats = append(c.Repeats, results.Repeat{Load: results.Summary{Requests: int64(rps), RPS: rps, DurationS: 1, Latency: results.LatencyOf(&h), Histogram: &h, PerWorker: map[string]int64{"0": int64(rps)}, Fairness: 1}, ServerCPU: rps * 20e-6})
+	}
+	c.Summarize()
+	r := &results.Run{ID: "test", Started: time.Date(2026, 11, 22, 0, 0, 0, 0, time.UTC), Complete: true, Cases: []results.Case{c, c}}
 	r.Cases[1].ID = "recorded"
 	s := *r.Cases[1].Summary
-	s.LimitedBy, s.LimitedWhy = LimitMaster, "as measured"
+	s.LimitedBy, s.LimitedWhy = results.LimitMaster, "as measured"
 	r.Cases[1].Summary = &s
 	dir := t.TempDir()
 	if err := r.Save(dir); err != nil {
 		t.Fatal(err)
 	}
-	b, _ := os.ReadFile(filepath.Join(dir, FileName))
+	b, _ := os.ReadFile(filepath.Join(dir, results.FileName))
 	if strings.Count(string(b), `"limited_by": ""`) != 1 {
 		t.Fatalf("want one case saved without limited_by, as an older bench wrote it")
 	}
-	got, err := Load(dir)
+	got, err := results.Load(dir)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if l := got.Cases[0].Summary.LimitedBy; l == "" {
-		t.Errorf("limited_by not derived on load")
+	if l := got.Cases[0].Summary.LimitedBy; l != "" {
+		t.Errorf("Load derived limited_by %q: it reads the file as written", l)
 	}
-	if l := got.Cases[1].Summary.LimitedBy; l != LimitMaster {
-		t.Errorf("recorded limited_by %q replaced on load", l)
+	Run(got)
+	if l := got.Cases[0].Summary.LimitedBy; l == "" {
+		t.Errorf("limited_by not derived by Run")
+	}
+	if l := got.Cases[1].Summary.LimitedBy; l != results.LimitMaster {
+		t.Errorf("recorded limited_by %q replaced by Run", l)
 	}
 }

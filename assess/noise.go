@@ -1,25 +1,11 @@
-package results
+package assess
 
 import (
 	"fmt"
 	"math"
+
+	"github.com/corebench/corebench/results"
 )
-
-// NotExposed is what a machine setting reads when the machine does not
-// expose it (a VM without cpufreq): unknown, not guessed.
-const NotExposed = "not exposed"
-
-// Noise is the machine's settings that move figures from run to run on
-// a big box: frequency scaling, turbo and SMT. Each is the kernel's own
-// word, NotExposed, or "" in results written before they were recorded.
-type Noise struct {
-	// Governor is the cpufreq scaling governor, "performance" when every
-	// CPU has it, else each governor with its CPUs ("powersave (0-3),
-	// performance (4-7)").
-	Governor string `json:"governor"`
-	// Boost is turbo or boost: "on" or "off".
-	Boost string `json:"boost"`
-}
 
 // The thresholds of NoiseWarnings.
 const (
@@ -40,9 +26,9 @@ const (
 // governor other than performance, or other processes (or steal) taking
 // more than OtherCoresWarn of a CPU, and more than the tick sampling can
 // explain (TickError), in some repeat.
-func NoiseWarnings(n Noise, cpus int, c *Case) []string {
+func NoiseWarnings(n results.Noise, cpus int, c *results.Case) []string {
 	var out []string
-	if n.Governor != "" && n.Governor != NotExposed && n.Governor != "performance" {
+	if n.Governor != "" && n.Governor != results.NotExposed && n.Governor != "performance" {
 		out = append(out, fmt.Sprintf("CPU frequency governor %s, not performance: clock speeds vary with load", n.Governor))
 	}
 	other, steal := 0.0, 0.0
@@ -67,3 +53,12 @@ func overWarn(cpu *float64, wall float64, cpus int) float64 {
 	}
 	return *cpu / wall
 }
+
+// StealWarn is the share of CPU time lost to steal over which a report
+// says its figures are not performance figures: 1%. A guest with CPUs of
+// its own (dedicated vCPUs, a microVM on an idle host) loses well under
+// 0.1% to the host's housekeeping; 1% means the host runs other guests on
+// these CPUs, so the figures depend on neighbours' load that no rerun
+// controls, and steal comes from the hypervisor's steal clock, not from
+// sampling, so 1% is no rounding error.
+const StealWarn = 0.01

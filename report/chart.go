@@ -17,6 +17,7 @@ import (
 	"gonum.org/v1/plot/vg/vgimg"
 	"gonum.org/v1/plot/vg/vgsvg"
 
+	"github.com/corebench/corebench/assess"
 	"github.com/corebench/corebench/results"
 )
 
@@ -487,12 +488,12 @@ func addFlagKey(leg *plot.Legend, flagged []*results.Case) {
 	switch {
 	case sat && failed:
 		leg.Add("hollow: saturated", hollowThumb{})
-		leg.Add(fmt.Sprintf("  or over %g%% failed", 100*results.FailedFlag))
+		leg.Add(fmt.Sprintf("  or over %g%% failed", 100*assess.FailedFlag))
 	case sat:
 		leg.Add("hollow: generator", hollowThumb{})
 		leg.Add("  saturated")
 	case failed:
-		leg.Add(fmt.Sprintf("hollow: over %g%%", 100*results.FailedFlag), hollowThumb{})
+		leg.Add(fmt.Sprintf("hollow: over %g%%", 100*assess.FailedFlag), hollowThumb{})
 		leg.Add("  of requests failed")
 	}
 }

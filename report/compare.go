@@ -7,6 +7,7 @@ import (
 	"strings"
 	"text/tabwriter"
 
+	"github.com/corebench/corebench/assess"
 	"github.com/corebench/corebench/results"
 	"github.com/corebench/corebench/stats"
 )
@@ -36,7 +37,7 @@ type CompareRow struct {
 	Failed string
 	// Flagged says why a run's figures of the case are not the server's
 	// capacity ("B: 5% failed"), "" when neither is flagged: more than
-	// results.FailedFlag of its requests failed, or the generator
+	// assess.FailedFlag of its requests failed, or the generator
 	// saturated. Flagged rows are left out of the geomean.
 	Flagged      string
 	flagA, flagB caseFlag
@@ -308,7 +309,7 @@ func (c *Comparison) WriteText(w io.Writer) error {
 		failedShare = failedShare || r.flagA.failed > 0 || r.flagB.failed > 0
 	}
 	if failedShare {
-		fmt.Fprintf(&b, "\n%s more than %g%% of the case's requests failed in that run: its req/s counts successful responses only.", markFailed, 100*results.FailedFlag)
+		fmt.Fprintf(&b, "\n%s more than %g%% of the case's requests failed in that run: its req/s counts successful responses only.", markFailed, 100*assess.FailedFlag)
 	}
 	if sat {
 		fmt.Fprintf(&b, "\n%s the load generator was saturated in that run: the server may be faster.", markSaturated)

@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/corebench/corebench/assess"
 	"github.com/corebench/corebench/results"
 	"github.com/corebench/corebench/stats"
 )
@@ -260,7 +261,7 @@ type knee struct {
 // keptUp reports whether a model sustained an open-loop case: at least
 // 95% of the offered rate served, and at most 1% of requests failed.
 func keptUp(c *results.Case) bool {
-	return c.Rate > 0 && c.Summary.RPS.Median >= 0.95*c.Rate && c.Summary.FailedShare <= results.FailedFlag
+	return c.Rate > 0 && c.Summary.RPS.Median >= 0.95*c.Rate && c.Summary.FailedShare <= assess.FailedFlag
 }
 
 // kneeOf finds where s stops keeping up. A case where the generator
@@ -306,7 +307,7 @@ type caseFlag struct {
 	// figures measure the generator; the server may be faster.
 	saturated bool
 	// failed is the share of requests that failed when it is over
-	// results.FailedFlag (0 otherwise): req/s counts successes only.
+	// assess.FailedFlag (0 otherwise): req/s counts successes only.
 	failed float64
 	// underloaded: too few connections to load the server, so req/s is
 	// what the load asked for, not what the server could do.
@@ -318,7 +319,7 @@ func flagOf(c *results.Case) caseFlag {
 		return caseFlag{}
 	}
 	f := caseFlag{saturated: c.Summary.Saturated, underloaded: c.Summary.LimitedBy == results.LimitConnections}
-	if c.Summary.FailedShare > results.FailedFlag {
+	if c.Summary.FailedShare > assess.FailedFlag {
 		f.failed = c.Summary.FailedShare
 	}
 	return f

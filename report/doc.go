@@ -11,7 +11,7 @@
 // It imports nothing of the module but results and stats.
 //
 // It claims no more than was measured:
-//   - A case with over results.FailedFlag (1%) of its requests failed, or
+//   - A case with over assess.FailedFlag (1%) of its requests failed, or
 //     where the generator saturated, is flagged: marked in every table (†,
 //     ⚠) with a note saying what the mark means, drawn hollow in every
 //     chart with a caption saying so, and left out of the USL fit, COST,

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/corebench/corebench/assess"
 	"github.com/corebench/corebench/results"
 )
 
@@ -387,8 +388,8 @@ func TestFixtureIncidents(t *testing.T) {
 		}
 		found[c.ID] = true
 		s := c.Summary
-		if inc.failed > 0 && s.FailedShare <= results.FailedFlag {
-			t.Errorf("%s: %.2f%% failed, want over %g%%", c.ID, 100*s.FailedShare, 100*results.FailedFlag)
+		if inc.failed > 0 && s.FailedShare <= assess.FailedFlag {
+			t.Errorf("%s: %.2f%% failed, want over %g%%", c.ID, 100*s.FailedShare, 100*assess.FailedFlag)
 		}
 		if inc.saturated && !s.Saturated {
 			t.Errorf("%s: not saturated", c.ID)

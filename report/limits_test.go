@@ -4,6 +4,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/corebench/corebench/assess"
 	"github.com/corebench/corebench/results"
 )
 
@@ -26,7 +27,7 @@ func TestRenderLimitsAndNoise(t *testing.T) {
 	noisy.Summarize()
 	run.Cases[0].Summary.LimitedBy = results.LimitServer
 	noisy.Summary.LimitedBy = results.LimitConnections
-	run.Assess() // the noise; the limits set above stay
+	assess.Run(run) // the noise; the limits set above stay
 
 	md := renderMarkdown(t, run)
 	for _, want := range []string{
@@ -58,7 +59,7 @@ func TestRenderLimitsAndNoise(t *testing.T) {
 		run.Cases[i].Summary.Noise = nil
 		run.Cases[i].Repeats[0].OtherCPU = f(0)
 	}
-	run.Assess()
+	assess.Run(run)
 	if md := renderMarkdown(t, run); strings.Contains(md, "Machine noise") || strings.Contains(md, "‡") {
 		t.Errorf("noise warned on a quiet machine")
 	}

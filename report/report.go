@@ -9,6 +9,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/corebench/corebench/assess"
 	"github.com/corebench/corebench/results"
 )
 
@@ -327,7 +328,7 @@ func (v view) warnings(failed int) []string {
 		}
 		out = append(out, s+". The server may be faster than this case says.")
 	}
-	runWide := results.NoiseWarnings(run.Env.Noise, run.Env.CPUs, &results.Case{}) // the governor: every case has it
+	runWide := assess.NoiseWarnings(run.Env.Noise, run.Env.CPUs, &results.Case{}) // the governor: every case has it
 	for _, w := range runWide {
 		out = append(out, "**Machine noise on every case:** "+w+". Pin it with `cpupower frequency-set -g performance` for figures that compare.")
 	}
@@ -385,7 +386,7 @@ func flagNotes(d *doc, cases []*results.Case) {
 	}
 	if failed > 0 {
 		d.p("note", "%s more than %g%% of its requests failed: req/s counts successful responses only, so it is not "+
-			"the server's capacity. Drawn hollow in the charts, and left out of fits, COST and rankings.", markFailed, 100*results.FailedFlag)
+			"the server's capacity. Drawn hollow in the charts, and left out of fits, COST and rankings.", markFailed, 100*assess.FailedFlag)
 	}
 }
 
@@ -406,25 +407,46 @@ func limitNote(d *doc, cases []*results.Case) {
 	if len(shown) == 0 {
 		return
 	}
-	slices.SortFunc(shown, func(a, b results.Limit) int { return slices.Index(results.Limits, a) - slices.Index(results.Limits, b) })
+	slices.SortFunc(shown, func(a, b results.Limit) int { return slices.Index(assess.Limits, a) - slices.Index(assess.Limits, b) })
 	var parts []string
 	for _, l := range shown {
-		parts = append(parts, "*"+l.Word()+"*: "+limitMeaning[l])
+		parts = append(parts, "*"+limitWord(l)+"*: "+limitMeaning[l])
 	}
 	d.p("note", "Limited by, from the CPU figures of each case: %s.", strings.Join(parts, "; "))
 	if noise {
 		d.p("note", "%s machine noise during the case (a governor other than performance, or other processes taking over %g of a CPU); see [Warnings](#warnings).",
-			markNoise, results.OtherCoresWarn)
+			markNoise, assess.OtherCoresWarn)
 	}
+}
+
+// limitWord is how tables and charts write a limit: "server cores".
+func limitWord(l results.Limit) string {
+	switch l {
+	case results.LimitRate:
+		return "offered rate"
+	case results.LimitMaster:
+		return "prefork master"
+	case results.LimitServer:
+		return "server cores"
+	case results.LimitShared:
+		return "shared cores"
+	case results.LimitWait:
+		return "request wait"
+	case results.LimitConnections:
+		return "too few connections"
+	case "":
+		return "–"
+	}
+	return string(l)
 }
 
 // limitMeaning says in a few words what each limit means for the figure.
 var limitMeaning = map[results.Limit]string{
-	results.LimitFailures:    fmt.Sprintf("over %g%% of requests failed", 100*results.FailedFlag),
+	results.LimitFailures:    fmt.Sprintf("over %g%% of requests failed", 100*assess.FailedFlag),
 	results.LimitGenerator:   "the load generator saturated, the server may be faster",
 	results.LimitRate:        "the open loop's offered rate, which the server kept up with",
 	results.LimitMaster:      "the prefork master near one core while its workers had room",
-	results.LimitServer:      fmt.Sprintf("the server used %g%% or more of its cores: the model's capacity", 100*results.BusyShare),
+	results.LimitServer:      fmt.Sprintf("the server used %g%% or more of its cores: the model's capacity", 100*assess.BusyShare),
 	results.LimitShared:      "the CPUs it shares with the generator were busy: compare ratios, not absolute figures",
 	results.LimitWait:        "the request's own wait (/io), not a CPU",
 	results.LimitConnections: "neither server nor generator near its CPU, latency low: more connections would get more",
@@ -444,9 +466,9 @@ func limitsCaption(cases []*results.Case) string {
 		return ""
 	}
 	var parts []string
-	for _, l := range results.Limits {
+	for _, l := range assess.Limits {
 		if n[l] > 0 {
-			parts = append(parts, fmt.Sprintf("%s %d", l.Word(), n[l]))
+			parts = append(parts, fmt.Sprintf("%s %d", limitWord(l), n[l]))
 		}
 	}
 	if len(n) == 1 && n[results.LimitServer] > 0 {
@@ -484,7 +506,7 @@ func flaggedCaption(flagged []*results.Case) string {
 		why = append(why, fmt.Sprintf("%s where the generator saturated (%s in the tables)", plural(sat, "case"), markSaturated))
 	}
 	if failed > 0 {
-		why = append(why, fmt.Sprintf("%s with over %g%% of requests failed (%s)", plural(failed, "case"), 100*results.FailedFlag, markFailed))
+		why = append(why, fmt.Sprintf("%s with over %g%% of requests failed (%s)", plural(failed, "case"), 100*assess.FailedFlag, markFailed))
 	}
 	return fmt.Sprintf(" Drawn hollow, as flagged: %s.", strings.Join(why, "; "))
 }
@@ -588,7 +610,7 @@ func (v view) othersText() string {
 	if n == 0 {
 		return "not recorded"
 	}
-	return fmt.Sprintf("at most %s of a CPU during a case (a warning over %g, if also over /proc/stat's sampling error)", sig(most), results.OtherCoresWarn)
+	return fmt.Sprintf("at most %s of a CPU during a case (a warning over %g, if also over /proc/stat's sampling error)", sig(most), assess.OtherCoresWarn)
 }
 
 func orUnknown(s string) string {
@@ -700,7 +722,7 @@ func caseTable(cases []*results.Case, sweep results.Sweep) table {
 // limitText is the "limited by" cell: the limit's word, and the noise
 // mark when the case met machine noise.
 func limitText(s *results.CaseSummary) string {
-	t := s.LimitedBy.Word()
+	t := limitWord(s.LimitedBy)
 	if len(s.Noise) > 0 {
 		t += " " + markNoise
 	}

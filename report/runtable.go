@@ -6,6 +6,7 @@ import (
 	"strings"
 	"text/tabwriter"
 
+	"github.com/corebench/corebench/assess"
 	"github.com/corebench/corebench/results"
 )
 
@@ -47,7 +48,7 @@ func RunTable(w io.Writer, run *results.Run) {
 		fmt.Fprintln(w, markSaturated+" the load generator was the bottleneck: the server may be faster.")
 	}
 	if seen.failed > 0 {
-		fmt.Fprintf(w, "%s over %s%% of requests failed: req/s counts successes only.\n", markFailed, sig(100*results.FailedFlag))
+		fmt.Fprintf(w, "%s over %s%% of requests failed: req/s counts successes only.\n", markFailed, sig(100*assess.FailedFlag))
 	}
 	if seen.underloaded {
 		fmt.Fprintln(w, markUnderloaded+" too few connections to load the server: the load, not the server, set req/s.")

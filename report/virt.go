@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/corebench/corebench/assess"
 	"github.com/corebench/corebench/results"
 )
 
@@ -39,7 +40,7 @@ func virtualizationText(v *results.Virtualization) string {
 }
 
 // virtualizationWarning says the figures are not performance figures
-// when the machine is emulated or lost more than results.StealWarn of its
+// when the machine is emulated or lost more than assess.StealWarn of its
 // CPU time to steal; "" otherwise, a plain virtual machine included.
 func virtualizationWarning(v *results.Virtualization) string {
 	if v == nil {
@@ -49,7 +50,7 @@ func virtualizationWarning(v *results.Virtualization) string {
 	if v.Emulated {
 		why = append(why, fmt.Sprintf("the machine is emulated (%s without KVM), so they measure the emulator", orUnknown(v.Hypervisor)))
 	}
-	if share, sinceBoot, ok := v.StealShare(); ok && share > results.StealWarn {
+	if share, sinceBoot, ok := v.StealShare(); ok && share > assess.StealWarn {
 		when := "during the repeats"
 		if sinceBoot {
 			when = "since boot"

@@ -221,10 +221,10 @@ type CaseSummary struct {
 	OtherCores  Spread `json:"other_cores"`
 	StealCores  Spread `json:"steal_cores"`
 	// LimitedBy is what limited the case and LimitedWhy says so with the
-	// figures (see LimitOf); set by Assess, which needs the placement.
+	// figures; set by assess.Case, which needs the placement.
 	LimitedBy  Limit  `json:"limited_by"`
 	LimitedWhy string `json:"limited_why,omitempty"`
-	// Noise warns of machine noise the case met (see NoiseWarnings).
+	// Noise warns of machine noise the case met (see assess.NoiseWarnings).
 	Noise []string `json:"noise,omitempty"`
 	// PerWorker adds up the repeats' per-worker counts, and Fairness is
 	// Jain's index of those sums over the Workers the server ran (the
@@ -234,7 +234,7 @@ type CaseSummary struct {
 	Workers   int              `json:"workers"`
 	Fairness  float64          `json:"fairness"`
 	// FailedShare is the share of the repeats' requests that failed; over
-	// FailedFlag the case is flagged and left out of fits.
+	// assess.FailedFlag the case is flagged and left out of fits.
 	FailedShare float64 `json:"failed_share"`
 	Unsent      int64   `json:"unsent"`
 	Late        int64   `json:"late"`
@@ -299,16 +299,16 @@ func (c *Case) Summarize() {
 	sum.ServerCPUPerReq, sum.ServerRSSMB = SpreadOf(cpu), SpreadOf(rss)
 	sum.LoadgenCores = SpreadOf(cores)
 	c.Summary = sum
-	c.summarizeCores()
+	c.SummarizeCores()
 	sum.Fairness = Jain(sum.PerWorker, sum.Workers)
 	if sum.Requests > 0 {
 		sum.FailedShare = float64(sum.Errors) / float64(sum.Requests)
 	}
 }
 
-// summarizeCores sets the summary's CPU seconds per second of wall time
+// SummarizeCores sets the summary's CPU seconds per second of wall time
 // from the repeats that measured something.
-func (c *Case) summarizeCores() {
+func (c *Case) SummarizeCores() {
 	var server, master, other, steal []float64
 	for _, r := range c.Repeats {
 		l := r.Load
@@ -419,8 +419,10 @@ func unwrapPath(err error) error {
 	return err
 }
 
-// Load reads a run from a results.json file or a directory holding one.
-// A file of another schema version, or a damaged one, is a clear error.
+// Load reads a run from a results.json file or a directory holding one,
+// as it was written: a file from before limited_by was recorded has none
+// (assess.Run derives it). A file of another schema version, or a
+// damaged one, is a clear error.
 func Load(path string) (*Run, error) {
 	if fi, err := os.Stat(path); err == nil && fi.IsDir() {
 		path = filepath.Join(path, FileName)
@@ -454,7 +456,6 @@ func Load(path string) (*Run, error) {
 		// A run writes its id and its list of cases from its first save.
 		return nil, fmt.Errorf("%s is not a whole results file: it has schema version %d but no run id or no list of cases, which every bench run writes", path, *probe.Schema)
 	}
-	r.Assess() // results written before limited_by get it derived
 	return &r, nil
 }
 

@@ -1,6 +1,7 @@
 package results
 
 import (
+	"math"
 	"os"
 	"path/filepath"
 	"strings"
@@ -106,5 +107,18 @@ func TestScenarioRoundTrip(t *testing.T) {
 	}
 	if _, err := LoadScenario(filepath.Join(t.TempDir(), "missing")); err == nil {
 		t.Error("a missing directory loaded")
+	}
+}
+
+func TestSummarizeCores(t *testing.T) {
+	f := func(x float64) *float64 { return &x }
+	c := Case{Model: "prefork-rr", Workers: 4, Repeats: []Repeat{
+		{ServerCPU: 8, WallS: 2, MasterCPU: f(1.9), OtherCPU: f(0.2), Load: Summary{Requests: 10, RPS: 5, DurationS: 1.9}},
+		{ServerCPU: 6, WallS: 2, MasterCPU: f(1.7), Load: Summary{Requests: 10, RPS: 5, DurationS: 1.9}},
+	}}
+	c.Summarize()
+	s := c.Summary
+	if s.ServerCores.Median != 3.5 || math.Abs(s.MasterCores.Median-0.9) > 1e-9 || s.OtherCores.N != 1 || s.OtherCores.Max != 0.1 || s.StealCores.N != 0 {
+		t.Errorf("server %+v master %+v other %+v steal %+v", s.ServerCores, s.MasterCores, s.OtherCores, s.StealCores)
 	}
 }

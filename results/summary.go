@@ -192,11 +192,6 @@ func (s *Summary) FailedShare() float64 {
 	return float64(s.Errors) / float64(s.Requests)
 }
 
-// FailedFlag is the share of failed requests above which a measurement is
-// flagged in every table and chart and left out of fits: its rate is not
-// the server's capacity.
-const FailedFlag = 0.01
-
 // Late describes open-loop requests that left after their scheduled time.
 type Late struct {
 	Count     int64   `json:"count"`

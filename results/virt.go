@@ -33,15 +33,6 @@ type Virtualization struct {
 	Evidence []string `json:"evidence,omitempty"`
 }
 
-// StealWarn is the share of CPU time lost to steal over which a report
-// says its figures are not performance figures: 1%. A guest with CPUs of
-// its own (dedicated vCPUs, a microVM on an idle host) loses well under
-// 0.1% to the host's housekeeping; 1% means the host runs other guests on
-// these CPUs, so the figures depend on neighbours' load that no rerun
-// controls, and steal comes from the hypervisor's steal clock, not from
-// sampling, so 1% is no rounding error.
-const StealWarn = 0.01
-
 // RunSteal is the share of cpus CPUs' time lost to steal over the cases'
 // repeats that measured it (Repeat.StealCPU over WallS); nil where none
 // did.

@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/corebench/corebench/assess"
 	"github.com/corebench/corebench/internal/affinity"
 	"github.com/corebench/corebench/internal/child"
 	"github.com/corebench/corebench/internal/proc"
@@ -90,7 +91,7 @@ func Run(ctx context.Context, o Options, run *results.Run) error {
 		if c.Summary != nil && sp.Sweep == results.SweepModels {
 			capacity[sp.Model.Name+"/"+sp.Workload] = c.Summary.RPS.Median
 		}
-		c.Assess(run.Placement, run.Env)
+		assess.Case(&c, run.Placement, run.Env)
 		run.Cases = append(run.Cases, c)
 		var serr error
 		if o.Save != nil {

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"github.com/corebench/corebench/assess"
 	"github.com/corebench/corebench/report"
 	"github.com/corebench/corebench/results"
 )
@@ -38,6 +39,8 @@ func runCompare(c *cli, args []string) error {
 	if err != nil {
 		return err
 	}
+	assess.Run(a) // limited_by derived where a file predates it
+	assess.Run(b)
 	cmp := report.Compare(a, b, alpha)
 	cmp.LabelA, cmp.LabelB = fs.Arg(0), fs.Arg(1)
 	return cmp.WriteText(c.stdout)

@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 
+	"github.com/corebench/corebench/assess"
 	"github.com/corebench/corebench/report"
 	"github.com/corebench/corebench/results"
 )
@@ -17,6 +18,7 @@ func renderRun(c *cli, path, out string) error {
 	if err != nil {
 		return err
 	}
+	assess.Run(run) // limited_by derived where the file predates it
 	if out == "" {
 		out = path
 		if st, err := os.Stat(path); err == nil && !st.IsDir() {

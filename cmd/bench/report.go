@@ -11,6 +11,7 @@ import (
 
 	vegeta "github.com/tsenart/vegeta/v12/lib"
 
+	"github.com/corebench/corebench/assess"
 	"github.com/corebench/corebench/loadgen"
 	"github.com/corebench/corebench/results"
 )
@@ -132,6 +133,7 @@ func renderRunJSON(c *cli, path, out string) error {
 	if err != nil {
 		return err
 	}
+	assess.Run(run) // limited_by derived where the file predates it
 	return json.NewEncoder(c.stdout).Encode(run)
 }
 
