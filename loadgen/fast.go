@@ -69,7 +69,7 @@ func newFastEngine(a *attack) (*fastEngine, error) {
 		head:     a.o.Method == http.MethodHead,
 		maxBody:  a.o.MaxBody,
 		timeout:  int64(a.o.Timeout),
-		dialer:   net.Dialer{Timeout: a.o.Timeout},
+		dialer:   net.Dialer{Timeout: a.o.Timeout, Control: a.o.dialControl},
 		coalesce: max(a.o.Coalesce, 0),
 	}, nil
 }
@@ -359,6 +359,9 @@ type fconn struct {
 	p    pipe  // pipelined: the requests outstanding
 	wErr error // pipelined: the current connection's failed write
 
+	dialFailed bool    // the last dial failed
+	backoff    backoff // closed loop: the wait before the next dial
+
 	// Pipelined open loop, see openPipeline.
 	tokens  chan struct{}  // one per request that may be outstanding
 	retry   chan pending   // requests to send again, after a Connection: close
@@ -415,7 +418,21 @@ func (c *fconn) closedLoop() {
 			return
 		}
 		c.s.add(c.do(t, t))
+		if c.dialFailed && !c.backOff() {
+			return
+		}
 	}
+}
+
+// backOff waits before a closed-loop connection dials again after a
+// failed dial, until the end of the attack at most; false when the run
+// was aborted. Without it a failure that lasts (no descriptor, no local
+// port left) would be retried at once, forever: millions of requests
+// that never left. The open loop needs none: its hits are paced.
+func (c *fconn) backOff() bool {
+	a := c.a
+	d := min(c.backoff.next(), time.Duration(a.end-a.now()))
+	return pause(a.ctx, a.abortCh, d)
 }
 
 // open runs the connection in the open loop; first, if not -1, is the
@@ -450,9 +467,10 @@ func (c *fconn) do(sched, sent int64) record {
 	}
 	if c.conn == nil {
 		nc, err := e.dialer.DialContext(a.ctx, "tcp", e.addr)
-		if err != nil {
+		if c.dialFailed = err != nil; c.dialFailed {
 			return c.fail(rec, err)
 		}
+		c.backoff = backoff{}
 		a.opened.Add(1)
 		c.attach(nc)
 	}

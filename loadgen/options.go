@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
 	vegeta "github.com/tsenart/vegeta/v12/lib"
@@ -55,9 +56,13 @@ type Options struct {
 
 	// Connections is, in the closed loop, exactly how many connections send
 	// requests; in the open loop, how many are opened up front. Default 100.
+	// They must fit in the file descriptors the process may still open,
+	// or Run fails with a *DescriptorError before it opens any.
 	Connections int
 	// MaxConnections caps the connections an open loop may open to keep up
-	// with its schedule; default 10000, never less than Connections.
+	// with its schedule; never less than Connections. Default 10000, or
+	// what the file descriptors free allow; one set explicitly must fit
+	// in them (a *DescriptorError otherwise).
 	MaxConnections int
 	// Duration is how long requests are measured; default 10 s.
 	Duration time.Duration
@@ -157,6 +162,10 @@ type Options struct {
 	// saturation rule; default the CPUs this process may run on (its
 	// affinity), at most GOMAXPROCS.
 	AllowedCPUs int
+
+	// dialControl, when set, is every dial's net.Dialer.Control: tests
+	// make dials fail with it.
+	dialControl func(network, address string, c syscall.RawConn) error
 }
 
 // Progress is what a run reports while it runs.

@@ -128,8 +128,12 @@ func (c *fconn) closedPipeline() {
 					c.s.add(c.fail(record{start: t, worker: -1}, err))
 				}
 				c.failAll(err)
+				if !c.backOff() {
+					return
+				}
 				continue
 			}
+			c.backoff = backoff{}
 			a.opened.Add(1)
 			c.attach(nc)
 			c.wErr = nil

@@ -38,6 +38,7 @@ const (
 	kindBadStatus
 	kindMalformed
 	kindOther
+	kindConnect
 	numKinds
 	// kindUnsent is an open-loop request that could not be sent within
 	// the timeout of its scheduled time: latency is how long it waited.
@@ -46,13 +47,17 @@ const (
 	kindUnsent = numKinds
 )
 
-var kindNames = [numKinds]string{"", results.ErrRefused, results.ErrReset, results.ErrClosed, results.ErrTimeout, results.ErrBadStatus, results.ErrMalformed, results.ErrOther}
+var kindNames = [numKinds]string{"", results.ErrRefused, results.ErrReset, results.ErrClosed, results.ErrTimeout, results.ErrBadStatus, results.ErrMalformed, results.ErrOther, results.ErrConnect}
 
 // kindPhrase is the error text of a record without a message of its own,
 // worded so that errorKind reads it back as the same kind.
 var kindPhrase = [numKinds]string{"", "connection refused", "connection reset by peer",
 	"unexpected EOF: the server closed the connection before the response was complete",
-	"timeout: no complete response in time", "", "malformed response", "error"}
+	"timeout: no complete response in time", "", "malformed response", "error", connectPrefix + "no connection could be opened"}
+
+// connectPrefix begins the text of every connect failure, so that
+// errorKind reads a results file's back as the same kind.
+const connectPrefix = "cannot connect: "
 
 // complete reports whether the request got a whole response, whatever
 // its status: only those have a latency worth a percentile.
@@ -137,7 +142,14 @@ func classify(err error) (kind uint8, msg string) {
 	var pe *parseError
 	var errno syscall.Errno
 	var ne net.Error
+	var op *net.OpError
 	switch {
+	case errors.As(err, &op) && op.Op == "dial" && !errors.Is(err, syscall.ECONNREFUSED) &&
+		!errors.Is(err, syscall.ETIMEDOUT) && !(errors.As(err, &ne) && ne.Timeout()):
+		// No connection could be opened, for want of something on this
+		// side (descriptors, ports, a route), not because the server
+		// refused it or did not answer in time.
+		return kindConnect, connectPrefix + rootCause(err).Error()
 	case errors.As(err, &pe):
 		return kindMalformed, pe.Error()
 	case errors.Is(err, io.ErrUnexpectedEOF):
@@ -193,6 +205,9 @@ func errorKind(code uint16, errText string) string {
 		return results.ErrReset
 	case has("timeout", "deadline exceeded", "timed out"):
 		return results.ErrTimeout
+	case has(connectPrefix, "dial tcp", "dial unix"):
+		// net/http's "dial tcp ADDR: socket: too many open files".
+		return results.ErrConnect
 	case has("malformed", "body over the size limit", "invalid", "bad chunk", "unsupported transfer", "too large",
 		"response headers exceeded", "header list larger"):
 		return results.ErrMalformed
@@ -206,8 +221,9 @@ func errorKind(code uint16, errText string) string {
 }
 
 // netPrefix matches the parts of net and net/http error texts that name
-// addresses and ports ("Get \"http://h/\": ", "read tcp 1.2.3.4:5->6.7.8.9:80: ").
-var netPrefix = regexp.MustCompile(`^[A-Z]+ "[^"]*": |(?:dial|read|write) (?:tcp|tcp4|tcp6|unix) \S+: `)
+// addresses and ports ("Get \"http://h/\": ", "read tcp 1.2.3.4:5->6.7.8.9:80: ";
+// net/http writes the method as Get, not GET).
+var netPrefix = regexp.MustCompile(`^[A-Z][A-Za-z]* "[^"]*": |(?:dial|read|write) (?:tcp|tcp4|tcp6|unix) \S+: `)
 
 // stripAddrs removes addresses and ports from a network error's text,
 // keeping what went wrong.

@@ -3,6 +3,8 @@ package loadgen
 import (
 	"bufio"
 	"bytes"
+	"context"
+	"errors"
 	"io"
 	"math"
 	"net"
@@ -11,6 +13,7 @@ import (
 	"runtime"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -304,5 +307,99 @@ func TestHugeHeader(t *testing.T) {
 				t.Errorf("%d bytes allocated per request, want well under the 10 MB header: reading stops at the limit", per)
 			}
 		})
+	}
+}
+
+// TestConnectFailuresBackOff (issue 20, item 11): of 6 connections only 2
+// can be opened; every other dial fails as it does when the process is
+// out of descriptors (EMFILE). The failures are of their own kind,
+// connect, and a connection that could not open one tries again after a
+// back-off (1 ms, doubling, up to 100 ms), not at once: before, the fast
+// engine's closed loop spun on them, 795,170 "other" errors in 3 s.
+func TestConnectFailuresBackOff(t *testing.T) {
+	const d, conns, good = 500 * time.Millisecond, 6, 2
+	// Attempts a connection can make within d, waiting the back-off after
+	// each failure, however fast each attempt is; and one in connect.
+	attempts := 1
+	for at, b := time.Duration(0), time.Duration(0); at < d; at += b {
+		attempts++
+		b = min(max(2*b, time.Millisecond), 100*time.Millisecond)
+	}
+	for _, engine := range engines {
+		t.Run(engine, func(t *testing.T) {
+			srv, tl := countingServer(t, nil, nil)
+			var dials atomic.Int64
+			o := Options{URL: srv.URL, Engine: engine, Connections: conns, Duration: d}
+			o.dialControl = func(string, string, syscall.RawConn) error {
+				if dials.Add(1) > good {
+					return syscall.EMFILE
+				}
+				return nil
+			}
+			s := mustRun(t, o)
+			if n := dials.Load(); n > int64(good+conns*attempts) {
+				t.Errorf("%d dials in %v, want at most %d: %d connections that cannot open one, each backing off", n, d, good+conns*attempts, conns-good)
+			}
+			if s.ErrorKinds[results.ErrConnect] != s.Errors || (engine == EngineFast && s.Errors < conns-good) {
+				t.Errorf("error kinds %v (%v): want the failed dials, and nothing else, counted as %s", s.ErrorKinds, s.ErrorExamples, results.ErrConnect)
+			}
+			tl.mu.Lock()
+			defer tl.mu.Unlock()
+			if ok := s.Requests - s.Errors; ok == 0 || ok != tl.requests {
+				t.Errorf("%d successes, the server answered %d: want the 2 open connections' answers, all counted", ok, tl.requests)
+			}
+		})
+	}
+}
+
+// TestDescriptorBudget (issue 20, item 11): with 64 descriptors, 8 of
+// them open, 40 connections fit (16 are kept for the run). Run refuses
+// more before it opens any, and an open loop's default MaxConnections is
+// lowered to what fits: its hits wait for a connection, unsent past the
+// timeout, instead of failing to open one.
+func TestDescriptorBudget(t *testing.T) {
+	defer func(f func() (uint64, uint64, int, bool)) { descriptorState = f }(descriptorState)
+	descriptorState = func() (uint64, uint64, int, bool) { return 64, 64, 8, true }
+	srv, tl := countingServer(t, nil, nil)
+	p, _ := ParseRate("1000", 200*time.Millisecond)
+	for _, c := range []struct {
+		name   string
+		o      Options
+		option string
+		most   int
+	}{
+		{"closed loop", Options{Connections: 41}, "connections", 40},
+		{"open loop", Options{Connections: 41, Rate: p}, "connections", 40},
+		{"max connections", Options{Connections: 10, MaxConnections: 41, Rate: p}, "max connections", 40},
+		{"HTTP/2", Options{Engine: EngineVegeta, HTTP2: true, Connections: 4001}, "connections", 4000},
+	} {
+		c.o.URL, c.o.Duration = srv.URL, 200*time.Millisecond
+		s, err := Run(context.Background(), c.o)
+		var de *DescriptorError
+		if !errors.As(err, &de) || s != nil || de.Option != c.option || de.Most != c.most || de.Limit != 64 || de.Open != 8 {
+			t.Errorf("%s: Run = %v, %v; want a DescriptorError for the %s, at most %d", c.name, s, err, c.option, c.most)
+		}
+		if err2 := CheckDescriptors(c.o); err2 == nil || err2.Error() != err.Error() {
+			t.Errorf("%s: CheckDescriptors = %v, Run = %v: want the same", c.name, err2, err)
+		}
+	}
+	tl.mu.Lock()
+	if tl.conns != 0 {
+		t.Errorf("the server saw %d connections: want none, refused before any", tl.conns)
+	}
+	tl.mu.Unlock()
+	if o, err := fitDescriptors(Options{URL: srv.URL, Rate: p, Connections: 10}.withDefaults(), false); err != nil || o.MaxConnections != 40 {
+		t.Errorf("an open loop's default max connections: %d (%v), want the 40 that fit", o.MaxConnections, err)
+	}
+	// Against a server that never answers, 200 hits in 200 ms: the first
+	// 40 take the 40 connections and time out 300 ms later, when the hits
+	// still within 300 ms of their time take them again and time out too;
+	// the others find no connection in time. With a connection each (the
+	// cap of 10,000), every hit would be sent.
+	for _, engine := range engines {
+		s := mustRun(t, Options{URL: hangServer(t).URL, Engine: engine, Rate: p, Duration: 200 * time.Millisecond, Connections: 10, Timeout: 300 * time.Millisecond})
+		if s.Unsent < 80 || s.Requests+s.Unsent != 200 {
+			t.Errorf("%s: %d requests sent, %d unsent; want the 200 hits mostly unsent, the 40 connections that fit taken", engine, s.Requests, s.Unsent)
+		}
 	}
 }

@@ -34,18 +34,27 @@ func (e *UnreachableError) Unwrap() error { return e.Err }
 // Cancelling ctx stops the run early: requests in flight are abandoned,
 // and the summary covers what completed before, with Interrupted set;
 // the error is nil (it is ctx's error when the run had not started yet). When the target cannot be reached at all, Run fails
-// fast with an *UnreachableError and no summary. When Output fails, Run
-// stops and returns the summary so far with the error.
+// fast with an *UnreachableError and no summary; when the connections need
+// more file descriptors than are free, with a *DescriptorError, before it
+// opens any. When Output fails, Run stops and returns the summary so far
+// with the error.
+//
+// In a closed loop a connection that cannot open a connection (error kind
+// connect: out of descriptors or local ports) or is refused tries again
+// after a back-off, 1 ms doubling to 100 ms, not at once.
 func Run(ctx context.Context, o Options) (*results.Summary, error) {
 	if err := o.Check(); err != nil {
 		return nil, err
 	}
-	o = o.withDefaults()
+	explicitMax := o.MaxConnections != 0
+	o, err := fitDescriptors(o.withDefaults(), explicitMax)
+	if err != nil {
+		return nil, err
+	}
 	a := newAttack(o)
 	defer a.cancel()
 
 	var eng engine
-	var err error
 	switch o.Engine {
 	case EngineFast:
 		eng, err = newFastEngine(a)
@@ -89,6 +98,40 @@ func Run(ctx context.Context, o Options) (*results.Summary, error) {
 		return nil, a.err
 	}
 	return col.summary(finished, cpuEnd, machineEnd), a.err
+}
+
+// Back-off after a failed dial in a closed loop: from minBackoff,
+// doubling with each failure in a row, up to maxBackoff.
+const (
+	minBackoff = time.Millisecond
+	maxBackoff = 100 * time.Millisecond
+)
+
+// backoff is the wait before the next dial after failed ones; its zero
+// value is for no failure yet.
+type backoff struct{ d time.Duration }
+
+// next returns the wait after one more failure.
+func (b *backoff) next() time.Duration {
+	b.d = min(max(2*b.d, minBackoff), maxBackoff)
+	return b.d
+}
+
+// pause waits for d, or until ctx or abort ends; false when they ended
+// it.
+func pause(ctx context.Context, abort <-chan struct{}, d time.Duration) bool {
+	if d <= 0 {
+		return true
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true
+	case <-ctx.Done():
+	case <-abort:
+	}
+	return false
 }
 
 // waitUntil returns at t, or at once with how late it is when t is past

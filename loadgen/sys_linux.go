@@ -35,6 +35,20 @@ func affinityList() []int {
 	return out
 }
 
+// descriptors returns the soft and hard RLIMIT_NOFILE and how many file
+// descriptors the process has open.
+func descriptors() (soft, hard uint64, open int, ok bool) {
+	var lim unix.Rlimit
+	if err := unix.Getrlimit(unix.RLIMIT_NOFILE, &lim); err != nil {
+		return 0, 0, 0, false
+	}
+	fds, err := os.ReadDir("/proc/self/fd")
+	if err != nil {
+		return 0, 0, 0, false
+	}
+	return lim.Cur, lim.Max, len(fds) - 1, true // less ReadDir's own
+}
+
 // cpuTime returns the CPU time, user and system, the process used so far.
 func cpuTime() time.Duration {
 	var ru unix.Rusage

@@ -13,6 +13,9 @@ func allowedCPUs() int { return runtime.GOMAXPROCS(0) }
 
 func affinityList() []int { return nil }
 
+// descriptors cannot tell here.
+func descriptors() (soft, hard uint64, open int, ok bool) { return 0, 0, 0, false }
+
 // waiter sleeps with a Go timer: elsewhere than Linux no timerfd, and the
 // runtime's timer precision.
 type waiter struct {

@@ -31,11 +31,13 @@ type vegetaEngine struct {
 	conns     map[*trackedConn]struct{} // open connections, closed on abort
 	atk       *vegeta.Attacker
 	dialFails int
+	backoff   backoff // of the closed loop's failed dials
 	// What RoundTrip lets through, see admit: in a closed loop, requests
 	// that start before gate (ns offset, the end of the current attack);
 	// in an open loop, the hits of sched within the timeout of their time.
-	gate  atomic.Int64
-	sched atomic.Pointer[schedule]
+	gate     atomic.Int64
+	sched    atomic.Pointer[schedule]
+	inflight atomic.Int64 // open loop: requests admitted and not yet recorded
 }
 
 // errNotSent is RoundTrip's error for a request that admit held back; its
@@ -54,7 +56,11 @@ func newVegetaEngine(a *attack) (*vegetaEngine, error) {
 		return nil, err
 	}
 	e := &vegetaEngine{a: a, conns: map[*trackedConn]struct{}{}}
-	e.dialer = net.Dialer{Timeout: o.Timeout, KeepAlive: 30 * time.Second}
+	e.dialer = net.Dialer{Timeout: o.Timeout, KeepAlive: 30 * time.Second, Control: o.dialControl}
+	maxConns := o.MaxConnections
+	if o.Rate == nil {
+		maxConns = o.Connections // a closed loop's workers
+	}
 	var p http.Protocols
 	switch {
 	case !o.HTTP2:
@@ -69,10 +75,13 @@ func newVegetaEngine(a *attack) (*vegetaEngine, error) {
 		DialContext:         e.dial,
 		TLSClientConfig:     o.TLSConfig,
 		MaxIdleConnsPerHost: o.MaxConnections,
-		DisableKeepAlives:   o.NoKeepAlive,
-		DisableCompression:  true, // measure what the fast engine measures: the bytes as served
-		Protocols:           &p,
-		ForceAttemptHTTP2:   o.HTTP2,
+		// A connection per worker at most, dialling ones included: a
+		// failed dial holds its place while it backs off (see dial).
+		MaxConnsPerHost:    maxConns,
+		DisableKeepAlives:  o.NoKeepAlive,
+		DisableCompression: true, // measure what the fast engine measures: the bytes as served
+		Protocols:          &p,
+		ForceAttemptHTTP2:  o.HTTP2,
 		// As the fast engine: a larger head is malformed, and costs no
 		// more than this to find out (net/http's default is 10 MB).
 		MaxResponseHeaderBytes: maxHeaderBytes,
@@ -98,18 +107,30 @@ func (e *vegetaEngine) abandon() { e.tr.CloseIdleConnections() }
 // dial opens and tracks a connection. When as many dials as there are
 // initial connections failed and none ever succeeded, the target is
 // unreachable and the run stops.
+//
+// A failed dial returns after a back-off, which grows with the failures
+// in a row (see backoff): a closed loop's worker would otherwise ask for
+// its next connection at once, and spin on a failure that lasts, such as
+// running out of descriptors. Meanwhile net/http may hand the request a
+// connection another one freed.
 func (e *vegetaEngine) dial(ctx context.Context, network, addr string) (net.Conn, error) {
 	c, err := e.dialer.DialContext(ctx, network, addr)
 	e.mu.Lock()
-	defer e.mu.Unlock()
 	if err != nil {
 		if e.a.opened.Load() == 0 {
 			if e.dialFails++; e.dialFails >= e.a.o.Connections {
 				go e.a.abort(&UnreachableError{Addr: addr, Err: rootCause(err)})
 			}
 		}
+		d := e.backoff.next()
+		e.mu.Unlock()
+		if !e.a.open {
+			pause(ctx, e.a.abortCh, d)
+		}
 		return nil, err
 	}
+	defer e.mu.Unlock()
+	e.backoff = backoff{}
 	e.a.opened.Add(1)
 	tc := &trackedConn{Conn: c, e: e}
 	e.conns[tc] = struct{}{}
@@ -213,6 +234,9 @@ func (e *vegetaEngine) attack(p vegeta.Pacer, from, to int64) {
 		if strings.HasSuffix(res.Error, errNotSent.Error()) {
 			continue // held back by admit, never sent
 		}
+		if sched != nil {
+			e.inflight.Add(-1)
+		}
 		e.s.add(e.record(res, sched))
 	}
 }
@@ -223,10 +247,11 @@ func (e *vegetaEngine) attack(p vegeta.Pacer, from, to int64) {
 // would send one more request when its timed-out one freed it, after the
 // end, and the run would last the duration plus two timeouts. So a closed
 // loop's request that starts at or after the end of its attack is not
-// sent; nor is an open loop's hit that waited for a free worker past the
-// timeout of its scheduled time: it is unsent, as when the fast engine
-// finds no connection for it in time. Either way the run ends a timeout
-// after the last request sent, as the fast engine's does.
+// sent; nor is an open loop's hit that waited for a worker, every one of
+// them busy (at the cap, MaxConnections), past the timeout of its
+// scheduled time: it is unsent, as when the fast engine finds no
+// connection for it in time. Either way the run ends when the fast
+// engine's would: a timeout after the last request sent.
 func (e *vegetaEngine) admit(req *http.Request) bool {
 	a := e.a
 	s := e.sched.Load()
@@ -234,13 +259,13 @@ func (e *vegetaEngine) admit(req *http.Request) bool {
 		return a.now() < e.gate.Load()
 	}
 	seq, err := strconv.ParseUint(req.Header.Get("X-Vegeta-Seq"), 10, 64)
-	if err != nil {
-		return true
+	if err == nil && e.inflight.Load() >= int64(a.o.MaxConnections)-1 {
+		if at := s.at(seq); a.now()-at > int64(a.o.Timeout) {
+			a.giveUp(e.s, at)
+			return false
+		}
 	}
-	if at := s.at(seq); a.now()-at > int64(a.o.Timeout) {
-		a.giveUp(e.s, at)
-		return false
-	}
+	e.inflight.Add(1)
 	return true
 }
 
@@ -269,7 +294,11 @@ func (e *vegetaEngine) record(res *vegeta.Result, sched *schedule) record {
 	if k := errorKind(res.Code, res.Error); k != "" {
 		rec.kind = kindByName[k]
 		if rec.kind != kindBadStatus && res.Error != "" {
-			rec.msg = a.msgs.intern(stripAddrs(res.Error))
+			msg := stripAddrs(res.Error)
+			if rec.kind == kindConnect && !strings.HasPrefix(msg, connectPrefix) {
+				msg = connectPrefix + msg
+			}
+			rec.msg = a.msgs.intern(msg)
 		}
 	}
 	if rec.kind != kindOK && rec.kind != kindBadStatus {

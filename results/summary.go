@@ -15,6 +15,7 @@ const (
 	ErrTimeout   = "timeout"    // no complete response within the timeout
 	ErrBadStatus = "bad_status" // a complete response with a status of 400 or more
 	ErrMalformed = "malformed"  // a response that is not valid HTTP/1.1, or a body over the size limit
+	ErrConnect   = "connect"    // no connection could be opened on this side: out of file descriptors or local ports, no route
 	ErrOther     = "other"
 )
 

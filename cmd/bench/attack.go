@@ -65,6 +65,7 @@ type attackFlags struct {
 	redirects            int
 	workers              int
 	workersSet           bool
+	maxConnsSet          bool
 	pipeline             int
 	segment, startAt     string
 	startLateOK          bool
@@ -106,6 +107,7 @@ func runAttack(c *cli, args []string) error {
 		return err
 	}
 	f.workersSet = fs.Changed("workers")
+	f.maxConnsSet = fs.Changed("max-connections")
 	if c.smoke {
 		f.dur, f.warmup = min(f.dur, 300*time.Millisecond), 0
 	}
@@ -150,6 +152,11 @@ func runAttack(c *cli, args []string) error {
 		o.Progress = bar.update
 	}
 
+	// Before any request, the discovery's included: a run that cannot
+	// open its connections would only measure its own failures.
+	if err := loadgen.CheckDescriptors(o); err != nil {
+		return descriptorUsage(err, o)
+	}
 	ctx, stop := signalContext()
 	defer stop()
 	if o.Workers == 0 {
@@ -158,6 +165,9 @@ func runAttack(c *cli, args []string) error {
 	}
 	s, err := loadgen.Run(ctx, o)
 	bar.clear()
+	if err := descriptorUsage(err, o); err != nil {
+		return err
+	}
 	var unreachable *loadgen.UnreachableError
 	if errors.As(err, &unreachable) {
 		var dns *net.DNSError
@@ -186,21 +196,20 @@ func runAttack(c *cli, args []string) error {
 // options turns the flags into loadgen options; every problem is a usage error.
 func (f *attackFlags) options(target string) (loadgen.Options, error) {
 	o := loadgen.Options{
-		URL:            target,
-		Method:         strings.ToUpper(f.method),
-		Connections:    f.conns,
-		MaxConnections: f.maxConns,
-		Duration:       f.dur,
-		Warmup:         f.warmup,
-		NoKeepAlive:    f.noKeepAlive,
-		Pipeline:       f.pipeline,
-		ProbeIdle:      f.probeIdle,
-		Timeout:        f.timeout,
-		Engine:         f.engine,
-		HTTP2:          f.http2,
-		Redirects:      f.redirects,
-		Name:           f.name,
-		Workers:        f.workers,
+		URL:         target,
+		Method:      strings.ToUpper(f.method),
+		Connections: f.conns,
+		Duration:    f.dur,
+		Warmup:      f.warmup,
+		NoKeepAlive: f.noKeepAlive,
+		Pipeline:    f.pipeline,
+		ProbeIdle:   f.probeIdle,
+		Timeout:     f.timeout,
+		Engine:      f.engine,
+		HTTP2:       f.http2,
+		Redirects:   f.redirects,
+		Name:        f.name,
+		Workers:     f.workers,
 	}
 	if _, err := loadgen.ParseURL(target); err != nil {
 		return o, usageError{err}
@@ -226,6 +235,9 @@ func (f *attackFlags) options(target string) (loadgen.Options, error) {
 		return o, usagef("--pipeline %d with --no-keepalive: pipelining sends several requests on one connection", f.pipeline)
 	case f.redirects < -1 || f.redirects == 0:
 		return o, usagef("--redirects %d: want a positive count, or -1 to follow none (the 3xx is then the response)", f.redirects)
+	}
+	if f.maxConnsSet {
+		o.MaxConnections = f.maxConns // else the library's default, lowered to the descriptors free
 	}
 	switch f.engine {
 	case "", loadgen.EngineFast, loadgen.EngineVegeta:
@@ -294,6 +306,24 @@ func (f *attackFlags) options(target string) (loadgen.Options, error) {
 		return o, usageError{err}
 	}
 	return o, nil
+}
+
+// descriptorUsage turns a *loadgen.DescriptorError into a usage error
+// that names the flag; nil for any other error.
+func descriptorUsage(err error, o loadgen.Options) error {
+	var de *loadgen.DescriptorError
+	if !errors.As(err, &de) {
+		return nil
+	}
+	e := *de
+	e.Option = "-c/--connections"
+	if de.Option != "connections" {
+		e.Option = "--max-connections"
+	}
+	if !o.Segment.Whole() {
+		e.Option += " (segment " + o.Segment.String() + "'s share)"
+	}
+	return usageError{&e}
 }
 
 // parseCPUs parses --cpus in the order written (prefork pins worker i
