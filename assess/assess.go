@@ -17,6 +17,7 @@ import (
 	"fmt"
 
 	"github.com/corebench/corebench/results"
+	"github.com/corebench/corebench/variant"
 )
 
 // Limits lists every limit in the order LimitOf tries them.
@@ -150,7 +151,7 @@ func AllottedCPUs(c *results.Case, p results.Placement) []int {
 	if len(c.ServerCPUs) > 0 {
 		return c.ServerCPUs
 	}
-	if v, ok := results.LookupVariant(c.Model); ok && v.OneWorker() && len(p.ServerCPUs) > 0 {
+	if v, ok := variant.Lookup(c.Model); ok && v.OneWorker() && len(p.ServerCPUs) > 0 {
 		return p.ServerCPUs[:1]
 	}
 	return p.ServerCPUs
@@ -167,7 +168,7 @@ func MeasuresOf(c *results.Case, p results.Placement) Measures {
 		MasterCores: -1, Allotted: float64(len(cpus)), Shared: p.Shared, CPUBusy: -1,
 		LoadgenCores: s.LoadgenCores.Median,
 	}
-	v, known := results.LookupVariant(c.Model)
+	v, known := variant.Lookup(c.Model)
 	if known && c.Workers > 0 && !v.External() {
 		m.Allotted = min(m.Allotted, float64(c.Workers))
 	}

@@ -20,7 +20,7 @@ import (
 )
 
 // Model names, as `bench serve --model` takes them. Results and charts
-// name a model with its scheduler (results.Variant: "prefork-rr").
+// name a model with its scheduler (variant.Variant: "prefork-rr").
 const (
 	SingleCore = "singlecore"
 	Goroutines = "goroutines"

@@ -8,6 +8,7 @@ import (
 
 	"github.com/corebench/corebench/results"
 	"github.com/corebench/corebench/stats"
+	"github.com/corebench/corebench/variant"
 )
 
 // section is everything the report says about one workload.
@@ -244,7 +245,7 @@ func (v view) costing(workload string, sc *scaling) *costing {
 	}
 	c := &costing{baseline: base, costs: map[string]stats.Cost{}, scaling: sc}
 	for _, sr := range sc.series {
-		if sr.model == results.SingleCore.Name {
+		if sr.model == variant.SingleCore.Name {
 			continue
 		}
 		c.series = append(c.series, sr)
@@ -341,7 +342,7 @@ func loadOf(cases []*results.Case) string {
 	// singlecore always runs one worker: it says nothing about the others.
 	workers, single := map[int]bool{}, false
 	for _, c := range cases {
-		if c.Model == results.SingleCore.Name {
+		if c.Model == variant.SingleCore.Name {
 			single = true
 		} else {
 			workers[c.Workers] = true

@@ -49,20 +49,6 @@ var (
 	lightGray = color.RGBA{0xdd, 0xdd, 0xdd, 0xff}
 )
 
-// glyphs draws each marker shape a variant may take (results.Variant's
-// Glyph); a test checks that every variant's is here.
-var glyphs = map[results.Glyph]draw.GlyphDrawer{
-	results.GlyphCircle:       draw.CircleGlyph{},
-	results.GlyphSquare:       polyGlyph{{-0.85, -0.85}, {0.85, -0.85}, {0.85, 0.85}, {-0.85, 0.85}},
-	results.GlyphTriangle:     polyGlyph{{0, 1.15}, {-1.1, -0.75}, {1.1, -0.75}},
-	results.GlyphDiamond:      polyGlyph{{0, 1.25}, {1.05, 0}, {0, -1.25}, {-1.05, 0}},
-	results.GlyphTriangleDown: polyGlyph{{0, -1.15}, {-1.1, 0.75}, {1.1, 0.75}},
-	results.GlyphRing:         ringGlyph{width: 3},
-}
-
-// otherColor draws what is no built-in variant: an external server.
-var otherColor = color.RGBA{0x55, 0x55, 0x55, 0xff}
-
 // polyGlyph is a filled polygon; its vertices are in units of the radius.
 type polyGlyph [][2]float64
 
@@ -91,23 +77,6 @@ func (g ringGlyph) DrawGlyph(c *draw.Canvas, sty draw.GlyphStyle, pt vg.Point) {
 	p.Arc(pt, sty.Radius, 0, 2*math.Pi)
 	p.Close()
 	c.Stroke(p)
-}
-
-// modelColor is the colour of the variant called m in every chart.
-func modelColor(m string) color.RGBA {
-	if v, ok := results.LookupVariant(m); ok {
-		return v.Color
-	}
-	return otherColor
-}
-
-// modelGlyph is the marker of the variant called m in every chart.
-func modelGlyph(m string) draw.GlyphDrawer {
-	v, _ := results.LookupVariant(m)
-	if g, ok := glyphs[v.Glyph]; ok {
-		return g
-	}
-	return draw.CircleGlyph{}
 }
 
 func textStyle(size float64, bold bool, c color.Color) text.Style {

@@ -1,23 +1,35 @@
 package report
 
 import (
+	"fmt"
+	"image/color"
 	"strings"
 	"testing"
 
 	"gonum.org/v1/plot/vg"
 
 	"github.com/corebench/corebench/results"
+	"github.com/corebench/corebench/variant"
 )
 
 // TestEveryVariantDrawn: every variant is drawn in its own colour and
 // glyph, which an external server does not take.
 func TestEveryVariantDrawn(t *testing.T) {
-	for _, v := range results.Variants() {
-		if _, ok := glyphs[v.Glyph]; !ok {
-			t.Errorf("%s: no drawer for glyph %d", v, v.Glyph)
+	colors, glyphs := map[color.RGBA]string{}, map[any]string{}
+	for _, v := range variant.All() {
+		s, ok := palette[v.Name]
+		switch {
+		case !ok:
+			t.Errorf("%s: not in the palette", v)
+			continue
+		case s.color.A == 0 || colors[s.color] != "" || s.color == otherColor:
+			t.Errorf("%s: colour %v missing, %s's, or an external server's", v, s.color, colors[s.color])
+		case s.glyph == nil || glyphs[fmt.Sprint(s.glyph)] != "":
+			t.Errorf("%s: glyph %v missing or %s's", v, s.glyph, glyphs[fmt.Sprint(s.glyph)])
 		}
-		if modelColor(v.Name) != v.Color || v.Color == otherColor {
-			t.Errorf("%s: drawn in %v, its colour %v; an external server's is %v", v, modelColor(v.Name), v.Color, otherColor)
+		colors[s.color], glyphs[fmt.Sprint(s.glyph)] = v.Name, v.Name
+		if modelColor(v.Name) != s.color || modelGlyph(v.Name) == nil {
+			t.Errorf("%s: drawn in %v, its colour %v", v, modelColor(v.Name), s.color)
 		}
 	}
 	if modelColor("node-cluster") != otherColor {

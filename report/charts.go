@@ -13,6 +13,7 @@ import (
 	"gonum.org/v1/plot/vg/draw"
 
 	"github.com/corebench/corebench/results"
+	"github.com/corebench/corebench/variant"
 )
 
 // charts returns the charts of one workload, in the order the report
@@ -651,7 +652,7 @@ func (v view) costChart(s *section) *chart {
 		note += fmt.Sprintf("\nPast the %d server CPUs, N is the CPUs: workers that take turns on them bring none.", ct.scaling.cpus)
 	}
 	leg := newLegend()
-	bl := hline{y: base, style: dashed(results.SingleCore.Color, 3)}
+	bl := hline{y: base, style: dashed(modelColor(variant.SingleCore.Name), 3)}
 	left.Add(bl)
 	leg.Add(fmt.Sprintf("singlecore  %s req/s", si(base)), bl)
 	right.Add(hline{y: 1, style: dotted(black, 2.5)})

@@ -11,6 +11,7 @@ import (
 	"github.com/corebench/corebench/assess"
 	"github.com/corebench/corebench/results"
 	"github.com/corebench/corebench/stats"
+	"github.com/corebench/corebench/variant"
 )
 
 // sweepProfile says which profiles measure a sweep, and profileFor the
@@ -33,7 +34,7 @@ var (
 // lessCase orders cases by model, then workers, connections, rate and
 // keep-alive (on first).
 func lessCase(a, b *results.Case) bool {
-	if ra, rb := results.VariantRank(a.Model), results.VariantRank(b.Model); ra != rb {
+	if ra, rb := variant.Rank(a.Model), variant.Rank(b.Model); ra != rb {
 		return ra < rb
 	}
 	if a.Model != b.Model {
@@ -155,7 +156,7 @@ func byModel(cases []*results.Case, x func(*results.Case) float64) []series {
 		}
 		s.cases, s.xs = cs, xs
 	}
-	sort.SliceStable(out, func(i, j int) bool { return results.VariantRank(out[i].model) < results.VariantRank(out[j].model) })
+	sort.SliceStable(out, func(i, j int) bool { return variant.Rank(out[i].model) < variant.Rank(out[j].model) })
 	return out
 }
 
@@ -229,14 +230,14 @@ func (v view) withModels(sweep results.Sweep, workload string) []*results.Case {
 func (v view) baseline(workload string, sweep []*results.Case) *results.Case {
 	conns := 0
 	for _, c := range sweep {
-		if c.Model == results.SingleCore.Name && measured(c) {
+		if c.Model == variant.SingleCore.Name && measured(c) {
 			return c
 		}
 		conns = c.Connections
 	}
 	var any *results.Case
 	for _, c := range v.cases(results.SweepModels, workload) {
-		if c.Model != results.SingleCore.Name || !measured(c) || c.Mode != results.ModeClosed {
+		if c.Model != variant.SingleCore.Name || !measured(c) || c.Mode != results.ModeClosed {
 			continue
 		}
 		if c.Connections == conns {
@@ -416,7 +417,7 @@ func workerSharesOf(s *results.CaseSummary) workerShares {
 // processes, so that fairness means something: not one process
 // (singlecore, goroutines), not one worker.
 func showsFairness(c *results.Case) bool {
-	if v, _ := results.LookupVariant(c.Model); !measured(c) || v.OneProcess() || len(c.Summary.PerWorker) == 0 {
+	if v, _ := variant.Lookup(c.Model); !measured(c) || v.OneProcess() || len(c.Summary.PerWorker) == 0 {
 		return false
 	}
 	if w := c.Summary.Workers; w > 0 {

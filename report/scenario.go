@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/corebench/corebench/results"
+	"github.com/corebench/corebench/variant"
 )
 
 // Where the state scenario keeps its state, when it is not in a worker:
@@ -74,7 +75,7 @@ func RenderScenario(r *results.Scenario, env results.Env, start time.Time, dir s
 // differ only there, and the title is what a reader compares.
 func scenarioTitle(r *results.Scenario) string {
 	t := fmt.Sprintf("%s · %s, %s", r.Scenario, r.Model, plural(r.Workers, "worker"))
-	if r.Scenario == "reload" && r.Model == results.PreforkReusePort.Name {
+	if r.Scenario == "reload" && r.Model == variant.PreforkReusePort.Name {
 		if r.NoHandover {
 			t += ", no socket handover"
 		} else {
@@ -89,9 +90,9 @@ func scenarioTitle(r *results.Scenario) string {
 func setupColor(setup string) color.Color {
 	switch setup {
 	case results.CounterPerProcess, results.SessionsInWorkers:
-		return results.PreforkRR.Color
+		return modelColor(variant.PreforkRR.Name)
 	case results.SessionsSticky:
-		return results.PreforkSticky.Color
+		return modelColor(variant.PreforkSticky.Name)
 	case results.CounterInMaster:
 		return masterColor
 	case results.CounterInStore, results.SessionsInStore:
@@ -360,6 +361,6 @@ func loadDesc(r *results.Scenario) string {
 
 // isPrefork reports whether the variant called name is a prefork one.
 func isPrefork(name string) bool {
-	v, ok := results.LookupVariant(name)
+	v, ok := variant.Lookup(name)
 	return ok && v.Prefork()
 }

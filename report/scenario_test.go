@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/corebench/corebench/results"
+	"github.com/corebench/corebench/variant"
 )
 
 // TestRenderScenario: an action scenario is drawn as its timeline, the
@@ -51,8 +52,8 @@ func TestRenderScenario(t *testing.T) {
 // is the model's.
 func TestSetupColors(t *testing.T) {
 	models := map[color.Color]string{}
-	for _, v := range results.Variants() {
-		models[v.Color] = v.Name
+	for _, v := range variant.All() {
+		models[modelColor(v.Name)] = v.Name
 	}
 	for setup, want := range map[string]string{
 		results.CounterPerProcess: "prefork-rr",

@@ -145,7 +145,7 @@ func RenderSpectra(runs []*results.Scenario, env results.Env, start time.Time, d
 		sc.Lines = append(sc.Lines, spectrumLine{
 			Label: loadDesc(r), Detail: detail,
 			Hist: r.Load.Histogram, Color: colors[i%len(colors)], Dashed: i%2 == 1,
-			Glyph: glyphs[[]results.Glyph{results.GlyphCircle, results.GlyphSquare}[i%2]],
+			Glyph: []draw.GlyphDrawer{circleGlyph, squareGlyph}[i%2],
 		})
 	}
 	return writeSpectra(dir, "spectrum", sc)

@@ -61,17 +61,6 @@ type Server struct {
 	Ready   string `json:"ready,omitempty"`
 }
 
-// ServersOf is the record of the external servers among vs.
-func ServersOf(vs []Variant) []Server {
-	var out []Server
-	for _, v := range vs {
-		if v.External() {
-			out = append(out, Server{Name: v.Name, Command: v.Command, Ready: v.Ready})
-		}
-	}
-	return out
-}
-
 // Env is the machine and harness a run measured on, so runs stay
 // comparable later.
 type Env struct {
@@ -144,7 +133,7 @@ type Settings struct {
 type Case struct {
 	ID          string  `json:"id"`    // stable across runs, e.g. "prefork-rr/cpu/closed-c100/w2"
 	Sweep       Sweep   `json:"sweep"` // which comparison it belongs to
-	Model       string  `json:"model"` // its Variant's Name
+	Model       string  `json:"model"` // its variant's Name (package variant)
 	Workers     int     `json:"workers"`
 	Workload    string  `json:"workload"` // hello, json, cpu, io
 	Path        string  `json:"path"`

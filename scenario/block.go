@@ -14,13 +14,14 @@ import (
 
 	"github.com/corebench/corebench/internal/affinity"
 	"github.com/corebench/corebench/results"
+	"github.com/corebench/corebench/variant"
 	"github.com/corebench/corebench/workload"
 )
 
 // blockSetup is one server the block scenario measures.
 type blockSetup struct {
 	name      string
-	v         results.Variant
+	v         variant.Variant
 	eventLoop bool
 }
 
@@ -29,10 +30,10 @@ type blockSetup struct {
 // stops everyone (singlecore --event-loop), and in a cluster of them,
 // as Node's, it stops the requests of one worker (prefork --event-loop).
 var blockSetups = []blockSetup{
-	{"singlecore", results.SingleCore, false},
-	{"singlecore, event loop", results.SingleCore, true},
-	{"goroutines", results.Goroutines, false},
-	{"prefork-rr, event loop", results.PreforkRR, true},
+	{"singlecore", variant.SingleCore, false},
+	{"singlecore, event loop", variant.SingleCore, true},
+	{"goroutines", variant.Goroutines, false},
+	{"prefork-rr, event loop", variant.PreforkRR, true},
 }
 
 // blockDefaults fills the block scenario's own defaults: a light load of

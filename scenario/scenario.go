@@ -29,6 +29,7 @@ import (
 	"github.com/corebench/corebench/internal/child"
 	"github.com/corebench/corebench/loadgen"
 	"github.com/corebench/corebench/results"
+	"github.com/corebench/corebench/variant"
 	"github.com/corebench/corebench/workload"
 )
 
@@ -38,7 +39,7 @@ var Names = []string{"block", "crash", "crashloop", "reload", "scale", "sizing",
 // Options configure a scenario. Zero fields take the defaults named.
 type Options struct {
 	Name     string          // one of Names
-	Model    results.Variant // default prefork-rr; the state scenario runs its own set
+	Model    variant.Variant // default prefork-rr; the state scenario runs its own set
 	Workers  int             // default 4; scale starts with 2
 	Rate     float64         // offered req/s of the open loop; default 2000
 	Path     string          // default /io?ms=5: many requests in flight
@@ -97,7 +98,7 @@ type Options struct {
 
 func (o Options) withDefaults() Options {
 	if o.Model.Name == "" {
-		o.Model = results.PreforkRR
+		o.Model = variant.PreforkRR
 	}
 	switch o.Name {
 	case "block":
@@ -251,7 +252,7 @@ func ownServersOnly(name string) bool {
 // extra flags, or an external server's command (which takes no flags of
 // bench serve's) on a free port of its own, told o.Workers and every CPU
 // this process may use. Every scenario starts its servers here.
-func (o Options) start(ctx context.Context, v results.Variant, addr string, extra ...string) (*child.Server, error) {
+func (o Options) start(ctx context.Context, v variant.Variant, addr string, extra ...string) (*child.Server, error) {
 	if !v.External() {
 		return child.Start(ctx, o.Serve(o.serveArgs(v, addr, extra...)...), limits)
 	}
@@ -270,7 +271,7 @@ func (o Options) start(ctx context.Context, v results.Variant, addr string, extr
 }
 
 // serveArgs returns the `bench serve` arguments for v on addr.
-func (o Options) serveArgs(v results.Variant, addr string, extra ...string) []string {
+func (o Options) serveArgs(v variant.Variant, addr string, extra ...string) []string {
 	args := append([]string{"serve"}, v.ServeArgs(o.Workers)...)
 	args = append(args, "--addr", addr)
 	return append(args, extra...)

@@ -11,6 +11,7 @@ import (
 	"github.com/corebench/corebench/internal/affinity"
 	"github.com/corebench/corebench/loadgen"
 	"github.com/corebench/corebench/results"
+	"github.com/corebench/corebench/variant"
 )
 
 // neighborWork is the CPU of one of the neighbour's queries, in /cpu
@@ -35,7 +36,7 @@ func runSizing(ctx context.Context, o Options) (*results.Scenario, error) {
 	sz := &results.SizingResult{CPUs: len(cpus), NeighborCPU: cpus[len(cpus)-1], Path: o.Path, Connections: o.Connections}
 	r := &results.Scenario{Scenario: "sizing", Model: o.Model.Name, Workers: len(cpus), Path: o.Path, KeepAlive: true, Connections: o.Connections, Sizing: sz}
 
-	nb, err := o.start(ctx, results.SingleCore, "127.0.0.1:0", "--cpus", strconv.Itoa(sz.NeighborCPU))
+	nb, err := o.start(ctx, variant.SingleCore, "127.0.0.1:0", "--cpus", strconv.Itoa(sz.NeighborCPU))
 	if err != nil {
 		return nil, fmt.Errorf("the neighbour: %w", err)
 	}

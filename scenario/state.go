@@ -15,6 +15,7 @@ import (
 
 	"github.com/corebench/corebench/loadgen"
 	"github.com/corebench/corebench/results"
+	"github.com/corebench/corebench/variant"
 )
 
 // lookups is how many times each user asks who they are after logging in.
@@ -24,9 +25,9 @@ const lookups = 4
 // the master-held counter, sticky sessions, and a shared store.
 func runState(ctx context.Context, o Options) (*results.Scenario, error) {
 	st := &results.StateResult{Requests: o.Requests, Store: -1}
-	r := &results.Scenario{Scenario: "state", Model: results.PreforkRR.Name, Workers: o.Workers, State: st}
+	r := &results.Scenario{Scenario: "state", Model: variant.PreforkRR.Name, Workers: o.Workers, State: st}
 
-	err := withServer(ctx, o, results.PreforkRR, nil, func(url string) error {
+	err := withServer(ctx, o, variant.PreforkRR, nil, func(url string) error {
 		o.Log(fmt.Sprintf("%d requests to /counter and to /counter/shared, a new connection each", o.Requests))
 		counts, err := countPerProcess(ctx, url, o.Requests)
 		if err != nil {
@@ -52,7 +53,7 @@ func runState(ctx context.Context, o Options) (*results.Scenario, error) {
 	if err != nil {
 		return nil, err
 	}
-	err = withServer(ctx, o, results.PreforkSticky, nil, func(url string) error {
+	err = withServer(ctx, o, variant.PreforkSticky, nil, func(url string) error {
 		found, err := sessions(ctx, url, o.Users)
 		st.Sessions = append(st.Sessions, results.SessionCheck{Setup: results.SessionsSticky, Found: found, Lookups: o.Users * lookups})
 		return err
@@ -64,7 +65,7 @@ func runState(ctx context.Context, o Options) (*results.Scenario, error) {
 		r.Notes = append(r.Notes, "no --state store given: run a redis-server and pass --state redis://127.0.0.1:6379 to add the production answer")
 		return r, nil
 	}
-	err = withServer(ctx, o, results.PreforkRR, []string{"--state", o.State}, func(url string) error {
+	err = withServer(ctx, o, variant.PreforkRR, []string{"--state", o.State}, func(url string) error {
 		var err error
 		if st.Store, err = countShared(ctx, url, o.Requests); err != nil {
 			return err
@@ -83,7 +84,7 @@ func runState(ctx context.Context, o Options) (*results.Scenario, error) {
 }
 
 // withServer runs f against a fresh server of v.
-func withServer(ctx context.Context, o Options, v results.Variant, extra []string, f func(url string) error) error {
+func withServer(ctx context.Context, o Options, v variant.Variant, extra []string, f func(url string) error) error {
 	extra = append([]string{"--control", filepath.Join(o.Dir, v.Name+".sock")}, extra...)
 	srv, err := o.start(ctx, v, "127.0.0.1:0", extra...)
 	if err != nil {

@@ -15,6 +15,7 @@ import (
 	"github.com/corebench/corebench/internal/topology"
 	"github.com/corebench/corebench/internal/virt"
 	"github.com/corebench/corebench/results"
+	"github.com/corebench/corebench/variant"
 )
 
 // Environment describes this machine for the results.
@@ -93,6 +94,17 @@ func TopologyRecord(t *topology.Topology) *results.Topology {
 		r.Nodes = append(r.Nodes, results.Node{ID: n, CPUs: cpus})
 	}
 	return r
+}
+
+// ServersOf is the record of the external servers among vs.
+func ServersOf(vs []variant.Variant) []results.Server {
+	var out []results.Server
+	for _, v := range vs {
+		if v.External() {
+			out = append(out, results.Server{Name: v.Name, Command: v.Command, Ready: v.Ready})
+		}
+	}
+	return out
 }
 
 // What the cheapest workload (hello, /) costs per request, measured on

@@ -8,6 +8,8 @@ import (
 
 	"github.com/corebench/corebench/internal/affinity"
 	"github.com/corebench/corebench/internal/topology"
+	"github.com/corebench/corebench/results"
+	"github.com/corebench/corebench/variant"
 )
 
 func readTopology(t *testing.T, fixture string) *topology.Topology {
@@ -137,5 +139,17 @@ func TestTopologyRecord(t *testing.T) {
 	}
 	if r := TopologyRecord(flat(t, 2)); r.SMT != "not exposed" || len(r.Notes) != 2 {
 		t.Errorf("empty tree: %+v", r)
+	}
+}
+
+// TestServersOf: the run records its external servers, as given, and no
+// built-in variant.
+func TestServersOf(t *testing.T) {
+	node, _ := variant.ParseServer("node=node server.js --port {port}")
+	py, _ := variant.ParseServer("py=python3 server.py --port {port}")
+	py.Ready = "^listening on"
+	rs := ServersOf(append(variant.All(), node, py))
+	if len(rs) != 2 || rs[1] != (results.Server{Name: "py", Command: "python3 server.py --port {port}", Ready: "^listening on"}) {
+		t.Errorf("ServersOf = %+v", rs)
 	}
 }

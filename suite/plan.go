@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/corebench/corebench/results"
+	"github.com/corebench/corebench/variant"
 )
 
 // DefaultModels are what the built-in profiles run: every built-in
@@ -22,14 +23,14 @@ import (
 // worker, and the generator runs on one host, so it would measure a
 // single worker as if it were the model's capacity; it is for sessions,
 // which the state scenario shows. `bench run --models` runs it.
-var DefaultModels = slices.DeleteFunc(results.Variants(), func(v results.Variant) bool {
-	return v == results.PreforkSticky
+var DefaultModels = slices.DeleteFunc(variant.All(), func(v variant.Variant) bool {
+	return v == variant.PreforkSticky
 })
 
 // Profile is a named set of defaults for a run.
 type Profile struct {
 	Name      string
-	Models    []results.Variant
+	Models    []variant.Variant
 	Workloads []string
 	// Connections is the closed loop's concurrency of every sweep but the
 	// connections sweep; with PerCPU set it is the floor (see Conns).
@@ -154,7 +155,7 @@ func (p Profile) connSweep(conns int) []int {
 type Spec struct {
 	ID          string
 	Sweep       results.Sweep
-	Model       results.Variant
+	Model       variant.Variant
 	Workers     int
 	Workload    string
 	Path        string

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/corebench/corebench/results"
+	"github.com/corebench/corebench/variant"
 )
 
 func TestPlanQuick(t *testing.T) {
@@ -21,7 +22,7 @@ func TestPlanQuick(t *testing.T) {
 		if s.Sweep != results.SweepModels || s.Connections != 100 || !s.KeepAlive || s.Mode != results.ModeClosed {
 			t.Errorf("unexpected case %+v", s)
 		}
-		if (s.Model == results.SingleCore) != (s.Workers == 1) || (s.Model != results.SingleCore && s.Workers != 2) {
+		if (s.Model == variant.SingleCore) != (s.Workers == 1) || (s.Model != variant.SingleCore && s.Workers != 2) {
 			t.Errorf("%s runs %d workers on 2 server CPUs", s.Model, s.Workers)
 		}
 	}
@@ -45,7 +46,7 @@ func TestPlanFull(t *testing.T) {
 		}
 		ids[s.ID] = true
 		sweeps[s.Sweep]++
-		if s.Sweep == results.SweepWorkers && s.Model == results.PreforkRR && s.Workload == "cpu" {
+		if s.Sweep == results.SweepWorkers && s.Model == variant.PreforkRR && s.Workload == "cpu" {
 			workers = append(workers, s.Workers)
 		}
 		if s.Mode == results.ModeOpen && (s.RateOf <= 0 || s.Workload != "cpu") {
@@ -105,7 +106,7 @@ func TestPlanSizedToMachine(t *testing.T) {
 					t.Errorf("%s on %d server CPUs: %s has %d connections", name, cpus, s.ID, s.Connections)
 				}
 				if s.Sweep == results.SweepWorkers {
-					if s.Model == results.SingleCore {
+					if s.Model == variant.SingleCore {
 						t.Errorf("%s sweeps singlecore: %s", name, s.ID)
 					}
 					maxWorkers = max(maxWorkers, s.Workers)
@@ -200,11 +201,11 @@ func TestManycoreBudget(t *testing.T) {
 // TestPlanSticky: prefork-sticky, which the built-in profiles leave out
 // (see DefaultModels), plans and serves like any variant when asked for.
 func TestPlanSticky(t *testing.T) {
-	if slices.Contains(DefaultModels, results.PreforkSticky) || len(DefaultModels) != len(results.Variants())-1 {
+	if slices.Contains(DefaultModels, variant.PreforkSticky) || len(DefaultModels) != len(variant.All())-1 {
 		t.Errorf("default models %v, want every variant but prefork-sticky", DefaultModels)
 	}
 	p := Profiles["quick"]
-	p.Models = []results.Variant{results.PreforkSticky}
+	p.Models = []variant.Variant{variant.PreforkSticky}
 	specs, err := Plan(p, 2)
 	if err != nil {
 		t.Fatal(err)
@@ -219,7 +220,7 @@ func TestPlanSticky(t *testing.T) {
 
 func TestPlanRejects(t *testing.T) {
 	for _, p := range []Profile{
-		{Models: []results.Variant{results.SingleCore}, Workloads: []string{"disk"}},
+		{Models: []variant.Variant{variant.SingleCore}, Workloads: []string{"disk"}},
 		{Workloads: []string{"cpu"}},
 	} {
 		if _, err := Plan(p, 2); err == nil {
@@ -233,9 +234,9 @@ func TestCaseIDs(t *testing.T) {
 		s    Spec
 		want string
 	}{
-		{Spec{Model: results.PreforkRR, Workload: "cpu", Mode: "closed", Connections: 100, Workers: 2, KeepAlive: true}, "prefork-rr/cpu/closed-c100/w2"},
-		{Spec{Model: results.Goroutines, Workload: "cpu", Mode: "open", RateOf: 0.9, Workers: 4, KeepAlive: true}, "goroutines/cpu/open-0.9x/w4"},
-		{Spec{Model: results.SingleCore, Workload: "hello", Mode: "closed", Connections: 8, Workers: 1}, "singlecore/hello/closed-c8/w1/nokeepalive"},
+		{Spec{Model: variant.PreforkRR, Workload: "cpu", Mode: "closed", Connections: 100, Workers: 2, KeepAlive: true}, "prefork-rr/cpu/closed-c100/w2"},
+		{Spec{Model: variant.Goroutines, Workload: "cpu", Mode: "open", RateOf: 0.9, Workers: 4, KeepAlive: true}, "goroutines/cpu/open-0.9x/w4"},
+		{Spec{Model: variant.SingleCore, Workload: "hello", Mode: "closed", Connections: 8, Workers: 1}, "singlecore/hello/closed-c8/w1/nokeepalive"},
 	} {
 		tt.s.setID()
 		if tt.s.ID != tt.want {
@@ -246,11 +247,11 @@ func TestCaseIDs(t *testing.T) {
 
 func TestServeArgs(t *testing.T) {
 	o := Options{ServerCPUs: []int{2, 3}, CPUIters: 100}
-	got := strings.Join(serveArgs(o, Spec{Model: results.PreforkOS, Workers: 2}), " ")
+	got := strings.Join(serveArgs(o, Spec{Model: variant.PreforkOS, Workers: 2}), " ")
 	if got != "serve --model prefork --sched os --workers 2 --addr 127.0.0.1:0 --cpus 2-3 --cpu-iters 100" {
 		t.Errorf("prefork-os: %s", got)
 	}
-	got = strings.Join(serveArgs(o, Spec{Model: results.SingleCore, Workers: 1}), " ")
+	got = strings.Join(serveArgs(o, Spec{Model: variant.SingleCore, Workers: 1}), " ")
 	if got != "serve --model singlecore --addr 127.0.0.1:0 --cpus 2 --cpu-iters 100" {
 		t.Errorf("singlecore: %s", got)
 	}
@@ -293,10 +294,10 @@ func TestPlanWorkers(t *testing.T) {
 // TestPlanExternal: an external server is in every sweep as a model, and
 // in the worker sweep only when its command takes {workers}.
 func TestPlanExternal(t *testing.T) {
-	node, _ := results.ParseServer("node=node server.js --port {port} --workers {workers}")
-	py, _ := results.ParseServer("py=python3 server.py --port {port}")
+	node, _ := variant.ParseServer("node=node server.js --port {port} --workers {workers}")
+	py, _ := variant.ParseServer("py=python3 server.py --port {port}")
 	p := Profiles["full"]
-	p.Models = []results.Variant{results.SingleCore, node, py}
+	p.Models = []variant.Variant{variant.SingleCore, node, py}
 	specs, err := Plan(p, 4)
 	if err != nil {
 		t.Fatal(err)

@@ -21,6 +21,7 @@ import (
 	"github.com/corebench/corebench/internal/proc"
 	"github.com/corebench/corebench/loadgen"
 	"github.com/corebench/corebench/results"
+	"github.com/corebench/corebench/variant"
 )
 
 // fakeServeEnv makes the test binary a stand-in for `bench serve`: it
@@ -111,9 +112,9 @@ func options(specs []Spec) Options {
 }
 
 // fake is a variant only fakeServe knows.
-func fake(name string) results.Variant { return results.Variant{Name: name, Model: name} }
+func fake(name string) variant.Variant { return variant.Variant{Name: name, Model: name} }
 
-func spec(model results.Variant) Spec {
+func spec(model variant.Variant) Spec {
 	s := Spec{Sweep: results.SweepModels, Model: model, Workers: 1, Workload: "hello", Path: "/", Mode: results.ModeClosed, Connections: 1, KeepAlive: true}
 	s.setID()
 	return s
@@ -123,7 +124,7 @@ func spec(model results.Variant) Spec {
 // that dies mid-case are recorded with their errors; the cases around
 // them are measured, with the server's CPU.
 func TestRunRecordsFailuresAndGoesOn(t *testing.T) {
-	o := options([]Spec{spec(results.SingleCore), spec(fake("broken")), spec(fake("fragile")), spec(results.Goroutines)})
+	o := options([]Spec{spec(variant.SingleCore), spec(fake("broken")), spec(fake("fragile")), spec(variant.Goroutines)})
 	var seen []string
 	o.Progress = func(p Progress) {
 		if p.Finished != nil {
@@ -164,7 +165,7 @@ func TestRunRecordsFailuresAndGoesOn(t *testing.T) {
 // TestRunInterrupted: cancelling stops the current case at once, keeps
 // what it measured, and leaves no server behind.
 func TestRunInterrupted(t *testing.T) {
-	o := options([]Spec{spec(results.SingleCore), spec(results.Goroutines)})
+	o := options([]Spec{spec(variant.SingleCore), spec(variant.Goroutines)})
 	o.Profile.Duration = time.Minute
 	ctx, cancel := context.WithCancel(context.Background())
 	var pid int
@@ -231,10 +232,10 @@ func TestRunCountsIdleWorkers(t *testing.T) {
 	}
 
 	// A server that does not say: the plan's count.
-	sweep := spec(results.PreforkRR)
+	sweep := spec(variant.PreforkRR)
 	sweep.Sweep, sweep.Workers = results.SweepWorkers, 3
 	sweep.setID()
-	o = options([]Spec{sweep, spec(results.Goroutines)})
+	o = options([]Spec{sweep, spec(variant.Goroutines)})
 	var got []int
 	o.Generate = func(ctx context.Context, l loadgen.Load) (*results.Summary, error) {
 		got = append(got, l.Workers)
@@ -289,10 +290,10 @@ func TestServeArgsFewerWorkers(t *testing.T) {
 		s    Spec
 		cpus string
 	}{
-		{Spec{Model: results.Goroutines, Workers: 3}, "--cpus 0,2,4"},
-		{Spec{Model: results.Goroutines, Workers: 6}, "--cpus 0,2,4,1,3,5"},
-		{Spec{Model: results.Goroutines, Workers: 12}, "--cpus 0,2,4,1,3,5"},
-		{Spec{Model: results.PreforkRR, Workers: 3}, "--cpus 0,2,4,1,3,5"},
+		{Spec{Model: variant.Goroutines, Workers: 3}, "--cpus 0,2,4"},
+		{Spec{Model: variant.Goroutines, Workers: 6}, "--cpus 0,2,4,1,3,5"},
+		{Spec{Model: variant.Goroutines, Workers: 12}, "--cpus 0,2,4,1,3,5"},
+		{Spec{Model: variant.PreforkRR, Workers: 3}, "--cpus 0,2,4,1,3,5"},
 	} {
 		if got := strings.Join(serveArgs(o, tt.s), " "); !strings.HasSuffix(got, tt.cpus) {
 			t.Errorf("%s with %d workers: %s, want it to end %s", tt.s.Model, tt.s.Workers, got, tt.cpus)
@@ -305,7 +306,7 @@ func TestServeArgsFewerWorkers(t *testing.T) {
 // a save that fails stops the run (what it measures next could not be
 // kept) with an error that says how many cases the last good save holds.
 func TestRunSavesEachCase(t *testing.T) {
-	specs := []Spec{spec(results.SingleCore), spec(results.Goroutines), spec(results.SingleCore)}
+	specs := []Spec{spec(variant.SingleCore), spec(variant.Goroutines), spec(variant.SingleCore)}
 	o := options(specs)
 	o.Profile.Warmup, o.Profile.Repeat = 0, 1
 	var saved []int

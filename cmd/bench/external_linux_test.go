@@ -22,6 +22,7 @@ import (
 	"github.com/corebench/corebench/models/modeltest"
 	"github.com/corebench/corebench/report"
 	"github.com/corebench/corebench/results"
+	"github.com/corebench/corebench/variant"
 	"github.com/corebench/corebench/workload"
 )
 
@@ -183,7 +184,7 @@ func TestExampleServers(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			v := results.Variant{Name: ex.name, Command: ex.command}
+			v := variant.Variant{Name: ex.name, Command: ex.command}
 			cmd := v.Expand(port, 2, "")
 			srv, err := startIn(t, repoRoot(t), v, cmd, port)
 			if err != nil {
@@ -269,7 +270,7 @@ func TestExampleServers(t *testing.T) {
 }
 
 // startIn starts an example as the suite does, from dir.
-func startIn(t *testing.T, dir string, v results.Variant, command string, port int) (*child.Server, error) {
+func startIn(t *testing.T, dir string, v variant.Variant, command string, port int) (*child.Server, error) {
 	t.Helper()
 	wd, _ := os.Getwd()
 	if err := os.Chdir(dir); err != nil {

@@ -17,6 +17,7 @@ import (
 	"github.com/corebench/corebench/internal/sshdtest"
 	"github.com/corebench/corebench/models/modeltest"
 	"github.com/corebench/corebench/results"
+	"github.com/corebench/corebench/variant"
 )
 
 // buildBench builds a real bench binary: the one bench run ships to the
@@ -115,7 +116,7 @@ func TestRunAcrossHosts(t *testing.T) {
 		if c.Summary.ServerCPUPerReq.Median <= 0 || c.Repeats[0].ServerProcs < 1 || c.Repeats[0].ServerRSS <= 0 {
 			t.Errorf("case %s: server CPU per request %v, %d processes, RSS %d", c.ID, c.Summary.ServerCPUPerReq.Median, c.Repeats[0].ServerProcs, c.Repeats[0].ServerRSS)
 		}
-		if v, _ := results.LookupVariant(c.Model); v.Prefork() && c.Repeats[0].ServerProcs != c.Workers+1 {
+		if v, _ := variant.Lookup(c.Model); v.Prefork() && c.Repeats[0].ServerProcs != c.Workers+1 {
 			t.Errorf("case %s: %d server processes, want the master and %d workers", c.ID, c.Repeats[0].ServerProcs, c.Workers)
 		}
 		for i, r := range c.Repeats {

@@ -39,7 +39,7 @@ type planCase struct {
 // printPlan prints the plan of a run, as text or as one JSON object.
 func printPlan(w io.Writer, asJSON bool, prof suite.Profile, place results.Placement, topo *results.Topology, specs []suite.Spec) error {
 	est := suite.Estimate(specs, prof)
-	p := plan{Profile: prof.Name, Topology: topo, Placement: place, Servers: results.ServersOf(prof.Models), Cases: []planCase{}, EstimateS: est.Seconds()}
+	p := plan{Profile: prof.Name, Topology: topo, Placement: place, Servers: suite.ServersOf(prof.Models), Cases: []planCase{}, EstimateS: est.Seconds()}
 	for _, s := range specs {
 		p.Cases = append(p.Cases, planCase{ID: s.ID, Sweep: s.Sweep, Model: s.Model.Name, Workers: s.Workers,
 			Workload: s.Workload, Connections: s.Connections, Mode: s.Mode, RateOf: s.RateOf, KeepAlive: s.KeepAlive})

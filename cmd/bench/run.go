@@ -27,6 +27,7 @@ import (
 	"github.com/corebench/corebench/report"
 	"github.com/corebench/corebench/results"
 	"github.com/corebench/corebench/suite"
+	"github.com/corebench/corebench/variant"
 	"github.com/corebench/corebench/workload"
 )
 
@@ -75,7 +76,7 @@ type runFlags struct {
 // decides has no default of its own: the help says "the profile's".
 func (f *runFlags) define(fs *pflag.FlagSet) {
 	fs.StringVar(&f.profile, "profile", "quick", strings.Join(suite.ProfileNames, ", ")+" (see below)")
-	fs.StringVar(&f.models, "models", "", "models to run, comma-separated: "+strings.Join(results.VariantNames(results.Variants()), ", ")+" (default: "+strings.Join(results.VariantNames(suite.DefaultModels), ",")+")")
+	fs.StringVar(&f.models, "models", "", "models to run, comma-separated: "+strings.Join(variant.Names(variant.All()), ", ")+" (default: "+strings.Join(variant.Names(suite.DefaultModels), ",")+")")
 	fs.StringArrayVar(&f.servers, "server", nil, "add a server of yours as the model NAME: NAME=COMMAND, run by /bin/sh -c with {port}, {workers} and {cpus} filled in, ready when the port accepts (repeatable)")
 	fs.StringArrayVar(&f.ready, "ready", nil, "NAME=REGEXP: the --server NAME is ready when it prints a stdout line that matches, not when its port accepts (repeatable)")
 	fs.DurationVar(&f.readyTimeout, "ready-timeout", 30*time.Second, "how long a server may take to be ready before its case fails")
@@ -195,7 +196,7 @@ func runRun(c *cli, args []string) error {
 	run := &results.Run{
 		ID: start.Format("20060102T150405Z") + "-" + host, Started: start, Profile: prof.Name,
 		Env:       suite.Environment(version, commit(), strings.TrimSpace("bench run "+quoteArgs(args))),
-		Placement: place, Topology: suite.TopologyRecord(topo), Servers: results.ServersOf(prof.Models),
+		Placement: place, Topology: suite.TopologyRecord(topo), Servers: suite.ServersOf(prof.Models),
 		Settings: results.Settings{Duration: prof.Duration.Seconds(), Warmup: prof.Warmup.Seconds(), Repeat: prof.Repeat,
 			Engine: f.engine, CPUIters: cmp.Or(f.cpuIters, workload.DefaultCPUIters), IOMs: f.ioMs,
 			Connections: conns, ConnectionsFrom: connsFrom},
@@ -272,26 +273,26 @@ func (f *runFlags) profileOf(smoke bool) (suite.Profile, error) {
 	if f.models != "" {
 		prof.Models = nil
 		for _, name := range splitList(f.models) {
-			v, err := results.ParseVariant(name)
+			v, err := variant.Parse(name)
 			if err != nil {
 				return prof, usagef("--models: %v", err)
 			}
 			prof.Models = append(prof.Models, v)
 		}
 	}
-	var servers []results.Variant
+	var servers []variant.Variant
 	for _, spec := range f.servers {
-		v, err := results.ParseServer(spec)
+		v, err := variant.ParseServer(spec)
 		if err != nil {
 			return prof, usagef("--server: %v", err)
 		}
-		if slices.ContainsFunc(servers, func(o results.Variant) bool { return o.Name == v.Name }) {
+		if slices.ContainsFunc(servers, func(o variant.Variant) bool { return o.Name == v.Name }) {
 			return prof, usagef("--server %s given twice: name each server once", v.Name)
 		}
 		servers = append(servers, v)
 	}
 	for _, spec := range f.ready {
-		if err := results.ParseReady(servers, spec); err != nil {
+		if err := variant.ParseReady(servers, spec); err != nil {
 			return prof, usagef("--ready: %v", err)
 		}
 	}

@@ -18,6 +18,7 @@ import (
 	"github.com/corebench/corebench/models/modeltest"
 	"github.com/corebench/corebench/results"
 	"github.com/corebench/corebench/suite"
+	"github.com/corebench/corebench/variant"
 	"github.com/corebench/corebench/workload"
 )
 
@@ -59,7 +60,7 @@ func TestRunSmoke(t *testing.T) {
 		// The fairness is over the workers the server ran: one for a
 		// process, whatever its GOMAXPROCS.
 		workers := 1
-		if v, _ := results.LookupVariant(c.Model); v.Prefork() {
+		if v, _ := variant.Lookup(c.Model); v.Prefork() {
 			workers = c.Workers
 		}
 		for i, r := range c.Repeats {

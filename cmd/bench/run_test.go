@@ -11,6 +11,7 @@ import (
 	"github.com/corebench/corebench/loadgen"
 	"github.com/corebench/corebench/results"
 	"github.com/corebench/corebench/suite"
+	"github.com/corebench/corebench/variant"
 )
 
 // TestConnectionsFlagWins: an explicit --connections is planned as given
@@ -47,7 +48,7 @@ func TestConnectionsFlagWins(t *testing.T) {
 		}
 		var sweep []int
 		for _, s := range specs {
-			if s.Sweep == results.SweepConnections && s.Model == results.SingleCore {
+			if s.Sweep == results.SweepConnections && s.Model == variant.SingleCore {
 				sweep = append(sweep, s.Connections)
 			}
 		}

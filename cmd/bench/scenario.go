@@ -16,6 +16,7 @@ import (
 	"github.com/corebench/corebench/results"
 	"github.com/corebench/corebench/scenario"
 	"github.com/corebench/corebench/suite"
+	"github.com/corebench/corebench/variant"
 )
 
 func init() {
@@ -30,7 +31,7 @@ func init() {
   bench scenario sizing                         # --workers max against max-1 next to a CPU-bound neighbour (a database)
   bench scenario crashloop --max-restarts 3     # every worker dies 300 ms after it starts: backoff, then errored
   bench scenario reload                         # rolling reload under load: 0 failed requests
-  bench scenario reload --model ` + results.PreforkReusePort.Name + ` --no-handover   # what closing SO_REUSEPORT sockets costs
+  bench scenario reload --model ` + variant.PreforkReusePort.Name + ` --no-handover   # what closing SO_REUSEPORT sockets costs
   bench scenario scale                          # 2 -> 8 -> 2 workers under load: 0 failed requests
   bench scenario state                          # per-process counters and sessions break; the master's counter and sticky work
   bench scenario state --state redis://127.0.0.1:6379   # and the Redis answer
@@ -48,7 +49,7 @@ func runScenario(c *cli, args []string) error {
 	var model, out, overlay, server, ready string
 	var asJSON bool
 	fs := c.flags()
-	fs.StringVar(&model, "model", results.PreforkRR.Name, "model: "+strings.Join(results.VariantNames(results.Variants()), ", "))
+	fs.StringVar(&model, "model", variant.PreforkRR.Name, "model: "+strings.Join(variant.Names(variant.All()), ", "))
 	fs.StringVar(&server, "server", "", "crash or stall a server of yours instead of a model: NAME=COMMAND, as bench run --server")
 	fs.StringVar(&ready, "ready", "", "with --server: NAME=REGEXP, ready at a stdout line that matches, as bench run --ready")
 	fs.IntVar(&o.Workers, "workers", 0, "workers (default 4; scale starts at 2)")
@@ -58,7 +59,7 @@ func runScenario(c *cli, args []string) error {
 	fs.DurationVar(&o.At, "at", 0, "when the action happens (default: a third of the way; scale acts again at twice that)")
 	fs.StringVar(&o.Crash, "crash", "kill", "crash: how the worker dies: kill (SIGKILL) or request (/crash)")
 	fs.DurationVar(&o.Restart, "restart", time.Second, "crash, one-process models: how long the supervisor takes to start the server again; negative: never")
-	fs.BoolVar(&o.NoHandover, "no-handover", false, "reload, "+results.PreforkReusePort.Name+": new workers bind their own sockets instead of taking over the old ones")
+	fs.BoolVar(&o.NoHandover, "no-handover", false, "reload, "+variant.PreforkReusePort.Name+": new workers bind their own sockets instead of taking over the old ones")
 	fs.BoolVar(&o.NoKeepAlive, "no-keepalive", false, "a new connection per request (fills the accept queues)")
 	fs.BoolVar(&o.Closed, "closed", false, "a closed loop of --connections instead of --rate: see stall")
 	fs.IntVarP(&o.Connections, "connections", "c", 16, "connections to start with (open loop) or to keep busy (--closed)")
@@ -102,19 +103,19 @@ func runScenario(c *cli, args []string) error {
 		}
 	}
 	var err error
-	if o.Model, err = results.ParseVariant(model); err != nil {
+	if o.Model, err = variant.Parse(model); err != nil {
 		return usagef("--model: %v", err)
 	}
 	if server != "" {
 		if fs.Changed("model") {
 			return usagef("--model and --server both name the server: give one")
 		}
-		servers := make([]results.Variant, 1)
-		if servers[0], err = results.ParseServer(server); err != nil {
+		servers := make([]variant.Variant, 1)
+		if servers[0], err = variant.ParseServer(server); err != nil {
 			return usagef("--server: %v", err)
 		}
 		if ready != "" {
-			if err := results.ParseReady(servers, ready); err != nil {
+			if err := variant.ParseReady(servers, ready); err != nil {
 				return usagef("--ready: %v", err)
 			}
 		}

@@ -17,7 +17,7 @@ import (
 	"github.com/corebench/corebench/models/prefork"
 	"github.com/corebench/corebench/models/singlecore"
 	"github.com/corebench/corebench/models/state"
-	"github.com/corebench/corebench/results"
+	"github.com/corebench/corebench/variant"
 	"github.com/corebench/corebench/workload"
 )
 
@@ -33,7 +33,7 @@ func init() {
   bench serve --model prefork --sched os              # workers accept on one shared socket
   bench serve --model prefork --sched sticky          # a client address always reaches the same worker
   bench serve --model prefork --state redis://127.0.0.1:6379   # shared counter and sessions in Redis
-  bench serve --model ` + results.PreforkReusePort.Name + ` --workers max-1 --addr 127.0.0.1:0
+  bench serve --model ` + variant.PreforkReusePort.Name + ` --workers max-1 --addr 127.0.0.1:0
   bench serve --model singlecore --event-loop        # one request's handler at a time, like a Node.js process
   bench serve --model prefork --chaos                 # enables /crash, to watch a worker restart
   bench serve --model prefork --exit-after 300ms --max-restarts 3   # a crash loop: backoff, then errored
@@ -136,7 +136,7 @@ func runServe(c *cli, args []string) error {
 // preforkVariants returns the names and schedulers of the prefork
 // variants: --model takes the names, --sched the schedulers.
 func preforkVariants() (names, scheds []string) {
-	for _, v := range results.Variants() {
+	for _, v := range variant.All() {
 		if v.Prefork() {
 			names, scheds = append(names, v.Name), append(scheds, v.Sched)
 		}
@@ -154,7 +154,7 @@ type serveOptions struct {
 func (f *serveFlags) options() (serveOptions, string, error) {
 	var o serveOptions
 	model, sched := f.model, f.sched
-	if v, ok := results.LookupVariant(model); ok && v.Sched != "" { // prefork-rr for --model prefork --sched rr
+	if v, ok := variant.Lookup(model); ok && v.Sched != "" { // prefork-rr for --model prefork --sched rr
 		if sched != "" && sched != v.Sched {
 			return o, "", usagef("--model %s and --sched %s disagree", model, sched)
 		}

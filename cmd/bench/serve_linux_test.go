@@ -7,22 +7,22 @@ import (
 	"testing"
 
 	"github.com/corebench/corebench/models/modeltest"
-	"github.com/corebench/corebench/results"
+	"github.com/corebench/corebench/variant"
 )
 
 // TestServeConformance runs the model conformance suite against every
 // variant, each a real `bench serve` process started by its serve line.
 // The event-loop mode of singlecore and prefork-rr passes it too.
 func TestServeConformance(t *testing.T) {
-	type variant struct {
-		results.Variant
+	type tested struct {
+		variant.Variant
 		eventLoop bool
 	}
-	var vs []variant
-	for _, rv := range results.Variants() {
-		vs = append(vs, variant{rv, false})
+	var vs []tested
+	for _, rv := range variant.All() {
+		vs = append(vs, tested{rv, false})
 	}
-	vs = append(vs, variant{results.SingleCore, true}, variant{results.PreforkRR, true})
+	vs = append(vs, tested{variant.SingleCore, true}, tested{variant.PreforkRR, true})
 	for _, ev := range vs {
 		rv := ev.Variant
 		workers := 2

@@ -7,14 +7,14 @@ import (
 	"time"
 
 	"github.com/corebench/corebench/internal/affinity"
-	"github.com/corebench/corebench/results"
+	"github.com/corebench/corebench/variant"
 )
 
 // TestServeTakesEveryVariant: bench serve accepts every variant's model
 // and scheduler, and its name as --model, so the table in results and
 // the models cannot drift apart.
 func TestServeTakesEveryVariant(t *testing.T) {
-	for _, v := range results.Variants() {
+	for _, v := range variant.All() {
 		for _, f := range []serveFlags{{model: v.Model, sched: v.Sched}, {model: v.Name}} {
 			f.workers, f.grace, f.minUptime, f.maxRestarts = "2", time.Second, time.Second, 1
 			o, sched, err := f.options()

@@ -1,8 +1,17 @@
-package results
+// Package variant is the vocabulary of the servers a run compares: each
+// built-in Variant (a model of `bench serve` and, for prefork, its
+// scheduler), in the order every table and chart shows them, with its
+// name, its rank and its serve line; and an external server of `bench run
+// --server NAME=COMMAND`, with its placeholders. results.json names a
+// variant by its Name, a plain string, so older files and servers this
+// package does not know still read.
+//
+// It imports nothing of the module: the report gives each variant its
+// colour and marker, the suite turns one into a process.
+package variant
 
 import (
 	"fmt"
-	"image/color"
 	"regexp"
 	"slices"
 	"strconv"
@@ -16,14 +25,13 @@ import (
 // charts draw it in a neutral colour.
 //
 // Adding a built-in variant is one entry in the table below plus its
-// implementation behind `bench serve`; every package takes the rest
-// (names, order, colour, glyph, serve line) from here.
+// implementation behind `bench serve`, and its colour and marker in the
+// report's palette (a test there checks every variant has them); every
+// package takes the rest (names, order, serve line) from here.
 type Variant struct {
-	Name  string     // in results, charts and flags, e.g. "prefork-rr"
-	Model string     // `bench serve --model`; "" for an external server
-	Sched string     // `bench serve --sched`; "" for a one-process model
-	Color color.RGBA // the same in every chart
-	Glyph Glyph      // its marker shape in line charts
+	Name  string // in results, charts and flags, e.g. "prefork-rr"
+	Model string // `bench serve --model`; "" for an external server
+	Sched string // `bench serve --sched`; "" for a one-process model
 	// Command is an external server's shell command, with {port},
 	// {workers} and {cpus} for the suite to fill in; Ready, when set, is a
 	// regular expression for the stdout line that says it is ready (else
@@ -54,15 +62,11 @@ func ParseServer(spec string) (Variant, error) {
 	case !serverNameRe.MatchString(name):
 		return Variant{}, fmt.Errorf("name %q: use lower-case letters, digits, '.', '_' and '-'", name)
 	}
-	if _, ok := LookupVariant(name); ok {
+	if _, ok := Lookup(name); ok {
 		return Variant{}, fmt.Errorf("name %q is a built-in model: give yours another name", name)
 	}
-	return Variant{Name: name, Command: command, Color: otherColor, Glyph: GlyphCircle}, nil
+	return Variant{Name: name, Command: command}, nil
 }
-
-// otherColor is an external server's colour: a neutral grey, as the
-// report draws any name it does not know.
-var otherColor = rgb(0x55, 0x55, 0x55)
 
 // ParseReady sets the readiness pattern of the server in servers that
 // spec, NAME=REGEXP (`bench run --ready`), names.
@@ -99,22 +103,8 @@ func (v Variant) Expand(port, workers int, cpus string) string {
 		PlaceholderCPUs, cpus).Replace(v.Command)
 }
 
-// Glyph is a marker shape of the charts. The report draws each one; a
-// shape of its own per variant keeps lines apart in black and white.
-type Glyph int
-
-// The glyphs; the zero Glyph is none.
-const (
-	GlyphCircle Glyph = iota + 1
-	GlyphSquare
-	GlyphTriangle
-	GlyphDiamond
-	GlyphTriangleDown
-	GlyphRing // a thick circle outline
-)
-
 // The models of `bench serve --model`, as models.SingleCore etc. name
-// them (results imports no package of the module; cmd/bench's tests
+// them (variant imports no package of the module; cmd/bench's tests
 // check that serve accepts every variant's serve line).
 const (
 	modelSingleCore = "singlecore"
@@ -122,28 +112,25 @@ const (
 	modelPrefork    = "prefork"
 )
 
-// The built-in variants. Their colours are the Okabe–Ito palette, which
-// colour-blind readers and projectors both keep apart.
+// The built-in variants.
 var (
-	SingleCore       = Variant{Name: "singlecore", Model: modelSingleCore, Color: rgb(0xD5, 0x5E, 0x00), Glyph: GlyphCircle}                               // vermilion
-	Goroutines       = Variant{Name: "goroutines", Model: modelGoroutines, Color: rgb(0x00, 0x72, 0xB2), Glyph: GlyphSquare}                               // blue
-	PreforkRR        = Variant{Name: "prefork-rr", Model: modelPrefork, Sched: "rr", Color: rgb(0x00, 0x9E, 0x73), Glyph: GlyphTriangle}                   // bluish green
-	PreforkOS        = Variant{Name: "prefork-os", Model: modelPrefork, Sched: "os", Color: rgb(0xE6, 0x9F, 0x00), Glyph: GlyphDiamond}                    // orange
-	PreforkReusePort = Variant{Name: "prefork-reuseport", Model: modelPrefork, Sched: "reuseport", Color: rgb(0xCC, 0x79, 0xA7), Glyph: GlyphTriangleDown} // reddish purple
-	PreforkSticky    = Variant{Name: "prefork-sticky", Model: modelPrefork, Sched: "sticky", Color: rgb(0x56, 0xB4, 0xE9), Glyph: GlyphRing}               // sky blue
+	SingleCore       = Variant{Name: "singlecore", Model: modelSingleCore}
+	Goroutines       = Variant{Name: "goroutines", Model: modelGoroutines}
+	PreforkRR        = Variant{Name: "prefork-rr", Model: modelPrefork, Sched: "rr"}
+	PreforkOS        = Variant{Name: "prefork-os", Model: modelPrefork, Sched: "os"}
+	PreforkReusePort = Variant{Name: "prefork-reuseport", Model: modelPrefork, Sched: "reuseport"}
+	PreforkSticky    = Variant{Name: "prefork-sticky", Model: modelPrefork, Sched: "sticky"}
 )
 
 // variants is the table: every built-in variant, in the order every
 // table and chart shows them.
 var variants = []Variant{SingleCore, Goroutines, PreforkRR, PreforkOS, PreforkReusePort, PreforkSticky}
 
-func rgb(r, g, b uint8) color.RGBA { return color.RGBA{r, g, b, 0xff} }
+// All returns every built-in variant in display order.
+func All() []Variant { return slices.Clone(variants) }
 
-// Variants returns every built-in variant in display order.
-func Variants() []Variant { return slices.Clone(variants) }
-
-// VariantNames returns the names of vs.
-func VariantNames(vs []Variant) []string {
+// Names returns the names of vs.
+func Names(vs []Variant) []string {
 	names := make([]string, len(vs))
 	for i, v := range vs {
 		names[i] = v.Name
@@ -151,8 +138,8 @@ func VariantNames(vs []Variant) []string {
 	return names
 }
 
-// LookupVariant returns the built-in variant called name.
-func LookupVariant(name string) (Variant, bool) {
+// Lookup returns the built-in variant called name.
+func Lookup(name string) (Variant, bool) {
 	i := slices.IndexFunc(variants, func(v Variant) bool { return v.Name == name })
 	if i < 0 {
 		return Variant{}, false
@@ -160,20 +147,20 @@ func LookupVariant(name string) (Variant, bool) {
 	return variants[i], true
 }
 
-// ParseVariant returns the built-in variant called name, or an error
-// that lists the valid names.
-func ParseVariant(name string) (Variant, error) {
-	if v, ok := LookupVariant(name); ok {
+// Parse returns the built-in variant called name, or an error that lists
+// the valid names.
+func Parse(name string) (Variant, error) {
+	if v, ok := Lookup(name); ok {
 		return v, nil
 	}
-	names := VariantNames(variants)
+	names := Names(variants)
 	return Variant{}, fmt.Errorf("unknown model %q: want %s or %s", name,
 		strings.Join(names[:len(names)-1], ", "), names[len(names)-1])
 }
 
-// VariantRank is where the variant called name comes in display order:
-// built-in variants by the table, any other after them all.
-func VariantRank(name string) int {
+// Rank is where the variant called name comes in display order: built-in
+// variants by the table, any other after them all.
+func Rank(name string) int {
 	if i := slices.IndexFunc(variants, func(v Variant) bool { return v.Name == name }); i >= 0 {
 		return i
 	}

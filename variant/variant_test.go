@@ -1,50 +1,44 @@
-package results
+package variant
 
 import (
-	"image/color"
 	"strings"
 	"testing"
 )
 
-// TestVariants: every built-in variant has its own name, colour and
-// glyph, and a serve line; its name parses back to it.
+// TestVariants: every built-in variant has its own name and a serve
+// line; its name parses back to it. (Its colour and marker are the
+// report's: TestPalette.)
 func TestVariants(t *testing.T) {
-	names, colors, glyphs := map[string]bool{}, map[color.RGBA]bool{}, map[Glyph]bool{}
-	for i, v := range Variants() {
+	names := map[string]bool{}
+	for i, v := range All() {
 		if v.Name == "" || names[v.Name] {
 			t.Errorf("variant %d: name %q empty or taken", i, v.Name)
 		}
-		if v.Color.A == 0 || colors[v.Color] {
-			t.Errorf("%s: colour %v missing or taken", v, v.Color)
-		}
-		if v.Glyph == 0 || glyphs[v.Glyph] {
-			t.Errorf("%s: glyph %d missing or taken", v, v.Glyph)
-		}
-		names[v.Name], colors[v.Color], glyphs[v.Glyph] = true, true, true
+		names[v.Name] = true
 		if v.External() || len(v.ServeArgs(2)) == 0 {
 			t.Errorf("%s: no serve line", v)
 		}
-		if p, err := ParseVariant(v.Name); err != nil || p != v {
-			t.Errorf("ParseVariant(%q) = %v, %v", v.Name, p, err)
+		if p, err := Parse(v.Name); err != nil || p != v {
+			t.Errorf("Parse(%q) = %v, %v", v.Name, p, err)
 		}
-		if VariantRank(v.Name) != i {
-			t.Errorf("%s: rank %d, want %d", v, VariantRank(v.Name), i)
+		if Rank(v.Name) != i {
+			t.Errorf("%s: rank %d, want %d", v, Rank(v.Name), i)
 		}
 	}
-	if VariantRank("node-cluster") != len(Variants()) {
+	if Rank("node-cluster") != len(All()) {
 		t.Errorf("an external server does not rank after the built-in variants")
 	}
 }
 
 func TestParseVariantRejects(t *testing.T) {
 	for _, name := range []string{"", "prefork", "threads", "prefork-random", "Singlecore"} {
-		_, err := ParseVariant(name)
+		_, err := Parse(name)
 		if err == nil {
-			t.Errorf("ParseVariant(%q) accepted", name)
+			t.Errorf("Parse(%q) accepted", name)
 			continue
 		}
 		if msg := err.Error(); strings.Contains(msg, "\n") || !strings.Contains(msg, "prefork-sticky") || !strings.Contains(msg, "singlecore, ") {
-			t.Errorf("ParseVariant(%q): %q, want one line naming every variant", name, msg)
+			t.Errorf("Parse(%q): %q, want one line naming every variant", name, msg)
 		}
 	}
 }
@@ -66,21 +60,6 @@ func TestServeArgs(t *testing.T) {
 	}
 	if SingleCore.Workers(4) != 1 || PreforkOS.Workers(4) != 4 || !Goroutines.OneProcess() || PreforkRR.OneProcess() || !PreforkReusePort.Prefork() {
 		t.Errorf("the variants' workers and processes are wrong")
-	}
-}
-
-// TestWorkloads: every workload parses back to itself, ranks in table
-// order, and an unknown one is refused with the valid names.
-func TestWorkloads(t *testing.T) {
-	for i, w := range Workloads() {
-		got, err := ParseWorkload(w.Name)
-		if err != nil || got != w || WorkloadRank(w.Name) != i || !strings.HasPrefix(w.Path, "/") {
-			t.Errorf("%+v: parsed %+v, %v; rank %d", w, got, err, WorkloadRank(w.Name))
-		}
-	}
-	_, err := ParseWorkload("nope")
-	if err == nil || !strings.Contains(err.Error(), "hello, json, cpu, io") {
-		t.Errorf("unknown workload: %v", err)
 	}
 }
 
@@ -122,8 +101,5 @@ func TestParseServer(t *testing.T) {
 		if err := ParseReady(servers, spec); err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("ParseReady(%q) = %v, want an error saying %q", spec, err, want)
 		}
-	}
-	if rs := ServersOf(append(Variants(), servers...)); len(rs) != 2 || rs[1] != (Server{Name: "py", Command: "python3 server.py --port {port}", Ready: "^listening on"}) {
-		t.Errorf("ServersOf = %+v", rs)
 	}
 }
