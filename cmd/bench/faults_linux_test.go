@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"os/exec"
@@ -148,5 +149,59 @@ func TestPreforkOutOfDescriptors(t *testing.T) {
 	s.WaitLog(regexp.MustCompile(`takes connections again`), 0, 30*time.Second)
 	if n := len(full.FindAllString(s.Stderr(), -1)); n != 2 {
 		t.Errorf("%d log lines about workers out of descriptors, want one per worker:\n%s", n, s.Stderr())
+	}
+}
+
+// TestPreforkUnresponsiveWorker: under rr, a stopped worker (kill -STOP)
+// is passed no more connections once it has left one unacknowledged for
+// a second, bench ps shows it unresponsive, and after
+// --unresponsive-restart it is killed and restarted, the requests it held
+// answered by the other worker. (With --no-keepalive -c 32, 31 answers in
+// 10 s and 32 timeouts; bench ps showed it online.)
+func TestPreforkUnresponsiveWorker(t *testing.T) {
+	s, sock := startPrefork(t, "rr", 2, "--unresponsive-restart", "3s")
+	events := follow(t, sock)
+	stopped := psJSON(t, sock).Workers[0].PID
+	if err := syscall.Kill(stopped, syscall.SIGSTOP); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { syscall.Kill(stopped, syscall.SIGCONT) })
+	c := &http.Client{Timeout: 60 * time.Second, Transport: &http.Transport{DisableKeepAlives: true}}
+	get := func() (string, error) {
+		resp, err := c.Get(s.URL + "/")
+		if err != nil {
+			return "", err
+		}
+		defer resp.Body.Close()
+		io.Copy(io.Discard, resp.Body)
+		return resp.Header.Get("X-Worker"), nil
+	}
+	// Four at once: round-robin passes the stopped worker some.
+	held := make(chan error, 4)
+	for range 4 {
+		go func() {
+			_, err := get()
+			held <- err
+		}()
+	}
+	nextEvent(t, events, "worker 0 unresponsive", func(e prefork.Event) bool {
+		return e.Kind == prefork.EventUnresponsive && e.PID == stopped
+	})
+	if st := psJSON(t, sock); st.Workers[0].State != prefork.StateUnresponsive {
+		t.Errorf("bench ps: worker 0 %s, want %s", st.Workers[0].State, prefork.StateUnresponsive)
+	}
+	for i := range 10 {
+		if w, err := get(); err != nil || w != "1" {
+			t.Errorf("request %d with worker 0 unresponsive: worker %q, %v; want worker 1", i, w, err)
+		}
+	}
+	nextEvent(t, events, "worker 0 crashed", func(e prefork.Event) bool {
+		return e.Kind == prefork.EventCrashed && e.PID == stopped && e.Exit == "signal: killed"
+	})
+	nextEvent(t, events, "worker 0 back online", func(e prefork.Event) bool { return e.Kind == prefork.EventOnline && e.Slot == 0 })
+	for range 4 {
+		if err := <-held; err != nil {
+			t.Errorf("a request passed to the stopped worker: %v, want it answered once the worker was restarted", err)
+		}
 	}
 }

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"net"
@@ -49,6 +50,7 @@ type serveFlags struct {
 	chaos                                bool
 	cpuIters                             int
 	grace, minUptime, startup, exitAfter time.Duration
+	unresponsiveRestart                  time.Duration
 	maxRestarts                          int
 	control, maxMemory, state            string
 	noHandover, eventLoop                bool
@@ -74,6 +76,7 @@ func runServe(c *cli, args []string) error {
 	fs.BoolVar(&f.eventLoop, "event-loop", false, "singlecore, prefork: run handler code one request at a time per process, in arrival order, as a Node.js event loop does (a long /cpu stops the others; /io waits off the loop)")
 	fs.DurationVar(&f.startup, "startup", 0, "how long the server (prefork: each worker, each start) takes to load before it listens, as a real app does")
 	fs.DurationVar(&f.exitAfter, "exit-after", 0, "prefork: every worker exits with status 1 this long after it is ready, a bad deploy's crash loop for --min-uptime and --max-restarts to deal with")
+	fs.DurationVar(&f.unresponsiveRestart, "unresponsive-restart", prefork.DefaultUnresponsiveRestart, "prefork rr, sticky: restart a worker that has left a connection passed to it unacknowledged this long (stopped, wedged; it gets none after a second); 0 never does")
 	fs.StringVar(&f.control, "control", "", "prefork: control socket path for bench ps/top/reload/scale/logs (default: one per master under "+prefork.ControlDir()+")")
 	if err := c.parse(fs, args); err != nil {
 		return err
@@ -113,13 +116,14 @@ func runServe(c *cli, args []string) error {
 		return singlecore.Run(ctx, o.Options)
 	}
 	m, err := prefork.New(prefork.Options{
-		Options:    o.Options,
-		Sched:      sched,
-		Policy:     prefork.Policy{MinUptime: f.minUptime, MaxRestarts: f.maxRestarts},
-		MaxMemory:  o.maxMemory,
-		ExitAfter:  f.exitAfter,
-		Control:    f.control,
-		NoHandover: f.noHandover,
+		Options:             o.Options,
+		Sched:               sched,
+		Policy:              prefork.Policy{MinUptime: f.minUptime, MaxRestarts: f.maxRestarts},
+		MaxMemory:           o.maxMemory,
+		ExitAfter:           f.exitAfter,
+		Control:             f.control,
+		NoHandover:          f.noHandover,
+		UnresponsiveRestart: cmp.Or(f.unresponsiveRestart, -1), // 0: never
 	})
 	if err != nil {
 		return err
@@ -222,8 +226,8 @@ func (f *serveFlags) options() (serveOptions, string, error) {
 	if f.noHandover && sched != models.SchedReusePort {
 		return o, "", usagef("--no-handover applies to --model prefork --sched reuseport only")
 	}
-	if f.startup < 0 || f.exitAfter < 0 {
-		return o, "", usagef("--startup and --exit-after must not be negative")
+	if f.startup < 0 || f.exitAfter < 0 || f.unresponsiveRestart < 0 {
+		return o, "", usagef("--startup, --exit-after and --unresponsive-restart must not be negative")
 	}
 	if f.exitAfter > 0 && model != models.Prefork {
 		return o, "", usagef("--exit-after applies to --model prefork only: a crash loop needs a master to restart the workers")

@@ -4,6 +4,7 @@ package prefork
 
 import (
 	"errors"
+	"fmt"
 	"hash/fnv"
 	"os"
 	"time"
@@ -13,6 +14,12 @@ import (
 	"github.com/corebench/corebench/models"
 	"github.com/corebench/corebench/models/prefork/internal/ipc"
 )
+
+// ackLimit bounds how long a worker may leave a passed connection
+// unacknowledged: past it, the worker is unresponsive (stopped, wedged)
+// and is passed no more until it answers. A live worker acknowledges in
+// microseconds, milliseconds when its CPU is contended.
+const ackLimit = time.Second
 
 // A worker that refuses a connection for want of descriptors is offered
 // none for fdBackoffMin, then twice as long each time it refuses again, up
@@ -131,6 +138,7 @@ func peerIP(sa unix.Sockaddr) []byte {
 // come back.
 func (m *Master) dispatch(h handoff, except *proc) {
 	if rot := *m.rotationOrEmpty(); len(rot) > 0 {
+		now := m.env.now()
 		n := uint64(len(rot))
 		var start uint64
 		if h.peer != nil {
@@ -140,7 +148,7 @@ func (m *Master) dispatch(h handoff, except *proc) {
 		}
 		for i := range n {
 			p := rot[(start+i)%n]
-			if p != except && p.offer(h) {
+			if p != except && p.offer(h, now) {
 				return
 			}
 		}
@@ -191,12 +199,16 @@ func (m *Master) anyComingLocked() bool {
 	return false
 }
 
-// offer queues h for p unless p is dead, retiring, out of descriptors
+// offer queues h for p unless p is dead, retiring, out of descriptors,
+// unresponsive (it left a connection unacknowledged for ackLimit by now)
 // or backed up.
-func (p *proc) offer(h handoff) bool {
+func (p *proc) offer(h handoff, now time.Time) bool {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if p.dead || p.retiring.Load() || p.noFDs.Load() {
+	if p.dead || p.retiring.Load() || p.noFDs.Load() || p.hung.Load() {
+		return false
+	}
+	if at, ok := p.oldestLocked(); ok && now.Sub(at) > ackLimit {
 		return false
 	}
 	select {
@@ -219,6 +231,7 @@ func (m *Master) sendLoop(p *proc) {
 			}
 			p.mu.Lock()
 			p.pending[h.id] = h.fd
+			p.sent = append(p.sent, sent{h.id, m.env.now()})
 			p.mu.Unlock()
 			if err := p.ch.Send(ipc.Msg{Kind: ipc.KindConn, ID: h.id}, h.fd); err != nil {
 				p.mu.Lock()
@@ -235,9 +248,29 @@ func (m *Master) sendLoop(p *proc) {
 	}
 }
 
+// sent is when a handoff was passed to a worker.
+type sent struct {
+	id uint64
+	at time.Time
+}
+
+// oldestLocked returns when the oldest connection p has not acknowledged
+// was passed to it, if there is one. A worker acknowledges in order, so
+// that is the first of p.sent still pending.
+func (p *proc) oldestLocked() (time.Time, bool) {
+	for len(p.sent) > 0 {
+		if _, ok := p.pending[p.sent[0].id]; ok {
+			return p.sent[0].at, true
+		}
+		p.sent = p.sent[1:]
+	}
+	p.sent = nil // let the array go
+	return time.Time{}, false
+}
+
 // available reports whether p may be offered a connection now, as far as
 // the accept gate is concerned.
-func (p *proc) available() bool { return !p.noFDs.Load() }
+func (p *proc) available() bool { return !p.noFDs.Load() && !p.hung.Load() }
 
 // gateLocked opens or closes the accept loops' gate: they accept while
 // some worker in the rotation can take a connection, or while none serves
@@ -275,6 +308,9 @@ func (m *Master) unparkLocked() []handoff {
 // acked handles p's answer to handoff id, whose descriptor the master
 // still holds as fd.
 func (m *Master) acked(p *proc, id uint64, fd int, answer int64) {
+	if p.hung.Load() {
+		m.checkAcks(m.env.now(), p)
+	}
 	switch answer {
 	case ipc.ConnTaken:
 		closeFD(fd) // the worker has its own descriptor now
@@ -338,6 +374,88 @@ func (m *Master) fdsBack(p *proc) {
 	}
 }
 
+// checkAcks marks the workers (only, if one is given) that left a
+// connection unacknowledged for ackLimit unresponsive: passed no more
+// connections until they answer, their queued ones given to the others,
+// shown so by Status, and, after Options.UnresponsiveRestart of it,
+// killed and restarted as after a crash, when their unacknowledged
+// connections go to the others too. One that answers again is responsive.
+// The sampler calls it every second; an acknowledgement from an
+// unresponsive worker calls it for that one.
+func (m *Master) checkAcks(now time.Time, only ...*proc) {
+	m.mu.Lock()
+	procs := only
+	if len(procs) == 0 {
+		for p := range m.procs {
+			procs = append(procs, p)
+		}
+	}
+	var back []handoff
+	for _, p := range procs {
+		p.mu.Lock()
+		at, ok := p.oldestLocked()
+		gone := p.dead || p.retiring.Load()
+		p.mu.Unlock()
+		late := ok && now.Sub(at) > ackLimit && !gone
+		switch {
+		case late && !p.hung.Load():
+			p.hung.Store(true)
+			p.hungSince = now
+			restart := "left as it is (--unresponsive-restart 0)"
+			if d := m.o.UnresponsiveRestart; d > 0 {
+				restart = fmt.Sprintf("restarted if it still has not in %v (--unresponsive-restart)", d)
+			}
+			m.log.printf("worker %d (pid %d) has not taken a connection passed to it %v ago: unresponsive (stopped? wedged?); the others get its connections, and it is %s",
+				p.slot.index, p.pid, now.Sub(at).Round(time.Millisecond), restart)
+			m.emitLocked(Event{Kind: EventUnresponsive, Slot: p.slot.index, PID: p.pid})
+			back = append(back, p.unqueue()...)
+			m.gateLocked()
+			m.notifyLocked()
+		case late && m.o.UnresponsiveRestart > 0 && now.Sub(p.hungSince) >= m.o.UnresponsiveRestart && !p.killed.Load():
+			m.log.printf("worker %d (pid %d) unresponsive for %v: killing it; it is restarted as after a crash, and what it never took goes to the others",
+				p.slot.index, p.pid, now.Sub(p.hungSince).Round(time.Millisecond))
+			p.killed.Store(true)
+			p.os.Kill()
+		case !late && p.hung.Load():
+			p.hung.Store(false)
+			m.log.printf("worker %d (pid %d) answers again, after %v unresponsive", p.slot.index, p.pid, now.Sub(p.hungSince).Round(time.Millisecond))
+			if !gone {
+				m.emitLocked(Event{Kind: EventResponsive, Slot: p.slot.index, PID: p.pid})
+			}
+			back = append(back, m.unparkLocked()...)
+			m.gateLocked()
+			m.notifyLocked()
+		}
+	}
+	m.mu.Unlock()
+	for _, h := range back {
+		m.dispatch(h, nil)
+	}
+}
+
+// unqueue takes back the connections queued for p and not sent yet; the
+// shutdown, if queued, stays.
+func (p *proc) unqueue() []handoff {
+	var hs, keep []handoff
+	for {
+		select {
+		case h := <-p.queue:
+			if h.fd >= 0 {
+				hs = append(hs, h)
+			} else {
+				keep = append(keep, h)
+			}
+			continue
+		default:
+		}
+		break
+	}
+	for _, h := range keep {
+		p.queue <- h
+	}
+	return hs
+}
+
 // rescue gives the connections a dead worker never took to the others.
 func (m *Master) rescue(p *proc) {
 	p.mu.Lock()
@@ -347,17 +465,7 @@ func (m *Master) rescue(p *proc) {
 	}
 	p.pending = map[uint64]int{}
 	p.mu.Unlock()
-	for {
-		select {
-		case h := <-p.queue:
-			if h.fd >= 0 {
-				hs = append(hs, h)
-			}
-			continue
-		default:
-		}
-		break
-	}
+	hs = append(hs, p.unqueue()...)
 	for _, h := range hs {
 		m.dispatch(h, p)
 	}

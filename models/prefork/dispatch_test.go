@@ -5,6 +5,7 @@ package prefork
 import (
 	"io"
 	"testing"
+	"time"
 
 	"github.com/corebench/corebench/models/prefork/internal/ipc"
 )
@@ -30,7 +31,7 @@ func fakeProc(index, queue int) *proc {
 }
 
 func TestDispatchSkipsFullDeadAndRefusing(t *testing.T) {
-	m := newMaster(Options{}, newLogSink(io.Discard), env{})
+	m := newMaster(Options{}, newLogSink(io.Discard), env{now: time.Now})
 	a, b, c := fakeProc(0, 1), fakeProc(1, 1), fakeProc(2, 1)
 	m.slots = []*slot{a.slot, b.slot, c.slot}
 	for _, p := range []*proc{a, b, c} {
@@ -50,7 +51,7 @@ func TestDispatchSkipsFullDeadAndRefusing(t *testing.T) {
 }
 
 func TestRouteGoesThroughMaster(t *testing.T) {
-	m := newMaster(Options{}, newLogSink(io.Discard), env{})
+	m := newMaster(Options{}, newLogSink(io.Discard), env{now: time.Now})
 	var ends []*ipc.Channel
 	var procs []*proc
 	for i := range 3 {

@@ -22,6 +22,10 @@ const (
 	EventReplaced   EventKind = "replaced"   // a reload step: the ready PID took the slot over from OldPID
 	EventFailed     EventKind = "failed"     // replacement PID died before it was ready; OldPID keeps the slot: Exit
 	EventScaled     EventKind = "scaled"     // the server has Workers slots now; Slot is -1
+	// PID left a connection passed to it unacknowledged for a second
+	// (stopped, wedged): it is passed none until it answers.
+	EventUnresponsive EventKind = "unresponsive"
+	EventResponsive   EventKind = "responsive" // PID answers again, after EventUnresponsive
 )
 
 // Event is one change in a master's workers, as `bench logs --events` and

@@ -74,6 +74,9 @@ func New(o Options) (*Master, error) {
 		o.WorkerProcs = 1
 	}
 	o.Policy = o.Policy.withDefaults()
+	if o.UnresponsiveRestart == 0 {
+		o.UnresponsiveRestart = DefaultUnresponsiveRestart
+	}
 	exe := o.Executable
 	if exe == "" {
 		var err error

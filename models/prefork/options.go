@@ -19,6 +19,9 @@ const DefaultTimeout = 5 * time.Second
 // wedged. A busy master still answers: it sends heartbeats meanwhile.
 var ErrNotResponding = errors.New("not responding")
 
+// DefaultUnresponsiveRestart is Options.UnresponsiveRestart's default.
+const DefaultUnresponsiveRestart = 30 * time.Second
+
 // Options configure a master. Zero fields take the defaults named.
 type Options struct {
 	models.Options
@@ -36,8 +39,14 @@ type Options struct {
 	// is ready, as an app with a bad deploy does: a crash loop, for the
 	// restart policy to deal with. 0: workers live.
 	ExitAfter time.Duration
-	Control   string // control socket path; default ControlPath()
-	NoControl bool   // run without a control socket
+	// UnresponsiveRestart is how long a worker may stay unresponsive (a
+	// connection passed to it unacknowledged for a second: stopped,
+	// wedged) before it is killed and restarted as after a crash, its
+	// unacknowledged connections going to the others. Default 30s;
+	// negative: never, it is only passed no more connections.
+	UnresponsiveRestart time.Duration
+	Control             string // control socket path; default ControlPath()
+	NoControl           bool   // run without a control socket
 	// NoHandover makes reuseport slots forget their socket: a replacement
 	// binds its own and the old worker's closes with it, resetting what
 	// the kernel queued there. Only to measure what the handover saves.
@@ -51,7 +60,10 @@ const (
 	StateDraining = "draining" // finishing its requests before it exits
 	StateWaiting  = "waiting"  // dead, restart scheduled after a backoff
 	StateErrored  = "errored"  // restarted too often; left down
-	StateStopped  = "stopped"
+	// StateUnresponsive: it left a connection unacknowledged for a
+	// second (stopped, wedged) and is passed none until it answers.
+	StateUnresponsive = "unresponsive"
+	StateStopped      = "stopped"
 )
 
 // WorkerStatus is what `bench ps` shows for one worker process.

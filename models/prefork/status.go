@@ -24,8 +24,11 @@ func (m *Master) Status(ctx context.Context) (Status, error) {
 		row := WorkerStatus{Slot: s.index, State: s.state, Restarts: s.restarts, Served: -1, InFlight: -1, Conns: -1}
 		if p := s.cur; p != nil && s.state != StateErrored && s.state != StateStopped && s.state != StateWaiting {
 			row.PID, row.Uptime, row.CPU, row.RSS = p.pid, time.Since(p.started), p.cpu, procfs.RSS(p.pid)
-			if !p.ready {
+			switch {
+			case !p.ready:
 				row.State = StateStarting
+			case p.hung.Load():
+				row.State = StateUnresponsive
 			}
 			procs = append(procs, p)
 		} else {
@@ -107,6 +110,7 @@ func (m *Master) sample(ctx context.Context) {
 			}
 		}
 		m.mu.Unlock()
+		m.checkAcks(m.env.now())
 		if len(over) > 0 && m.opMu.TryLock() {
 			go func() {
 				defer m.opMu.Unlock()

@@ -98,6 +98,10 @@ type proc struct {
 	fdBackoff time.Duration
 	fdRefused int
 
+	// Unresponsive (see checkAcks): hung since hungSince (Master.mu).
+	hung      atomic.Bool
+	hungSince time.Time
+
 	retiring atomic.Bool // leaving the rotation for good (shutdown, reload, scale)
 	killed   atomic.Bool // by reap or a failed replacement
 	exited   chan struct{}
@@ -107,6 +111,7 @@ type proc struct {
 	dead    bool
 	queue   chan handoff   // connections (and the shutdown) to send
 	pending map[uint64]int // handoff id -> fd, sent and not yet acknowledged
+	sent    []sent         // when each was sent, in order (oldestLocked)
 	calls   ipc.Calls      // stats requests awaiting the worker's reply
 }
 

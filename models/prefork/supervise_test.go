@@ -78,6 +78,7 @@ func (f *fakeOS) spawn(spec workerSpec) (process, *ipc.Channel, error) {
 	f.mu.Lock()
 	f.pid++
 	w := &fakeWorker{spec: spec, pid: f.pid, end: end, exit: make(chan error, 1), drain: make(chan struct{}), conns: make(chan uint64, 4096)}
+	w.answering(silent)
 	f.mu.Unlock()
 	go w.serve()
 	f.spawned <- w
@@ -129,14 +130,17 @@ type fakeWorker struct {
 	killed   atomic.Bool
 	last     atomic.Value // string
 	// answer is what it acknowledges a passed connection with (an
-	// ipc.Conn* value); unset, it never does, as a stopped process.
-	answer atomic.Value // int64
+	// ipc.Conn* value), or silent: it never does, as a stopped process.
+	answer atomic.Int64
 	conns  chan uint64  // the handoff ids passed to it
 	passed atomic.Int64 // how many were passed to it
 }
 
+// silent is a fakeWorker's answer when it acknowledges nothing.
+const silent = -1
+
 // answering makes w acknowledge every connection passed from now on with
-// val (ipc.ConnTaken, ipc.ConnNoFDs...).
+// val (ipc.ConnTaken, ipc.ConnNoFDs...), or nothing (silent).
 func (w *fakeWorker) answering(val int64) { w.answer.Store(val) }
 
 func (w *fakeWorker) Pid() int { return w.pid }
@@ -196,7 +200,7 @@ func (w *fakeWorker) serve() {
 			case w.conns <- m.ID:
 			default:
 			}
-			if v, ok := w.answer.Load().(int64); ok {
+			if v := w.answer.Load(); v != silent {
 				w.end.Send(ipc.Msg{Kind: ipc.KindConnAck, ID: m.ID, Val: v}, -1)
 			}
 		case ipc.KindStatsRequest:
@@ -954,6 +958,94 @@ func TestOutOfDescriptors(t *testing.T) {
 	}
 	if n := spy.count("takes connections again"); n != 1 {
 		t.Errorf("%d log lines about worker 0 coming back, want 1:\n%s", n, strings.Join(spy.lines, "\n"))
+	}
+	h.shutdown()
+}
+
+// TestUnresponsiveWorker: a worker that leaves a passed connection
+// unacknowledged for ackLimit (stopped, wedged) is passed no more, shown
+// unresponsive, responsive again once it answers; and one that stays so
+// for UnresponsiveRestart is killed and restarted, what it never took
+// going to the others. (rr kept passing every other connection to a
+// stopped worker, and bench ps showed it online.)
+func TestUnresponsiveWorker(t *testing.T) {
+	h := newHarness(t, 2, Policy{})
+	h.m.o.UnresponsiveRestart = 30 * time.Second
+	ws := h.start()
+	ws[1].answering(ipc.ConnTaken) // worker 0 answers nothing: stopped
+	passed := func(w *fakeWorker, n int) []uint64 {
+		t.Helper()
+		var ids []uint64
+		for range n {
+			select {
+			case id := <-w.conns:
+				ids = append(ids, id)
+			case <-time.After(wait):
+				t.Fatalf("worker pid %d was passed %d connections, want %d", w.pid, len(ids), n)
+			}
+		}
+		return ids
+	}
+	// settle returns once the master has read every answer the workers
+	// sent so far: they answer in order, a status request last.
+	settle := func() { h.m.Status(context.Background()) }
+	h.m.dispatch(conn(t), nil)
+	first := passed(ws[0], 1)[0]
+	h.os.advance(ackLimit + time.Millisecond)
+	for range 4 {
+		h.m.dispatch(conn(t), nil)
+	}
+	passed(ws[1], 4)
+	settle()
+	if n := ws[0].passed.Load(); n != 1 {
+		t.Errorf("the worker that left a connection unacknowledged for %v was passed %d, want none more", ackLimit, n-1)
+	}
+	h.m.checkAcks(h.os.clock())
+	if e := h.next(EventUnresponsive); e.Slot != 0 || e.PID != ws[0].pid {
+		t.Errorf("%+v, want slot 0 unresponsive", e)
+	}
+	st, _ := h.m.Status(context.Background())
+	if st.Workers[0].State != StateUnresponsive || st.Workers[1].State != StateOnline {
+		t.Errorf("status %+v, want slot 0 unresponsive, slot 1 online", st.Workers)
+	}
+	// It answers: it is passed connections again.
+	ws[0].answering(ipc.ConnTaken)
+	ws[0].end.Send(ipc.Msg{Kind: ipc.KindConnAck, ID: first, Val: ipc.ConnTaken}, -1)
+	if e := h.next(EventResponsive); e.Slot != 0 {
+		t.Errorf("%+v, want slot 0 responsive", e)
+	}
+	h.m.dispatch(conn(t), nil)
+	h.m.dispatch(conn(t), nil)
+	passed(ws[0], 1)
+	passed(ws[1], 1)
+
+	// Stopped again, for good: after UnresponsiveRestart it is killed and
+	// restarted, and the connection it held goes to worker 1.
+	ws[0].answering(silent)
+	for held := false; !held; {
+		h.m.dispatch(conn(t), nil)
+		select {
+		case <-ws[0].conns:
+			held = true
+		case <-ws[1].conns:
+		case <-time.After(wait):
+			t.Fatal("a connection was passed to neither worker")
+		}
+	}
+	settle()
+	h.os.advance(ackLimit + time.Millisecond)
+	h.m.checkAcks(h.os.clock())
+	h.next(EventUnresponsive)
+	h.os.advance(h.m.o.UnresponsiveRestart)
+	h.m.checkAcks(h.os.clock())
+	if c := h.next(EventCrashed); c.Slot != 0 || c.PID != ws[0].pid || !ws[0].killed.Load() {
+		t.Errorf("%+v, want worker 0 killed", c)
+	}
+	passed(ws[1], 1) // what it held
+	w := h.spawned()
+	w.ready()
+	if o := h.next(EventOnline); o.Slot != 0 || o.PID != w.pid {
+		t.Errorf("%+v, want slot 0 back with pid %d", o, w.pid)
 	}
 	h.shutdown()
 }
