@@ -271,6 +271,9 @@ func (o Options) Check() error {
 	if err := o.Segment.check(); err != nil {
 		return err
 	}
+	if err := checkSchedule(o); err != nil {
+		return err
+	}
 	if conns := max(o.Connections, 0); o.Rate == nil && !o.Segment.Whole() && conns > 0 && conns < o.Segment.Count {
 		return fmt.Errorf("%d connections cannot be split into %d segments: a closed loop needs at least one per segment", conns, o.Segment.Count)
 	}
@@ -305,6 +308,29 @@ func (o Options) Check() error {
 		}
 	default:
 		return fmt.Errorf("unknown engine %q: want %s or %s", o.Engine, EngineFast, EngineVegeta)
+	}
+	return nil
+}
+
+// checkSchedule refuses an open loop that would send nothing, or without
+// end: a pacer whose rate is no positive number (vegeta's zero
+// ConstantPacer is an endless burst at one instant, a negative one sends
+// nothing), or whose first request is due after the duration (1/1h over
+// 1 s, a ramp from 1/s over 100 ms).
+func checkSchedule(o Options) error {
+	if o.Rate == nil {
+		return nil
+	}
+	if r := o.Rate.Rate(0); math.IsNaN(r) || math.IsInf(r, 0) || r < 0 {
+		return fmt.Errorf("rate %s: want a positive rate", rateName(o.Rate))
+	}
+	d := o.Duration
+	if d == 0 {
+		d = DefaultDuration
+	}
+	clock := hitClock{p: o.Rate, to: int64(d)}
+	if _, ok := clock.next(); !ok {
+		return fmt.Errorf("rate %s schedules no request within the duration %v: want a higher rate or a longer duration", rateName(o.Rate), d)
 	}
 	return nil
 }

@@ -5,6 +5,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	vegeta "github.com/tsenart/vegeta/v12/lib"
 )
 
 func TestParseRate(t *testing.T) {
@@ -74,6 +76,14 @@ func TestCheck(t *testing.T) {
 		{func(o *Options) { o.Pipeline = 2; o.URL = "https://h/" }, "fast engine"},
 		{func(o *Options) { o.Pipeline = 2; o.HTTP2 = true }, "fast engine"},
 		{func(o *Options) { o.Pipeline = 2; o.NoKeepAlive = true }, "keep-alive"},
+		// Issue 20, item 14: a schedule with no request in the duration,
+		// and a rate that is none (vegeta's zero ConstantPacer is an
+		// endless burst, a negative one stops at once).
+		{func(o *Options) { o.Rate, _ = ParseRate("1/1h", time.Second); o.Duration = time.Second }, "no request"},
+		{func(o *Options) { o.Rate, _ = ParseRate("sine:1:0:1h", time.Second); o.Duration = 500 * time.Millisecond }, "no request"},
+		{func(o *Options) { o.Rate = vegeta.LinearPacer{Slope: 10} }, "rate"}, // from 0/0
+		{func(o *Options) { o.Rate = vegeta.ConstantPacer{} }, "rate"},
+		{func(o *Options) { o.Rate = vegeta.ConstantPacer{Freq: -5, Per: time.Second} }, "rate"},
 	} {
 		o := ok
 		tc.mod(&o)

@@ -161,6 +161,8 @@ func TestAttackUsage(t *testing.T) {
 		{"attack", u, "--segment", "1/3", "-c", "2"},
 		{"attack", u, "--start-at", "tomorrow"},
 		{"attack", u, "--start-at", "2020-01-01T00:00:00Z"},
+		{"attack", u, "--rate", "1/1h", "-d", "1s"},           // no request within the duration
+		{"attack", u, "--rate", "sine:1:0:1h", "-d", "500ms"}, // the first is due at 1 s
 		{"report"},
 	} {
 		st, stdout, stderr := modeltest.RunToExit(t, bench(args...))
