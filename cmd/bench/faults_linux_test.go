@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -203,5 +204,38 @@ func TestPreforkUnresponsiveWorker(t *testing.T) {
 		if err := <-held; err != nil {
 			t.Errorf("a request passed to the stopped worker: %v, want it answered once the worker was restarted", err)
 		}
+	}
+}
+
+// TestPreforkDownStopsListening: with every slot errored, the server
+// stops listening, under every scheduler: a connect is refused at once (a
+// TCP health check fails) rather than accepted and reset, or left waiting;
+// bench reload starts a worker and it listens again on the same port.
+func TestPreforkDownStopsListening(t *testing.T) {
+	for _, sched := range []string{"rr", "os", "reuseport"} {
+		t.Run(sched, func(t *testing.T) {
+			s, sock := startPrefork(t, sched, 1, "--chaos", "--min-uptime", "1h", "--max-restarts", "1")
+			events := follow(t, sock)
+			crash(t, connOnSlot(t, s.URL, "0"), s.URL)
+			nextEvent(t, events, "worker 0 back", func(e prefork.Event) bool { return e.Kind == prefork.EventOnline && e.Restarts == 1 })
+			crash(t, connOnSlot(t, s.URL, "0"), s.URL)
+			nextEvent(t, events, "the server down", func(e prefork.Event) bool { return e.Kind == prefork.EventDown })
+			if c, err := net.Dial("tcp", s.Addr); !errors.Is(err, syscall.ECONNREFUSED) {
+				if c != nil {
+					c.Close()
+				}
+				t.Errorf("connect with every slot errored: %v, want connection refused", err)
+			}
+			benchOK(t, "reload", "--control", sock)
+			c := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{DisableKeepAlives: true}}
+			resp, err := c.Get(s.URL + "/")
+			if err != nil {
+				t.Fatalf("after bench reload: %v\n%s", err, s.Stderr())
+			}
+			resp.Body.Close()
+			if st := psJSON(t, sock); st.Workers[0].State != prefork.StateOnline {
+				t.Errorf("after bench reload: %+v", st.Workers[0])
+			}
+		})
 	}
 }

@@ -107,6 +107,12 @@ func (m *Master) acceptLoop(f *os.File, done <-chan struct{}) {
 			}
 			m.dispatch(h, nil)
 		case errGateClosed, unix.ECONNABORTED, unix.EINTR:
+		case unix.EINVAL:
+			if m.acceptOpen.Load() {
+				m.log.printf("ERROR: accept: %v", aerr)
+				return
+			}
+			// Not listening (pauseIfDownLocked): the gate holds the loop.
 		case unix.EMFILE, unix.ENFILE, unix.ENOBUFS, unix.ENOMEM:
 			if failed++; failed == 1 {
 				m.log.printf("accept: %v: the master is out of descriptors or memory (ulimit -n?); retrying every %v to %v, new connections wait in the accept queue", aerr, backoff, time.Second)
@@ -276,10 +282,11 @@ func (p *proc) available() bool { return !p.noFDs.Load() && !p.hung.Load() }
 // some worker in the rotation can take a connection, or while none serves
 // yet (a restart: what they accept is parked until it is ready).
 func (m *Master) gateLocked() {
+	m.pauseIfDownLocked()
 	rot := *m.rotationOrEmpty()
-	open := len(rot) == 0
+	open := !m.paused && len(rot) == 0
 	for _, p := range rot {
-		if p.available() {
+		if p.available() && !m.paused {
 			open = true
 			break
 		}

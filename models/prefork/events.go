@@ -26,6 +26,10 @@ const (
 	// (stopped, wedged): it is passed none until it answers.
 	EventUnresponsive EventKind = "unresponsive"
 	EventResponsive   EventKind = "responsive" // PID answers again, after EventUnresponsive
+	// No worker can serve (every slot errored): the server stopped
+	// listening, connections are refused. Slot is -1.
+	EventDown EventKind = "down"
+	EventUp   EventKind = "up" // it listens again, a worker starting (reload, scale); Slot is -1
 )
 
 // Event is one change in a master's workers, as `bench logs --events` and

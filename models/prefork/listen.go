@@ -4,15 +4,112 @@ package prefork
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net"
 	"os"
+	"strconv"
 	"syscall"
 
 	"golang.org/x/sys/unix"
 
 	"github.com/corebench/corebench/models"
 )
+
+// listenFixed is models.Listen with the port bound explicitly: for port 0
+// it listens on the free port it finds first. A socket whose port the
+// kernel picked gives it back when it stops listening (pauseLocked), and
+// could not have it again; one bound to its port keeps it.
+func listenFixed(addr string) (net.Listener, error) {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil || port != "0" {
+		return models.Listen(addr)
+	}
+	for {
+		probe, err := models.Listen(addr)
+		if err != nil {
+			return nil, err
+		}
+		fixed := net.JoinHostPort(host, strconv.Itoa(probe.Addr().(*net.TCPAddr).Port))
+		probe.Close()
+		ln, err := net.Listen("tcp", fixed)
+		if !errors.Is(err, syscall.EADDRINUSE) { // taken meanwhile: find another
+			if err != nil {
+				return nil, models.ListenError(fixed, err)
+			}
+			return ln, nil
+		}
+	}
+}
+
+// socketsLocked returns the listening sockets the master holds: rr's and
+// sticky's, os's shared one, reuseport's slot sockets and the orphans it
+// relays.
+func (m *Master) socketsLocked() []int {
+	var socks []int
+	for _, fd := range []int{m.lnSock, m.lnFD} {
+		if fd >= 0 {
+			socks = append(socks, fd)
+		}
+	}
+	for _, s := range m.slots {
+		if s.sock >= 0 {
+			socks = append(socks, s.sock)
+		}
+	}
+	for _, o := range m.orphans {
+		socks = append(socks, o.sock)
+	}
+	return socks
+}
+
+// pauseIfDownLocked stops listening once no worker can serve and none
+// will (every slot errored: the crash budget is spent), so that a client
+// or a health check is refused at once rather than accepted and reset, or
+// left waiting on a port nothing serves; the parked connections are
+// closed. The sockets keep their ports (shutdown, not close), and
+// resumeLocked listens again when a reload or scale starts a worker.
+func (m *Master) pauseIfDownLocked() {
+	if m.paused || !m.running || m.stopping || m.anyComingLocked() {
+		return
+	}
+	m.paused = true
+	m.acceptOpen.Store(false)
+	for _, fd := range m.socketsLocked() {
+		unix.Shutdown(fd, unix.SHUT_RD) // connect is refused; what was queued is reset
+	}
+	for _, h := range m.unparkLocked() {
+		closeFD(h.fd)
+	}
+	m.log.printf("ERROR: no worker can serve (every slot is errored): stopped listening on %s; connections are refused until bench reload or bench scale starts a worker", m.addr)
+	m.emitLocked(Event{Kind: EventDown, Slot: -1})
+}
+
+// resumeLocked listens again, before a worker starts, if the server had
+// stopped (pauseIfDownLocked).
+func (m *Master) resumeLocked() {
+	if !m.paused || m.stopping {
+		return
+	}
+	m.paused = false
+	for _, fd := range m.socketsLocked() {
+		if err := unix.Listen(fd, listenBacklog); err != nil {
+			m.log.printf("ERROR: listening again on %s: %v", m.addr, err)
+		}
+	}
+	m.log.printf("listening again on %s: a worker is starting", m.addr)
+	m.emitLocked(Event{Kind: EventUp, Slot: -1})
+	// No worker serves yet: what is accepted is parked until one does.
+	// (Not gateLocked: until the caller's worker is spawned, no slot is
+	// coming, and it would stop listening again.)
+	m.acceptOpen.Store(true)
+	close(m.acceptWake)
+	m.acceptWake = make(chan struct{})
+}
+
+// listenBacklog is the accept queue asked for when listening again; the
+// kernel caps it at net.core.somaxconn, as Go's own listen does.
+const listenBacklog = 4096
 
 func reusePortControl(_, _ string, c syscall.RawConn) error {
 	var serr error

@@ -51,6 +51,8 @@ type Master struct {
 
 	addr    string   // where the server listens, host:port
 	ln      *os.File // rr, sticky: the master's listening socket, non-blocking, polled by the runtime
+	lnSock  int      // rr, sticky: ln's descriptor; -1 otherwise
+	paused  bool     // not listening: no worker can serve (pauseIfDownLocked); under mu
 	lnFD    int      // os: the listening socket workers inherit; -1 otherwise
 	reserve *os.File // reuseport: holds the port
 	accepts sync.WaitGroup
@@ -93,7 +95,7 @@ func New(o Options) (*Master, error) {
 
 // newMaster returns a master of validated options whose workers e starts.
 func newMaster(o Options, log *logSink, e env) *Master {
-	m := &Master{o: o, log: log, env: e, events: newEventBus(), procs: map[*proc]struct{}{}, changed: make(chan struct{}), lnFD: -1,
+	m := &Master{o: o, log: log, env: e, events: newEventBus(), procs: map[*proc]struct{}{}, changed: make(chan struct{}), lnFD: -1, lnSock: -1,
 		acceptWake: make(chan struct{}), quit: make(chan struct{})}
 	m.acceptOpen.Store(true)
 	return m
@@ -160,7 +162,7 @@ func (m *Master) Addr() string { return m.addr }
 func (m *Master) listen() error {
 	switch m.o.Sched {
 	case models.SchedRR, models.SchedSticky:
-		ln, err := models.Listen(m.o.Addr)
+		ln, err := listenFixed(m.o.Addr)
 		if err != nil {
 			return err
 		}
@@ -173,9 +175,9 @@ func (m *Master) listen() error {
 		if err != nil {
 			return fmt.Errorf("listener fd: %w", err)
 		}
-		m.ln = os.NewFile(uintptr(fd), "listener")
+		m.ln, m.lnSock = os.NewFile(uintptr(fd), "listener"), fd
 	case models.SchedOS:
-		ln, err := models.Listen(m.o.Addr)
+		ln, err := listenFixed(m.o.Addr)
 		if err != nil {
 			return err
 		}

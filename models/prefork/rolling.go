@@ -78,6 +78,7 @@ func (m *Master) replace(ctx context.Context, idx []int, progress func(string)) 
 			}
 		}
 		if err := m.startLocked(s, swapping); err != nil {
+			m.rebuildLocked() // it may have listened again for nothing
 			m.mu.Unlock()
 			return fmt.Errorf("worker %d: %w", s.index, err)
 		}
@@ -260,6 +261,7 @@ func (m *Master) addSlot(i int) (*slot, error) {
 	if m.o.Sched == models.SchedReusePort {
 		s.sock = m.reclaimLocked()
 	}
+	m.resumeLocked()
 	spec := m.specLocked(s)
 	m.slots = append(m.slots, s)
 	m.mu.Unlock()
@@ -278,6 +280,7 @@ func (m *Master) addSlot(i int) (*slot, error) {
 	} else {
 		m.adoptLocked(s) // a reclaimed socket goes back to the relay
 	}
+	m.rebuildLocked()
 	m.mu.Unlock()
 	if err != nil {
 		return nil, fmt.Errorf("start worker %d: %w", i, err)

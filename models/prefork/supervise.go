@@ -223,6 +223,7 @@ func (m *Master) cpusFor(i int) []int {
 // becomes s.cur while the worker it replaces, now s.prev, keeps serving
 // until the replacement is ready.
 func (m *Master) startLocked(s *slot, replace bool) error {
+	m.resumeLocked()
 	op, ch, err := m.env.spawn(m.specLocked(s))
 	if err != nil {
 		return fmt.Errorf("start worker %d: %w", s.index, err)
@@ -365,6 +366,7 @@ func (m *Master) crashedLocked(s *slot, uptime time.Duration) {
 			s.state = StateErrored
 			m.adoptLocked(s)
 			m.emitLocked(Event{Kind: EventErrored, Slot: s.index, Restarts: s.restarts})
+			m.rebuildLocked()
 			m.notifyLocked()
 		}
 	}

@@ -7,10 +7,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -1046,6 +1048,61 @@ func TestUnresponsiveWorker(t *testing.T) {
 	w.ready()
 	if o := h.next(EventOnline); o.Slot != 0 || o.PID != w.pid {
 		t.Errorf("%+v, want slot 0 back with pid %d", o, w.pid)
+	}
+	h.shutdown()
+}
+
+// TestDownStopsListening: once every slot is errored, the server stops
+// listening, so a connect (a TCP health check) is refused instead of
+// accepted and reset or left waiting; a reload listens again, on the same
+// port, before its worker starts. (The port accepted and reset every
+// connection while nothing could serve.)
+func TestDownStopsListening(t *testing.T) {
+	h := newHarness(t, 1, Policy{MinUptime: time.Second, MaxRestarts: 1})
+	ln, err := listenFixed("127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.m.o.Sched, h.m.addr = models.SchedOS, ln.Addr().String()
+	if h.m.lnFD, err = dupFD(ln.(*net.TCPListener)); err != nil {
+		t.Fatal(err)
+	}
+	ln.Close()
+	defer closeFD(h.m.lnFD)
+	dial := func() error {
+		c, err := net.DialTimeout("tcp", h.m.addr, wait)
+		if err == nil {
+			c.Close()
+		}
+		return err
+	}
+	ws := h.start()
+	if err := dial(); err != nil {
+		t.Fatalf("serving: %v", err)
+	}
+	ws[0].die(errors.New("exit status 1"))
+	h.next(EventRestarting)
+	h.timer().fire()
+	w := h.spawned()
+	w.ready()
+	h.next(EventOnline)
+	w.die(errors.New("exit status 1"))
+	h.next(EventErrored)
+	if e := h.next(EventDown); e.Slot != -1 {
+		t.Errorf("%+v", e)
+	}
+	if err := dial(); !errors.Is(err, syscall.ECONNREFUSED) {
+		t.Errorf("connect with every slot errored: %v, want connection refused", err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- h.m.Reload(context.Background(), 1, func(string) {}) }()
+	h.next(EventUp)
+	if err := dial(); err != nil {
+		t.Errorf("connect once a worker starts again: %v", err)
+	}
+	h.spawned().ready()
+	if err := <-done; err != nil {
+		t.Fatal(err)
 	}
 	h.shutdown()
 }
