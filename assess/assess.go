@@ -17,6 +17,7 @@ import (
 	"fmt"
 
 	"github.com/corebench/corebench/results"
+	"github.com/corebench/corebench/stats"
 	"github.com/corebench/corebench/variant"
 )
 
@@ -185,10 +186,10 @@ func MeasuresOf(c *results.Case, p results.Placement) Measures {
 		}
 	}
 	if len(busy) > 0 {
-		m.CPUBusy = results.SpreadOf(busy).Median
+		m.CPUBusy = stats.SpreadOf(busy).Median
 	}
 	if len(late) > 0 {
-		m.ConnBusy = results.SpreadOf(late).Median
+		m.ConnBusy = stats.SpreadOf(late).Median
 	}
 	return m
 }
@@ -217,7 +218,7 @@ func Case(c *results.Case, p results.Placement, e results.Env) {
 		return
 	}
 	if c.Summary.ServerCores.N == 0 {
-		c.SummarizeCores() // a summary written before they were
+		stats.SummarizeCores(c) // a summary written before they were
 	}
 	if c.Summary.LimitedBy == "" {
 		c.Summary.LimitedBy, c.Summary.LimitedWhy = LimitOf(MeasuresOf(c, p))

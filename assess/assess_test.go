@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/corebench/corebench/results"
+	"github.com/corebench/corebench/stats"
 )
 
 // closedIdle is a closed-loop case where nothing ran out: every test
@@ -75,7 +76,7 @@ func TestMeasuresOfOldCase(t *testing.T) {
 	}
 	c := results.Case{Model: "singlecore", Workers: 1, Workload: "hello", Mode: results.ModeClosed,
 		Repeats: []results.Repeat{rep(2.55, []float64{0.97, 0.6}), rep(2.4, []float64{0.99, 0.6})}}
-	c.Summarize()
+	stats.Summarize(&c)
 	p := results.Placement{ServerCPUs: []int{0, 1}, LoadgenCPUs: []int{0, 1}, Shared: true}
 	m := MeasuresOf(&c, p)
 	if m.Allotted != 1 || m.MasterCores != -1 || m.CPUBusy != 0.98 || m.ServerCores != (2.55+2.4)/2/3 {
@@ -138,9 +139,9 @@ func TestRunDerivesLimit(t *testing.T) {
 	}
 	c := results.Case{ID: "singlecore/hello/closed-c100/w1", Sweep: "models", Model: "singlecore", Workers: 1, Workload: "hello", Path: "/", Mode: "closed", Connections: 100, KeepAlive: true}
 	for _, rps := range []float64{900, 1100, 1000} {
-		c.Repeats = append(c.Repeats, results.Repeat{Load: results.Summary{Requests: int64(rps), RPS: rps, DurationS: 1, Latency: results.LatencyOf(&h), Histogram: &h, PerWorker: map[string]int64{"0": int64(rps)}, Fairness: 1}, ServerCPU: rps * 20e-6})
+		c.Repeats = append(c.Repeats, results.Repeat{Load: results.Summary{Requests: int64(rps), RPS: rps, DurationS: 1, Latency: stats.LatencyOf(&h), Histogram: &h, PerWorker: map[string]int64{"0": int64(rps)}, Fairness: 1}, ServerCPU: rps * 20e-6})
 	}
-	c.Summarize()
+	stats.Summarize(&c)
 	r := &results.Run{ID: "test", Started: time.Date(2026, 11, 22, 0, 0, 0, 0, time.UTC), Complete: true, Cases: []results.Case{c, c}}
 	r.Cases[1].ID = "recorded"
 	s := *r.Cases[1].Summary

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/corebench/corebench/results"
+	"github.com/corebench/corebench/stats"
 )
 
 // aggregator folds records into totals, the latency histogram and the
@@ -285,7 +286,7 @@ func (a *aggregator) finish(s *results.Summary, dur int64) {
 	}
 	h := a.hist
 	s.Histogram = &h
-	s.Latency = results.LatencyOf(&h)
+	s.Latency = stats.LatencyOf(&h)
 
 	s.PerWorker = map[string]int64{}
 	for w, n := range a.workers {
@@ -296,7 +297,7 @@ func (a *aggregator) finish(s *results.Summary, dur int64) {
 	for w, n := range a.workersSparse {
 		s.PerWorker[results.WorkerKey(int(w))] = n
 	}
-	s.Fairness = results.Jain(s.PerWorker, s.Workers) // over max(Workers, slots seen)
+	s.Fairness = stats.Jain(s.PerWorker, s.Workers) // over max(Workers, slots seen)
 
 	if a.open {
 		s.Late = results.Late{Count: a.lateN, Threshold: results.Ms(time.Duration(a.lateThreshold))}
@@ -319,7 +320,7 @@ func (a *aggregator) finish(s *results.Summary, dur int64) {
 		a.series[i].RPS = float64(a.series[i].Requests-a.series[i].Errors) / (float64(w) / 1e9)
 	}
 	s.TimeSeries = a.series
-	s.PerSecond, s.BytesPerSec = results.PerSecond(a.series, time.Duration(a.interval), time.Duration(dur))
+	s.PerSecond, s.BytesPerSec = stats.PerSecond(a.series, time.Duration(a.interval), time.Duration(dur))
 }
 
 // saturation applies the rule: the generator was the bottleneck when it

@@ -22,6 +22,7 @@ import (
 	vegeta "github.com/tsenart/vegeta/v12/lib"
 
 	"github.com/corebench/corebench/results"
+	"github.com/corebench/corebench/stats"
 )
 
 var engines = []string{EngineFast, EngineVegeta}
@@ -163,7 +164,7 @@ func TestPerWorker(t *testing.T) {
 	if fmt.Sprint(counts) != fmt.Sprint(s.PerWorker) {
 		t.Fatalf("per worker %v, server %v", s.PerWorker, counts)
 	}
-	if want := results.Jain(counts, 2); s.Fairness != want || want > 0.9 {
+	if want := stats.Jain(counts, 2); s.Fairness != want || want > 0.9 {
 		t.Errorf("fairness %.3f, want %.3f (3:1 split)", s.Fairness, want)
 	}
 }

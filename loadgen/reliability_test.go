@@ -20,6 +20,7 @@ import (
 	vegeta "github.com/tsenart/vegeta/v12/lib"
 
 	"github.com/corebench/corebench/results"
+	"github.com/corebench/corebench/stats"
 )
 
 // Tests of issue 20: what an attack's figures say when the server stops
@@ -124,7 +125,7 @@ func TestWaitApart(t *testing.T) {
 			}
 			checkWait(t, s, w, d)
 			// bench report of the summary alone says the same.
-			m, err := results.Merge([]results.Part{{Host: "a", Summary: s}})
+			m, err := stats.Merge([]stats.Part{{Host: "a", Summary: s}})
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -13,6 +13,7 @@ import (
 	vegeta "github.com/tsenart/vegeta/v12/lib"
 
 	"github.com/corebench/corebench/results"
+	"github.com/corebench/corebench/stats"
 )
 
 // Tests of figures checked against a server whose right answer is known,
@@ -274,7 +275,7 @@ func TestPerSecondSamples(t *testing.T) {
 		for i := range series {
 			series[i].Requests = 10
 		}
-		st, _ := results.PerSecond(series, time.Duration(iv), c.dur)
+		st, _ := stats.PerSecond(series, time.Duration(iv), c.dur)
 		if st.N != c.want || math.Abs(st.Min-100) > 1e-9 || math.Abs(st.Max-100) > 1e-9 {
 			t.Errorf("%v: %d samples from %.3f to %.3f, want %d of 100/s", c.dur, st.N, st.Min, st.Max, c.want)
 		}

@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/corebench/corebench/results"
+	"github.com/corebench/corebench/stats"
 )
 
 // TestWorkersLine: every worker the server runs is listed, an idle one at
@@ -22,7 +23,7 @@ func TestWorkersLine(t *testing.T) {
 		{1, map[string]int64{"1": 4}, "1 worker answered, slots beyond the 1 worker the server was said to run; fairness 1.000 (Jain over 1; 1 = even):  #1 100.0%"},
 	} {
 		s := &results.Summary{Workers: c.workers, PerWorker: c.per}
-		s.Fairness = results.Jain(c.per, c.workers)
+		s.Fairness = stats.Jain(c.per, c.workers)
 		if got := workersLine(s); got != c.want {
 			t.Errorf("workers %d, %v:\n got %q\nwant %q", c.workers, c.per, got, c.want)
 		}

@@ -3,6 +3,8 @@ package report
 import (
 	"strings"
 	"testing"
+
+	"github.com/corebench/corebench/stats"
 )
 
 // TestLowerBoundsInTables: a case whose repeats had timed-out or unsent
@@ -13,7 +15,7 @@ func TestLowerBoundsInTables(t *testing.T) {
 	for i := range c.Repeats {
 		c.Repeats[i].Load.Latency.LowerBounds = []string{"p999", "max", "mean"}
 	}
-	c.Summarize()
+	stats.Summarize(&c)
 	md := renderMarkdown(t, smallRun("bounds", c))
 	if !strings.Contains(md, "| ≥") || !strings.Contains(md, "≥ marks a lower bound") {
 		t.Errorf("no lower bound marked in the report:\n%s", md)

@@ -111,7 +111,7 @@ func Compare(a, b *results.Run, alpha float64) *Comparison {
 func change(a, b *results.Case, metric func(results.Repeat) float64, alpha float64) Change {
 	xa, xb := repeatValues(a, metric), repeatValues(b, metric)
 	ch := Change{
-		A: results.SpreadOf(xa).Median, B: results.SpreadOf(xb).Median,
+		A: stats.SpreadOf(xa).Median, B: stats.SpreadOf(xb).Median,
 		NA: len(xa), NB: len(xb),
 		Test: stats.MannWhitneyU(xa, xb),
 	}

@@ -27,11 +27,11 @@ func smallCase(id string, sweep results.Sweep, model, workload string, workers, 
 		}
 		c.Repeats = append(c.Repeats, results.Repeat{
 			Load: results.Summary{Requests: int64(x * 10), RPS: x, Latency: results.Latency{P50: 300 / x, P99: 1000 / x, P999: 1500 / x, Max: 2000 / x},
-				Histogram: &h, PerWorker: per, Workers: workers, Fairness: results.Jain(per, workers)},
+				Histogram: &h, PerWorker: per, Workers: workers, Fairness: stats.Jain(per, workers)},
 			ServerCPU: x * 10 * 50e-6,
 		})
 	}
-	c.Summarize()
+	stats.Summarize(&c)
 	return c
 }
 

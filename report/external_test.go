@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/corebench/corebench/results"
+	"github.com/corebench/corebench/stats"
 )
 
 // TestExternalServer: a server the report does not know by name (bench
@@ -25,7 +26,7 @@ func TestExternalServer(t *testing.T) {
 	for i := range quiet.Repeats {
 		quiet.Repeats[i].Load.PerWorker, quiet.Repeats[i].Load.Workers, quiet.Repeats[i].Load.Fairness = nil, 0, 0
 	}
-	quiet.Summarize()
+	stats.Summarize(&quiet)
 	run.Cases = append(run.Cases, quiet)
 	run.Servers = []results.Server{{Name: "node-rr", Command: "node server.js --port {port} --workers {workers}"}, {Name: "py", Command: "python3 server.py --port {port}"}}
 

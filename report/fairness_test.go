@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/corebench/corebench/results"
+	"github.com/corebench/corebench/stats"
 )
 
 // perWorkerCase is a prefork case of two repeats with these merged
@@ -24,9 +25,9 @@ func perWorkerCase(model string, workers int, per map[string]int64) results.Case
 		var h results.Histogram
 		h.Record(1e6)
 		c.Repeats = append(c.Repeats, results.Repeat{Load: results.Summary{Requests: n, RPS: float64(n) / 10,
-			Histogram: &h, PerWorker: half, Workers: workers, Fairness: results.Jain(half, workers)}})
+			Histogram: &h, PerWorker: half, Workers: workers, Fairness: stats.Jain(half, workers)}})
 	}
-	c.Summarize()
+	stats.Summarize(&c)
 	return c
 }
 

@@ -13,6 +13,7 @@ import (
 
 	"github.com/corebench/corebench/assess"
 	"github.com/corebench/corebench/results"
+	"github.com/corebench/corebench/stats"
 )
 
 // The golden fixture testdata/results.json is a simulated `bench run
@@ -218,7 +219,7 @@ func (s *sim) closed(sweep results.Sweep, m simModel, wl string, conns, w int, k
 		meanMs := float64(conns) / x * 1000
 		c.Repeats = append(c.Repeats, s.repeat(m, wl, "closed", conns, "", keepAlive, w, x, 0.85*meanMs, m.tail, inc.failed, saturated, inc))
 	}
-	c.Summarize()
+	stats.Summarize(&c)
 	s.run.Cases = append(s.run.Cases, c)
 }
 
@@ -246,7 +247,7 @@ func (s *sim) open(m simModel, wl string, rate float64, w int) {
 		}
 		c.Repeats = append(c.Repeats, s.repeat(m, wl, "open", 512, fmt.Sprintf("%.0f/s", rate), true, w, x, medMs, tail, errShare, inc.saturated && r == 1, inc))
 	}
-	c.Summarize()
+	stats.Summarize(&c)
 	s.run.Cases = append(s.run.Cases, c)
 }
 
@@ -320,8 +321,8 @@ func (s *sim) repeat(m simModel, wl string, mode results.Mode, conns int, rate s
 		Engine: "fast", Target: "http://127.0.0.1:41873" + map[string]string{"hello": "/", "cpu": "/cpu"}[wl], Method: "GET",
 		Mode: mode, Connections: conns, Rate: rate, KeepAlive: keepAlive, Start: st, DurationS: dur,
 		Requests: requests, Errors: errs, ErrorKinds: kinds, StatusCodes: map[string]int64{"200": requests - errs},
-		RPS: float64(requests-errs) / dur, RPSAll: float64(requests) / dur, Latency: results.LatencyOf(h), Histogram: h,
-		PerWorker: per, Workers: workers, Fairness: results.Jain(per, workers), Late: late,
+		RPS: float64(requests-errs) / dur, RPSAll: float64(requests) / dur, Latency: stats.LatencyOf(h), Histogram: h,
+		PerWorker: per, Workers: workers, Fairness: stats.Jain(per, workers), Late: late,
 		LoadgenCPU: round3(cores * dur), LoadgenCores: round3(cores), CoresAllowed: 2, Saturated: saturated, SaturatedWhy: why,
 		ConnectionsOpened: int64(conns),
 	}

@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/corebench/corebench/results"
+	"github.com/corebench/corebench/stats"
 )
 
 // withFailures makes share of every repeat's requests failures (RPS,
@@ -15,7 +16,7 @@ func withFailures(c results.Case, share float64) results.Case {
 		l := &c.Repeats[i].Load
 		l.Errors = int64(share * float64(l.Requests))
 	}
-	c.Summarize()
+	stats.Summarize(&c)
 	return c
 }
 
@@ -24,7 +25,7 @@ func withFailures(c results.Case, share float64) results.Case {
 func saturated(c results.Case) results.Case {
 	l := &c.Repeats[len(c.Repeats)-1].Load
 	l.Saturated, l.SaturatedWhy = true, "the generator used 1.98 of its 2 cores"
-	c.Summarize()
+	stats.Summarize(&c)
 	return c
 }
 

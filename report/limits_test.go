@@ -6,6 +6,7 @@ import (
 
 	"github.com/corebench/corebench/assess"
 	"github.com/corebench/corebench/results"
+	"github.com/corebench/corebench/stats"
 )
 
 // TestRenderLimitsAndNoise: every case table has a "limited by" column,
@@ -24,7 +25,7 @@ func TestRenderLimitsAndNoise(t *testing.T) {
 	noisy := &run.Cases[1]
 	noisy.Repeats[0].OtherCPU, noisy.Repeats[0].WallS = f(1.5), 10
 	noisy.Repeats[1].OtherCPU, noisy.Repeats[1].WallS = f(0.1), 10
-	noisy.Summarize()
+	stats.Summarize(noisy)
 	run.Cases[0].Summary.LimitedBy = results.LimitServer
 	noisy.Summary.LimitedBy = results.LimitConnections
 	assess.Run(run) // the noise; the limits set above stay

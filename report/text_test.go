@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/corebench/corebench/results"
+	"github.com/corebench/corebench/stats"
 )
 
 // TestTextGolden: the attack table and the scenario summary print what
@@ -76,8 +77,8 @@ func attackFixtures() map[string]*results.Summary {
 		PerWorker: map[string]int64{"0": 617000, "1": 617567}, Workers: 2,
 		LoadgenCPU: 9.87, LoadgenCores: 0.987, CoresAllowed: 1, LoadgenCPUs: []int{1}, MachineCPU: []float64{0.98, 0.99}}
 	closed.Histogram = hist(lat, nil)
-	closed.Latency = results.LatencyOf(closed.Histogram)
-	closed.Fairness = results.Jain(closed.PerWorker, 2)
+	closed.Latency = stats.LatencyOf(closed.Histogram)
+	closed.Fairness = stats.Jain(closed.PerWorker, 2)
 
 	open := &results.Summary{Engine: "vegeta", Target: "http://127.0.0.1:8080/io?ms=5", Method: "POST", Mode: "open", Connections: 16,
 		Rate: "5000/s", ConnectionsOpened: 212, DurationS: 3.51, Interrupted: true, Requests: 17500, Errors: 420,
@@ -91,12 +92,12 @@ func attackFixtures() map[string]*results.Summary {
 		Late:       results.Late{Count: 2345, Share: 0.134, MeanMs: 12.5, MaxMs: 1499.9, Threshold: 1, ConnBusy: 2000},
 		LoadgenCPU: 3.9, LoadgenCores: 1.11, CoresAllowed: 2, Saturated: true, SaturatedWhy: "the generator used 1.11 of its 2 CPUs"}
 	open.Histogram = hist(lat[:500], []float64{1000, 1000, 1000, 1000, 1000, 1000, 1000, 1000, 1000, 1000})
-	open.Latency = results.LatencyOf(open.Histogram)
-	open.Fairness = results.Jain(open.PerWorker, 2)
+	open.Latency = stats.LatencyOf(open.Histogram)
+	open.Fairness = stats.Jain(open.PerWorker, 2)
 
 	merged := &results.Summary{Engine: "merged", Target: "http://10.0.0.2:8080/", Method: "GET", Mode: "closed", DurationS: 20,
 		Requests: 0, PerWorker: map[string]int64{"0": 3, "1": 1}}
-	merged.Fairness = results.Jain(merged.PerWorker, 0)
+	merged.Fairness = stats.Jain(merged.PerWorker, 0)
 
 	openOK := &results.Summary{Engine: "fast", Target: "http://127.0.0.1:8080/", Method: "GET", Mode: "open", Connections: 4,
 		Rate: "linear 1000->20000/s", ConnectionsOpened: 4, DurationS: 2, KeepAlive: true, Requests: 21000,
@@ -108,8 +109,8 @@ func attackFixtures() map[string]*results.Summary {
 		openOK.PerWorker[results.WorkerKey(i)] = 1050
 	}
 	openOK.Histogram = hist(lat[:100], nil)
-	openOK.Latency = results.LatencyOf(openOK.Histogram)
-	openOK.Fairness = results.Jain(openOK.PerWorker, 40)
+	openOK.Latency = stats.LatencyOf(openOK.Histogram)
+	openOK.Fairness = stats.Jain(openOK.PerWorker, 40)
 	return map[string]*results.Summary{"closed": closed, "open": open, "merged": merged, "open-ok": openOK}
 }
 

@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"math"
 	"math/rand/v2"
-	"reflect"
 	"slices"
 	"strings"
 	"testing"
@@ -137,37 +136,9 @@ func TestEmptyHistogram(t *testing.T) {
 	if h.Quantile(0.5) != 0 || h.Mean() != 0 || h.Stdev() != 0 || h.Count() != 0 {
 		t.Error("empty histogram reports values")
 	}
-	if l := LatencyOf(&h); !reflect.DeepEqual(l, Latency{}) {
-		t.Errorf("LatencyOf(empty) = %+v", l)
-	}
 	b, _ := json.Marshal(&h)
 	if !strings.Contains(string(b), `"buckets":[]`) {
 		t.Errorf("empty histogram encodes as %s", b)
-	}
-}
-
-func TestJain(t *testing.T) {
-	for _, tt := range []struct {
-		counts map[string]int64
-		n      int
-		want   float64
-	}{
-		{map[string]int64{"0": 25, "1": 25, "2": 25, "3": 25}, 4, 1},
-		{map[string]int64{"0": 100}, 4, 0.25},
-		{map[string]int64{"0": 50, "1": 50}, 4, 0.5},
-		{map[string]int64{"0": 7}, 1, 1},
-		{nil, 0, 1},
-	} {
-		if got := Jain(tt.counts, tt.n); math.Abs(got-tt.want) > 1e-9 {
-			t.Errorf("Jain(%v, %d) = %v, want %v", tt.counts, tt.n, got, tt.want)
-		}
-	}
-}
-
-func TestStatsOf(t *testing.T) {
-	s := StatsOf([]float64{4, 1, 3, 2})
-	if s.Min != 1 || s.Max != 4 || s.Median != 2.5 || s.Mean != 2.5 || s.N != 4 || math.Abs(s.Stdev-math.Sqrt(1.25)) > 1e-12 {
-		t.Errorf("StatsOf = %+v", s)
 	}
 }
 
@@ -202,7 +173,8 @@ func TestStdevKeepsPrecision(t *testing.T) {
 }
 
 // TestLowerBounds: values recorded as lower bounds (timeouts) make the
-// quantiles that can reach them lower bounds, and only those.
+// quantiles that can reach them lower bounds, and only those, and a
+// merge keeps them (stats' TestLatencyLowerBounds names them).
 func TestLowerBounds(t *testing.T) {
 	var h Histogram
 	for range 990 {
@@ -211,20 +183,12 @@ func TestLowerBounds(t *testing.T) {
 	for range 10 {
 		h.RecordBound(int64(100 * time.Millisecond))
 	}
-	l := LatencyOf(&h)
-	for _, f := range []string{"p999", "max", "mean"} {
-		if !l.IsLowerBound(f) {
-			t.Errorf("%s not a lower bound: %v", f, l.LowerBounds)
-		}
-	}
-	for _, f := range []string{"min", "p50", "p90", "p99"} {
-		if l.IsLowerBound(f) {
-			t.Errorf("%s marked a lower bound: %v", f, l.LowerBounds)
-		}
+	if !h.LowerBound(0.999) || h.LowerBound(0.99) || h.LowerBound(0.5) {
+		t.Errorf("lower bounds at p999 %v, p99 %v, p50 %v: want p999 alone", h.LowerBound(0.999), h.LowerBound(0.99), h.LowerBound(0.5))
 	}
 	var m Histogram
 	m.Merge(&h)
-	if m.Bounded() != 10 || !LatencyOf(&m).IsLowerBound("p999") {
+	if m.Bounded() != 10 || !m.LowerBound(0.999) {
 		t.Errorf("a merge lost the bounds: %d", m.Bounded())
 	}
 }

@@ -1,15 +1,12 @@
 package results
 
 import (
-	"cmp"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
-	"slices"
-	"sort"
 	"strings"
 	"syscall"
 	"time"
@@ -148,7 +145,7 @@ type Case struct {
 	// in; empty for a built-in model.
 	Command string   `json:"command,omitempty"`
 	Repeats []Repeat `json:"repeats"`
-	// Summary is computed from Repeats by Summarize; nil when no repeat
+	// Summary is computed from Repeats by stats.Summarize; nil when no repeat
 	// measured anything.
 	Summary *CaseSummary `json:"summary,omitempty"`
 	Error   string       `json:"error,omitempty"` // why the case failed, if it did
@@ -234,102 +231,12 @@ type CaseSummary struct {
 	Histogram   *Histogram `json:"histogram"`
 }
 
-// SpreadOf returns the median, min and max of xs.
-func SpreadOf(xs []float64) Spread {
-	if len(xs) == 0 {
-		return Spread{}
-	}
-	s := append([]float64(nil), xs...)
-	sort.Float64s(s)
-	return Spread{Median: Median(s), Min: s[0], Max: s[len(s)-1], N: len(s)}
-}
-
-// Summarize computes c.Summary from the repeats that measured something.
-func (c *Case) Summarize() {
-	var rps, p50, p90, p99, p999, mx, cpu, rss, cores []float64
-	sum := &CaseSummary{PerWorker: map[string]int64{}, Histogram: &Histogram{}}
-	for _, r := range c.Repeats {
-		l := r.Load
-		if l.Requests == 0 && l.Errors == 0 {
-			continue
-		}
-		rps = append(rps, l.RPS)
-		p50, p90, p99 = append(p50, l.Latency.P50), append(p90, l.Latency.P90), append(p99, l.Latency.P99)
-		p999, mx = append(p999, l.Latency.P999), append(mx, l.Latency.Max)
-		if l.Requests > 0 && r.ServerCPU > 0 {
-			cpu = append(cpu, r.ServerCPU*1e6/float64(l.Requests))
-		}
-		if r.ServerRSS > 0 {
-			rss = append(rss, float64(r.ServerRSS)/(1<<20))
-		}
-		cores = append(cores, l.LoadgenCores)
-		sum.Workers = max(sum.Workers, l.Workers)
-		sum.Requests += l.Requests
-		sum.Errors += l.Errors
-		sum.Unsent += l.Unsent
-		sum.Late += l.Late.Count
-		sum.Saturated = sum.Saturated || l.Saturated
-		for k, v := range l.PerWorker {
-			sum.PerWorker[k] += v
-		}
-		for _, b := range l.Latency.LowerBounds {
-			if !slices.Contains(sum.LowerBounds, b) {
-				sum.LowerBounds = append(sum.LowerBounds, b)
-			}
-		}
-		sum.Histogram.Merge(l.Histogram)
-	}
-	if len(rps) == 0 {
-		c.Summary = nil
-		return
-	}
-	sum.RPS, sum.P50, sum.P90, sum.P99 = SpreadOf(rps), SpreadOf(p50), SpreadOf(p90), SpreadOf(p99)
-	sum.P999, sum.Max = SpreadOf(p999), SpreadOf(mx)
-	sum.ServerCPUPerReq, sum.ServerRSSMB = SpreadOf(cpu), SpreadOf(rss)
-	sum.LoadgenCores = SpreadOf(cores)
-	c.Summary = sum
-	c.SummarizeCores()
-	sum.Fairness = Jain(sum.PerWorker, sum.Workers)
-	if sum.Requests > 0 {
-		sum.FailedShare = float64(sum.Errors) / float64(sum.Requests)
-	}
-}
-
-// SummarizeCores sets the summary's CPU seconds per second of wall time
-// from the repeats that measured something.
-func (c *Case) SummarizeCores() {
-	var server, master, other, steal []float64
-	for _, r := range c.Repeats {
-		l := r.Load
-		wall := cmp.Or(r.WallS, l.DurationS)
-		if l.Requests == 0 && l.Errors == 0 || wall <= 0 {
-			continue
-		}
-		server = append(server, r.ServerCPU/wall)
-		for _, f := range []struct {
-			v  *float64
-			to *[]float64
-		}{{r.MasterCPU, &master}, {r.OtherCPU, &other}, {r.StealCPU, &steal}} {
-			if f.v != nil {
-				*f.to = append(*f.to, *f.v/wall)
-			}
-		}
-	}
-	s := c.Summary
-	s.ServerCores, s.MasterCores = SpreadOf(server), SpreadOf(master)
-	s.OtherCores, s.StealCores = SpreadOf(other), SpreadOf(steal)
-}
-
-// Save writes the run as dir/results.json, creating dir, with the steal
-// its repeats met in Env.Virtualization (RunSteal) where that is recorded.
+// Save writes the run as dir/results.json, creating dir.
 func (r *Run) Save(dir string) error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err
 	}
 	r.Schema = SchemaVersion
-	if v := r.Env.Virtualization; v != nil {
-		v.Steal = RunSteal(r.Cases, v.OnlineCPUs)
-	}
 	return saveJSON(filepath.Join(dir, FileName), r)
 }
 

@@ -1,7 +1,6 @@
 package results
 
 import (
-	"math"
 	"os"
 	"path/filepath"
 	"strings"
@@ -9,30 +8,22 @@ import (
 	"time"
 )
 
+// sampleRun is a run of one case measured three times, with the summary
+// stats.Summarize gives it.
 func sampleRun() *Run {
 	var h Histogram
 	for i := int64(1); i <= 100; i++ {
 		h.Record(i * int64(time.Millisecond) / 10)
 	}
 	c := Case{ID: "singlecore/hello/closed-c100/w1", Sweep: "models", Model: "singlecore", Workers: 1, Workload: "hello", Path: "/", Mode: "closed", Connections: 100, KeepAlive: true}
+	merged := &Histogram{}
 	for _, rps := range []float64{900, 1100, 1000} {
-		c.Repeats = append(c.Repeats, Repeat{Load: Summary{Requests: int64(rps), RPS: rps, Latency: LatencyOf(&h), Histogram: &h, PerWorker: map[string]int64{"0": int64(rps)}, Fairness: 1}, ServerCPU: rps * 20e-6})
+		c.Repeats = append(c.Repeats, Repeat{Load: Summary{Requests: int64(rps), RPS: rps, Histogram: &h, PerWorker: map[string]int64{"0": int64(rps)}, Fairness: 1}, ServerCPU: rps * 20e-6})
+		merged.Merge(&h)
 	}
-	c.Summarize()
+	c.Summary = &CaseSummary{RPS: Spread{Median: 1000, Min: 900, Max: 1100, N: 3}, Requests: 3000, PerWorker: map[string]int64{"0": 3000},
+		Workers: 1, Fairness: 1, Histogram: merged}
 	return &Run{ID: "test", Started: time.Date(2026, 11, 22, 0, 0, 0, 0, time.UTC), Complete: true, Cases: []Case{c}}
-}
-
-func TestSummarize(t *testing.T) {
-	s := sampleRun().Cases[0].Summary
-	if s.RPS != (Spread{Median: 1000, Min: 900, Max: 1100, N: 3}) {
-		t.Errorf("rps spread %+v", s.RPS)
-	}
-	if s.Requests != 3000 || s.PerWorker["0"] != 3000 || s.Histogram.Count() != 300 {
-		t.Errorf("sums: %d requests, %v per worker, %d in the merged histogram", s.Requests, s.PerWorker, s.Histogram.Count())
-	}
-	if m := s.ServerCPUPerReq.Median; m < 19.999 || m > 20.001 {
-		t.Errorf("server CPU per request %v µs, want 20", s.ServerCPUPerReq.Median)
-	}
 }
 
 func TestSaveLoadRoundTrip(t *testing.T) {
@@ -107,18 +98,5 @@ func TestScenarioRoundTrip(t *testing.T) {
 	}
 	if _, err := LoadScenario(filepath.Join(t.TempDir(), "missing")); err == nil {
 		t.Error("a missing directory loaded")
-	}
-}
-
-func TestSummarizeCores(t *testing.T) {
-	f := func(x float64) *float64 { return &x }
-	c := Case{Model: "prefork-rr", Workers: 4, Repeats: []Repeat{
-		{ServerCPU: 8, WallS: 2, MasterCPU: f(1.9), OtherCPU: f(0.2), Load: Summary{Requests: 10, RPS: 5, DurationS: 1.9}},
-		{ServerCPU: 6, WallS: 2, MasterCPU: f(1.7), Load: Summary{Requests: 10, RPS: 5, DurationS: 1.9}},
-	}}
-	c.Summarize()
-	s := c.Summary
-	if s.ServerCores.Median != 3.5 || math.Abs(s.MasterCores.Median-0.9) > 1e-9 || s.OtherCores.N != 1 || s.OtherCores.Max != 0.1 || s.StealCores.N != 0 {
-		t.Errorf("server %+v master %+v other %+v steal %+v", s.ServerCores, s.MasterCores, s.OtherCores, s.StealCores)
 	}
 }

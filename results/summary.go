@@ -1,8 +1,6 @@
 package results
 
 import (
-	"math"
-	"sort"
 	"strconv"
 	"time"
 )
@@ -232,89 +230,6 @@ type Stats struct {
 
 // Ms converts a duration to float milliseconds.
 func Ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
-
-// LatencyOf computes the latency statistics of a histogram.
-func LatencyOf(h *Histogram) Latency {
-	if h == nil || h.Count() == 0 {
-		return Latency{}
-	}
-	l := Latency{
-		Min:   Ms(h.Min()),
-		Mean:  Ms(h.Mean()),
-		Stdev: Ms(h.Stdev()),
-		P50:   Ms(h.Quantile(0.50)),
-		P90:   Ms(h.Quantile(0.90)),
-		P99:   Ms(h.Quantile(0.99)),
-		P999:  Ms(h.Quantile(0.999)),
-		P9999: Ms(h.Quantile(0.9999)),
-		Max:   Ms(h.Max()),
-	}
-	if h.Bounded() > 0 {
-		for _, f := range []struct {
-			name string
-			q    float64
-		}{{"min", 0}, {"p50", 0.5}, {"p90", 0.9}, {"p99", 0.99}, {"p999", 0.999}, {"p9999", 0.9999}} {
-			if h.LowerBound(f.q) {
-				l.LowerBounds = append(l.LowerBounds, f.name)
-			}
-		}
-		l.LowerBounds = append(l.LowerBounds, "max", "mean")
-	}
-	return l
-}
-
-// StatsOf summarises xs; it does not modify xs.
-func StatsOf(xs []float64) Stats {
-	if len(xs) == 0 {
-		return Stats{}
-	}
-	s := append([]float64(nil), xs...)
-	sort.Float64s(s)
-	var sum float64
-	for _, x := range s {
-		sum += x
-	}
-	mean := sum / float64(len(s))
-	var ss float64
-	for _, x := range s {
-		ss += (x - mean) * (x - mean)
-	}
-	return Stats{Min: s[0], Median: Median(s), Mean: mean, Max: s[len(s)-1], Stdev: math.Sqrt(ss / float64(len(s))), N: len(s)}
-}
-
-// Median returns the median of sorted xs.
-func Median(sorted []float64) float64 {
-	n := len(sorted)
-	switch {
-	case n == 0:
-		return 0
-	case n%2 == 1:
-		return sorted[n/2]
-	default:
-		return (sorted[n/2-1] + sorted[n/2]) / 2
-	}
-}
-
-// Jain returns Jain's fairness index of the counts over n workers: 1 when
-// all are equal, 1/n when one of n takes everything. Workers missing from
-// counts count as zero; n below len(counts) means len(counts). It is 1 for
-// one worker or none.
-func Jain(counts map[string]int64, n int) float64 {
-	n = max(n, len(counts))
-	if n <= 1 {
-		return 1
-	}
-	var sum, sumSq float64
-	for _, c := range counts {
-		f := float64(c)
-		sum += f
-		sumSq += f * f
-	}
-	if sumSq == 0 {
-		return 1
-	}
-	return sum * sum / (float64(n) * sumSq)
-}
 
 // WorkerKey is the PerWorker map key for a worker slot.
 func WorkerKey(slot int) string { return strconv.Itoa(slot) }

@@ -18,8 +18,9 @@ type Virtualization struct {
 	Emulated bool `json:"emulated,omitempty"`
 	// Steal is the share of the machine's CPU time the hypervisor gave
 	// other guests during the run's repeats: their steal seconds over
-	// their wall time times OnlineCPUs (see RunSteal). nil where no repeat
-	// measured it (a server on another host). Set by Run.Save.
+	// their wall time times OnlineCPUs (see stats.RunSteal). nil where no
+	// repeat measured it (a server on another host). Set by the suite as
+	// it measures.
 	Steal *float64 `json:"steal,omitempty"`
 	// StealSinceBoot is the same share since the machine booted, read
 	// once at the start from /proc/stat: a hint of how busy the host is,
@@ -31,28 +32,6 @@ type Virtualization struct {
 	// Evidence is what was read, in words ("cpuinfo flag hypervisor",
 	// "DMI sys_vendor QEMU", "clocksources tsc kvm-clock").
 	Evidence []string `json:"evidence,omitempty"`
-}
-
-// RunSteal is the share of cpus CPUs' time lost to steal over the cases'
-// repeats that measured it (Repeat.StealCPU over WallS); nil where none
-// did.
-func RunSteal(cases []Case, cpus int) *float64 {
-	if cpus <= 0 {
-		return nil
-	}
-	steal, wall := 0.0, 0.0
-	for _, c := range cases {
-		for _, r := range c.Repeats {
-			if r.StealCPU != nil && r.WallS > 0 {
-				steal, wall = steal+*r.StealCPU, wall+r.WallS
-			}
-		}
-	}
-	if wall == 0 {
-		return nil
-	}
-	share := steal / (wall * float64(cpus))
-	return &share
 }
 
 // StealShare is the steal share that counts for the run: during its

@@ -9,13 +9,13 @@ import (
 	"testing"
 )
 
-// TestVirtualizationRoundTrip: the record survives results.json, and
-// Save sets its steal from the repeats: 0.3 s stolen over 3 repeats of
-// 10 s on 2 CPUs is 0.5% of the CPU time.
+// TestVirtualizationRoundTrip: the record survives results.json, with
+// the steal the suite set from the repeats (stats.RunSteal): 0.3 s stolen
+// over 3 repeats of 10 s on 2 CPUs is 0.5% of the CPU time.
 func TestVirtualizationRoundTrip(t *testing.T) {
 	f := func(x float64) *float64 { return &x }
 	r := sampleRun()
-	r.Env.Virtualization = &Virtualization{Virtualized: true, Hypervisor: "KVM", StealSinceBoot: f(0.002), OnlineCPUs: 2,
+	r.Env.Virtualization = &Virtualization{Virtualized: true, Hypervisor: "KVM", Steal: f(0.005), StealSinceBoot: f(0.002), OnlineCPUs: 2,
 		Evidence: []string{"cpuinfo flag hypervisor", "clocksources tsc kvm-clock"}}
 	for i := range r.Cases[0].Repeats {
 		r.Cases[0].Repeats[i].StealCPU, r.Cases[0].Repeats[i].WallS = f(0.1), 10
@@ -72,23 +72,10 @@ func TestNoVirtualization(t *testing.T) {
 	}
 }
 
-func TestRunSteal(t *testing.T) {
+// TestStealShare: the steal that counts is the repeats', else since boot;
+// a nil record has none.
+func TestStealShare(t *testing.T) {
 	f := func(x float64) *float64 { return &x }
-	cases := []Case{{Repeats: []Repeat{
-		{StealCPU: f(0.4), WallS: 10},
-		{StealCPU: f(0.2), WallS: 5},
-		{WallS: 10},                // a server on another host: not measured
-		{StealCPU: f(9), WallS: 0}, // no wall time: left out
-	}}}
-	if s := RunSteal(cases, 4); s == nil || math.Abs(*s-0.01) > 1e-12 {
-		t.Errorf("steal %v, want 0.6 s of 15 s × 4 CPUs = 0.01", s)
-	}
-	if s := RunSteal(cases, 0); s != nil {
-		t.Errorf("steal over 0 CPUs: %v", *s)
-	}
-	if s := RunSteal([]Case{{Repeats: []Repeat{{WallS: 10}}}}, 2); s != nil {
-		t.Errorf("steal where no repeat measured it: %v", *s)
-	}
 	var v *Virtualization
 	if _, _, ok := v.StealShare(); ok {
 		t.Errorf("a nil record has a steal share")

@@ -29,6 +29,7 @@ import (
 	"github.com/corebench/corebench/internal/child"
 	"github.com/corebench/corebench/loadgen"
 	"github.com/corebench/corebench/results"
+	"github.com/corebench/corebench/stats"
 	"github.com/corebench/corebench/variant"
 	"github.com/corebench/corebench/workload"
 )
@@ -291,7 +292,7 @@ func recovery(series []results.Sample, interval, at float64) float64 {
 		return -1
 	}
 	slices.Sort(before)
-	base := results.Median(before)
+	base := stats.Median(before)
 	run := 0
 	for i, s := range series {
 		if s.T+interval <= at {

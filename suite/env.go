@@ -32,7 +32,7 @@ func Environment(version, commit, commandLine string) results.Env {
 // VirtualizationOf is the record of whether the machine whose /proc and
 // /sys lie under root ("/" for this one; a fake tree in tests) is
 // virtual (see virt.Detect); nil off Linux, where they do not exist.
-// Its steal during the repeats is the run's, set when it is saved.
+// Its steal during the repeats is the run's, set by Run after each case.
 func VirtualizationOf(root string) *results.Virtualization {
 	if runtime.GOOS != "linux" {
 		return nil

@@ -18,6 +18,7 @@ import (
 	"github.com/corebench/corebench/internal/proc"
 	"github.com/corebench/corebench/loadgen"
 	"github.com/corebench/corebench/results"
+	"github.com/corebench/corebench/stats"
 )
 
 // Options configure Run.
@@ -93,6 +94,9 @@ func Run(ctx context.Context, o Options, run *results.Run) error {
 		}
 		assess.Case(&c, run.Placement, run.Env)
 		run.Cases = append(run.Cases, c)
+		if v := run.Env.Virtualization; v != nil {
+			v.Steal = stats.RunSteal(run.Cases, v.OnlineCPUs) // what the repeats met, in every save
+		}
 		var serr error
 		if o.Save != nil {
 			if serr = o.Save(run); serr == nil {
@@ -264,7 +268,7 @@ func runCase(ctx context.Context, o Options, sp Spec, capacity map[string]float6
 			break
 		}
 	}
-	c.Summarize()
+	stats.Summarize(&c)
 	return c
 }
 

@@ -21,6 +21,7 @@ import (
 	"github.com/corebench/corebench/internal/proc"
 	"github.com/corebench/corebench/loadgen"
 	"github.com/corebench/corebench/results"
+	"github.com/corebench/corebench/stats"
 	"github.com/corebench/corebench/variant"
 )
 
@@ -102,7 +103,7 @@ func httpGenerator(ctx context.Context, l loadgen.Load) (*results.Summary, error
 	}
 	s.DurationS = time.Since(start).Seconds()
 	s.RPS = float64(s.Requests) / s.DurationS
-	s.Latency = results.LatencyOf(s.Histogram)
+	s.Latency = stats.LatencyOf(s.Histogram)
 	return s, nil
 }
 
@@ -131,9 +132,13 @@ func TestRunRecordsFailuresAndGoesOn(t *testing.T) {
 			seen = append(seen, p.Finished.Model)
 		}
 	}
-	run := results.Run{Env: results.Env{Noise: results.Noise{Governor: "powersave"}}}
+	run := results.Run{Env: results.Env{Noise: results.Noise{Governor: "powersave"}, Virtualization: &results.Virtualization{OnlineCPUs: 2}}}
 	if err := Run(context.Background(), o, &run); err != nil {
 		t.Fatal(err)
+	}
+	// The steal the repeats met, as every save records it.
+	if s, want := run.Env.Virtualization.Steal, stats.RunSteal(run.Cases, 2); s == nil || want == nil || *s != *want {
+		t.Errorf("steal %v, want %v", s, want)
 	}
 	if len(run.Cases) != 4 || !slices.Equal(seen, []string{"singlecore", "broken", "fragile", "goroutines"}) {
 		t.Fatalf("%d cases, progress saw %v", len(run.Cases), seen)

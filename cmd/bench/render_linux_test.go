@@ -10,6 +10,7 @@ import (
 
 	"github.com/corebench/corebench/models/modeltest"
 	"github.com/corebench/corebench/results"
+	"github.com/corebench/corebench/stats"
 )
 
 // oneLine reports whether s is one non-empty line.
@@ -41,9 +42,9 @@ func testRun(id string, rps map[string][]float64) *results.Run {
 				h.Record(int64(i) * 10000)
 			}
 			c.Repeats = append(c.Repeats, results.Repeat{Load: results.Summary{Requests: int64(x), RPS: x,
-				Latency: results.LatencyOf(&h), Histogram: &h, PerWorker: map[string]int64{"0": int64(x)}, Fairness: 1}})
+				Latency: stats.LatencyOf(&h), Histogram: &h, PerWorker: map[string]int64{"0": int64(x)}, Fairness: 1}})
 		}
-		c.Summarize()
+		stats.Summarize(&c)
 		r.Cases = append(r.Cases, c)
 	}
 	return r

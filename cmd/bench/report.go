@@ -14,6 +14,7 @@ import (
 	"github.com/corebench/corebench/assess"
 	"github.com/corebench/corebench/loadgen"
 	"github.com/corebench/corebench/results"
+	"github.com/corebench/corebench/stats"
 )
 
 func init() {
@@ -60,7 +61,7 @@ func runReport(c *cli, args []string) error {
 	// summary (bench attack --json) is among them, each file is
 	// summarised alone and the summaries merged.
 	var srcs []loadgen.Source
-	var parts []results.Part // in the order given; a results file's Summary is nil until summarised
+	var parts []stats.Part // in the order given; a results file's Summary is nil until summarised
 	summaries := false
 	for _, p := range paths {
 		var r io.Reader
@@ -80,7 +81,7 @@ func runReport(c *cli, args []string) error {
 			if err := json.NewDecoder(br).Decode(&s); err != nil {
 				return fmt.Errorf("%s: not a bench attack --json summary: %v", p, err)
 			}
-			parts = append(parts, results.Part{Host: p, Summary: &s})
+			parts = append(parts, stats.Part{Host: p, Summary: &s})
 			summaries = true
 			continue
 		}
@@ -89,7 +90,7 @@ func runReport(c *cli, args []string) error {
 			return fmt.Errorf("%s: not a vegeta results file (gob, json or csv, as bench attack --output or vegeta attack write them) nor a bench attack --json summary, or empty", p)
 		}
 		srcs = append(srcs, loadgen.Source{Name: p, Dec: dec})
-		parts = append(parts, results.Part{Host: p})
+		parts = append(parts, stats.Part{Host: p})
 	}
 	var s *results.Summary
 	var err error
@@ -108,7 +109,7 @@ func runReport(c *cli, args []string) error {
 		if len(parts) == 1 {
 			s = parts[0].Summary
 		} else {
-			s, err = results.Merge(parts)
+			s, err = stats.Merge(parts)
 		}
 	}
 	if err != nil {

@@ -13,6 +13,7 @@ import (
 	"github.com/corebench/corebench/internal/redistest"
 	"github.com/corebench/corebench/models/modeltest"
 	"github.com/corebench/corebench/results"
+	"github.com/corebench/corebench/stats"
 )
 
 // scenarioJSON runs bench scenario with args at a small scale and returns
@@ -54,7 +55,7 @@ func TestScenarioReloadAndScale(t *testing.T) {
 			if r.Failed != 0 || r.Sent < 700 || len(r.Actions) != 1 || r.Actions[0].Label != "rolling reload" {
 				t.Errorf("sent %d, failed %d %v, actions %+v", r.Sent, r.Failed, r.ErrorKinds, r.Actions)
 			}
-			if r.Load.Workers != 4 || r.Load.Fairness != results.Jain(r.Load.PerWorker, 4) {
+			if r.Load.Workers != 4 || r.Load.Fairness != stats.Jain(r.Load.PerWorker, 4) {
 				t.Errorf("load over workers %d, fairness %v of %v; want over the 4 the server runs", r.Load.Workers, r.Load.Fairness, r.Load.PerWorker)
 			}
 			if strings.Join(files, " ") != "result.json timeline.png timeline.svg" {

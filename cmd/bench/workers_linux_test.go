@@ -10,6 +10,7 @@ import (
 	"github.com/corebench/corebench/loadgen"
 	"github.com/corebench/corebench/models/modeltest"
 	"github.com/corebench/corebench/results"
+	"github.com/corebench/corebench/stats"
 )
 
 // attackJSON runs bench attack with --json and returns its summary.
@@ -93,7 +94,7 @@ func TestAttackWorkersUsage(t *testing.T) {
 func TestAttackDiscoversPrefork(t *testing.T) {
 	srv, sock := startPrefork(t, "rr", 2)
 	s := attackJSON(t, srv.URL, "-c", "1", "-d", "200ms")
-	if s.Workers != 2 || s.Fairness != results.Jain(s.PerWorker, 2) || len(s.PerWorker) == 1 && s.Fairness != 0.5 {
+	if s.Workers != 2 || s.Fairness != stats.Jain(s.PerWorker, 2) || len(s.PerWorker) == 1 && s.Fairness != 0.5 {
 		t.Errorf("prefork of 2: workers %d, fairness %v, per worker %v", s.Workers, s.Fairness, s.PerWorker)
 	}
 	benchOK(t, "scale", "3", "--control", sock)

@@ -13,6 +13,7 @@ import (
 
 	"github.com/corebench/corebench/loadgen"
 	"github.com/corebench/corebench/results"
+	"github.com/corebench/corebench/stats"
 )
 
 // SkewWarning is the start skew past which Fleet warns: beyond a few
@@ -32,7 +33,7 @@ type Fleet struct {
 // Generate is a loadgen.Generator: host i of n runs `bench attack
 // --segment i/n --start-at T --json`, T a moment ahead by this machine's
 // clock, given to each host in its own; the summaries are merged
-// (results.Merge), with a row per host. Cancelling ctx stops every host's
+// (stats.Merge), with a row per host. Cancelling ctx stops every host's
 // attack, which reports what it measured so far. A host that fails fails
 // the load, with an error naming it.
 func (f *Fleet) Generate(ctx context.Context, l loadgen.Load) (*results.Summary, error) {
@@ -52,7 +53,7 @@ func (f *Fleet) Generate(ctx context.Context, l loadgen.Load) (*results.Summary,
 		lead = max(lead, h.Setup)
 	}
 	start := time.Now().Add(500*time.Millisecond + 2*lead)
-	parts := make([]results.Part, n)
+	parts := make([]stats.Part, n)
 	errs := make([]error, n)
 	// A host that fails stops the others: the load is no longer the one
 	// asked for.
@@ -63,7 +64,7 @@ func (f *Fleet) Generate(ctx context.Context, l loadgen.Load) (*results.Summary,
 	var wg sync.WaitGroup
 	for i, h := range hosts {
 		off := h.Clock.OffsetMs
-		parts[i] = results.Part{Host: h.Spec.String(), ClockOffsetMs: &off, ClockRTTMs: h.Clock.RTTMs}
+		parts[i] = stats.Part{Host: h.Spec.String(), ClockOffsetMs: &off, ClockRTTMs: h.Clock.RTTMs}
 		at := start.Add(time.Duration(off * 1e6)).UTC()
 		args := attackArgs(l, loadgen.Segment{Index: i + 1, Count: n}, at, f.CPUs)
 		wg.Go(func() {
@@ -81,7 +82,7 @@ func (f *Fleet) Generate(ctx context.Context, l loadgen.Load) (*results.Summary,
 	if first >= 0 && ctx.Err() == nil {
 		return nil, &Error{Host: parts[first].Host, Err: errs[first]}
 	}
-	var got []results.Part
+	var got []stats.Part
 	for _, p := range parts {
 		if p.Summary != nil {
 			got = append(got, p)
@@ -90,7 +91,7 @@ func (f *Fleet) Generate(ctx context.Context, l loadgen.Load) (*results.Summary,
 	if len(got) == 0 {
 		return nil, ctx.Err()
 	}
-	m, err := results.Merge(got)
+	m, err := stats.Merge(got)
 	if err != nil {
 		return nil, err
 	}

@@ -1,4 +1,4 @@
-package results
+package stats
 
 import (
 	"encoding/json"
@@ -7,26 +7,28 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/corebench/corebench/results"
 )
 
 // part is a summary of the latencies xs (ns), started at start, as a
 // generator would report it, through its JSON form as bench report
 // reads it.
-func part(t *testing.T, start time.Time, seg string, xs []int64, workers map[string]int64) *Summary {
+func part(t *testing.T, start time.Time, seg string, xs []int64, workers map[string]int64) *results.Summary {
 	t.Helper()
-	h := &Histogram{}
+	h := &results.Histogram{}
 	for _, x := range xs {
 		h.Record(x)
 	}
-	s := &Summary{Engine: "fast", Target: "http://x/", Mode: ModeClosed, Connections: 3, Start: start, DurationS: 2, Segment: seg,
-		Requests: int64(len(xs)), Errors: 1, ErrorKinds: map[string]int64{ErrTimeout: 1}, StatusCodes: map[string]int64{"200": int64(len(xs)) - 1},
+	s := &results.Summary{Engine: "fast", Target: "http://x/", Mode: results.ModeClosed, Connections: 3, Start: start, DurationS: 2, Segment: seg,
+		Requests: int64(len(xs)), Errors: 1, ErrorKinds: map[string]int64{results.ErrTimeout: 1}, StatusCodes: map[string]int64{"200": int64(len(xs)) - 1},
 		PerWorker: workers, Workers: 4, Histogram: h, Latency: LatencyOf(h), LoadgenCPU: 0.5,
-		TimeSeries: []Sample{{T: 0, Requests: int64(len(xs)) / 2}, {T: 0.1, Requests: int64(len(xs)) - int64(len(xs))/2}}}
+		TimeSeries: []results.Sample{{T: 0, Requests: int64(len(xs)) / 2}, {T: 0.1, Requests: int64(len(xs)) - int64(len(xs))/2}}}
 	b, err := json.Marshal(s)
 	if err != nil {
 		t.Fatal(err)
 	}
-	var back Summary
+	var back results.Summary
 	if err := json.Unmarshal(b, &back); err != nil {
 		t.Fatal(err)
 	}
@@ -39,7 +41,7 @@ func part(t *testing.T, start time.Time, seg string, xs []int64, workers map[str
 func TestMergeLossless(t *testing.T) {
 	r := rand.New(rand.NewPCG(3, 4))
 	t0 := time.Date(2026, 12, 1, 20, 0, 5, 0, time.UTC)
-	var all Histogram
+	var all results.Histogram
 	var parts []Part
 	var want int64
 	for i, spread := range []float64{1, 3, 0.3} { // three hosts of very different latencies
@@ -57,7 +59,7 @@ func TestMergeLossless(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if m.Requests != want || m.Histogram.Count() != uint64(want) || m.Errors != 3 || m.ErrorKinds[ErrTimeout] != 3 || m.StatusCodes["200"] != want-3 {
+	if m.Requests != want || m.Histogram.Count() != uint64(want) || m.Errors != 3 || m.ErrorKinds[results.ErrTimeout] != 3 || m.StatusCodes["200"] != want-3 {
 		t.Errorf("merged %d requests (histogram %d), %d errors %v, statuses %v; want %d, 3 timeouts", m.Requests, m.Histogram.Count(), m.Errors, m.ErrorKinds, m.StatusCodes, want)
 	}
 	if got := LatencyOf(&all); m.Latency.P50 != got.P50 || m.Latency.P99 != got.P99 || m.Latency.P999 != got.P999 || m.Latency.Max != got.Max || m.Latency.Min != got.Min {
@@ -89,13 +91,13 @@ func TestMergeLossless(t *testing.T) {
 	if rows != want || series != want {
 		t.Errorf("host rows add up to %d, series to %d; want %d", rows, series, want)
 	}
-	if err := SegmentsMissing(m.LoadHosts); err != nil {
+	if err := results.SegmentsMissing(m.LoadHosts); err != nil {
 		t.Errorf("segments 1/3, 2/3, 3/3: %v", err)
 	}
-	if err := SegmentsMissing(m.LoadHosts[:2]); err == nil || !strings.Contains(err.Error(), "3/3 missing") {
+	if err := results.SegmentsMissing(m.LoadHosts[:2]); err == nil || !strings.Contains(err.Error(), "3/3 missing") {
 		t.Errorf("without 3/3: %v", err)
 	}
-	if err := SegmentsMissing(append(m.LoadHosts, m.LoadHosts[0])); err == nil || !strings.Contains(err.Error(), "1/3 given more than once") {
+	if err := results.SegmentsMissing(append(m.LoadHosts, m.LoadHosts[0])); err == nil || !strings.Contains(err.Error(), "1/3 given more than once") {
 		t.Errorf("1/3 twice: %v", err)
 	}
 	// A summary without its histogram cannot be merged losslessly.

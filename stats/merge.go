@@ -1,11 +1,12 @@
-package results
+package stats
 
 import (
 	"fmt"
 	"math"
-	"strconv"
 	"strings"
 	"time"
+
+	"github.com/corebench/corebench/results"
 )
 
 // Part is one generator's summary of a load sent from several, and where
@@ -16,7 +17,7 @@ type Part struct {
 	// unknown. Start times are corrected by it before they are compared.
 	ClockOffsetMs *float64
 	ClockRTTMs    float64
-	Summary       *Summary
+	Summary       *results.Summary
 }
 
 // Merge sums the parts into the summary of the whole load, losslessly:
@@ -32,7 +33,7 @@ type Part struct {
 // highest of the parts' (slice percentiles keep no histogram), its max
 // exact. Generator CPU adds up; the machine's per-CPU busy shares, which
 // belong to each host, are left out.
-func Merge(parts []Part) (*Summary, error) {
+func Merge(parts []Part) (*results.Summary, error) {
 	if len(parts) == 0 {
 		return nil, fmt.Errorf("nothing to merge")
 	}
@@ -59,11 +60,11 @@ func Merge(parts []Part) (*Summary, error) {
 		}
 	}
 	p0 := parts[0].Summary
-	m := &Summary{
+	m := &results.Summary{
 		Engine: p0.Engine, Target: p0.Target, Method: p0.Method, Mode: p0.Mode, Rate: p0.Rate,
 		KeepAlive: p0.KeepAlive, Pipeline: p0.Pipeline, Start: first.Round(0), StartAt: p0.StartAt,
 		ErrorKinds: map[string]int64{}, StatusCodes: map[string]int64{}, PerWorker: map[string]int64{},
-		Histogram: &Histogram{},
+		Histogram: &results.Histogram{},
 	}
 	if len(parts) > 1 {
 		m.DurationS = end.Sub(first).Seconds()
@@ -128,10 +129,10 @@ func Merge(parts []Part) (*Summary, error) {
 		if s.Saturated {
 			why = append(why, p.Host+": "+s.SaturatedWhy)
 		}
-		h := LoadHost{
+		h := results.LoadHost{
 			Host: p.Host, Segment: s.Segment, Requests: s.Requests, Errors: s.Errors, Unsent: s.Unsent, RPS: s.RPS,
 			Connections: s.Connections, P50: s.Latency.P50, P99: s.Latency.P99, Start: starts[i].Round(0), DurationS: s.DurationS,
-			ClockOffsetMs: p.ClockOffsetMs, ClockRTTMs: p.ClockRTTMs, StartSkewMs: Ms(starts[i].Sub(first)),
+			ClockOffsetMs: p.ClockOffsetMs, ClockRTTMs: p.ClockRTTMs, StartSkewMs: results.Ms(starts[i].Sub(first)),
 			LoadgenCPU: s.LoadgenCPU, Saturated: s.Saturated,
 		}
 		m.LoadHosts = append(m.LoadHosts, h)
@@ -163,46 +164,6 @@ func Merge(parts []Part) (*Summary, error) {
 	return m, nil
 }
 
-// SegmentsMissing names the segments of an I/N split absent from the
-// parts ("2/3") or given twice, or says the parts are of different
-// splits; nil when the parts are a whole load or every segment of one
-// split once.
-func SegmentsMissing(parts []LoadHost) error {
-	n := 0
-	seen := map[int]int{}
-	for _, p := range parts {
-		seg := p.Segment
-		if seg == "" {
-			continue
-		}
-		a, b, _ := strings.Cut(seg, "/")
-		i, _ := strconv.Atoi(a)
-		c, _ := strconv.Atoi(b)
-		if n != 0 && c != n {
-			return fmt.Errorf("%s is segment %s, another of %d segments: merge the parts of one split", p.Host, seg, n)
-		}
-		n = c
-		seen[i]++
-	}
-	var missing, twice []string
-	for i := 1; i <= n; i++ {
-		switch seen[i] {
-		case 0:
-			missing = append(missing, fmt.Sprintf("%d/%d", i, n))
-		case 1:
-		default:
-			twice = append(twice, fmt.Sprintf("%d/%d", i, n))
-		}
-	}
-	switch {
-	case len(twice) > 0:
-		return fmt.Errorf("segment %s given more than once: each part of the load should be counted once", strings.Join(twice, ", "))
-	case len(missing) > 0:
-		return fmt.Errorf("segment %s missing: the merged load is not the whole load", strings.Join(missing, ", "))
-	}
-	return nil
-}
-
 func addCounts(dst, src map[string]int64) {
 	for k, v := range src {
 		dst[k] += v
@@ -222,15 +183,15 @@ func seriesInterval(parts []Part) time.Duration {
 	return 100 * time.Millisecond
 }
 
-func mergeSeries(parts []Part, starts []time.Time, first time.Time) []Sample {
+func mergeSeries(parts []Part, starts []time.Time, first time.Time) []results.Sample {
 	iv := seriesInterval(parts)
-	var out []Sample
+	var out []results.Sample
 	for i, p := range parts {
 		shift := int(math.Round(float64(starts[i].Sub(first)) / float64(iv)))
 		for j, x := range p.Summary.TimeSeries {
 			k := shift + j
 			for len(out) <= k {
-				out = append(out, Sample{T: float64(len(out)) * iv.Seconds()})
+				out = append(out, results.Sample{T: float64(len(out)) * iv.Seconds()})
 			}
 			o := &out[k]
 			o.Requests += x.Requests
@@ -250,7 +211,7 @@ func mergeSeries(parts []Part, starts []time.Time, first time.Time) []Sample {
 // half), and each sample's count is divided by its own width: every
 // request is in a sample and every sample is a true rate, whether the
 // run lasted the 2 s it was asked for or, merged from files, 1.998 s.
-func PerSecond(series []Sample, interval, dur time.Duration) (reqs, bytes Stats) {
+func PerSecond(series []results.Sample, interval, dur time.Duration) (reqs, bytes results.Stats) {
 	sec := time.Second
 	n := max((dur+sec/2)/sec, 1)
 	r := make([]float64, n)
@@ -266,7 +227,7 @@ func PerSecond(series []Sample, interval, dur time.Duration) (reqs, bytes Stats)
 			w = dur - (n-1)*sec
 		}
 		if w <= 0 {
-			return Stats{}, Stats{}
+			return results.Stats{}, results.Stats{}
 		}
 		r[k] /= w.Seconds()
 		b[k] /= w.Seconds()
