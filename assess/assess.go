@@ -10,7 +10,8 @@
 // assesses it again with Run, which fills in only what a file written
 // before limited_by was recorded lacks.
 //
-// Of the module it imports results alone.
+// Of the module it imports results, stats and variant: nothing that
+// draws, measures or parses flags.
 package assess
 
 import (
