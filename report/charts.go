@@ -12,6 +12,7 @@ import (
 	"gonum.org/v1/plot/vg"
 	"gonum.org/v1/plot/vg/draw"
 
+	"github.com/corebench/corebench/report/internal/doc"
 	"github.com/corebench/corebench/results"
 	"github.com/corebench/corebench/variant"
 )
@@ -42,15 +43,15 @@ func (v view) charts(s *section) map[string]*chart {
 
 // Chart names, by workload; they name files, so the workload is reduced
 // to letters, digits and dashes.
-func rpsName(w string) string      { return "rps-" + anchor(w) }
-func spectrumName(w string) string { return "latency-" + anchor(w) }
-func cpuName(w string) string      { return "cpu-" + anchor(w) }
-func fairnessName(w string) string { return "fairness-" + anchor(w) }
+func rpsName(w string) string      { return "rps-" + doc.Anchor(w) }
+func spectrumName(w string) string { return "latency-" + doc.Anchor(w) }
+func cpuName(w string) string      { return "cpu-" + doc.Anchor(w) }
+func fairnessName(w string) string { return "fairness-" + doc.Anchor(w) }
 func scalingName(sweep results.Sweep, w string) string {
-	return "scaling-" + string(sweep) + "-" + anchor(w)
+	return "scaling-" + string(sweep) + "-" + doc.Anchor(w)
 }
-func loadName(w string) string { return "latency-vs-load-" + anchor(w) }
-func costName(w string) string { return "cost-" + anchor(w) }
+func loadName(w string) string { return "latency-vs-load-" + doc.Anchor(w) }
+func costName(w string) string { return "cost-" + doc.Anchor(w) }
 
 func measuredOnly(cases []*results.Case) []*results.Case {
 	var out []*results.Case

@@ -3,6 +3,7 @@ package report
 import (
 	"cmp"
 	"fmt"
+	"html"
 	"os"
 	"path/filepath"
 	"slices"
@@ -10,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/corebench/corebench/assess"
+	"github.com/corebench/corebench/report/internal/doc"
 	"github.com/corebench/corebench/results"
 )
 
@@ -44,7 +46,7 @@ func Render(run *results.Run, dir string) ([]string, error) {
 		files = append(files, p)
 		return nil
 	}
-	svgs := map[*chart]string{}
+	svgs := map[string]string{} // by chart name
 	var chartFiles [][2]string
 	var chartData [][]byte
 	for _, c := range charts {
@@ -56,14 +58,16 @@ func Render(run *results.Run, dir string) ([]string, error) {
 		if err != nil {
 			return nil, fmt.Errorf("chart %s: %w", c.name, err)
 		}
-		svgs[c] = inlineSVG(s, c.alt)
+		svgs[c.name] = doc.InlineSVG(s, c.alt)
 		chartFiles = append(chartFiles, [2]string{c.name + ".png", c.name + ".svg"})
 		chartData = append(chartData, p, s)
 	}
-	if err := write(MarkdownFile, []byte(d.markdown())); err != nil {
+	if err := write(MarkdownFile, []byte(d.Markdown())); err != nil {
 		return nil, err
 	}
-	page := htmlPage(run, d, func(c *chart) string { return svgs[c] })
+	footer := fmt.Sprintf("Rendered from %s by <code>bench report</code>. Charts as PNG and SVG in <code>%s/</code>; <code>%s</code> holds the numbers for benchstat.",
+		html.EscapeString(results.FileName), ChartsDir, BenchFile)
+	page := d.HTML("corebench run "+run.ID, footer, func(name string) string { return svgs[name] })
 	if err := write(HTMLFile, []byte(page)); err != nil {
 		return nil, err
 	}
@@ -115,26 +119,26 @@ var sweepTitle = map[results.Sweep]string{
 }
 
 // document builds the report and the charts it shows.
-func (v view) document() (*doc, []*chart) {
+func (v view) document() (*doc.Doc, []*chart) {
 	run := v.run
-	d := &doc{}
+	d := &doc.Doc{FigureDir: ChartsDir}
 	var charts []*chart
 	show := func(c *chart, caption string) {
 		if c != nil {
-			d.figure(c, caption+flaggedCaption(c.flagged)+limitsCaption(c.cases))
+			d.Figure(c.name, c.alt, caption+flaggedCaption(c.flagged)+limitsCaption(c.cases))
 			charts = append(charts, c)
 		}
 	}
 
-	d.h(1, "corebench run %s", run.ID)
+	d.H(1, "corebench run %s", run.ID)
 	if !run.Complete {
 		switch {
 		case len(run.Cases) == 0:
-			d.p("banner", "**Incomplete run.** It stopped before any case finished: there is nothing to show.")
+			d.P("banner", "**Incomplete run.** It stopped before any case finished: there is nothing to show.")
 		case run.Planned > 0:
-			d.p("banner", "**Incomplete run.** It stopped after %d of its %d cases (interrupted, killed, or its results could not be saved): this report shows those.", len(run.Cases), run.Planned)
+			d.P("banner", "**Incomplete run.** It stopped after %d of its %d cases (interrupted, killed, or its results could not be saved): this report shows those.", len(run.Cases), run.Planned)
 		default: // written before the cases planned were recorded
-			d.p("banner", "**Incomplete run.** It was interrupted before every case ran: this report shows the %d cases measured until then.", len(run.Cases))
+			d.P("banner", "**Incomplete run.** It was interrupted before every case ran: this report shows the %d cases measured until then.", len(run.Cases))
 		}
 	}
 	failed := 0
@@ -152,30 +156,30 @@ func (v view) document() (*doc, []*chart) {
 		summary += fmt.Sprintf(", %s to %s UTC (%s)", run.Started.UTC().Format("2006-01-02 15:04"),
 			run.Finished.UTC().Format("15:04"), run.Finished.Sub(run.Started).Round(1e9))
 	}
-	d.p("", "%s.", summary)
+	d.P("", "%s.", summary)
 
-	d.h(2, "Warnings")
+	d.H(2, "Warnings")
 	warnings := v.warnings(failed)
 	if len(warnings) == 0 {
-		d.p("", "None: every case ran, and the load generator kept ahead of every server.")
+		d.P("", "None: every case ran, and the load generator kept ahead of every server.")
 	}
-	d.list("warn", warnings)
+	d.List("warn", warnings)
 
-	d.h(2, "Environment")
+	d.H(2, "Environment")
 	if dirtyBuild(run.Env) {
-		d.p("warn", "%s", dirtyWarning)
+		d.P("warn", "%s", dirtyWarning)
 	}
-	d.table(v.envTable())
+	d.Table(v.envTable())
 
 	for _, w := range v.workloads() {
 		s := v.section(w)
 		cs := v.charts(s)
-		d.h(2, "Workload %s", s.workloadName())
+		d.H(2, "Workload %s", s.workloadName())
 		if len(s.models) > 0 {
-			d.h(3, "%s: models side by side", w)
+			d.H(3, "%s: models side by side", w)
 			show(cs[rpsName(w)], "Requests per second by model: bars are medians over repeats, whiskers min and max.")
 			show(cs[spectrumName(w)], "Latency at every percentile, from the merged histograms: flat is good, a late climb is a tail.")
-			d.table(caseTable(s.models, results.SweepModels))
+			d.Table(caseTable(s.models, results.SweepModels))
 			flagNotes(d, s.models)
 			limitNote(d, s.models)
 			rankSection(d, s.models)
@@ -186,14 +190,14 @@ func (v view) document() (*doc, []*chart) {
 			show(cs[scalingName(results.SweepConnections, w)], "Requests per second against connections: medians, whiskers min and max, joined per model. "+
 				"No Universal Scalability Law here: it describes throughput against parallel workers or cores, while connections "+
 				"are offered load, and past the server's capacity throughput flattens whatever the law's curve does.")
-			d.table(caseTable(s.conns.cases, results.SweepConnections))
+			d.Table(caseTable(s.conns.cases, results.SweepConnections))
 			flagNotes(d, s.conns.cases)
 			limitNote(d, s.conns.cases)
 		})
 		v.sweepSection(d, w, results.SweepRate, len(s.rate) > 0, func() {
 			show(cs[loadName(w)], "p99 (solid) and p50 (dashed) latency against the offered rate; the ring marks the last rate each model kept up with.")
-			d.table(kneeTable(s))
-			d.table(caseTable(s.rate, results.SweepRate))
+			d.Table(kneeTable(s))
+			d.Table(caseTable(s.rate, results.SweepRate))
 			flagNotes(d, s.rate)
 			limitNote(d, s.rate)
 		})
@@ -201,9 +205,9 @@ func (v view) document() (*doc, []*chart) {
 			show(cs[scalingName(results.SweepWorkers, w)], fmt.Sprintf("Requests per second against workers: medians, whiskers min and max. "+
 				"The Universal Scalability Law (solid) and linear scaling from its λ (dashed) are drawn for a model only where the fit is good: "+
 				"%d or more worker counts, as it has 3 parameters, and R² of %g or more; the table says why a model has none.", uslMinCounts, uslMinR2))
-			d.table(uslTable(s.workers))
+			d.Table(uslTable(s.workers))
 			if over := s.workers.oversubscribed(); len(over) > 0 {
-				d.p("note", "Past the %d server CPUs (%s workers) the workers take turns on the cores and add no capacity, "+
+				d.P("note", "Past the %d server CPUs (%s workers) the workers take turns on the cores and add no capacity, "+
 					"so the law, whose N are workers that each bring a core, is fitted to the worker counts up to the CPUs (points counts those) and drawn that far. "+
 					"A fitted peak within the CPUs is the model's own limit; one past them, that it still scaled where the cores ran out. "+
 					"What taking turns costs is measured, not fitted: the last column compares req/s at the most workers with one worker per CPU, "+
@@ -211,32 +215,32 @@ func (v view) document() (*doc, []*chart) {
 					s.workers.cpus, joinFloats(over))
 			}
 			if s.cost != nil {
-				d.h(4, "COST")
+				d.H(4, "COST")
 				show(cs[costName(w)], "COST: the fewest workers with which each model beats singlecore's one core, and parallel efficiency against singlecore.")
-				d.table(costTable(s.cost))
+				d.Table(costTable(s.cost))
 			} else {
-				d.p("note", "COST needs singlecore measured under the same load; this run has no such case.")
+				d.P("note", "COST needs singlecore measured under the same load; this run has no such case.")
 			}
-			d.table(caseTable(s.workers.cases, results.SweepWorkers))
+			d.Table(caseTable(s.workers.cases, results.SweepWorkers))
 			flagNotes(d, s.workers.cases)
 			limitNote(d, s.workers.cases)
 		})
 		v.sweepSection(d, w, results.SweepKeepAlive, len(s.keepAlive) > 0, func() {
-			d.table(caseTable(s.keepAlive, results.SweepKeepAlive))
+			d.Table(caseTable(s.keepAlive, results.SweepKeepAlive))
 			flagNotes(d, s.keepAlive)
 			limitNote(d, s.keepAlive)
 		})
 	}
 
 	if failed > 0 {
-		d.h(2, "Failed cases")
+		d.H(2, "Failed cases")
 		var items []string
 		for _, c := range run.Cases {
 			if !measured(&c) {
 				items = append(items, fmt.Sprintf("`%s`: %s", c.ID, caseError(&c)))
 			}
 		}
-		d.list("", items)
+		d.List("", items)
 	}
 
 	var missing []string
@@ -247,8 +251,8 @@ func (v view) document() (*doc, []*chart) {
 		}
 	}
 	if len(missing) > 0 {
-		d.h(2, "Not measured in this run")
-		d.list("", missing)
+		d.H(2, "Not measured in this run")
+		d.List("", missing)
 	}
 	return d, charts
 }
@@ -257,13 +261,13 @@ func (v view) document() (*doc, []*chart) {
 // when the workload has it, a note when the run has the sweep but not for
 // this workload, nothing when the run lacks the sweep altogether (the
 // report says so once, at the end).
-func (v view) sweepSection(d *doc, workload string, sweep results.Sweep, has bool, content func()) {
+func (v view) sweepSection(d *doc.Doc, workload string, sweep results.Sweep, has bool, content func()) {
 	switch {
 	case has:
-		d.h(3, "%s: %s", workload, strings.ToLower(sweepTitle[sweep][:1])+sweepTitle[sweep][1:])
+		d.H(3, "%s: %s", workload, strings.ToLower(sweepTitle[sweep][:1])+sweepTitle[sweep][1:])
 		content()
 	case v.hasSweep(sweep):
-		d.p("note", "%s: not measured for workload %s in this run.", sweepTitle[sweep], workload)
+		d.P("note", "%s: not measured for workload %s in this run.", sweepTitle[sweep], workload)
 	}
 }
 
@@ -360,39 +364,39 @@ func (v view) warnings(failed int) []string {
 
 // flagNotes explains the marks of flagged cases under a table that has
 // them, and a fairness taken without the worker count.
-func flagNotes(d *doc, cases []*results.Case) {
+func flagNotes(d *doc.Doc, cases []*results.Case) {
 	for _, c := range cases {
 		if showsFairness(c) && c.Summary.Workers == 0 {
-			d.p("note", "Count unknown: the server did not say how many workers it runs, so fairness is over the workers "+
+			d.P("note", "Count unknown: the server did not say how many workers it runs, so fairness is over the workers "+
 				"that answered, and a worker that served nothing goes unseen.")
 			break
 		}
 	}
 	for _, c := range cases {
 		if measured(c) && (len(c.Summary.LowerBounds) > 0 || c.Summary.Unsent > 0) {
-			d.p("note", "≥ marks a lower bound: requests that timed out, or were never sent for want of a free "+
+			d.P("note", "≥ marks a lower bound: requests that timed out, or were never sent for want of a free "+
 				"connection within the timeout (unsent), count at the time they were given up; they would have taken longer.")
 			break
 		}
 	}
 	sat, failed, short, _ := flagCount(cases)
 	if short > 0 {
-		d.p("note", "%s too few connections: neither the server nor the generator was near its CPU, and latency was low, "+
+		d.P("note", "%s too few connections: neither the server nor the generator was near its CPU, and latency was low, "+
 			"so the load, not the server, set req/s. Drawn hollow in the charts, and left out of fits, COST and rankings.", markUnderloaded)
 	}
 	if sat > 0 {
-		d.p("note", "%s the load generator was saturated: that server may have more to give. "+
+		d.P("note", "%s the load generator was saturated: that server may have more to give. "+
 			"Drawn hollow in the charts, and left out of fits, COST, knees and rankings.", markSaturated)
 	}
 	if failed > 0 {
-		d.p("note", "%s more than %g%% of its requests failed: req/s counts successful responses only, so it is not "+
+		d.P("note", "%s more than %g%% of its requests failed: req/s counts successful responses only, so it is not "+
 			"the server's capacity. Drawn hollow in the charts, and left out of fits, COST and rankings.", markFailed, 100*assess.FailedFlag)
 	}
 }
 
 // limitNote says under a table what its "limited by" column means, for
 // the limits it shows, and what the noise mark means if it has one.
-func limitNote(d *doc, cases []*results.Case) {
+func limitNote(d *doc.Doc, cases []*results.Case) {
 	var shown []results.Limit
 	noise := false
 	for _, c := range cases {
@@ -412,9 +416,9 @@ func limitNote(d *doc, cases []*results.Case) {
 	for _, l := range shown {
 		parts = append(parts, "*"+limitWord(l)+"*: "+limitMeaning[l])
 	}
-	d.p("note", "Limited by, from the CPU figures of each case: %s.", strings.Join(parts, "; "))
+	d.P("note", "Limited by, from the CPU figures of each case: %s.", strings.Join(parts, "; "))
 	if noise {
-		d.p("note", "%s machine noise during the case (a governor other than performance, or other processes taking over %g of a CPU); see [Warnings](#warnings).",
+		d.P("note", "%s machine noise during the case (a governor other than performance, or other processes taking over %g of a CPU); see [Warnings](#warnings).",
 			markNoise, assess.OtherCoresWarn)
 	}
 }
@@ -479,15 +483,15 @@ func limitsCaption(cases []*results.Case) string {
 
 // rankSection says in what order the models side by side come, as far
 // as their repeats can tell.
-func rankSection(d *doc, cases []*results.Case) {
+func rankSection(d *doc.Doc, cases []*results.Case) {
 	items, note := ranking(cases, Alpha)
 	switch {
 	case len(items) > 0:
-		d.p("", "**Ranking** of the models side by side:")
-		d.list("", items)
-		d.p("note", "%s", note)
+		d.P("", "**Ranking** of the models side by side:")
+		d.List("", items)
+		d.P("note", "%s", note)
 	case note != "":
-		d.p("", "**Ranking.** %s", note)
+		d.P("", "**Ranking.** %s", note)
 	}
 }
 
@@ -519,12 +523,12 @@ func plural(n int, noun string) string {
 	return fmt.Sprintf("%d %ss", n, noun)
 }
 
-func (v view) envTable() table {
+func (v view) envTable() doc.Table {
 	run, e, pl, st := v.run, v.run.Env, v.run.Placement, v.run.Settings
-	t := table{head: []string{"", ""}}
+	t := doc.Table{Head: []string{"", ""}}
 	add := func(k, val string) {
 		if val != "" {
-			t.rows = append(t.rows, []string{k, val})
+			t.Rows = append(t.Rows, []string{k, val})
 		}
 	}
 	add("Host", e.Host)
@@ -662,25 +666,25 @@ func cpuList(cpus []int) string {
 }
 
 // caseTable is the numbers of a sweep's cases, one row each.
-func caseTable(cases []*results.Case, sweep results.Sweep) table {
-	t := table{head: []string{"model", "workers"}}
+func caseTable(cases []*results.Case, sweep results.Sweep) doc.Table {
+	t := doc.Table{Head: []string{"model", "workers"}}
 	open := sweep == results.SweepRate
 	if open {
-		t.head = append(t.head, "offered req/s")
+		t.Head = append(t.Head, "offered req/s")
 	} else {
-		t.head = append(t.head, "conns")
+		t.Head = append(t.Head, "conns")
 	}
 	if sweep == results.SweepKeepAlive {
-		t.head = append(t.head, "keep-alive")
+		t.Head = append(t.Head, "keep-alive")
 	}
-	t.head = append(t.head, "req/s (median [min–max])", "p50 ms", "p99 ms", "p99.9 ms", "max ms", "errors")
+	t.Head = append(t.Head, "req/s (median [min–max])", "p50 ms", "p99 ms", "p99.9 ms", "max ms", "errors")
 	if open {
-		t.head = append(t.head, "late")
+		t.Head = append(t.Head, "late")
 	}
-	t.head = append(t.head, "server CPU µs/req", "server MB", "fairness", "limited by")
-	t.right = make([]bool, len(t.head))
-	for i := 1; i < len(t.head); i++ {
-		t.right[i] = t.head[i] != "keep-alive" && t.head[i] != "limited by"
+	t.Head = append(t.Head, "server CPU µs/req", "server MB", "fairness", "limited by")
+	t.Right = make([]bool, len(t.Head))
+	for i := 1; i < len(t.Head); i++ {
+		t.Right[i] = t.Head[i] != "keep-alive" && t.Head[i] != "limited by"
 	}
 	for _, c := range cases {
 		row := []string{c.Model, fmt.Sprint(c.Workers)}
@@ -694,10 +698,10 @@ func caseTable(cases []*results.Case, sweep results.Sweep) table {
 		}
 		if !measured(c) {
 			row = append(row, "failed (see [Failed cases](#failed-cases))")
-			for len(row) < len(t.head) {
+			for len(row) < len(t.Head) {
 				row = append(row, "–")
 			}
-			t.rows = append(t.rows, row)
+			t.Rows = append(t.Rows, row)
 			continue
 		}
 		s := c.Summary
@@ -714,7 +718,7 @@ func caseTable(cases []*results.Case, sweep results.Sweep) table {
 		// Peak resident memory of every server process together: what
 		// N processes cost against N threads.
 		row = append(row, median(s.ServerCPUPerReq, sig), median(s.ServerRSSMB, sig), fairnessText(c), limitText(s))
-		t.rows = append(t.rows, row)
+		t.Rows = append(t.Rows, row)
 	}
 	return t
 }
@@ -745,15 +749,15 @@ func errorsText(s *results.CaseSummary) string {
 
 // uslTable gives the USL fit of every model of a worker sweep, or why it
 // has none.
-func uslTable(sc *scaling) table {
-	t := table{
-		head:  []string{"model", "points", "λ (req/s at 1)", "σ contention", "κ coherency", "peak at (workers)", "peak req/s", "R²"},
-		right: []bool{false, true, true, true, true, true, true, true},
+func uslTable(sc *scaling) doc.Table {
+	t := doc.Table{
+		Head:  []string{"model", "points", "λ (req/s at 1)", "σ contention", "κ coherency", "peak at (workers)", "peak req/s", "R²"},
+		Right: []bool{false, true, true, true, true, true, true, true},
 	}
 	past := len(sc.oversubscribed()) > 0
 	if past {
-		t.head = append(t.head, "past the CPUs (measured)")
-		t.right = append(t.right, true)
+		t.Head = append(t.Head, "past the CPUs (measured)")
+		t.Right = append(t.Right, true)
 	}
 	for _, sr := range sc.series {
 		f, ok := sc.fits[sr.model]
@@ -780,16 +784,16 @@ func uslTable(sc *scaling) table {
 		if past {
 			row = append(row, cmp.Or(sc.pastCPUs(sr), "–"))
 		}
-		t.rows = append(t.rows, row)
+		t.Rows = append(t.Rows, row)
 	}
 	return t
 }
 
 // kneeTable gives where each model stopped keeping up in the open loop.
-func kneeTable(s *section) table {
-	t := table{
-		head:  []string{"model", "kept up to (req/s)", "p99 there (ms)", "fell behind at (req/s)"},
-		right: []bool{false, true, true, true},
+func kneeTable(s *section) doc.Table {
+	t := doc.Table{
+		Head:  []string{"model", "kept up to (req/s)", "p99 there (ms)", "fell behind at (req/s)"},
+		Right: []bool{false, true, true, true},
 	}
 	for _, sr := range s.rateSeries {
 		k := s.knees[sr.model]
@@ -800,13 +804,13 @@ func kneeTable(s *section) table {
 		if k.failedAt > 0 {
 			behind = si(k.failedAt) + k.failedBy.mark()
 		}
-		t.rows = append(t.rows, []string{sr.model, up, p99, behind})
+		t.Rows = append(t.Rows, []string{sr.model, up, p99, behind})
 	}
 	return t
 }
 
 // costTable gives each model's COST and its efficiency at every N.
-func costTable(ct *costing) table {
+func costTable(ct *costing) doc.Table {
 	var ns []float64
 	seen := map[float64]bool{}
 	for _, sr := range ct.series {
@@ -818,14 +822,14 @@ func costTable(ct *costing) table {
 		}
 	}
 	sort.Float64s(ns)
-	t := table{head: []string{"model", "COST (workers)"}, right: []bool{false, true}}
+	t := doc.Table{Head: []string{"model", "COST (workers)"}, Right: []bool{false, true}}
 	for _, n := range ns {
 		if u := ct.units(n); u < n {
-			t.head = append(t.head, fmt.Sprintf("efficiency at %g (per CPU of %g)", n, u))
+			t.Head = append(t.Head, fmt.Sprintf("efficiency at %g (per CPU of %g)", n, u))
 		} else {
-			t.head = append(t.head, fmt.Sprintf("efficiency at %g", n))
+			t.Head = append(t.Head, fmt.Sprintf("efficiency at %g", n))
 		}
-		t.right = append(t.right, true)
+		t.Right = append(t.Right, true)
 	}
 	base := []string{fmt.Sprintf("singlecore (baseline: %s req/s)", si(ct.baseline.Summary.RPS.Median)), "–"}
 	for _, n := range ns {
@@ -835,7 +839,7 @@ func costTable(ct *costing) table {
 			base = append(base, "")
 		}
 	}
-	t.rows = append(t.rows, base)
+	t.Rows = append(t.Rows, base)
 	for _, sr := range ct.series {
 		c := ct.costs[sr.model]
 		cost := "never beats singlecore"
@@ -852,7 +856,7 @@ func costTable(ct *costing) table {
 			}
 			row = append(row, cell)
 		}
-		t.rows = append(t.rows, row)
+		t.Rows = append(t.Rows, row)
 	}
 	return t
 }

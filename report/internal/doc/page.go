@@ -1,12 +1,10 @@
-package report
+package doc
 
 import (
 	"fmt"
 	"html"
 	"regexp"
 	"strings"
-
-	"github.com/corebench/corebench/results"
 )
 
 var (
@@ -14,9 +12,10 @@ var (
 	svgSize   = regexp.MustCompile(`^<svg width="[^"]*" height="[^"]*"`)
 )
 
-// inlineSVG turns a chart's SVG document into an element for the page:
-// no XML prolog, and a width that follows the page.
-func inlineSVG(svg []byte, alt string) string {
+// InlineSVG turns a chart's SVG document into an element for the page:
+// no XML prolog, and a width that follows the page; alt says what it
+// shows.
+func InlineSVG(svg []byte, alt string) string {
 	s := svgProlog.ReplaceAllString(string(svg), "<svg ")
 	s = svgSize.ReplaceAllString(s, fmt.Sprintf(`<svg width="100%%" role="img" aria-label="%s"`, html.EscapeString(alt)))
 	return s
@@ -75,17 +74,17 @@ figcaption a { color: #0072b2; }
 footer { margin-top: 3em; color: #777; font-size: 0.9em; }
 </style>`
 
-// htmlPage is the whole report as one page that needs nothing else: the
-// charts are inline SVG, the style and the check script inline too.
-func htmlPage(run *results.Run, d *doc, svg func(*chart) string) string {
+// HTML writes the document as one page that needs nothing else: the
+// style and the check script inline, each figure as svg(name) gives it
+// (InlineSVG), and footer, HTML itself, at the end.
+func (d *Doc) HTML(title, footer string, svg func(name string) string) string {
 	var b strings.Builder
 	b.WriteString("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n")
 	b.WriteString("<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n")
-	fmt.Fprintf(&b, "<title>corebench run %s</title>\n", html.EscapeString(run.ID))
+	fmt.Fprintf(&b, "<title>%s</title>\n", html.EscapeString(title))
 	b.WriteString(checkScript + "\n" + pageStyle + "\n</head>\n<body>\n<main>\n")
-	b.WriteString(d.htmlBody(svg))
-	fmt.Fprintf(&b, "<footer>Rendered from %s by <code>bench report</code>. Charts as PNG and SVG in <code>%s/</code>; <code>%s</code> holds the numbers for benchstat.</footer>\n",
-		html.EscapeString(results.FileName), ChartsDir, BenchFile)
+	b.WriteString(d.body(svg))
+	fmt.Fprintf(&b, "<footer>%s</footer>\n", footer)
 	b.WriteString("</main>\n</body>\n</html>\n")
 	return b.String()
 }
