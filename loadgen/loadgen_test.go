@@ -738,8 +738,9 @@ func TestOutputRoundTrip(t *testing.T) {
 			for _, x := range m.TimeSeries {
 				series += x.Requests
 			}
-			if series != m.Requests {
-				t.Errorf("merged series adds up to %d, want %d", series, m.Requests)
+			// What ended after the last request sent is the wait's.
+			if series+m.WaitRequests != m.Requests {
+				t.Errorf("merged series adds up to %d and the wait holds %d, want %d", series, m.WaitRequests, m.Requests)
 			}
 		})
 	}

@@ -1,6 +1,7 @@
 package loadgen
 
 import (
+	"container/heap"
 	"errors"
 	"fmt"
 	"io"
@@ -28,8 +29,11 @@ const mergeWindow = 10 * time.Second
 // vegeta documents distributed attacks: each load machine attacks and
 // writes its results, and the results are merged. Sources are read in
 // step, by timestamp, so the merged time series adds up the machines'
-// requests slice by slice. Counts and the histogram are exact; the run
-// is measured from the earliest request sent to the latest response.
+// requests slice by slice. Counts and the histogram are exact. As vegeta
+// reads results, the attack runs from the earliest request sent to the
+// latest one sent (for an open loop, scheduled), and the results that
+// ended after it are the wait's: in the counts and latencies, not in the
+// rates or the time series (see Run).
 //
 // Results files carry no generator CPU, pacing or lateness, so those
 // fields stay empty; the summary's Engine is "merged". With more than
@@ -46,7 +50,7 @@ func Merge(srcs []Source, interval time.Duration) (*results.Summary, error) {
 		dec  vegeta.Decoder
 		n    int
 		// The source's own figures, from its first result.
-		agg    *aggregator
+		agg    *waitSplit
 		origin time.Time
 		attack string
 	}
@@ -73,7 +77,7 @@ func Merge(srcs []Source, interval time.Duration) (*results.Summary, error) {
 		}
 	}
 
-	agg := newAggregator(interval, false, 0, -1)
+	agg := newWaitSplit(interval)
 	var origin time.Time
 	started := false
 	targets, methods, attacks := map[string]bool{}, map[string]bool{}, map[string]bool{}
@@ -98,7 +102,7 @@ func Merge(srcs []Source, interval time.Duration) (*results.Summary, error) {
 		agg.add(&rec)
 		if len(srcs) > 1 {
 			if h.agg == nil {
-				h.agg, h.origin, h.attack = newAggregator(interval, false, 0, -1), res.Timestamp, res.Attack
+				h.agg, h.origin, h.attack = newWaitSplit(interval), res.Timestamp, res.Attack
 			}
 			own := resultRecord(res, h.origin)
 			h.agg.add(&own)
@@ -136,13 +140,13 @@ func Merge(srcs []Source, interval time.Duration) (*results.Summary, error) {
 			s.Segment = seg // one bench attack --segment's results
 		}
 	}
-	agg.finish(s, agg.lastEnd)
+	agg.finish(s)
 	for _, h := range heads {
 		if h.agg == nil {
 			continue
 		}
 		var own results.Summary
-		h.agg.finish(&own, h.agg.lastEnd)
+		h.agg.finish(&own)
 		row := results.LoadHost{Host: h.name, Requests: own.Requests, Errors: own.Errors, RPS: own.RPS,
 			P50: own.Latency.P50, P99: own.Latency.P99, Start: h.origin, DurationS: own.DurationS,
 			StartSkewMs: results.Ms(h.origin.Sub(origin))}
@@ -176,4 +180,74 @@ func resultRecord(res *vegeta.Result, origin time.Time) record {
 		rec.status = 0
 	}
 	return rec
+}
+
+// waitSplit feeds an aggregator the results of a file, which says when
+// each request was sent but not when the attack ended: vegeta takes the
+// attack to end at the latest request sent. Results that end after the
+// latest one sent so far are held until a later send passes their end;
+// those still held once every result is read ended after the attack, in
+// the wait.
+type waitSplit struct {
+	*aggregator
+	latest int64      // the latest start seen
+	held   recordHeap // ending after latest
+}
+
+func newWaitSplit(interval time.Duration) *waitSplit {
+	return &waitSplit{aggregator: newAggregator(interval, false, 0, -1)}
+}
+
+func (w *waitSplit) add(r *record) {
+	if r.start > w.latest {
+		w.latest = r.start
+		for len(w.held) > 0 && w.held[0].start+w.held[0].latency <= w.latest {
+			rec := heap.Pop(&w.held).(record)
+			w.aggregator.add(&rec)
+		}
+	}
+	if r.start+r.latency > w.latest {
+		heap.Push(&w.held, *r)
+		return
+	}
+	w.aggregator.add(r)
+}
+
+// finish ends the attack at the latest start, or at the latest end for a
+// single instant of sends, and adds the held results to it.
+func (w *waitSplit) finish(s *results.Summary) {
+	a := w.aggregator
+	end := w.latest
+	if end == 0 {
+		end = max(a.lastEnd, w.maxHeldEnd())
+	}
+	a.attackEnd = end
+	a.lastIdx = max((end+a.interval-1)/a.interval-1, 0)
+	for len(w.held) > 0 {
+		rec := heap.Pop(&w.held).(record)
+		a.add(&rec)
+	}
+	a.finish(s, end)
+}
+
+func (w *waitSplit) maxHeldEnd() int64 {
+	var m int64
+	for _, r := range w.held {
+		m = max(m, r.start+r.latency)
+	}
+	return m
+}
+
+// recordHeap is a min-heap of records by their end.
+type recordHeap []record
+
+func (h recordHeap) Len() int           { return len(h) }
+func (h recordHeap) Less(i, j int) bool { return h[i].start+h[i].latency < h[j].start+h[j].latency }
+func (h recordHeap) Swap(i, j int)      { h[i], h[j] = h[j], h[i] }
+func (h *recordHeap) Push(x any)        { *h = append(*h, x.(record)) }
+func (h *recordHeap) Pop() any {
+	old := *h
+	r := old[len(old)-1]
+	*h = old[:len(old)-1]
+	return r
 }

@@ -80,7 +80,10 @@ func TestCheck(t *testing.T) {
 		// and a rate that is none (vegeta's zero ConstantPacer is an
 		// endless burst, a negative one stops at once).
 		{func(o *Options) { o.Rate, _ = ParseRate("1/1h", time.Second); o.Duration = time.Second }, "no request"},
-		{func(o *Options) { o.Rate, _ = ParseRate("sine:1:0:1h", time.Second); o.Duration = 500 * time.Millisecond }, "no request"},
+		{func(o *Options) {
+			o.Rate, _ = ParseRate("sine:1:0:1h", time.Second)
+			o.Duration = 500 * time.Millisecond
+		}, "no request"},
 		{func(o *Options) { o.Rate = vegeta.LinearPacer{Slope: 10} }, "rate"}, // from 0/0
 		{func(o *Options) { o.Rate = vegeta.ConstantPacer{} }, "rate"},
 		{func(o *Options) { o.Rate = vegeta.ConstantPacer{Freq: -5, Per: time.Second} }, "rate"},

@@ -133,6 +133,22 @@ func TestWaitApart(t *testing.T) {
 				t.Errorf("merged alone: rps %v, rps_all %v, wait %v s, %d requests, %d errors; the summary's %v, %v, %v s, %d, %d",
 					m.RPS, m.RPSAll, m.WaitS, m.WaitRequests, m.WaitErrors, s.RPS, s.RPSAll, s.WaitS, s.WaitRequests, s.WaitErrors)
 			}
+			// bench report of the run's results file: vegeta's reading,
+			// the attack from the first request sent to the last, the wait
+			// after it.
+			f, err := Merge([]Source{{Name: "out", Dec: vegeta.NewDecoder(bytes.NewReader(buf.Bytes()))}}, 0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			fd := time.Duration(f.DurationS * 1e9)
+			fw := windowOf(readResults(t, buf.Bytes()), f.Start, fd)
+			if fd > d || f.WaitRequests != fw.waitN || f.WaitErrors != fw.waitErrs || f.WaitS < s.WaitS {
+				t.Errorf("bench report of the results file: %v, %d in a %.3f s wait (%d failed); want at most the %v attack, the file's %d ending after its last request sent (%d failed), the wait at least the run's %.3f s",
+					fd, f.WaitRequests, f.WaitS, f.WaitErrors, d, fw.waitN, fw.waitErrs, s.WaitS)
+			}
+			if want := float64(fw.ok) / f.DurationS; math.Abs(f.RPS-want) > 1e-9*want {
+				t.Errorf("bench report of the results file: rps %.3f, want the %d successes within its attack over it, %.3f", f.RPS, fw.ok, want)
+			}
 			// The stopped worker's requests, sent at the start, gave up
 			// a timeout later (the fast engine's deadline is within 10%).
 			if s.WaitS < (timeout - timeout/10 - d).Seconds() {
