@@ -326,8 +326,8 @@ var kindByName = func() map[string]uint8 {
 // its scheduled time is recorded as unsent, and the next one is paced.
 //
 // A hit handed to vegeta that waits for a free worker is sent late, its
-// latency counted from its schedule; past its timeout it is not sent at
-// all but counted as unsent (see admit).
+// latency counted from its schedule; one that waited, every worker busy,
+// past its timeout is not sent at all but counted as unsent (see admit).
 type schedule struct {
 	e       *vegetaEngine
 	clock   hitClock
