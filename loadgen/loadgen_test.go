@@ -218,8 +218,9 @@ func TestKnownDelays(t *testing.T) {
 	}
 	// None of the 20 ms class can measure under 10 ms; a 1 ms one can take
 	// longer when the CPUs are busy with other packages' tests (go test
-	// runs them in parallel): allow 1% of those.
-	if n := short.Load(); fast > n || n-fast > n/100 {
+	// runs them in parallel, the VM tests among them, which keep both of
+	// a 2-core machine's CPUs busy): allow 5% of those.
+	if n := short.Load(); fast > n || n-fast > n/20 {
 		t.Errorf("%d requests under 10 ms, server gave %d of 1 ms", fast, n)
 	}
 	// No request measures under its delay, whatever the machine does. How

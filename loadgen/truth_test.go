@@ -135,8 +135,15 @@ func TestTimeoutsInPercentiles(t *testing.T) {
 			enc := vegeta.NewEncoder(&buf)
 			p, _ := ParseRate("100", 2*time.Second)
 			timeout := 100 * time.Millisecond
-			s := mustRun(t, Options{URL: srv.URL, Engine: engine, Rate: p, Duration: 2 * time.Second, Connections: 20,
+			// Connections to spare: a hit left unsent (every connection
+			// busy, as in a stall of a loaded machine) is in the summary's
+			// latencies but in no file, and the comparison with vegeta's
+			// reading of the file would then be off by it.
+			s := mustRun(t, Options{URL: srv.URL, Engine: engine, Rate: p, Duration: 2 * time.Second, Connections: 100,
 				Timeout: timeout, Output: enc.Encode})
+			if s.Unsent > 0 {
+				t.Logf("%d hits unsent: the file holds fewer results than the summary's latencies", s.Unsent)
+			}
 			if to := s.ErrorKinds[results.ErrTimeout]; to < 5 || to > 15 {
 				t.Fatalf("%d timeouts of %d, want about 10", to, s.Requests)
 			}
