@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/corebench/corebench/report/internal/numfmt"
 	"github.com/corebench/corebench/results"
 	"github.com/corebench/corebench/stats"
 	"github.com/corebench/corebench/variant"
@@ -164,7 +165,7 @@ func (sc *scaling) pastCPUs(sr series) string {
 	if d < 0 {
 		sign, d = "−", -d
 	}
-	return fmt.Sprintf("%s%s%% at %g (of %d's %s)", sign, sig(d), mostN, sc.cpus, si(at.Summary.RPS.Median))
+	return fmt.Sprintf("%s%s%% at %g (of %d's %s)", sign, numfmt.Sig(d), mostN, sc.cpus, numfmt.SI(at.Summary.RPS.Median))
 }
 
 // joinFloats lists counts in words: "3", "3 and 4", "18, 24 and 36".
@@ -263,7 +264,7 @@ func (f fit) legend() string {
 	if f.err != nil {
 		return "no USL: " + f.short
 	}
-	return fmt.Sprintf("σ %s  κ %s  R² %.3f", sig(f.usl.Sigma), kappa(f.usl.Kappa), f.usl.R2)
+	return fmt.Sprintf("σ %s  κ %s  R² %.3f", numfmt.Sig(f.usl.Sigma), kappa(f.usl.Kappa), f.usl.R2)
 }
 
 // kappa formats κ, which is often tiny: 0, 0.0012, 5.2e-6.
@@ -274,7 +275,7 @@ func kappa(k float64) string {
 	if k < 1e-3 {
 		return strings.Replace(fmt.Sprintf("%.2g", k), "e-0", "e-", 1)
 	}
-	return sig(k)
+	return numfmt.Sig(k)
 }
 
 // machine describes where the run measured, for chart subtitles.
@@ -325,7 +326,7 @@ func loadOf(cases []*results.Case) string {
 	var parts []string
 	if s := same(func(c *results.Case) string {
 		if c.Mode == results.ModeOpen {
-			return fmt.Sprintf("open loop at %s req/s", si(c.Rate))
+			return fmt.Sprintf("open loop at %s req/s", numfmt.SI(c.Rate))
 		}
 		return fmt.Sprintf("%d connections", c.Connections)
 	}); s != "" {

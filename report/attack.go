@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/corebench/corebench/report/internal/numfmt"
 	"github.com/corebench/corebench/results"
 )
 
@@ -30,8 +31,8 @@ func AttackTable(out io.Writer, s *results.Summary) error {
 	l := s.Latency
 	lat := []string{"", "-", "-", "-", "-", "-", "-", "-", "-", "-"}
 	if s.Histogram != nil && s.Histogram.Count() > 0 {
-		b := func(name string, v float64) string { return bounded(l.LowerBounds, name, Millis(v)) }
-		lat = []string{"", b("min", l.Min), b("p50", l.P50), b("p90", l.P90), b("p99", l.P99), b("p999", l.P999), b("p9999", l.P9999), b("max", l.Max), b("mean", l.Mean), Millis(l.Stdev)}
+		b := func(name string, v float64) string { return bounded(l.LowerBounds, name, numfmt.Millis(v)) }
+		lat = []string{"", b("min", l.Min), b("p50", l.P50), b("p90", l.P90), b("p99", l.P99), b("p999", l.P999), b("p9999", l.P9999), b("max", l.Max), b("mean", l.Mean), numfmt.Millis(l.Stdev)}
 	}
 	textTable(w, [][]string{{"Latency", "min", "p50", "p90", "p99", "p99.9", "p99.99", "max", "mean", "stdev"}, lat})
 	if len(l.LowerBounds) > 0 {
@@ -42,22 +43,22 @@ func AttackTable(out io.Writer, s *results.Summary) error {
 	r, b := s.PerSecond, s.BytesPerSec
 	textTable(w, [][]string{
 		{"Per second", "min", "median", "mean", "max", "stdev", "samples"},
-		{"Req/s", countOf(r.Min), countOf(r.Median), countOf(r.Mean), countOf(r.Max), countOf(r.Stdev), strconv.Itoa(r.N)},
-		{"Bytes/s", bytesText(b.Min), bytesText(b.Median), bytesText(b.Mean), bytesText(b.Max), bytesText(b.Stdev), strconv.Itoa(b.N)},
+		{"Req/s", numfmt.Whole(r.Min), numfmt.Whole(r.Median), numfmt.Whole(r.Mean), numfmt.Whole(r.Max), numfmt.Whole(r.Stdev), strconv.Itoa(r.N)},
+		{"Bytes/s", numfmt.Bytes(b.Min), numfmt.Bytes(b.Median), numfmt.Bytes(b.Mean), numfmt.Bytes(b.Max), numfmt.Bytes(b.Stdev), strconv.Itoa(b.N)},
 	})
 	fmt.Fprintln(w)
 
 	// The attack's figures; what ended after it is the wait's, below.
 	reqs, errs := s.Requests-s.WaitRequests, s.Errors-s.WaitErrors
 	fmt.Fprintf(w, "%s requests in %.2f s, %s successful: %s req/s, %s read\n",
-		countOf(float64(reqs)), s.DurationS, countOf(float64(reqs-errs)), countOf(s.RPS), bytesText(float64(s.BytesIn)))
+		numfmt.Whole(float64(reqs)), s.DurationS, numfmt.Whole(float64(reqs-errs)), numfmt.Whole(s.RPS), numfmt.Bytes(float64(s.BytesIn)))
 	if errs > 0 {
 		fmt.Fprintf(w, "           req/s counts successful responses only; with the %s failed, %s requests/s were answered or failed\n",
-			countOf(float64(errs)), countOf(s.RPSAll))
+			numfmt.Whole(float64(errs)), numfmt.Whole(s.RPSAll))
 	}
 	if s.WaitRequests > 0 || s.WaitS > 0 {
 		fmt.Fprintf(w, "Wait       %s after the attack for the last answers: %s more ended, %s failed; in the counts and latencies, not in req/s or the per-second samples\n",
-			seconds(s.WaitS), countOf(float64(s.WaitRequests)), countOf(float64(s.WaitErrors)))
+			seconds(s.WaitS), numfmt.Whole(float64(s.WaitRequests)), numfmt.Whole(float64(s.WaitErrors)))
 	}
 	fmt.Fprintf(w, "Status     %s\n", codes(s.StatusCodes))
 	fmt.Fprintf(w, "Errors     %s\n", errorsLine(s))
@@ -92,7 +93,7 @@ func seconds(v float64) string {
 	if v >= 1 {
 		return strconv.FormatFloat(v, 'f', 2, 64) + " s"
 	}
-	return Millis(1000 * v)
+	return numfmt.Millis(1000 * v)
 }
 
 // LoadHostsTable prints one row per part of a load sent from several
@@ -105,8 +106,8 @@ func LoadHostsTable(w io.Writer, hosts []results.LoadHost) {
 		if h.ClockOffsetMs != nil {
 			offset = fmt.Sprintf("%+.3f ms ±%.3f", *h.ClockOffsetMs, h.ClockRTTMs/2)
 		}
-		rows = append(rows, []string{h.Host, cmp.Or(h.Segment, "-"), countOf(float64(h.Requests)), countOf(float64(h.Errors)), countOf(float64(h.Unsent)),
-			countOf(h.RPS), Millis(h.P50), Millis(h.P99), fmt.Sprintf("+%.3f ms", h.StartSkewMs), offset})
+		rows = append(rows, []string{h.Host, cmp.Or(h.Segment, "-"), numfmt.Whole(float64(h.Requests)), numfmt.Whole(float64(h.Errors)), numfmt.Whole(float64(h.Unsent)),
+			numfmt.Whole(h.RPS), numfmt.Millis(h.P50), numfmt.Millis(h.P99), fmt.Sprintf("+%.3f ms", h.StartSkewMs), offset})
 	}
 	textTable(w, rows)
 }
@@ -148,7 +149,7 @@ func codes(m map[string]int64) string {
 	slices.Sort(keys)
 	var b []string
 	for _, k := range keys {
-		b = append(b, k+": "+countOf(float64(m[k])))
+		b = append(b, k+": "+numfmt.Whole(float64(m[k])))
 	}
 	return strings.Join(b, ", ")
 }
@@ -164,13 +165,13 @@ func errorsLine(s *results.Summary) string {
 	slices.SortFunc(keys, func(a, b string) int { return int(s.ErrorKinds[b] - s.ErrorKinds[a]) })
 	var parts []string
 	for _, k := range keys {
-		p := strings.ReplaceAll(k, "_", " ") + " " + countOf(float64(s.ErrorKinds[k]))
+		p := strings.ReplaceAll(k, "_", " ") + " " + numfmt.Whole(float64(s.ErrorKinds[k]))
 		if ex := s.ErrorExamples[k]; ex != "" && k != results.ErrBadStatus {
 			p += fmt.Sprintf(" (%q)", ex)
 		}
 		parts = append(parts, p)
 	}
-	return fmt.Sprintf("%s of %s (%.2f%%): %s", countOf(float64(s.Errors)), countOf(float64(s.Requests)),
+	return fmt.Sprintf("%s of %s (%.2f%%): %s", numfmt.Whole(float64(s.Errors)), numfmt.Whole(float64(s.Requests)),
 		100*s.FailedShare(), strings.Join(parts, ", "))
 }
 
@@ -230,13 +231,13 @@ func workersLine(s *results.Summary) string {
 func lateLine(s *results.Summary) string {
 	l := s.Late
 	if l.Count == 0 {
-		return fmt.Sprintf("no request left more than %s after its scheduled time", Millis(l.Threshold))
+		return fmt.Sprintf("no request left more than %s after its scheduled time", numfmt.Millis(l.Threshold))
 	}
 	line := fmt.Sprintf("%s of %s requests (%.2f%%) left more than %s after their scheduled time; mean %s, max %s late",
-		countOf(float64(l.Count)), countOf(float64(s.Requests)), 100*l.Share, Millis(l.Threshold), Millis(l.MeanMs), Millis(l.MaxMs))
+		numfmt.Whole(float64(l.Count)), numfmt.Whole(float64(s.Requests)), 100*l.Share, numfmt.Millis(l.Threshold), numfmt.Millis(l.MeanMs), numfmt.Millis(l.MaxMs))
 	if l.ConnBusy > 0 {
 		line += fmt.Sprintf("\n           %s of them because every connection was waiting for a response, or in the catching up after: the server was behind (the wait is in the latencies)",
-			countOf(float64(l.ConnBusy)))
+			numfmt.Whole(float64(l.ConnBusy)))
 	}
 	return line
 }
@@ -246,7 +247,7 @@ func unsentLine(s *results.Summary) string {
 		return "none: every request scheduled within the duration was sent"
 	}
 	return fmt.Sprintf("%s of the %s scheduled within the duration found no free connection within the timeout and were given up, counted in the latencies at the time they waited (--max-connections allows more)",
-		countOf(float64(s.Unsent)), countOf(float64(s.Unsent+s.Requests)))
+		numfmt.Whole(float64(s.Unsent)), numfmt.Whole(float64(s.Unsent+s.Requests)))
 }
 
 // textTable prints rows in columns: the first left-aligned, the others

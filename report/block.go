@@ -13,6 +13,8 @@ import (
 	"gonum.org/v1/plot/vg"
 	"gonum.org/v1/plot/vg/draw"
 
+	"github.com/corebench/corebench/report/internal/chart"
+	"github.com/corebench/corebench/report/internal/numfmt"
 	"github.com/corebench/corebench/results"
 )
 
@@ -34,14 +36,14 @@ func blockChart(r *results.Scenario, dir, sub string) ([]string, error) {
 			top, end = math.Max(top, s.Ms), math.Max(end, s.T)
 		}
 	}
-	top = niceMax(math.Max(top, b.ThresholdMs) * 2) // room for the panel's label, above the stall
+	top = chart.NiceMax(math.Max(top, b.ThresholdMs) * 2) // room for the panel's label, above the stall
 	var panels []*plot.Plot
 	for _, run := range b.Runs {
 		// Every panel alike, time labelled on each: plot.Align gives a
 		// panel with more axis below it a taller data area, not the same.
-		p := newPlot("", "latency", true)
+		p := chart.NewPlot("", "latency", true)
 		// Few ticks: short panels have room for three labels each.
-		p.Y.Tick.Marker = plot.ConstantTicks{{Value: 0, Label: "0"}, {Value: top / 2, Label: msLabel(top / 2)}, {Value: top, Label: msLabel(top)}}
+		p.Y.Tick.Marker = plot.ConstantTicks{{Value: 0, Label: "0"}, {Value: top / 2, Label: chart.MsLabel(top / 2)}, {Value: top, Label: chart.MsLabel(top)}}
 		p.Y.Min, p.Y.Max = 0, top
 		p.X.Min, p.X.Max = 0, end
 		var xt plot.ConstantTicks
@@ -50,7 +52,7 @@ func blockChart(r *results.Scenario, dir, sub string) ([]string, error) {
 		}
 		p.X.Tick.Marker = xt
 		p.Add(span{from: run.BlockAt, to: run.BlockEnd, color: color.NRGBA{0xC0, 0x1C, 0x28, 0x30}})
-		p.Add(hline{y: b.ThresholdMs, style: dotted(gray, 2)})
+		p.Add(chart.HLine{Y: b.ThresholdMs, Style: chart.Dotted(chart.Gray, 2)})
 		var ok, failed plotter.XYs
 		for _, s := range run.Requests {
 			if s.Failed {
@@ -76,17 +78,17 @@ func blockChart(r *results.Scenario, dir, sub string) ([]string, error) {
 		// Top right, on two lines so that half a slide's width holds it,
 		// clear of the block (at a third of the run) and of its dots,
 		// which lie low after it.
-		text := fmt.Sprintf("%s\np99 %s, %d of %d over %s", run.Setup, Millis(run.P99), run.Over, run.Due, Millis(b.ThresholdMs))
-		st := textStyle(tickSize, true, c)
+		text := fmt.Sprintf("%s\np99 %s, %d of %d over %s", run.Setup, numfmt.Millis(run.P99), run.Over, run.Due, numfmt.Millis(b.ThresholdMs))
+		st := chart.TextStyle(chart.TickSize, true, c)
 		st.XAlign, st.YAlign = draw.XRight, draw.YTop
-		p.Add(label{x: end, y: top, dx: -vg.Points(8), dy: -vg.Points(4), text: text, style: st})
+		p.Add(chart.Label{X: end, Y: top, DX: -vg.Points(8), DY: -vg.Points(4), Text: text, Style: st})
 		panels = append(panels, p)
 	}
-	return writeChart(dir, &chart{name: "timeline", fig: &fig{
-		title:    fmt.Sprintf("One %.0f ms request of CPU among %.0f req/s of %s", b.TargetMs, b.Rate, b.Path),
-		subtitle: fmt.Sprintf("%s\neach dot a cheap request, at its send time; shaded: the slow /cpu?n=%d, from its send to its answer", sub, b.Iters),
-		note:     fmt.Sprintf("latency from when each request was due (open loop); dotted: %s; the counts are of the requests due while the slow one ran", Millis(b.ThresholdMs)),
-		panels:   panels, stacked: true, cols: blockCols(len(panels)),
+	return writeChart(dir, &figure{name: "timeline", fig: &chart.Fig{
+		Title:    fmt.Sprintf("One %.0f ms request of CPU among %.0f req/s of %s", b.TargetMs, b.Rate, b.Path),
+		Subtitle: fmt.Sprintf("%s\neach dot a cheap request, at its send time; shaded: the slow /cpu?n=%d, from its send to its answer", sub, b.Iters),
+		Note:     fmt.Sprintf("latency from when each request was due (open loop); dotted: %s; the counts are of the requests due while the slow one ran", numfmt.Millis(b.ThresholdMs)),
+		Panels:   panels, Stacked: true, Cols: blockCols(len(panels)),
 	}})
 }
 
@@ -130,13 +132,13 @@ func blockText(w io.Writer, b *results.BlockResult) {
 	}
 	fmt.Fprintf(w, "cheap load: %.0f req/s of %s, open loop; counted: the cheap requests due while the slow one ran\n\n", b.Rate, b.Path)
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintf(tw, "SERVER\tSLOW REQUEST\tDUE DURING\tP50\tP99\tMAX\tOVER %s\tHELD TO ITS END\tBEFORE: P50\tP99\tFAILED\t\n", Millis(b.ThresholdMs))
+	fmt.Fprintf(tw, "SERVER\tSLOW REQUEST\tDUE DURING\tP50\tP99\tMAX\tOVER %s\tHELD TO ITS END\tBEFORE: P50\tP99\tFAILED\t\n", numfmt.Millis(b.ThresholdMs))
 	for _, r := range b.Runs {
-		slow := Millis(r.SlowMs)
+		slow := numfmt.Millis(r.SlowMs)
 		if r.SlowError != "" {
 			slow = "failed"
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%s\t%s\t%d\t%d\t%s\t%s\t%d\t\n", r.Setup, slow, r.Due, Millis(r.P50), Millis(r.P99), Millis(r.Max), r.Over, r.AfterEnd, Millis(r.BeforeP50), Millis(r.BeforeP99), r.Failed)
+		fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%s\t%s\t%d\t%d\t%s\t%s\t%d\t\n", r.Setup, slow, r.Due, numfmt.Millis(r.P50), numfmt.Millis(r.P99), numfmt.Millis(r.Max), r.Over, r.AfterEnd, numfmt.Millis(r.BeforeP50), numfmt.Millis(r.BeforeP99), r.Failed)
 	}
 	tw.Flush()
 }

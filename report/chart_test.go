@@ -3,10 +3,7 @@ package report
 import (
 	"fmt"
 	"image/color"
-	"strings"
 	"testing"
-
-	"gonum.org/v1/plot/vg"
 
 	"github.com/corebench/corebench/results"
 	"github.com/corebench/corebench/variant"
@@ -34,30 +31,6 @@ func TestEveryVariantDrawn(t *testing.T) {
 	}
 	if modelColor("node-cluster") != otherColor {
 		t.Errorf("an external server is drawn in %v, want %v", modelColor("node-cluster"), otherColor)
-	}
-}
-
-// TestWrapText: a footer longer than the slide is broken at spaces into
-// lines that each fit, keeping every word and the given line breaks.
-func TestWrapText(t *testing.T) {
-	st := textStyle(noteSize, false, gray)
-	long := strings.Repeat("a footer that runs on ", 12) + "end\nsecond line"
-	width := vg.Points(600)
-	got := wrapText(st, long, width)
-	lines := strings.Split(got, "\n")
-	if len(lines) < 3 {
-		t.Fatalf("%d lines, want the first broken: %q", len(lines), got)
-	}
-	for _, l := range lines {
-		if w := st.Width(l); w > width {
-			t.Errorf("line %q is %v wide, more than %v", l, w, width)
-		}
-	}
-	if strings.Join(strings.Fields(got), " ") != strings.Join(strings.Fields(long), " ") || lines[len(lines)-1] != "second line" {
-		t.Errorf("words lost or reordered: %q", got)
-	}
-	if got := wrapText(st, "short", width); got != "short" {
-		t.Errorf("a short line became %q", got)
 	}
 }
 

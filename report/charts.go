@@ -12,16 +12,18 @@ import (
 	"gonum.org/v1/plot/vg"
 	"gonum.org/v1/plot/vg/draw"
 
+	"github.com/corebench/corebench/report/internal/chart"
 	"github.com/corebench/corebench/report/internal/doc"
+	"github.com/corebench/corebench/report/internal/numfmt"
 	"github.com/corebench/corebench/results"
 	"github.com/corebench/corebench/variant"
 )
 
 // charts returns the charts of one workload, in the order the report
 // shows them; a chart whose data the run lacks is left out.
-func (v view) charts(s *section) map[string]*chart {
-	out := map[string]*chart{}
-	add := func(c *chart) {
+func (v view) charts(s *section) map[string]*figure {
+	out := map[string]*figure{}
+	add := func(c *figure) {
 		if c != nil {
 			out[c.name] = c
 		}
@@ -111,7 +113,7 @@ func caseLabels(cases []*results.Case) []string {
 // barPlot draws one bar per case, coloured by model, at the spread's
 // median with min–max whiskers and the median written above.
 func barPlot(cases []*results.Case, ylabel string, val func(*results.Case) results.Spread, format func(float64) string) *plot.Plot {
-	p := newPlot("", ylabel, false)
+	p := chart.NewPlot("", ylabel, false)
 	top := 0.0
 	for i, c := range cases {
 		sp := val(c)
@@ -123,16 +125,16 @@ func barPlot(cases []*results.Case, ylabel string, val func(*results.Case) resul
 			bar.Color = color.White
 			bar.LineStyle.Width = vg.Points(4)
 		}
-		p.Add(autoBars{BarChart: bar, share: 0.55, group: 1})
+		p.Add(chart.AutoBars{BarChart: bar, Share: 0.55, Group: 1})
 		if sp.N > 1 && sp.Max > sp.Min {
-			e, _ := plotter.NewYErrorBars(errPoint{float64(i), sp.Median, sp.Median - sp.Min, sp.Max - sp.Median})
-			e.LineStyle = draw.LineStyle{Color: black, Width: vg.Points(3)}
+			e, _ := plotter.NewYErrorBars(spreadErr(float64(i), sp))
+			e.LineStyle = draw.LineStyle{Color: chart.Black, Width: vg.Points(3)}
 			e.CapWidth = vg.Points(28)
 			p.Add(e)
 		}
-		st := textStyle(tickSize+2, true, black)
+		st := chart.TextStyle(chart.TickSize+2, true, chart.Black)
 		st.XAlign, st.YAlign = draw.XCenter, draw.YBottom
-		p.Add(label{x: float64(i), y: sp.Max, dy: vg.Points(8), text: format(sp.Median), style: st})
+		p.Add(chart.Label{X: float64(i), Y: sp.Max, DY: vg.Points(8), Text: format(sp.Median), Style: st})
 		top = math.Max(top, sp.Max)
 	}
 	labels := caseLabels(cases)
@@ -144,44 +146,14 @@ func barPlot(cases []*results.Case, ylabel string, val func(*results.Case) resul
 	p.NominalX(labels...)
 	p.Y.Padding = vg.Points(4) // NominalX pads for a first label centred on the axis; the categories have room
 	p.X.Min, p.X.Max = -0.5, float64(len(cases))-0.5
-	p.Y.Min, p.Y.Max = 0, niceMax(top*1.12)
+	p.Y.Min, p.Y.Max = 0, chart.NiceMax(top*1.12)
 	return p
 }
 
-// autoBars sizes a bar chart when it is drawn, from the space one
-// category gets: share of it for a group of bars, of which this chart is
-// bar index. Fixed widths would crowd or starve bars depending on the
-// number of categories and the legend beside the plot.
-type autoBars struct {
-	*plotter.BarChart
-	share        float64
-	group, index int
-	idle         []int // categories whose bar is 0 because a worker served nothing: labelled, as a 0 draws no bar
-}
-
-func (b autoBars) Plot(c draw.Canvas, p *plot.Plot) {
-	tx, ty := p.Transforms(&c)
-	slot := tx(1) - tx(0)
-	b.Width = vg.Length(math.Min(float64(slot)*b.share/float64(b.group), float64(2*vg.Inch)))
-	b.Offset = vg.Length(float64(b.index)-float64(b.group-1)/2) * b.Width
-	b.BarChart.Plot(c, p)
-	st := textStyle(noteSize, true, b.LineStyle.Color)
-	st.XAlign, st.YAlign = draw.XCenter, draw.YBottom
-	for _, i := range b.idle {
-		x := tx(b.XMin+float64(i)) + b.Offset
-		c.StrokeLine2(draw.LineStyle{Color: b.LineStyle.Color, Width: vg.Points(4)}, x-b.Width/2, ty(0), x+b.Width/2, ty(0))
-		c.FillText(st, vg.Point{X: x, Y: ty(0) + vg.Points(4)}, "0%")
-	}
-}
-
-// errPoint is one point with asymmetric Y errors, for NewYErrorBars.
-type errPoint struct{ x, y, lo, hi float64 }
-
-func (e errPoint) Len() int                      { return 1 }
-func (e errPoint) XY(int) (float64, float64)     { return e.x, e.y }
-func (e errPoint) YError(int) (float64, float64) { return e.lo, e.hi }
-func spreadErr(x float64, s results.Spread) errPoint {
-	return errPoint{x, s.Median, s.Median - s.Min, s.Max - s.Median}
+// spreadErr is a spread as a point at x with whiskers from its min to its
+// max.
+func spreadErr(x float64, s results.Spread) chart.ErrPoint {
+	return chart.ErrPoint{X: x, Y: s.Median, Lo: s.Median - s.Min, Hi: s.Max - s.Median}
 }
 
 func repeatsNote(cases []*results.Case, val func(*results.Case) results.Spread) string {
@@ -198,22 +170,22 @@ func repeatsNote(cases []*results.Case, val func(*results.Case) results.Spread) 
 }
 
 // 1. Requests per second by model.
-func (v view) rpsChart(s *section) *chart {
+func (v view) rpsChart(s *section) *figure {
 	return v.modelBars(s, rpsName(s.workload), "Requests per second by model", "Requests per second by model",
-		"requests per second", "(higher is better)", si,
+		"requests per second", "(higher is better)", numfmt.SI,
 		func(c *results.Case) results.Spread { return c.Summary.RPS })
 }
 
 // 6. Server CPU per request by model.
-func (v view) cpuChart(s *section) *chart {
+func (v view) cpuChart(s *section) *figure {
 	return v.modelBars(s, cpuName(s.workload), "Server CPU time per request by model", "Server CPU per request",
-		"server CPU µs per request", "(lower is better; master and workers counted)", sig,
+		"server CPU µs per request", "(lower is better; master and workers counted)", numfmt.Sig,
 		func(c *results.Case) results.Spread { return c.Summary.ServerCPUPerReq })
 }
 
 // modelBars is a bar per model of one figure, over the measured cases
 // that have it; nil when none has.
-func (v view) modelBars(s *section, name, alt, title, ylabel, note string, format func(float64) string, val func(*results.Case) results.Spread) *chart {
+func (v view) modelBars(s *section, name, alt, title, ylabel, note string, format func(float64) string, val func(*results.Case) results.Spread) *figure {
 	var cases []*results.Case
 	for _, c := range measuredOnly(s.models) {
 		if val(c).N > 0 {
@@ -227,33 +199,22 @@ func (v view) modelBars(s *section, name, alt, title, ylabel, note string, forma
 	if len(flagged) > 0 {
 		note += "; hollow: flagged"
 	}
-	return &chart{
+	return &figure{
 		name: name,
 		alt:  fmt.Sprintf("%s, workload %s", alt, s.workload),
-		fig: &fig{
-			title:    fmt.Sprintf("%s · %s", title, s.workloadName()),
-			subtitle: v.machine() + "\n" + loadOf(cases),
-			panels:   []*plot.Plot{barPlot(cases, ylabel, val, format)},
-			note:     repeatsNote(cases, val) + " " + note,
+		fig: &chart.Fig{
+			Title:    fmt.Sprintf("%s · %s", title, s.workloadName()),
+			Subtitle: v.machine() + "\n" + loadOf(cases),
+			Panels:   []*plot.Plot{barPlot(cases, ylabel, val, format)},
+			Note:     repeatsNote(cases, val) + " " + note,
 		},
 		flagged: flagged,
 		cases:   cases,
 	}
 }
 
-// nines maps a quantile to the "nines" axis: 0.9 → 1, 0.99 → 2.
-func nines(q float64) float64 { return -math.Log10(1 - q) }
-
-var ninesTicks = plot.ConstantTicks{
-	{Value: nines(0.5), Label: "p50"},
-	{Value: nines(0.9), Label: "p90"},
-	{Value: nines(0.99), Label: "p99"},
-	{Value: nines(0.999), Label: "p99.9"},
-	{Value: nines(0.9999), Label: "p99.99"},
-}
-
 // 2. Latency percentile spectrum per model, from the merged histograms.
-func (v view) spectrumChart(s *section) *chart {
+func (v view) spectrumChart(s *section) *figure {
 	var cases []*results.Case
 	for _, c := range measuredOnly(s.models) {
 		if h := c.Summary.Histogram; h != nil && h.Count() > 1 {
@@ -263,7 +224,7 @@ func (v view) spectrumChart(s *section) *chart {
 	if len(cases) == 0 {
 		return nil
 	}
-	leg := newLegend()
+	leg := chart.NewLegend()
 	lo, hi := math.Inf(1), 0.0
 	labels := caseLabels(cases)
 	var drawn []plot.Plotter
@@ -271,8 +232,8 @@ func (v view) spectrumChart(s *section) *chart {
 		sp, _ := spectrumOf(c.Summary.Histogram)
 		lo, hi = math.Min(lo, sp.lo), math.Max(hi, sp.hi)
 		flagged := flagOf(c).any()
-		l, _ := modelLine(c.Model, sp.line, flagged, lineWidth)
-		_, m := modelLine(c.Model, sp.marks, false, lineWidth)
+		l, _ := modelLine(c.Model, sp.line, flagged, chart.LineWidth)
+		_, m := modelLine(c.Model, sp.marks, false, chart.LineWidth)
 		if h := hollowMarks(c.Model, sp.marks, slices.Repeat([]bool{flagged}, len(sp.marks))); h != nil {
 			m = h
 		}
@@ -281,17 +242,17 @@ func (v view) spectrumChart(s *section) *chart {
 	}
 	flagged := flaggedOf(cases)
 	addFlagKey(leg, flagged)
-	p := newSpectrumPlot(lo, hi)
+	p := chart.SpectrumPlot(lo, hi)
 	p.Add(drawn...)
-	return &chart{
+	return &figure{
 		name: spectrumName(s.workload),
 		alt:  fmt.Sprintf("Latency percentile spectrum per model, workload %s", s.workload),
-		fig: &fig{
-			title:    fmt.Sprintf("Latency by percentile · %s", s.workloadName()),
-			subtitle: v.machine() + "\n" + loadOf(cases),
-			panels:   []*plot.Plot{p},
-			legend:   leg,
-			note:     "from the histograms of every repeat merged; each step right is ten times rarer (lower is better)",
+		fig: &chart.Fig{
+			Title:    fmt.Sprintf("Latency by percentile · %s", s.workloadName()),
+			Subtitle: v.machine() + "\n" + loadOf(cases),
+			Panels:   []*plot.Plot{p},
+			Legend:   leg,
+			Note:     "from the histograms of every repeat merged; each step right is ten times rarer (lower is better)",
 		},
 		flagged: flagged,
 		cases:   cases,
@@ -301,7 +262,7 @@ func (v view) spectrumChart(s *section) *chart {
 // 4. Per-worker share of requests by scheduling policy: a bar for every
 // worker the server runs, idle ones at 0% and labelled, and Jain's index
 // in the legend, both from the same merged counts.
-func (v view) fairnessChart(s *section) *chart {
+func (v view) fairnessChart(s *section) *figure {
 	var cases []*results.Case
 	for _, c := range measuredOnly(s.models) {
 		if showsFairness(c) {
@@ -328,8 +289,8 @@ func (v view) fairnessChart(s *section) *chart {
 		}
 	}
 	slices.Sort(slots)
-	p := newPlot("worker slot", "share of requests (%)", false)
-	leg := newLegend()
+	p := chart.NewPlot("worker slot", "share of requests (%)", false)
+	leg := chart.NewLegend()
 	top := 0.0
 	labels := caseLabels(cases)
 	for j, c := range cases {
@@ -354,7 +315,7 @@ func (v view) fairnessChart(s *section) *chart {
 			bar.Color = color.White
 			bar.LineStyle.Width = vg.Points(3)
 		}
-		p.Add(autoBars{BarChart: bar, share: 0.8, group: len(cases), index: j, idle: idle})
+		p.Add(chart.AutoBars{BarChart: bar, Share: 0.8, Group: len(cases), Index: j, Idle: idle})
 		text := fmt.Sprintf("%s  Jain %.3f", labels[j], ws.jain)
 		switch {
 		case ws.workers == 0:
@@ -372,28 +333,28 @@ func (v view) fairnessChart(s *section) *chart {
 	p.Y.Padding = vg.Points(4)
 	p.X.Min, p.X.Max = -0.5, float64(len(slots))-0.5
 	if workers > 0 {
-		fair := hline{y: 100 / float64(workers), style: dashed(black, 2.5)}
+		fair := chart.HLine{Y: 100 / float64(workers), Style: chart.Dashed(chart.Black, 2.5)}
 		p.Add(fair)
 		leg.Add("equal share", fair)
 	}
 	flagged := flaggedOf(cases)
 	if len(flagged) > 0 {
-		leg.Add("hollow: flagged", styleThumb{draw.LineStyle{Color: black, Width: vg.Points(3)}})
+		leg.Add("hollow: flagged", chart.StyleThumb{LineStyle: draw.LineStyle{Color: chart.Black, Width: vg.Points(3)}})
 	}
-	p.Y.Min, p.Y.Max = 0, niceMax(top*1.1)
+	p.Y.Min, p.Y.Max = 0, chart.NiceMax(top*1.1)
 	note := "Jain's fairness index over every worker the server runs, an idle one counting 0: 1 = all served the same, 1/N = one served everything"
 	if workers == 0 {
 		note = "Jain's fairness index over the workers the server runs (idle ones count 0), or over those that answered where it did not say how many"
 	}
-	return &chart{
+	return &figure{
 		name: fairnessName(s.workload),
 		alt:  fmt.Sprintf("Share of requests per worker by scheduling policy, workload %s", s.workload),
-		fig: &fig{
-			title:    fmt.Sprintf("Requests per worker by scheduling policy · %s", s.workloadName()),
-			subtitle: v.machine() + "\n" + loadOf(cases),
-			panels:   []*plot.Plot{p},
-			legend:   leg,
-			note:     note,
+		fig: &chart.Fig{
+			Title:    fmt.Sprintf("Requests per worker by scheduling policy · %s", s.workloadName()),
+			Subtitle: v.machine() + "\n" + loadOf(cases),
+			Panels:   []*plot.Plot{p},
+			Legend:   leg,
+			Note:     note,
 		},
 		flagged: flagged,
 		cases:   cases,
@@ -402,7 +363,7 @@ func (v view) fairnessChart(s *section) *chart {
 
 // 3. Scaling: req/s against connections or workers; for workers, the USL
 // and the linear line from its λ for every model whose fit is good.
-func (v view) scalingChart(s *section, sc *scaling) *chart {
+func (v view) scalingChart(s *section, sc *scaling) *figure {
 	if len(sc.series) == 0 {
 		return nil
 	}
@@ -432,8 +393,8 @@ func (v view) scalingChart(s *section, sc *scaling) *chart {
 		tx = math.Log10
 		xlabel += " (log scale)"
 	}
-	p := newPlot(xlabel, "requests per second", true)
-	leg := newLegend()
+	p := chart.NewPlot(xlabel, "requests per second", true)
+	leg := chart.NewLegend()
 	drawn := 0 // USL curves drawn
 	var ticks plot.ConstantTicks
 	for _, x := range xs {
@@ -450,7 +411,7 @@ func (v view) scalingChart(s *section, sc *scaling) *chart {
 				p.Add(e)
 			}
 		}
-		_, marks := modelLine(sr.model, xys, false, lineWidth)
+		_, marks := modelLine(sr.model, xys, false, chart.LineWidth)
 		hollow := hollowMarks(sr.model, xys, flagsOf(sr.cases))
 		f, fitted := sc.fits[sr.model]
 		switch {
@@ -480,7 +441,7 @@ func (v view) scalingChart(s *section, sc *scaling) *chart {
 				curve = append(curve, plotter.XY{X: tx(x), Y: f.usl.At(x)})
 				ideal = append(ideal, plotter.XY{X: tx(x), Y: f.usl.Lambda * x})
 			}
-			l, _ := modelLine(sr.model, curve, false, lineWidth)
+			l, _ := modelLine(sr.model, curve, false, chart.LineWidth)
 			il, _ := modelLine(sr.model, ideal, true, 1.8)
 			p.Add(il, l, marks)
 			var past plotter.XYs
@@ -505,16 +466,16 @@ func (v view) scalingChart(s *section, sc *scaling) *chart {
 	over := sc.oversubscribed()
 	if len(over) > 0 {
 		cpus := float64(sc.cpus)
-		l, _ := plotter.NewLine(plotter.XYs{{X: tx(cpus), Y: 0}, {X: tx(cpus), Y: niceMax(top * 1.1)}})
-		l.LineStyle = dotted(gray, 1.5)
+		l, _ := plotter.NewLine(plotter.XYs{{X: tx(cpus), Y: 0}, {X: tx(cpus), Y: chart.NiceMax(top * 1.1)}})
+		l.LineStyle = chart.Dotted(chart.Gray, 1.5)
 		p.Add(l)
-		leg.Add(fmt.Sprintf("%d server CPUs: more workers take turns", sc.cpus), styleThumb{dotted(gray, 1.5)})
+		leg.Add(fmt.Sprintf("%d server CPUs: more workers take turns", sc.cpus), chart.StyleThumb{LineStyle: chart.Dotted(chart.Gray, 1.5)})
 	}
 	// Keys only for what is drawn.
 	note := "Dots: median, whiskers: min–max over repeats, joined per model."
 	if drawn > 0 {
-		leg.Add("USL fit", styleThumb{draw.LineStyle{Color: black, Width: vg.Points(lineWidth)}})
-		leg.Add("linear: λ·N", styleThumb{dashed(black, 1.8)})
+		leg.Add("USL fit", chart.StyleThumb{LineStyle: draw.LineStyle{Color: chart.Black, Width: vg.Points(chart.LineWidth)}})
+		leg.Add("linear: λ·N", chart.StyleThumb{LineStyle: chart.Dashed(chart.Black, 1.8)})
 		if len(over) > 0 {
 			leg.Add("  both fitted and drawn up to the CPUs")
 		}
@@ -530,20 +491,20 @@ func (v view) scalingChart(s *section, sc *scaling) *chart {
 	} else {
 		p.X.Min, p.X.Max = math.Max(0, xmin-0.5), xmax+0.5
 	}
-	p.Y.Min, p.Y.Max = 0, niceMax(top*1.1)
+	p.Y.Min, p.Y.Max = 0, chart.NiceMax(top*1.1)
 	alt := fmt.Sprintf("Requests per second against %s per model, workload %s", axis, s.workload)
 	if drawn > 0 {
 		alt = fmt.Sprintf("Requests per second against %s with the Universal Scalability Law where it fits, workload %s", axis, s.workload)
 	}
-	return &chart{
+	return &figure{
 		name: scalingName(sc.sweep, s.workload),
 		alt:  alt,
-		fig: &fig{
-			title:    fmt.Sprintf("Scaling with %s · %s", axis, s.workloadName()),
-			subtitle: v.machine() + "\n" + loadOf(cases),
-			panels:   []*plot.Plot{p},
-			legend:   leg,
-			note:     note,
+		fig: &chart.Fig{
+			Title:    fmt.Sprintf("Scaling with %s · %s", axis, s.workloadName()),
+			Subtitle: v.machine() + "\n" + loadOf(cases),
+			Panels:   []*plot.Plot{p},
+			Legend:   leg,
+			Note:     note,
 		},
 		flagged: flagged,
 		cases:   cases,
@@ -564,12 +525,12 @@ func linearTo(x float64, sc *scaling) float64 {
 func fitTo(xmax float64, sc *scaling) float64 { return linearTo(xmax, sc) }
 
 // 5. Latency against offered load, from the open-loop sweep.
-func (v view) loadChart(s *section) *chart {
+func (v view) loadChart(s *section) *figure {
 	if len(s.rateSeries) == 0 {
 		return nil
 	}
-	p := newPlot("offered load (requests per second)", "latency (log scale)", true)
-	leg := newLegend()
+	p := chart.NewPlot("offered load (requests per second)", "latency (log scale)", true)
+	leg := chart.NewLegend()
 	lo, hi, xmax := math.Inf(1), 0.0, 0.0
 	var cases []*results.Case
 	for _, sr := range s.rateSeries {
@@ -584,7 +545,7 @@ func (v view) loadChart(s *section) *chart {
 			cases = append(cases, c)
 		}
 		l50, _ := modelLine(sr.model, p50, true, 2.2)
-		l99, m99 := modelLine(sr.model, p99, false, lineWidth)
+		l99, m99 := modelLine(sr.model, p99, false, chart.LineWidth)
 		p.Add(l50, l99, m99)
 		if h := hollowMarks(sr.model, p99, flagsOf(sr.cases)); h != nil {
 			p.Add(h)
@@ -593,56 +554,50 @@ func (v view) loadChart(s *section) *chart {
 		text := "never kept up"
 		switch {
 		case k.sustained > 0 && k.failedAt == 0:
-			text = fmt.Sprintf("kept up to %s/s, the most offered", si(k.sustained))
+			text = fmt.Sprintf("kept up to %s/s, the most offered", numfmt.SI(k.sustained))
 		case k.sustained > 0:
-			text = fmt.Sprintf("knee %s–%s/s", si(k.sustained), si(k.failedAt))
-			ring := draw.GlyphStyle{Color: modelColor(sr.model), Radius: vg.Points(16), Shape: ringGlyph{3}}
+			text = fmt.Sprintf("knee %s–%s/s", numfmt.SI(k.sustained), numfmt.SI(k.failedAt))
+			ring := draw.GlyphStyle{Color: modelColor(sr.model), Radius: vg.Points(16), Shape: chart.RingGlyph{Width: 3}}
 			sc, _ := plotter.NewScatter(plotter.XYs{{X: k.sustained, Y: math.Log10(math.Max(k.p99, 1e-3))}})
 			sc.GlyphStyle = ring
 			p.Add(sc)
 		}
 		leg.Add(sr.model+"  "+text, l99, m99)
 	}
-	leg.Add("p99", styleThumb{draw.LineStyle{Color: black, Width: vg.Points(lineWidth)}})
-	leg.Add("p50", styleThumb{dashed(black, 2.2)})
-	leg.Add("knee: last rate kept up with", ringThumb{})
+	leg.Add("p99", chart.StyleThumb{LineStyle: draw.LineStyle{Color: chart.Black, Width: vg.Points(chart.LineWidth)}})
+	leg.Add("p50", chart.StyleThumb{LineStyle: chart.Dashed(chart.Black, 2.2)})
+	leg.Add("knee: last rate kept up with", chart.RingThumb{})
 	flagged := flaggedOf(cases)
 	addFlagKey(leg, flagged)
-	p.X.Min, p.X.Max = 0, niceMax(xmax)
-	p.X.Tick.Marker = labelTicks(si)
-	setLogY(p, lo, hi)
-	return &chart{
+	p.X.Min, p.X.Max = 0, chart.NiceMax(xmax)
+	p.X.Tick.Marker = chart.LabelTicks(numfmt.SI)
+	chart.SetLogY(p, lo, hi)
+	return &figure{
 		name: loadName(s.workload),
 		alt:  fmt.Sprintf("Latency against offered load (open loop) per model, workload %s", s.workload),
-		fig: &fig{
-			title:    fmt.Sprintf("Latency against offered load · %s", s.workloadName()),
-			subtitle: v.machine() + "\n" + loadOf(cases),
-			panels:   []*plot.Plot{p},
-			legend:   leg,
-			note:     "open loop: requests leave on schedule, answered or not; kept up = 95% of the offered rate served, at most 1% errors",
+		fig: &chart.Fig{
+			Title:    fmt.Sprintf("Latency against offered load · %s", s.workloadName()),
+			Subtitle: v.machine() + "\n" + loadOf(cases),
+			Panels:   []*plot.Plot{p},
+			Legend:   leg,
+			Note:     "open loop: requests leave on schedule, answered or not; kept up = 95% of the offered rate served, at most 1% errors",
 		},
 		flagged: flagged,
 		cases:   cases,
 	}
 }
 
-type ringThumb struct{}
-
-func (ringThumb) Thumbnail(c *draw.Canvas) {
-	c.DrawGlyphNoClip(draw.GlyphStyle{Color: black, Radius: vg.Points(9), Shape: ringGlyph{2.5}}, c.Center())
-}
-
 // 7. COST and parallel efficiency from the worker sweep.
-func (v view) costChart(s *section) *chart {
+func (v view) costChart(s *section) *figure {
 	ct := s.cost
 	if ct == nil {
 		return nil
 	}
 	base := ct.baseline.Summary.RPS.Median
-	left := newPlot("workers", "requests per second", true)
-	right := newPlot("workers", "parallel efficiency", true)
+	left := chart.NewPlot("workers", "requests per second", true)
+	right := chart.NewPlot("workers", "parallel efficiency", true)
 	for _, p := range []*plot.Plot{left, right} {
-		p.Title.TextStyle = textStyle(labelSize, true, black)
+		p.Title.TextStyle = chart.TextStyle(chart.LabelSize, true, chart.Black)
 		p.Title.TextStyle.XAlign, p.Title.TextStyle.YAlign = draw.XCenter, draw.YTop
 		p.Title.Padding = vg.Points(12)
 	}
@@ -652,11 +607,11 @@ func (v view) costChart(s *section) *chart {
 	if len(ct.scaling.oversubscribed()) > 0 {
 		note += fmt.Sprintf("\nPast the %d server CPUs, N is the CPUs: workers that take turns on them bring none.", ct.scaling.cpus)
 	}
-	leg := newLegend()
-	bl := hline{y: base, style: dashed(modelColor(variant.SingleCore.Name), 3)}
+	leg := chart.NewLegend()
+	bl := chart.HLine{Y: base, Style: chart.Dashed(modelColor(variant.SingleCore.Name), 3)}
 	left.Add(bl)
-	leg.Add(fmt.Sprintf("singlecore  %s req/s", si(base)), bl)
-	right.Add(hline{y: 1, style: dotted(black, 2.5)})
+	leg.Add(fmt.Sprintf("singlecore  %s req/s", numfmt.SI(base)), bl)
+	right.Add(chart.HLine{Y: 1, Style: chart.Dotted(chart.Black, 2.5)})
 	xmax, top, etop := 1.0, base, 1.0
 	ticks := plot.ConstantTicks{{Value: 1, Label: "1"}}
 	seen := map[float64]bool{1: true}
@@ -674,7 +629,7 @@ func (v view) costChart(s *section) *chart {
 			}
 			cases = append(cases, c)
 		}
-		l, m := modelLine(sr.model, xys, false, lineWidth)
+		l, m := modelLine(sr.model, xys, false, chart.LineWidth)
 		left.Add(l, m)
 		// Efficiency at every measured N, flagged ones drawn hollow: COST
 		// itself is from the unflagged ones only.
@@ -687,7 +642,7 @@ func (v view) costChart(s *section) *chart {
 				etop = math.Max(etop, e)
 			}
 		}
-		el, em := modelLine(sr.model, exys, false, lineWidth)
+		el, em := modelLine(sr.model, exys, false, chart.LineWidth)
 		right.Add(el, em)
 		if h := hollowMarks(sr.model, xys, flagsOf(sr.cases)); h != nil {
 			left.Add(h)
@@ -699,12 +654,12 @@ func (v view) costChart(s *section) *chart {
 		if cost.Beats() {
 			text = fmt.Sprintf("COST %g", cost.Cores)
 			ring, _ := plotter.NewScatter(plotter.XYs{{X: cost.Cores, Y: medianAt(sr, cost.Cores)}})
-			ring.GlyphStyle = draw.GlyphStyle{Color: modelColor(sr.model), Radius: vg.Points(16), Shape: ringGlyph{3}}
+			ring.GlyphStyle = draw.GlyphStyle{Color: modelColor(sr.model), Radius: vg.Points(16), Shape: chart.RingGlyph{Width: 3}}
 			left.Add(ring)
 		}
 		leg.Add(sr.model+"  "+text, l, m)
 	}
-	leg.Add("COST: fewest workers", ringThumb{})
+	leg.Add("COST: fewest workers", chart.RingThumb{})
 	leg.Add("  that beat singlecore")
 	flagged := flaggedOf(cases)
 	addFlagKey(leg, flagged)
@@ -712,18 +667,18 @@ func (v view) costChart(s *section) *chart {
 		p.X.Min, p.X.Max = 0.5, xmax+0.5
 		p.X.Tick.Marker = ticks
 	}
-	left.Y.Min, left.Y.Max = 0, niceMax(top*1.1)
-	right.Y.Min, right.Y.Max = 0, niceMax(etop*1.1)
+	left.Y.Min, left.Y.Max = 0, chart.NiceMax(top*1.1)
+	right.Y.Min, right.Y.Max = 0, chart.NiceMax(etop*1.1)
 	right.Y.Tick.Marker = plot.DefaultTicks{}
-	return &chart{
+	return &figure{
 		name: costName(s.workload),
 		alt:  fmt.Sprintf("COST: workers each model needs to beat singlecore, and parallel efficiency, workload %s", s.workload),
-		fig: &fig{
-			title:    fmt.Sprintf("COST: cores needed to beat one core · %s", s.workloadName()),
-			subtitle: v.machine() + "\n" + loadOf(cases),
-			panels:   []*plot.Plot{left, right},
-			legend:   leg,
-			note:     note,
+		fig: &chart.Fig{
+			Title:    fmt.Sprintf("COST: cores needed to beat one core · %s", s.workloadName()),
+			Subtitle: v.machine() + "\n" + loadOf(cases),
+			Panels:   []*plot.Plot{left, right},
+			Legend:   leg,
+			Note:     note,
 		},
 		flagged: flagged,
 		cases:   cases,

@@ -8,6 +8,7 @@ import (
 	"text/tabwriter"
 
 	"github.com/corebench/corebench/assess"
+	"github.com/corebench/corebench/report/internal/numfmt"
 	"github.com/corebench/corebench/results"
 	"github.com/corebench/corebench/stats"
 )
@@ -141,7 +142,7 @@ func repeatValues(c *results.Case, metric func(results.Repeat) float64) []float6
 // repeats could never be significant says so: "~ (+20%) (p=0.333
 // n=2+2, too few to tell)".
 func (ch Change) deltaText() string {
-	d := percent(ch.Delta)
+	d := numfmt.Percent(ch.Delta)
 	if !ch.Significant {
 		d = "~ (" + d + ")"
 	}
@@ -293,13 +294,13 @@ func (c *Comparison) WriteText(w io.Writer) error {
 				continue
 			}
 			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", r.ID,
-				si(r.RPS.A)+r.flagA.mark(), si(r.RPS.B)+r.flagB.mark(), r.RPS.deltaText(),
-				sig(r.P99.A), sig(r.P99.B), r.P99.deltaText())
+				numfmt.SI(r.RPS.A)+r.flagA.mark(), numfmt.SI(r.RPS.B)+r.flagB.mark(), r.RPS.deltaText(),
+				numfmt.Sig(r.P99.A), numfmt.Sig(r.P99.B), r.P99.deltaText())
 		}
 		rps, n := c.Geomean(func(r CompareRow) Change { return r.RPS })
 		p99, _ := c.Geomean(func(r CompareRow) Change { return r.P99 })
 		if n > 1 {
-			fmt.Fprintf(tw, "geomean of %d cases\t\t\t%s\t\t\t%s\n", n, percent(rps), percent(p99))
+			fmt.Fprintf(tw, "geomean of %d cases\t\t\t%s\t\t\t%s\n", n, numfmt.Percent(rps), numfmt.Percent(p99))
 		}
 		tw.Flush()
 	}

@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/corebench/corebench/assess"
+	"github.com/corebench/corebench/report/internal/numfmt"
 	"github.com/corebench/corebench/results"
 	"github.com/corebench/corebench/stats"
 	"github.com/corebench/corebench/variant"
@@ -362,7 +363,7 @@ func (f caseFlag) words() string {
 		w = append(w, "generator saturated")
 	}
 	if f.failed > 0 {
-		w = append(w, sig(100*f.failed)+"% failed")
+		w = append(w, numfmt.Sig(100*f.failed)+"% failed")
 	}
 	if f.underloaded {
 		w = append(w, "too few connections")

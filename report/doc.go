@@ -8,7 +8,12 @@
 //
 // A report is a pure function of results.json: rendering never measures
 // anything, so `bench report` can redraw an old run with a newer bench.
-// It imports nothing of the module but results and stats.
+// Of the module it imports results, stats, assess (the verdicts and
+// thresholds it flags by) and variant (the servers' names and order), and
+// its own internal packages: doc (the document model, written as Markdown
+// and HTML), chart (the chart primitives on gonum/plot) and numfmt (how
+// numbers are written). Each model's colour and marker are its own
+// (palette.go).
 //
 // It claims no more than was measured:
 //   - A case with over assess.FailedFlag (1%) of its requests failed, or

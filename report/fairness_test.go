@@ -62,7 +62,7 @@ func TestPerWorker(t *testing.T) {
 	}
 
 	ch := view{run: run}.fairnessChart(view{run: run}.section("cpu"))
-	svg, err := ch.svg()
+	svg, err := ch.fig.SVG()
 	if err != nil {
 		t.Fatal(err)
 	}

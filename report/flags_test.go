@@ -91,7 +91,7 @@ func TestFlaggedCases(t *testing.T) {
 	// model's colour), and the line charts' legends explain hollow.
 	_, charts := view{run: run}.document()
 	for _, c := range charts {
-		svg, err := c.svg()
+		svg, err := c.fig.SVG()
 		if err != nil {
 			t.Fatal(err)
 		}

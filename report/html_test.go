@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/corebench/corebench/report/internal/numfmt"
 )
 
 // chromium returns the headless browser to open the page with. Without
@@ -129,4 +131,4 @@ func TestRenderHTMLInChromium(t *testing.T) {
 
 func near(a uint32, b uint8) bool { return a+6 >= uint32(b) && a <= uint32(b)+6 }
 
-func itoa(i int) string { return Count(int64(i)) }
+func itoa(i int) string { return numfmt.Count(int64(i)) }

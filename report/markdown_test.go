@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/corebench/corebench/report/internal/numfmt"
 	"github.com/corebench/corebench/results"
 )
 
@@ -91,11 +92,11 @@ func TestFormat(t *testing.T) {
 	for _, tt := range []struct {
 		got, want string
 	}{
-		{sig(0.012345), "0.0123"}, {sig(1.2345), "1.23"}, {sig(12.345), "12.3"}, {sig(123.45), "123"},
-		{sig(12345), "12345"}, {sig(0), "0"}, {sig(2), "2"},
-		{si(850), "850"}, {si(12345), "12.3k"}, {si(999.7), "1k"}, {si(1234567), "1.23M"},
-		{Count(1234567), "1,234,567"}, {Count(12), "12"}, {Count(-1234), "-1,234"},
-		{percent(0.1234), "+12.3%"}, {percent(-0.05), "-5%"},
+		{numfmt.Sig(0.012345), "0.0123"}, {numfmt.Sig(1.2345), "1.23"}, {numfmt.Sig(12.345), "12.3"}, {numfmt.Sig(123.45), "123"},
+		{numfmt.Sig(12345), "12345"}, {numfmt.Sig(0), "0"}, {numfmt.Sig(2), "2"},
+		{numfmt.SI(850), "850"}, {numfmt.SI(12345), "12.3k"}, {numfmt.SI(999.7), "1k"}, {numfmt.SI(1234567), "1.23M"},
+		{numfmt.Count(1234567), "1,234,567"}, {numfmt.Count(12), "12"}, {numfmt.Count(-1234), "-1,234"},
+		{numfmt.Percent(0.1234), "+12.3%"}, {numfmt.Percent(-0.05), "-5%"},
 		{cpuList([]int{0, 1, 2, 3, 6, 8, 9}), "0-3,6,8-9"},
 		{cpuModel("Intel(R) Xeon(R) Gold 6248 CPU @ 2.50GHz"), "Intel Xeon Gold 6248"},
 		{num(21438.4), "21438.4"}, {num(0.901119), "0.901119"}, {num(1e9 / 3), "333333333"},

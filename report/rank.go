@@ -5,6 +5,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/corebench/corebench/report/internal/numfmt"
 	"github.com/corebench/corebench/results"
 	"github.com/corebench/corebench/stats"
 )
@@ -26,8 +27,8 @@ type rankMetric struct {
 }
 
 var rankMetrics = []rankMetric{
-	{"req/s", true, si, func(s *results.CaseSummary) results.Spread { return s.RPS }, func(r results.Repeat) float64 { return r.Load.RPS }},
-	{"p99", false, func(x float64) string { return sig(x) + " ms" }, func(s *results.CaseSummary) results.Spread { return s.P99 },
+	{"req/s", true, numfmt.SI, func(s *results.CaseSummary) results.Spread { return s.RPS }, func(r results.Repeat) float64 { return r.Load.RPS }},
+	{"p99", false, func(x float64) string { return numfmt.Sig(x) + " ms" }, func(s *results.CaseSummary) results.Spread { return s.P99 },
 		func(r results.Repeat) float64 { return r.Load.Latency.P99 }},
 }
 

@@ -12,6 +12,7 @@ import (
 
 	"github.com/corebench/corebench/assess"
 	"github.com/corebench/corebench/report/internal/doc"
+	"github.com/corebench/corebench/report/internal/numfmt"
 	"github.com/corebench/corebench/results"
 )
 
@@ -50,11 +51,11 @@ func Render(run *results.Run, dir string) ([]string, error) {
 	var chartFiles [][2]string
 	var chartData [][]byte
 	for _, c := range charts {
-		s, err := c.svg()
+		s, err := c.fig.SVG()
 		if err != nil {
 			return nil, fmt.Errorf("chart %s: %w", c.name, err)
 		}
-		p, err := c.png()
+		p, err := c.fig.PNG()
 		if err != nil {
 			return nil, fmt.Errorf("chart %s: %w", c.name, err)
 		}
@@ -119,11 +120,11 @@ var sweepTitle = map[results.Sweep]string{
 }
 
 // document builds the report and the charts it shows.
-func (v view) document() (*doc.Doc, []*chart) {
+func (v view) document() (*doc.Doc, []*figure) {
 	run := v.run
 	d := &doc.Doc{FigureDir: ChartsDir}
-	var charts []*chart
-	show := func(c *chart, caption string) {
+	var charts []*figure
+	show := func(c *figure, caption string) {
 		if c != nil {
 			d.Figure(c.name, c.alt, caption+flaggedCaption(c.flagged)+limitsCaption(c.cases))
 			charts = append(charts, c)
@@ -328,7 +329,7 @@ func (v view) warnings(failed int) []string {
 		case why != "":
 			s += ": " + why
 		case allowed > 0:
-			s += fmt.Sprintf(": it used %s of its %d cores", sig(c.Summary.LoadgenCores.Max), allowed)
+			s += fmt.Sprintf(": it used %s of its %d cores", numfmt.Sig(c.Summary.LoadgenCores.Max), allowed)
 		}
 		out = append(out, s+". The server may be faster than this case says.")
 	}
@@ -534,7 +535,7 @@ func (v view) envTable() doc.Table {
 	add("Host", e.Host)
 	add("CPU", fmt.Sprintf("%s, %d CPUs", orUnknown(e.CPUModel), e.CPUs))
 	if e.MemoryMB > 0 {
-		add("Memory", fmt.Sprintf("%s MB", Count(e.MemoryMB)))
+		add("Memory", fmt.Sprintf("%s MB", numfmt.Count(e.MemoryMB)))
 	}
 	add("OS", strings.TrimSpace(fmt.Sprintf("%s/%s %s", e.OS, e.Arch, e.Kernel)))
 	add("Virtualization", virtualizationText(e.Virtualization))
@@ -614,7 +615,7 @@ func (v view) othersText() string {
 	if n == 0 {
 		return "not recorded"
 	}
-	return fmt.Sprintf("at most %s of a CPU during a case (a warning over %g, if also over /proc/stat's sampling error)", sig(most), assess.OtherCoresWarn)
+	return fmt.Sprintf("at most %s of a CPU during a case (a warning over %g, if also over /proc/stat's sampling error)", numfmt.Sig(most), assess.OtherCoresWarn)
 }
 
 func orUnknown(s string) string {
@@ -645,7 +646,7 @@ const dirtyWarning = "**Not a clean build.** The bench that measured this run wa
 	"(`" + dirtySuffix + "`): no commit holds the code behind these numbers, so nobody can rebuild it to check them. " +
 	"Reference runs come from a clean, committed build."
 
-func secs(s float64) string { return sig(s) + " s" }
+func secs(s float64) string { return numfmt.Sig(s) + " s" }
 
 // cpuList writes CPU numbers as ranges: 0-3,6.
 func cpuList(cpus []int) string {
@@ -689,7 +690,7 @@ func caseTable(cases []*results.Case, sweep results.Sweep) doc.Table {
 	for _, c := range cases {
 		row := []string{c.Model, fmt.Sprint(c.Workers)}
 		if open {
-			row = append(row, si(c.Rate))
+			row = append(row, numfmt.SI(c.Rate))
 		} else {
 			row = append(row, fmt.Sprint(c.Connections))
 		}
@@ -705,19 +706,21 @@ func caseTable(cases []*results.Case, sweep results.Sweep) doc.Table {
 			continue
 		}
 		s := c.Summary
-		rps := spread(s.RPS, si) + flagOf(c).mark()
-		lat := func(name string, sp results.Spread) string { return bounded(s.LowerBounds, name, median(sp, sig)) }
+		rps := spread(s.RPS, numfmt.SI) + flagOf(c).mark()
+		lat := func(name string, sp results.Spread) string {
+			return bounded(s.LowerBounds, name, median(sp, numfmt.Sig))
+		}
 		row = append(row, rps, lat("p50", s.P50), lat("p99", s.P99), lat("p999", s.P999), lat("max", s.Max), errorsText(s))
 		if open {
-			late := Count(s.Late)
+			late := numfmt.Count(s.Late)
 			if s.Unsent > 0 {
-				late += " + " + Count(s.Unsent) + " unsent"
+				late += " + " + numfmt.Count(s.Unsent) + " unsent"
 			}
 			row = append(row, late)
 		}
 		// Peak resident memory of every server process together: what
 		// N processes cost against N threads.
-		row = append(row, median(s.ServerCPUPerReq, sig), median(s.ServerRSSMB, sig), fairnessText(c), limitText(s))
+		row = append(row, median(s.ServerCPUPerReq, numfmt.Sig), median(s.ServerRSSMB, numfmt.Sig), fairnessText(c), limitText(s))
 		t.Rows = append(t.Rows, row)
 	}
 	return t
@@ -744,7 +747,7 @@ func errorsText(s *results.CaseSummary) string {
 	if s.Errors == 0 {
 		return "0"
 	}
-	return fmt.Sprintf("%s (%s%%)", Count(s.Errors), sig(100*s.FailedShare))
+	return fmt.Sprintf("%s (%s%%)", numfmt.Count(s.Errors), numfmt.Sig(100*s.FailedShare))
 }
 
 // uslTable gives the USL fit of every model of a worker sweep, or why it
@@ -773,13 +776,13 @@ func uslTable(sc *scaling) doc.Table {
 			row = []string{sr.model, points, "not fitted: " + strings.TrimPrefix(f.err.Error(), "usl: "), "", "", "", "", ""}
 		} else {
 			u := f.usl
-			peakN, peakX := "none (κ = 0)", "→ "+si(u.Ceiling())
+			peakN, peakX := "none (κ = 0)", "→ "+numfmt.SI(u.Ceiling())
 			if pn, px, ok := u.Peak(); ok {
-				peakN, peakX = sig(pn)+sc.peakWhere(pn), si(px)
+				peakN, peakX = numfmt.Sig(pn)+sc.peakWhere(pn), numfmt.SI(px)
 			} else if u.Sigma == 0 {
 				peakX = "unbounded"
 			}
-			row = []string{sr.model, points, si(u.Lambda), sig(u.Sigma), kappa(u.Kappa), peakN, peakX, fmt.Sprintf("%.3f", u.R2)}
+			row = []string{sr.model, points, numfmt.SI(u.Lambda), numfmt.Sig(u.Sigma), kappa(u.Kappa), peakN, peakX, fmt.Sprintf("%.3f", u.R2)}
 		}
 		if past {
 			row = append(row, cmp.Or(sc.pastCPUs(sr), "–"))
@@ -799,10 +802,10 @@ func kneeTable(s *section) doc.Table {
 		k := s.knees[sr.model]
 		up, p99, behind := "none measured", "–", "not reached"
 		if k.sustained > 0 {
-			up, p99 = si(k.sustained), sig(k.p99)
+			up, p99 = numfmt.SI(k.sustained), numfmt.Sig(k.p99)
 		}
 		if k.failedAt > 0 {
-			behind = si(k.failedAt) + k.failedBy.mark()
+			behind = numfmt.SI(k.failedAt) + k.failedBy.mark()
 		}
 		t.Rows = append(t.Rows, []string{sr.model, up, p99, behind})
 	}
@@ -831,7 +834,7 @@ func costTable(ct *costing) doc.Table {
 		}
 		t.Right = append(t.Right, true)
 	}
-	base := []string{fmt.Sprintf("singlecore (baseline: %s req/s)", si(ct.baseline.Summary.RPS.Median)), "–"}
+	base := []string{fmt.Sprintf("singlecore (baseline: %s req/s)", numfmt.SI(ct.baseline.Summary.RPS.Median)), "–"}
 	for _, n := range ns {
 		if n == 1 {
 			base = append(base, "1.00")

@@ -7,6 +7,7 @@ import (
 	"text/tabwriter"
 
 	"github.com/corebench/corebench/assess"
+	"github.com/corebench/corebench/report/internal/numfmt"
 	"github.com/corebench/corebench/results"
 )
 
@@ -35,9 +36,9 @@ func RunTable(w io.Writer, run *results.Run) {
 		seen.failed = max(seen.failed, f.failed)
 		seen.underloaded = seen.underloaded || f.underloaded
 		noise = noise || len(s.Noise) > 0
-		p50, p99 := bounded(s.LowerBounds, "p50", Millis(s.P50.Median)), bounded(s.LowerBounds, "p99", Millis(s.P99.Median))
+		p50, p99 := bounded(s.LowerBounds, "p50", numfmt.Millis(s.P50.Median)), bounded(s.LowerBounds, "p99", numfmt.Millis(s.P99.Median))
 		bound = bound || strings.HasPrefix(p50, markBound) || strings.HasPrefix(p99, markBound)
-		fmt.Fprintf(tw, "%s\t%s%s\t%s\t%s\t%s\t%.1f µs\t%s\n", c.ID, countOf(s.RPS.Median), f.mark(),
+		fmt.Fprintf(tw, "%s\t%s%s\t%s\t%s\t%s\t%.1f µs\t%s\n", c.ID, numfmt.Whole(s.RPS.Median), f.mark(),
 			p50, p99, errorsText(s), s.ServerCPUPerReq.Median, limitText(s))
 	}
 	tw.Flush()
@@ -48,7 +49,7 @@ func RunTable(w io.Writer, run *results.Run) {
 		fmt.Fprintln(w, markSaturated+" the load generator was the bottleneck: the server may be faster.")
 	}
 	if seen.failed > 0 {
-		fmt.Fprintf(w, "%s over %s%% of requests failed: req/s counts successes only.\n", markFailed, sig(100*assess.FailedFlag))
+		fmt.Fprintf(w, "%s over %s%% of requests failed: req/s counts successes only.\n", markFailed, numfmt.Sig(100*assess.FailedFlag))
 	}
 	if seen.underloaded {
 		fmt.Fprintln(w, markUnderloaded+" too few connections to load the server: the load, not the server, set req/s.")
@@ -68,8 +69,8 @@ func CaseLine(c *results.Case) string {
 		return "FAILED: " + failure(c)
 	}
 	s := c.Summary
-	p99 := bounded(s.LowerBounds, "p99", Millis(s.P99.Median))
-	line := fmt.Sprintf("%s req/s%s, p99 %s, %s errors", countOf(s.RPS.Median), flagOf(c).mark(), p99, errorsText(s))
+	p99 := bounded(s.LowerBounds, "p99", numfmt.Millis(s.P99.Median))
+	line := fmt.Sprintf("%s req/s%s, p99 %s, %s errors", numfmt.Whole(s.RPS.Median), flagOf(c).mark(), p99, errorsText(s))
 	if s.LimitedBy != "" {
 		line += ", limited by " + limitText(s)
 	}

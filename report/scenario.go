@@ -12,6 +12,8 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/corebench/corebench/report/internal/chart"
+	"github.com/corebench/corebench/report/internal/numfmt"
 	"github.com/corebench/corebench/results"
 	"github.com/corebench/corebench/variant"
 )
@@ -51,7 +53,7 @@ func RenderScenario(r *results.Scenario, env results.Env, start time.Time, dir s
 	}
 	note := fmt.Sprintf("sent %d, failed %d", r.Sent, r.Failed)
 	if r.RestartMs > 0 {
-		note += fmt.Sprintf("; restart took %s", Millis(r.RestartMs))
+		note += fmt.Sprintf("; restart took %s", numfmt.Millis(r.RestartMs))
 		if r.ServedBefore > 0 {
 			note += fmt.Sprintf(", serving %.0f req/s against %.0f before", r.ServedDuring, r.ServedBefore)
 		}
@@ -98,7 +100,7 @@ func setupColor(setup string) color.Color {
 	case results.CounterInStore, results.SessionsInStore:
 		return storeColor
 	}
-	return gray
+	return chart.Gray
 }
 
 func stateCharts(st *results.StateResult, dir, sub string) ([]string, error) {
@@ -123,7 +125,7 @@ func stateCharts(st *results.StateResult, dir, sub string) ([]string, error) {
 	f, err := writeBars(dir, "counters", barChart{
 		Title: "What each counter counted", Subtitle: sub + fmt.Sprintf("\n%d requests to each, rr over %d workers", st.Requests, len(st.PerProcess)),
 		YLabel: "count", Labels: labels, Values: values, Colors: colors, Ref: float64(st.Requests), RefLabel: "requests sent",
-		Format: func(v float64) string { return Count(int64(math.Round(v))) },
+		Format: func(v float64) string { return numfmt.Count(int64(math.Round(v))) },
 		Note:   "/counter is a per-process variable: each worker counts only its own share; /counter/shared, in the master or in Redis, counts every request",
 	})
 	if err != nil {
@@ -193,7 +195,7 @@ func ScenarioText(out io.Writer, r *results.Scenario) error {
 		interruptedText(w, r)
 		acted := r.Interrupted == nil || len(r.Actions) > 0 || r.Scenario == "crashloop"
 		l := r.Load.Latency
-		fmt.Fprintf(w, "latency p50 %s  p99 %s  p99.9 %s  max %s\n", Millis(l.P50), Millis(l.P99), Millis(l.P999), Millis(l.Max))
+		fmt.Fprintf(w, "latency p50 %s  p99 %s  p99.9 %s  max %s\n", numfmt.Millis(l.P50), numfmt.Millis(l.P99), numfmt.Millis(l.P999), numfmt.Millis(l.Max))
 		for _, a := range r.Actions {
 			fmt.Fprintf(w, "  at %5.2fs  %s (done at %.2fs)\n", a.At, a.Label, a.Done)
 		}
@@ -269,7 +271,7 @@ func stateText(w io.Writer, st *results.StateResult) {
 	tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "COST OF A COUNTER\tREQ/S\tP99")
 	for _, c := range st.Costs {
-		fmt.Fprintf(tw, "%s (%s)\t%.0f\t%s\n", c.Setup, c.Path, c.RPS, Millis(c.P99))
+		fmt.Fprintf(tw, "%s (%s)\t%.0f\t%s\n", c.Setup, c.Path, c.RPS, numfmt.Millis(c.P99))
 	}
 	tw.Flush()
 }
@@ -281,7 +283,7 @@ func crashText(w io.Writer, r *results.Scenario) {
 		fmt.Fprintf(w, "capacity measured first: %.0f req/s; the load offered %.0f%% of it\n", r.Capacity, 100*r.Share)
 	}
 	if r.RestartMs > 0 {
-		fmt.Fprintf(w, "restart: %s from the kill until a replacement served\n", Millis(r.RestartMs))
+		fmt.Fprintf(w, "restart: %s from the kill until a replacement served\n", numfmt.Millis(r.RestartMs))
 	}
 	if r.ServedBefore > 0 {
 		fmt.Fprintf(w, "served %.0f req/s before the crash, %.0f while it restarted: %.0f%% of the capacity in use was lost for that time\n",
@@ -309,7 +311,7 @@ func crashText(w io.Writer, r *results.Scenario) {
 			l.crashes++
 			l.uptime += e.UptimeMs
 		case "restarting":
-			l.delays = append(l.delays, Millis(e.DelayMs))
+			l.delays = append(l.delays, numfmt.Millis(e.DelayMs))
 		case "errored":
 			l.errored, l.gaveUp = e.At, true
 		}
@@ -318,7 +320,7 @@ func crashText(w io.Writer, r *results.Scenario) {
 	last := 0.0
 	for _, slot := range slices.Sorted(maps.Keys(logs)) {
 		l := logs[slot]
-		fmt.Fprintf(w, "slot %d: crashed %d times, up %s each on average", slot, l.crashes, Millis(l.uptime/float64(max(l.crashes, 1))))
+		fmt.Fprintf(w, "slot %d: crashed %d times, up %s each on average", slot, l.crashes, numfmt.Millis(l.uptime/float64(max(l.crashes, 1))))
 		if len(l.delays) > 0 {
 			fmt.Fprintf(w, "; restarted after %s", strings.Join(l.delays, ", "))
 		}

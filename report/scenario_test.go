@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/corebench/corebench/report/internal/chart"
 	"github.com/corebench/corebench/results"
 	"github.com/corebench/corebench/variant"
 )
@@ -64,7 +65,7 @@ func TestSetupColors(t *testing.T) {
 		results.SessionsInStore:   "",
 	} {
 		c := setupColor(setup)
-		if c == color.Color(gray) {
+		if c == color.Color(chart.Gray) {
 			t.Errorf("%s: no colour of its own", setup)
 		}
 		if got := models[c]; got != want {

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"text/tabwriter"
 
+	"github.com/corebench/corebench/report/internal/numfmt"
 	"github.com/corebench/corebench/results"
 )
 
@@ -33,7 +34,7 @@ func sizingCharts(r *results.Scenario, dir, sub string) ([]string, error) {
 		labels = append(labels, l)
 		rps = append(rps, run.RPS)
 		colors = append(colors, modelColor(r.Model))
-		p99s = append(p99s, fmt.Sprintf("%s: %s", run.Setup, Millis(run.P99)))
+		p99s = append(p99s, fmt.Sprintf("%s: %s", run.Setup, numfmt.Millis(run.P99)))
 		if run.Neighbor {
 			nlabels, qps, ncolors = append(nlabels, l), append(qps, run.NeighborQPS), append(ncolors, neighborColor)
 		}
@@ -49,7 +50,7 @@ func sizingCharts(r *results.Scenario, dir, sub string) ([]string, error) {
 	}
 	more, err := writeBars(dir, "neighbor", barChart{
 		Title:    "The neighbour: queries per second beside the app",
-		Subtitle: fmt.Sprintf("%s\none query at a time of %s CPU each, pinned to CPU %d", sub, Millis(sz.NeighborMs), sz.NeighborCPU),
+		Subtitle: fmt.Sprintf("%s\none query at a time of %s CPU each, pinned to CPU %d", sub, numfmt.Millis(sz.NeighborMs), sz.NeighborCPU),
 		YLabel:   "queries/s", Labels: nlabels, Values: qps, Colors: ncolors,
 		Ref: sz.NeighborQPS, RefLabel: "alone",
 		Format: func(v float64) string { return fmt.Sprintf("%.1f", v) },
@@ -59,16 +60,16 @@ func sizingCharts(r *results.Scenario, dir, sub string) ([]string, error) {
 
 // sizingText writes the sizing scenario's table.
 func sizingText(w io.Writer, sz *results.SizingResult) {
-	fmt.Fprintf(w, "the neighbour, pinned to CPU %d: %.1f queries/s of %s each, alone\n", sz.NeighborCPU, sz.NeighborQPS, Millis(sz.NeighborMs))
+	fmt.Fprintf(w, "the neighbour, pinned to CPU %d: %.1f queries/s of %s each, alone\n", sz.NeighborCPU, sz.NeighborQPS, numfmt.Millis(sz.NeighborMs))
 	fmt.Fprintf(w, "the app: closed loop of %d connections on %s\n\n", sz.Connections, sz.Path)
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(tw, "SETUP\tWORKERS\tREQ/S\tP50\tP99\tNEIGHBOUR Q/S\tITS P99\t")
 	for _, r := range sz.Runs {
 		nq, np := "-", "-"
 		if r.Neighbor {
-			nq, np = fmt.Sprintf("%.1f", r.NeighborQPS), Millis(r.NeighborP99)
+			nq, np = fmt.Sprintf("%.1f", r.NeighborQPS), numfmt.Millis(r.NeighborP99)
 		}
-		fmt.Fprintf(tw, "%s\t%d\t%.0f\t%s\t%s\t%s\t%s\t\n", r.Setup, r.Workers, r.RPS, Millis(r.P50), Millis(r.P99), nq, np)
+		fmt.Fprintf(tw, "%s\t%d\t%.0f\t%s\t%s\t%s\t%s\t\n", r.Setup, r.Workers, r.RPS, numfmt.Millis(r.P50), numfmt.Millis(r.P99), nq, np)
 	}
 	tw.Flush()
 }

@@ -11,6 +11,8 @@ import (
 	"gonum.org/v1/plot/vg"
 	"gonum.org/v1/plot/vg/draw"
 
+	"github.com/corebench/corebench/report/internal/chart"
+	"github.com/corebench/corebench/report/internal/numfmt"
 	"github.com/corebench/corebench/results"
 )
 
@@ -33,27 +35,17 @@ func spectrumOf(h *results.Histogram) (s spectrum, ok bool) {
 	// Beyond 1 − 1/count the histogram has no more to say.
 	top := math.Min(4, math.Log10(float64(h.Count())))
 	s.lo, s.hi = math.Inf(1), 0
-	for x := nines(0.5); x <= top+1e-9; x += 0.02 {
+	for x := chart.Nines(0.5); x <= top+1e-9; x += 0.02 {
 		v := ms(x)
 		s.lo, s.hi = math.Min(s.lo, v), math.Max(s.hi, v)
 		s.line = append(s.line, plotter.XY{X: x, Y: math.Log10(v)})
 	}
-	for _, t := range ninesTicks {
+	for _, t := range chart.NinesTicks {
 		if t.Value <= top+1e-9 {
 			s.marks = append(s.marks, plotter.XY{X: t.Value, Y: math.Log10(ms(t.Value))})
 		}
 	}
 	return s, true
-}
-
-// newSpectrumPlot is the plot every spectrum is drawn on: percentiles
-// from p50 to p99.99 across, latency on a log scale up.
-func newSpectrumPlot(lo, hi float64) *plot.Plot {
-	p := newPlot("percentile", "latency (log scale)", true)
-	p.X.Min, p.X.Max = nines(0.5), 4
-	p.X.Tick.Marker = ninesTicks
-	setLogY(p, lo, hi)
-	return p
 }
 
 // spectrumLine is one distribution on a spectraChart.
@@ -77,7 +69,7 @@ type spectraChart struct {
 // writeSpectra draws sc as dir/name.png and dir/name.svg. Lines whose
 // histogram is too small to draw are left out; none at all is an error.
 func writeSpectra(dir, name string, sc spectraChart) ([]string, error) {
-	leg := newLegend()
+	leg := chart.NewLegend()
 	lo, hi := math.Inf(1), 0.0
 	var plotters []plot.Plotter
 	for _, l := range sc.Lines {
@@ -90,7 +82,7 @@ func writeSpectra(dir, name string, sc spectraChart) ([]string, error) {
 		if err != nil {
 			return nil, fmt.Errorf("spectra %s: %v", name, err)
 		}
-		line.Color, line.Width = l.Color, vg.Points(lineWidth)
+		line.Color, line.Width = l.Color, vg.Points(chart.LineWidth)
 		if l.Dashed {
 			line.Dashes = []vg.Length{vg.Points(10), vg.Points(6)}
 		}
@@ -99,7 +91,7 @@ func writeSpectra(dir, name string, sc spectraChart) ([]string, error) {
 		if g == nil {
 			g = draw.CircleGlyph{}
 		}
-		marks.GlyphStyle = draw.GlyphStyle{Color: l.Color, Radius: vg.Points(glyphRadius), Shape: g}
+		marks.GlyphStyle = draw.GlyphStyle{Color: l.Color, Radius: vg.Points(chart.GlyphRadius), Shape: g}
 		plotters = append(plotters, line, marks)
 		leg.Add(l.Label, line, marks)
 		if l.Detail != "" {
@@ -109,9 +101,9 @@ func writeSpectra(dir, name string, sc spectraChart) ([]string, error) {
 	if len(plotters) == 0 {
 		return nil, fmt.Errorf("spectra %s: no latencies to draw", name)
 	}
-	p := newSpectrumPlot(lo, hi)
+	p := chart.SpectrumPlot(lo, hi)
 	p.Add(plotters...)
-	ch := &chart{name: name, fig: &fig{title: sc.Title, subtitle: sc.Subtitle, note: sc.Note, panels: []*plot.Plot{p}, legend: leg}}
+	ch := &figure{name: name, fig: &chart.Fig{Title: sc.Title, Subtitle: sc.Subtitle, Note: sc.Note, Panels: []*plot.Plot{p}, Legend: leg}}
 	return writeChart(dir, ch)
 }
 
@@ -130,7 +122,7 @@ func RenderSpectra(runs []*results.Scenario, env results.Env, start time.Time, d
 		Subtitle: fmt.Sprintf("%s · %d CPUs · %s\nthe same %s on %s, measured by each load", env.CPUModel, env.CPUs, start.Format("2006-01-02"), actionWords(first), first.Path),
 		Note:     "each step right is ten times rarer; latency counts from when a request was sent (closed loop) or due (open loop)",
 	}
-	colors := []color.Color{modelColor(first.Model), black, gray}
+	colors := []color.Color{modelColor(first.Model), chart.Black, chart.Gray}
 	for i, r := range runs {
 		if r.Scenario != first.Scenario || r.Model != first.Model {
 			return nil, fmt.Errorf("spectra: %s of %s against %s of %s: compare one scenario of one model", r.Scenario, r.Model, first.Scenario, first.Model)
@@ -138,7 +130,7 @@ func RenderSpectra(runs []*results.Scenario, env results.Env, start time.Time, d
 		if r.Load == nil || r.Load.Histogram == nil {
 			return nil, fmt.Errorf("spectra: the %s run has no latency histogram", loadDesc(r))
 		}
-		detail := "p99 " + Millis(r.Load.Latency.P99)
+		detail := "p99 " + numfmt.Millis(r.Load.Latency.P99)
 		if r.Interrupted != nil {
 			detail += ", " + interruptedMark(*r.Interrupted)
 		}

@@ -14,6 +14,8 @@ import (
 	"gonum.org/v1/plot/vg"
 	"gonum.org/v1/plot/vg/draw"
 
+	"github.com/corebench/corebench/report/internal/chart"
+	"github.com/corebench/corebench/report/internal/numfmt"
 	"github.com/corebench/corebench/results"
 )
 
@@ -61,50 +63,50 @@ func writeTimeline(dir, name string, tl timelineChart) ([]string, error) {
 	ts := timelineSeries(tl.Series, iv, tl.End)
 	maxY := math.Max(tl.Rate, maxOf(ts.ok))
 
-	rps := newPlot("", "req/s ok", true)
-	line, _ := modelLine(tl.Model, ts.ok, false, lineWidth)
+	rps := chart.NewPlot("", "req/s ok", true)
+	line, _ := modelLine(tl.Model, ts.ok, false, chart.LineWidth)
 	line.StepStyle = plotter.PostStep
 	rps.Add(line)
 	if tl.Rate > 0 {
-		rps.Add(hline{y: tl.Rate, style: dashed(gray, 2)})
+		rps.Add(chart.HLine{Y: tl.Rate, Style: chart.Dashed(chart.Gray, 2)})
 	}
-	rps.Y.Min, rps.Y.Max = 0, niceMax(maxY*1.45) // room for the marks' labels
+	rps.Y.Min, rps.Y.Max = 0, chart.NiceMax(maxY*1.45) // room for the marks' labels
 
-	errs := newPlot("", "failed", true)
+	errs := chart.NewPlot("", "failed", true)
 	fl, _ := plotter.NewLine(ts.failed)
-	fl.Color, fl.Width = errorRed, vg.Points(lineWidth)
+	fl.Color, fl.Width = errorRed, vg.Points(chart.LineWidth)
 	fl.FillColor = color.NRGBA{0xC0, 0x1C, 0x28, 0x55}
 	fl.StepStyle = plotter.PostStep
 	errs.Add(fl)
 	errs.Y.Min = 0
-	errs.Y.Max = math.Max(1, niceMax(maxOf(ts.failed)*1.1))
-	errs.Y.Tick.Marker = wholeTicks{} // a count: no 0.5 failed
+	errs.Y.Max = math.Max(1, chart.NiceMax(maxOf(ts.failed)*1.1))
+	errs.Y.Tick.Marker = chart.WholeTicks{} // a count: no 0.5 failed
 
-	lat := newPlot("seconds", "p99", true)
-	lat.Y.Tick.Marker = labelTicks(msLabel)
+	lat := chart.NewPlot("seconds", "p99", true)
+	lat.Y.Tick.Marker = chart.LabelTicks(chart.MsLabel)
 	top := 0.0
 	for _, seg := range ts.p99 {
-		l, _ := modelLine(tl.Model, seg, false, lineWidth)
+		l, _ := modelLine(tl.Model, seg, false, chart.LineWidth)
 		l.StepStyle = plotter.PostStep
 		lat.Add(l)
 		top = math.Max(top, maxOf(seg))
 	}
 	if top > 0 {
-		lat.Y.Min, lat.Y.Max = 0, niceMax(top*1.1)
+		lat.Y.Min, lat.Y.Max = 0, chart.NiceMax(top*1.1)
 	}
 
 	panels := []*plot.Plot{rps, errs, lat}
-	rps.X.Tick.Marker, errs.X.Tick.Marker = unlabeled{}, unlabeled{} // one time axis, labelled at the bottom
-	lat.X.Tick.Marker = labelTicks(sig)                              // 2.5, not 2.50
+	rps.X.Tick.Marker, errs.X.Tick.Marker = chart.Unlabeled{}, chart.Unlabeled{} // one time axis, labelled at the bottom
+	lat.X.Tick.Marker = chart.LabelTicks(numfmt.Sig)                             // 2.5, not 2.50
 	for _, p := range panels {
 		p.X.Min, p.X.Max = ts.start, ts.end
 		for _, m := range tl.Marks {
-			p.Add(vline{x: m.At, style: dashed(markColor, 2.5)})
+			p.Add(chart.VLine{X: m.At, Style: chart.Dashed(markColor, 2.5)})
 		}
 	}
 	for i, m := range tl.Marks {
 		// Staggered, so the labels of close marks do not overlap.
-		rps.Add(label{x: m.At, y: rps.Y.Max, dx: vg.Points(6), dy: -vg.Points(22 + 22*float64(i%2)), text: m.Label, style: textStyle(tickSize, true, markColor)})
+		rps.Add(chart.Label{X: m.At, Y: rps.Y.Max, DX: vg.Points(6), DY: -vg.Points(22 + 22*float64(i%2)), Text: m.Label, Style: chart.TextStyle(chart.TickSize, true, markColor)})
 	}
 	note := tl.Note
 	if drained := ts.end - (tl.Series[len(tl.Series)-1].T + iv); drained > iv/2 {
@@ -119,7 +121,7 @@ func writeTimeline(dir, name string, tl timelineChart) ([]string, error) {
 		}
 		note += "p99 breaks off where nothing succeeded"
 	}
-	ch := &chart{name: name, fig: &fig{title: tl.Title, subtitle: tl.Subtitle, note: note, panels: panels, stacked: true}}
+	ch := &figure{name: name, fig: &chart.Fig{Title: tl.Title, Subtitle: tl.Subtitle, Note: note, Panels: panels, Stacked: true}}
 	return writeChart(dir, ch)
 }
 
@@ -187,49 +189,6 @@ func maxOf(xys plotter.XYs) float64 {
 	return m
 }
 
-// unlabeled marks an axis like the default but without labels.
-type unlabeled struct{}
-
-func (unlabeled) Ticks(min, max float64) []plot.Tick {
-	ts := plot.DefaultTicks{}.Ticks(min, max)
-	for i := range ts {
-		ts[i].Label = ""
-	}
-	return ts
-}
-
-// wholeTicks labels only whole numbers, as si does: an axis of counts.
-type wholeTicks struct{}
-
-func (wholeTicks) Ticks(min, max float64) []plot.Tick {
-	ts := plot.DefaultTicks{}.Ticks(min, max)
-	for i := range ts {
-		if ts[i].Label != "" {
-			if ts[i].Value != math.Trunc(ts[i].Value) {
-				ts[i].Label = ""
-			} else {
-				ts[i].Label = si(ts[i].Value)
-			}
-		}
-	}
-	return ts
-}
-
-// vline draws a vertical line across the plot at x.
-type vline struct {
-	x     float64
-	style draw.LineStyle
-}
-
-func (v vline) Plot(c draw.Canvas, p *plot.Plot) {
-	tx, _ := p.Transforms(&c)
-	x := tx(v.x)
-	if x < c.Min.X || x > c.Max.X {
-		return
-	}
-	c.StrokeLine2(v.style, x, c.Min.Y, x, c.Max.Y)
-}
-
 // barChart is a simple bar chart: one bar per label.
 type barChart struct {
 	Title, Subtitle, Note, YLabel string
@@ -248,40 +207,40 @@ func writeBars(dir, name string, b barChart) ([]string, error) {
 	}
 	format := b.Format
 	if format == nil {
-		format = si
+		format = numfmt.SI
 	}
-	p := newPlot("", b.YLabel, false)
+	p := chart.NewPlot("", b.YLabel, false)
 	top := b.Ref
 	for i, v := range b.Values {
 		bar, err := plotter.NewBarChart(plotter.Values{v}, vg.Points(90))
 		if err != nil {
 			return nil, err
 		}
-		bar.Color = gray
+		bar.Color = chart.Gray
 		if i < len(b.Colors) {
 			bar.Color = b.Colors[i]
 		}
 		bar.LineStyle.Width = 0
 		bar.XMin = float64(i)
 		p.Add(bar)
-		st := textStyle(tickSize, true, black)
+		st := chart.TextStyle(chart.TickSize, true, chart.Black)
 		st.XAlign = draw.XCenter
-		p.Add(label{x: float64(i), y: v, dy: vg.Points(6), text: format(v), style: st})
+		p.Add(chart.Label{X: float64(i), Y: v, DY: vg.Points(6), Text: format(v), Style: st})
 		top = math.Max(top, v)
 	}
 	if b.Ref != 0 {
-		p.Add(hline{y: b.Ref, style: dashed(gray, 2.5)})
+		p.Add(chart.HLine{Y: b.Ref, Style: chart.Dashed(chart.Gray, 2.5)})
 		if b.RefLabel != "" {
-			p.Add(label{x: -0.55, y: b.Ref, dy: vg.Points(6), text: b.RefLabel, style: textStyle(noteSize, false, gray)})
+			p.Add(chart.Label{X: -0.55, Y: b.Ref, DY: vg.Points(6), Text: b.RefLabel, Style: chart.TextStyle(chart.NoteSize, false, chart.Gray)})
 		}
 	}
 	p.NominalX(wrapLabels(b.Labels)...)
 	p.X.Min, p.X.Max = -0.6, float64(len(b.Values))-0.4
-	p.X.Tick.Label.Font = textStyle(tickSize, false, black).Font
+	p.X.Tick.Label.Font = chart.TextStyle(chart.TickSize, false, chart.Black).Font
 	// Room above the tallest bar for its value label, and no more: rounded
 	// up to a tick (niceMax), 100% of lookups drew an axis to 150%.
 	p.Y.Min, p.Y.Max = 0, top*1.12
-	ch := &chart{name: name, fig: &fig{title: b.Title, subtitle: b.Subtitle, note: b.Note, panels: []*plot.Plot{p}}}
+	ch := &figure{name: name, fig: &chart.Fig{Title: b.Title, Subtitle: b.Subtitle, Note: b.Note, Panels: []*plot.Plot{p}}}
 	return writeChart(dir, ch)
 }
 
@@ -319,15 +278,15 @@ func wrapLabels(labels []string) []string {
 }
 
 // writeChart writes a chart's PNG and SVG into dir.
-func writeChart(dir string, ch *chart) ([]string, error) {
+func writeChart(dir string, ch *figure) ([]string, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, err
 	}
-	svg, err := ch.svg()
+	svg, err := ch.fig.SVG()
 	if err != nil {
 		return nil, err
 	}
-	png, err := ch.png()
+	png, err := ch.fig.PNG()
 	if err != nil {
 		return nil, err
 	}

@@ -130,16 +130,3 @@ func TestTimelineDrain(t *testing.T) {
 		t.Errorf("a short drain: ends at %g s at %g req/s, want 0.3 s and 12000", ts.end, ts.ok[2].Y)
 	}
 }
-
-// TestWholeTicks: an axis of counts labels no fractions.
-func TestWholeTicks(t *testing.T) {
-	var labels []string
-	for _, tk := range (wholeTicks{}).Ticks(0, 1) {
-		if tk.Label != "" {
-			labels = append(labels, tk.Label)
-		}
-	}
-	if strings.Join(labels, " ") != "0 1" {
-		t.Errorf("labels %q, want 0 and 1", labels)
-	}
-}

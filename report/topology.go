@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/corebench/corebench/report/internal/numfmt"
 	"github.com/corebench/corebench/results"
 )
 
@@ -106,7 +107,7 @@ func generatorShareText(run *results.Run) string {
 	need := gen / (gen + srv)
 	have := float64(len(pl.LoadgenCPUs)) / float64(len(pl.LoadgenCPUs)+len(pl.ServerCPUs))
 	text := fmt.Sprintf("on the cheapest case (%s) the generator spent %s µs of CPU per request and the server %s µs, so keeping up needed %s%% of the CPUs; the generator had %s%%",
-		best.ID, sig(gen), sig(srv), sig(100*need), sig(100*have))
+		best.ID, numfmt.Sig(gen), numfmt.Sig(srv), numfmt.Sig(100*need), numfmt.Sig(100*have))
 	if need > have {
 		text += ": **less than it needed, so on the cheapest workloads the generator runs out before the server** (see each case's limited by)"
 	}

@@ -46,7 +46,7 @@ func chartTexts(t *testing.T, run *results.Run, name string) []string {
 	_, charts := view{run: run}.document()
 	for _, c := range charts {
 		if c.name == name {
-			svg, err := c.svg()
+			svg, err := c.fig.SVG()
 			if err != nil {
 				t.Fatal(err)
 			}

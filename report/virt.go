@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"github.com/corebench/corebench/assess"
+	"github.com/corebench/corebench/report/internal/numfmt"
 	"github.com/corebench/corebench/results"
 )
 
@@ -31,7 +32,7 @@ func virtualizationText(v *results.Virtualization) string {
 		if sinceBoot {
 			when = "since boot (not measured during the repeats)"
 		}
-		t += fmt.Sprintf("; steal %s of CPU time %s", sig(100*share)+"%", when)
+		t += fmt.Sprintf("; steal %s of CPU time %s", numfmt.Sig(100*share)+"%", when)
 	}
 	if len(v.Evidence) > 0 {
 		t += "; from " + strings.Join(v.Evidence, ", ")
@@ -56,7 +57,7 @@ func virtualizationWarning(v *results.Virtualization) string {
 			when = "since boot"
 		}
 		why = append(why, fmt.Sprintf("the virtual machine lost %s of its CPU time to other guests (steal) %s, so they depend on its neighbours' load",
-			sig(100*share)+"%", when))
+			numfmt.Sig(100*share)+"%", when))
 	}
 	if len(why) == 0 {
 		return ""
