@@ -123,6 +123,18 @@ type Settings struct {
 	// the server CPUs, or set by --connections); empty in older runs.
 	Connections     int    `json:"connections,omitempty"`
 	ConnectionsFrom string `json:"connections_from,omitempty"`
+	// ServerTimeouts are the limits bench's own servers put on a slow
+	// client (bench serve --header-timeout, --request-timeout,
+	// --idle-timeout); nil in runs written before they were recorded. A
+	// server of --server has its own.
+	ServerTimeouts *Timeouts `json:"server_timeouts,omitempty"`
+}
+
+// Timeouts are a server's limits on a slow client, in seconds; 0 is none.
+type Timeouts struct {
+	HeaderS  float64 `json:"header_s"`  // to send a request's headers
+	RequestS float64 `json:"request_s"` // to send a whole request
+	IdleS    float64 `json:"idle_s"`    // a kept-alive connection's wait for its next request
 }
 
 // Case is one model under one load: measured Repeat times against one
