@@ -62,7 +62,10 @@ type Options struct {
 	// (prefork: each worker, each time it starts), standing in for an
 	// app's loading, as real ones take; default none.
 	Startup time.Duration
-	Log     io.Writer // log lines; default os.Stderr
+	// Timeouts bound how long a client may take; zero fields take the
+	// defaults, as Node's http.Server has them.
+	Timeouts Timeouts
+	Log      io.Writer // log lines; default os.Stderr
 	// Ready is called once, when every worker accepts connections.
 	Ready func(Info)
 }
@@ -84,7 +87,42 @@ func (o Options) WithDefaults() Options {
 	if o.Ready == nil {
 		o.Ready = func(Info) {}
 	}
+	o.Timeouts = o.Timeouts.WithDefaults()
 	return o
+}
+
+// The limits a server puts on its clients unless told otherwise: Node's
+// http.Server's (headersTimeout, requestTimeout and keepAliveTimeout in
+// lib/_http_server.js, Node 20), so that every model, and the Node
+// examples beside them, treat a slow client alike.
+const (
+	DefaultHeaderTimeout  = 60 * time.Second
+	DefaultRequestTimeout = 300 * time.Second
+	DefaultIdleTimeout    = 5 * time.Second
+)
+
+// Timeouts bound how long a client may hold a connection without making
+// progress: a slow or stalled one (slowloris) would otherwise keep its
+// descriptor, and with enough of them nobody else gets one. Zero fields
+// take the defaults; a negative one is no limit.
+type Timeouts struct {
+	Header  time.Duration // to send a request's headers, from its first byte; default DefaultHeaderTimeout
+	Request time.Duration // to send a whole request, body included; default DefaultRequestTimeout
+	Idle    time.Duration // a kept-alive connection waits this long for its next request; default DefaultIdleTimeout
+}
+
+// WithDefaults returns t with its zero fields set to the defaults.
+func (t Timeouts) WithDefaults() Timeouts {
+	if t.Header == 0 {
+		t.Header = DefaultHeaderTimeout
+	}
+	if t.Request == 0 {
+		t.Request = DefaultRequestTimeout
+	}
+	if t.Idle == 0 {
+		t.Idle = DefaultIdleTimeout
+	}
+	return t
 }
 
 // Info describes a server that is ready.

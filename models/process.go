@@ -47,9 +47,10 @@ func RunProcess(ctx context.Context, o Options, model, sched string, procs int) 
 	h := workload.New(cfg)
 	info := Info{Addr: ln.Addr().String(), Model: model, Sched: sched, Workers: procs, PID: os.Getpid()}
 	err = Serve(ctx, ln, h.Serving(), ServeOptions{
-		Grace:   o.Grace,
-		Log:     o.Log,
-		Serving: func() { o.Ready(info) },
+		Grace:    o.Grace,
+		Log:      o.Log,
+		Timeouts: o.Timeouts,
+		Serving:  func() { o.Ready(info) },
 		Draining: func() {
 			fmt.Fprintf(o.Log, "%s: draining (grace %v)\n", model, o.Grace)
 		},

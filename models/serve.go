@@ -28,6 +28,9 @@ type ServeOptions struct {
 	Draining func()
 	// Conns, when set, is kept equal to the number of open connections.
 	Conns *atomic.Int64
+	// Timeouts bound what each client may take (see Timeouts); zero
+	// fields take the defaults.
+	Timeouts Timeouts
 }
 
 // Serve serves h on ln until ctx is done, then drains: it stops accepting,
@@ -59,6 +62,7 @@ func Serve(ctx context.Context, ln net.Listener, h http.Handler, o ServeOptions)
 	}
 	gone := make(chan struct{}, 1) // signalled when draining and no connection is left
 	closeHdr := []string{"close"}
+	limits := o.Timeouts.WithDefaults()
 	srv := &http.Server{
 		Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			if draining.Load() {
@@ -66,10 +70,15 @@ func Serve(ctx context.Context, ln net.Listener, h http.Handler, o ServeOptions)
 			}
 			h.ServeHTTP(w, r)
 		}),
-		// No read or idle timeouts, like a bare net/http server: each one
-		// re-arms a runtime timer on every request, a cost the baseline
-		// does not pay. The drain closes idle connections itself.
-		ErrorLog: log.New(errLog, "http: ", 0),
+		// Each limit re-arms a timer of the runtime's on every request, a
+		// cost a bare net/http server does not pay, nor a client that
+		// never stalls; Node pays it for its own. A negative one is none
+		// to net/http as here, and it must be set: a zero would mean
+		// ReadTimeout's.
+		ReadHeaderTimeout: limits.Header,
+		ReadTimeout:       limits.Request,
+		IdleTimeout:       limits.Idle,
+		ErrorLog:          log.New(errLog, "http: ", 0),
 		ConnState: func(_ net.Conn, s http.ConnState) {
 			switch s {
 			case http.StateNew:

@@ -192,3 +192,61 @@ func TestDrainServesConnectionAcceptedAtClose(t *testing.T) {
 		}
 	}
 }
+
+// TestTimeoutsDefaults: a server puts Node's http.Server limits on its
+// clients unless told otherwise (headersTimeout 60 s, requestTimeout
+// 300 s, keepAliveTimeout 5 s, in lib/_http_server.js); a negative limit
+// is none.
+func TestTimeoutsDefaults(t *testing.T) {
+	got := Timeouts{}.WithDefaults()
+	if want := (Timeouts{Header: 60 * time.Second, Request: 300 * time.Second, Idle: 5 * time.Second}); got != want {
+		t.Errorf("defaults %+v, want %+v", got, want)
+	}
+	if got := (Timeouts{Header: -1, Idle: time.Second}).WithDefaults(); got.Header != -1 || got.Request != 300*time.Second || got.Idle != time.Second {
+		t.Errorf("%+v: a negative limit is none, a set one stays", got)
+	}
+	if (Options{}).WithDefaults().Timeouts != (Timeouts{}).WithDefaults() {
+		t.Error("Options.WithDefaults leaves the timeouts unset")
+	}
+}
+
+// TestTimeoutsCloseSlowClients: a client that sends half its headers and
+// stops (slowloris) is closed once Header is up, and a keep-alive
+// connection idle for Idle too; a prompt client is served. They stayed
+// open, without end.
+func TestTimeoutsCloseSlowClients(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "ok") })
+	limits := Timeouts{Header: 200 * time.Millisecond, Request: time.Second, Idle: 200 * time.Millisecond}
+	go func() { done <- Serve(ctx, ln, h, ServeOptions{Timeouts: limits}) }()
+	defer func() { cancel(); <-done }()
+	closedWithin := func(c net.Conn, br *bufio.Reader, what string) {
+		t.Helper()
+		c.SetReadDeadline(time.Now().Add(30 * time.Second)) // only a server that never closes reaches it
+		if _, err := br.ReadByte(); err != io.EOF {
+			t.Errorf("%s: read %v, want the server to close it", what, err)
+		}
+	}
+	slow, err := net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer slow.Close()
+	io.WriteString(slow, "GET / HTTP/1.1\r\nHost: x\r\n")
+	idle, err := net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer idle.Close()
+	br := bufio.NewReader(idle)
+	if resp := rawGet(t, idle, br); resp.StatusCode != 200 {
+		t.Fatalf("status %d", resp.StatusCode)
+	}
+	closedWithin(slow, bufio.NewReader(slow), "half a request's headers")
+	closedWithin(idle, br, "an idle keep-alive connection")
+}

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bufio"
 	"context"
 	"errors"
 	"fmt"
@@ -17,6 +18,7 @@ import (
 	"github.com/corebench/corebench/internal/proc"
 	"github.com/corebench/corebench/models/modeltest"
 	"github.com/corebench/corebench/models/prefork"
+	"github.com/corebench/corebench/variant"
 )
 
 // The faults of docs/reliability-prefork.md, each end to end with real
@@ -236,6 +238,48 @@ func TestPreforkDownStopsListening(t *testing.T) {
 			if st := psJSON(t, sock); st.Workers[0].State != prefork.StateOnline {
 				t.Errorf("after bench reload: %+v", st.Workers[0])
 			}
+		})
+	}
+}
+
+// TestServeTimeouts: every model closes a client that sends half its
+// headers and stops (slowloris) after --header-timeout, and a kept-alive
+// connection after --idle-timeout, with the same flags and defaults; a
+// prompt client is served. (300 slowloris connections stayed open, and
+// under ulimit -n 128 locked everyone out.)
+func TestServeTimeouts(t *testing.T) {
+	for _, v := range variant.All() {
+		t.Run(v.Name, func(t *testing.T) {
+			args := append(append([]string{"serve"}, v.ServeArgs(v.Workers(2))...), "--addr", "127.0.0.1:0", "--header-timeout", "1s", "--idle-timeout", "1s")
+			s := modeltest.Start(t, bench(args...))
+			closed := func(c net.Conn, br *bufio.Reader, what string) {
+				t.Helper()
+				c.SetReadDeadline(time.Now().Add(30 * time.Second)) // only a server that never closes it reaches this
+				if _, err := br.ReadByte(); err != io.EOF {
+					t.Errorf("%s: read %v, want the server to close it", what, err)
+				}
+			}
+			slow, err := net.Dial("tcp", s.Addr)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer slow.Close()
+			io.WriteString(slow, "GET / HTTP/1.1\r\nHost: x\r\n")
+			idle, err := net.Dial("tcp", s.Addr)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer idle.Close()
+			io.WriteString(idle, "GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+			br := bufio.NewReader(idle)
+			resp, err := http.ReadResponse(br, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+			closed(slow, bufio.NewReader(slow), "half a request's headers")
+			closed(idle, br, "a kept-alive connection left idle")
 		})
 	}
 }

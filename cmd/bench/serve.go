@@ -39,6 +39,7 @@ func init() {
   bench serve --model prefork --chaos                 # enables /crash, to watch a worker restart
   bench serve --model prefork --exit-after 300ms --max-restarts 3   # a crash loop: backoff, then errored
   bench serve --model prefork --max-memory 512M       # replace a worker gracefully above 512 MB, like PM2's max_memory_restart
+  bench serve --header-timeout 10s --idle-timeout 0   # slow clients: 10 s for a request's headers, kept-alive connections kept
   kill -HUP $(pgrep -f "bench serve")                 # rolling reload, like bench reload`,
 		run: runServe,
 	})
@@ -54,6 +55,8 @@ type serveFlags struct {
 	maxRestarts                          int
 	control, maxMemory, state            string
 	noHandover, eventLoop                bool
+	headerTimeout, requestTimeout        time.Duration
+	idleTimeout                          time.Duration
 }
 
 func runServe(c *cli, args []string) error {
@@ -76,6 +79,9 @@ func runServe(c *cli, args []string) error {
 	fs.BoolVar(&f.eventLoop, "event-loop", false, "singlecore, prefork: run handler code one request at a time per process, in arrival order, as a Node.js event loop does (a long /cpu stops the others; /io waits off the loop)")
 	fs.DurationVar(&f.startup, "startup", 0, "how long the server (prefork: each worker, each start) takes to load before it listens, as a real app does")
 	fs.DurationVar(&f.exitAfter, "exit-after", 0, "prefork: every worker exits with status 1 this long after it is ready, a bad deploy's crash loop for --min-uptime and --max-restarts to deal with")
+	fs.DurationVar(&f.headerTimeout, "header-timeout", models.DefaultHeaderTimeout, "close a connection whose request headers take longer than this to arrive (a slow or stalled client, slowloris); 0 never does; Node's headersTimeout")
+	fs.DurationVar(&f.requestTimeout, "request-timeout", models.DefaultRequestTimeout, "close a connection whose whole request, body included, takes longer than this to arrive; 0 never does; Node's requestTimeout")
+	fs.DurationVar(&f.idleTimeout, "idle-timeout", models.DefaultIdleTimeout, "close a kept-alive connection that sends no new request for this long; 0 never does; Node's keepAliveTimeout")
 	fs.DurationVar(&f.unresponsiveRestart, "unresponsive-restart", prefork.DefaultUnresponsiveRestart, "prefork rr, sticky: restart a worker that has left a connection passed to it unacknowledged this long (stopped, wedged; it gets none after a second); 0 never does")
 	fs.StringVar(&f.control, "control", "", "prefork: control socket path for bench ps/top/reload/scale/logs (default: one per master under "+prefork.ControlDir()+")")
 	if err := c.parse(fs, args); err != nil {
@@ -238,6 +244,14 @@ func (f *serveFlags) options() (serveOptions, string, error) {
 	if f.control != "" && model != models.Prefork {
 		return o, "", usagef("--control applies to --model prefork only")
 	}
+	if f.headerTimeout < 0 || f.requestTimeout < 0 || f.idleTimeout < 0 {
+		return o, "", usagef("--header-timeout, --request-timeout and --idle-timeout must not be negative (0 is none)")
+	}
+	if f.headerTimeout > f.requestTimeout && f.requestTimeout > 0 {
+		return o, "", usagef("--header-timeout %v is longer than --request-timeout %v, which the headers are part of", f.headerTimeout, f.requestTimeout)
+	}
+	none := func(d time.Duration) time.Duration { return cmp.Or(d, -1) } // 0 on the command line: no limit
+	o.Timeouts = models.Timeouts{Header: none(f.headerTimeout), Request: none(f.requestTimeout), Idle: none(f.idleTimeout)}
 	o.Addr, o.Chaos, o.CPUIters, o.Grace, o.EventLoop, o.Startup = f.addr, f.chaos, f.cpuIters, f.grace, f.eventLoop, f.startup
 	return o, sched, nil
 }

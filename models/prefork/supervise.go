@@ -239,7 +239,7 @@ func (m *Master) specLocked(s *slot) workerSpec {
 			Slot: s.index, Sched: m.o.Sched, Addr: m.addr, Chaos: m.o.Chaos, CPUIters: m.o.CPUIters,
 			Procs: m.o.WorkerProcs, Grace: m.o.Grace, DrainIdle: m.o.DrainIdle, Inherit: s.sock >= 0,
 			State: m.o.State, StateKey: fmt.Sprintf("corebench:%d:", m.info.PID), EventLoop: m.o.EventLoop,
-			Startup: m.o.Startup, ExitAfter: m.o.ExitAfter,
+			Startup: m.o.Startup, ExitAfter: m.o.ExitAfter, Timeouts: m.o.Timeouts,
 		},
 		listener: -1,
 		cpus:     m.cpusFor(s.index),

@@ -35,20 +35,21 @@ const (
 
 // workerConfig is what the master tells a worker through WorkerEnv.
 type workerConfig struct {
-	Slot      int           `json:"slot"`
-	Sched     string        `json:"sched"`
-	Addr      string        `json:"addr"`
-	Chaos     bool          `json:"chaos"`
-	CPUIters  int           `json:"cpu_iters"`
-	Procs     int           `json:"procs"`
-	Grace     time.Duration `json:"grace"`
-	DrainIdle time.Duration `json:"drain_idle"`
-	Inherit   bool          `json:"inherit"` // reuseport: fd 4 is the slot's socket
-	State     string        `json:"state"`   // store URL for the shared counter and sessions
-	StateKey  string        `json:"state_key"`
-	EventLoop bool          `json:"event_loop,omitempty"` // handler code one request at a time
-	Startup   time.Duration `json:"startup,omitempty"`    // simulated loading before it is ready
-	ExitAfter time.Duration `json:"exit_after,omitempty"` // exit with status 1 this long after it is ready
+	Slot      int             `json:"slot"`
+	Sched     string          `json:"sched"`
+	Addr      string          `json:"addr"`
+	Chaos     bool            `json:"chaos"`
+	CPUIters  int             `json:"cpu_iters"`
+	Procs     int             `json:"procs"`
+	Grace     time.Duration   `json:"grace"`
+	DrainIdle time.Duration   `json:"drain_idle"`
+	Inherit   bool            `json:"inherit"` // reuseport: fd 4 is the slot's socket
+	State     string          `json:"state"`   // store URL for the shared counter and sessions
+	StateKey  string          `json:"state_key"`
+	EventLoop bool            `json:"event_loop,omitempty"` // handler code one request at a time
+	Startup   time.Duration   `json:"startup,omitempty"`    // simulated loading before it is ready
+	ExitAfter time.Duration   `json:"exit_after,omitempty"` // exit with status 1 this long after it is ready
+	Timeouts  models.Timeouts `json:"timeouts"`             // what each client may take
 }
 
 // IsWorker reports whether this process was started by a master as one of
@@ -139,6 +140,7 @@ func RunWorker(ctx context.Context) error {
 			DrainIdle: cfg.DrainIdle,
 			Conns:     &w.conns,
 			Log:       os.Stderr,
+			Timeouts:  cfg.Timeouts,
 			Serving: func() {
 				w.ch.Send(ipc.Msg{Kind: ipc.KindReady}, listenerFD(own, cfg))
 				if cfg.ExitAfter > 0 {
