@@ -83,7 +83,7 @@ func AttackTable(out io.Writer, s *results.Summary) error {
 	}
 	if len(s.LoadHosts) > 0 {
 		fmt.Fprintln(w)
-		LoadHostsTable(w, s.LoadHosts)
+		loadHostsTable(w, s.LoadHosts)
 	}
 	return w.err
 }
@@ -96,10 +96,10 @@ func seconds(v float64) string {
 	return numfmt.Millis(1000 * v)
 }
 
-// LoadHostsTable prints one row per part of a load sent from several
+// loadHostsTable prints one row per part of a load sent from several
 // generators: the counts that add up to the merged summary's, each
 // part's own percentiles, and how its start and clock compared.
-func LoadHostsTable(w io.Writer, hosts []results.LoadHost) {
+func loadHostsTable(w io.Writer, hosts []results.LoadHost) {
 	rows := [][]string{{"Load host", "segment", "requests", "errors", "unsent", "req/s", "p50", "p99", "started", "clock offset"}}
 	for _, h := range hosts {
 		offset := "-"

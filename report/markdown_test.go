@@ -33,8 +33,8 @@ func TestRenderQuickSharedIncomplete(t *testing.T) {
 		t.Fatal(err)
 	}
 	var charts []string
-	for _, c := range Charts(run) {
-		charts = append(charts, c.Name)
+	for _, c := range chartNames(run) {
+		charts = append(charts, c)
 	}
 	want := []string{"rps-hello", "latency-hello", "cpu-hello", "fairness-hello", "rps-cpu", "latency-cpu", "cpu-cpu"}
 	if !slices.Equal(charts, want) {
@@ -186,8 +186,8 @@ func TestRenderWorkerSweep(t *testing.T) {
 	run.Profile = "full"
 	serverCPUs(run, 4)
 	var names []string
-	for _, c := range Charts(run) {
-		names = append(names, c.Name)
+	for _, c := range chartNames(run) {
+		names = append(names, c)
 	}
 	if !slices.Equal(names, []string{"scaling-workers-cpu", "cost-cpu"}) {
 		t.Errorf("charts %q", names)

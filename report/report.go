@@ -95,18 +95,13 @@ func writeFile(p string, b []byte) error {
 	return os.Rename(tmp, p)
 }
 
-// Chart describes one chart of a report.
-type Chart struct {
-	Name string // file name without extension: charts/<Name>.png and .svg
-	Alt  string // what it shows, in one line
-}
-
-// Charts lists the charts Render draws for run, in report order.
-func Charts(run *results.Run) []Chart {
+// chartNames lists the charts Render draws for run, in report order, by
+// their files' names without extension: charts/NAME.png and .svg.
+func chartNames(run *results.Run) []string {
 	_, charts := view{run: run}.document()
-	out := make([]Chart, len(charts))
+	out := make([]string, len(charts))
 	for i, c := range charts {
-		out[i] = Chart{Name: c.name, Alt: c.alt}
+		out[i] = c.name
 	}
 	return out
 }
@@ -578,7 +573,7 @@ func (v view) envTable() doc.Table {
 	add("Placement", pl.Note)
 	if run.Topology != nil { // runs before it had the older policy: a quarter of the CPUs
 		add("Topology", TopologyText(run.Topology))
-		add("Placement policy", PlacementPolicy)
+		add("Placement policy", placementPolicy)
 	}
 	if t := generatorShareText(run); t != "" {
 		add("Generator's share, checked", t)

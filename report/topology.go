@@ -62,9 +62,9 @@ func smtText(control string) string {
 	return "SMT control " + control
 }
 
-// PlacementPolicy is how bench run places the servers and the generator
+// placementPolicy is how bench run places the servers and the generator
 // when not told, and why; the report's environment section shows it.
-const PlacementPolicy = "Unless `--server-cpus`/`--loadgen-cpus` say otherwise: the generator gets whole physical cores, " +
+const placementPolicy = "Unless `--server-cpus`/`--loadgen-cpus` say otherwise: the generator gets whole physical cores, " +
 	"never a hardware thread of a core a server uses (two threads of one core share its execution units and caches, so a " +
 	"generator there takes capacity the figures would credit to the server); enough of them to keep up with the cheapest " +
 	"workload, from measured costs (about 6.5 µs of generator CPU per hello request against 13 µs for a Go server, " +
