@@ -187,29 +187,19 @@ func runRun(c *cli, args []string) error {
 	if err != nil {
 		return err
 	}
-	conns, connsFrom := prof.Conns(len(place.ServerCPUs))
+	connsFrom := ""
 	if f.conns != "" {
-		connsFrom = fmt.Sprintf("%d, set by --connections", conns)
+		connsFrom = fmt.Sprintf("%d, set by --connections", prof.Connections)
 	}
-	start := time.Now().UTC()
-	host, _ := os.Hostname()
-	run := &results.Run{
-		ID: start.Format("20060102T150405Z") + "-" + host, Started: start, Profile: prof.Name,
-		Env:       suite.Environment(version, commit(), strings.TrimSpace("bench run "+quoteArgs(args))),
-		Placement: place, Topology: suite.TopologyRecord(topo), Servers: suite.ServersOf(prof.Models),
-		Settings: results.Settings{Duration: prof.Duration.Seconds(), Warmup: prof.Warmup.Seconds(), Repeat: prof.Repeat,
-			Engine: f.engine, CPUIters: cmp.Or(f.cpuIters, workload.DefaultCPUIters), IOMs: f.ioMs,
-			Connections: conns, ConnectionsFrom: connsFrom},
-		Cases: []results.Case{},
-	}
-	run.Env.Noise = suite.MachineNoise(topology.DefaultRoot) // this machine: --sysfs only plans
+	run := suite.NewRun(prof, suite.Environment(version, commit(), strings.TrimSpace("bench run "+quoteArgs(args))), place, topo,
+		results.Settings{Engine: f.engine, CPUIters: cmp.Or(f.cpuIters, workload.DefaultCPUIters), IOMs: f.ioMs}, connsFrom)
 	run.Env.Hosts = hs.env()
 	dir := f.out
 	if dir == "" {
 		dir = filepath.Join("results", run.ID)
 	}
 	fmt.Fprintf(c.stderr, "bench run: profile %s, %d cases, about %v, connections %s; %s\n",
-		prof.Name, len(specs), suite.Estimate(specs, prof).Round(time.Second), connsFrom, place.Note)
+		prof.Name, len(specs), suite.Estimate(specs, prof).Round(time.Second), run.Settings.ConnectionsFrom, place.Note)
 
 	ctx, stop := signalContext()
 	defer stop()
@@ -264,57 +254,45 @@ func runRun(c *cli, args []string) error {
 }
 
 // profileOf returns the profile with the flags' overrides applied, cut
-// to smoke scale if smoke.
+// to smoke scale if smoke: the flags are checked here, applied by
+// suite.Profile.With.
 func (f *runFlags) profileOf(smoke bool) (suite.Profile, error) {
 	prof, ok := suite.Profiles[f.profile]
 	if !ok {
 		return prof, usagef("unknown --profile %q: want %s", f.profile, strings.Join(suite.ProfileNames, ", "))
 	}
+	o := suite.Overrides{Workloads: splitList(f.workloads), WorkerSweep: f.workerSweep, Smoke: smoke}
 	if f.models != "" {
-		prof.Models = nil
+		o.Models = []variant.Variant{}
 		for _, name := range splitList(f.models) {
 			v, err := variant.Parse(name)
 			if err != nil {
 				return prof, usagef("--models: %v", err)
 			}
-			prof.Models = append(prof.Models, v)
+			o.Models = append(o.Models, v)
 		}
 	}
-	var servers []variant.Variant
 	for _, spec := range f.servers {
 		v, err := variant.ParseServer(spec)
 		if err != nil {
 			return prof, usagef("--server: %v", err)
 		}
-		if slices.ContainsFunc(servers, func(o variant.Variant) bool { return o.Name == v.Name }) {
+		if slices.ContainsFunc(o.Servers, func(o variant.Variant) bool { return o.Name == v.Name }) {
 			return prof, usagef("--server %s given twice: name each server once", v.Name)
 		}
-		servers = append(servers, v)
+		o.Servers = append(o.Servers, v)
 	}
 	for _, spec := range f.ready {
-		if err := variant.ParseReady(servers, spec); err != nil {
+		if err := variant.ParseReady(o.Servers, spec); err != nil {
 			return prof, usagef("--ready: %v", err)
 		}
 	}
-	prof.Models = append(slices.Clone(prof.Models), servers...)
-	if f.workloads != "" {
-		prof.Workloads = splitList(f.workloads)
-	}
-	if f.conns != "" {
-		var ns []int
-		for _, s := range splitList(f.conns) {
-			n, err := strconv.Atoi(s)
-			if err != nil || n < 1 || n > 100000 {
-				return prof, usagef("--connections: %q is not a count from 1 to 100000", s)
-			}
-			ns = append(ns, n)
+	for _, s := range splitList(f.conns) {
+		n, err := strconv.Atoi(s)
+		if err != nil || n < 1 || n > 100000 {
+			return prof, usagef("--connections: %q is not a count from 1 to 100000", s)
 		}
-		prof.PerCPU = 0 // an explicit count wins over sizing to the machine
-		if len(ns) == 1 {
-			prof.Connections = ns[0]
-		} else {
-			prof.Connections, prof.ConnSweep = ns[0], ns
-		}
+		o.Connections = append(o.Connections, n)
 	}
 	switch {
 	case f.set["duration"] && f.duration <= 0:
@@ -337,23 +315,15 @@ func (f *runFlags) profileOf(smoke bool) (suite.Profile, error) {
 		return prof, usagef("--server runs its command on this machine: it cannot be combined with --server-host yet")
 	}
 	if f.set["duration"] {
-		prof.Duration = f.duration
+		o.Duration = f.duration
 	}
 	if f.set["warmup"] {
-		prof.Warmup = f.warmup
+		o.Warmup = &f.warmup
 	}
 	if f.set["repeat"] {
-		prof.Repeat = f.repeat
+		o.Repeat = f.repeat
 	}
-	prof.WorkerSweep = prof.WorkerSweep || f.workerSweep
-	if smoke {
-		s := suite.Profiles["smoke"]
-		prof.Duration, prof.Warmup, prof.Repeat = s.Duration, s.Warmup, s.Repeat
-		prof.Connections, prof.PerCPU = min(prof.Connections, 8), 0
-		prof.ConnSweep = prof.ConnSweep[:min(len(prof.ConnSweep), 2)]
-		prof.RateSweep = prof.RateSweep[:min(len(prof.RateSweep), 2)]
-	}
-	return prof, nil
+	return prof.With(o), nil
 }
 
 // placement reads the topology (of this machine, or of --sysfs) and
