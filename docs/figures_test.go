@@ -1,6 +1,8 @@
-// Package docs holds no code: its test checks that the figures README.md
+// Package docs holds no code: its tests check that the figures README.md
 // and docs/workshop.md quote are in the committed files they come from,
-// so the docs cannot drift from what was measured.
+// so the docs cannot drift from what was measured, and that every
+// runnable command of README.md and docs/*.md runs (TestDocumentedCommands,
+// against a bench built from the tree).
 package docs
 
 import (

@@ -18,6 +18,7 @@ import (
 
 	"github.com/corebench/corebench/internal/child"
 	"github.com/corebench/corebench/internal/proc"
+	"github.com/corebench/corebench/internal/remote"
 	"github.com/corebench/corebench/loadgen"
 	"github.com/corebench/corebench/models/modeltest"
 	"github.com/corebench/corebench/report"
@@ -59,7 +60,7 @@ func TestRunExternal(t *testing.T) {
 	}
 	// The recorded command line pastes back into a shell: --server's
 	// command is one word.
-	if w, err := splitWords(run.Env.CommandLine); err != nil || !slices.Contains(w, "quitter=echo 'port taken, giving up' >&2; exit 3") {
+	if w, err := remote.SplitWords(run.Env.CommandLine); err != nil || !slices.Contains(w, "quitter=echo 'port taken, giving up' >&2; exit 3") {
 		t.Errorf("the command line %q does not give back --server's words (%v)", run.Env.CommandLine, err)
 	}
 	byModel := map[string]int{}

@@ -51,7 +51,7 @@ func (h *hostFlags) check() error {
 		}
 		seen[sp.String()] = true
 	}
-	if _, err := splitWords(h.ssh); err != nil || strings.TrimSpace(h.ssh) == "" {
+	if _, err := remote.SplitWords(h.ssh); err != nil || strings.TrimSpace(h.ssh) == "" {
 		return usagef("--ssh %q: want a command line, e.g. 'ssh -i KEY'", h.ssh)
 	}
 	return nil
@@ -66,7 +66,7 @@ type hosts struct {
 // dial reaches every host at once (each ships bench and measures its
 // clock) and reports each on stderr; the first failure fails them all.
 func (h *hostFlags) dial(ctx context.Context, stderr io.Writer) (*hosts, error) {
-	sshArgs, _ := splitWords(h.ssh)
+	sshArgs, _ := remote.SplitWords(h.ssh)
 	specs := append([]string{}, h.load...)
 	if h.server != "" {
 		specs = append(specs, h.server)
@@ -237,45 +237,4 @@ func (hs *hosts) env() []results.HostEnv {
 		add(x, "load")
 	}
 	return out
-}
-
-// splitWords splits a command line into words: blanks separate them,
-// single and double quotes group them, a backslash escapes.
-func splitWords(s string) ([]string, error) {
-	var out []string
-	var cur strings.Builder
-	in, quote, esc := false, rune(0), false
-	for _, r := range s {
-		switch {
-		case esc:
-			cur.WriteRune(r)
-			esc, in = false, true
-		case r == '\\' && quote != '\'':
-			esc = true
-		case quote != 0:
-			if r == quote {
-				quote = 0
-			} else {
-				cur.WriteRune(r)
-			}
-		case r == '\'' || r == '"':
-			quote, in = r, true
-		case r == ' ' || r == '\t' || r == '\n':
-			if in {
-				out = append(out, cur.String())
-				cur.Reset()
-				in = false
-			}
-		default:
-			cur.WriteRune(r)
-			in = true
-		}
-	}
-	if quote != 0 || esc {
-		return nil, fmt.Errorf("unterminated quote")
-	}
-	if in {
-		out = append(out, cur.String())
-	}
-	return out, nil
 }

@@ -1,4 +1,4 @@
-package main
+package docs
 
 import (
 	"bufio"
@@ -11,9 +11,33 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/corebench/corebench/internal/proc"
 	"github.com/corebench/corebench/internal/redistest"
+	"github.com/corebench/corebench/internal/remote"
 	"github.com/corebench/corebench/models/modeltest"
 )
+
+// benchCommand builds bench from this tree and returns how to run it:
+// the documented commands run the real binary, as a reader would. The
+// masters it starts keep their control sockets in a directory of this
+// test's, away from any the user runs, and what they orphan is reaped
+// here, so a process left behind is seen.
+func benchCommand(t *testing.T) func(args ...string) *exec.Cmd {
+	t.Helper()
+	dir := t.TempDir()
+	exe := filepath.Join(dir, "bench")
+	if out, err := exec.Command("go", "build", "-o", exe, "../cmd/bench").CombinedOutput(); err != nil {
+		t.Fatalf("go build ../cmd/bench: %v\n%s", err, out)
+	}
+	t.Setenv("XDG_RUNTIME_DIR", t.TempDir())
+	if err := proc.ReapOrphans(); err != nil {
+		t.Fatal(err)
+	}
+	return func(args ...string) *exec.Cmd { return exec.Command(exe, args...) }
+}
+
+// leftovers are the processes below this one.
+func leftovers() []int { return proc.Tree(os.Getpid())[1:] }
 
 // A documented command is a line of a fenced block whose info string says
 // "runnable" (```sh runnable), in README.md or docs/*.md. Lines ending in
@@ -44,8 +68,8 @@ func fenceNeeds(info string) (runnable bool, needs []string) {
 
 func documentedCommands(t *testing.T) []docCommand {
 	t.Helper()
-	files, _ := filepath.Glob("../../docs/*.md")
-	files = append([]string{"../../README.md"}, files...)
+	files, _ := filepath.Glob("*.md")
+	files = append([]string{"../README.md"}, files...)
 	var cmds []docCommand
 	for _, f := range files {
 		fh, err := os.Open(f)
@@ -110,13 +134,13 @@ func stripComment(l string) string {
 }
 
 // words splits a runnable line as --ssh's command line is split
-// (splitWords), refusing shell syntax anywhere in it, as
+// (remote.SplitWords), refusing shell syntax anywhere in it, as
 // tools/workshop/run.sh does: runnable lines are plain commands.
 func words(s string) ([]string, error) {
 	if i := strings.IndexAny(s, "|&;<>$`"); i >= 0 {
 		return nil, fmt.Errorf("shell syntax %q: runnable lines are plain commands", s[i])
 	}
-	return splitWords(s)
+	return remote.SplitWords(s)
 }
 
 // TestDocumentedCommands runs every runnable command of the README and the
@@ -124,13 +148,14 @@ func words(s string) ([]string, error) {
 // unnoticed. A prefork server (for attack, ps, reload, ...), a Redis and
 // two run directories stand in for what the docs assume is there.
 func TestDocumentedCommands(t *testing.T) {
+	bench := benchCommand(t)
 	cmds := documentedCommands(t)
 	if len(cmds) == 0 {
 		t.Fatal("no runnable commands found in README.md and docs/*.md")
 	}
 	work := t.TempDir()
 	for _, d := range []string{"a", "b"} {
-		b, err := os.ReadFile("../../report/testdata/results.json")
+		b, err := os.ReadFile("../report/testdata/results.json")
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -139,7 +164,7 @@ func TestDocumentedCommands(t *testing.T) {
 	}
 	// The documented --server lines name examples/ from the repository's
 	// root.
-	if examples, err := filepath.Abs("../../examples"); err != nil || os.Symlink(examples, filepath.Join(work, "examples")) != nil {
+	if examples, err := filepath.Abs("../examples"); err != nil || os.Symlink(examples, filepath.Join(work, "examples")) != nil {
 		t.Fatalf("linking examples/ into %s: %v", work, err)
 	}
 	srv := modeltest.Start(t, bench("serve", "--model", "prefork", "--workers", "2", "--addr", "127.0.0.1:0", "--chaos"))
@@ -151,7 +176,7 @@ func TestDocumentedCommands(t *testing.T) {
 		"results/<id>", "results/a", "results/<a>", "results/a", "results/<b>", "results/b",
 		"<master pid>", strconv.Itoa(srv.PID),
 	)
-	before := leftovers(t)
+	before := leftovers()
 	urlWord := regexp.MustCompile(`^URL$`)
 	for _, c := range cmds {
 		name := fmt.Sprintf("%s:%d %s", c.file, c.line, c.text)
@@ -174,14 +199,14 @@ func TestDocumentedCommands(t *testing.T) {
 		var cmd *exec.Cmd
 		switch {
 		case len(args) >= 3 && args[0] == "go" && args[1] == "run" && args[2] == "./cmd/bench":
-			cmd = bench(append([]string{smokeFlag}, args[3:]...)...)
+			cmd = bench(append([]string{"--smoke"}, args[3:]...)...)
 		case args[0] == "go" && len(args) > 1 && args[1] == "test":
 			continue // the test command itself: it is what runs this
 		case args[0] == "bench":
 			if len(args) > 1 && args[1] == "serve" {
 				args = append(args, "--addr", "127.0.0.1:0") // the stand-in has the documented port
 			}
-			cmd = bench(append([]string{smokeFlag}, args[1:]...)...)
+			cmd = bench(append([]string{"--smoke"}, args[1:]...)...)
 		case args[0] == "curl" || args[0] == "kill":
 			if _, err := exec.LookPath(args[0]); err != nil {
 				t.Logf("%s: skipped, no %s here", name, args[0])
@@ -198,7 +223,7 @@ func TestDocumentedCommands(t *testing.T) {
 			t.Errorf("%s: exit status %d\n%s", name, st, stderr)
 		}
 	}
-	if left := leftovers(t); len(left) > len(before) {
+	if left := leftovers(); len(left) > len(before) {
 		t.Errorf("processes left behind by the documented commands: %v (before: %v)", left, before)
 	}
 	if srv.Exited() {
