@@ -194,6 +194,10 @@ func runRun(c *cli, args []string) error {
 	run := suite.NewRun(prof, suite.Environment(version, commit(), strings.TrimSpace("bench run "+quoteArgs(args))), place, topo,
 		results.Settings{Engine: f.engine, CPUIters: cmp.Or(f.cpuIters, workload.DefaultCPUIters), IOMs: f.ioMs}, connsFrom)
 	run.Env.Hosts = hs.env()
+	// bench serve's own limits on slow clients: bench run gives its
+	// servers none of the flags, so they are the defaults.
+	to := models.Timeouts{}.WithDefaults()
+	run.Settings.ServerTimeouts = &results.Timeouts{HeaderS: to.Header.Seconds(), RequestS: to.Request.Seconds(), IdleS: to.Idle.Seconds()}
 	dir := f.out
 	if dir == "" {
 		dir = filepath.Join("results", run.ID)

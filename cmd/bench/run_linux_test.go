@@ -40,6 +40,10 @@ func TestRunSmoke(t *testing.T) {
 	if allowed, _ := affinity.Allowed(); run.Topology == nil || run.Topology.CPUs != len(allowed) || run.Topology.Source != "/sys" {
 		t.Errorf("topology %+v, want the %d CPUs this process may use, from /sys", run.Topology, len(allowed))
 	}
+	// The limits bench serve put on slow clients: Node's http.Server's.
+	if to := run.Settings.ServerTimeouts; to == nil || to.HeaderS != 60 || to.RequestS != 300 || to.IdleS != 5 {
+		t.Errorf("server timeouts %+v, want bench serve's defaults 60, 300 and 5 s", to)
+	}
 	// The work the servers did by default, not the flag's zero.
 	if run.Settings.CPUIters != workload.DefaultCPUIters || run.Settings.IOMs <= 0 {
 		t.Errorf("settings %+v", run.Settings)
