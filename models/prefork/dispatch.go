@@ -163,6 +163,7 @@ func (m *Master) dispatch(h handoff, except *proc) {
 	defer m.mu.Unlock()
 	if !m.stopping && m.anyComingLocked() && len(m.parked) < 65536 {
 		m.parked = append(m.parked, h)
+		m.nparked.Store(int64(len(m.parked)))
 		m.notifyLocked()
 		return
 	}
@@ -211,10 +212,7 @@ func (m *Master) anyComingLocked() bool {
 func (p *proc) offer(h handoff, now time.Time) bool {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if p.dead || p.retiring.Load() || p.noFDs.Load() || p.hung.Load() {
-		return false
-	}
-	if at, ok := p.oldestLocked(); ok && now.Sub(at) > ackLimit {
+	if !p.takesLocked(now) {
 		return false
 	}
 	select {
@@ -252,6 +250,17 @@ func (m *Master) sendLoop(p *proc) {
 			return
 		}
 	}
+}
+
+// takesLocked reports whether p may be offered a connection now: it is
+// alive and staying, has descriptors, and has acknowledged every
+// connection passed to it more than ackLimit ago.
+func (p *proc) takesLocked(now time.Time) bool {
+	if p.dead || p.retiring.Load() || p.noFDs.Load() || p.hung.Load() {
+		return false
+	}
+	at, ok := p.oldestLocked()
+	return !ok || now.Sub(at) <= ackLimit
 }
 
 // sent is when a handoff was passed to a worker.
@@ -306,6 +315,7 @@ func (m *Master) gateLocked() {
 func (m *Master) unparkLocked() []handoff {
 	parked := m.parked
 	m.parked = nil
+	m.nparked.Store(0)
 	if len(parked) > 0 {
 		m.notifyLocked()
 	}
@@ -327,8 +337,26 @@ func (m *Master) acked(p *proc, id uint64, fd int, answer int64) {
 	case ipc.ConnNoFDs:
 		m.outOfFDs(p)
 		m.dispatch(handoff{id: id, fd: fd}, p)
+		return
 	default:
 		m.dispatch(handoff{id: id, fd: fd}, p)
+		return
+	}
+	// Connections were parked while no worker could take one (all late
+	// with an answer, or backed up), and this one can now: nothing else
+	// would send them on.
+	if m.nparked.Load() > 0 {
+		p.mu.Lock()
+		takes := p.takesLocked(m.env.now())
+		p.mu.Unlock()
+		if takes {
+			m.mu.Lock()
+			parked := m.unparkLocked()
+			m.mu.Unlock()
+			for _, h := range parked {
+				m.dispatch(h, nil)
+			}
+		}
 	}
 }
 

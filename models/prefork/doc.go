@@ -11,12 +11,20 @@
 //
 // Scheduling policies:
 //   - rr: only the master accepts, and passes each connection to the next
-//     ready worker, like Node's SCHED_RR. A worker acknowledges each one;
-//     what a worker refuses or never acknowledges goes to another.
+//     ready worker, like Node's SCHED_RR. A worker acknowledges each one.
+//     What it refuses goes to another, and one out of file descriptors is
+//     passed none for a backoff; one that leaves a connection
+//     unacknowledged for a second (stopped, wedged) is passed none until
+//     it answers, and is restarted after Options.UnresponsiveRestart.
+//     While no worker can take a connection, the master stops accepting.
 //   - os: every worker accepts on one inherited socket (fd 4); the kernel
 //     picks, like Node's SCHED_NONE.
 //   - reuseport: each worker listens on its own SO_REUSEPORT socket; the
 //     kernel hashes connections over them.
+//
+// A worker that dies is restarted under the crash policy (Policy), from
+// the first start on; with every slot errored the server stops listening,
+// until a reload or scale starts a worker.
 //
 // The supervisor (supervise.go, rolling.go: slots, crash policy, backoff,
 // reload, scale, drain) reaches processes and timers only through env, so

@@ -35,6 +35,7 @@ type Master struct {
 	quit     chan struct{} // closed when shutdown begins
 	changed  chan struct{} // closed and replaced on every state change
 	parked   []handoff     // connections waiting for any worker to be ready
+	nparked  atomic.Int64  // len(parked), read without mu on the data path
 	orphans  []*orphan     // reuseport: sockets of removed or errored slots, relayed by the master
 	opMu     sync.Mutex    // one reload or scale at a time
 

@@ -457,8 +457,7 @@ func (m *Master) shutdown() error {
 	for p := range m.procs {
 		live = append(live, p)
 	}
-	parked := m.parked
-	m.parked = nil
+	parked := m.unparkLocked()
 	m.mu.Unlock()
 	for _, h := range parked {
 		closeFD(h.fd)

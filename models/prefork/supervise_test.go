@@ -1106,3 +1106,35 @@ func TestDownStopsListening(t *testing.T) {
 	}
 	h.shutdown()
 }
+
+// TestParkedRetriedOnAck: a connection parked because every worker was
+// late with an acknowledgement (the whole server stopped for a while, as
+// bench scenario stall does) goes out as soon as one answers, though
+// none was marked unresponsive.
+func TestParkedRetriedOnAck(t *testing.T) {
+	h := newHarness(t, 2, Policy{})
+	ws := h.start()
+	var held []uint64
+	for _, w := range ws {
+		h.m.next.Store(uint64(w.spec.cfg.Slot))
+		h.m.dispatch(conn(t), nil)
+		select {
+		case id := <-w.conns:
+			held = append(held, id)
+		case <-time.After(wait):
+			t.Fatalf("worker %d was passed nothing", w.spec.cfg.Slot)
+		}
+	}
+	h.os.advance(2 * ackLimit) // the master was stopped too: nothing checked meanwhile
+	h.m.dispatch(conn(t), nil)
+	h.parked(1)
+	ws[1].answering(ipc.ConnTaken)
+	ws[1].end.Send(ipc.Msg{Kind: ipc.KindConnAck, ID: held[1], Val: ipc.ConnTaken}, -1)
+	select {
+	case <-ws[1].conns:
+	case <-time.After(wait):
+		t.Fatal("the parked connection was not passed to the worker that answered")
+	}
+	h.parked(0)
+	h.shutdown()
+}
