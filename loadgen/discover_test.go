@@ -33,7 +33,7 @@ func lopsided(t *testing.T) *httptest.Server {
 func TestIdleWorkerCountsInFairness(t *testing.T) {
 	srv := lopsided(t)
 	for _, engine := range engines {
-		t.Run(engine, func(t *testing.T) {
+		t.Run(engine.String(), func(t *testing.T) {
 			o := Options{URL: srv.URL + "/cpu", Engine: engine, Connections: 2, Duration: 100 * time.Millisecond}
 			n, err := DiscoverWorkers(context.Background(), o)
 			if n != 2 || err != nil {

@@ -16,7 +16,7 @@ type Load struct {
 	Duration    time.Duration
 	NoKeepAlive bool   // see Options.NoKeepAlive
 	ProbeIdle   bool   // see Options.ProbeIdle
-	Engine      string // default fast
+	Engine      string // an Engine's name; default fast
 	Workers     int    // see Options.Workers; 0 is unknown
 }
 
@@ -27,7 +27,7 @@ type Generator func(ctx context.Context, l Load) (*results.Summary, error)
 
 // Generate runs l with Run.
 func Generate(ctx context.Context, l Load) (*results.Summary, error) {
-	o := Options{URL: l.URL, Connections: l.Connections, Duration: l.Duration, NoKeepAlive: l.NoKeepAlive, ProbeIdle: l.ProbeIdle, Engine: l.Engine, Workers: l.Workers}
+	o := Options{URL: l.URL, Connections: l.Connections, Duration: l.Duration, NoKeepAlive: l.NoKeepAlive, ProbeIdle: l.ProbeIdle, Engine: Engine(l.Engine), Workers: l.Workers}
 	if l.Rate > 0 {
 		o.Rate = constantRate{Freq: int(l.Rate + 0.5), Per: time.Second}
 	}

@@ -25,7 +25,7 @@ import (
 	"github.com/corebench/corebench/stats"
 )
 
-var engines = []string{EngineFast, EngineVegeta}
+var engines = []Engine{EngineFast, EngineVegeta}
 
 // tally is a test server's own count of what it served.
 type tally struct {
@@ -94,7 +94,7 @@ func mustRun(t *testing.T, o Options) *results.Summary {
 // counted, by status and by worker, by both engines.
 func TestClosedLoopCountsMatchServer(t *testing.T) {
 	for _, engine := range engines {
-		t.Run(engine, func(t *testing.T) {
+		t.Run(engine.String(), func(t *testing.T) {
 			srv, tl := countingServer(t,
 				func(n int64) int { return []int{200, 200, 404, 500}[n%4] },
 				func(n int64) int { return int(n % 3) })
@@ -135,7 +135,7 @@ func TestClosedLoopCountsMatchServer(t *testing.T) {
 			if n := len(s.TimeSeries); n != 3 {
 				t.Errorf("%d time-series slices over 300ms, want 3", n)
 			}
-			if s.Mode != "closed" || s.Engine != engine || s.Connections != 4 || !s.KeepAlive {
+			if s.Mode != "closed" || s.Engine != engine.String() || s.Connections != 4 || !s.KeepAlive {
 				t.Errorf("summary says mode %q engine %q connections %d keepalive %v", s.Mode, s.Engine, s.Connections, s.KeepAlive)
 			}
 			if f := s.Fairness; f < 0.99 {
@@ -270,7 +270,7 @@ func preciseSleep(d time.Duration) {
 // TestOpenLoopRate: 1000 requests per second for 2 s sends 2000, within 1%.
 func TestOpenLoopRate(t *testing.T) {
 	for _, engine := range engines {
-		t.Run(engine, func(t *testing.T) {
+		t.Run(engine.String(), func(t *testing.T) {
 			srv, tl := countingServer(t, nil, nil)
 			p, err := ParseRate("1000", 2*time.Second)
 			if err != nil {
@@ -458,7 +458,7 @@ func TestBadServers(t *testing.T) {
 		}, results.ErrMalformed},
 	} {
 		for _, engine := range engines {
-			t.Run(tc.name+"/"+engine, func(t *testing.T) {
+			t.Run(tc.name+"/"+engine.String(), func(t *testing.T) {
 				url := rawServer(t, tc.handle)
 				s := mustRun(t, Options{URL: url, Engine: engine, Connections: 2, Duration: 200 * time.Millisecond, Timeout: 5 * time.Second})
 				if s.Requests == 0 || s.Errors != s.Requests {
@@ -484,7 +484,7 @@ func TestUnreachable(t *testing.T) {
 	addr := ln.Addr().String()
 	ln.Close()
 	for _, engine := range engines {
-		t.Run(engine, func(t *testing.T) {
+		t.Run(engine.String(), func(t *testing.T) {
 			// A minute-long run: were it not to fail fast, the test would time out.
 			ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 			defer cancel()
@@ -503,7 +503,7 @@ func TestUnreachable(t *testing.T) {
 // TestCancel: cancelling stops the run early and keeps what was measured.
 func TestCancel(t *testing.T) {
 	for _, engine := range engines {
-		t.Run(engine, func(t *testing.T) {
+		t.Run(engine.String(), func(t *testing.T) {
 			ctx, cancel := context.WithCancel(context.Background())
 			defer cancel()
 			var seq atomic.Int64
@@ -536,7 +536,7 @@ func TestCancel(t *testing.T) {
 // TestWarmup: requests of the warm-up reach the server but are not counted.
 func TestWarmup(t *testing.T) {
 	for _, engine := range engines {
-		t.Run(engine, func(t *testing.T) {
+		t.Run(engine.String(), func(t *testing.T) {
 			srv, tl := countingServer(t, nil, nil)
 			var buf bytes.Buffer
 			s := mustRun(t, Options{URL: srv.URL, Engine: engine, Connections: 2, Warmup: 200 * time.Millisecond, Duration: 200 * time.Millisecond, Output: vegeta.NewJSONEncoder(&buf)})
@@ -564,7 +564,7 @@ func TestWarmup(t *testing.T) {
 // by reconnecting, and --no-keepalive opens a connection per request.
 func TestKeepAlive(t *testing.T) {
 	for _, engine := range engines {
-		t.Run("server closes/"+engine, func(t *testing.T) {
+		t.Run("server closes/"+engine.String(), func(t *testing.T) {
 			var seq atomic.Int64
 			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 				if seq.Add(1)%10 == 0 {
@@ -580,7 +580,7 @@ func TestKeepAlive(t *testing.T) {
 				t.Errorf("%d connections for %d requests, want one per 10", s.ConnectionsOpened, s.Requests)
 			}
 		})
-		t.Run("no keep-alive/"+engine, func(t *testing.T) {
+		t.Run("no keep-alive/"+engine.String(), func(t *testing.T) {
 			srv, tl := countingServer(t, nil, nil)
 			s := mustRun(t, Options{URL: srv.URL, Engine: engine, Connections: 2, Duration: 200 * time.Millisecond, NoKeepAlive: true})
 			tl.mu.Lock()
@@ -599,7 +599,7 @@ func TestKeepAlive(t *testing.T) {
 // TestRequest: method, headers and body reach the server as given.
 func TestRequest(t *testing.T) {
 	for _, engine := range engines {
-		t.Run(engine, func(t *testing.T) {
+		t.Run(engine.String(), func(t *testing.T) {
 			var bad atomic.Value
 			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 				body, _ := io.ReadAll(r.Body)
@@ -715,7 +715,7 @@ func TestOutputRoundTrip(t *testing.T) {
 				if n != s.Requests || codes503 != s.StatusCodes["503"] || worker1 != s.PerWorker["1"] {
 					t.Errorf("%s: decoded %d results, %d 503s, %d of worker 1; summary %d, %d, %d", engines[i], n, codes503, worker1, s.Requests, s.StatusCodes["503"], s.PerWorker["1"])
 				}
-				srcs = append(srcs, Source{Name: engines[i], Dec: vegeta.DecoderFor(bytes.NewReader(data))})
+				srcs = append(srcs, Source{Name: engines[i].String(), Dec: vegeta.DecoderFor(bytes.NewReader(data))})
 			}
 			m, err := Merge(srcs, 0)
 			if err != nil {

@@ -15,11 +15,41 @@ import (
 	vegeta "github.com/tsenart/vegeta/v12/lib"
 )
 
+// Engine is how a run sends its requests. It is a flag.Value (String,
+// Set) and, with Type, a pflag.Value, so a command line takes one as a
+// flag and refuses an unknown name as it parses.
+type Engine string
+
 // Engines.
 const (
 	EngineFast   = "fast"   // raw HTTP/1.1 over net.Conn, plain http:// only
 	EngineVegeta = "vegeta" // vegeta's Attacker over net/http: https, HTTP/2, redirects
 )
+
+// ParseEngine returns the engine called name.
+func ParseEngine(name string) (Engine, error) {
+	switch e := Engine(name); e {
+	case EngineFast, EngineVegeta:
+		return e, nil
+	}
+	return "", fmt.Errorf("unknown engine %q: want %s or %s", name, EngineFast, EngineVegeta)
+}
+
+func (e Engine) String() string { return string(e) }
+
+// Set sets e to the engine called name (flag.Value). Its error leaves
+// the name out: the flag package says it.
+func (e *Engine) Set(name string) error {
+	v, err := ParseEngine(name)
+	if err != nil {
+		return fmt.Errorf("want %s or %s", EngineFast, EngineVegeta)
+	}
+	*e = v
+	return nil
+}
+
+// Type names the flag's value in a command's help (pflag.Value).
+func (Engine) Type() string { return "engine" }
 
 // Defaults of the zero Options.
 const (
@@ -101,7 +131,7 @@ type Options struct {
 
 	// Engine is EngineFast or EngineVegeta; default fast for http:// URLs
 	// without HTTP2, vegeta otherwise.
-	Engine string
+	Engine Engine
 	// HTTP2 makes the vegeta engine speak HTTP/2: over TLS for https://,
 	// prior-knowledge h2c for http://.
 	HTTP2 bool
@@ -261,12 +291,14 @@ func (o Options) Check() error {
 		return fmt.Errorf("workers %d: want 1 or more, or 0 for unknown", o.Workers)
 	case o.Redirects < -1:
 		return fmt.Errorf("redirects %d: want -1 (none) or more", o.Redirects)
-	case o.Pipeline < 0:
-		return fmt.Errorf("pipeline %d: want 1 or more", o.Pipeline)
-	case o.Pipeline > maxPipeline:
-		return fmt.Errorf("pipeline %d: want at most %d requests in flight per connection", o.Pipeline, maxPipeline)
-	case o.Pipeline > 1 && o.NoKeepAlive:
-		return errors.New("pipelining sends several requests on one connection: it needs keep-alive")
+	}
+	if o.Engine != "" {
+		if _, err := ParseEngine(string(o.Engine)); err != nil {
+			return err
+		}
+	}
+	if err := o.checkPipeline(u); err != nil {
+		return err
 	}
 	if err := o.Segment.check(); err != nil {
 		return err
@@ -290,24 +322,35 @@ func (o Options) Check() error {
 			}
 		}
 	}
-	switch o.Engine {
-	case "":
-		if o.Pipeline > 1 && (u.Scheme != "http" || o.HTTP2) {
-			return errors.New("pipelining needs the fast engine, which speaks HTTP/1.1 over plain http:// only")
-		}
-	case EngineFast:
+	if o.Engine == EngineFast {
 		if u.Scheme != "http" {
 			return fmt.Errorf("the fast engine speaks plain http:// only; use the vegeta engine for %s://", u.Scheme)
 		}
 		if o.HTTP2 {
 			return errors.New("the fast engine speaks HTTP/1.1 only; use the vegeta engine for HTTP/2")
 		}
-	case EngineVegeta:
-		if o.Pipeline > 1 {
-			return errors.New("the vegeta engine cannot pipeline (net/http does not): use the fast engine")
-		}
-	default:
-		return fmt.Errorf("unknown engine %q: want %s or %s", o.Engine, EngineFast, EngineVegeta)
+	}
+	return nil
+}
+
+// checkPipeline is the rules of pipelining, all of them: 1 to
+// maxPipeline requests in flight per connection (0 is the default, 1),
+// and more than one only on keep-alive connections of the fast engine,
+// the one that speaks HTTP/1.1 itself (net/http does not pipeline).
+func (o Options) checkPipeline(u *url.URL) error {
+	switch {
+	case o.Pipeline < 0:
+		return fmt.Errorf("pipeline %d: want 1 or more", o.Pipeline)
+	case o.Pipeline > maxPipeline:
+		return fmt.Errorf("pipeline %d: want at most %d requests in flight per connection", o.Pipeline, maxPipeline)
+	case o.Pipeline <= 1:
+		return nil
+	case o.NoKeepAlive:
+		return fmt.Errorf("pipeline %d without keep-alive: pipelining sends several requests on one connection", o.Pipeline)
+	case o.Engine == EngineVegeta:
+		return fmt.Errorf("pipeline %d with the vegeta engine: net/http does not pipeline; use the fast engine", o.Pipeline)
+	case o.Engine == "" && (u.Scheme != "http" || o.HTTP2):
+		return fmt.Errorf("pipeline %d: pipelining needs the fast engine, which speaks HTTP/1.1 over plain http:// only", o.Pipeline)
 	}
 	return nil
 }

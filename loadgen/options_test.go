@@ -72,7 +72,7 @@ func TestCheck(t *testing.T) {
 		{func(o *Options) { o.SeriesInterval = time.Microsecond }, "series interval"},
 		{func(o *Options) { o.Pipeline = -1 }, "pipeline"},
 		{func(o *Options) { o.Pipeline = maxPipeline + 1 }, "pipeline"},
-		{func(o *Options) { o.Pipeline = 2; o.Engine = EngineVegeta }, "cannot pipeline"},
+		{func(o *Options) { o.Pipeline = 2; o.Engine = EngineVegeta }, "does not pipeline"},
 		{func(o *Options) { o.Pipeline = 2; o.URL = "https://h/" }, "fast engine"},
 		{func(o *Options) { o.Pipeline = 2; o.HTTP2 = true }, "fast engine"},
 		{func(o *Options) { o.Pipeline = 2; o.NoKeepAlive = true }, "keep-alive"},
@@ -99,5 +99,30 @@ func TestCheck(t *testing.T) {
 	}
 	if d := (Options{URL: "http://h/"}).withDefaults(); d.Engine != EngineFast || d.Connections != 100 || d.Duration != 10*time.Second || d.MaxBody != 4<<20 || d.Pipeline != 1 {
 		t.Errorf("defaults: %+v", d)
+	}
+}
+
+// TestParseEngine: the engines' one parser, and Set, which a command
+// line's flag calls.
+func TestParseEngine(t *testing.T) {
+	for _, e := range []Engine{EngineFast, EngineVegeta} {
+		if got, err := ParseEngine(e.String()); err != nil || got != e {
+			t.Errorf("ParseEngine(%q) = %q, %v", e, got, err)
+		}
+	}
+	for _, name := range []string{"", "wrk", "Fast"} {
+		if _, err := ParseEngine(name); err == nil || !strings.Contains(err.Error(), "want fast or vegeta") {
+			t.Errorf("ParseEngine(%q): error %v, want one that names the engines", name, err)
+		}
+	}
+	var e Engine
+	if err := e.Set("vegeta"); err != nil || e != EngineVegeta {
+		t.Errorf("Set(vegeta): %q, %v", e, err)
+	}
+	if err := e.Set("wrk"); err == nil || e != EngineVegeta {
+		t.Errorf("Set(wrk): %q, %v; want an error and the engine unchanged", e, err)
+	}
+	if e.Type() != "engine" {
+		t.Errorf("Type() = %q", e.Type())
 	}
 }

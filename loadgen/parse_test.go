@@ -229,7 +229,7 @@ func TestLineEndsEndToEnd(t *testing.T) {
 			if !tc.ok && engine == EngineVegeta {
 				continue // net/http waits for the LF after a bare CR
 			}
-			t.Run(tc.name+"/"+engine, func(t *testing.T) {
+			t.Run(tc.name+"/"+engine.String(), func(t *testing.T) {
 				url := rawServer(t, func(c net.Conn, br *bufio.Reader) {
 					for readRequest(br) {
 						if _, err := io.WriteString(c, tc.resp); err != nil {

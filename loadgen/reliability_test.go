@@ -96,7 +96,7 @@ func windowOf(rs []vegeta.Result, start time.Time, d time.Duration) window {
 func TestWaitApart(t *testing.T) {
 	const d, timeout = 300 * time.Millisecond, time.Second
 	for _, engine := range engines {
-		t.Run(engine, func(t *testing.T) {
+		t.Run(engine.String(), func(t *testing.T) {
 			var conns, answered atomic.Int64
 			url := rawServer(t, func(c net.Conn, br *bufio.Reader) {
 				if conns.Add(1)%2 == 0 {
@@ -184,7 +184,7 @@ func checkWait(t *testing.T, s *results.Summary, w window, d time.Duration) {
 func TestPerSecondOfABacklog(t *testing.T) {
 	const d, rate, holdFrom = 2 * time.Second, 1000, 1800
 	for _, engine := range engines {
-		t.Run(engine, func(t *testing.T) {
+		t.Run(engine.String(), func(t *testing.T) {
 			// Request 1800 and every later one are held until 1.2 s after
 			// request 1800 came: past the end of the attack.
 			var seq atomic.Int64
@@ -282,7 +282,7 @@ func TestEndsWithinTimeout(t *testing.T) {
 		}},
 	} {
 		for _, engine := range engines {
-			t.Run(srv.name+"/"+engine, func(t *testing.T) {
+			t.Run(srv.name+"/"+engine.String(), func(t *testing.T) {
 				url := rawServer(t, srv.handle)
 				var buf bytes.Buffer
 				s := mustRun(t, Options{URL: url, Engine: engine, Connections: 2, Duration: d, Timeout: timeout, Output: vegeta.NewEncoder(&buf).Encode})
@@ -305,7 +305,7 @@ func TestEndsWithinTimeout(t *testing.T) {
 func TestHugeHeader(t *testing.T) {
 	big := []byte("HTTP/1.1 200 OK\r\nX-Big: " + string(bytes.Repeat([]byte("a"), 10<<20)) + "\r\nContent-Length: 2\r\n\r\nok")
 	for _, engine := range engines {
-		t.Run(engine, func(t *testing.T) {
+		t.Run(engine.String(), func(t *testing.T) {
 			url := rawServer(t, func(c net.Conn, br *bufio.Reader) {
 				for readRequest(br) {
 					if _, err := c.Write(big); err != nil {
@@ -343,7 +343,7 @@ func TestConnectFailuresBackOff(t *testing.T) {
 		b = min(max(2*b, time.Millisecond), 100*time.Millisecond)
 	}
 	for _, engine := range engines {
-		t.Run(engine, func(t *testing.T) {
+		t.Run(engine.String(), func(t *testing.T) {
 			srv, tl := countingServer(t, nil, nil)
 			var dials atomic.Int64
 			o := Options{URL: srv.URL, Engine: engine, Connections: conns, Duration: d}

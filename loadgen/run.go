@@ -461,7 +461,7 @@ func (c *collector) summary(finished int64, cpuEnd time.Duration, machineEnd []p
 		dur = min(max(min(finished, a.abortAt.Load())-a.measure, 0), dur)
 	}
 	s := &results.Summary{
-		Engine:      o.Engine,
+		Engine:      string(o.Engine),
 		Target:      o.URL,
 		Method:      o.Method,
 		Mode:        results.ModeClosed,

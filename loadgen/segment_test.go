@@ -111,7 +111,7 @@ func TestSegmentsAddUp(t *testing.T) {
 	const d = 500 * time.Millisecond
 	for _, engine := range engines {
 		for _, rate := range []string{"2000", "400:3000"} {
-			t.Run(engine+"/"+rate, func(t *testing.T) {
+			t.Run(engine.String()+"/"+rate, func(t *testing.T) {
 				srv, tl := countingServer(t, nil, nil)
 				p, err := ParseRate(rate, d)
 				if err != nil {
@@ -140,7 +140,7 @@ func TestSegmentsAddUp(t *testing.T) {
 				}
 			})
 		}
-		t.Run(engine+"/closed", func(t *testing.T) {
+		t.Run(engine.String()+"/closed", func(t *testing.T) {
 			srv, tl := countingServer(t, nil, nil)
 			o := Options{URL: srv.URL, Engine: engine, Duration: 200 * time.Millisecond, Connections: 10}
 			parts := runSegments(t, o, 3)

@@ -23,7 +23,7 @@ import (
 // 2 ms, 4 ms, ... 2000 ms, and every one is sent, as vegeta sends them.
 func TestOpenLoopSendsEverySchedule(t *testing.T) {
 	for _, engine := range engines {
-		t.Run(engine, func(t *testing.T) {
+		t.Run(engine.String(), func(t *testing.T) {
 			srv, tl := countingServer(t, nil, nil)
 			p, _ := ParseRate("500", 2*time.Second)
 			s := mustRun(t, Options{URL: srv.URL, Engine: engine, Rate: p, Duration: 2 * time.Second, Connections: 4})
@@ -45,7 +45,7 @@ func TestOpenLoopSendsEverySchedule(t *testing.T) {
 // read 0.7 ms instead of the stall.
 func TestStallAtTheEnd(t *testing.T) {
 	for _, engine := range engines {
-		t.Run(engine, func(t *testing.T) {
+		t.Run(engine.String(), func(t *testing.T) {
 			// Request 1700 of 2000 (at 1.7 s of 2 s) starts the stall; the
 			// 50 connections allowed are all waiting on it 50 ms later.
 			srv := stallServer(t, 1700)
@@ -85,7 +85,7 @@ func hangServer(t *testing.T) *httptest.Server {
 // make up the schedule, and every percentile is a lower bound.
 func TestUnsent(t *testing.T) {
 	for _, engine := range engines {
-		t.Run(engine, func(t *testing.T) {
+		t.Run(engine.String(), func(t *testing.T) {
 			p, _ := ParseRate("100", time.Second)
 			timeout := 150 * time.Millisecond
 			start := time.Now()
@@ -123,7 +123,7 @@ func TestUnsent(t *testing.T) {
 // agree, and both show the timeouts from p99 up.
 func TestTimeoutsInPercentiles(t *testing.T) {
 	for _, engine := range engines {
-		t.Run(engine, func(t *testing.T) {
+		t.Run(engine.String(), func(t *testing.T) {
 			var seq atomic.Int64
 			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 				if seq.Add(1)%20 == 0 {
@@ -301,7 +301,7 @@ func TestPerSecondSamples(t *testing.T) {
 func TestVegetaPacing(t *testing.T) {
 	srv, _ := countingServer(t, nil, nil)
 	p, _ := ParseRate("200", time.Second)
-	best := map[string]*results.Summary{}
+	best := map[Engine]*results.Summary{}
 	// Whether a late send is the generator's fault depends on what else
 	// the machine runs, so lateness counts against the vegeta engine only
 	// in a round where the fast engine, just before it, kept every send
@@ -310,7 +310,7 @@ func TestVegetaPacing(t *testing.T) {
 	lateRounds, rounds := 0, 2
 	var late []results.Late
 	for range rounds {
-		round := map[string]*results.Summary{}
+		round := map[Engine]*results.Summary{}
 		for _, engine := range engines {
 			s := mustRun(t, Options{URL: srv.URL, Engine: engine, Rate: p, Duration: time.Second, Connections: 4})
 			if s.Requests != 200 {

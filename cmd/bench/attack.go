@@ -53,7 +53,7 @@ type attackFlags struct {
 	rate                 string
 	noKeepAlive          bool
 	probeIdle            bool
-	engine               string
+	engine               loadgen.Engine
 	http2, insecure      bool
 	json                 bool
 	output, outFormat    string
@@ -81,7 +81,7 @@ func runAttack(c *cli, args []string) error {
 	fs.BoolVar(&f.noKeepAlive, "no-keepalive", false, "a new connection for every request")
 	fs.IntVar(&f.pipeline, "pipeline", 1, "requests each connection keeps in flight (HTTP/1.1 pipelining, fast engine); 1 waits for each response. A request's latency then includes its wait behind the earlier ones")
 	fs.BoolVar(&f.probeIdle, "probe-idle", false, "before reusing a keep-alive connection, check the server has not closed it (as browsers do; a system call per request)")
-	fs.StringVar(&f.engine, "engine", "", "fast (raw HTTP/1.1, the default for http://) or vegeta (net/http: https, HTTP/2, redirects)")
+	fs.Var(&f.engine, "engine", "fast (raw HTTP/1.1, the default for http://) or vegeta (net/http: https, HTTP/2, redirects)")
 	fs.BoolVar(&f.http2, "http2", false, "HTTP/2 (vegeta engine): over TLS for https://, h2c with prior knowledge for http://")
 	fs.BoolVar(&f.insecure, "insecure", false, "https: do not verify the server's certificate")
 	fs.BoolVar(&f.json, "json", false, "print the summary as one JSON object instead of the table")
@@ -227,22 +227,13 @@ func (f *attackFlags) options(target string) (loadgen.Options, error) {
 		return o, usagef("--timeout %v: want a positive duration", f.timeout)
 	case f.workersSet && f.workers < 1:
 		return o, usagef("--workers %d: want how many workers the server runs, 1 or more", f.workers)
-	case f.pipeline < 1:
+	case f.pipeline < 1: // 0 is the library's default; as a flag, none
 		return o, usagef("--pipeline %d: want 1 or more requests in flight per connection (1: no pipelining)", f.pipeline)
-	case f.pipeline > 1 && f.engine == loadgen.EngineVegeta:
-		return o, usagef("--pipeline %d with --engine vegeta: net/http does not pipeline; use --engine fast", f.pipeline)
-	case f.pipeline > 1 && f.noKeepAlive:
-		return o, usagef("--pipeline %d with --no-keepalive: pipelining sends several requests on one connection", f.pipeline)
 	case f.redirects < -1 || f.redirects == 0:
 		return o, usagef("--redirects %d: want a positive count, or -1 to follow none (the 3xx is then the response)", f.redirects)
 	}
 	if f.maxConnsSet {
 		o.MaxConnections = f.maxConns // else the library's default, lowered to the descriptors free
-	}
-	switch f.engine {
-	case "", loadgen.EngineFast, loadgen.EngineVegeta:
-	default:
-		return o, usagef("--engine %q: want fast or vegeta", f.engine)
 	}
 	if f.rate != "" {
 		p, err := loadgen.ParseRate(f.rate, f.dur)
