@@ -651,7 +651,7 @@ func TestVegetaTLSAndHTTP2(t *testing.T) {
 				o.TLSConfig = srv.Client().Transport.(*http.Transport).TLSClientConfig
 			}
 			s := mustRun(t, o)
-			if s.Engine != EngineVegeta || s.Requests == 0 || s.Errors != 0 || wrong.Load() != 0 {
+			if s.Engine != EngineVegeta.String() || s.Requests == 0 || s.Errors != 0 || wrong.Load() != 0 {
 				t.Errorf("engine %s, %d requests, %d errors %v, %d over the wrong protocol", s.Engine, s.Requests, s.Errors, s.ErrorExamples, wrong.Load())
 			}
 		})

@@ -22,8 +22,8 @@ type Engine string
 
 // Engines.
 const (
-	EngineFast   = "fast"   // raw HTTP/1.1 over net.Conn, plain http:// only
-	EngineVegeta = "vegeta" // vegeta's Attacker over net/http: https, HTTP/2, redirects
+	EngineFast   Engine = "fast"   // raw HTTP/1.1 over net.Conn, plain http:// only
+	EngineVegeta Engine = "vegeta" // vegeta's Attacker over net/http: https, HTTP/2, redirects
 )
 
 // ParseEngine returns the engine called name.
