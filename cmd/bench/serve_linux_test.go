@@ -29,7 +29,7 @@ func TestServeConformance(t *testing.T) {
 		if rv.Prefork() {
 			workers = 4
 		}
-		v := modeltest.Variant{Name: rv.Name, Model: rv.Model, Sched: rv.Sched, Workers: rv.Workers(workers)}
+		v := modeltest.Variant{Variant: rv, Workers: rv.Workers(workers)}
 		args := append(append([]string{"serve"}, rv.ServeArgs(v.Workers)...), "--addr", "127.0.0.1:0")
 		name := v.Name
 		if ev.eventLoop {

@@ -22,15 +22,17 @@ import (
 	"time"
 
 	"github.com/corebench/corebench/models/prefork"
+	"github.com/corebench/corebench/variant"
 	"github.com/corebench/corebench/workload"
 )
 
-// Variant is one model configuration under test.
+// Variant is a built-in variant under test and how to start its server.
 type Variant struct {
-	Name    string // as in results: singlecore, goroutines, prefork-rr, ...
-	Model   string // singlecore, goroutines or prefork
-	Sched   string // prefork's policy
-	Workers int    // what Command's server runs; the suite checks X-Worker against it
+	variant.Variant // its name, model and scheduler
+	// Workers is how many workers Command's server runs (the variant's
+	// Workers method, for what it was asked, which this field hides);
+	// the suite checks X-Worker against it.
+	Workers int
 	// Command returns a `bench serve` command for this variant that
 	// listens on 127.0.0.1:0, with extra arguments appended.
 	Command func(extra ...string) *exec.Cmd
@@ -39,16 +41,18 @@ type Variant struct {
 	Scale func(s *Server, n int) error
 }
 
-func (v Variant) prefork() bool { return v.Model == "prefork" }
-
 // slots is how many X-Worker slots v's server has: a one-process model has
 // one, whatever its GOMAXPROCS.
 func (v Variant) slots() int {
-	if v.prefork() {
-		return v.Workers
+	if v.OneProcess() {
+		return 1
 	}
-	return 1
+	return v.Workers
 }
+
+// sticky reports whether v sends every connection of a client address
+// to one worker.
+func (v Variant) sticky() bool { return v.Variant == variant.PreforkSticky }
 
 // Run runs the conformance suite against v.
 func Run(t *testing.T, v Variant) {
@@ -62,12 +66,12 @@ func Run(t *testing.T, v Variant) {
 	t.Run("BadParameters", func(t *testing.T) { testBadParameters(t, s) })
 	t.Run("Concurrent", func(t *testing.T) { testConcurrent(t, s) })
 	t.Run("PerProcessCounter", func(t *testing.T) { testPerProcessCounter(t, v, s) })
-	if v.prefork() {
+	if v.Prefork() {
 		t.Run("Distribution", func(t *testing.T) { testDistribution(t, v, s) })
 	}
 	t.Run("GracefulShutdown", func(t *testing.T) { testGracefulShutdown(t, v) })
 	t.Run("Crash", func(t *testing.T) { testCrash(t, v) })
-	if v.prefork() {
+	if v.Prefork() {
 		t.Run("KillMaster", func(t *testing.T) { testKillMaster(t, v) })
 	}
 	t.Run("PortInUse", func(t *testing.T) { testPortInUse(t, v) })
@@ -111,7 +115,7 @@ func testReady(t *testing.T, v Variant, s *Server) {
 	if s.Info["model"] != v.Model {
 		t.Errorf("listening line says model=%q, want %q", s.Info["model"], v.Model)
 	}
-	if v.prefork() && s.Info["sched"] != v.Sched {
+	if v.Prefork() && s.Info["sched"] != v.Sched {
 		t.Errorf("listening line says sched=%q, want %q", s.Info["sched"], v.Sched)
 	}
 	if s.Info["workers"] != strconv.Itoa(v.Workers) {
@@ -204,7 +208,7 @@ func testEndpoints(t *testing.T, v Variant, s *Server) {
 // says it runs workers workers and names itself as its headers do.
 func checkAbout(t *testing.T, v Variant, s *Server, workers, tries int) {
 	t.Helper()
-	if v.Sched == "sticky" {
+	if v.sticky() {
 		tries = min(tries, 10) // one client address, one worker
 	}
 	c := fresh()
@@ -222,14 +226,14 @@ func checkAbout(t *testing.T, v Variant, s *Server, workers, tries int) {
 		if a.Workers != workers || a.Server != "corebench" || a.Model != v.Model || a.Slot != slot || a.PID != pid {
 			t.Fatalf("GET %s from worker %d (pid %d): %s; want server corebench, model %s, workers %d, its own slot and pid", workload.AboutPath, slot, pid, body, v.Model, workers)
 		}
-		if v.prefork() && a.Sched != v.Sched {
+		if v.Prefork() && a.Sched != v.Sched {
 			t.Errorf("GET %s: sched %q, want %q", workload.AboutPath, a.Sched, v.Sched)
 		}
 		seen[slot] = true
 	}
 	// rr answers in turn; the kernel's policies may take a while to reach
 	// every worker, and sticky never leaves the first.
-	if len(seen) < workers && v.Sched != "sticky" {
+	if len(seen) < workers && !v.sticky() {
 		t.Errorf("only workers %v answered %d requests for %s", seen, tries, workload.AboutPath)
 	}
 }
@@ -331,7 +335,7 @@ func testPerProcessCounter(t *testing.T, v Variant, s *Server) {
 			}
 		}
 	}
-	if !v.prefork() && len(byPID) != 1 {
+	if !v.Prefork() && len(byPID) != 1 {
 		t.Errorf("%d pids answered a one-process server", len(byPID))
 	}
 }
@@ -339,7 +343,7 @@ func testPerProcessCounter(t *testing.T, v Variant, s *Server) {
 func testDistribution(t *testing.T, v Variant, s *Server) {
 	c := fresh()
 	counts := make([]int, v.Workers)
-	if v.Sched == "rr" {
+	if v.Variant == variant.PreforkRR {
 		// The master hands connections out in turn: exactly even.
 		for range 25 * v.Workers {
 			resp, _ := get(t, c, s.URL+"/")
@@ -353,7 +357,7 @@ func testDistribution(t *testing.T, v Variant, s *Server) {
 		}
 		return
 	}
-	if v.Sched == "sticky" {
+	if v.sticky() {
 		// One client address, one worker.
 		for range 10 * v.Workers {
 			resp, _ := get(t, c, s.URL+"/")
@@ -441,7 +445,7 @@ func testCrash(t *testing.T, v Variant) {
 	resp, _ := get(t, c, s.URL+"/")
 	slot, pid := slotOf(t, resp, v.Workers)
 	var events *prefork.Watcher
-	if v.prefork() {
+	if v.Prefork() {
 		var err error
 		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 		defer cancel()
@@ -456,7 +460,7 @@ func testCrash(t *testing.T, v Variant) {
 		resp.Body.Close()
 		t.Fatalf("/crash answered %d instead of crashing", resp.StatusCode)
 	}
-	if !v.prefork() {
+	if !v.Prefork() {
 		if st := s.Wait(10 * time.Second); st != 1 {
 			t.Fatalf("/crash: exit status %d, want 1", st)
 		}
