@@ -16,6 +16,8 @@ import (
 	"testing"
 	"time"
 
+	"golang.org/x/sys/unix"
+
 	"github.com/corebench/corebench/internal/redistest"
 	"github.com/corebench/corebench/models/modeltest"
 	"github.com/corebench/corebench/models/prefork"
@@ -429,6 +431,12 @@ func TestControlStoppedMaster(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { syscall.Kill(s.PID, syscall.SIGCONT) }) // before the server is stopped
+	// The signal stops it a little later: wait for the stop, as its parent
+	// may, leaving it to be waited for again.
+	var info unix.Siginfo
+	if err := unix.Waitid(unix.P_PID, s.PID, &info, unix.WSTOPPED|unix.WNOWAIT, nil); err != nil {
+		t.Fatal(err)
+	}
 	cmds := [][]string{{"ps"}, {"ps", "--json"}, {"top", "--count", "1"}, {"reload"}, {"scale", "2"}, {"logs", "--no-follow"}, {"logs", "--events", "--no-follow"}}
 	var wg sync.WaitGroup
 	for _, args := range cmds {

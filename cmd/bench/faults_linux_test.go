@@ -169,6 +169,14 @@ func TestPreforkUnresponsiveWorker(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { syscall.Kill(stopped, syscall.SIGCONT) })
+	// The signal stops it a little later, on a busy machine later still:
+	// once it leaves the master's stats request unanswered (ps shows -1),
+	// it answers no connection either.
+	for i := 0; psJSON(t, sock).Workers[0].Served >= 0; i++ {
+		if i == 10 {
+			t.Fatal("worker 0 still answers after SIGSTOP")
+		}
+	}
 	c := &http.Client{Timeout: 60 * time.Second, Transport: &http.Transport{DisableKeepAlives: true}}
 	get := func() (string, error) {
 		resp, err := c.Get(s.URL + "/")
