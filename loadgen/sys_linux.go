@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/corebench/corebench/internal/proc"
 )
 
 // allowedCPUs returns the CPUs this process may run on (its affinity, as
@@ -42,11 +44,10 @@ func descriptors() (soft, hard uint64, open int, ok bool) {
 	if err := unix.Getrlimit(unix.RLIMIT_NOFILE, &lim); err != nil {
 		return 0, 0, 0, false
 	}
-	fds, err := os.ReadDir("/proc/self/fd")
-	if err != nil {
+	if open, ok = proc.OpenFiles(); !ok {
 		return 0, 0, 0, false
 	}
-	return lim.Cur, lim.Max, len(fds) - 1, true // less ReadDir's own
+	return lim.Cur, lim.Max, open, true
 }
 
 // cpuTime returns the CPU time, user and system, the process used so far.

@@ -62,16 +62,14 @@ func leftOnHosts(t *testing.T, run *results.Run) []string {
 		}
 	}
 	var left []string
-	procs, _ := filepath.Glob("/proc/[0-9]*")
-	for _, p := range procs {
-		exe, err := os.Readlink(p + "/exe")
-		if err != nil {
+	for _, p := range proc.All() {
+		exe, ok := proc.Exe(p)
+		if !ok {
 			continue
 		}
 		for _, d := range dirs {
 			if strings.HasPrefix(exe, d) {
-				cmdline, _ := os.ReadFile(p + "/cmdline")
-				left = append(left, filepath.Base(p)+" "+strings.ReplaceAll(string(cmdline), "\x00", " "))
+				left = append(left, strconv.Itoa(p)+" "+strings.Join(proc.Cmdline(p), " "))
 			}
 		}
 	}
@@ -174,21 +172,14 @@ func settled(t *testing.T) {
 	t.Helper()
 	var dead []int
 	for _, p := range leftovers(t) {
-		st, err := os.ReadFile("/proc/" + strconv.Itoa(p) + "/stat")
-		if err != nil {
-			continue // gone meanwhile
-		}
-		// pid (comm) state ...
-		s := string(st)
-		i := strings.LastIndexByte(s, ')')
-		comm, state := s[strings.IndexByte(s, '(')+1:i], strings.Fields(s[i+1:])[0]
+		st, ok := proc.ReadStat(p)
 		switch {
-		case comm == "sshd" || strings.HasPrefix(comm, "sshd"):
-		case state == "Z":
+		case !ok: // gone meanwhile
+		case strings.HasPrefix(st.Comm, "sshd"):
+		case st.State == 'Z':
 			dead = append(dead, p)
 		default:
-			cmdline, _ := os.ReadFile("/proc/" + strconv.Itoa(p) + "/cmdline")
-			t.Errorf("left running: %d %s", p, strings.ReplaceAll(string(cmdline), "\x00", " "))
+			t.Errorf("left running: %d %s", p, strings.Join(proc.Cmdline(p), " "))
 		}
 	}
 	proc.WaitGone(dead, 10*time.Second)
@@ -227,18 +218,20 @@ func TestRunHostUnreachable(t *testing.T) {
 func TestRunAcrossHostsServerDies(t *testing.T) {
 	out := filepath.Join(t.TempDir(), "run")
 	s := modeltest.StartCommand(t, hostsRun(t, out, "--models", "singlecore", "--workloads", "hello", "--duration", "20s"))
-	// The server, once it listens: a shipped bench running serve.
+	// The server, once it listens: a shipped bench running serve (not its
+	// lifeline, bench lifeline -- bench serve).
 	var pid int
-	for pid == 0 {
+	for deadline := time.Now().Add(2 * time.Minute); pid == 0; {
 		if s.Exited() {
 			t.Fatalf("bench run exited first:\n%s", s.Stderr())
 		}
-		procs, _ := filepath.Glob("/proc/[0-9]*")
-		for _, p := range procs {
-			exe, _ := os.Readlink(p + "/exe")
-			cmdline, _ := os.ReadFile(p + "/cmdline")
-			if strings.HasPrefix(exe, os.TempDir()+"/corebench.") && strings.Contains(string(cmdline), "\x00serve\x00") && !strings.Contains(string(cmdline), "lifeline") {
-				pid, _ = strconv.Atoi(filepath.Base(p))
+		if time.Now().After(deadline) {
+			t.Fatalf("no shipped bench serve running after 2 minutes:\n%s", s.Stderr())
+		}
+		for _, p := range proc.All() {
+			exe, _ := proc.Exe(p)
+			if args := proc.Cmdline(p); strings.HasPrefix(exe, os.TempDir()+"/corebench.") && len(args) > 1 && args[1] == "serve" {
+				pid = p
 			}
 		}
 		if pid == 0 {

@@ -200,34 +200,19 @@ func runProcstat(c *cli, args []string) error {
 // lifelines of exe started.
 func lifelineServers(exe string) []int {
 	var out []int
-	dirs, _ := os.ReadDir("/proc")
-	for _, d := range dirs {
-		pid, err := strconv.Atoi(d.Name())
-		if err != nil {
+	for _, pid := range proc.All() {
+		args := proc.Cmdline(pid)
+		if len(args) < 2 || args[1] != "lifeline" {
 			continue
 		}
-		args := cmdline(pid)
-		if len(args) < 2 || args[1] != "lifeline" || !sameExe(pid, exe) {
+		if e, ok := proc.Exe(pid); !ok || e != exe {
 			continue
 		}
 		for _, ch := range proc.Children(pid) {
-			if a := cmdline(ch); len(a) > 1 && a[1] == "serve" {
+			if a := proc.Cmdline(ch); len(a) > 1 && a[1] == "serve" {
 				out = append(out, ch)
 			}
 		}
 	}
 	return out
-}
-
-func cmdline(pid int) []string {
-	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/cmdline")
-	if err != nil || len(b) == 0 {
-		return nil
-	}
-	return strings.Split(strings.TrimSuffix(string(b), "\x00"), "\x00")
-}
-
-func sameExe(pid int, exe string) bool {
-	l, err := os.Readlink("/proc/" + strconv.Itoa(pid) + "/exe")
-	return err == nil && strings.TrimSuffix(l, " (deleted)") == exe
 }

@@ -27,20 +27,91 @@ func Tree(pid int) []int {
 // forked that left its tree (orphans) but not its group.
 func Group(pgid int) []int {
 	var out []int
-	stats, _ := filepath.Glob("/proc/[0-9]*/stat")
-	for _, f := range stats {
-		b, err := os.ReadFile(f)
-		if err != nil {
-			continue
-		}
-		s := string(b)
-		fs := strings.Fields(s[strings.LastIndexByte(s, ')')+1:])
-		if len(fs) > 2 && fs[2] == strconv.Itoa(pgid) { // pgrp, field 5
-			pid, _ := strconv.Atoi(filepath.Base(filepath.Dir(f)))
+	for _, pid := range All() {
+		if st, ok := ReadStat(pid); ok && st.PGrp == pgid {
 			out = append(out, pid)
 		}
 	}
 	return out
+}
+
+// All returns every process's pid, in increasing order.
+func All() []int {
+	var out []int
+	es, _ := os.ReadDir("/proc")
+	for _, e := range es {
+		if pid, err := strconv.Atoi(e.Name()); err == nil && pid > 0 {
+			out = append(out, pid)
+		}
+	}
+	return out
+}
+
+// Cmdline returns pid's arguments, nil when it is gone (or a kernel
+// thread, which has none).
+func Cmdline(pid int) []string {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid))
+	if err != nil || len(b) == 0 {
+		return nil
+	}
+	return strings.Split(strings.TrimSuffix(string(b), "\x00"), "\x00")
+}
+
+// Exe returns the path of pid's executable, without the " (deleted)"
+// the kernel appends once the file is removed; false when it cannot be
+// read (gone, a kernel thread, another user's).
+func Exe(pid int) (string, bool) {
+	l, err := os.Readlink(fmt.Sprintf("/proc/%d/exe", pid))
+	if err != nil {
+		return "", false
+	}
+	return strings.TrimSuffix(l, " (deleted)"), true
+}
+
+// OpenFiles returns how many file descriptors this process has open.
+func OpenFiles() (int, bool) {
+	fds, err := os.ReadDir("/proc/self/fd")
+	if err != nil {
+		return 0, false
+	}
+	return len(fds) - 1, true // less ReadDir's own
+}
+
+// Stat is what the harness reads of /proc/PID/stat.
+type Stat struct {
+	Comm  string // the command name, at most 15 bytes
+	State byte   // R running, S sleeping, Z zombie, ...
+	PGrp  int    // process group
+	// CPU is the user plus system CPU time it has used so far, in
+	// seconds.
+	CPU float64
+}
+
+// ReadStat reads pid's stat; false when it is gone.
+func ReadStat(pid int) (Stat, bool) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return Stat{}, false
+	}
+	return parsePidStat(string(b))
+}
+
+// parsePidStat parses a /proc/PID/stat line: "pid (comm) state ppid
+// pgrp ...". The command name may hold spaces and parentheses; the
+// fields after its last closing parenthesis are plain.
+func parsePidStat(s string) (Stat, bool) {
+	open, end := strings.IndexByte(s, '('), strings.LastIndexByte(s, ')')
+	if open < 0 || end < open {
+		return Stat{}, false
+	}
+	f := strings.Fields(s[end+1:])
+	if len(f) < 13 || len(f[0]) != 1 {
+		return Stat{}, false
+	}
+	pgrp, _ := strconv.Atoi(f[2])           // field 5
+	u, _ := strconv.ParseInt(f[11], 10, 64) // utime, field 14
+	k, _ := strconv.ParseInt(f[12], 10, 64) // stime, field 15
+	return Stat{Comm: s[open+1 : end], State: f[0][0], PGrp: pgrp, CPU: float64(u+k) / clockTick}, true
 }
 
 // Children returns the direct children of pid.
@@ -79,20 +150,36 @@ func CPUSeconds(pids []int) float64 {
 // CPUSecondsOf returns the user plus system CPU time pid has used so far,
 // and false when it is gone.
 func CPUSecondsOf(pid int) (float64, bool) {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		return 0, false
+	st, ok := ReadStat(pid)
+	return st.CPU, ok
+}
+
+// CPU is the CPU time of processes, in seconds by pid, read at one
+// moment. A process that could not be read (gone) is absent: not
+// measured, rather than measured at 0.
+type CPU map[int]float64
+
+// ReadCPU reads the CPU time of each of pids.
+func ReadCPU(pids []int) CPU {
+	c := CPU{}
+	for _, pid := range pids {
+		if s, ok := CPUSecondsOf(pid); ok {
+			c[pid] = s
+		}
 	}
-	// The command name in field 2 may hold spaces; fields after its
-	// closing parenthesis are plain.
-	s := string(b)
-	f := strings.Fields(s[strings.LastIndexByte(s, ')')+1:])
-	if len(f) < 13 {
-		return 0, false
+	return c
+}
+
+// Since returns the CPU time c's processes used after the reading
+// earlier, process by process: one absent from earlier (born since, or
+// not read then) counts from its birth; one absent from c (gone since)
+// is lost, not taken away; none counts less than 0.
+func (c CPU) Since(earlier CPU) float64 {
+	var sum float64
+	for pid, s := range c {
+		sum += max(0, s-earlier[pid])
 	}
-	u, _ := strconv.ParseInt(f[11], 10, 64) // utime, field 14
-	k, _ := strconv.ParseInt(f[12], 10, 64) // stime, field 15
-	return float64(u+k) / clockTick, true
+	return sum
 }
 
 // PeakRSS returns the sum of the processes' peak resident set sizes

@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"testing"
 
 	"golang.org/x/sys/unix"
@@ -117,5 +118,40 @@ func TestInterruptsInTasks(t *testing.T) {
 	}
 	if interruptsInTasks(filepath.Join(dir, "absent")) {
 		t.Error("no config: want false, the lower estimate")
+	}
+}
+
+// TestSelf: this process's stat, arguments, executable and open files,
+// read from /proc.
+func TestSelf(t *testing.T) {
+	pid := os.Getpid()
+	st, ok := ReadStat(pid)
+	if !ok || st.State == 0 || st.State == 'Z' || st.PGrp != unix.Getpgrp() || st.Comm == "" {
+		t.Errorf("ReadStat(self) = %+v, %v; want alive, in group %d", st, ok, unix.Getpgrp())
+	}
+	if args := Cmdline(pid); len(args) != len(os.Args) || args[0] != os.Args[0] {
+		t.Errorf("Cmdline(self) = %q, want %q", args, os.Args)
+	}
+	exe, _ := os.Executable()
+	if got, ok := Exe(pid); !ok || got != exe {
+		t.Errorf("Exe(self) = %q, %v; want %q", got, ok, exe)
+	}
+	n, ok := OpenFiles()
+	f, err := os.Open(os.DevNull)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if m, _ := OpenFiles(); !ok || n < 3 || m != n+1 {
+		t.Errorf("OpenFiles: %d, %v, then %d after opening one; want at least stdin, stdout and stderr, then one more", n, ok, m)
+	}
+	if !slices.Contains(All(), pid) || !slices.Contains(Group(unix.Getpgrp()), pid) {
+		t.Error("this process is not in All, or not in its own group")
+	}
+	if c := ReadCPU([]int{pid, 1 << 30}); len(c) != 1 || c[pid] <= 0 {
+		t.Errorf("ReadCPU(self, no such pid) = %v; want this one's, the other absent", c)
+	}
+	if _, ok := ReadStat(1 << 30); ok {
+		t.Error("a pid that does not exist was read")
 	}
 }

@@ -16,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/corebench/corebench/internal/proc"
 	"github.com/corebench/corebench/internal/sshdtest"
 	"github.com/corebench/corebench/loadgen"
 )
@@ -227,14 +228,12 @@ func TestFleetHostDies(t *testing.T) {
 	}()
 	// Kill host 2's bench attack once it runs (polling /proc: the process
 	// is another session's, with nothing to wait on).
+	deadline := time.After(time.Minute)
 	for killed := false; !killed; {
-		procs, _ := filepath.Glob("/proc/[0-9]*")
-		for _, p := range procs {
-			exe, _ := os.Readlink(p + "/exe")
-			cmdline, _ := os.ReadFile(p + "/cmdline")
-			if exe == victim && strings.HasPrefix(strings.SplitN(string(cmdline), "\x00", 3)[1], "attack") {
-				pid, _ := strconv.Atoi(filepath.Base(p))
-				killed = syscall.Kill(pid, syscall.SIGKILL) == nil
+		for _, p := range proc.All() {
+			exe, _ := proc.Exe(p)
+			if args := proc.Cmdline(p); exe == victim && len(args) > 1 && args[1] == "attack" {
+				killed = syscall.Kill(p, syscall.SIGKILL) == nil
 			}
 		}
 		if killed {
@@ -243,6 +242,8 @@ func TestFleetHostDies(t *testing.T) {
 		select {
 		case err := <-done:
 			t.Fatalf("Generate returned before the kill: %v", err)
+		case <-deadline:
+			t.Fatal("host 2's bench attack was not running after a minute")
 		case <-time.After(20 * time.Millisecond):
 		}
 	}
