@@ -36,61 +36,108 @@ var blockSetups = []blockSetup{
 	{"prefork-rr, event loop", variant.PreforkRR, true},
 }
 
-// blockDefaults fills the block scenario's own defaults: a light load of
-// cheap requests, so that every wait in it is the slow request's doing,
-// and the servers' workers one per CPU.
-func (o Options) blockDefaults() Options {
-	if o.Rate <= 0 {
-		o.Rate = 500
+// Block sends, At into a light steady load of cheap requests, one slow
+// request of Work of CPU to each of four servers, and measures what the
+// cheap requests due meanwhile waited: Go's scheduler preempts the slow
+// one (singlecore, goroutines); an event loop does not, so on one it
+// stops everyone, and in a cluster of them, as Node's, the requests of
+// one worker. Zero fields take the defaults named: a load light enough
+// that every wait in it is the slow request's doing.
+type Block struct {
+	// Server, when set, is an external server (another stack's, a Node
+	// cluster say) measured beside bench's own, its slow request sized on
+	// its own /cpu to the same time.
+	Server      variant.Variant
+	Workers     int           // of each server; default one per CPU, 2 at least
+	Rate        float64       // of the cheap requests, req/s; default BlockRate
+	Path        string        // of the cheap requests; default BlockPath
+	Duration    time.Duration // default BlockDuration
+	At          time.Duration // when the slow request is sent; default BlockAt
+	Connections int           // the cheap requests take these in turn; default DefaultConnections
+	Work        time.Duration // the slow request's CPU time; default DefaultWork
+	// Iters is the slow request's /cpu?n=; 0: sized to Work on the idle
+	// server.
+	Iters int
+	// Threshold is the wait past which a cheap request counts as held up;
+	// default DefaultThreshold.
+	Threshold time.Duration
+}
+
+// The defaults of Block.
+const (
+	BlockRate        = 500
+	BlockPath        = "/"
+	BlockDuration    = 3 * time.Second
+	BlockAt          = time.Second
+	DefaultWork      = 200 * time.Millisecond
+	DefaultThreshold = 100 * time.Millisecond
+)
+
+func (Block) Name() string         { return "block" }
+func (Block) OwnServersOnly() bool { return false }
+
+func (b Block) withDefaults() Block {
+	b.Rate = orDefault(b.Rate, BlockRate)
+	if b.Path == "" {
+		b.Path = BlockPath
 	}
-	if o.Path == "" {
-		o.Path = "/"
-	}
-	if o.Duration <= 0 {
-		o.Duration = 3 * time.Second
-	}
-	if o.At <= 0 {
-		o.At = time.Second
-	}
-	if o.Work <= 0 {
-		o.Work = 200 * time.Millisecond
-	}
-	if o.Threshold <= 0 {
-		o.Threshold = 100 * time.Millisecond
-	}
-	if o.Workers <= 0 {
+	b.Duration = orDefault(b.Duration, BlockDuration)
+	b.At = orDefault(b.At, BlockAt)
+	b.Connections = orDefault(b.Connections, DefaultConnections)
+	b.Work = orDefault(b.Work, DefaultWork)
+	b.Threshold = orDefault(b.Threshold, DefaultThreshold)
+	if b.Workers <= 0 {
 		cpus, _ := affinity.Allowed()
-		o.Workers = max(len(cpus), 2)
+		b.Workers = max(len(cpus), 2)
 	}
-	return o
+	return b
+}
+
+func (b Block) Check() error {
+	b = b.withDefaults()
+	switch {
+	case b.Server.Name != "" && !b.Server.External():
+		return fmt.Errorf("the block scenario runs %s already; its Server is another stack's, an external server", b.Server)
+	case b.Iters > workload.MaxCPUIters:
+		return fmt.Errorf("--iters %d is over /cpu's limit of %d", b.Iters, workload.MaxCPUIters)
+	}
+	return checkAt(b.At, b.Duration)
+}
+
+func (b Block) Run(ctx context.Context, env Env) (*results.Scenario, error) {
+	if err := b.Check(); err != nil {
+		return nil, err
+	}
+	b = b.withDefaults()
+	return interruptible(ctx, 0, func() (*results.Scenario, error) { return b.run(ctx, env.withDefaults()) })
 }
 
 // calibIters is the /cpu work timed on the idle server to size the slow
 // request: long enough to time well, short enough to try a few times.
 const calibIters = 200_000
 
-// runBlock runs the block scenario: on each server, a steady open loop of
-// cheap requests and, o.At into it, one request of o.Work of CPU; what the
+// run runs the block scenario: on each server, a steady open loop of
+// cheap requests and, b.At into it, one request of b.Work of CPU; what the
 // cheap requests due meanwhile waited is the lesson.
-func runBlock(ctx context.Context, o Options) (*results.Scenario, error) {
-	workers := o.Workers
-	br := &results.BlockResult{Rate: o.Rate, Path: o.Path, TargetMs: results.Ms(o.Work), Iters: o.Iters, ThresholdMs: results.Ms(o.Threshold)}
-	r := &results.Scenario{Scenario: "block", Workers: workers, Rate: o.Rate, Path: o.Path, KeepAlive: true, Block: br}
+func (b Block) run(ctx context.Context, env Env) (*results.Scenario, error) {
+	workers := b.Workers
+	br := &results.BlockResult{Rate: b.Rate, Path: b.Path, TargetMs: results.Ms(b.Work), Iters: b.Iters, ThresholdMs: results.Ms(b.Threshold)}
+	r := &results.Scenario{Scenario: b.Name(), Workers: workers, Rate: b.Rate, Path: b.Path, KeepAlive: true, Block: br}
 	setups := blockSetups
-	if o.Model.External() {
+	if b.Server.Name != "" {
 		// Another stack's server (a Node cluster, say) beside bench's own.
-		setups = append(slices.Clone(setups), blockSetup{name: o.Model.Name, v: o.Model})
+		setups = append(slices.Clone(setups), blockSetup{name: b.Server.Name, v: b.Server})
 	}
 	r.Model = fmt.Sprintf("%d servers", len(setups))
 	for i, s := range setups {
 		extra := []string{}
 		if s.v.Prefork() {
-			extra = append(extra, "--control", fmt.Sprintf("%s/block-%d.sock", o.Dir, i))
+			extra = append(extra, "--control", fmt.Sprintf("%s/block-%d.sock", env.Dir, i))
 		}
 		if s.eventLoop {
 			extra = append(extra, "--event-loop")
 		}
-		srv, err := o.start(ctx, s.v, "127.0.0.1:0", extra...)
+		srv, err := env.start(ctx, s.v, workers, "127.0.0.1:0", extra...)
 		if err != nil {
 			if ctx.Err() != nil && len(br.Runs) > 0 {
 				return r, ctx.Err()
@@ -101,25 +148,25 @@ func runBlock(ctx context.Context, o Options) (*results.Scenario, error) {
 		run, err := func() (*results.BlockRun, error) {
 			defer srv.Stop()
 			switch {
-			case s.v.External() && o.Iters == 0:
+			case s.v.External() && b.Iters == 0:
 				// Its own rounds for the same CPU time: another stack's
 				// SHA-256 costs what it costs (Node's is a call into
 				// OpenSSL per round), and the lesson is about the time.
 				var err error
-				if iters, _, err = o.sizeWork(ctx, srv.URL, s.name); err != nil {
+				if iters, _, err = b.sizeWork(ctx, env, srv.URL, s.name); err != nil {
 					return nil, err
 				}
-				return blockRun(ctx, o, srv.URL, iters)
+				return b.blockRun(ctx, srv.URL, iters)
 			case br.Iters == 0:
 				// Sized once, on the first server, so every server gets
 				// the same work.
-				n, best, err := o.sizeWork(ctx, srv.URL, s.name)
+				n, best, err := b.sizeWork(ctx, env, srv.URL, s.name)
 				if err != nil {
 					return nil, err
 				}
 				br.Iters, br.CalibIters, br.CalibMs = n, calibIters, results.Ms(best)
 			}
-			return blockRun(ctx, o, srv.URL, br.Iters)
+			return b.blockRun(ctx, srv.URL, br.Iters)
 		}()
 		if err != nil {
 			if ctx.Err() != nil && len(br.Runs) > 0 {
@@ -128,8 +175,8 @@ func runBlock(ctx context.Context, o Options) (*results.Scenario, error) {
 			return nil, fmt.Errorf("%s: %w", s.name, err)
 		}
 		run.Setup, run.Model, run.EventLoop, run.Workers, run.Iters = s.name, s.v.Name, s.eventLoop, s.v.Workers(workers), iters
-		o.Log(fmt.Sprintf("%s: slow request %.0f ms; of %d cheap requests due meanwhile, p99 %.1f ms, %d waited over %v",
-			s.name, run.SlowMs, run.Due, run.P99, run.Over, o.Threshold))
+		env.Log(fmt.Sprintf("%s: slow request %.0f ms; of %d cheap requests due meanwhile, p99 %.1f ms, %d waited over %v",
+			s.name, run.SlowMs, run.Due, run.P99, run.Over, b.Threshold))
 		br.Runs = append(br.Runs, *run)
 		r.Sent += int64(run.Sent)
 		r.Failed += int64(run.Failed)
@@ -138,14 +185,14 @@ func runBlock(ctx context.Context, o Options) (*results.Scenario, error) {
 }
 
 // sizeWork times /cpu on the idle server at url and returns the rounds
-// that take o.Work there, and the best time of calibIters rounds.
-func (o Options) sizeWork(ctx context.Context, url, name string) (int, time.Duration, error) {
+// that take b.Work there, and the best time of calibIters rounds.
+func (b Block) sizeWork(ctx context.Context, env Env, url, name string) (int, time.Duration, error) {
 	best, err := timeCPU(ctx, url, calibIters, 5)
 	if err != nil {
 		return 0, 0, fmt.Errorf("timing /cpu: %w", err)
 	}
-	n := min(int(float64(calibIters)*float64(o.Work)/float64(best)), workload.MaxCPUIters)
-	o.Log(fmt.Sprintf("/cpu?n=%d took %.1f ms at best of 5 on idle %s: n=%d for %v", calibIters, results.Ms(best), name, n, o.Work))
+	n := min(int(float64(calibIters)*float64(b.Work)/float64(best)), workload.MaxCPUIters)
+	env.Log(fmt.Sprintf("/cpu?n=%d took %.1f ms at best of 5 on idle %s: n=%d for %v", calibIters, results.Ms(best), name, n, b.Work))
 	return n, best, nil
 }
 
@@ -187,32 +234,32 @@ type shot struct {
 	failed   bool
 }
 
-// blockRun drives one server: cheap requests at o.Rate for o.Duration and
-// the slow request at o.At on a connection of its own. The cheap requests
-// take o.Connections keep-alive connections in turn, as that many users
+// blockRun drives one server: cheap requests at b.Rate for b.Duration and
+// the slow request at b.At on a connection of its own. The cheap requests
+// take b.Connections keep-alive connections in turn, as that many users
 // would, each sent at its due time unless its connection is still busy
 // with the one before (an HTTP/1.1 connection carries one at a time):
 // latency counts from the due time, so that wait is in it, and a server
 // that stalls some connections and not others shows which.
-func blockRun(ctx context.Context, o Options, url string, iters int) (*results.BlockRun, error) {
+func (b Block) blockRun(ctx context.Context, url string, iters int) (*results.BlockRun, error) {
 	type job struct {
 		i   int
 		due time.Duration
 	}
-	n := int(o.Rate * o.Duration.Seconds())
+	n := int(b.Rate * b.Duration.Seconds())
 	shots := make([]shot, n)
-	queues := make([]chan job, o.Connections)
-	clients := make([]*http.Client, o.Connections)
+	queues := make([]chan job, b.Connections)
+	clients := make([]*http.Client, b.Connections)
 	for c := range clients {
 		tr := &http.Transport{MaxConnsPerHost: 1, DialContext: (&net.Dialer{Timeout: 5 * time.Second}).DialContext}
 		defer tr.CloseIdleConnections()
 		clients[c] = &http.Client{Transport: tr, Timeout: 10 * time.Second}
 		// Open each connection now, one after the other, so a scheduler
 		// that deals connections round-robin spreads them evenly.
-		if err := fetch(ctx, clients[c], url+o.Path); err != nil {
+		if err := fetch(ctx, clients[c], url+b.Path); err != nil {
 			return nil, err
 		}
-		queues[c] = make(chan job, n/o.Connections+1)
+		queues[c] = make(chan job, n/b.Connections+1)
 	}
 	slowTr := &http.Transport{}
 	defer slowTr.CloseIdleConnections()
@@ -226,7 +273,7 @@ func blockRun(ctx context.Context, o Options, url string, iters int) (*results.B
 	for c, q := range queues {
 		wg.Go(func() {
 			for j := range q {
-				err := fetch(ctx, clients[c], url+o.Path)
+				err := fetch(ctx, clients[c], url+b.Path)
 				shots[j.i] = shot{due: j.due, end: time.Since(began), failed: err != nil}
 			}
 		})
@@ -234,7 +281,7 @@ func blockRun(ctx context.Context, o Options, url string, iters int) (*results.B
 	var slowShot shot
 	var slowErr error
 	wg.Go(func() {
-		t := time.NewTimer(o.At)
+		t := time.NewTimer(b.At)
 		defer t.Stop()
 		select {
 		case <-t.C:
@@ -247,7 +294,7 @@ func blockRun(ctx context.Context, o Options, url string, iters int) (*results.B
 		slowShot.end = time.Since(began)
 	})
 	for i := range n {
-		due := time.Duration(float64(i) / o.Rate * float64(time.Second))
+		due := time.Duration(float64(i) / b.Rate * float64(time.Second))
 		if d := time.Until(began.Add(due)); d > 0 {
 			t := time.NewTimer(d)
 			select {
@@ -269,7 +316,7 @@ func blockRun(ctx context.Context, o Options, url string, iters int) (*results.B
 	if ctx.Err() != nil {
 		return nil, ctx.Err()
 	}
-	run := account(shots[:n], slowShot, o.Threshold)
+	run := account(shots[:n], slowShot, b.Threshold)
 	if slowErr != nil {
 		run.SlowError = slowErr.Error()
 	}

@@ -1,6 +1,7 @@
 package scenario
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"net/http"
@@ -19,13 +20,57 @@ import (
 // it costs the load generator next to nothing.
 const neighborWork = 250_000
 
-// runSizing measures `--workers max` against `max-1` next to a neighbour:
-// a singlecore server pinned to the last CPU, kept busy by one client
+// Sizing measures `--workers max` against `max-1` next to a neighbour: a
+// singlecore server pinned to the last CPU, kept busy by one client
 // asking for neighborWork back to back, as a database on the same box
-// would be. The app is prefork-rr unpinned, as pm2 -i runs it; its load a
-// closed loop on o.Path. Each setup reports the app's req/s and p99 and
-// the neighbour's queries per second, which is what max-1 protects.
-func runSizing(ctx context.Context, o Options) (*results.Scenario, error) {
+// would be. The app is a prefork server unpinned, as pm2 -i runs it; its
+// load a closed loop on Path. Each setup reports the app's req/s and p99
+// and the neighbour's queries per second, which is what max-1 protects.
+// Zero fields take the defaults named: a closed loop on CPU work, as the
+// worker sweep of bench run.
+type Sizing struct {
+	Model       variant.Variant // the app's, a prefork one; default DefaultModel
+	Path        string          // default SizingPath
+	Duration    time.Duration   // of each setup's load; default SizingDuration
+	Connections int             // kept busy; default SizingConnections
+}
+
+// The defaults of Sizing.
+const (
+	SizingPath        = "/cpu"
+	SizingDuration    = 4 * time.Second
+	SizingConnections = 64
+)
+
+func (Sizing) Name() string         { return "sizing" }
+func (Sizing) OwnServersOnly() bool { return true }
+
+func (s Sizing) withDefaults() Sizing {
+	if s.Model.Name == "" {
+		s.Model = DefaultModel
+	}
+	if s.Path == "" {
+		s.Path = SizingPath
+	}
+	s.Duration = orDefault(s.Duration, SizingDuration)
+	s.Connections = orDefault(s.Connections, SizingConnections)
+	return s
+}
+
+func (s Sizing) Check() error {
+	s = s.withDefaults()
+	return cmp.Or(CheckServer(s, s.Model), checkPrefork(s, s.Model))
+}
+
+func (s Sizing) Run(ctx context.Context, env Env) (*results.Scenario, error) {
+	if err := s.Check(); err != nil {
+		return nil, err
+	}
+	s = s.withDefaults()
+	return interruptible(ctx, 0, func() (*results.Scenario, error) { return s.run(ctx, env.withDefaults()) })
+}
+
+func (s Sizing) run(ctx context.Context, env Env) (*results.Scenario, error) {
 	cpus, err := affinity.Allowed()
 	if err != nil {
 		return nil, err
@@ -33,20 +78,20 @@ func runSizing(ctx context.Context, o Options) (*results.Scenario, error) {
 	if len(cpus) < 2 {
 		return nil, fmt.Errorf("the sizing scenario needs 2 CPUs or more: max-1 of %d is no worker", len(cpus))
 	}
-	sz := &results.SizingResult{CPUs: len(cpus), NeighborCPU: cpus[len(cpus)-1], Path: o.Path, Connections: o.Connections}
-	r := &results.Scenario{Scenario: "sizing", Model: o.Model.Name, Workers: len(cpus), Path: o.Path, KeepAlive: true, Connections: o.Connections, Sizing: sz}
+	sz := &results.SizingResult{CPUs: len(cpus), NeighborCPU: cpus[len(cpus)-1], Path: s.Path, Connections: s.Connections}
+	r := &results.Scenario{Scenario: s.Name(), Model: s.Model.Name, Workers: len(cpus), Path: s.Path, KeepAlive: true, Connections: s.Connections, Sizing: sz}
 
-	nb, err := o.start(ctx, variant.SingleCore, "127.0.0.1:0", "--cpus", strconv.Itoa(sz.NeighborCPU))
+	nb, err := env.start(ctx, variant.SingleCore, 1, "127.0.0.1:0", "--cpus", strconv.Itoa(sz.NeighborCPU))
 	if err != nil {
 		return nil, fmt.Errorf("the neighbour: %w", err)
 	}
 	defer nb.Stop()
-	alone := neighbor(ctx, nb.URL, o.Duration/2)
+	alone := neighbor(ctx, nb.URL, s.Duration/2)
 	if alone.err != nil {
 		return nil, fmt.Errorf("the neighbour: %w", alone.err)
 	}
 	sz.NeighborQPS, sz.NeighborMs = alone.qps, alone.mean
-	o.Log(fmt.Sprintf("the neighbour alone on CPU %d: %.1f queries/s of %.1f ms each", sz.NeighborCPU, alone.qps, alone.mean))
+	env.Log(fmt.Sprintf("the neighbour alone on CPU %d: %.1f queries/s of %.1f ms each", sz.NeighborCPU, alone.qps, alone.mean))
 
 	setups := []struct {
 		setup    string
@@ -57,8 +102,8 @@ func runSizing(ctx context.Context, o Options) (*results.Scenario, error) {
 		{"max, with the neighbour", len(cpus), true},
 		{"max-1, with the neighbour", len(cpus) - 1, true},
 	}
-	for i, s := range setups {
-		run, err := sizingRun(ctx, o, nb.URL, s.workers, s.neighbor, fmt.Sprintf("%s/sizing-%d.sock", o.Dir, i))
+	for i, setup := range setups {
+		run, err := s.sizingRun(ctx, env, nb.URL, setup.workers, setup.neighbor, fmt.Sprintf("%s/sizing-%d.sock", env.Dir, i))
 		if ctx.Err() != nil {
 			// Interrupted: this setup's load was cut short; those
 			// measured whole are kept.
@@ -68,19 +113,19 @@ func runSizing(ctx context.Context, o Options) (*results.Scenario, error) {
 			return nil, ctx.Err()
 		}
 		if err != nil {
-			return nil, fmt.Errorf("%s: %w", s.setup, err)
+			return nil, fmt.Errorf("%s: %w", setup.setup, err)
 		}
-		run.Setup = s.setup
-		o.Log(fmt.Sprintf("%s (%d workers): %.0f req/s, p99 %.1f ms; the neighbour %.1f queries/s", s.setup, s.workers, run.RPS, run.P99, run.NeighborQPS))
+		run.Setup = setup.setup
+		env.Log(fmt.Sprintf("%s (%d workers): %.0f req/s, p99 %.1f ms; the neighbour %.1f queries/s", setup.setup, setup.workers, run.RPS, run.P99, run.NeighborQPS))
 		sz.Runs = append(sz.Runs, *run)
 	}
 	return r, nil
 }
 
-func sizingRun(ctx context.Context, o Options, neighborURL string, workers int, withNeighbor bool, ctl string) (*results.SizingRun, error) {
-	oo := o
-	oo.Workers = workers
-	srv, err := oo.start(ctx, o.Model, "127.0.0.1:0", "--control", ctl)
+// sizingRun measures the app with workers, the neighbour busy beside it
+// if withNeighbor.
+func (s Sizing) sizingRun(ctx context.Context, env Env, neighborURL string, workers int, withNeighbor bool, ctl string) (*results.SizingRun, error) {
+	srv, err := env.start(ctx, s.Model, workers, "127.0.0.1:0", "--control", ctl)
 	if err != nil {
 		return nil, err
 	}
@@ -91,7 +136,7 @@ func sizingRun(ctx context.Context, o Options, neighborURL string, workers int, 
 	if withNeighbor {
 		go func() { got <- neighbor(nctx, neighborURL, 0) }()
 	}
-	sum, err := o.Generate(ctx, loadgen.Load{URL: srv.URL + o.Path, Connections: o.Connections, Duration: o.Duration, Workers: workers})
+	sum, err := env.Generate(ctx, loadgen.Load{URL: srv.URL + s.Path, Connections: s.Connections, Duration: s.Duration, Workers: workers})
 	stop()
 	if err != nil {
 		return nil, err

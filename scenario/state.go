@@ -21,29 +21,65 @@ import (
 // lookups is how many times each user asks who they are after logging in.
 const lookups = 4
 
-// runState shows per-process state breaking in a cluster and the fixes:
-// the master-held counter, sticky sessions, and a shared store.
-func runState(ctx context.Context, o Options) (*results.Scenario, error) {
-	st := &results.StateResult{Requests: o.Requests, Store: -1}
-	r := &results.Scenario{Scenario: "state", Model: variant.PreforkRR.Name, Workers: o.Workers, State: st}
+// State shows per-process state breaking in a prefork-rr cluster, and the
+// fixes: the master-held counter, sticky sessions, and a shared store.
+// Zero fields take the defaults named.
+type State struct {
+	Workers  int           // of each server; default DefaultWorkers
+	Duration time.Duration // a third of it, 2 s at most, is each counter's burst; default DefaultDuration
+	Requests int           // sent to each counter; default DefaultRequests
+	Users    int           // logging in, each from a loopback address of its own; default DefaultUsers
+	// Store is a redis:// URL: the counter and sessions kept there too,
+	// the production answer; none when empty.
+	Store string
+}
 
-	err := withServer(ctx, o, variant.PreforkRR, nil, func(url string) error {
-		o.Log(fmt.Sprintf("%d requests to /counter and to /counter/shared, a new connection each", o.Requests))
-		counts, err := countPerProcess(ctx, url, o.Requests)
+// The defaults of State.
+const (
+	DefaultRequests = 1000
+	DefaultUsers    = 50
+)
+
+func (State) Name() string         { return "state" }
+func (State) OwnServersOnly() bool { return true }
+
+func (s State) withDefaults() State {
+	s.Workers = orDefault(s.Workers, DefaultWorkers)
+	s.Duration = orDefault(s.Duration, DefaultDuration)
+	s.Requests = orDefault(s.Requests, DefaultRequests)
+	s.Users = orDefault(s.Users, DefaultUsers)
+	return s
+}
+
+// Check has nothing to refuse: every State runs.
+func (s State) Check() error { return nil }
+
+func (s State) Run(ctx context.Context, env Env) (*results.Scenario, error) {
+	s = s.withDefaults()
+	return interruptible(ctx, 0, func() (*results.Scenario, error) { return s.run(ctx, env.withDefaults()) })
+}
+
+func (s State) run(ctx context.Context, env Env) (*results.Scenario, error) {
+	st := &results.StateResult{Requests: s.Requests, Store: -1}
+	r := &results.Scenario{Scenario: s.Name(), Model: variant.PreforkRR.Name, Workers: s.Workers, State: st}
+
+	err := s.withServer(ctx, env, variant.PreforkRR, nil, func(url string) error {
+		env.Log(fmt.Sprintf("%d requests to /counter and to /counter/shared, a new connection each", s.Requests))
+		counts, err := countPerProcess(ctx, url, s.Requests)
 		if err != nil {
 			return err
 		}
 		st.PerProcess = counts
-		if st.Shared, err = countShared(ctx, url, o.Requests); err != nil {
+		if st.Shared, err = countShared(ctx, url, s.Requests); err != nil {
 			return err
 		}
-		found, err := sessions(ctx, url, o.Users)
+		found, err := sessions(ctx, url, s.Users)
 		if err != nil {
 			return err
 		}
-		st.Sessions = append(st.Sessions, results.SessionCheck{Setup: results.SessionsInWorkers, Found: found, Lookups: o.Users * lookups})
+		st.Sessions = append(st.Sessions, results.SessionCheck{Setup: results.SessionsInWorkers, Found: found, Lookups: s.Users * lookups})
 		for _, c := range []results.CounterCost{{Setup: results.CounterPerProcess, Path: "/counter"}, {Setup: results.CounterInMaster, Path: "/counter/shared"}} {
-			if c.RPS, c.P99, err = burst(ctx, o, url+c.Path); err != nil {
+			if c.RPS, c.P99, err = s.burst(ctx, env, url+c.Path); err != nil {
 				return err
 			}
 			st.Costs = append(st.Costs, c)
@@ -53,30 +89,30 @@ func runState(ctx context.Context, o Options) (*results.Scenario, error) {
 	if err != nil {
 		return nil, err
 	}
-	err = withServer(ctx, o, variant.PreforkSticky, nil, func(url string) error {
-		found, err := sessions(ctx, url, o.Users)
-		st.Sessions = append(st.Sessions, results.SessionCheck{Setup: results.SessionsSticky, Found: found, Lookups: o.Users * lookups})
+	err = s.withServer(ctx, env, variant.PreforkSticky, nil, func(url string) error {
+		found, err := sessions(ctx, url, s.Users)
+		st.Sessions = append(st.Sessions, results.SessionCheck{Setup: results.SessionsSticky, Found: found, Lookups: s.Users * lookups})
 		return err
 	})
 	if err != nil {
 		return nil, err
 	}
-	if o.State == "" {
+	if s.Store == "" {
 		r.Notes = append(r.Notes, "no --state store given: run a redis-server and pass --state redis://127.0.0.1:6379 to add the production answer")
 		return r, nil
 	}
-	err = withServer(ctx, o, variant.PreforkRR, []string{"--state", o.State}, func(url string) error {
+	err = s.withServer(ctx, env, variant.PreforkRR, []string{"--state", s.Store}, func(url string) error {
 		var err error
-		if st.Store, err = countShared(ctx, url, o.Requests); err != nil {
+		if st.Store, err = countShared(ctx, url, s.Requests); err != nil {
 			return err
 		}
-		found, err := sessions(ctx, url, o.Users)
+		found, err := sessions(ctx, url, s.Users)
 		if err != nil {
 			return err
 		}
-		st.Sessions = append(st.Sessions, results.SessionCheck{Setup: results.SessionsInStore, Found: found, Lookups: o.Users * lookups})
+		st.Sessions = append(st.Sessions, results.SessionCheck{Setup: results.SessionsInStore, Found: found, Lookups: s.Users * lookups})
 		c := results.CounterCost{Setup: results.CounterInStore, Path: "/counter/shared"}
-		c.RPS, c.P99, err = burst(ctx, o, url+c.Path)
+		c.RPS, c.P99, err = s.burst(ctx, env, url+c.Path)
 		st.Costs = append(st.Costs, c)
 		return err
 	})
@@ -84,9 +120,9 @@ func runState(ctx context.Context, o Options) (*results.Scenario, error) {
 }
 
 // withServer runs f against a fresh server of v.
-func withServer(ctx context.Context, o Options, v variant.Variant, extra []string, f func(url string) error) error {
-	extra = append([]string{"--control", filepath.Join(o.Dir, v.Name+".sock")}, extra...)
-	srv, err := o.start(ctx, v, "127.0.0.1:0", extra...)
+func (s State) withServer(ctx context.Context, env Env, v variant.Variant, extra []string, f func(url string) error) error {
+	extra = append([]string{"--control", filepath.Join(env.Dir, v.Name+".sock")}, extra...)
+	srv, err := env.start(ctx, v, s.Workers, "127.0.0.1:0", extra...)
 	if err != nil {
 		return err
 	}
@@ -198,10 +234,10 @@ func sessions(ctx context.Context, url string, users int) (int, error) {
 }
 
 // burst measures req/s and p99 of a short closed loop at url.
-func burst(ctx context.Context, o Options, url string) (float64, float64, error) {
-	s, err := o.Generate(ctx, loadgen.Load{URL: url, Connections: 16, Duration: min(o.Duration/3, 2*time.Second)})
+func (s State) burst(ctx context.Context, env Env, url string) (float64, float64, error) {
+	sum, err := env.Generate(ctx, loadgen.Load{URL: url, Connections: 16, Duration: min(s.Duration/3, 2*time.Second)})
 	if err != nil {
 		return 0, 0, err
 	}
-	return s.RPS, s.Latency.P99, nil
+	return sum.RPS, sum.Latency.P99, nil
 }
