@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"os/exec"
 	"os/signal"
@@ -169,7 +170,7 @@ func runClock(c *cli, args []string) error {
 
 func init() {
 	register(&command{name: "procstat", hidden: true,
-		usage: "procstat EXE: the CPU seconds, peak memory and count of the processes of every server run by EXE under a lifeline, as one JSON line",
+		usage: "procstat EXE: the CPU seconds of each process of every server run by EXE under a lifeline, which are the servers' own, their peak memory and count, as one JSON line",
 		run:   runProcstat})
 }
 
@@ -180,15 +181,15 @@ func runProcstat(c *cli, args []string) error {
 	if len(args) != 1 {
 		return usagef("want procstat EXE")
 	}
-	var st remote.ServerStats
+	r := remote.Reading{CPU: proc.CPU{}, Masters: []int{}}
 	for _, pid := range lifelineServers(args[0]) {
 		tree := proc.Tree(pid)
-		st.MasterCPU += proc.CPUSeconds(tree[:1])
-		st.CPU += proc.CPUSeconds(tree)
-		st.RSS += proc.PeakRSS(tree)
-		st.Procs += len(tree)
+		maps.Copy(r.CPU, proc.ReadCPU(tree))
+		r.Masters = append(r.Masters, pid)
+		r.RSS += proc.PeakRSS(tree)
+		r.Procs += len(tree)
 	}
-	b, err := json.Marshal(st)
+	b, err := json.Marshal(r)
 	if err != nil {
 		return err
 	}

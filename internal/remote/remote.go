@@ -34,6 +34,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/corebench/corebench/internal/proc"
 )
 
 // Spec is a host as the user wrote it: [user@]host[:port].
@@ -131,8 +133,9 @@ type Host struct {
 
 	ssh []string
 
-	mu    sync.Mutex
-	pipes []*os.File // lifelines of the servers started with Command
+	mu     sync.Mutex
+	pipes  []*os.File // lifelines of the servers started with Command
+	served cpuCounter // their CPU, read by ServerStats
 }
 
 // Clock is a host's clock offset, measured NTP-style over an ssh
@@ -480,27 +483,69 @@ func (t *tailBuffer) last() string {
 	return ""
 }
 
-// ServerStats is what `bench procstat` reads of the servers running on
-// a host: CPU seconds of all their processes and of their masters
-// alone, peak resident memory summed over the processes, and their
-// count.
+// Reading is what `bench procstat` reads of the servers running on its
+// host, at one moment: the CPU seconds of each of their processes by pid
+// (one that could not be read is absent, as in proc.CPU), which of them
+// are the servers' first processes (a prefork master), their peak
+// resident memory summed, and their count.
+type Reading struct {
+	CPU     proc.CPU `json:"cpu_s"`
+	Masters []int    `json:"masters"`
+	RSS     int64    `json:"rss_bytes"`
+	Procs   int      `json:"procs"`
+}
+
+// ServerStats is what a Host reads of the servers Command started there.
+// CPU and MasterCPU (the masters' part) are counters of CPU seconds kept
+// by the Host: each reading adds what every process used since the one
+// before, process by process, as the suite reads a local server (one
+// born since from its birth; one gone, a restarted worker, or one that
+// could not be read takes nothing away), so the difference of two
+// readings is the CPU the servers used between them. RSS and Procs are
+// the moment's.
 type ServerStats struct {
-	CPU       float64 `json:"cpu_s"`
-	MasterCPU float64 `json:"master_cpu_s"`
-	RSS       int64   `json:"rss_bytes"`
-	Procs     int     `json:"procs"`
+	CPU       float64
+	MasterCPU float64
+	RSS       int64
+	Procs     int
+}
+
+// cpuCounter turns readings of processes into the counters of
+// ServerStats.
+type cpuCounter struct {
+	last        Reading
+	cpu, master float64
+}
+
+// add counts a reading.
+func (c *cpuCounter) add(r Reading) {
+	c.cpu += r.CPU.Since(c.last.CPU)
+	masters := func(r Reading) proc.CPU {
+		m := proc.CPU{}
+		for _, pid := range r.Masters {
+			if s, ok := r.CPU[pid]; ok {
+				m[pid] = s
+			}
+		}
+		return m
+	}
+	c.master += masters(r).Since(masters(c.last))
+	c.last = r
 }
 
 // ServerStats reads the servers Command started there, over a new ssh
 // session.
 func (h *Host) ServerStats(ctx context.Context) (ServerStats, error) {
-	var st ServerStats
+	var r Reading
 	out, err := h.output(ctx, Quote(h.Bench)+" procstat "+Quote(h.Bench), nil)
 	if err != nil {
-		return st, &Error{Host: h.Spec.String(), Err: fmt.Errorf("reading the server's CPU: %w", err)}
+		return ServerStats{}, &Error{Host: h.Spec.String(), Err: fmt.Errorf("reading the server's CPU: %w", err)}
 	}
-	if err := json.Unmarshal(bytes.TrimSpace(out), &st); err != nil {
-		return st, &Error{Host: h.Spec.String(), Err: fmt.Errorf("bench procstat answered %q", out)}
+	if err := json.Unmarshal(bytes.TrimSpace(out), &r); err != nil {
+		return ServerStats{}, &Error{Host: h.Spec.String(), Err: fmt.Errorf("bench procstat answered %q", out)}
 	}
-	return st, nil
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.served.add(r)
+	return ServerStats{CPU: h.served.cpu, MasterCPU: h.served.master, RSS: r.RSS, Procs: r.Procs}, nil
 }

@@ -266,3 +266,22 @@ func TestAttackArgs(t *testing.T) {
 		t.Errorf("attack args\n%s\nwant\n%s", got, want)
 	}
 }
+
+// TestCPUCounter: the counters grow by each process's CPU since the
+// reading before, so a worker restarted between two readings takes
+// nothing away, nor one that could not be read.
+func TestCPUCounter(t *testing.T) {
+	var c cpuCounter
+	c.add(Reading{CPU: proc.CPU{10: 1, 11: 4, 12: 4}, Masters: []int{10}})
+	cpu, master := c.cpu, c.master
+	// Worker 11 was replaced by 13; 12 could not be read.
+	c.add(Reading{CPU: proc.CPU{10: 1.5, 13: 0.25}, Masters: []int{10}})
+	if d, m := c.cpu-cpu, c.master-master; d != 0.75 || m != 0.5 {
+		t.Errorf("CPU since: %v, master %v; want 0.75 (the master's 0.5 and the new worker's 0.25), 0.5", d, m)
+	}
+	cpu = c.cpu
+	c.add(Reading{CPU: proc.CPU{10: 2, 12: 5, 13: 0.5}, Masters: []int{10}})
+	if d := c.cpu - cpu; d != 0.5+5+0.25 {
+		t.Errorf("CPU since: %v; want 5.75, worker 12 from its birth as it was not read before", d)
+	}
+}
