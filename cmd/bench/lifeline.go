@@ -15,12 +15,13 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/corebench/corebench/internal/affinity"
 	"github.com/corebench/corebench/internal/proc"
 	"github.com/corebench/corebench/internal/remote"
 )
 
-// The two commands internal/remote runs on other hosts over ssh; not for
-// users, so not in the help.
+// The commands internal/remote runs on other hosts over ssh (with
+// procstat, below); not for users, so not in the help.
 func init() {
 	register(&command{name: "lifeline", hidden: true,
 		usage: "lifeline -- COMMAND [ARGS...]: run COMMAND until standard input closes, then stop it and its process group",
@@ -28,6 +29,22 @@ func init() {
 	register(&command{name: "clock", hidden: true,
 		usage: "clock: answer each line of standard input with this machine's time, in ns since 1970",
 		run:   runClock})
+	register(&command{name: "cpus", hidden: true,
+		usage: "cpus: the CPUs bench serve --cpus may name on this machine (its cpuset's online CPUs), as a list such as 0-3,8",
+		run:   runCPUs})
+}
+
+// runCPUs prints the CPUs parseCPUs checks --cpus against.
+func runCPUs(c *cli, args []string) error {
+	if len(args) > 0 {
+		return usagef("want cpus")
+	}
+	cpus, err := affinity.Available()
+	if err != nil {
+		return err
+	}
+	_, err = fmt.Fprintln(c.stdout, affinity.Format(cpus))
+	return err
 }
 
 // lifelineGrace is how long a command may take to stop once its lifeline

@@ -35,6 +35,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/corebench/corebench/internal/affinity"
 	"github.com/corebench/corebench/internal/proc"
 )
 
@@ -108,8 +109,12 @@ type Options struct {
 
 // Machine is what a host is.
 type Machine struct {
-	Arch     string `json:"arch"` // GOARCH
-	CPUs     int    `json:"cpus"` // online CPUs (nproc)
+	Arch string `json:"arch"` // GOARCH
+	CPUs int    `json:"cpus"` // online CPUs (nproc)
+	// CPUList is the CPUs a server there may be pinned to (bench serve
+	// --cpus): its cpuset's online CPUs, as bench there reads them, which
+	// need not be 0 to CPUs-1.
+	CPUList  []int  `json:"cpu_list"`
 	CPUModel string `json:"cpu_model"`
 	Kernel   string `json:"kernel"`
 	Hostname string `json:"hostname"`
@@ -210,6 +215,10 @@ func Dial(ctx context.Context, spec string, o Options) (*Host, error) {
 			return fail(err)
 		}
 	}
+	if h.Machine.CPUList, err = h.cpus(ctx); err != nil {
+		h.Close()
+		return fail(err)
+	}
 	if h.Clock, err = h.measureClock(ctx); err != nil {
 		h.Close()
 		return fail(err)
@@ -235,6 +244,19 @@ func (h *Host) ship(ctx context.Context, exe string) error {
 	}
 	h.Bench = h.Dir + "/bench"
 	return nil
+}
+
+// cpus asks bench there for the CPUs its servers may be pinned to.
+func (h *Host) cpus(ctx context.Context) ([]int, error) {
+	out, err := h.output(ctx, Quote(h.Bench)+" cpus", nil)
+	if err != nil {
+		return nil, fmt.Errorf("reading its CPUs: %w", err)
+	}
+	cpus, err := affinity.ParseList(string(out))
+	if err != nil {
+		return nil, fmt.Errorf("bench cpus answered %q", out)
+	}
+	return cpus, nil
 }
 
 // clockRounds is how many round trips the clock is measured over.

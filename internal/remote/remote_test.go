@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -16,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/corebench/corebench/internal/affinity"
 	"github.com/corebench/corebench/internal/proc"
 	"github.com/corebench/corebench/internal/sshdtest"
 	"github.com/corebench/corebench/loadgen"
@@ -66,7 +68,8 @@ func buildBench(t *testing.T) string {
 }
 
 // TestDialShipClockClose: Dial ships the binary into a temporary
-// directory, learns the machine and measures the clock (this very
+// directory, learns the machine (its CPUs from bench there) and measures
+// the clock (this very
 // clock: the offset is within half the round trip); Close removes the
 // directory. An unreachable host and a refused key fail with one line
 // naming the host.
@@ -80,6 +83,10 @@ func TestDialShipClockClose(t *testing.T) {
 	}
 	if h.Dir == "" || h.Bench != h.Dir+"/bench" || h.Machine.CPUs < 1 || h.Machine.Kernel == "" {
 		t.Errorf("host %+v", h)
+	}
+	// This very machine: the CPUs its bench serve may name are ours.
+	if cpus, err := affinity.Available(); err != nil || !slices.Equal(h.Machine.CPUList, cpus) {
+		t.Errorf("CPU list %v, want this machine's cpuset, %v (%v)", h.Machine.CPUList, cpus, err)
 	}
 	if _, err := os.Stat(h.Bench); err != nil {
 		t.Errorf("shipped binary: %v", err)
