@@ -122,7 +122,11 @@ type Machine struct {
 
 // Host is a machine reached over ssh, with bench ready on it.
 type Host struct {
-	Spec    Spec
+	Spec Spec
+	// Address is where ssh reaches the host: Spec.Host, or the HostName
+	// of the ssh configuration's alias Spec.Host (ssh -G). A load is
+	// sent there, as an alias means nothing to HTTP.
+	Address string
 	Machine Machine
 	// Bench is the path of bench there: the shipped copy in Dir, or one
 	// already on its PATH that is the same binary.
@@ -184,6 +188,7 @@ func Dial(ctx context.Context, spec string, o Options) (*Host, error) {
 		return nil, err
 	}
 	fail := func(err error) (*Host, error) { return nil, &Error{Host: sp.String(), Err: err} }
+	h.Address = h.hostName(ctx)
 
 	// One session: what the machine is, and whether a bench on its PATH
 	// is this very binary.
@@ -224,6 +229,30 @@ func Dial(ctx context.Context, spec string, o Options) (*Host, error) {
 		return fail(err)
 	}
 	return h, nil
+}
+
+// hostName is the address ssh connects to for the host, as its
+// configuration resolves Spec.Host (ssh -G prints it, connecting
+// nowhere); Spec.Host where ssh cannot say.
+func (h *Host) hostName(ctx context.Context) string {
+	a := append(append([]string{}, h.ssh...), "-G")
+	if h.Spec.Port != "" {
+		a = append(a, "-p", h.Spec.Port)
+	}
+	dest := h.Spec.Host
+	if h.Spec.User != "" {
+		dest = h.Spec.User + "@" + dest
+	}
+	out, err := exec.CommandContext(ctx, a[0], append(a[1:], "--", dest)...).Output()
+	if err != nil {
+		return h.Spec.Host
+	}
+	for _, l := range strings.Split(string(out), "\n") {
+		if name, ok := strings.CutPrefix(l, "hostname "); ok && strings.TrimSpace(name) != "" {
+			return strings.TrimSpace(name)
+		}
+	}
+	return h.Spec.Host
 }
 
 // ship copies exe into a new temporary directory on the host.

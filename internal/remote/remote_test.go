@@ -74,14 +74,14 @@ func buildBench(t *testing.T) string {
 // directory. An unreachable host and a refused key fail with one line
 // naming the host.
 func TestDialShipClockClose(t *testing.T) {
-	srv := sshdtest.Start(t, "127.0.0.1")
+	srv := sshdtest.Start(t, "127.0.0.1", "127.0.0.2")
 	exe := buildBench(t)
 	spec := "root@127.0.0.1:" + srv.Port
 	h, err := Dial(context.Background(), spec, Options{SSH: srv.SSH, Exe: exe})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if h.Dir == "" || h.Bench != h.Dir+"/bench" || h.Machine.CPUs < 1 || h.Machine.Kernel == "" {
+	if h.Dir == "" || h.Bench != h.Dir+"/bench" || h.Address != "127.0.0.1" || h.Machine.CPUs < 1 || h.Machine.Kernel == "" {
 		t.Errorf("host %+v", h)
 	}
 	// This very machine: the CPUs its bench serve may name are ours.
@@ -100,6 +100,25 @@ func TestDialShipClockClose(t *testing.T) {
 	}
 	if _, err := os.Stat(dir); !os.IsNotExist(err) {
 		t.Errorf("after Close, %s: %v", dir, err)
+	}
+
+	// An alias of the ssh configuration: ssh reaches it at its HostName,
+	// and so does HTTP.
+	config := filepath.Join(t.TempDir(), "ssh_config")
+	if err := os.WriteFile(config, []byte("Host srv\n  HostName 127.0.0.2\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	aliasSSH := append([]string{}, srv.SSH...)
+	aliasSSH[slices.Index(aliasSSH, "-F")+1] = config
+	a, err := Dial(context.Background(), "root@srv:"+srv.Port, Options{SSH: aliasSSH, Exe: exe})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a.Address != "127.0.0.2" || a.Spec.Host != "srv" {
+		t.Errorf("through the alias srv: address %q, host %q; want 127.0.0.2, srv", a.Address, a.Spec.Host)
+	}
+	if err := a.Close(); err != nil {
+		t.Fatal(err)
 	}
 
 	ln, _ := net.Listen("tcp", "127.0.0.1:0")
