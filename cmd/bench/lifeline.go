@@ -29,9 +29,45 @@ func init() {
 	register(&command{name: "clock", hidden: true,
 		usage: "clock: answer each line of standard input with this machine's time, in ns since 1970",
 		run:   runClock})
+	register(&command{name: "reap", hidden: true,
+		usage: "reap DIR GRACE: wait until no process runs a binary from DIR, killing those left after GRACE, then remove DIR",
+		run:   runReap})
 	register(&command{name: "cpus", hidden: true,
 		usage: "cpus: the CPUs bench serve --cpus may name on this machine (its cpuset's online CPUs), as a list such as 0-3,8",
 		run:   runCPUs})
+}
+
+// reapRounds bounds how many times runReap looks for processes again:
+// one may start another while it stops.
+const reapRounds = 10
+
+// runReap waits, with a pidfd each (proc.WaitGone), until no process but
+// itself runs a binary from the directory, killing what is left after
+// the grace, and removes the directory: what a host's Close runs there
+// once the lifelines are cut, as a server drains before it exits.
+func runReap(c *cli, args []string) error {
+	if len(args) != 2 || !filepath.IsAbs(args[0]) {
+		return usagef("want reap DIR GRACE, DIR an absolute path")
+	}
+	grace, err := time.ParseDuration(args[1])
+	if err != nil || grace < 0 {
+		return usagef("reap: grace %q: want a duration, e.g. 20s", args[1])
+	}
+	dir := filepath.Clean(args[0])
+	deadline := time.Now().Add(grace)
+	for range reapRounds {
+		var running []int
+		for _, pid := range proc.All() {
+			if exe, ok := proc.Exe(pid); ok && pid != os.Getpid() && strings.HasPrefix(exe, dir+"/") {
+				running = append(running, pid)
+			}
+		}
+		if len(running) == 0 {
+			break
+		}
+		proc.WaitGone(running, max(time.Until(deadline), 0)) // past the deadline, kills them at once
+	}
+	return os.RemoveAll(dir)
 }
 
 // runCPUs prints the CPUs parseCPUs checks --cpus against.

@@ -418,7 +418,8 @@ func (h *Host) output(ctx context.Context, script string, stdin io.Reader) ([]by
 
 // Close closes the lifelines of the servers Command started, waits for
 // every process running the shipped binary there to exit (killing those
-// left after closeGrace), and removes the directory it was shipped into.
+// left after closeGrace), and removes the directory it was shipped into:
+// bench reap, there.
 func (h *Host) Close() error {
 	h.mu.Lock()
 	for _, f := range h.pipes {
@@ -431,7 +432,7 @@ func (h *Host) Close() error {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	_, err := h.output(ctx, fmt.Sprintf(reapScript, Quote(h.Dir), closeGrace/(100*time.Millisecond)), nil)
+	_, err := h.output(ctx, strings.Join([]string{Quote(h.Bench), "reap", Quote(h.Dir), closeGrace.String()}, " "), nil)
 	if err != nil {
 		return &Error{Host: h.Spec.String(), Err: fmt.Errorf("removing %s: %w", h.Dir, err)}
 	}
@@ -440,21 +441,9 @@ func (h *Host) Close() error {
 }
 
 // closeGrace is how long Close lets the remote processes finish once
-// their lifelines are cut (a server drains) before it kills them.
+// their lifelines are cut (a server drains, not at once) before it kills
+// them.
 const closeGrace = 20 * time.Second
-
-// reapScript waits, polling every 100 ms up to %[2]d times, until no
-// process runs a binary from the directory %[1]s, kills what is left,
-// and removes the directory. A lifeline stops its command once its ssh
-// session ends, but not at once: a server drains first.
-const reapScript = `d=%[1]s; n=0
-while :; do
-  pids=; for p in /proc/[0-9]*; do case $(readlink "$p/exe" 2>/dev/null) in "$d"/*) pids="$pids ${p#/proc/}";; esac; done
-  [ -z "$pids" ] && break
-  n=$((n+1)); [ $n -ge %[2]d ] && { kill -9 $pids 2>/dev/null; [ $n -ge $((%[2]d+20)) ] && break; }
-  sleep 0.1
-done
-rm -rf "$d"`
 
 // sshError turns ssh's exit into one line: ssh's own message (exit
 // status 255: connection, authentication) or the remote command's.
