@@ -2,17 +2,22 @@ package main
 
 import (
 	"encoding/json"
+	"errors"
 	"os"
 	"path/filepath"
+	"reflect"
 	"regexp"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
 
+	"github.com/spf13/pflag"
+
 	"github.com/corebench/corebench/internal/redistest"
 	"github.com/corebench/corebench/models/modeltest"
 	"github.com/corebench/corebench/results"
+	"github.com/corebench/corebench/scenario"
 	"github.com/corebench/corebench/stats"
 )
 
@@ -262,6 +267,82 @@ func TestScenarioBlock(t *testing.T) {
 	}
 }
 
+// parseScenario returns the scenario bench scenario makes of args, or its
+// usage error.
+func parseScenario(t *testing.T, args ...string) (scenario.Scenario, error) {
+	t.Helper()
+	var f scenarioFlags
+	fs := pflag.NewFlagSet("scenario", pflag.ContinueOnError)
+	f.define(fs)
+	if err := fs.Parse(args); err != nil {
+		t.Fatalf("%v: %v", args, err)
+	}
+	return f.scenario(fs, false)
+}
+
+// TestScenarioFlags: no flag given leaves every option of the scenario at
+// zero, for the scenario package's defaults to decide; every flag a
+// scenario takes reaches its value, and every other is refused in one
+// line that names the flag, the scenarios that take it and this one.
+func TestScenarioFlags(t *testing.T) {
+	sample := map[string]string{
+		"model": "prefork-os", "server": "x=some command", "ready": "x=ready", "workers": "3", "rate": "100", "path": "/x",
+		"duration": "5s", "at": "1s", "crash": "request", "restart": "2s", "no-handover": "true", "no-keepalive": "true",
+		"closed": "true", "connections": "3", "stall": "1s", "state": "redis://127.0.0.1:1", "requests": "5", "users": "5",
+		"overlay": "dir", "work": "1s", "iters": "1000", "threshold": "1s", "share": "0.5", "startup": "1s",
+		"exit-after": "1s", "min-uptime": "1s", "max-restarts": "2",
+	}
+	var names []string
+	fs := pflag.NewFlagSet("scenario", pflag.ContinueOnError)
+	new(scenarioFlags).define(fs)
+	fs.VisitAll(func(fl *pflag.Flag) {
+		if fl.Name != "out" && fl.Name != "json" {
+			names = append(names, fl.Name)
+		}
+	})
+	for _, s := range scenario.All() {
+		got, err := parseScenario(t, s.Name())
+		if err != nil || !reflect.ValueOf(got).IsZero() || reflect.TypeOf(got) != reflect.TypeOf(s) {
+			t.Errorf("bench scenario %s: %#v, %v; want every option zero", s.Name(), got, err)
+		}
+		for _, name := range names {
+			value, ok := sample[name]
+			if !ok {
+				t.Fatalf("no sample value for --%s", name)
+			}
+			base, args := []string{s.Name()}, []string{s.Name(), "--" + name + "=" + value}
+			if name == "ready" { // with --server, which it is about
+				base, args = append(base, "--server="+sample["server"]), append(args, "--server="+sample["server"])
+			}
+			got, err := parseScenario(t, args...)
+			switch {
+			case (name == "server" || name == "ready") && s.OwnServersOnly():
+				if err == nil || !strings.Contains(err.Error(), "drives servers bench starts itself") {
+					t.Errorf("%v: %v, want the server refused", args, err)
+				}
+			case !takes(s, name):
+				want := regexp.MustCompile(`^--` + name + ` is for the [a-z, ]+ scenarios?, not ` + s.Name() + `$`)
+				if err == nil || !errors.As(err, new(usageError)) || !want.MatchString(err.Error()) {
+					t.Errorf("%v: %v, want refused", args, err)
+				}
+			case name == "overlay": // the CLI's, read before the run
+				if err != nil || !reflect.ValueOf(got).IsZero() {
+					t.Errorf("%v: %#v, %v", args, got, err)
+				}
+			default:
+				before, _ := parseScenario(t, base...)
+				if err != nil || reflect.DeepEqual(got, before) {
+					t.Errorf("%v: %#v, %v; --%s does not reach the scenario", args, got, err, name)
+				}
+			}
+		}
+	}
+	// The help says which scenarios take a flag that few do.
+	if u := fs.Lookup("exit-after").Usage; !strings.HasPrefix(u, "crashloop: ") || !strings.HasSuffix(u, "(default: 300ms)") {
+		t.Errorf("--exit-after: %q", u)
+	}
+}
+
 func TestScenarioUsage(t *testing.T) {
 	for _, args := range [][]string{
 		{"scenario"}, {"scenario", "explode"}, {"scenario", "reload", "--model", "singlecore"},
@@ -270,6 +351,7 @@ func TestScenarioUsage(t *testing.T) {
 		{"scenario", "stall", "--closed", "-c", "0"},
 		{"scenario", "crashloop", "--model", "singlecore"}, {"scenario", "crash", "--share", "-1"},
 		{"scenario", "block", "--iters", "-1"}, {"scenario", "block", "--iters", "20000000"}, {"scenario", "block", "--work", "0s"},
+		{"scenario", "state", "--users", "70000"}, {"scenario", "crashloop", "--at", "1s"}, {"scenario", "sizing", "--workers", "2"},
 		{"scenario", "crash", "--out", "/proc/self/foo"}, // refused before the load, not after it
 	} {
 		st, _, stderr := modeltest.RunToExit(t, bench(args...))
