@@ -316,35 +316,16 @@ func runScenario(c *cli, args []string) error {
 	if err != nil {
 		return err
 	}
-	// Read the run to overlay before this one runs: a wrong directory
-	// should fail now, not after the load.
-	var other *results.Scenario
-	if st, ok := s.(scenario.Stall); ok && f.overlay != "" {
-		if other, err = results.LoadScenario(f.overlay); err != nil {
-			return usagef("--overlay: %v", err)
-		}
-		model := st.Load.WithDefaults().Model.Name
-		if other.Scenario != s.Name() || other.Model != model || (other.Rate == 0) == st.Closed {
-			return usagef("--overlay: %s is a %s of %s with a %s loop; want a stall of %s with the other loop than this run's", f.overlay, other.Scenario, other.Model, loopName(other.Rate == 0), model)
-		}
+	other, err := f.overlayOf(s)
+	if err != nil {
+		return err
 	}
 	proc.ReapOrphans() // as bench run: what a server leaves is ours to reap
-	exe, err := os.Executable()
+	env, cleanup, err := scenarioEnv(c)
 	if err != nil {
 		return err
 	}
-	dir, err := os.MkdirTemp("", "bench-scenario-")
-	if err != nil {
-		return err
-	}
-	defer os.RemoveAll(dir)
-	os.Chmod(dir, 0o700)
-	env := scenario.Env{
-		Serve:    func(args ...string) *exec.Cmd { return exec.Command(exe, args...) },
-		Generate: loadgen.Generate,
-		Dir:      dir,
-		Log:      func(s string) { fmt.Fprintln(c.stderr, s) },
-	}
+	defer cleanup()
 
 	start := time.Now().UTC()
 	out := f.out
@@ -388,6 +369,46 @@ func runScenario(c *cli, args []string) error {
 		return err
 	}
 	return werr
+}
+
+// overlayOf reads the stall run to overlay (--overlay) before this one
+// runs: a wrong directory should fail now, not after the load.
+func (f *scenarioFlags) overlayOf(s scenario.Scenario) (*results.Scenario, error) {
+	st, ok := s.(scenario.Stall)
+	if !ok || f.overlay == "" {
+		return nil, nil
+	}
+	other, err := results.LoadScenario(f.overlay)
+	if err != nil {
+		return nil, usagef("--overlay: %v", err)
+	}
+	model := st.Load.WithDefaults().Model.Name
+	if other.Scenario != s.Name() || other.Model != model || (other.Rate == 0) == st.Closed {
+		return nil, usagef("--overlay: %s is a %s of %s with a %s loop; want a stall of %s with the other loop than this run's", f.overlay, other.Scenario, other.Model, loopName(other.Rate == 0), model)
+	}
+	return other, nil
+}
+
+// scenarioEnv is what the scenarios take from the command: servers
+// started as this binary's bench serve, the real load generator, a
+// private directory for control sockets (cleanup removes it), progress
+// on stderr.
+func scenarioEnv(c *cli) (env scenario.Env, cleanup func(), err error) {
+	exe, err := os.Executable()
+	if err != nil {
+		return env, nil, err
+	}
+	dir, err := os.MkdirTemp("", "bench-scenario-")
+	if err != nil {
+		return env, nil, err
+	}
+	os.Chmod(dir, 0o700)
+	return scenario.Env{
+		Serve:    func(args ...string) *exec.Cmd { return exec.Command(exe, args...) },
+		Generate: loadgen.Generate,
+		Dir:      dir,
+		Log:      func(s string) { fmt.Fprintln(c.stderr, s) },
+	}, func() { os.RemoveAll(dir) }, nil
 }
 
 // writeScenario saves r and draws its charts into dir, and, with other,
