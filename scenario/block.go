@@ -104,6 +104,8 @@ func (b Block) Check() error {
 	return checkAt(b.At, b.Duration)
 }
 
+// Run measures each server in turn: the cheap load, the slow request at
+// b.At.
 func (b Block) Run(ctx context.Context, env Env) (*results.Scenario, error) {
 	if err := b.Check(); err != nil {
 		return nil, err

@@ -80,6 +80,8 @@ func (c Crash) Check() error {
 	return checkAt(c.At, c.Duration)
 }
 
+// Run starts the server, drives the load, crashes it at c.At and, for a
+// one-process server, restarts it after c.Restart.
 func (c Crash) Run(ctx context.Context, env Env) (*results.Scenario, error) {
 	if err := c.Check(); err != nil {
 		return nil, err

@@ -46,6 +46,8 @@ func (c Crashloop) Check() error {
 	return cmp.Or(CheckServer(c, c.Model), checkPrefork(c, c.Model))
 }
 
+// Run starts the crashing server, drives the load and records the
+// master's events until the load ends.
 func (c Crashloop) Run(ctx context.Context, env Env) (*results.Scenario, error) {
 	if err := c.Check(); err != nil {
 		return nil, err

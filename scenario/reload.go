@@ -38,6 +38,7 @@ func (s Reload) Check() error {
 	return cmp.Or(CheckServer(s, s.Model), checkPrefork(s, s.Model), checkShare(s.Share), checkAt(s.At, s.Duration))
 }
 
+// Run starts the server, drives the load and reloads it at s.At.
 func (s Reload) Run(ctx context.Context, env Env) (*results.Scenario, error) {
 	if err := s.Check(); err != nil {
 		return nil, err
@@ -95,6 +96,8 @@ func (s Scale) checkBack() error {
 	return nil
 }
 
+// Run starts the server, drives the load and scales it at s.At and
+// twice s.At.
 func (s Scale) Run(ctx context.Context, env Env) (*results.Scenario, error) {
 	if err := s.Check(); err != nil {
 		return nil, err

@@ -72,7 +72,8 @@ func (e Env) withDefaults() Env {
 	return e
 }
 
-// registry is one of each scenario, in the order of Names.
+// registry is one of each scenario, in the order of Names; it is also the
+// compile-time check that each is a Scenario.
 var registry = []Scenario{Block{}, Crash{}, Crashloop{}, Reload{}, Scale{}, Sizing{}, State{}, Stall{}}
 
 // All returns one of each scenario, with every option at its default.

@@ -62,6 +62,8 @@ func (s Sizing) Check() error {
 	return cmp.Or(CheckServer(s, s.Model), checkPrefork(s, s.Model))
 }
 
+// Run measures the neighbour alone, then the app at max with and
+// without it and at max-1 with it.
 func (s Sizing) Run(ctx context.Context, env Env) (*results.Scenario, error) {
 	if err := s.Check(); err != nil {
 		return nil, err

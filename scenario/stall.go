@@ -39,6 +39,8 @@ func (s Stall) Check() error {
 	return cmp.Or(checkShare(s.Share), checkAt(s.At, s.Duration))
 }
 
+// Run starts the server, drives the load and stops the server at s.At
+// for s.For.
 func (s Stall) Run(ctx context.Context, env Env) (*results.Scenario, error) {
 	if err := s.Check(); err != nil {
 		return nil, err

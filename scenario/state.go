@@ -54,6 +54,8 @@ func (s State) withDefaults() State {
 // Check has nothing to refuse: every State runs.
 func (s State) Check() error { return nil }
 
+// Run counts and looks up sessions on a prefork-rr server, a sticky one
+// and, with s.Store, one that keeps them there.
 func (s State) Run(ctx context.Context, env Env) (*results.Scenario, error) {
 	s = s.withDefaults()
 	return interruptible(ctx, 0, func() (*results.Scenario, error) { return s.run(ctx, env.withDefaults()) })
