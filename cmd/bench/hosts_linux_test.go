@@ -219,7 +219,8 @@ func TestRunAcrossHostsServerDies(t *testing.T) {
 	out := filepath.Join(t.TempDir(), "run")
 	s := modeltest.StartCommand(t, hostsRun(t, out, "--models", "singlecore", "--workloads", "hello", "--duration", "20s"))
 	// The server, once it listens: a shipped bench running serve (not its
-	// lifeline, bench lifeline -- bench serve).
+	// lifeline, bench lifeline -- bench serve), below this process (the
+	// test sshd's session): other packages' tests ship bench too.
 	var pid int
 	for deadline := time.Now().Add(2 * time.Minute); pid == 0; {
 		if s.Exited() {
@@ -228,7 +229,7 @@ func TestRunAcrossHostsServerDies(t *testing.T) {
 		if time.Now().After(deadline) {
 			t.Fatalf("no shipped bench serve running after 2 minutes:\n%s", s.Stderr())
 		}
-		for _, p := range proc.All() {
+		for _, p := range proc.Tree(os.Getpid()) {
 			exe, _ := proc.Exe(p)
 			if args := proc.Cmdline(p); strings.HasPrefix(exe, os.TempDir()+"/corebench.") && len(args) > 1 && args[1] == "serve" {
 				pid = p

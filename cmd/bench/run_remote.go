@@ -125,9 +125,15 @@ func (hs *hosts) place(f *runFlags, place *results.Placement, workers *int) erro
 		return nil
 	}
 	onHost := func(flag, list string, x *remote.Host) ([]int, error) {
-		all := make([]int, x.Machine.CPUs)
-		for i := range all {
-			all[i] = i
+		// The CPUs bench serve --cpus may take there (its cpuset's), not
+		// 0 to nproc-1, which a cpuset such as 4-7 makes wrong; a bench
+		// too old to say is taken to have them all.
+		all := x.Machine.CPUList
+		if len(all) == 0 {
+			all = make([]int, x.Machine.CPUs)
+			for i := range all {
+				all[i] = i
+			}
 		}
 		if list == "" {
 			return all, nil
@@ -199,7 +205,7 @@ func (hs *hosts) apply(o *suite.Options, loadgenCPUs string, stderr io.Writer) {
 	}
 	if hs.server != nil {
 		o.Serve = func(args ...string) *exec.Cmd { return hs.server.Command(args...) }
-		o.ServerHost = hs.server.Spec.Host
+		o.ServerHost = hs.server.Address // an ssh-config alias's HostName: the alias means nothing to HTTP
 		o.ReadServer = func(ctx context.Context) (suite.ServerReading, error) {
 			st, err := hs.server.ServerStats(ctx)
 			return suite.ServerReading{CPU: st.CPU, MasterCPU: st.MasterCPU, PeakRSS: st.RSS, Procs: st.Procs}, err
