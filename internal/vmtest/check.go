@@ -25,6 +25,8 @@ import (
 //   - watch FILE samples every task of every process, as often as the
 //     guest can: "tgid pid ppid cpus name" a line, "---" after each
 //     sample, until FILE.stop exists (its last sample then completes).
+//     A zombie is left out: it has exited and runs nowhere, while the
+//     worker that replaced it may already hold its CPU.
 //   - copysys copies the files internal/topology reads, as this kernel
 //     wrote them, into ./sys (with cat: sysfs files claim sizes they do
 //     not have).
@@ -33,7 +35,7 @@ const GuestLib = `
 watch() {
   while [ ! -e "$1.stop" ]; do
     cat /proc/[0-9]*/task/[0-9]*/status 2>/dev/null |
-      awk '/^Name:/{n=$2} /^Tgid:/{tg=$2} /^Pid:/{p=$2} /^PPid:/{pp=$2} /^Cpus_allowed_list:/{print tg, p, pp, $2, n}'
+      awk '/^Name:/{n=$2} /^State:/{st=$2} /^Tgid:/{tg=$2} /^Pid:/{p=$2} /^PPid:/{pp=$2} /^Cpus_allowed_list:/{if (st != "Z") print tg, p, pp, $2, n}'
     echo ---
     sleep 0.2
   done >>"$1"

@@ -64,9 +64,10 @@ echo "restarted $new $(awk '/^Cpus_allowed_list:/{print $2}' /proc/$new/status)"
 kill -TERM $s
 wait $s || fail serve2 exit
 
-for sc in crash reload scale stall state crashloop; do
+for sc in crash reload scale stall crashloop; do
   bench scenario $sc -d 2s --rate 200 --out scen-$sc >scen-$sc.txt 2>&1 || fail scenario $sc
 done
+bench scenario state -d 2s --out scen-state >scen-state.txt 2>&1 || fail scenario state
 bench scenario block --work 50ms --out scen-block >scen-block.txt 2>&1 || fail scenario block
 bench scenario sizing -d 2s -c 4 --path / --out scen-sizing >scen-sizing.txt 2>&1 || fail scenario sizing
 bench run --profile smoke --models singlecore,prefork-rr --out r1 >/dev/null 2>&1 || fail run r1
