@@ -271,9 +271,11 @@ func CheckRun(t testing.TB, dir string, shape Shape, name string, cases int) *re
 }
 
 // CheckPlaces reads the samples taken while bench run ran: the
-// generator's threads within loadgen_cpus, every process below it (the
-// servers: masters, workers, an external server's whole tree) within
-// server_cpus, and each prefork worker on one CPU of its own.
+// generator's threads within loadgen_cpus (but for the moment one forks
+// a server, pinned to the server's CPUs, and is seen back after), every
+// process below it (the servers: masters, workers, an external server's
+// whole tree) within server_cpus, and each prefork worker on one CPU of
+// its own.
 func CheckPlaces(t testing.TB, dir, name string, pl results.Placement) {
 	t.Helper()
 	runPid := ReadPid(t, dir, name+".pid")
@@ -285,10 +287,18 @@ func CheckPlaces(t testing.TB, dir, name string, pl results.Placement) {
 			t.Errorf(format, args...)
 		}
 	}
-	for _, s := range Samples(t, filepath.Join(dir, name+"-samples.txt")) {
+	forking := map[int]int{} // generator thread → the sample that saw it on server CPUs
+	for n, s := range Samples(t, filepath.Join(dir, name+"-samples.txt")) {
 		below := Descendants(s, runPid)
 		if len(below) == 0 {
-			continue // before the first server (bench run pins itself first) or after the last
+			// Before the first server (bench run pins itself first) or
+			// after the last: only a forking thread's return counts.
+			for _, tk := range s {
+				if i, ok := forking[tk.Pid]; ok && tk.Tgid == runPid && i < n && Subset(tk.CPUs, pl.LoadgenCPUs) {
+					delete(forking, tk.Pid)
+				}
+			}
+			continue
 		}
 		seen++
 		children := map[int][]Task{} // process → its child processes
@@ -296,7 +306,19 @@ func CheckPlaces(t testing.TB, dir, name string, pl results.Placement) {
 		for _, tk := range s {
 			switch {
 			case tk.Tgid == runPid:
-				if !Subset(tk.CPUs, pl.LoadgenCPUs) {
+				switch {
+				case Subset(tk.CPUs, pl.LoadgenCPUs):
+					if i, ok := forking[tk.Pid]; ok && i < n {
+						delete(forking, tk.Pid) // back on the generator's CPUs after its fork
+					}
+				case Subset(tk.CPUs, pl.ServerCPUs):
+					// affinity.StartPinned forks a server from a thread
+					// pinned to the server's CPUs for the fork, then puts
+					// it back: it must be back in a later sample.
+					if _, ok := forking[tk.Pid]; !ok {
+						forking[tk.Pid] = n
+					}
+				default:
 					fault("gen", "generator thread %d on CPUs %s, outside loadgen_cpus %s", tk.Pid, affinity.Format(tk.CPUs), affinity.Format(pl.LoadgenCPUs))
 				}
 			case below[tk.Tgid]:
@@ -328,6 +350,9 @@ func CheckPlaces(t testing.TB, dir, name string, pl results.Placement) {
 				used[k.CPUs[0]] = true
 			}
 		}
+	}
+	for tid, n := range forking {
+		t.Errorf("generator thread %d on the servers' CPUs from sample %d on: it never came back to loadgen_cpus %s", tid, n, affinity.Format(pl.LoadgenCPUs))
 	}
 	if seen == 0 || masters == 0 {
 		t.Errorf("the samples saw servers %d times and prefork masters with workers %d times: nothing was checked", seen, masters)
