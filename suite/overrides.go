@@ -21,7 +21,6 @@ type Overrides struct {
 	Warmup      *time.Duration // 0 is no warm-up
 	Repeat      int
 	WorkerSweep bool // add the worker sweep
-	Workers     int  // workers of the multi-worker models outside their sweep
 	// Smoke cuts the profile to smoke scale (durations, repeats and sweeps),
 	// for tests that run every command.
 	Smoke bool
@@ -53,9 +52,6 @@ func (p Profile) With(o Overrides) Profile {
 		p.Repeat = o.Repeat
 	}
 	p.WorkerSweep = p.WorkerSweep || o.WorkerSweep
-	if o.Workers > 0 {
-		p.Workers = o.Workers
-	}
 	if o.Smoke {
 		s := Profiles["smoke"]
 		p.Duration, p.Warmup, p.Repeat = s.Duration, s.Warmup, s.Repeat
