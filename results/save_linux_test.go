@@ -2,42 +2,18 @@ package results
 
 import (
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
-)
 
-// mountTmpfs mounts a tmpfs of size (such as "200k") with the extra mount
-// options opts on a new directory and unmounts it when the test ends: a
-// small disk that fills, or with "ro" one that cannot be written. It
-// needs root; outside CI a test skips when the mount fails.
-func mountTmpfs(t *testing.T, size, opts string) string {
-	t.Helper()
-	dir := t.TempDir()
-	o := "size=" + size
-	if opts != "" {
-		o += "," + opts
-	}
-	if out, err := exec.Command("mount", "-t", "tmpfs", "-o", o, "tmpfs", dir).CombinedOutput(); err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatalf("mount -t tmpfs -o %s: %v: %s", o, err, out)
-		}
-		t.Skipf("needs root to mount a tmpfs of %s (mount: %v: %s)", size, err, strings.TrimSpace(string(out)))
-	}
-	t.Cleanup(func() {
-		if out, err := exec.Command("umount", dir).CombinedOutput(); err != nil {
-			t.Errorf("umount %s: %v: %s", dir, err, out)
-		}
-	})
-	return dir
-}
+	"github.com/corebench/corebench/internal/tmpfstest"
+)
 
 // TestSaveDiskFull: a save that does not fit leaves the last good
 // results.json as it was and no temporary file beside it (a truncated
 // results.json.tmp was left behind).
 func TestSaveDiskFull(t *testing.T) {
-	dir := filepath.Join(mountTmpfs(t, "200k", ""), "run")
+	dir := filepath.Join(tmpfstest.Mount(t, "200k", ""), "run")
 	r := sampleRun()
 	if err := r.Save(dir); err != nil {
 		t.Fatal(err)
@@ -87,7 +63,7 @@ func assertOnly(t *testing.T, dir string, names ...string) {
 // TestCheckDir: a directory a run cannot be saved in is refused before
 // anything is measured, and checking one that can leaves nothing behind.
 func TestCheckDir(t *testing.T) {
-	ro := mountTmpfs(t, "64k", "ro")
+	ro := tmpfstest.Mount(t, "64k", "ro")
 	file := filepath.Join(t.TempDir(), "file")
 	os.WriteFile(file, []byte("x"), 0o644)
 	for _, tt := range []struct{ dir, want string }{

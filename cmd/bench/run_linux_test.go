@@ -3,7 +3,6 @@ package main
 import (
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -15,6 +14,7 @@ import (
 
 	"github.com/corebench/corebench/internal/affinity"
 	"github.com/corebench/corebench/internal/proc"
+	"github.com/corebench/corebench/internal/tmpfstest"
 	"github.com/corebench/corebench/models/modeltest"
 	"github.com/corebench/corebench/results"
 	"github.com/corebench/corebench/suite"
@@ -213,31 +213,6 @@ func TestRunSplitCPUs(t *testing.T) {
 	}
 }
 
-// mountTmpfs mounts a tmpfs of size (such as "200k") with the extra mount
-// options opts on a new directory, unmounted when the test ends: a small
-// disk that fills, or with "ro" one that cannot be written. It needs
-// root; outside CI the test skips when the mount fails.
-func mountTmpfs(t *testing.T, size, opts string) string {
-	t.Helper()
-	dir := t.TempDir()
-	o := "size=" + size
-	if opts != "" {
-		o += "," + opts
-	}
-	if out, err := exec.Command("mount", "-t", "tmpfs", "-o", o, "tmpfs", dir).CombinedOutput(); err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatalf("mount -t tmpfs -o %s: %v: %s", o, err, out)
-		}
-		t.Skipf("needs root to mount a tmpfs of %s (mount: %v: %s)", size, err, strings.TrimSpace(string(out)))
-	}
-	t.Cleanup(func() {
-		if out, err := exec.Command("umount", dir).CombinedOutput(); err != nil {
-			t.Errorf("umount %s: %v: %s", dir, err, out)
-		}
-	})
-	return dir
-}
-
 // entries lists dir's names.
 func entries(t *testing.T, dir string) []string {
 	t.Helper()
@@ -256,7 +231,7 @@ func entries(t *testing.T, dir string) []string {
 // status 2 before any load, in a dry run too (all ten smoke cases were
 // measured, then the save failed and nothing was kept).
 func TestRunOutUnwritable(t *testing.T) {
-	ro := mountTmpfs(t, "64k", "ro")
+	ro := tmpfstest.Mount(t, "64k", "ro")
 	file := filepath.Join(t.TempDir(), "file")
 	os.WriteFile(file, nil, 0o644)
 	for _, out := range []string{"/proc/self/foo", ro, filepath.Join(ro, "run"), filepath.Join(file, "run")} {
@@ -281,7 +256,7 @@ func TestRunOutUnwritable(t *testing.T) {
 // before, marked incomplete, and no temporary file is left. The run used
 // to measure every case, then fail to save any.
 func TestRunDiskFull(t *testing.T) {
-	out := filepath.Join(mountTmpfs(t, "200k", ""), "run")
+	out := filepath.Join(tmpfstest.Mount(t, "200k", ""), "run")
 	st, stdout, stderr := modeltest.RunToExit(t, bench("run", "--profile", "smoke", "--out", out))
 	last := stderr[strings.LastIndex(strings.TrimSuffix(stderr, "\n"), "\n")+1:]
 	if st != 1 || !strings.Contains(last, "no space left on device") || !strings.Contains(last, "stopped") {
