@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/corebench/corebench/assess"
 	"github.com/corebench/corebench/report/internal/numfmt"
 	"github.com/corebench/corebench/results"
 )
@@ -64,11 +65,12 @@ func smtText(control string) string {
 
 // placementPolicy is how bench run places the servers and the generator
 // when not told, and why; the report's environment section shows it.
-const placementPolicy = "Unless `--server-cpus`/`--loadgen-cpus` say otherwise: the generator gets whole physical cores, " +
+var placementPolicy = "Unless `--server-cpus`/`--loadgen-cpus` say otherwise: the generator gets whole physical cores, " +
 	"never a hardware thread of a core a server uses (two threads of one core share its execution units and caches, so a " +
 	"generator there takes capacity the figures would credit to the server); enough of them to keep up with the cheapest " +
-	"workload, from measured costs (about 6.5 µs of generator CPU per hello request against 13 µs for a Go server, " +
-	"docs/performance.md: a third of the CPUs), rounded to whole cores and kept within 15% to 50%; on one NUMA node when " +
+	"workload, from measured costs (" + fmt.Sprintf("about %g µs of generator CPU per hello request against %g µs for a Go server, ", assess.GeneratorMicros, assess.ServerMicros) +
+	"docs/performance.md: a third of the CPUs), rounded to whole cores and kept within " +
+	fmt.Sprintf("%g%% to %g%%", 100*assess.MinLoadgenShare, 100*assess.MaxLoadgenShare) + "; on one NUMA node when " +
 	"they fit, so its memory traffic stays on one socket. The servers get the rest, listed with the first thread of every " +
 	"core before any second, so prefork workers pinned round-robin from the list get whole cores first. Under 4 CPUs, or " +
 	"on one core, they share every CPU."

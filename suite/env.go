@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/corebench/corebench/assess"
 	"github.com/corebench/corebench/internal/affinity"
 	"github.com/corebench/corebench/internal/topology"
 	"github.com/corebench/corebench/internal/virt"
@@ -107,26 +108,6 @@ func ServersOf(vs []variant.Variant) []results.Server {
 	return out
 }
 
-// What the cheapest workload (hello, /) costs per request, measured on
-// this project's 2-core EPYC VM and committed in docs/performance.md:
-// the fast engine kept up to 151k req/s against nginx on the one CPU it
-// kept busy ("Load generator", 1: about 6.5 µs a request), and a Go
-// server (singlecore) spends 12.77 µs ("What the harness costs the
-// handler"). Dearer workloads cost the server more and the generator
-// about the same, so a share that keeps up with hello keeps up with all.
-const (
-	generatorMicros = 6.5
-	serverMicros    = 13.0
-)
-
-// The generator's share of the CPUs stays within these bounds whatever
-// the costs say: under 15% it has too few CPUs to absorb noise, and past
-// half the machine measures the generator more than the servers.
-const (
-	minLoadgenShare = 0.15
-	maxLoadgenShare = 0.50
-)
-
 // Place decides which CPUs the servers and the load generator use.
 // Explicit lists win; given one, the other gets the rest. Given neither,
 // on 4 or more CPUs and 2 or more physical cores:
@@ -204,15 +185,15 @@ func Place(t *topology.Topology, server, loadgen []int) results.Placement {
 func split(t *topology.Topology) (server, loadgen []int, why string) {
 	cores := t.Cores()
 	n := len(t.CPUs)
-	share := generatorMicros / (generatorMicros + serverMicros)
+	share := assess.GeneratorMicros / (assess.GeneratorMicros + assess.ServerMicros)
 	perCore := float64(n) / float64(len(cores))
 	k := int(math.Round(share * float64(n) / perCore))
 	bound := ""
 	switch {
-	case float64(k)*perCore < minLoadgenShare*float64(n):
-		k, bound = int(math.Ceil(minLoadgenShare*float64(n)/perCore)), ", raised to the 15% floor"
-	case float64(k)*perCore > maxLoadgenShare*float64(n):
-		k, bound = int(math.Floor(maxLoadgenShare*float64(n)/perCore)), ", cut to the 50% ceiling"
+	case float64(k)*perCore < assess.MinLoadgenShare*float64(n):
+		k, bound = int(math.Ceil(assess.MinLoadgenShare*float64(n)/perCore)), fmt.Sprintf(", raised to the %g%% floor", 100*assess.MinLoadgenShare)
+	case float64(k)*perCore > assess.MaxLoadgenShare*float64(n):
+		k, bound = int(math.Floor(assess.MaxLoadgenShare*float64(n)/perCore)), fmt.Sprintf(", cut to the %g%% ceiling", 100*assess.MaxLoadgenShare)
 	}
 	k = min(max(k, 1), len(cores)-1)
 
@@ -253,7 +234,7 @@ func split(t *topology.Topology) (server, loadgen []int, why string) {
 		"the generator's share is from measured costs: about %.1f µs of generator CPU per hello request against %.0f µs for a Go server "+
 		"(docs/performance.md), so it needs %.0f%% of the CPUs to keep up with the cheapest workload, rounded to whole cores%s; "+
 		"the servers' list puts the first thread of every core before any second, so workers get whole cores first",
-		where, generatorMicros, serverMicros, 100*share, bound)
+		where, assess.GeneratorMicros, assess.ServerMicros, 100*share, bound)
 	return server, loadgen, why
 }
 
