@@ -128,7 +128,9 @@ func runRun(c *cli, args []string) error {
 	if err != nil {
 		return err
 	}
-	place, topo, workers, err := f.placement()
+	// Placed before any host is dialled, so a bad list is told at once;
+	// placed again once the hosts say which CPUs they have.
+	place, topo, workers, err := f.placement(nil)
 	if err != nil {
 		return err
 	}
@@ -143,15 +145,12 @@ func runRun(c *cli, args []string) error {
 		return usagef("the results go in results/ by default: %v; give --out DIR", err)
 	}
 	var hs *hosts // other machines: docs/distributed.md
-	if f.hosts.any() && f.dryRun {
-		place.Note += "; --dry-run contacts no host: this plans with this machine's CPUs, not theirs"
-	}
 	if f.hosts.any() && !f.dryRun {
 		if hs, err = f.hosts.dial(context.Background(), c.stderr); err != nil {
 			return err
 		}
 		defer hs.close(c.stderr)
-		if err := hs.place(&f, &place, &workers); err != nil {
+		if place, topo, workers, err = f.placement(hs); err != nil {
 			return err
 		}
 	}
@@ -330,70 +329,54 @@ func (f *runFlags) profileOf(smoke bool) (suite.Profile, error) {
 	return prof.With(o), nil
 }
 
-// placement reads the topology (of this machine, or of --sysfs) and
-// decides the CPUs of the servers and the generator, and the worker count.
-func (f *runFlags) placement() (results.Placement, *topology.Topology, int, error) {
-	// The lists may name any CPU of this process's cpuset, not only of the
-	// mask it was started with; the topology covers what they name and,
-	// for the side they leave out, the CPUs this process may run on.
-	var allowed, available []int // with --sysfs, every online CPU of that tree
-	if f.sysfs == "" {
-		var err error
-		if allowed, err = affinity.Allowed(); err != nil {
-			return results.Placement{}, nil, 0, err
-		}
-		if available, err = affinity.Available(); err != nil {
-			return results.Placement{}, nil, 0, err
-		}
-	}
-	// A list for another host is that host's, checked there (hosts.place).
-	serverList, genList := f.serverCPUs, f.loadgenCPUs
-	if f.hosts.server != "" {
-		serverList = ""
-	}
-	if len(f.hosts.load) > 0 {
-		genList = ""
-	}
-	var lists [2][]int
-	for i, fl := range []struct{ flag, list string }{{"--server-cpus", serverList}, {"--loadgen-cpus", genList}} {
+// where turns the placement flags into a suite.Where, with the hosts
+// dialled (hs) or, when nil, only named.
+func (f *runFlags) where(hs *hosts) (suite.Where, error) {
+	w := suite.Where{Sysfs: f.sysfs}
+	for _, fl := range []struct {
+		flag, list string
+		to         *[]int
+	}{{"--server-cpus", f.serverCPUs, &w.ServerCPUs}, {"--loadgen-cpus", f.loadgenCPUs, &w.LoadgenCPUs}} {
 		if fl.list == "" {
 			continue
 		}
 		cpus, err := affinity.ParseOrdered(fl.list)
 		if err != nil {
-			return results.Placement{}, nil, 0, usagef("%s: %v", fl.flag, err)
+			return w, usagef("%s: %v", fl.flag, err)
 		}
-		if f.sysfs == "" {
-			if err := affinity.Check(cpus, available); err != nil {
-				return results.Placement{}, nil, 0, usagef("%s: %v", fl.flag, err)
-			}
-		}
-		lists[i] = cpus
+		*fl.to = cpus
 	}
-	read := allowed
-	if f.sysfs == "" {
-		switch {
-		case lists[0] != nil && lists[1] != nil:
-			read = append(slices.Clone(lists[0]), lists[1]...)
-		case lists[0] != nil || lists[1] != nil:
-			read = append(slices.Clone(allowed), append(lists[0], lists[1]...)...)
+	if hs == nil {
+		if f.hosts.server != "" {
+			w.ServerHost = &suite.Host{Name: f.hosts.server}
 		}
-		slices.Sort(read)
-		read = slices.Compact(read)
+		for _, h := range f.hosts.load {
+			w.LoadHosts = append(w.LoadHosts, suite.Host{Name: h})
+		}
+		return w, nil
 	}
-	topo, err := topology.Read(cmp.Or(f.sysfs, topology.DefaultRoot), read)
+	if hs.server != nil {
+		w.ServerHost = &suite.Host{Name: hs.server.Spec.String(), CPUs: hostCPUs(hs.server)}
+	}
+	for _, x := range hs.load {
+		w.LoadHosts = append(w.LoadHosts, suite.Host{Name: x.Spec.String(), CPUs: hostCPUs(x)})
+	}
+	return w, nil
+}
+
+// placement decides where the servers and the generator run (suite.Locate)
+// and the worker count.
+func (f *runFlags) placement(hs *hosts) (results.Placement, *topology.Topology, int, error) {
+	w, err := f.where(hs)
 	if err != nil {
-		return results.Placement{}, nil, 0, fmt.Errorf("--sysfs: %v", err)
+		return results.Placement{}, nil, 0, err
 	}
-	for i, flag := range []string{"--server-cpus", "--loadgen-cpus"} {
-		for _, c := range lists[i] {
-			if topo.Node(c) < 0 {
-				return results.Placement{}, nil, 0, usagef("%s: CPU %d is not on the machine in --sysfs %s (its CPUs are %s)", flag, c, f.sysfs, affinity.Format(topo.IDs()))
-			}
-		}
+	place, topo, err := suite.Locate(w)
+	if ue := (suite.UsageError{}); errors.As(err, &ue) {
+		return place, nil, 0, usagef("%v", ue.Err)
+	} else if err != nil {
+		return place, nil, 0, err
 	}
-	server, gen := lists[0], lists[1]
-	place := suite.Place(topo, server, gen)
 	workers := len(place.ServerCPUs)
 	if f.workers != "" {
 		if workers, err = models.ParseWorkers(f.workers, len(place.ServerCPUs)); err != nil {

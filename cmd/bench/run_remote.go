@@ -1,7 +1,6 @@
 package main
 
 import (
-	"cmp"
 	"context"
 	"fmt"
 	"io"
@@ -9,9 +8,7 @@ import (
 	"strings"
 	"sync"
 
-	"github.com/corebench/corebench/internal/affinity"
 	"github.com/corebench/corebench/internal/remote"
-	"github.com/corebench/corebench/models"
 	"github.com/corebench/corebench/results"
 	"github.com/corebench/corebench/suite"
 )
@@ -117,85 +114,18 @@ func (hs *hosts) close(stderr io.Writer) {
 	}
 }
 
-// place applies --server-cpus, --loadgen-cpus and --workers to the hosts
-// they name: the servers' CPUs are those of the server host, the
-// generator's those of each load host (bench attack --cpus there).
-func (hs *hosts) place(f *runFlags, place *results.Placement, workers *int) error {
-	if hs == nil {
-		return nil
+// hostCPUs is the CPUs bench serve --cpus may take on x (its cpuset's),
+// not 0 to nproc-1, which a cpuset such as 4-7 makes wrong; a bench too
+// old to say is taken to have them all.
+func hostCPUs(x *remote.Host) []int {
+	if len(x.Machine.CPUList) > 0 {
+		return x.Machine.CPUList
 	}
-	onHost := func(flag, list string, x *remote.Host) ([]int, error) {
-		// The CPUs bench serve --cpus may take there (its cpuset's), not
-		// 0 to nproc-1, which a cpuset such as 4-7 makes wrong; a bench
-		// too old to say is taken to have them all.
-		all := x.Machine.CPUList
-		if len(all) == 0 {
-			all = make([]int, x.Machine.CPUs)
-			for i := range all {
-				all[i] = i
-			}
-		}
-		if list == "" {
-			return all, nil
-		}
-		cpus, err := affinity.ParseOrdered(list)
-		if err != nil {
-			return nil, usagef("%s: %v", flag, err)
-		}
-		if err := affinity.Check(cpus, all); err != nil {
-			return nil, usagef("%s on %s: %v", flag, x.Spec, err)
-		}
-		return cpus, nil
+	all := make([]int, x.Machine.CPUs)
+	for i := range all {
+		all[i] = i
 	}
-	var notes []string
-	if hs.server != nil {
-		cpus, err := onHost("--server-cpus", f.serverCPUs, hs.server)
-		if err != nil {
-			return err
-		}
-		place.ServerCPUs = cpus
-		notes = append(notes, fmt.Sprintf("servers on %s (CPUs %s)", hs.server.Spec, affinity.Format(cpus)))
-		if len(hs.load) == 0 { // the load from here, on every CPU unless told
-			if f.loadgenCPUs != "" {
-				place.LoadgenCPUs, _ = affinity.ParseOrdered(f.loadgenCPUs)
-			} else if place.LoadgenCPUs, err = affinity.Allowed(); err != nil {
-				return err
-			}
-			notes = append(notes, "load from this machine (CPUs "+affinity.Format(place.LoadgenCPUs)+")")
-		}
-	} else if f.serverCPUs == "" {
-		all, err := affinity.Allowed()
-		if err != nil {
-			return err
-		}
-		place.ServerCPUs = all // the load is elsewhere: every CPU here is the servers'
-		notes = append(notes, "servers on this machine (CPUs "+affinity.Format(all)+")")
-	}
-	if len(hs.load) > 0 {
-		var names []string
-		for _, x := range hs.load {
-			if _, err := onHost("--loadgen-cpus", f.loadgenCPUs, x); err != nil {
-				return err
-			}
-			names = append(names, x.Spec.String())
-		}
-		place.LoadgenCPUs = nil
-		if f.loadgenCPUs != "" {
-			place.LoadgenCPUs, _ = affinity.ParseOrdered(f.loadgenCPUs)
-		}
-		notes = append(notes, "load from "+strings.Join(names, ", ")+" (CPUs "+cmp.Or(f.loadgenCPUs, "all")+" there)")
-	}
-	place.Shared = false
-	place.Note = strings.Join(notes, "; ")
-	*workers = len(place.ServerCPUs)
-	if f.workers != "" {
-		n, err := models.ParseWorkers(f.workers, len(place.ServerCPUs))
-		if err != nil {
-			return usagef("--workers: %v", err)
-		}
-		*workers = n
-	}
-	return nil
+	return all
 }
 
 // apply sends the suite's servers and load to the hosts.
