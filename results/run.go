@@ -169,6 +169,10 @@ type Repeat struct {
 	ServerCPU   float64 `json:"server_cpu_s"`     // CPU seconds of all server processes while measured
 	ServerRSS   int64   `json:"server_rss_bytes"` // peak resident memory, summed over its processes
 	ServerProcs int     `json:"server_procs"`
+	// ServerUnmeasured says why ServerCPU, ServerRSS and ServerProcs are
+	// 0 rather than measured: a server on another host whose reading
+	// failed. Statistics leave such a repeat's server figures out.
+	ServerUnmeasured string `json:"server_unmeasured,omitempty"`
 	// WallS is the wall time over which the suite read the CPU figures
 	// (ServerCPU and the ones below): the whole measurement, a little
 	// longer than Load.DurationS. 0 in older results.

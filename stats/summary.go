@@ -157,7 +157,9 @@ func SummarizeCores(c *results.Case) {
 		if l.Requests == 0 && l.Errors == 0 || wall <= 0 {
 			continue
 		}
-		server = append(server, r.ServerCPU/wall)
+		if r.ServerUnmeasured == "" {
+			server = append(server, r.ServerCPU/wall)
+		}
 		for _, f := range []struct {
 			v  *float64
 			to *[]float64

@@ -42,9 +42,14 @@ func TestSummarizeCores(t *testing.T) {
 	c := results.Case{Model: "prefork-rr", Workers: 4, Repeats: []results.Repeat{
 		{ServerCPU: 8, WallS: 2, MasterCPU: f(1.9), OtherCPU: f(0.2), Load: results.Summary{Requests: 10, RPS: 5, DurationS: 1.9}},
 		{ServerCPU: 6, WallS: 2, MasterCPU: f(1.7), Load: results.Summary{Requests: 10, RPS: 5, DurationS: 1.9}},
+		// A remote server whose reading failed: its 0 is not a figure.
+		{ServerUnmeasured: "reading the server host: ssh died", WallS: 2, Load: results.Summary{Requests: 10, RPS: 5, DurationS: 1.9}},
 	}}
 	Summarize(&c)
 	s := c.Summary
+	if s.ServerCores.N != 2 || s.ServerCPUPerReq.N != 2 {
+		t.Errorf("the unmeasured repeat counted: server cores %+v, CPU per request %+v", s.ServerCores, s.ServerCPUPerReq)
+	}
 	if s.ServerCores.Median != 3.5 || math.Abs(s.MasterCores.Median-0.9) > 1e-9 || s.OtherCores.N != 1 || s.OtherCores.Max != 0.1 || s.StealCores.N != 0 {
 		t.Errorf("server %+v master %+v other %+v steal %+v", s.ServerCores, s.MasterCores, s.OtherCores, s.StealCores)
 	}

@@ -1,6 +1,7 @@
 package suite
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -241,7 +242,12 @@ func runCase(ctx context.Context, o Options, sp Spec, capacity map[string]float6
 		rep.ServerRSS, rep.ServerProcs = proc.PeakRSS(pids), len(pids)
 		if o.ServerHost != "" {
 			rep.OtherCPU, rep.StealCPU = nil, nil // this machine's, not the server's
-			if after, aerr := o.readServer(ctx); farErr == nil && aerr == nil {
+			after, aerr := o.readServer(ctx)
+			if rerr := cmp.Or(farErr, aerr); rerr != nil {
+				// Not 0 CPU: unknown, and said so in the record.
+				rep.ServerCPU, rep.ServerRSS, rep.ServerProcs = 0, 0, 0
+				rep.ServerUnmeasured = "reading the server host: " + rerr.Error()
+			} else {
 				rep.ServerCPU, rep.ServerRSS, rep.ServerProcs = after.CPU-far.CPU, after.PeakRSS, after.Procs
 				if sp.Model.Prefork() {
 					m := after.MasterCPU - far.MasterCPU

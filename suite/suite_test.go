@@ -345,3 +345,36 @@ func TestRunSavesEachCase(t *testing.T) {
 		t.Errorf("progress of finished cases %v, want 1 and 2: the case whose save failed was measured, and its line says what", finished)
 	}
 }
+
+// A server on another host is read there (ReadServer); a reading that
+// fails leaves that repeat's server figures unmeasured, said so, not 0
+// CPU, and the summary leaves them out.
+func TestRemoteReadingFails(t *testing.T) {
+	o := options([]Spec{spec(variant.SingleCore)})
+	o.ServerHost = "127.0.0.1" // the server is here, but read as if it were not
+	calls := 0
+	o.ReadServer = func(context.Context) (ServerReading, error) {
+		calls++
+		if calls == 4 { // the second repeat's reading after its load
+			return ServerReading{}, errors.New("ssh: connection reset")
+		}
+		return ServerReading{CPU: float64(calls), PeakRSS: 1 << 20, Procs: 1}, nil
+	}
+	var run results.Run
+	if err := Run(context.Background(), o, &run); err != nil {
+		t.Fatal(err)
+	}
+	c := run.Cases[0]
+	if len(c.Repeats) != 2 {
+		t.Fatalf("%d repeats, want 2", len(c.Repeats))
+	}
+	if r := c.Repeats[0]; r.ServerCPU != 1 || r.ServerUnmeasured != "" || r.ServerProcs != 1 {
+		t.Errorf("first repeat: %v CPU s, %d procs, unmeasured %q; want 1 s (2-1), 1, none", r.ServerCPU, r.ServerProcs, r.ServerUnmeasured)
+	}
+	if r := c.Repeats[1]; r.ServerCPU != 0 || !strings.Contains(r.ServerUnmeasured, "connection reset") {
+		t.Errorf("second repeat: %v CPU s, unmeasured %q; want 0 and the reading's error", r.ServerCPU, r.ServerUnmeasured)
+	}
+	if s := c.Summary; s.ServerCores.N != 1 || s.ServerCPUPerReq.N != 1 {
+		t.Errorf("summary counts the unmeasured repeat: server cores %+v, CPU per request %+v", s.ServerCores, s.ServerCPUPerReq)
+	}
+}
