@@ -41,9 +41,12 @@ var allowed = []row{
 	{"loadgen", []string{"results", "stats", "internal/..."}},
 	// The suite and the scenarios drive servers as processes (bench
 	// serve) and the generator; a scenario reaches a prefork master
-	// through its control client.
+	// through its control client, never the model itself.
 	{"suite", []string{"results", "stats", "assess", "variant", "loadgen", "internal/..."}},
-	{"scenario", []string{"results", "stats", "variant", "loadgen", "workload", "models/prefork", "internal/..."}},
+	{"scenario", []string{"results", "stats", "variant", "loadgen", "workload", "models/prefork/control", "internal/..."}},
+	// The control socket's client and wire types need nothing of the
+	// master, so that their importers do not get the model with them.
+	{"models/prefork/control", []string{"models"}},
 	// The models serve the workload; they know nothing of measuring. Their
 	// conformance suite tests each built-in variant, by its vocabulary.
 	{"models/modeltest", []string{"models/...", "workload", "variant", "internal/..."}},

@@ -13,7 +13,7 @@ import (
 	"time"
 
 	"github.com/corebench/corebench/internal/child"
-	"github.com/corebench/corebench/models/prefork"
+	"github.com/corebench/corebench/models/prefork/control"
 	"github.com/corebench/corebench/results"
 )
 
@@ -154,14 +154,14 @@ func (c Crash) crashWorker(ctx context.Context, t *timeline) error {
 		slot, pid := victim.Slot, victim.PID
 		if c.How == CrashRequest {
 			// Whichever worker took the request is the one that crashed.
-			e, err := events.Next(wctx, func(e prefork.Event) bool { return e.Kind == prefork.EventCrashed })
+			e, err := events.Next(wctx, func(e control.Event) bool { return e.Kind == control.EventCrashed })
 			if err != nil {
 				return timedOut(ctx, err, "no worker crashed within 10s")
 			}
 			slot, pid = e.Slot, e.PID
 		}
-		on, err := events.Next(wctx, func(e prefork.Event) bool {
-			return e.Kind == prefork.EventOnline && e.Slot == slot && e.PID != pid
+		on, err := events.Next(wctx, func(e control.Event) bool {
+			return e.Kind == control.EventOnline && e.Slot == slot && e.PID != pid
 		})
 		if err == nil {
 			t.r.RestartMs = float64(on.Time.Sub(killed)) / 1e6

@@ -8,7 +8,7 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/corebench/corebench/models/prefork"
+	"github.com/corebench/corebench/models/prefork/control"
 	"github.com/corebench/corebench/results"
 )
 
@@ -53,7 +53,7 @@ func (c Crashloop) Run(ctx context.Context, env Env) (*results.Scenario, error) 
 		return nil, err
 	}
 	c = c.withDefaults()
-	var loop *prefork.Watcher
+	var loop *control.Watcher
 	return plan{name: c.Name(), load: c.Load, noHandover: c.NoHandover, serve: append(replacing(c.Startup, c.NoHandover), c.policyArgs()...),
 		before: func(ctx context.Context, t *timeline) error {
 			// From before the load, so that no event of the loop is missed.
@@ -90,8 +90,8 @@ func (c Crashloop) policyArgs() []string {
 // collect gathers a crash loop's events until the load ends; the error
 // says why the events stopped before that (the watcher fell behind, or
 // the master went away), so that short counts are not read as the loop's.
-func collect(ctx context.Context, w *prefork.Watcher, until time.Time) ([]prefork.Event, error) {
-	var out []prefork.Event
+func collect(ctx context.Context, w *control.Watcher, until time.Time) ([]control.Event, error) {
+	var out []control.Event
 	t := time.NewTimer(time.Until(until))
 	defer t.Stop()
 	for {
@@ -101,7 +101,7 @@ func collect(ctx context.Context, w *prefork.Watcher, until time.Time) ([]prefor
 				return out, cmp.Or(w.Err(), errors.New("the watch ended"))
 			}
 			switch e.Kind {
-			case prefork.EventCrashed, prefork.EventRestarting, prefork.EventOnline, prefork.EventErrored:
+			case control.EventCrashed, control.EventRestarting, control.EventOnline, control.EventErrored:
 				out = append(out, e)
 			}
 		case <-t.C:

@@ -10,7 +10,7 @@ import (
 
 	"github.com/corebench/corebench/internal/child"
 	"github.com/corebench/corebench/loadgen"
-	"github.com/corebench/corebench/models/prefork"
+	"github.com/corebench/corebench/models/prefork/control"
 	"github.com/corebench/corebench/results"
 	"github.com/corebench/corebench/variant"
 )
@@ -107,12 +107,12 @@ type timeline struct {
 	env    Env
 	srv    *child.Server   // the server the load is aimed at
 	more   []*child.Server // servers started since: a crashed one's replacement
-	ctl    prefork.Client  // a prefork server's control
+	ctl    control.Client  // a prefork server's control
 	closes []func()        // what to close before the servers stop
 	r      *results.Scenario
 	began  time.Time       // when the load began
 	acts   []stamped       // what was done to the server
-	events []prefork.Event // what the master did, for a crash loop
+	events []control.Event // what the master did, for a crash loop
 }
 
 // stamped is one action on the server, with when it began and ended.
@@ -156,7 +156,7 @@ func runTimeline(ctx context.Context, env Env, p plan) (*results.Scenario, error
 func (t *timeline) start(ctx context.Context) error {
 	var extra []string
 	if t.load.Model.Prefork() {
-		t.ctl = prefork.Client{Path: filepath.Join(t.env.Dir, "master.sock")}
+		t.ctl = control.Client{Path: filepath.Join(t.env.Dir, "master.sock")}
 		extra = append(extra, "--control", t.ctl.Path)
 	}
 	srv, err := t.env.start(ctx, t.load.Model, t.load.Workers, "127.0.0.1:0", append(extra, t.serve...)...)
@@ -279,7 +279,7 @@ func (t *timeline) result(ctx context.Context, res loadResult, actErr error) (*r
 	for _, e := range t.events {
 		r.Events = append(r.Events, results.SlotEvent{At: since(e.Time), Kind: string(e.Kind), Slot: e.Slot,
 			UptimeMs: float64(e.Uptime) / 1e6, DelayMs: float64(e.Delay) / 1e6, Restarts: e.Restarts})
-		if e.Kind == prefork.EventErrored {
+		if e.Kind == control.EventErrored {
 			r.Actions = append(r.Actions, results.Action{Label: fmt.Sprintf("slot %d errored", e.Slot), At: since(e.Time), Done: since(e.Time)})
 		}
 	}

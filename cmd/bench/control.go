@@ -14,7 +14,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/corebench/corebench/models"
-	"github.com/corebench/corebench/models/prefork"
+	"github.com/corebench/corebench/models/prefork/control"
 )
 
 // The PM2-style commands: each talks to a running prefork master over its
@@ -62,55 +62,55 @@ func init() {
 	})
 }
 
-// control is how a command reaches its master: --control and --timeout.
-type control struct {
+// masterFlags is how a command reaches its master: --control and --timeout.
+type masterFlags struct {
 	path    string
 	timeout time.Duration
 }
 
 // controlFlags adds --control and --timeout to fs.
-func controlFlags(fs *pflag.FlagSet) *control {
-	c := &control{}
+func controlFlags(fs *pflag.FlagSet) *masterFlags {
+	c := &masterFlags{}
 	fs.StringVar(&c.path, "control", "", "the master's control socket (needed only when several masters run)")
-	fs.DurationVar(&c.timeout, "timeout", prefork.DefaultTimeout, "give up on a master that sends nothing for this long (it sends a heartbeat while it works)")
+	fs.DurationVar(&c.timeout, "timeout", control.DefaultTimeout, "give up on a master that sends nothing for this long (it sends a heartbeat while it works)")
 	return c
 }
 
 // master resolves which master to talk to: --control, or the only one
 // running. With several, the error lists them.
-func (c *control) master(ctx context.Context) (prefork.Client, error) {
+func (c *masterFlags) master(ctx context.Context) (control.Client, error) {
 	if c.timeout <= 0 {
-		return prefork.Client{}, usagef("--timeout %v: want a positive duration", c.timeout)
+		return control.Client{}, usagef("--timeout %v: want a positive duration", c.timeout)
 	}
 	if c.path != "" {
-		return prefork.Client{Path: c.path, Timeout: c.timeout}, nil
+		return control.Client{Path: c.path, Timeout: c.timeout}, nil
 	}
-	socks, err := prefork.Masters()
+	socks, err := control.Masters()
 	if err != nil {
-		return prefork.Client{}, err
+		return control.Client{}, err
 	}
 	switch len(socks) {
 	case 0:
-		return prefork.Client{}, errors.New("no prefork master is running here; start one with: bench serve --model prefork")
+		return control.Client{}, errors.New("no prefork master is running here; start one with: bench serve --model prefork")
 	case 1:
-		return prefork.Client{Path: socks[0], Timeout: c.timeout}, nil
+		return control.Client{Path: socks[0], Timeout: c.timeout}, nil
 	}
 	var list []string
 	for _, p := range socks {
 		desc := p
-		if st, err := (prefork.Client{Path: p, Timeout: c.timeout}).Status(ctx); err == nil {
+		if st, err := (control.Client{Path: p, Timeout: c.timeout}).Status(ctx); err == nil {
 			desc = fmt.Sprintf("%s (pid %d, %s, %s, %d workers)", p, st.Info.PID, st.Info.URL(), st.Info.Name(), len(st.Workers))
-		} else if errors.Is(err, prefork.ErrNotResponding) {
+		} else if errors.Is(err, control.ErrNotResponding) {
 			desc += " (not responding)"
 		}
 		list = append(list, desc)
 	}
-	return prefork.Client{}, fmt.Errorf("%d prefork masters are running; pick one with --control: %s", len(socks), strings.Join(list, "; "))
+	return control.Client{}, fmt.Errorf("%d prefork masters are running; pick one with --control: %s", len(socks), strings.Join(list, "; "))
 }
 
 func runPS(c *cli, args []string) error {
 	fs := c.flags()
-	control := controlFlags(fs)
+	target := controlFlags(fs)
 	asJSON := fs.Bool("json", false, "print the status as JSON")
 	if err := c.parse(fs, args); err != nil {
 		return err
@@ -120,7 +120,7 @@ func runPS(c *cli, args []string) error {
 	}
 	ctx, stop := signalContext()
 	defer stop()
-	cl, err := control.master(ctx)
+	cl, err := target.master(ctx)
 	if err != nil {
 		return err
 	}
@@ -137,7 +137,7 @@ func runPS(c *cli, args []string) error {
 
 func runTop(c *cli, args []string) error {
 	fs := c.flags()
-	control := controlFlags(fs)
+	target := controlFlags(fs)
 	count := fs.Int("count", 0, "refreshes before exiting; 0 runs until Ctrl-C")
 	if err := c.parse(fs, args); err != nil {
 		return err
@@ -150,12 +150,12 @@ func runTop(c *cli, args []string) error {
 	}
 	ctx, stop := signalContext()
 	defer stop()
-	cl, err := control.master(ctx)
+	cl, err := target.master(ctx)
 	if err != nil {
 		return err
 	}
 	tty := isTerminal(c.stdout)
-	var prev *prefork.Status
+	var prev *control.Status
 	var prevAt time.Time
 	tick := time.NewTicker(time.Second)
 	defer tick.Stop()
@@ -189,7 +189,7 @@ func runTop(c *cli, args []string) error {
 
 // printStatus prints the master's line and the worker table; with prev,
 // a req/s column from the served counts' change over dt.
-func printStatus(w io.Writer, st prefork.Status, prev *prefork.Status, dt time.Duration) {
+func printStatus(w io.Writer, st control.Status, prev *control.Status, dt time.Duration) {
 	i := st.Info
 	fmt.Fprintf(w, "master pid %d · %s · %s · up %s · shared counter %d\n", i.PID, i.Name(), i.URL(), roundDur(st.Uptime), st.Counter)
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
@@ -243,7 +243,7 @@ func roundDur(d time.Duration) string {
 
 func runReload(c *cli, args []string) error {
 	fs := c.flags()
-	control := controlFlags(fs)
+	target := controlFlags(fs)
 	parallel := fs.Int("parallel", 1, "slots replaced at a time")
 	if err := c.parse(fs, args); err != nil {
 		return err
@@ -253,7 +253,7 @@ func runReload(c *cli, args []string) error {
 	}
 	ctx, stop := signalContext()
 	defer stop()
-	cl, err := control.master(ctx)
+	cl, err := target.master(ctx)
 	if err != nil {
 		return err
 	}
@@ -262,7 +262,7 @@ func runReload(c *cli, args []string) error {
 
 func runScale(c *cli, args []string) error {
 	fs := c.flags()
-	control := controlFlags(fs)
+	target := controlFlags(fs)
 	// -1 is a count, not a flag: none of scale's flags is a number.
 	var rest, counts []string
 	for i := 0; i < len(args); i++ {
@@ -288,7 +288,7 @@ func runScale(c *cli, args []string) error {
 	}
 	ctx, stop := signalContext()
 	defer stop()
-	cl, err := control.master(ctx)
+	cl, err := target.master(ctx)
 	if err != nil {
 		return err
 	}
@@ -318,7 +318,7 @@ func runScale(c *cli, args []string) error {
 
 // slotsOf returns the slots of a status: a slot whose worker is being
 // replaced has two rows.
-func slotsOf(st prefork.Status) map[int]bool {
+func slotsOf(st control.Status) map[int]bool {
 	slots := map[int]bool{}
 	for _, w := range st.Workers {
 		slots[w.Slot] = true
@@ -336,7 +336,7 @@ func plural(n int, what string) string {
 
 func runLogs(c *cli, args []string) error {
 	fs := c.flags()
-	control := controlFlags(fs)
+	target := controlFlags(fs)
 	noFollow := fs.Bool("no-follow", false, "print the recent lines and exit")
 	events := fs.Bool("events", false, "print the master's events (worker started, online, crashed, restarting, errored, draining, exited, replaced, failed, scaled) as JSON lines instead of the log")
 	if err := c.parse(fs, args); err != nil {
@@ -344,14 +344,14 @@ func runLogs(c *cli, args []string) error {
 	}
 	ctx, stop := signalContext()
 	defer stop()
-	cl, err := control.master(ctx)
+	cl, err := target.master(ctx)
 	if err != nil {
 		return err
 	}
 	follow := !*noFollow && !c.smoke
 	if *events {
 		enc := json.NewEncoder(c.stdout)
-		return cl.Events(ctx, follow, func(e prefork.Event) { enc.Encode(e) })
+		return cl.Events(ctx, follow, func(e control.Event) { enc.Encode(e) })
 	}
 	return cl.Logs(ctx, follow, func(l string) { fmt.Fprintln(c.stdout, l) })
 }

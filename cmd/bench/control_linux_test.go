@@ -20,7 +20,7 @@ import (
 
 	"github.com/corebench/corebench/internal/redistest"
 	"github.com/corebench/corebench/models/modeltest"
-	"github.com/corebench/corebench/models/prefork"
+	"github.com/corebench/corebench/models/prefork/control"
 )
 
 // startPrefork starts a prefork server with its control socket at a path
@@ -46,16 +46,16 @@ func benchOK(t *testing.T, args ...string) string {
 	return stdout
 }
 
-func psJSON(t *testing.T, sock string) prefork.Status {
+func psJSON(t *testing.T, sock string) control.Status {
 	t.Helper()
-	var st prefork.Status
+	var st control.Status
 	if err := json.Unmarshal([]byte(benchOK(t, "ps", "--json", "--control", sock)), &st); err != nil {
 		t.Fatal(err)
 	}
 	return st
 }
 
-func pids(st prefork.Status) map[int]int {
+func pids(st control.Status) map[int]int {
 	m := map[int]int{}
 	for _, w := range st.Workers {
 		m[w.Slot] = w.PID

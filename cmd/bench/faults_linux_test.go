@@ -17,7 +17,7 @@ import (
 
 	"github.com/corebench/corebench/internal/proc"
 	"github.com/corebench/corebench/models/modeltest"
-	"github.com/corebench/corebench/models/prefork"
+	"github.com/corebench/corebench/models/prefork/control"
 	"github.com/corebench/corebench/variant"
 )
 
@@ -37,15 +37,15 @@ func startUnready(t *testing.T, args ...string) (*modeltest.Server, string) {
 
 // follow collects the master's events, the recent ones first, until the
 // test ends.
-func follow(t *testing.T, sock string) <-chan prefork.Event {
+func follow(t *testing.T, sock string) <-chan control.Event {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
-	events := make(chan prefork.Event, 1024)
+	events := make(chan control.Event, 1024)
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
 		defer close(events)
-		prefork.Client{Path: sock}.Events(ctx, true, func(e prefork.Event) {
+		control.Client{Path: sock}.Events(ctx, true, func(e control.Event) {
 			select {
 			case events <- e:
 			case <-ctx.Done():
@@ -58,7 +58,7 @@ func follow(t *testing.T, sock string) <-chan prefork.Event {
 
 // nextEvent returns the next event match accepts; the stream's end or a
 // minute without one fails the test.
-func nextEvent(t *testing.T, events <-chan prefork.Event, what string, match func(prefork.Event) bool) prefork.Event {
+func nextEvent(t *testing.T, events <-chan control.Event, what string, match func(control.Event) bool) control.Event {
 	t.Helper()
 	timeout := time.NewTimer(60 * time.Second)
 	defer timeout.Stop()
@@ -83,17 +83,17 @@ func nextEvent(t *testing.T, events <-chan prefork.Event, what string, match fun
 func TestPreforkKilledWhileStarting(t *testing.T) {
 	s, sock := startUnready(t, "--sched", "rr", "--workers", "4", "--startup", "2s")
 	events := follow(t, sock)
-	first := nextEvent(t, events, "worker 0 started", func(e prefork.Event) bool { return e.Kind == prefork.EventStarted && e.Slot == 0 })
+	first := nextEvent(t, events, "worker 0 started", func(e control.Event) bool { return e.Kind == control.EventStarted && e.Slot == 0 })
 	if err := syscall.Kill(first.PID, syscall.SIGKILL); err != nil {
 		t.Fatal(err)
 	}
-	if c := nextEvent(t, events, "worker 0 crashed", func(e prefork.Event) bool { return e.Kind == prefork.EventCrashed }); c.PID != first.PID || c.Exit != "signal: killed" {
+	if c := nextEvent(t, events, "worker 0 crashed", func(e control.Event) bool { return e.Kind == control.EventCrashed }); c.PID != first.PID || c.Exit != "signal: killed" {
 		t.Errorf("%+v, want pid %d killed", c, first.PID)
 	}
 	s.WaitLog(regexp.MustCompile(`4 workers online`), 0, 60*time.Second)
 	st := psJSON(t, sock)
 	for _, w := range st.Workers {
-		if w.State != prefork.StateOnline || (w.Slot == 0) != (w.Restarts == 1) {
+		if w.State != control.StateOnline || (w.Slot == 0) != (w.Restarts == 1) {
 			t.Errorf("after the start: %+v, want online, slot 0 restarted once", w)
 		}
 	}
@@ -195,21 +195,21 @@ func TestPreforkUnresponsiveWorker(t *testing.T) {
 			held <- err
 		}()
 	}
-	nextEvent(t, events, "worker 0 unresponsive", func(e prefork.Event) bool {
-		return e.Kind == prefork.EventUnresponsive && e.PID == stopped
+	nextEvent(t, events, "worker 0 unresponsive", func(e control.Event) bool {
+		return e.Kind == control.EventUnresponsive && e.PID == stopped
 	})
-	if st := psJSON(t, sock); st.Workers[0].State != prefork.StateUnresponsive {
-		t.Errorf("bench ps: worker 0 %s, want %s", st.Workers[0].State, prefork.StateUnresponsive)
+	if st := psJSON(t, sock); st.Workers[0].State != control.StateUnresponsive {
+		t.Errorf("bench ps: worker 0 %s, want %s", st.Workers[0].State, control.StateUnresponsive)
 	}
 	for i := range 10 {
 		if w, err := get(); err != nil || w != "1" {
 			t.Errorf("request %d with worker 0 unresponsive: worker %q, %v; want worker 1", i, w, err)
 		}
 	}
-	nextEvent(t, events, "worker 0 crashed", func(e prefork.Event) bool {
-		return e.Kind == prefork.EventCrashed && e.PID == stopped && e.Exit == "signal: killed"
+	nextEvent(t, events, "worker 0 crashed", func(e control.Event) bool {
+		return e.Kind == control.EventCrashed && e.PID == stopped && e.Exit == "signal: killed"
 	})
-	nextEvent(t, events, "worker 0 back online", func(e prefork.Event) bool { return e.Kind == prefork.EventOnline && e.Slot == 0 })
+	nextEvent(t, events, "worker 0 back online", func(e control.Event) bool { return e.Kind == control.EventOnline && e.Slot == 0 })
 	for range 4 {
 		if err := <-held; err != nil {
 			t.Errorf("a request passed to the stopped worker: %v, want it answered once the worker was restarted", err)
@@ -227,9 +227,9 @@ func TestPreforkDownStopsListening(t *testing.T) {
 			s, sock := startPrefork(t, sched, 1, "--chaos", "--min-uptime", "1h", "--max-restarts", "1")
 			events := follow(t, sock)
 			crash(t, connOnSlot(t, s.URL, "0"), s.URL)
-			nextEvent(t, events, "worker 0 back", func(e prefork.Event) bool { return e.Kind == prefork.EventOnline && e.Restarts == 1 })
+			nextEvent(t, events, "worker 0 back", func(e control.Event) bool { return e.Kind == control.EventOnline && e.Restarts == 1 })
 			crash(t, connOnSlot(t, s.URL, "0"), s.URL)
-			nextEvent(t, events, "the server down", func(e prefork.Event) bool { return e.Kind == prefork.EventDown })
+			nextEvent(t, events, "the server down", func(e control.Event) bool { return e.Kind == control.EventDown })
 			if c, err := net.Dial("tcp", s.Addr); !errors.Is(err, syscall.ECONNREFUSED) {
 				if c != nil {
 					c.Close()
@@ -243,7 +243,7 @@ func TestPreforkDownStopsListening(t *testing.T) {
 				t.Fatalf("after bench reload: %v\n%s", err, s.Stderr())
 			}
 			resp.Body.Close()
-			if st := psJSON(t, sock); st.Workers[0].State != prefork.StateOnline {
+			if st := psJSON(t, sock); st.Workers[0].State != control.StateOnline {
 				t.Errorf("after bench reload: %+v", st.Workers[0])
 			}
 		})

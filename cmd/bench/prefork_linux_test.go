@@ -13,7 +13,7 @@ import (
 	"time"
 
 	"github.com/corebench/corebench/models/modeltest"
-	"github.com/corebench/corebench/models/prefork"
+	"github.com/corebench/corebench/models/prefork/control"
 )
 
 // connOnSlot returns a client whose one keep-alive connection is served by
@@ -56,14 +56,14 @@ func TestPreforkErroredSlot(t *testing.T) {
 	s, sock := startPrefork(t, "rr", 2, "--chaos", "--min-uptime", "1h", "--max-restarts", "2")
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	events, err := prefork.Client{Path: sock}.Watch(ctx)
+	events, err := control.Client{Path: sock}.Watch(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer events.Close()
-	next := func(kind prefork.EventKind) prefork.Event {
+	next := func(kind control.EventKind) control.Event {
 		t.Helper()
-		e, err := events.Next(ctx, func(e prefork.Event) bool { return e.Kind == kind && e.Slot == 0 })
+		e, err := events.Next(ctx, func(e control.Event) bool { return e.Kind == kind && e.Slot == 0 })
 		if err != nil {
 			t.Fatalf("waiting for worker 0 %s: %v\n%s", kind, err, s.Stderr())
 		}
@@ -71,16 +71,16 @@ func TestPreforkErroredSlot(t *testing.T) {
 	}
 	for i, delay := range []time.Duration{100 * time.Millisecond, 200 * time.Millisecond} {
 		crash(t, connOnSlot(t, s.URL, "0"), s.URL)
-		if c := next(prefork.EventCrashed); c.Exit != "exit status 1" {
+		if c := next(control.EventCrashed); c.Exit != "exit status 1" {
 			t.Errorf("crash %d: %+v, want exit status 1", i+1, c)
 		}
-		if r := next(prefork.EventRestarting); r.Delay != delay || r.Restarts != i+1 {
+		if r := next(control.EventRestarting); r.Delay != delay || r.Restarts != i+1 {
 			t.Errorf("crash %d: restart %d after %v, want restart %d after %v", i+1, r.Restarts, r.Delay, i+1, delay)
 		}
-		next(prefork.EventOnline)
+		next(control.EventOnline)
 	}
 	crash(t, connOnSlot(t, s.URL, "0"), s.URL)
-	next(prefork.EventErrored)
+	next(control.EventErrored)
 	s.WaitLog(regexp.MustCompile(`ERROR: worker 0 .*giving up on slot 0`), 0, 10*time.Second) // and people are told
 
 	f := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{DisableKeepAlives: true}}
@@ -94,14 +94,14 @@ func TestPreforkErroredSlot(t *testing.T) {
 			t.Errorf("with slot 0 errored: status %d from worker %s", resp.StatusCode, resp.Header.Get("X-Worker"))
 		}
 	}
-	if st := psJSON(t, sock); st.Workers[0].State != prefork.StateErrored || st.Workers[0].Restarts != 2 {
+	if st := psJSON(t, sock); st.Workers[0].State != control.StateErrored || st.Workers[0].Restarts != 2 {
 		t.Errorf("bench ps: slot 0 %s after %d restarts, want errored after 2", st.Workers[0].State, st.Workers[0].Restarts)
 	}
 
 	// bench logs --events: the recent events, one JSON object a line.
-	var kinds []prefork.EventKind
+	var kinds []control.EventKind
 	for _, l := range strings.Split(strings.TrimSpace(benchOK(t, "logs", "--events", "--no-follow", "--control", sock)), "\n") {
-		var e prefork.Event
+		var e control.Event
 		if err := json.Unmarshal([]byte(l), &e); err != nil {
 			t.Fatalf("bench logs --events printed %q: %v", l, err)
 		}
@@ -109,11 +109,11 @@ func TestPreforkErroredSlot(t *testing.T) {
 			kinds = append(kinds, e.Kind)
 		}
 	}
-	want := []prefork.EventKind{prefork.EventStarted, prefork.EventOnline}
+	want := []control.EventKind{control.EventStarted, control.EventOnline}
 	for range 2 {
-		want = append(want, prefork.EventCrashed, prefork.EventRestarting, prefork.EventStarted, prefork.EventOnline)
+		want = append(want, control.EventCrashed, control.EventRestarting, control.EventStarted, control.EventOnline)
 	}
-	want = append(want, prefork.EventCrashed, prefork.EventErrored)
+	want = append(want, control.EventCrashed, control.EventErrored)
 	if !slices.Equal(kinds, want) {
 		t.Errorf("bench logs --events for slot 0: %v, want %v", kinds, want)
 	}

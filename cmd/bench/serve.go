@@ -16,6 +16,7 @@ import (
 	"github.com/corebench/corebench/models"
 	"github.com/corebench/corebench/models/goroutines"
 	"github.com/corebench/corebench/models/prefork"
+	"github.com/corebench/corebench/models/prefork/control"
 	"github.com/corebench/corebench/models/singlecore"
 	"github.com/corebench/corebench/models/state"
 	"github.com/corebench/corebench/variant"
@@ -83,7 +84,7 @@ func runServe(c *cli, args []string) error {
 	fs.DurationVar(&f.requestTimeout, "request-timeout", models.DefaultRequestTimeout, "close a connection whose whole request, body included, takes longer than this to arrive; 0 never does; Node's requestTimeout")
 	fs.DurationVar(&f.idleTimeout, "idle-timeout", models.DefaultIdleTimeout, "close a kept-alive connection that sends no new request for this long; 0 never does; Node's keepAliveTimeout")
 	fs.DurationVar(&f.unresponsiveRestart, "unresponsive-restart", prefork.DefaultUnresponsiveRestart, "prefork rr, sticky: restart a worker that has left a connection passed to it unacknowledged this long (stopped, wedged; it gets none after a second); 0 never does")
-	fs.StringVar(&f.control, "control", "", "prefork: control socket path for bench ps/top/reload/scale/logs (default: one per master under "+prefork.ControlDir()+")")
+	fs.StringVar(&f.control, "control", "", "prefork: control socket path for bench ps/top/reload/scale/logs (default: one per master under "+control.ControlDir()+")")
 	if err := c.parse(fs, args); err != nil {
 		return err
 	}

@@ -11,7 +11,7 @@ import (
 	"github.com/corebench/corebench/internal/proc"
 	"github.com/corebench/corebench/internal/sshdtest"
 	"github.com/corebench/corebench/models/modeltest"
-	"github.com/corebench/corebench/models/prefork"
+	"github.com/corebench/corebench/models/prefork/control"
 )
 
 // TestServerStatsPerProcess: a remote server's CPU is counted process by
@@ -59,13 +59,13 @@ func TestServerStatsPerProcess(t *testing.T) {
 	// on this machine too).
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	events, err := (prefork.Client{Path: s.Info["control"]}).Watch(ctx)
+	events, err := (control.Client{Path: s.Info["control"]}).Watch(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer events.Close()
 	syscall.Kill(victim, syscall.SIGKILL)
-	if _, err := events.Next(ctx, func(e prefork.Event) bool { return e.Kind == prefork.EventOnline && e.PID != victim }); err != nil {
+	if _, err := events.Next(ctx, func(e control.Event) bool { return e.Kind == control.EventOnline && e.PID != victim }); err != nil {
 		t.Fatalf("the killed worker was not replaced: %v", err)
 	}
 	after, err := h.ServerStats(context.Background())

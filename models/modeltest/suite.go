@@ -21,7 +21,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/corebench/corebench/models/prefork"
+	"github.com/corebench/corebench/models/prefork/control"
 	"github.com/corebench/corebench/variant"
 	"github.com/corebench/corebench/workload"
 )
@@ -444,12 +444,12 @@ func testCrash(t *testing.T, v Variant) {
 	c := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{MaxConnsPerHost: 1}}
 	resp, _ := get(t, c, s.URL+"/")
 	slot, pid := slotOf(t, resp, v.Workers)
-	var events *prefork.Watcher
+	var events *control.Watcher
 	if v.Prefork() {
 		var err error
 		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 		defer cancel()
-		if events, err = (prefork.Client{Path: s.Info["control"]}).Watch(ctx); err != nil {
+		if events, err = (control.Client{Path: s.Info["control"]}).Watch(ctx); err != nil {
 			t.Fatalf("watching the master's events at control=%q: %v", s.Info["control"], err)
 		}
 		defer events.Close()
@@ -476,14 +476,14 @@ func testCrash(t *testing.T, v Variant) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	crashed, err := events.Next(ctx, func(e prefork.Event) bool { return e.Kind == prefork.EventCrashed })
+	crashed, err := events.Next(ctx, func(e control.Event) bool { return e.Kind == control.EventCrashed })
 	if err != nil {
 		t.Fatalf("no crash event after /crash: %v; stderr:\n%s", err, s.Stderr())
 	}
 	if crashed.Slot != slot || crashed.PID != pid {
 		t.Fatalf("worker %d (pid %d) took /crash, but worker %d (pid %d) crashed", slot, pid, crashed.Slot, crashed.PID)
 	}
-	online, err := events.Next(ctx, func(e prefork.Event) bool { return e.Kind == prefork.EventOnline && e.Slot == slot })
+	online, err := events.Next(ctx, func(e control.Event) bool { return e.Kind == control.EventOnline && e.Slot == slot })
 	if err != nil {
 		t.Fatalf("worker %d not back online: %v; stderr:\n%s", slot, err, s.Stderr())
 	}

@@ -1,25 +1,18 @@
 package prefork
 
-import "context"
+import (
+	"context"
 
-// The method sets of Master and Client on every OS: these assertions keep
-// the non-Linux stubs (other.go) in step with the Linux code, so callers
-// compile everywhere.
-var (
-	_ interface {
-		Run(context.Context) error
-		Addr() string
-		Status(context.Context) (Status, error)
-		Reload(context.Context, int, func(string)) error
-		Scale(context.Context, int, func(string)) error
-	} = (*Master)(nil)
-	_ interface {
-		Status(context.Context) (Status, error)
-		Reload(context.Context, int, func(string)) error
-		Scale(context.Context, int, func(string)) error
-		ScaleFrom(context.Context, int, int, func(string)) error
-		Logs(context.Context, bool, func(string)) error
-		Events(context.Context, bool, func(Event)) error
-		Watch(context.Context) (*Watcher, error)
-	} = Client{}
+	"github.com/corebench/corebench/models/prefork/control"
 )
+
+// Master's method set on every OS: this assertion keeps the non-Linux
+// stubs (other.go) in step with the Linux code, so callers compile
+// everywhere.
+var _ interface {
+	Run(context.Context) error
+	Addr() string
+	Status(context.Context) (control.Status, error)
+	Reload(context.Context, int, func(string)) error
+	Scale(context.Context, int, func(string)) error
+} = (*Master)(nil)

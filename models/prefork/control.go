@@ -4,22 +4,20 @@ package prefork
 
 import (
 	"bufio"
-	"cmp"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"net"
 	"os"
 	"path/filepath"
-	"sort"
-	"strings"
 	"sync"
 	"syscall"
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/corebench/corebench/models/prefork/control"
 )
 
 // The control socket lets `bench ps`, `top`, `reload`, `scale` and `logs`
@@ -28,34 +26,8 @@ import (
 // master also checks each client's uid (SO_PEERCRED): only the user who
 // started the master (or root) may control it.
 //
-// The protocol is one JSON request line, answered by JSON lines. While
-// it answers, the master also sends a heartbeat line as often as the
-// client asks (Beat), so that a client tells a master that is busy (a
-// long reload, a quiet log) from one that is stopped or wedged, and gives
-// up on the latter within its Timeout instead of hanging.
-
-// request is what a control client asks.
-type request struct {
-	Op       string        `json:"op"` // status, reload, scale, logs, watch
-	Parallel int           `json:"parallel,omitempty"`
-	Workers  int           `json:"workers,omitempty"`
-	From     int           `json:"from,omitempty"` // scale: only if the server has this many workers (0: any)
-	Follow   bool          `json:"follow,omitempty"`
-	Recent   bool          `json:"recent,omitempty"`  // watch: the recent events first
-	Beat     time.Duration `json:"beat_ns,omitempty"` // send a heartbeat this often while answering; 0: none
-}
-
-// reply is one line of an answer. Done ends it; Error says it failed.
-type reply struct {
-	Status   *Status `json:"status,omitempty"`
-	Progress string  `json:"progress,omitempty"`
-	Log      *string `json:"log,omitempty"`
-	Event    *Event  `json:"event,omitempty"`
-	Watching bool    `json:"watching,omitempty"` // watch: subscribed, events follow
-	Alive    bool    `json:"alive,omitempty"`    // a heartbeat, nothing else
-	Done     bool    `json:"done,omitempty"`
-	Error    string  `json:"error,omitempty"`
-}
+// The protocol (package control) is one JSON request line, answered by
+// JSON lines and heartbeats.
 
 // replies writes the lines of one answer: the handler's and the
 // heartbeat's, one at a time.
@@ -64,7 +36,7 @@ type replies struct {
 	enc *json.Encoder
 }
 
-func (w *replies) Encode(r reply) error {
+func (w *replies) Encode(r control.Reply) error {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	return w.enc.Encode(r)
@@ -80,7 +52,7 @@ func (w *replies) beat(d time.Duration) (stop func()) {
 		for {
 			select {
 			case <-t.C:
-				if w.Encode(reply{Alive: true}) != nil {
+				if w.Encode(control.Reply{Alive: true}) != nil {
 					return
 				}
 			case <-quit:
@@ -106,16 +78,6 @@ func gaveUp(c *net.UnixConn) bool {
 		eof = n == 0 && err == nil
 	})
 	return eof
-}
-
-// ControlDir returns the directory of the control sockets: corebench under
-// $XDG_RUNTIME_DIR when that is set, else corebench-<uid> in the
-// temporary directory.
-func ControlDir() string {
-	if d := os.Getenv("XDG_RUNTIME_DIR"); d != "" {
-		return filepath.Join(d, "corebench")
-	}
-	return filepath.Join(os.TempDir(), fmt.Sprintf("corebench-%d", os.Getuid()))
 }
 
 // secureDir creates dir with mode 0700, or checks that the existing one
@@ -153,7 +115,7 @@ type controlServer struct {
 // a live master answers on is an error.
 func (m *Master) serveControl(path string) (*controlServer, error) {
 	if path == "" {
-		path = filepath.Join(ControlDir(), fmt.Sprintf("master-%d.sock", os.Getpid()))
+		path = filepath.Join(control.ControlDir(), fmt.Sprintf("master-%d.sock", os.Getpid()))
 	}
 	if err := secureDir(filepath.Dir(path)); err != nil {
 		return nil, err
@@ -220,12 +182,12 @@ func peerAllowed(c *net.UnixConn) (bool, int) {
 func (cs *controlServer) handle(c *net.UnixConn) {
 	enc := &replies{enc: json.NewEncoder(c)}
 	if ok, uid := peerAllowed(c); !ok {
-		enc.Encode(reply{Done: true, Error: fmt.Sprintf("uid %d may not control this master", uid)})
+		enc.Encode(control.Reply{Done: true, Error: fmt.Sprintf("uid %d may not control this master", uid)})
 		return
 	}
-	var req request
+	var req control.Request
 	if err := json.NewDecoder(bufio.NewReader(io.LimitReader(c, 4096))).Decode(&req); err != nil {
-		enc.Encode(reply{Done: true, Error: "bad request: " + err.Error()})
+		enc.Encode(control.Reply{Done: true, Error: "bad request: " + err.Error()})
 		return
 	}
 	if (req.Op == "reload" || req.Op == "scale") && gaveUp(c) {
@@ -245,15 +207,15 @@ func (cs *controlServer) handle(c *net.UnixConn) {
 		cancel()
 	}()
 	progress := func(s string) {
-		enc.Encode(reply{Progress: s})
+		enc.Encode(control.Reply{Progress: s})
 		cs.m.log.printf("%s", s)
 	}
 	var err error
 	switch req.Op {
 	case "status":
-		var st Status
+		var st control.Status
 		if st, err = cs.m.Status(ctx); err == nil {
-			enc.Encode(reply{Status: &st, Done: true})
+			enc.Encode(control.Reply{Status: &st, Done: true})
 			return
 		}
 	case "reload":
@@ -269,7 +231,7 @@ func (cs *controlServer) handle(c *net.UnixConn) {
 	default:
 		err = fmt.Errorf("unknown operation %q", req.Op)
 	}
-	r := reply{Done: true}
+	r := control.Reply{Done: true}
 	if err != nil {
 		r.Error = err.Error()
 	}
@@ -281,12 +243,12 @@ func (cs *controlServer) handle(c *net.UnixConn) {
 func (cs *controlServer) logs(ctx context.Context, c *net.UnixConn, enc *replies, follow bool) {
 	tail, ch := cs.m.log.subscribe()
 	defer cs.m.log.unsubscribe(ch)
-	toReply := func(l string) reply { return reply{Log: &l} }
+	toReply := func(l string) control.Reply { return control.Reply{Log: &l} }
 	if !send(enc, tail, toReply) {
 		return
 	}
 	if !follow {
-		enc.Encode(reply{Done: true})
+		enc.Encode(control.Reply{Done: true})
 		return
 	}
 	stream(ctx, c, enc, ch, toReply, "")
@@ -295,18 +257,18 @@ func (cs *controlServer) logs(ctx context.Context, c *net.UnixConn, enc *replies
 // watch sends the recent events if asked, then, with follow, says it
 // watches and streams every new event until the client leaves, the master
 // stops or the client falls too far behind.
-func (cs *controlServer) watch(ctx context.Context, c *net.UnixConn, enc *replies, req request) {
+func (cs *controlServer) watch(ctx context.Context, c *net.UnixConn, enc *replies, req control.Request) {
 	recent, ch := cs.m.events.subscribe()
 	defer cs.m.events.unsubscribe(ch)
-	toReply := func(e Event) reply { return reply{Event: &e} }
+	toReply := func(e control.Event) control.Reply { return control.Reply{Event: &e} }
 	if req.Recent && !send(enc, recent, toReply) {
 		return
 	}
 	if !req.Follow {
-		enc.Encode(reply{Done: true})
+		enc.Encode(control.Reply{Done: true})
 		return
 	}
-	if enc.Encode(reply{Watching: true}) != nil {
+	if enc.Encode(control.Reply{Watching: true}) != nil {
 		return
 	}
 	stream(ctx, c, enc, ch, toReply, fmt.Sprintf("events lost: the watcher fell %d events behind", watchBuffer))
@@ -314,7 +276,7 @@ func (cs *controlServer) watch(ctx context.Context, c *net.UnixConn, enc *replie
 
 // send encodes each of items as toReply makes it; false once the client
 // is gone.
-func send[T any](enc *replies, items []T, toReply func(T) reply) bool {
+func send[T any](enc *replies, items []T, toReply func(T) control.Reply) bool {
 	for _, v := range items {
 		if enc.Encode(toReply(v)) != nil {
 			return false
@@ -326,14 +288,14 @@ func send[T any](enc *replies, items []T, toReply func(T) reply) bool {
 // stream sends what comes on a feed's channel until the client leaves
 // (EOF on c), the master stops, or the feed closes ch, which then ends
 // the stream with lost as its error.
-func stream[T any](ctx context.Context, c *net.UnixConn, enc *replies, ch <-chan T, toReply func(T) reply, lost string) {
+func stream[T any](ctx context.Context, c *net.UnixConn, enc *replies, ch <-chan T, toReply func(T) control.Reply, lost string) {
 	gone := make(chan struct{})
 	go func() { io.Copy(io.Discard, c); close(gone) }() // EOF: the client left
 	for {
 		select {
 		case v, ok := <-ch:
 			if !ok {
-				enc.Encode(reply{Done: true, Error: lost})
+				enc.Encode(control.Reply{Done: true, Error: lost})
 				return
 			}
 			if enc.Encode(toReply(v)) != nil {
@@ -342,217 +304,8 @@ func stream[T any](ctx context.Context, c *net.UnixConn, enc *replies, ch <-chan
 		case <-gone:
 			return
 		case <-ctx.Done():
-			enc.Encode(reply{Done: true, Error: "the master is shutting down"})
+			enc.Encode(control.Reply{Done: true, Error: "the master is shutting down"})
 			return
 		}
 	}
-}
-
-// Client talks to a master over its control socket.
-type Client struct {
-	Path string
-	// Timeout bounds every wait for the master: to connect, and for each
-	// line of its answer, heartbeats included; default DefaultTimeout.
-	Timeout time.Duration
-}
-
-// call sends req and passes each reply line to each until Done.
-func (c Client) call(ctx context.Context, req request, each func(reply) error) error {
-	limit := cmp.Or(c.Timeout, DefaultTimeout)
-	notResponding := fmt.Errorf("master at %s %w: no answer in %v (stopped, or wedged?)", c.Path, ErrNotResponding, limit)
-	d := net.Dialer{Timeout: limit}
-	conn, err := d.DialContext(ctx, "unix", c.Path)
-	if err != nil {
-		if errors.Is(err, os.ErrDeadlineExceeded) {
-			return notResponding // its listen queue is full: it accepts nothing
-		}
-		return fmt.Errorf("cannot reach the master at %s: %w", c.Path, err)
-	}
-	defer conn.Close()
-	stop := context.AfterFunc(ctx, func() { conn.Close() })
-	defer stop()
-	req.Beat = limit / 4
-	conn.SetDeadline(time.Now().Add(limit))
-	if err := json.NewEncoder(conn).Encode(req); err != nil {
-		if errors.Is(err, os.ErrDeadlineExceeded) {
-			return notResponding
-		}
-		return err
-	}
-	dec := json.NewDecoder(conn)
-	for {
-		var r reply
-		conn.SetReadDeadline(time.Now().Add(limit))
-		if err := dec.Decode(&r); err != nil {
-			switch {
-			case ctx.Err() != nil:
-				return ctx.Err()
-			case errors.Is(err, os.ErrDeadlineExceeded):
-				return notResponding
-			}
-			return fmt.Errorf("the master at %s hung up: %w", c.Path, err)
-		}
-		if r.Alive {
-			continue
-		}
-		if err := each(r); err != nil {
-			return err
-		}
-		if r.Done {
-			if r.Error != "" {
-				return errors.New(r.Error)
-			}
-			return nil
-		}
-	}
-}
-
-// Status returns the master's status.
-func (c Client) Status(ctx context.Context) (Status, error) {
-	var st Status
-	err := c.call(ctx, request{Op: "status"}, func(r reply) error {
-		if r.Status != nil {
-			st = *r.Status
-		}
-		return nil
-	})
-	return st, err
-}
-
-// Reload runs a rolling reload, reporting each step to progress.
-func (c Client) Reload(ctx context.Context, parallel int, progress func(string)) error {
-	return c.call(ctx, request{Op: "reload", Parallel: parallel}, func(r reply) error {
-		if r.Progress != "" {
-			progress(r.Progress)
-		}
-		return nil
-	})
-}
-
-// Scale grows or shrinks the server to n workers.
-func (c Client) Scale(ctx context.Context, n int, progress func(string)) error {
-	return c.ScaleFrom(ctx, 0, n, progress)
-}
-
-// ScaleFrom scales the server from the from workers it had when the
-// caller looked (a count relative to that, as bench scale +2 is) to n,
-// and fails without touching it if it has another number of workers by
-// now; from 0 is any.
-func (c Client) ScaleFrom(ctx context.Context, from, n int, progress func(string)) error {
-	return c.call(ctx, request{Op: "scale", Workers: n, From: from}, func(r reply) error {
-		if r.Progress != "" {
-			progress(r.Progress)
-		}
-		return nil
-	})
-}
-
-// Logs passes the master's recent log lines to line, and with follow every
-// new one until ctx is done.
-func (c Client) Logs(ctx context.Context, follow bool, line func(string)) error {
-	return c.stream(ctx, request{Op: "logs", Follow: follow}, func(r reply) {
-		if r.Log != nil {
-			line(*r.Log)
-		}
-	})
-}
-
-// stream makes a call whose replies go to each; a followed stream ends
-// when ctx does, and that is not an error.
-func (c Client) stream(ctx context.Context, req request, each func(reply)) error {
-	err := c.call(ctx, req, func(r reply) error {
-		each(r)
-		return nil
-	})
-	if req.Follow && errors.Is(err, context.Canceled) {
-		return nil
-	}
-	return err
-}
-
-// Watch subscribes to the master's events. It returns once the master has
-// confirmed the subscription, so every change after that is delivered, in
-// order, until ctx is done, Close is called or the master stops.
-func (c Client) Watch(ctx context.Context) (*Watcher, error) {
-	ctx, cancel := context.WithCancel(ctx)
-	events := make(chan Event)
-	w := &Watcher{events: events, stop: cancel, done: make(chan struct{})}
-	subscribed := make(chan struct{})
-	go func() {
-		defer close(w.done)
-		defer close(events)
-		watching := false
-		err := c.call(ctx, request{Op: "watch", Follow: true}, func(r reply) error {
-			switch {
-			case r.Watching && !watching:
-				watching = true
-				close(subscribed)
-				return nil
-			case r.Done:
-				return nil // call returns r.Error
-			case !watching || r.Event == nil:
-				return fmt.Errorf("the master at %s does not stream events", c.Path)
-			}
-			select {
-			case events <- *r.Event:
-				return nil
-			case <-ctx.Done():
-				return ctx.Err()
-			}
-		})
-		if !watching || ctx.Err() == nil {
-			w.err = err // not when the caller ended it
-		}
-	}()
-	select {
-	case <-subscribed:
-		return w, nil
-	case <-w.done:
-		cancel()
-		if w.err == nil {
-			w.err = ErrWatchEnded
-		}
-		return nil, w.err
-	}
-}
-
-// Events passes the master's recent events to each, and with follow every
-// new one until ctx is done, as Logs does for the log lines.
-func (c Client) Events(ctx context.Context, follow bool, each func(Event)) error {
-	return c.stream(ctx, request{Op: "watch", Recent: true, Follow: follow}, func(r reply) {
-		if r.Event != nil {
-			each(*r.Event)
-		}
-	})
-}
-
-// Masters returns the control sockets of the masters running in
-// ControlDir, and removes the ones left behind by masters that died.
-func Masters() ([]string, error) {
-	dir := ControlDir()
-	entries, err := os.ReadDir(dir)
-	if errors.Is(err, os.ErrNotExist) {
-		return nil, nil
-	}
-	if err != nil {
-		return nil, err
-	}
-	var live []string
-	for _, e := range entries {
-		if !strings.HasSuffix(e.Name(), ".sock") || e.Type()&os.ModeSocket == 0 {
-			continue
-		}
-		p := filepath.Join(dir, e.Name())
-		c, err := net.DialTimeout("unix", p, time.Second)
-		if err != nil {
-			if errors.Is(err, syscall.ECONNREFUSED) {
-				os.Remove(p) // its master is gone
-			}
-			continue
-		}
-		c.Close()
-		live = append(live, p)
-	}
-	sort.Strings(live)
-	return live, nil
 }

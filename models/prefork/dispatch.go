@@ -12,6 +12,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/corebench/corebench/models"
+	"github.com/corebench/corebench/models/prefork/control"
 	"github.com/corebench/corebench/models/prefork/internal/ipc"
 )
 
@@ -199,7 +200,7 @@ func (m *Master) rotationOrEmpty() *[]*proc {
 // anyComingLocked reports whether some slot is or will be serving.
 func (m *Master) anyComingLocked() bool {
 	for _, s := range m.slots {
-		if s.state != StateErrored && s.state != StateStopped {
+		if s.state != control.StateErrored && s.state != control.StateStopped {
 			return true
 		}
 	}
@@ -442,7 +443,7 @@ func (m *Master) checkAcks(now time.Time, only ...*proc) {
 			}
 			m.log.printf("worker %d (pid %d) has not taken a connection passed to it %v ago: unresponsive (stopped? wedged?); the others get its connections, and it is %s",
 				p.slot.index, p.pid, now.Sub(at).Round(time.Millisecond), restart)
-			m.emitLocked(Event{Kind: EventUnresponsive, Slot: p.slot.index, PID: p.pid})
+			m.emitLocked(control.Event{Kind: control.EventUnresponsive, Slot: p.slot.index, PID: p.pid})
 			back = append(back, p.unqueue()...)
 			m.gateLocked()
 			m.notifyLocked()
@@ -455,7 +456,7 @@ func (m *Master) checkAcks(now time.Time, only ...*proc) {
 			p.hung.Store(false)
 			m.log.printf("worker %d (pid %d) answers again, after %v unresponsive", p.slot.index, p.pid, now.Sub(p.hungSince).Round(time.Millisecond))
 			if !gone {
-				m.emitLocked(Event{Kind: EventResponsive, Slot: p.slot.index, PID: p.pid})
+				m.emitLocked(control.Event{Kind: control.EventResponsive, Slot: p.slot.index, PID: p.pid})
 			}
 			back = append(back, m.unparkLocked()...)
 			m.gateLocked()

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/corebench/corebench/models/prefork/control"
 	"github.com/corebench/corebench/models/prefork/internal/ipc"
 )
 
@@ -35,7 +36,7 @@ func TestDispatchSkipsFullDeadAndRefusing(t *testing.T) {
 	a, b, c := fakeProc(0, 1), fakeProc(1, 1), fakeProc(2, 1)
 	m.slots = []*slot{a.slot, b.slot, c.slot}
 	for _, p := range []*proc{a, b, c} {
-		p.slot.cur, p.ready, p.slot.state = p, true, StateOnline
+		p.slot.cur, p.ready, p.slot.state = p, true, control.StateOnline
 	}
 	m.rebuildLocked()
 	m.dispatch(handoff{id: 1, fd: -1}, nil) // a

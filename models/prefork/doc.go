@@ -30,8 +30,10 @@
 // reload, scale, drain) reaches processes and timers only through env, so
 // its tests run it with fake workers; spawn.go is the real env. Other
 // programs follow a master through its Events on the control socket
-// (Client.Watch, bench logs --events), never by reading its log, whose
-// lines are for people.
+// (control.Client.Watch, bench logs --events), never by reading its log,
+// whose lines are for people. Package control holds the client side of the
+// control socket (its wire types, Status, Event, Client); the server is
+// here (control.go).
 //
 // Linux only: elsewhere every operation returns ErrUnsupported.
 package prefork

@@ -14,6 +14,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/corebench/corebench/models"
+	"github.com/corebench/corebench/models/prefork/control"
 )
 
 // listenFixed is models.Listen with the port bound explicitly: for port 0
@@ -82,7 +83,7 @@ func (m *Master) pauseIfDownLocked() {
 		closeFD(h.fd)
 	}
 	m.log.printf("ERROR: no worker can serve (every slot is errored): stopped listening on %s; connections are refused until bench reload or bench scale starts a worker", m.addr)
-	m.emitLocked(Event{Kind: EventDown, Slot: -1})
+	m.emitLocked(control.Event{Kind: control.EventDown, Slot: -1})
 }
 
 // resumeLocked listens again, before a worker starts, if the server had
@@ -98,7 +99,7 @@ func (m *Master) resumeLocked() {
 		}
 	}
 	m.log.printf("listening again on %s: a worker is starting", m.addr)
-	m.emitLocked(Event{Kind: EventUp, Slot: -1})
+	m.emitLocked(control.Event{Kind: control.EventUp, Slot: -1})
 	// No worker serves yet: what is accepted is parked until one does.
 	// (Not gateLocked: until the caller's worker is spawned, no slot is
 	// coming, and it would stop listening again.)

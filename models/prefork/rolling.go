@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/corebench/corebench/models"
+	"github.com/corebench/corebench/models/prefork/control"
 )
 
 // startupLimit bounds how long a new worker may take to report ready.
@@ -127,7 +128,7 @@ func (m *Master) replace(ctx context.Context, idx []int, progress func(string)) 
 			continue
 		}
 		m.mu.Lock()
-		m.emitLocked(Event{Kind: EventReplaced, Slot: w.s.index, PID: w.new.pid, OldPID: w.old.pid})
+		m.emitLocked(control.Event{Kind: control.EventReplaced, Slot: w.s.index, PID: w.new.pid, OldPID: w.old.pid})
 		m.mu.Unlock()
 		m.retire(w.old)
 		draining = append(draining, w.old)
@@ -191,7 +192,7 @@ func (m *Master) scale(ctx context.Context, n, from int, progress func(string)) 
 		m.mu.Unlock()
 		err := m.waitFor(ctx, startupLimit, func() bool {
 			for _, s := range added {
-				if s.state == StateStarting {
+				if s.state == control.StateStarting {
 					return false
 				}
 			}
@@ -200,7 +201,7 @@ func (m *Master) scale(ctx context.Context, n, from int, progress func(string)) 
 		m.mu.Lock()
 		var down []int
 		for _, s := range added {
-			if s.state == StateOnline {
+			if s.state == control.StateOnline {
 				progress(fmt.Sprintf("worker %d: started pid %d", s.index, s.cur.pid))
 			} else {
 				down = append(down, s.index)
@@ -220,7 +221,7 @@ func (m *Master) scale(ctx context.Context, n, from int, progress func(string)) 
 	var procs []*proc
 	for _, s := range removed {
 		s.stopRestart()
-		s.state = StateStopped // no restart may start now
+		s.state = control.StateStopped // no restart may start now
 		// Relay from now on: the draining worker stops accepting first.
 		m.adoptLocked(s)
 		for _, p := range []*proc{s.cur, s.prev} {
@@ -257,7 +258,7 @@ func (m *Master) addSlot(i int) (*slot, error) {
 		m.mu.Unlock()
 		return nil, errors.New("the server is shutting down")
 	}
-	s := &slot{index: i, sock: -1, state: StateStarting}
+	s := &slot{index: i, sock: -1, state: control.StateStarting}
 	if m.o.Sched == models.SchedReusePort {
 		s.sock = m.reclaimLocked()
 	}
@@ -295,5 +296,5 @@ func (m *Master) addSlot(i int) (*slot, error) {
 func (m *Master) setWorkersLocked(n int) {
 	m.o.Workers = n
 	m.info.Workers = n
-	m.emitLocked(Event{Kind: EventScaled, Slot: -1, Workers: n})
+	m.emitLocked(control.Event{Kind: control.EventScaled, Slot: -1, Workers: n})
 }

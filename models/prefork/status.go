@@ -10,25 +10,26 @@ import (
 	"time"
 
 	procfs "github.com/corebench/corebench/internal/proc"
+	"github.com/corebench/corebench/models/prefork/control"
 	"github.com/corebench/corebench/models/prefork/internal/ipc"
 )
 
 // Status asks every live worker for its request counts over IPC and
 // returns one row per worker process, in slot order; a worker that does
 // not answer shows its counts as -1. It fails only when ctx is done.
-func (m *Master) Status(ctx context.Context) (Status, error) {
+func (m *Master) Status(ctx context.Context) (control.Status, error) {
 	m.mu.Lock()
-	st := Status{Info: m.info, Uptime: time.Since(m.started), Counter: m.counter.Load(), CPUs: m.cpus}
+	st := control.Status{Info: m.info, Uptime: time.Since(m.started), Counter: m.counter.Load(), CPUs: m.cpus}
 	var procs []*proc
 	for _, s := range m.slots {
-		row := WorkerStatus{Slot: s.index, State: s.state, Restarts: s.restarts, Served: -1, InFlight: -1, Conns: -1}
-		if p := s.cur; p != nil && s.state != StateErrored && s.state != StateStopped && s.state != StateWaiting {
+		row := control.WorkerStatus{Slot: s.index, State: s.state, Restarts: s.restarts, Served: -1, InFlight: -1, Conns: -1}
+		if p := s.cur; p != nil && s.state != control.StateErrored && s.state != control.StateStopped && s.state != control.StateWaiting {
 			row.PID, row.Uptime, row.CPU, row.RSS = p.pid, time.Since(p.started), p.cpu, procfs.RSS(p.pid)
 			switch {
 			case !p.ready:
-				row.State = StateStarting
+				row.State = control.StateStarting
 			case p.hung.Load():
-				row.State = StateUnresponsive
+				row.State = control.StateUnresponsive
 			}
 			procs = append(procs, p)
 		} else {
@@ -36,11 +37,11 @@ func (m *Master) Status(ctx context.Context) (Status, error) {
 		}
 		st.Workers = append(st.Workers, row)
 		if p := s.prev; p != nil {
-			state := StateOnline
+			state := control.StateOnline
 			if p.retiring.Load() {
-				state = StateDraining
+				state = control.StateDraining
 			}
-			st.Workers = append(st.Workers, WorkerStatus{Slot: s.index, PID: p.pid, State: state, Uptime: time.Since(p.started),
+			st.Workers = append(st.Workers, control.WorkerStatus{Slot: s.index, PID: p.pid, State: state, Uptime: time.Since(p.started),
 				Restarts: s.restarts, Served: -1, InFlight: -1, Conns: -1, CPU: p.cpu, RSS: procfs.RSS(p.pid)})
 			procs = append(procs, p)
 		}

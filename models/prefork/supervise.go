@@ -11,6 +11,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/corebench/corebench/models/prefork/control"
 	"github.com/corebench/corebench/models/prefork/internal/ipc"
 )
 
@@ -123,7 +124,7 @@ func (m *Master) notifyLocked() {
 
 // emitLocked publishes e, stamped now, to the control socket's watchers.
 // Under m.mu, so that watchers see events in the order of the changes.
-func (m *Master) emitLocked(e Event) {
+func (m *Master) emitLocked(e control.Event) {
 	e.Time = m.env.now()
 	m.events.publish(e)
 }
@@ -185,11 +186,11 @@ func (m *Master) waitStartup(ctx context.Context) error {
 		online := 0
 		for _, s := range m.slots {
 			switch s.state {
-			case StateOnline:
+			case control.StateOnline:
 				online++
-			case StateStopped:
+			case control.StateStopped:
 				failed = fmt.Errorf("worker %d exited while starting: %v", s.index, s.cur.exitErr)
-			case StateErrored:
+			case control.StateErrored:
 				failed = fmt.Errorf("worker %d died %d times in a row while starting, last with %v (--max-restarts %d)", s.index, s.unstable, s.cur.exitErr, m.o.Policy.MaxRestarts)
 			}
 			if failed != nil {
@@ -263,11 +264,11 @@ func (m *Master) attachLocked(s *slot, op process, ch *ipc.Channel, replace bool
 	if replace {
 		s.prev = s.cur
 	} else {
-		s.state = StateStarting
+		s.state = control.StateStarting
 	}
 	s.cur = p
 	m.procs[p] = struct{}{}
-	m.emitLocked(Event{Kind: EventStarted, Slot: s.index, PID: p.pid})
+	m.emitLocked(control.Event{Kind: control.EventStarted, Slot: s.index, PID: p.pid})
 	go m.readLoop(p)
 	go m.sendLoop(p)
 	go m.waitLoop(p)
@@ -294,7 +295,7 @@ func (m *Master) waitLoop(p *proc) {
 	// it finds p gone (reap does not count it as killed).
 	close(p.exited)
 	s := p.slot
-	exited := Event{Kind: EventExited, Slot: s.index, PID: p.pid, Exit: p.exitErr.Error(), Uptime: uptime, Killed: p.killed.Load()}
+	exited := control.Event{Kind: control.EventExited, Slot: s.index, PID: p.pid, Exit: p.exitErr.Error(), Uptime: uptime, Killed: p.killed.Load()}
 	switch {
 	case s.prev == p:
 		// A replaced worker finished draining.
@@ -308,26 +309,26 @@ func (m *Master) waitLoop(p *proc) {
 		// replace keeps the slot, and the reload or scale that started
 		// it reports the failure.
 		s.cur, s.prev = s.prev, nil
-		failed := Event{Kind: EventFailed, Slot: s.index, PID: p.pid, Exit: exited.Exit, Uptime: uptime, Killed: exited.Killed}
+		failed := control.Event{Kind: control.EventFailed, Slot: s.index, PID: p.pid, Exit: exited.Exit, Uptime: uptime, Killed: exited.Killed}
 		if s.cur == nil {
-			s.state = StateStopped
+			s.state = control.StateStopped
 		} else {
 			failed.OldPID = s.cur.pid
 		}
 		m.emitLocked(failed)
 	case m.stopping || p.retiring.Load():
-		s.state = StateStopped
+		s.state = control.StateStopped
 		m.emitLocked(exited)
 	case !m.running && !p.online && !killedBySignal(p.exitErr):
 		// A first worker that exited by itself before it was ready: the
 		// build or a setting is wrong, and every restart would say so
 		// again. waitStartup fails the start with what it said.
-		s.state = StateStopped
+		s.state = control.StateStopped
 		m.emitLocked(exited)
 	default:
 		// A crash, from the first start on: a worker killed while the
 		// server starts is restarted under the crash budget too.
-		m.emitLocked(Event{Kind: EventCrashed, Slot: s.index, PID: p.pid, Exit: exited.Exit, Uptime: uptime})
+		m.emitLocked(control.Event{Kind: control.EventCrashed, Slot: s.index, PID: p.pid, Exit: exited.Exit, Uptime: uptime})
 		m.crashedLocked(s, uptime)
 	}
 	m.rebuildLocked()
@@ -343,29 +344,29 @@ func (m *Master) crashedLocked(s *slot, uptime time.Duration) {
 	var errored bool
 	s.unstable, delay, errored = m.o.Policy.Next(uptime, s.unstable)
 	if errored {
-		s.state = StateErrored
+		s.state = control.StateErrored
 		m.adoptLocked(s)
 		m.log.printf("ERROR: worker %d (pid %d) %v after %v, its %d%s death in a row within --min-uptime %v (--max-restarts %d); giving up on slot %d, serving with the others",
 			s.index, p.pid, p.exitErr, uptime.Round(time.Millisecond), s.unstable, ordinal(s.unstable), m.o.Policy.MinUptime, m.o.Policy.MaxRestarts, s.index)
-		m.emitLocked(Event{Kind: EventErrored, Slot: s.index, PID: p.pid, Exit: p.exitErr.Error(), Restarts: s.restarts})
+		m.emitLocked(control.Event{Kind: control.EventErrored, Slot: s.index, PID: p.pid, Exit: p.exitErr.Error(), Restarts: s.restarts})
 		return
 	}
-	s.state = StateWaiting
+	s.state = control.StateWaiting
 	s.restarts++
 	m.log.printf("worker %d (pid %d) %v after %v; restarting in %v", s.index, p.pid, p.exitErr, uptime.Round(time.Millisecond), delay)
-	m.emitLocked(Event{Kind: EventRestarting, Slot: s.index, PID: p.pid, Delay: delay, Restarts: s.restarts})
+	m.emitLocked(control.Event{Kind: control.EventRestarting, Slot: s.index, PID: p.pid, Delay: delay, Restarts: s.restarts})
 	restart := func() {
 		m.mu.Lock()
 		defer m.mu.Unlock()
-		if m.stopping || s.cur != p || s.state != StateWaiting {
+		if m.stopping || s.cur != p || s.state != control.StateWaiting {
 			return
 		}
 		s.restart = nil
 		if err := m.startLocked(s, false); err != nil {
 			m.log.printf("ERROR: %v; slot %d is errored", err, s.index)
-			s.state = StateErrored
+			s.state = control.StateErrored
 			m.adoptLocked(s)
-			m.emitLocked(Event{Kind: EventErrored, Slot: s.index, Restarts: s.restarts})
+			m.emitLocked(control.Event{Kind: control.EventErrored, Slot: s.index, Restarts: s.restarts})
 			m.rebuildLocked()
 			m.notifyLocked()
 		}
@@ -416,13 +417,13 @@ func (m *Master) ready(p *proc, fd int) {
 	p.ready, p.online = true, true
 	if s.cur == p {
 		p.trial = false
-		if s.state != StateOnline {
-			s.state = StateOnline
+		if s.state != control.StateOnline {
+			s.state = control.StateOnline
 			if s.restarts > 0 {
 				m.log.printf("worker %d back online (pid %d)", s.index, p.pid)
 			}
 		}
-		m.emitLocked(Event{Kind: EventOnline, Slot: s.index, PID: p.pid, Restarts: s.restarts})
+		m.emitLocked(control.Event{Kind: control.EventOnline, Slot: s.index, PID: p.pid, Restarts: s.restarts})
 	}
 	m.rebuildLocked()
 	parked := m.unparkLocked()
@@ -468,7 +469,7 @@ func (m *Master) shutdown() error {
 	killed := m.reap(live, m.o.Grace+time.Second)
 	m.mu.Lock()
 	for _, s := range m.slots {
-		s.state = StateStopped
+		s.state = control.StateStopped
 		if s.sock >= 0 {
 			closeFD(s.sock)
 			s.sock = -1
@@ -529,7 +530,7 @@ func (m *Master) retire(p *proc) {
 	m.mu.Lock()
 	m.rebuildLocked()
 	if !dead {
-		m.emitLocked(Event{Kind: EventDraining, Slot: p.slot.index, PID: p.pid})
+		m.emitLocked(control.Event{Kind: control.EventDraining, Slot: p.slot.index, PID: p.pid})
 	}
 	m.mu.Unlock()
 	if dead {

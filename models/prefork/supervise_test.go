@@ -19,6 +19,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/corebench/corebench/models"
+	"github.com/corebench/corebench/models/prefork/control"
 	"github.com/corebench/corebench/models/prefork/internal/ipc"
 )
 
@@ -221,7 +222,7 @@ type harness struct {
 	t      *testing.T
 	m      *Master
 	os     *fakeOS
-	events chan Event
+	events chan control.Event
 }
 
 func newHarness(t *testing.T, workers int, policy Policy) *harness {
@@ -240,7 +241,7 @@ func newHarness(t *testing.T, workers int, policy Policy) *harness {
 const wait = 10 * time.Second
 
 // next returns the next event of kind, skipping others.
-func (h *harness) next(kind EventKind) Event {
+func (h *harness) next(kind control.EventKind) control.Event {
 	h.t.Helper()
 	t := time.NewTimer(wait)
 	defer t.Stop()
@@ -260,7 +261,7 @@ func (h *harness) next(kind EventKind) Event {
 }
 
 // expect returns the next event, which must be of kind.
-func (h *harness) expect(kind EventKind) Event {
+func (h *harness) expect(kind control.EventKind) control.Event {
 	h.t.Helper()
 	select {
 	case e := <-h.events:
@@ -271,7 +272,7 @@ func (h *harness) expect(kind EventKind) Event {
 	case <-time.After(wait):
 		h.t.Fatalf("no %s event within %v", kind, wait)
 	}
-	return Event{}
+	return control.Event{}
 }
 
 func (h *harness) spawned() *fakeWorker {
@@ -325,7 +326,7 @@ func (h *harness) start() []*fakeWorker {
 		h.t.Fatal(err)
 	}
 	for range ws {
-		h.next(EventOnline)
+		h.next(control.EventOnline)
 	}
 	return ws
 }
@@ -369,11 +370,11 @@ func TestCrashRestartBackoffErrored(t *testing.T) {
 	w0 := ws[0]
 	for i, want := range []time.Duration{100 * time.Millisecond, 200 * time.Millisecond} {
 		w0.die(errors.New("exit status 1"))
-		c := h.expect(EventCrashed)
+		c := h.expect(control.EventCrashed)
 		if c.Slot != 0 || c.PID != w0.pid || c.Exit != "exit status 1" || c.Uptime != 0 {
 			t.Errorf("crash %d: %+v", i+1, c)
 		}
-		r := h.expect(EventRestarting)
+		r := h.expect(control.EventRestarting)
 		if r.Delay != want || r.Restarts != i+1 {
 			t.Errorf("crash %d: restarting after %v as restart %d, want %v and %d", i+1, r.Delay, r.Restarts, want, i+1)
 		}
@@ -381,8 +382,8 @@ func TestCrashRestartBackoffErrored(t *testing.T) {
 		if tm.d != want {
 			t.Errorf("crash %d: restart timer of %v, want %v", i+1, tm.d, want)
 		}
-		if st := h.state(0); st != StateWaiting {
-			t.Errorf("crash %d: slot 0 %s during the backoff, want %s", i+1, st, StateWaiting)
+		if st := h.state(0); st != control.StateWaiting {
+			t.Errorf("crash %d: slot 0 %s during the backoff, want %s", i+1, st, control.StateWaiting)
 		}
 		h.noSpawn() // nothing starts before the timer fires
 		if got := h.rotation(); !slices.Equal(got, []int{ws[1].pid}) {
@@ -393,42 +394,42 @@ func TestCrashRestartBackoffErrored(t *testing.T) {
 		if w0.spec.cfg.Slot != 0 {
 			t.Fatalf("restart spawned slot %d", w0.spec.cfg.Slot)
 		}
-		h.expect(EventStarted)
+		h.expect(control.EventStarted)
 		w0.ready()
-		if o := h.expect(EventOnline); o.Slot != 0 || o.PID != w0.pid || o.Restarts != i+1 {
+		if o := h.expect(control.EventOnline); o.Slot != 0 || o.PID != w0.pid || o.Restarts != i+1 {
 			t.Errorf("crash %d: %+v, want slot 0 online with pid %d after %d restarts", i+1, o, w0.pid, i+1)
 		}
 	}
 	// The third young death in a row is over the budget of 2.
 	w0.die(errors.New("exit status 1"))
-	h.expect(EventCrashed)
-	if e := h.expect(EventErrored); e.Slot != 0 || e.PID != w0.pid {
+	h.expect(control.EventCrashed)
+	if e := h.expect(control.EventErrored); e.Slot != 0 || e.PID != w0.pid {
 		t.Errorf("errored: %+v", e)
 	}
-	if st := h.state(0); st != StateErrored {
-		t.Errorf("slot 0 %s, want %s", st, StateErrored)
+	if st := h.state(0); st != control.StateErrored {
+		t.Errorf("slot 0 %s, want %s", st, control.StateErrored)
 	}
 	if got := h.rotation(); !slices.Equal(got, []int{ws[1].pid}) {
 		t.Errorf("rotation %v with slot 0 errored, want only worker 1", got)
 	}
 	st, _ := h.m.Status(context.Background())
-	if r := st.Workers[0]; r.State != StateErrored || r.Restarts != 2 || r.PID != 0 {
+	if r := st.Workers[0]; r.State != control.StateErrored || r.Restarts != 2 || r.PID != 0 {
 		t.Errorf("status of the errored slot: %+v", r)
 	}
 
 	// A worker that was up longer than MinUptime comes back at once.
 	h.os.advance(time.Minute)
 	ws[1].die(errors.New("signal: killed"))
-	if c := h.expect(EventCrashed); c.Uptime != time.Minute {
+	if c := h.expect(control.EventCrashed); c.Uptime != time.Minute {
 		t.Errorf("crash after a minute: %+v", c)
 	}
-	if r := h.expect(EventRestarting); r.Delay != 0 {
+	if r := h.expect(control.EventRestarting); r.Delay != 0 {
 		t.Errorf("stable worker restarts after %v, want at once", r.Delay)
 	}
 	w1 := h.spawned()
-	h.expect(EventStarted)
+	h.expect(control.EventStarted)
 	w1.ready()
-	h.expect(EventOnline)
+	h.expect(control.EventOnline)
 	select {
 	case tm := <-h.os.timers:
 		t.Errorf("a restart at once asked for a %v timer", tm.d)
@@ -443,7 +444,7 @@ func TestRestartCancelledByShutdown(t *testing.T) {
 	h := newHarness(t, 1, Policy{})
 	ws := h.start()
 	ws[0].die(errors.New("exit status 1"))
-	h.next(EventRestarting)
+	h.next(control.EventRestarting)
 	tm := h.timer()
 	h.shutdown()
 	if tm.stop() {
@@ -471,7 +472,7 @@ func TestRollingReload(t *testing.T) {
 		if w.spec.cfg.Slot != i {
 			t.Fatalf("step %d replaced slot %d", i, w.spec.cfg.Slot)
 		}
-		if s := h.expect(EventStarted); s.Slot != i || s.PID != w.pid {
+		if s := h.expect(control.EventStarted); s.Slot != i || s.PID != w.pid {
 			t.Fatalf("step %d: %+v", i, s)
 		}
 		// Not ready yet: the old worker serves and was told nothing.
@@ -482,14 +483,14 @@ func TestRollingReload(t *testing.T) {
 			t.Fatalf("step %d: rotation %v while pid %d starts, want the old %d in it", i, got, w.pid, o.pid)
 		}
 		w.ready()
-		h.expect(EventOnline)
-		if r := h.expect(EventReplaced); r.Slot != i || r.PID != w.pid || r.OldPID != o.pid {
+		h.expect(control.EventOnline)
+		if r := h.expect(control.EventReplaced); r.Slot != i || r.PID != w.pid || r.OldPID != o.pid {
 			t.Fatalf("step %d: %+v", i, r)
 		}
-		if d := h.expect(EventDraining); d.PID != o.pid {
+		if d := h.expect(control.EventDraining); d.PID != o.pid {
 			t.Fatalf("step %d: %+v, want pid %d draining", i, d, o.pid)
 		}
-		if x := h.expect(EventExited); x.PID != o.pid || x.Killed {
+		if x := h.expect(control.EventExited); x.PID != o.pid || x.Killed {
 			t.Fatalf("step %d: %+v, want pid %d exited", i, x, o.pid)
 		}
 		fresh = append(fresh, w)
@@ -503,7 +504,7 @@ func TestRollingReload(t *testing.T) {
 	}
 	st, _ := h.m.Status(context.Background())
 	for _, r := range st.Workers {
-		if r.Restarts != 0 || r.State != StateOnline {
+		if r.Restarts != 0 || r.State != control.StateOnline {
 			t.Errorf("after a reload: %+v, want online with no restart counted", r)
 		}
 	}
@@ -524,10 +525,10 @@ func TestReloadReplacementDiesBeforeReady(t *testing.T) {
 	done := make(chan error, 1)
 	go func() { done <- h.m.Reload(context.Background(), 1, func(string) {}) }()
 	w := h.spawned()
-	h.expect(EventStarted)
+	h.expect(control.EventStarted)
 	w.last.Store("cannot open config")
 	w.die(errors.New("exit status 2"))
-	if f := h.expect(EventFailed); f.Slot != 0 || f.PID != w.pid || f.OldPID != old[0].pid || f.Exit != "exit status 2" {
+	if f := h.expect(control.EventFailed); f.Slot != 0 || f.PID != w.pid || f.OldPID != old[0].pid || f.Exit != "exit status 2" {
 		t.Errorf("%+v", f)
 	}
 	err := <-done
@@ -541,7 +542,7 @@ func TestReloadReplacementDiesBeforeReady(t *testing.T) {
 	if got := h.rotation(); !slices.Equal(got, []int{old[0].pid, old[1].pid}) {
 		t.Errorf("rotation %v, want the old workers", got)
 	}
-	if st := h.state(0); st != StateOnline {
+	if st := h.state(0); st != control.StateOnline {
 		t.Errorf("slot 0 %s, want online", st)
 	}
 	h.shutdown()
@@ -560,7 +561,7 @@ func TestScale(t *testing.T) {
 			t.Fatalf("scale up spawned slot %d, want %d", w.spec.cfg.Slot, 2+i)
 		}
 	}
-	if e := h.next(EventScaled); e.Workers != 4 {
+	if e := h.next(control.EventScaled); e.Workers != 4 {
 		t.Errorf("%+v", e)
 	}
 	for _, w := range added {
@@ -590,12 +591,12 @@ func TestScale(t *testing.T) {
 	}
 	exited := map[int]bool{}
 	for range 2 {
-		exited[h.next(EventExited).PID] = true
+		exited[h.next(control.EventExited).PID] = true
 	}
 	if !exited[added[0].pid] || !exited[added[1].pid] {
 		t.Errorf("exited %v, want the removed workers", exited)
 	}
-	if e := h.next(EventScaled); e.Workers != 2 {
+	if e := h.next(control.EventScaled); e.Workers != 2 {
 		t.Errorf("%+v", e)
 	}
 	if got := h.rotation(); !slices.Equal(got, want[:2]) {
@@ -620,9 +621,9 @@ func TestShutdownGrace(t *testing.T) {
 	if want := h.m.o.Grace + time.Second; tm.d != want {
 		t.Errorf("shutdown waits %v, want %v", tm.d, want)
 	}
-	exited := map[int]Event{}
+	exited := map[int]control.Event{}
 	for range 2 {
-		e := h.next(EventExited)
+		e := h.next(control.EventExited)
 		exited[e.PID] = e
 	}
 	if _, ok := exited[ws[1].pid]; ok {
@@ -643,7 +644,7 @@ func TestShutdownGrace(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), fmt.Sprintf("killed workers [%d]", ws[1].pid)) {
 		t.Errorf("shutdown = %v, want worker %d reported killed", err, ws[1].pid)
 	}
-	if e := h.next(EventExited); e.PID != ws[1].pid || !e.Killed || e.Exit != "signal: killed" {
+	if e := h.next(control.EventExited); e.PID != ws[1].pid || !e.Killed || e.Exit != "signal: killed" {
 		t.Errorf("%+v, want pid %d killed", e, ws[1].pid)
 	}
 	for _, w := range []*fakeWorker{ws[0], ws[2]} {
@@ -651,7 +652,7 @@ func TestShutdownGrace(t *testing.T) {
 			t.Errorf("obedient worker %d: %+v, killed %v", w.pid, exited[w.pid], w.killed.Load())
 		}
 	}
-	if st := h.state(1); st != StateStopped {
+	if st := h.state(1); st != control.StateStopped {
 		t.Errorf("slot 1 %s after shutdown", st)
 	}
 }
@@ -688,7 +689,7 @@ func TestWatchOverControlSocket(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer cs.close()
-	c := Client{Path: cs.path}
+	c := control.Client{Path: cs.path}
 	ctx, cancel := context.WithTimeout(context.Background(), wait)
 	defer cancel()
 	w, err := c.Watch(ctx)
@@ -696,8 +697,8 @@ func TestWatchOverControlSocket(t *testing.T) {
 		t.Fatal(err)
 	}
 	ws[1].die(errors.New("exit status 1"))
-	for _, kind := range []EventKind{EventCrashed, EventRestarting} {
-		e, err := w.Next(ctx, func(Event) bool { return true })
+	for _, kind := range []control.EventKind{control.EventCrashed, control.EventRestarting} {
+		e, err := w.Next(ctx, func(control.Event) bool { return true })
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -713,17 +714,17 @@ func TestWatchOverControlSocket(t *testing.T) {
 		t.Errorf("Err after Close: %v", err)
 	}
 
-	var recent []EventKind
-	if err := c.Events(ctx, false, func(e Event) { recent = append(recent, e.Kind) }); err != nil {
+	var recent []control.EventKind
+	if err := c.Events(ctx, false, func(e control.Event) { recent = append(recent, e.Kind) }); err != nil {
 		t.Fatal(err)
 	}
-	want := []EventKind{EventStarted, EventStarted, EventOnline, EventOnline, EventCrashed, EventRestarting}
+	want := []control.EventKind{control.EventStarted, control.EventStarted, control.EventOnline, control.EventOnline, control.EventCrashed, control.EventRestarting}
 	if !slices.Equal(recent, want) {
 		t.Errorf("recent events %v, want %v", recent, want)
 	}
 	h.timer().fire()
 	h.spawned().ready()
-	h.next(EventOnline)
+	h.next(control.EventOnline)
 	h.shutdown()
 }
 
@@ -735,7 +736,7 @@ func TestEventBusCutsOffSlowWatcher(t *testing.T) {
 	_, slow := b.subscribe()
 	_, fast := b.subscribe()
 	for i := range watchBuffer + 1 {
-		b.publish(Event{Kind: EventOnline, Slot: i})
+		b.publish(control.Event{Kind: control.EventOnline, Slot: i})
 		<-fast
 	}
 	n := 0
@@ -763,20 +764,20 @@ func TestKilledWhileStarting(t *testing.T) {
 	go func() { done <- h.m.start(context.Background()) }()
 	ws := []*fakeWorker{h.spawned(), h.spawned(), h.spawned()}
 	ws[0].die(errors.New("signal: killed"))
-	if c := h.next(EventCrashed); c.Slot != 0 || c.PID != ws[0].pid {
+	if c := h.next(control.EventCrashed); c.Slot != 0 || c.PID != ws[0].pid {
 		t.Errorf("%+v, want slot 0 crashed", c)
 	}
-	if r := h.expect(EventRestarting); r.Slot != 0 || r.Delay != 100*time.Millisecond || r.Restarts != 1 {
+	if r := h.expect(control.EventRestarting); r.Slot != 0 || r.Delay != 100*time.Millisecond || r.Restarts != 1 {
 		t.Errorf("%+v, want slot 0 restarting after 100ms", r)
 	}
 	// Slot 1 gets ready, then dies while the others still start.
 	ws[1].ready()
-	h.next(EventOnline)
+	h.next(control.EventOnline)
 	ws[1].die(errors.New("signal: killed"))
-	if c := h.next(EventCrashed); c.Slot != 1 {
+	if c := h.next(control.EventCrashed); c.Slot != 1 {
 		t.Errorf("%+v, want slot 1 crashed", c)
 	}
-	h.expect(EventRestarting)
+	h.expect(control.EventRestarting)
 	select {
 	case err := <-done:
 		t.Fatalf("start returned %v with two slots restarting", err)
@@ -793,7 +794,7 @@ func TestKilledWhileStarting(t *testing.T) {
 	}
 	st, _ := h.m.Status(context.Background())
 	for _, r := range st.Workers {
-		if r.State != StateOnline || (r.Slot < 2) != (r.Restarts == 1) {
+		if r.State != control.StateOnline || (r.Slot < 2) != (r.Restarts == 1) {
 			t.Errorf("worker row %+v, want online, restarted once for slots 0 and 1 only", r)
 		}
 	}
@@ -819,7 +820,7 @@ func TestStatusWhileScaling(t *testing.T) {
 	go func() { scaled <- h.m.Scale(context.Background(), 3, func(string) {}) }()
 	w1 := h.spawned()
 	<-holding // slot 2's worker is being spawned
-	status := make(chan Status, 1)
+	status := make(chan control.Status, 1)
 	go func() {
 		st, _ := h.m.Status(context.Background())
 		status <- st
@@ -1003,17 +1004,17 @@ func TestUnresponsiveWorker(t *testing.T) {
 		t.Errorf("the worker that left a connection unacknowledged for %v was passed %d, want none more", ackLimit, n-1)
 	}
 	h.m.checkAcks(h.os.clock())
-	if e := h.next(EventUnresponsive); e.Slot != 0 || e.PID != ws[0].pid {
+	if e := h.next(control.EventUnresponsive); e.Slot != 0 || e.PID != ws[0].pid {
 		t.Errorf("%+v, want slot 0 unresponsive", e)
 	}
 	st, _ := h.m.Status(context.Background())
-	if st.Workers[0].State != StateUnresponsive || st.Workers[1].State != StateOnline {
+	if st.Workers[0].State != control.StateUnresponsive || st.Workers[1].State != control.StateOnline {
 		t.Errorf("status %+v, want slot 0 unresponsive, slot 1 online", st.Workers)
 	}
 	// It answers: it is passed connections again.
 	ws[0].answering(ipc.ConnTaken)
 	ws[0].end.Send(ipc.Msg{Kind: ipc.KindConnAck, ID: first, Val: ipc.ConnTaken}, -1)
-	if e := h.next(EventResponsive); e.Slot != 0 {
+	if e := h.next(control.EventResponsive); e.Slot != 0 {
 		t.Errorf("%+v, want slot 0 responsive", e)
 	}
 	h.m.dispatch(conn(t), nil)
@@ -1037,16 +1038,16 @@ func TestUnresponsiveWorker(t *testing.T) {
 	settle()
 	h.os.advance(ackLimit + time.Millisecond)
 	h.m.checkAcks(h.os.clock())
-	h.next(EventUnresponsive)
+	h.next(control.EventUnresponsive)
 	h.os.advance(h.m.o.UnresponsiveRestart)
 	h.m.checkAcks(h.os.clock())
-	if c := h.next(EventCrashed); c.Slot != 0 || c.PID != ws[0].pid || !ws[0].killed.Load() {
+	if c := h.next(control.EventCrashed); c.Slot != 0 || c.PID != ws[0].pid || !ws[0].killed.Load() {
 		t.Errorf("%+v, want worker 0 killed", c)
 	}
 	passed(ws[1], 1) // what it held
 	w := h.spawned()
 	w.ready()
-	if o := h.next(EventOnline); o.Slot != 0 || o.PID != w.pid {
+	if o := h.next(control.EventOnline); o.Slot != 0 || o.PID != w.pid {
 		t.Errorf("%+v, want slot 0 back with pid %d", o, w.pid)
 	}
 	h.shutdown()
@@ -1081,14 +1082,14 @@ func TestDownStopsListening(t *testing.T) {
 		t.Fatalf("serving: %v", err)
 	}
 	ws[0].die(errors.New("exit status 1"))
-	h.next(EventRestarting)
+	h.next(control.EventRestarting)
 	h.timer().fire()
 	w := h.spawned()
 	w.ready()
-	h.next(EventOnline)
+	h.next(control.EventOnline)
 	w.die(errors.New("exit status 1"))
-	h.next(EventErrored)
-	if e := h.next(EventDown); e.Slot != -1 {
+	h.next(control.EventErrored)
+	if e := h.next(control.EventDown); e.Slot != -1 {
 		t.Errorf("%+v", e)
 	}
 	if err := dial(); !errors.Is(err, syscall.ECONNREFUSED) {
@@ -1096,7 +1097,7 @@ func TestDownStopsListening(t *testing.T) {
 	}
 	done := make(chan error, 1)
 	go func() { done <- h.m.Reload(context.Background(), 1, func(string) {}) }()
-	h.next(EventUp)
+	h.next(control.EventUp)
 	if err := dial(); err != nil {
 		t.Errorf("connect once a worker starts again: %v", err)
 	}
