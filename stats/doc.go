@@ -3,8 +3,10 @@
 // results): what a case, a load or a run sums up to (Summarize,
 // LatencyOf, PerSecond, Jain, Merge of a load's parts, RunSteal, and
 // Median, SpreadOf, StatsOf under them), the Universal Scalability Law fit
-// (FitUSL), COST, and the Mann–Whitney U test with what it can and cannot
-// tell (MannWhitneyU, MinPValue, RepeatsFor).
+// (FitUSL), COST, the Mann–Whitney U test with what it can and cannot
+// tell (MannWhitneyU, MinPValue, RepeatsFor), and the ratio of two
+// samples with its interval (CompareRatio) that verdicts and comparisons
+// state.
 //
 // Where a maintained package computes the same figure it is used: StatsOf's
 // mean and standard deviation are gonum's (stat.PopMeanStdDev), which agree
@@ -39,6 +41,12 @@
 //     (TestAgreesWithGonum) but wraps past int64, and
 //     combin.GeneralizedBinomial goes through lgamma, off in the last
 //     digits.
+//   - CompareRatio: the Hodges–Lehmann ratio with Moses' interval, from
+//     the same exact distribution as the test, so the two never disagree
+//     (TestRatioIntervalAgreesWithTest). benchstat prints each sample's
+//     own interval (benchmath.Summary) and a p, not an interval of the
+//     change; gonum has neither. Its critical ranks match published
+//     tables (TestMosesK).
 //   - RepeatsFor: benchmath keeps the same search unexported, and only for
 //     equal sample sizes up to 9.
 //
