@@ -77,13 +77,14 @@ func leftOnHosts(t *testing.T, run *results.Run) []string {
 }
 
 // TestRunAcrossHosts: a smoke run with its servers on a host and its load
-// from two more, over ssh: every case measured, each repeat's load split
+// from two more, over ssh, of one model with one process and one with a
+// master and workers (the rest add nothing remote): every case measured, each repeat's load split
 // between the two load hosts with their clock offsets, the parts adding
 // up, the hosts described, and nothing left running on any of them.
 func TestRunAcrossHosts(t *testing.T) {
 	out := filepath.Join(t.TempDir(), "run")
 	sockets := controlSockets(t)
-	s := modeltest.StartCommand(t, hostsRun(t, out))
+	s := modeltest.StartCommand(t, hostsRun(t, out, "--models", "singlecore,prefork-rr"))
 	if st := s.Wait(5 * time.Minute); st != 0 {
 		t.Fatalf("bench run across hosts: status %d\n%s", st, s.Stderr())
 	}

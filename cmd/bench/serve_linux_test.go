@@ -46,7 +46,12 @@ func TestServeConformance(t *testing.T) {
 				return nil
 			}
 		}
-		t.Run(name, func(t *testing.T) { modeltest.Run(t, v) })
+		// In parallel: most of each variant's time is waiting (a drain,
+		// a restart), and each serves on ports of its own.
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			modeltest.Run(t, v)
+		})
 	}
 }
 
