@@ -2,14 +2,17 @@ package main
 
 import (
 	"bufio"
+	"context"
 	"crypto/tls"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"net"
 	"net/http"
 	"os"
+	"regexp"
 	"runtime"
 	"strconv"
 	"strings"
@@ -28,11 +31,13 @@ func init() {
 	register(&command{
 		name:    "attack",
 		summary: "Load a URL with the built-in generator; report latency, req/s, errors, per-worker share",
-		usage:   "attack URL [-c N] [-d DUR] [--rate R|A:B|sine:MEAN:AMP:PERIOD] [--engine fast|vegeta] [--workers N] [--pipeline N] [--segment I/N] [--start-at TIME] [--json] [--output FILE] [flags]",
+		usage:   "attack URL [-c N] [-d DUR] [--rate R|A:B|sine:MEAN:AMP:PERIOD|N%|A%:B%] [--probe DUR] [--engine fast|vegeta] [--workers N] [--pipeline N] [--segment I/N] [--start-at TIME] [--json] [--output FILE] [flags]",
 		examples: `  bench attack http://127.0.0.1:8080/ -c 100 -d 10s               # closed loop, like autocannon -c 100 -d 10 / wrk
   bench attack http://127.0.0.1:8080/cpu --rate 5000 -d 30s        # open loop at a constant rate, like wrk2 -R / vegeta -rate
   bench attack URL --rate 1000:20000 -d 60s                        # linear ramp (vegeta's LinearPacer); sine also
   bench attack URL --rate sine:5000:2000:10s -d 60s                # sine around 5000/s, amplitude 2000/s, period 10 s
+  bench attack http://127.0.0.1:8080/cpu --rate 80% -d 10s         # probe capacity first (closed loop, -c connections, --probe 2s), then 80% of it
+  bench attack URL --rate 50%:150% -d 60s                          # a ramp through this machine's capacity, whatever the machine
   bench attack URL -c 100 --no-keepalive                           # a new connection per request
   bench attack URL -c 100 --pipeline 16                            # 16 requests in flight per connection (HTTP/1.1 pipelining), like wrk's pipeline.lua / autocannon -p
   bench attack URL -c 100 --json                                   # machine-readable summary on stdout
@@ -51,6 +56,8 @@ type attackFlags struct {
 	conns, maxConns      int
 	dur, warmup, timeout time.Duration
 	rate                 string
+	share                shareRate // --rate in percent
+	probe                time.Duration
 	noKeepAlive          bool
 	probeIdle            bool
 	engine               loadgen.Engine
@@ -76,7 +83,8 @@ func runAttack(c *cli, args []string) error {
 	fs := c.flags()
 	fs.IntVarP(&f.conns, "connections", "c", loadgen.DefaultConnections, "connections: in the closed loop exactly this many, each sending its next request when the previous response is complete; in the open loop, how many are opened up front")
 	fs.DurationVarP(&f.dur, "duration", "d", loadgen.DefaultDuration, "how long requests are measured")
-	fs.StringVar(&f.rate, "rate", "", "open loop: requests per second (5000), per period (500/100ms), a linear ramp FROM:TO over the duration (1000:20000), or sine:MEAN:AMP:PERIOD (sine:5000:2000:10s); latency is measured from each request's scheduled time")
+	fs.StringVar(&f.rate, "rate", "", "open loop: requests per second (5000), per period (500/100ms), a linear ramp FROM:TO over the duration (1000:20000), or sine:MEAN:AMP:PERIOD (sine:5000:2000:10s); latency is measured from each request's scheduled time. A rate in percent (80%, 50%:150%, sine:80%:20%:10s) is a share of the capacity a closed-loop probe measures first (see --probe); the probe's req/s and the rate it came to go to stderr, and to the JSON summary's \"probe\"")
+	fs.DurationVar(&f.probe, "probe", defaultProbe, "with a --rate in percent: how long the probe runs, a closed loop of -c connections against the same URL from the same CPUs, just before the attack")
 	fs.IntVar(&f.maxConns, "max-connections", loadgen.DefaultMaxConnections, "open loop: at most this many connections, opened as needed to keep the schedule")
 	fs.BoolVar(&f.noKeepAlive, "no-keepalive", false, "a new connection for every request")
 	fs.IntVar(&f.pipeline, "pipeline", 1, "requests each connection keeps in flight (HTTP/1.1 pipelining, fast engine); 1 waits for each response. A request's latency then includes its wait behind the earlier ones")
@@ -109,7 +117,7 @@ func runAttack(c *cli, args []string) error {
 	f.workersSet = fs.Changed("workers")
 	f.maxConnsSet = fs.Changed("max-connections")
 	if c.smoke {
-		f.dur, f.warmup = min(f.dur, 300*time.Millisecond), 0
+		f.dur, f.warmup, f.probe = min(f.dur, 300*time.Millisecond), 0, min(f.probe, 300*time.Millisecond)
 	}
 	switch fs.NArg() {
 	case 0:
@@ -163,23 +171,15 @@ func runAttack(c *cli, args []string) error {
 		// Unknown for a server that cannot say; the table tells.
 		o.Workers, _ = loadgen.DiscoverWorkers(ctx, o)
 	}
+	var pr *probeRecord
+	if f.share != "" {
+		if pr, err = f.probeRate(ctx, &o, c.stderr); err != nil {
+			return err
+		}
+	}
 	s, err := loadgen.Run(ctx, o)
 	bar.clear()
-	if err := descriptorUsage(err, o); err != nil {
-		return err
-	}
-	var unreachable *loadgen.UnreachableError
-	if errors.As(err, &unreachable) {
-		var dns *net.DNSError
-		switch {
-		case errors.Is(err, syscall.ECONNREFUSED):
-			return fmt.Errorf("%v; is the server running and listening there?", err)
-		case errors.As(err, &dns) || strings.Contains(err.Error(), "no such host"):
-			return fmt.Errorf("%v; check the host name", err)
-		}
-		return fmt.Errorf("%v; check the address, and that the server is up and reachable", err)
-	}
-	if s == nil {
+	if err := runError(err, o); err != nil || s == nil {
 		return err
 	}
 	if out != nil {
@@ -187,11 +187,128 @@ func runAttack(c *cli, args []string) error {
 			err = fmt.Errorf("write %s: %v", f.output, cerr)
 		}
 	}
-	if perr := printSummary(c.stdout, s, f.json); perr != nil && err == nil {
+	if perr := printSummary(c.stdout, s, f.json, pr); perr != nil && err == nil {
 		err = perr
 	}
 	return err
 }
+
+// runError says what to do about a run's error: a usage error for
+// descriptors, the likely cause of an unreachable server; nil for any
+// other error, which a summary then reports.
+func runError(err error, o loadgen.Options) error {
+	if err := descriptorUsage(err, o); err != nil {
+		return err
+	}
+	var unreachable *loadgen.UnreachableError
+	if !errors.As(err, &unreachable) {
+		return nil
+	}
+	var dns *net.DNSError
+	switch {
+	case errors.Is(err, syscall.ECONNREFUSED):
+		return fmt.Errorf("%v; is the server running and listening there?", err)
+	case errors.As(err, &dns) || strings.Contains(err.Error(), "no such host"):
+		return fmt.Errorf("%v; check the host name", err)
+	}
+	return fmt.Errorf("%v; check the address, and that the server is up and reachable", err)
+}
+
+// defaultProbe is --probe's default: long enough for a closed loop to
+// settle past its start, short beside the attack it sizes.
+const defaultProbe = 2 * time.Second
+
+// shareRate is a --rate written in percent: each N% is that share of the
+// capacity a closed-loop probe measures, in whole requests per second.
+type shareRate string
+
+var percentRE = regexp.MustCompile(`(\d+(?:\.\d+)?)%`)
+
+// resolve writes r with each percentage as its share of capacity.
+func (r shareRate) resolve(capacity float64) string {
+	return percentRE.ReplaceAllStringFunc(string(r), func(m string) string {
+		v, _ := strconv.ParseFloat(strings.TrimSuffix(m, "%"), 64)
+		return strconv.Itoa(max(1, int(math.Round(v/100*capacity))))
+	})
+}
+
+// check refuses, before any load, a rate in percent that no capacity
+// could make a rate: the forms are ParseRate's, with N% for a number.
+func (r shareRate) check(d time.Duration) error {
+	s := string(r)
+	shares := percentRE.FindAllStringSubmatch(s, -1)
+	if strings.Contains(s, "/") || strings.Count(s, "%") != len(shares) {
+		return usagef("--rate %q: want a share of the capacity as N%% (80%%), A%%:B%% (50%%:150%%) or sine:M%%:A%%:PERIOD", s)
+	}
+	for _, m := range shares {
+		if v, _ := strconv.ParseFloat(m[1], 64); v <= 0 || v > 1000 {
+			return usagef("--rate %q: %s%% is out of range: want above 0%% and at most 1000%% of the capacity", s, m[1])
+		}
+	}
+	// At a capacity of 100,000/s every share above 0 is a whole rate, and
+	// the ramp's and sine's checks see the shares' proportions.
+	if _, err := loadgen.ParseRate(r.resolve(1e5), d); err != nil {
+		_, why, _ := strings.Cut(err.Error(), ": ")
+		return usagef("--rate %q: %s", s, why)
+	}
+	return nil
+}
+
+// probeRecord is what the probe measured and what --rate came to: the
+// JSON summary's "probe".
+type probeRecord struct {
+	Rate        string  `json:"rate"`     // as asked, e.g. "80%"
+	Resolved    string  `json:"resolved"` // the --rate it came to, e.g. "2487"
+	RPS         float64 `json:"rps"`      // the probe's successful responses per second
+	Connections int     `json:"connections"`
+	DurationS   float64 `json:"duration_s"`
+	Requests    int64   `json:"requests"`
+	Errors      int64   `json:"errors"`
+}
+
+// probeRate measures the capacity --rate's shares are of, with a closed
+// loop of o's connections for --probe, and sets o's rate to them; it
+// says what it found on w. The probe runs where the attack will, with
+// the same request: same CPUs, same engine, same connections.
+func (f *attackFlags) probeRate(ctx context.Context, o *loadgen.Options, w io.Writer) (*probeRecord, error) {
+	p := *o
+	p.Rate, p.Warmup, p.Duration, p.Output, p.Progress = nil, 0, f.probe, nil, nil
+	fmt.Fprintf(w, "probe: a closed loop of %d connections for %v, to measure the capacity --rate %s is a share of\n", p.Connections, f.probe, f.share)
+	s, err := loadgen.Run(ctx, p)
+	if rerr := runError(err, p); rerr != nil {
+		return nil, rerr
+	}
+	if err != nil {
+		return nil, fmt.Errorf("probe: %v", err)
+	}
+	if s.RPS < 1 {
+		return nil, fmt.Errorf("probe: %d requests, %d failed, %.3g answered a second: no capacity to take %s of; is the server answering %s?", s.Requests, s.Errors, s.RPS, f.share, o.URL)
+	}
+	resolved := f.share.resolve(s.RPS)
+	pacer, err := loadgen.ParseRate(resolved, o.Duration)
+	if err == nil {
+		o.Rate = pacer
+		err = o.Check()
+	}
+	if err != nil {
+		return nil, fmt.Errorf("--rate %s of the probe's %.0f req/s is %s: %v", f.share, s.RPS, resolved, err)
+	}
+	o.Rate = namedRate{pacer, fmt.Sprintf("%v (%s of %.0f req/s probed)", pacer, f.share, s.RPS)}
+	errs := ""
+	if s.Errors > 0 {
+		errs = fmt.Sprintf(", %d of %d requests failed", s.Errors, s.Requests)
+	}
+	fmt.Fprintf(w, "probe: %.0f req/s%s; --rate %s of it is --rate %s\n", s.RPS, errs, f.share, resolved)
+	return &probeRecord{Rate: string(f.share), Resolved: resolved, RPS: s.RPS, Connections: p.Connections, DurationS: s.DurationS, Requests: s.Requests, Errors: s.Errors}, nil
+}
+
+// namedRate is a pacer with the description the summary shows.
+type namedRate struct {
+	vegeta.Pacer
+	name string
+}
+
+func (r namedRate) String() string { return r.name }
 
 // options turns the flags into loadgen options; every problem is a usage error.
 func (f *attackFlags) options(target string) (loadgen.Options, error) {
@@ -235,7 +352,20 @@ func (f *attackFlags) options(target string) (loadgen.Options, error) {
 	if f.maxConnsSet {
 		o.MaxConnections = f.maxConns // else the library's default, lowered to the descriptors free
 	}
-	if f.rate != "" {
+	if strings.Contains(f.rate, "%") {
+		// The rate comes from the probe, after the checks; Check below
+		// sees a closed loop.
+		f.share = shareRate(f.rate)
+		if err := f.share.check(f.dur); err != nil {
+			return o, err
+		}
+		switch {
+		case f.probe <= 0:
+			return o, usagef("--probe %v: want a positive duration, e.g. 2s", f.probe)
+		case f.segment != "" || f.startAt != "":
+			return o, usagef("--rate %s: a share of the capacity this machine probes, which a load split across machines cannot share; give --segment and --start-at a rate in requests per second", f.rate)
+		}
+	} else if f.rate != "" {
 		p, err := loadgen.ParseRate(f.rate, f.dur)
 		if err != nil {
 			return o, usagef("--%v", err)
@@ -401,10 +531,18 @@ func (r *resultsFile) close() error {
 	return err
 }
 
-// printSummary prints s as the table or, with asJSON, as one JSON line.
-func printSummary(w io.Writer, s *results.Summary, asJSON bool) error {
+// printSummary prints s as the table or, with asJSON, as one JSON line,
+// with the probe's record when --rate was a share of capacity.
+func printSummary(w io.Writer, s *results.Summary, asJSON bool, pr ...*probeRecord) error {
+	var probe *probeRecord
+	if len(pr) > 0 {
+		probe = pr[0]
+	}
 	if asJSON {
-		b, err := json.Marshal(s)
+		b, err := json.Marshal(struct {
+			*results.Summary
+			Probe *probeRecord `json:"probe,omitempty"`
+		}{s, probe})
 		if err != nil {
 			return err
 		}

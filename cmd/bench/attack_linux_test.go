@@ -95,6 +95,52 @@ func TestAttackTable(t *testing.T) {
 	}
 }
 
+// TestAttackShareRate: --rate N% probes with a closed loop first, says
+// on stderr what it measured and what the rate came to, records both in
+// the JSON summary, and attacks at that share; a ramp's ends are shares
+// too.
+func TestAttackShareRate(t *testing.T) {
+	srv, served := attackTarget(t)
+	for _, rate := range []string{"50%", "20%:60%"} {
+		st, stdout, stderr := modeltest.RunToExit(t, bench("attack", srv.URL, "-c", "2", "-d", "300ms", "--probe", "200ms", "--rate", rate, "--json"))
+		if st != 0 || !oneLine(stdout) || strings.Count(stderr, "probe: ") != 2 {
+			t.Fatalf("--rate %s: status %d, stderr %q, stdout %q", rate, st, stderr, stdout)
+		}
+		var s struct {
+			results.Summary
+			Probe struct {
+				Rate, Resolved   string
+				RPS              float64
+				Connections      int
+				Requests, Errors int64
+			}
+		}
+		if err := json.Unmarshal([]byte(stdout), &s); err != nil {
+			t.Fatal(err)
+		}
+		p := s.Probe
+		var want []string
+		for _, share := range strings.Split(rate, ":") {
+			f, _ := strconv.ParseFloat(strings.TrimSuffix(share, "%"), 64)
+			want = append(want, strconv.Itoa(int(f/100*p.RPS+0.5)))
+		}
+		if p.Rate != rate || p.RPS <= 0 || p.Connections != 2 || p.Errors != 0 || p.Resolved != strings.Join(want, ":") {
+			t.Errorf("--rate %s: probe %+v, want resolved %s", rate, p, strings.Join(want, ":"))
+		}
+		if s.Mode != results.ModeOpen || !strings.Contains(s.Rate, "("+rate+" of ") || !strings.Contains(stderr, "--rate "+rate+" of it is --rate "+p.Resolved) {
+			t.Errorf("--rate %s: mode %s, rate %q, stderr %q", rate, s.Mode, s.Rate, stderr)
+		}
+		if got := served.Swap(0); got != p.Requests+s.Requests {
+			t.Errorf("--rate %s: the server answered %d, the probe %d and the attack %d", rate, got, p.Requests, s.Requests)
+		}
+	}
+	// No server: the probe's error, before any attack.
+	st, stdout, stderr := modeltest.RunToExit(t, bench("attack", "http://127.0.0.1:9/", "--rate", "80%", "--probe", "100ms"))
+	if st != 1 || stdout != "" || !strings.Contains(stderr, "is the server running") {
+		t.Errorf("no server: status %d, stdout %q, stderr %q", st, stdout, stderr)
+	}
+}
+
 // TestAttackPipeline: --pipeline N is in the JSON summary and the table,
 // and every request the server answered is counted once.
 func TestAttackPipeline(t *testing.T) {
@@ -137,6 +183,16 @@ func TestAttackUsage(t *testing.T) {
 		{"attack", u, "--rate", "0:100"},
 		{"attack", u, "--rate", "sine:100:200:1s"},
 		{"attack", u, "--rate", "sine:100:20"},
+		{"attack", u, "--rate", "0%"},
+		{"attack", u, "--rate", "1001%"},
+		{"attack", u, "--rate", "80%%"},
+		{"attack", u, "--rate", "%"},
+		{"attack", u, "--rate", "50%/1s"},
+		{"attack", u, "--rate", "50%:x"},
+		{"attack", u, "--rate", "sine:20%:80%:1s"},
+		{"attack", u, "--rate", "80%", "--probe", "0s"},
+		{"attack", u, "--rate", "80%", "--segment", "1/2"},
+		{"attack", u, "--rate", "80%", "-d", "0s"},
 		{"attack", u, "--engine", "wrk"},
 		{"attack", "https://127.0.0.1:9/", "--engine", "fast"},
 		{"attack", u, "--engine", "fast", "--http2"},
