@@ -56,8 +56,8 @@ type attackFlags struct {
 	conns, maxConns      int
 	dur, warmup, timeout time.Duration
 	rate                 string
-	share                shareRate // --rate in percent
-	probe                time.Duration
+	share                shareRate     // --rate in percent
+	probe                time.Duration // --probe: how long the probe measures
 	noKeepAlive          bool
 	probeIdle            bool
 	engine               loadgen.Engine
@@ -84,7 +84,7 @@ func runAttack(c *cli, args []string) error {
 	fs.IntVarP(&f.conns, "connections", "c", loadgen.DefaultConnections, "connections: in the closed loop exactly this many, each sending its next request when the previous response is complete; in the open loop, how many are opened up front")
 	fs.DurationVarP(&f.dur, "duration", "d", loadgen.DefaultDuration, "how long requests are measured")
 	fs.StringVar(&f.rate, "rate", "", "open loop: requests per second (5000), per period (500/100ms), a linear ramp FROM:TO over the duration (1000:20000), or sine:MEAN:AMP:PERIOD (sine:5000:2000:10s); latency is measured from each request's scheduled time. A rate in percent (80%, 50%:150%, sine:80%:20%:10s) is a share of the capacity a closed-loop probe measures first (see --probe); the probe's req/s and the rate it came to go to stderr, and to the JSON summary's \"probe\"")
-	fs.DurationVar(&f.probe, "probe", defaultProbe, "with a --rate in percent: how long the probe runs, a closed loop of -c connections against the same URL from the same CPUs, just before the attack")
+	fs.DurationVar(&f.probe, "probe", defaultProbe, "with a --rate in percent: how long the probe measures, after half as long unmeasured: a closed loop of -c connections against the same URL from the same CPUs, just before the attack; longer (up to 30s) when its answers take over a quarter of it")
 	fs.IntVar(&f.maxConns, "max-connections", loadgen.DefaultMaxConnections, "open loop: at most this many connections, opened as needed to keep the schedule")
 	fs.BoolVar(&f.noKeepAlive, "no-keepalive", false, "a new connection for every request")
 	fs.IntVar(&f.pipeline, "pipeline", 1, "requests each connection keeps in flight (HTTP/1.1 pipelining, fast engine); 1 waits for each response. A request's latency then includes its wait behind the earlier ones")
@@ -215,8 +215,12 @@ func runError(err error, o loadgen.Options) error {
 }
 
 // defaultProbe is --probe's default: long enough for a closed loop to
-// settle past its start, short beside the attack it sizes.
-const defaultProbe = 2 * time.Second
+// settle past its start, short beside the attack it sizes. maxProbe
+// bounds the probe when its round trips need it longer.
+const (
+	defaultProbe = 2 * time.Second
+	maxProbe     = 30 * time.Second
+)
 
 // shareRate is a --rate written in percent: each N% is that share of the
 // capacity a closed-loop probe measures, in whole requests per second.
@@ -262,7 +266,7 @@ type probeRecord struct {
 	RPS         float64 `json:"rps"`      // the probe's successful responses per second
 	Connections int     `json:"connections"`
 	DurationS   float64 `json:"duration_s"`
-	Requests    int64   `json:"requests"`
+	Requests    int64   `json:"requests"` // measured, the warm-up's left out
 	Errors      int64   `json:"errors"`
 }
 
@@ -272,14 +276,29 @@ type probeRecord struct {
 // the same request: same CPUs, same engine, same connections.
 func (f *attackFlags) probeRate(ctx context.Context, o *loadgen.Options, w io.Writer) (*probeRecord, error) {
 	p := *o
-	p.Rate, p.Warmup, p.Duration, p.Output, p.Progress = nil, 0, f.probe, nil, nil
-	fmt.Fprintf(w, "probe: a closed loop of %d connections for %v, to measure the capacity --rate %s is a share of\n", p.Connections, f.probe, f.share)
-	s, err := loadgen.Run(ctx, p)
-	if rerr := runError(err, p); rerr != nil {
-		return nil, rerr
-	}
-	if err != nil {
-		return nil, fmt.Errorf("probe: %v", err)
+	p.Rate, p.Output, p.Progress = nil, nil, nil
+	p.Duration, p.Warmup = f.probe, f.probe/2
+	fmt.Fprintf(w, "probe: a closed loop of %d connections for %v after %v unmeasured, to measure the capacity --rate %s is a share of\n", p.Connections, p.Duration, p.Warmup, f.share)
+	var s *results.Summary
+	for {
+		var err error
+		s, err = loadgen.Run(ctx, p)
+		if rerr := runError(err, p); rerr != nil {
+			return nil, rerr
+		}
+		if err != nil {
+			return nil, fmt.Errorf("probe: %v", err)
+		}
+		// A closed loop completes its first requests a round trip after
+		// it starts, and on a slow server (many connections on one core,
+		// all served at once) a round trip can outlast a short probe,
+		// which then counts too few: measure again, longer.
+		mean := time.Duration(s.Latency.Mean * float64(time.Millisecond))
+		if 4*mean <= p.Duration || p.Duration >= maxProbe {
+			break
+		}
+		p.Warmup, p.Duration = 2*mean, min(maxProbe, 8*mean)
+		fmt.Fprintf(w, "probe: its answers took %v on average, too long to measure in %v; again for %v after %v\n", mean.Round(time.Millisecond), f.probe, p.Duration.Round(time.Millisecond), p.Warmup.Round(time.Millisecond))
 	}
 	if s.RPS < 1 {
 		return nil, fmt.Errorf("probe: %d requests, %d failed, %.3g answered a second: no capacity to take %s of; is the server answering %s?", s.Requests, s.Errors, s.RPS, f.share, o.URL)
