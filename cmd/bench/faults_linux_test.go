@@ -258,6 +258,7 @@ func TestPreforkDownStopsListening(t *testing.T) {
 func TestServeTimeouts(t *testing.T) {
 	for _, v := range variant.All() {
 		t.Run(v.Name, func(t *testing.T) {
+			t.Parallel() // each waits out its timeouts on ports of its own
 			args := append(append([]string{"serve"}, v.ServeArgs(v.Workers(2))...), "--addr", "127.0.0.1:0", "--header-timeout", "1s", "--idle-timeout", "1s")
 			s := modeltest.Start(t, bench(args...))
 			closed := func(c net.Conn, br *bufio.Reader, what string) {

@@ -1,4 +1,10 @@
-package main
+// Package acrosshosts tests bench run across hosts: servers on one,
+// load from two more, all this machine through a test sshd (127.0.0.1 and
+// 127.0.0.2). bench run ships a real bench binary to each host, so these
+// tests build one from ../ and run it; they need nothing of cmd/bench's
+// test binary, and as a package of their own they run beside cmd/bench's
+// tests rather than after them.
+package acrosshosts
 
 import (
 	"fmt"
@@ -9,6 +15,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -20,17 +27,46 @@ import (
 	"github.com/corebench/corebench/variant"
 )
 
-// buildBench builds a real bench binary: the one bench run ships to the
-// hosts (this test binary would run the tests there).
-func buildBench(t *testing.T) string {
-	t.Helper()
-	exe := filepath.Join(t.TempDir(), "bench")
-	cmd := exec.Command("go", "build", "-o", exe, ".")
-	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
+func TestMain(m *testing.M) {
+	// What the shipped processes leave when their parents exit first
+	// becomes this process's to reap (settled).
+	if err := modeltest.ReapOrphans(); err != nil {
+		panic(err)
 	}
-	return exe
+	st := m.Run()
+	if built.dir != "" {
+		os.RemoveAll(built.dir)
+	}
+	os.Exit(st)
+}
+
+// built is the bench binary the tests run and bench run ships, built once.
+var built struct {
+	once sync.Once
+	dir  string
+	exe  string
+	err  error
+}
+
+// benchBinary builds a static bench from the tree (CGO off, as shipped
+// to another machine) the first time a test asks.
+func benchBinary(t *testing.T) string {
+	t.Helper()
+	built.once.Do(func() {
+		if built.dir, built.err = os.MkdirTemp("", "acrosshosts-"); built.err != nil {
+			return
+		}
+		built.exe = filepath.Join(built.dir, "bench")
+		cmd := exec.Command("go", "build", "-o", built.exe, "..")
+		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+		if out, err := cmd.CombinedOutput(); err != nil {
+			built.err = fmt.Errorf("go build: %v\n%s", err, out)
+		}
+	})
+	if built.err != nil {
+		t.Fatal(built.err)
+	}
+	return built.exe
 }
 
 // hostsRun is a bench run command line with a server host and two load
@@ -38,12 +74,22 @@ func buildBench(t *testing.T) string {
 // 127.0.0.1 and 127.0.0.2, each its own ssh session and segment.
 func hostsRun(t *testing.T, out string, extra ...string) *exec.Cmd {
 	srv := sshdtest.Start(t, "127.0.0.1", "127.0.0.2")
-	exe := buildBench(t)
 	ssh := strings.Join(srv.SSH, " ")
 	args := append([]string{"run", "--profile", "smoke", "--out", out, "--ssh", ssh,
 		"--server-host", "root@127.0.0.1:" + srv.Port,
 		"--loadgen-host", "root@127.0.0.1:" + srv.Port, "--loadgen-host", "root@127.0.0.2:" + srv.Port}, extra...)
-	return exec.Command(exe, args...)
+	return exec.Command(benchBinary(t), args...)
+}
+
+// leftovers are this process's descendants: what the tests started and
+// did not stop (the test sshd among them).
+func leftovers(t *testing.T) []int {
+	t.Helper()
+	return proc.Tree(os.Getpid())[1:]
+}
+
+func oneLine(s string) bool {
+	return strings.HasSuffix(s, "\n") && strings.Count(s, "\n") == 1 && len(strings.TrimSpace(s)) > 0
 }
 
 // leftOnHosts lists the processes still running a binary shipped to the
@@ -195,7 +241,7 @@ func TestRunHostUnreachable(t *testing.T) {
 	}
 	host := "root@" + ln.Addr().String()
 	ln.Close()
-	st, stdout, stderr := modeltest.RunToExit(t, bench("run", "--profile", "smoke", "--out", t.TempDir(), "--loadgen-host", host,
+	st, stdout, stderr := modeltest.RunToExit(t, exec.Command(benchBinary(t), "run", "--profile", "smoke", "--out", t.TempDir(), "--loadgen-host", host,
 		"--ssh", "ssh -F /dev/null -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null"))
 	if st != 1 || stdout != "" || !oneLine(stderr) || !strings.HasPrefix(stderr, "bench run: host "+host+": ") || !strings.Contains(stderr, "Connection refused") {
 		t.Errorf("status %d, stdout %q, stderr %q; want status 1 and one line naming %s", st, stdout, stderr, host)
@@ -206,7 +252,7 @@ func TestRunHostUnreachable(t *testing.T) {
 		{"run", "--loadgen-host", "h", "--loadgen-host", "h"},
 		{"run", "--loadgen-host", "h", "--ssh", "ssh 'unterminated"},
 	} {
-		st, stdout, stderr := modeltest.RunToExit(t, bench(args...))
+		st, stdout, stderr := modeltest.RunToExit(t, exec.Command(benchBinary(t), args...))
 		if st != 2 || stdout != "" || !oneLine(stderr) {
 			t.Errorf("bench %s: status %d, stdout %q, stderr %q; want status 2 and one line", strings.Join(args, " "), st, stdout, stderr)
 		}
