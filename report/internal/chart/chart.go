@@ -44,6 +44,13 @@ const (
 	NoteSize     = 18
 	LineWidth    = 3.5
 	GlyphRadius  = 7
+
+	// SmallestType is the smallest type any chart uses, in points, and
+	// Width a chart's width in points, its SVG's viewBox width: a chart
+	// shown W pixels wide has its smallest text SmallestType*W/Width
+	// pixels tall. The page keeps that at 11 px or more.
+	SmallestType = 18
+	Width        = float64(chartW)
 )
 
 var (

@@ -43,3 +43,14 @@ func TestWholeTicks(t *testing.T) {
 		t.Errorf("labels %q, want 0 and 1", labels)
 	}
 }
+
+// TestSmallestType: no type size is below SmallestType, which the page
+// test takes for the smallest text of every chart.
+func TestSmallestType(t *testing.T) {
+	for name, size := range map[string]float64{"title": titleSize, "subtitle": subtitleSize, "label": LabelSize,
+		"tick": TickSize, "legend": legendSize, "note": NoteSize} {
+		if size < SmallestType {
+			t.Errorf("%s type is %g pt, under SmallestType (%d pt)", name, size, SmallestType)
+		}
+	}
+}

@@ -2,7 +2,7 @@
 // list of blocks (headings, paragraphs, lists, tables, figures), then
 // written as Markdown and as one self-contained HTML page, so the two
 // never say different things. Text in blocks uses a sliver of Markdown:
-// `code`, **bold** and [links](#anchor).
+// `code`, **bold**, *emphasis* and [links](#anchor).
 package doc
 
 import (
@@ -144,6 +144,7 @@ func (d *Doc) Markdown() string {
 var (
 	codeRE = regexp.MustCompile("`([^`]*)`")
 	boldRE = regexp.MustCompile(`\*\*([^*]*)\*\*`)
+	emRE   = regexp.MustCompile(`\*([^*\s][^*]*)\*`)
 	linkRE = regexp.MustCompile(`\[([^\]]+)\]\((#[a-z0-9-]+)\)`)
 )
 
@@ -152,6 +153,7 @@ func inline(s string) string {
 	s = html.EscapeString(s)
 	s = codeRE.ReplaceAllString(s, "<code>$1</code>")
 	s = boldRE.ReplaceAllString(s, "<strong>$1</strong>")
+	s = emRE.ReplaceAllString(s, "<em>$1</em>")
 	return linkRE.ReplaceAllString(s, `<a href="$2">$1</a>`)
 }
 
@@ -185,8 +187,13 @@ func (d *Doc) body(svg func(name string) string) string {
 			}
 			b.WriteString("</ul>\n")
 		case Table:
-			b.WriteString("<div class=\"scroll\"><table>\n")
-			if strings.Join(bl.Head, "") != "" { // a key-value table has no header
+			// A narrow screen shows each row of a table as a card, every
+			// cell under its column's name (data-label): see pageStyle.
+			kv := strings.Join(bl.Head, "") == "" // a key-value table has no header
+			if kv {
+				b.WriteString("<div class=\"scroll\"><table class=\"kv\">\n")
+			} else {
+				b.WriteString("<div class=\"scroll\"><table class=\"data\">\n")
 				b.WriteString("<thead><tr>")
 				for i, h := range bl.Head {
 					fmt.Fprintf(&b, "<th%s>%s</th>", alignAttr(bl.Right, i), inline(h))
@@ -197,7 +204,15 @@ func (d *Doc) body(svg func(name string) string) string {
 			for _, r := range bl.Rows {
 				b.WriteString("<tr>")
 				for i, c := range r {
-					fmt.Fprintf(&b, "<td%s>%s</td>", alignAttr(bl.Right, i), inline(c))
+					label := ""
+					if !kv && i < len(bl.Head) {
+						label = fmt.Sprintf(" data-label=\"%s\"", html.EscapeString(bl.Head[i]))
+					}
+					align := alignAttr(bl.Right, i)
+					if align != "" && strings.Count(c, " ") > 3 {
+						align = ` class="num long"` // a sentence, such as why a fit failed: it may wrap
+					}
+					fmt.Fprintf(&b, "<td%s%s>%s</td>", align, label, inline(c))
 				}
 				b.WriteString("</tr>\n")
 			}

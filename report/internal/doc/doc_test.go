@@ -10,7 +10,7 @@ import (
 func TestBothForms(t *testing.T) {
 	d := &Doc{FigureDir: "charts"}
 	d.H(1, "Run %s", "x")
-	d.P("note", "a `code` and **bold** [link](#run-x)")
+	d.P("note", "a `code`, **bold**, *em* and [link](#run-x)")
 	d.List("warn", []string{"one", "two"})
 	d.List("", nil) // no items, no list
 	d.Table(Table{Head: []string{"model", "req/s"}, Right: []bool{false, true}, Rows: [][]string{{"a|b", "1k"}}})
@@ -18,7 +18,7 @@ func TestBothForms(t *testing.T) {
 	d.Figure("rps-cpu", "Requests per second", "Bars are medians.")
 	d.H(2, "Run x")
 	md := d.Markdown()
-	for _, want := range []string{"# Run x\n", "_a `code` and **bold** [link](#run-x)_\n", "- one\n- two\n",
+	for _, want := range []string{"# Run x\n", "_a `code`, **bold**, *em* and [link](#run-x)_\n", "- one\n- two\n",
 		"| model | req/s |\n|---|---:|\n| a\\|b | 1k |\n", "![Requests per second](charts/rps-cpu.png)\n\n_Bars are medians._\n"} {
 		if !strings.Contains(md, want) {
 			t.Errorf("Markdown lacks %q:\n%s", want, md)
@@ -29,8 +29,8 @@ func TestBothForms(t *testing.T) {
 	}
 	page := d.HTML("corebench <run>", "the end", func(name string) string { return "<svg>" + name + "</svg>" })
 	for _, want := range []string{"<title>corebench &lt;run&gt;</title>", `<h1 id="run-x">`, `<h2 id="run-x-2">`,
-		`<p class="note">a <code>code</code> and <strong>bold</strong> <a href="#run-x">link</a></p>`,
-		`<td class="num">1k</td>`, `<figure data-chart="rps-cpu">` + "\n<svg>rps-cpu</svg>", `<a href="charts/rps-cpu.svg">SVG</a>`,
+		`<p class="note">a <code>code</code>, <strong>bold</strong>, <em>em</em> and <a href="#run-x">link</a></p>`,
+		`<td class="num" data-label="req/s">1k</td>`, `<figure data-chart="rps-cpu">` + "\n<svg>rps-cpu</svg>", `<a href="charts/rps-cpu.svg">SVG</a>`,
 		"<footer>the end</footer>"} {
 		if !strings.Contains(page, want) {
 			t.Errorf("HTML lacks %q", want)
