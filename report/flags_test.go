@@ -185,7 +185,7 @@ func TestFixtureFlagged(t *testing.T) {
 	for _, want := range []string{
 		"| singlecore | 2.9k | 54.7 | 3.4k † |",
 		"| goroutines | 13.5k | 14 | 18.5k |",
-		"the ring marks the last rate each model kept up with. Drawn hollow, as flagged: 1 case where the generator saturated (⚠ in the tables); 1 case with over 1% of requests failed (†). Limited by: failures 1, generator 1, offered rate 14, server cores 3, unknown 1._",
+		"the ring marks the last rate each model kept up with. Drawn hollow, as flagged: 1 case where the generator saturated (⚠ in the tables); 1 case with over 1% of requests failed (†). Limited by: failures (1 case), generator (1 case), offered rate (14 cases), server cores (3 cases), unknown (1 case)._",
 		"| singlecore | 1 | 3.4k | 3.03k [2.99k–3.07k] † |",
 		"| goroutines | 6 | 16k | 16k [15.9k–16k] ⚠ |",
 	} {

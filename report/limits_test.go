@@ -36,7 +36,7 @@ func TestRenderLimitsAndNoise(t *testing.T) {
 		"| 0 | 50 | – | – | server cores ‡ |", // the governor is on every case
 		"| goroutines | 2 | 100 | 15.2k [15k–15.5k] ↓ |",
 		"too few connections ‡ |",
-		"Drawn hollow, as flagged: 1 case with too few connections to load the server (↓). Limited by: server cores 1, too few connections 1._",
+		"Drawn hollow, as flagged: 1 case with too few connections to load the server (↓). Limited by: server cores (1 case), too few connections (1 case)._",
 		"_↓ too few connections: neither the server nor the generator was near its CPU",
 		"*server cores*: the server used 85% or more of its cores",
 		"**Machine noise on every case:** CPU frequency governor powersave, not performance",

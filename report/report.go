@@ -153,19 +153,18 @@ func (v view) document() (*doc.Doc, []*figure) {
 			run.Finished.UTC().Format("15:04"), run.Finished.Sub(run.Started).Round(1e9))
 	}
 	d.P("", "%s.", summary)
-
-	d.H(2, "Warnings")
+	// The results come first; the warnings, one line of them here, and the
+	// environment come after them.
 	warnings := v.warnings(failed)
-	if len(warnings) == 0 {
-		d.P("", "None: every case ran, and the load generator kept ahead of every server.")
+	if len(warnings) > 0 {
+		var shorts []string
+		for _, w := range warnings {
+			if !slices.Contains(shorts, w.short) {
+				shorts = append(shorts, w.short)
+			}
+		}
+		d.P("warn", "**%s:** %s. Read them in [Warnings](#warnings) before trusting a figure.", plural(len(warnings), "warning"), strings.Join(shorts, "; "))
 	}
-	d.List("warn", warnings)
-
-	d.H(2, "Environment")
-	if dirtyBuild(run.Env) {
-		d.P("warn", "%s", dirtyWarning)
-	}
-	d.Table(v.envTable())
 
 	for _, w := range v.workloads() {
 		s := v.section(w)
@@ -228,6 +227,16 @@ func (v view) document() (*doc.Doc, []*figure) {
 		})
 	}
 
+	d.H(2, "Warnings")
+	if len(warnings) == 0 {
+		d.P("", "None: every case ran, and the load generator kept ahead of every server.")
+	}
+	var items []string
+	for _, w := range warnings {
+		items = append(items, w.text)
+	}
+	d.List("warn", items)
+
 	if failed > 0 {
 		d.H(2, "Failed cases")
 		var items []string
@@ -238,6 +247,12 @@ func (v view) document() (*doc.Doc, []*figure) {
 		}
 		d.List("", items)
 	}
+
+	d.H(2, "Environment")
+	if dirtyBuild(run.Env) {
+		d.P("warn", "%s", dirtyWarning)
+	}
+	d.Table(v.envTable())
 
 	var missing []string
 	for _, sw := range []results.Sweep{results.SweepConnections, results.SweepRate, results.SweepWorkers, results.SweepKeepAlive} {
@@ -287,26 +302,37 @@ func caseError(c *results.Case) string {
 	return "no repeat measured anything"
 }
 
+// warning is one thing a reader must know before trusting the numbers:
+// its text, and a few words for the line at the top of the report.
+type warning struct{ short, text string }
+
 // warnings lists what a reader must know before trusting the numbers.
-func (v view) warnings(failed int) []string {
+func (v view) warnings(failed int) []warning {
 	run := v.run
-	var out []string
+	var out []warning
+	add := func(short, text string) { out = append(out, warning{short, text}) }
 	if w := virtualizationWarning(run.Env.Virtualization); w != "" {
-		out = append(out, w) // first: it holds for every figure
+		add("not performance figures (virtual machine)", w) // first: it holds for every figure
 	}
 	switch {
 	case run.Complete:
 	case len(run.Cases) == 0:
-		out = append(out, "**Nothing was measured:** the run stopped before its first case finished.")
+		add("nothing measured", "**Nothing was measured:** the run stopped before its first case finished.")
 	case run.Planned > len(run.Cases):
-		out = append(out, fmt.Sprintf("**Incomplete run:** %d of the %d cases planned were not measured; the comparisons below lack them.", run.Planned-len(run.Cases), run.Planned))
+		add("incomplete run", fmt.Sprintf("**Incomplete run:** %d of the %d cases planned were not measured; the comparisons lack them.", run.Planned-len(run.Cases), run.Planned))
 	default:
-		out = append(out, "**Incomplete run:** the cases after these were not measured; the comparisons below lack them.")
+		add("incomplete run", "**Incomplete run:** the cases after these were not measured; the comparisons lack them.")
 	}
 	if run.Placement.Shared {
-		out = append(out, "**Servers and the load generator share cores.** The generator takes CPU time the servers "+
+		add("servers and generator share cores", "**Servers and the load generator share cores.** The generator takes CPU time the servers "+
 			"would otherwise have, so absolute req/s are lower than on separate cores, and models that use every core "+
 			"lose the most. Server CPU per request holds regardless. On 4 or more cores the generator gets cores of its own.")
+	}
+	saturated := 0
+	for _, c := range run.Cases {
+		if c.Summary != nil && c.Summary.Saturated {
+			saturated++
+		}
 	}
 	for _, c := range run.Cases {
 		if c.Summary == nil || !c.Summary.Saturated {
@@ -326,11 +352,11 @@ func (v view) warnings(failed int) []string {
 		case allowed > 0:
 			s += fmt.Sprintf(": it used %s of its %d cores", numfmt.Sig(c.Summary.LoadgenCores.Max), allowed)
 		}
-		out = append(out, s+". The server may be faster than this case says.")
+		add("load generator saturated in "+plural(saturated, "case"), s+". The server may be faster than this case says.")
 	}
 	runWide := assess.NoiseWarnings(run.Env.Noise, run.Env.CPUs, &results.Case{}) // the governor: every case has it
 	for _, w := range runWide {
-		out = append(out, "**Machine noise on every case:** "+w+". Pin it with `cpupower frequency-set -g performance` for figures that compare.")
+		add("machine noise on every case", "**Machine noise on every case:** "+w+". Pin it with `cpupower frequency-set -g performance` for figures that compare.")
 	}
 	var noisy []string
 	for _, c := range run.Cases {
@@ -342,18 +368,14 @@ func (v view) warnings(failed int) []string {
 		}
 	}
 	if len(noisy) > 0 {
-		out = append(out, fmt.Sprintf("**Machine noise** (%s in the tables) in %s: %s. Their figures may be lower than the server's capacity on a quiet machine.",
+		add("machine noise in "+plural(len(noisy), "case"), fmt.Sprintf("**Machine noise** (%s in the tables) in %s: %s. Their figures may be lower than the server's capacity on a quiet machine.",
 			markNoise, plural(len(noisy), "case"), strings.Join(noisy, ", ")))
 	}
 	if dirtyBuild(run.Env) {
-		out = append(out, dirtyWarning)
+		add("not a clean build", dirtyWarning)
 	}
 	if failed > 0 {
-		noun := "case"
-		if failed > 1 {
-			noun = "cases"
-		}
-		out = append(out, fmt.Sprintf("%d %s failed; see [Failed cases](#failed-cases).", failed, noun))
+		add(plural(failed, "case")+" failed", fmt.Sprintf("%s failed; see [Failed cases](#failed-cases).", plural(failed, "case")))
 	}
 	return out
 }
@@ -468,7 +490,7 @@ func limitsCaption(cases []*results.Case) string {
 	var parts []string
 	for _, l := range assess.Limits {
 		if n[l] > 0 {
-			parts = append(parts, fmt.Sprintf("%s %d", limitWord(l), n[l]))
+			parts = append(parts, fmt.Sprintf("%s (%s)", limitWord(l), plural(n[l], "case")))
 		}
 	}
 	if len(n) == 1 && n[results.LimitServer] > 0 {
