@@ -128,6 +128,16 @@ type Settings struct {
 	// --idle-timeout); nil in runs written before they were recorded. A
 	// server of --server has its own.
 	ServerTimeouts *Timeouts `json:"server_timeouts,omitempty"`
+	// Interleaved says the models compared side by side (the models
+	// sweep of each workload) were measured in turn: every server started
+	// and warmed up, then in each round one repeat of each, in an order
+	// drawn afresh each round from OrderSeed, each after a warm-up of
+	// VisitWarmup. A slow drift of the machine then falls on every model
+	// alike instead of on whichever ran last. False in older runs: each
+	// case's repeats ran back to back.
+	Interleaved bool    `json:"interleaved,omitempty"`
+	VisitWarmup float64 `json:"visit_warmup_s,omitempty"`
+	OrderSeed   uint64  `json:"order_seed,omitempty"`
 }
 
 // Timeouts are a server's limits on a slow client, in seconds; 0 is none.
@@ -165,10 +175,14 @@ type Case struct {
 
 // Repeat is one measurement of a case.
 type Repeat struct {
-	Load        Summary `json:"load"`             // what the load generator measured
-	ServerCPU   float64 `json:"server_cpu_s"`     // CPU seconds of all server processes while measured
-	ServerRSS   int64   `json:"server_rss_bytes"` // peak resident memory, summed over its processes
-	ServerProcs int     `json:"server_procs"`
+	// Start is when the measured load began; zero in older results.
+	// Interleaved repeats (Settings.Interleaved) of a comparison's
+	// models alternate in time.
+	Start       time.Time `json:"start,omitzero"`
+	Load        Summary   `json:"load"`             // what the load generator measured
+	ServerCPU   float64   `json:"server_cpu_s"`     // CPU seconds of all server processes while measured
+	ServerRSS   int64     `json:"server_rss_bytes"` // peak resident memory, summed over its processes
+	ServerProcs int       `json:"server_procs"`
 	// ServerUnmeasured says why ServerCPU, ServerRSS and ServerProcs are
 	// 0 rather than measured: a server on another host whose reading
 	// failed. Statistics leave such a repeat's server figures out.

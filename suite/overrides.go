@@ -47,6 +47,7 @@ func (p Profile) With(o Overrides) Profile {
 	}
 	if o.Warmup != nil {
 		p.Warmup = *o.Warmup
+		p.VisitWarmup = min(p.VisitWarmup, *o.Warmup) // --warmup 0: none at all
 	}
 	if o.Repeat > 0 {
 		p.Repeat = o.Repeat
@@ -55,6 +56,7 @@ func (p Profile) With(o Overrides) Profile {
 	if o.Smoke {
 		s := Profiles["smoke"]
 		p.Duration, p.Warmup, p.Repeat = s.Duration, s.Warmup, s.Repeat
+		p.Interleave, p.VisitWarmup = s.Interleave, s.VisitWarmup
 		p.Connections, p.PerCPU = min(p.Connections, 8), 0
 		p.ConnSweep = p.ConnSweep[:min(len(p.ConnSweep), 2)]
 		p.RateSweep = p.RateSweep[:min(len(p.RateSweep), 2)]

@@ -53,9 +53,18 @@ type Profile struct {
 	// goes by the server CPUs.
 	Workers  int
 	Duration time.Duration
-	Warmup   time.Duration
+	Warmup   time.Duration // once per case, after its server starts
 	Repeat   int
-	About    string // what it measures and how long it takes, for --help
+	// Interleave measures the models sweep of each workload in rounds:
+	// every model's server runs, and each round measures one repeat of
+	// each in a random order, after VisitWarmup. Repeats of one model
+	// then spread over the whole comparison's time, so the machine's
+	// drifts fall on all alike, and the order carries no bias that the
+	// test comparing them does not allow for (docs/performance.md,
+	// "Verdicts").
+	Interleave  bool
+	VisitWarmup time.Duration
+	About       string // what it measures and how long it takes, for --help
 	// MinCPUs is the machine the profile is meant for: its sweeps and
 	// loads are sized for at least this many CPUs (0: any).
 	MinCPUs int
@@ -77,7 +86,18 @@ func (p Profile) FitWarning(cpus int) string {
 // CPU is 224 on 28 cores, the low end of TechEmpower's 256–512.
 const perCPU = 8
 
+// visitWarmup is the load an interleaved repeat sends before it
+// measures: the server waited while the others were measured, its caches
+// went to them and its connections are new.
+const visitWarmup = 250 * time.Millisecond
+
 // Profiles are the built-in profiles. quick is the default.
+//
+// Six repeats of a second each, not two of three: two against two can
+// never reach p < 0.05 by Mann–Whitney (1/3 at best), so no model could
+// ever be called the winner; six against six can (0.002 at best), and an
+// interval of their ratio has ranks to stand on (docs/performance.md,
+// "Verdicts").
 //
 // Their 100 connections stay the floor, so a machine of up to 12 server
 // CPUs plans the cases (and case IDs, which compare matches on) of the
@@ -90,13 +110,13 @@ var Profiles = map[string]Profile{
 	},
 	"quick": {
 		Name: "quick", Models: DefaultModels, Workloads: []string{"hello", "cpu"}, Connections: 100, PerCPU: perCPU,
-		Duration: 3 * time.Second, Warmup: time.Second, Repeat: 2,
-		About: "every model on / and /cpu, 100 connections (8 per server CPU past 12), 2 repeats; under 2 minutes",
+		Duration: time.Second, Warmup: time.Second, Repeat: 6, Interleave: true, VisitWarmup: visitWarmup,
+		About: "every model on / and /cpu, 100 connections (8 per server CPU past 12), 6 repeats interleaved across models; under 2 minutes",
 	},
 	"standard": {
 		Name: "standard", Models: DefaultModels, Workloads: []string{"hello", "cpu", "io"}, Connections: 100, PerCPU: perCPU,
 		ConnSweep: []int{1, 4, 16, 64, 256}, RateSweep: []float64{0.25, 0.5, 0.75, 0.9, 1.0, 1.1}, RateOn: "cpu",
-		NoKeepAlive: true, Duration: 3 * time.Second, Warmup: time.Second, Repeat: 2,
+		NoKeepAlive: true, Duration: time.Second, Warmup: time.Second, Repeat: 6, Interleave: true, VisitWarmup: visitWarmup,
 		About: "quick plus /io, a connection sweep, an open-loop rate sweep to each model's knee and connection-per-request; 10 to 15 minutes",
 	},
 	// manycore sweeps workers on /cpu only: on / the generator, with a
@@ -104,15 +124,15 @@ var Profiles = map[string]Profile{
 	"manycore": {
 		Name: "manycore", Models: DefaultModels, Workloads: []string{"hello", "cpu"}, Connections: 100, PerCPU: perCPU,
 		ConnSweep: []int{16, 64, 256}, NoKeepAlive: true, WorkerSweep: true, WorkersOn: []string{"cpu"},
-		Duration: 3 * time.Second, Warmup: time.Second, Repeat: 2,
+		Duration: time.Second, Warmup: time.Second, Repeat: 6, Interleave: true, VisitWarmup: visitWarmup,
 		About:   "for 16 or more cores: every model on / and /cpu, connections past the default, connection-per-request, /cpu's worker sweep to 2× the server CPUs; under 8 minutes on 16 cores",
 		MinCPUs: 16,
 	},
 	"full": {
 		Name: "full", Models: DefaultModels, Workloads: []string{"hello", "cpu", "io"}, Connections: 100, PerCPU: perCPU,
 		ConnSweep: []int{1, 4, 16, 64, 256}, RateSweep: []float64{0.25, 0.5, 0.75, 0.9, 1.0, 1.1}, RateOn: "cpu",
-		NoKeepAlive: true, WorkerSweep: true, Duration: 5 * time.Second, Warmup: time.Second, Repeat: 5,
-		About: "standard plus worker sweeps 1, 2, 4, ... the server CPUs, 1.5× and 2× them, and 5 repeats; an hour or more on a many-core box",
+		NoKeepAlive: true, WorkerSweep: true, Duration: 2 * time.Second, Warmup: time.Second, Repeat: 10, Interleave: true, VisitWarmup: visitWarmup,
+		About: "standard plus worker sweeps 1, 2, 4, ... the server CPUs, 1.5× and 2× them, and 10 repeats; an hour or more on a many-core box",
 	},
 }
 
@@ -275,6 +295,18 @@ func workerCounts(cpus int) []int {
 // Estimate returns how long specs take to run, roughly: warm-up once per
 // case, the repeats, and a second per case for starting and stopping.
 func Estimate(specs []Spec, p Profile) time.Duration {
-	per := p.Warmup + time.Duration(p.Repeat)*p.Duration + time.Second
-	return time.Duration(len(specs)) * per
+	var d time.Duration
+	for _, sp := range specs {
+		d += p.Warmup + time.Duration(p.Repeat)*p.Duration + time.Second
+		if p.interleaves(sp) {
+			d += time.Duration(p.Repeat) * p.VisitWarmup
+		}
+	}
+	return d
+}
+
+// interleaves reports whether sp is measured in turn with the other
+// models of its comparison.
+func (p Profile) interleaves(sp Spec) bool {
+	return p.Interleave && sp.Sweep == results.SweepModels
 }

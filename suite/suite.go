@@ -6,9 +6,11 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"math/rand/v2"
 	"net"
 	"os"
 	"os/exec"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -45,6 +47,10 @@ type Options struct {
 	// ServerHost, when set, is the host Serve runs servers on (over ssh):
 	// they listen on every address and are loaded at this host name.
 	ServerHost string
+	// Seed draws the order of interleaved repeats; 0: from the clock.
+	// The run records it (results.Settings.OrderSeed).
+	Seed uint64
+
 	// ReadServer reads the CPU and memory of the server on ServerHost,
 	// not this machine's to read; without it they go unmeasured.
 	ReadServer func(ctx context.Context) (ServerReading, error)
@@ -72,6 +78,9 @@ type Progress struct {
 // error and the run goes on. It returns ctx's error when interrupted,
 // and a *SaveError when a save fails: it stops then, as what it measured
 // next could not be kept, and the last good save stays as it was.
+//
+// With Profile.Interleave, the models sweep of each workload is measured
+// in rounds (runBlock); run.Settings records the order's seed.
 func Run(ctx context.Context, o Options, run *results.Run) error {
 	if o.StartupWait == 0 {
 		o.StartupWait = 30 * time.Second
@@ -79,43 +88,152 @@ func Run(ctx context.Context, o Options, run *results.Run) error {
 	if o.Grace == 0 {
 		o.Grace = 15 * time.Second
 	}
-	start := time.Now()
-	per := Estimate([]Spec{{}}, o.Profile)
-	capacity := map[string]float64{} // model/workload -> req/s of its models-sweep case
-	saved := 0
-	for i := range o.Specs {
-		sp := o.Specs[i]
-		left := time.Duration(len(o.Specs)-i) * per
-		if o.Progress != nil {
-			o.Progress(Progress{Done: i, Total: len(o.Specs), Current: &sp, Elapsed: time.Since(start), Left: left})
+	if o.Profile.Interleave {
+		if o.Seed == 0 {
+			o.Seed = uint64(time.Now().UnixNano())
 		}
-		c := runCase(ctx, o, sp, capacity)
-		if c.Summary != nil && sp.Sweep == results.SweepModels {
-			capacity[sp.Model.Name+"/"+sp.Workload] = c.Summary.RPS.Median
+		run.Settings.Interleaved, run.Settings.VisitWarmup, run.Settings.OrderSeed = true, o.Profile.VisitWarmup.Seconds(), o.Seed
+	}
+	r := &runner{o: o, run: run, start: time.Now(), capacity: map[string]float64{}, rng: rand.New(rand.NewPCG(o.Seed, o.Seed))}
+	for i := 0; i < len(o.Specs); {
+		j := i + 1
+		for j < len(o.Specs) && o.Profile.interleaves(o.Specs[i]) && sameComparison(o.Specs[i], o.Specs[j]) {
+			j++
 		}
-		assess.Case(&c, run.Placement, run.Env)
-		run.Cases = append(run.Cases, c)
-		if v := run.Env.Virtualization; v != nil {
-			v.Steal = stats.RunSteal(run.Cases, v.OnlineCPUs) // what the repeats met, in every save
+		var err error
+		if j-i == 1 {
+			err = r.one(ctx, i)
+		} else {
+			err = r.block(ctx, i, j)
 		}
-		var serr error
-		if o.Save != nil {
-			if serr = o.Save(run); serr == nil {
-				saved = len(run.Cases)
-			}
-		}
-		if o.Progress != nil {
-			o.Progress(Progress{Done: i + 1, Total: len(o.Specs), Finished: &run.Cases[len(run.Cases)-1], Elapsed: time.Since(start), Left: left - per})
-		}
-		if serr != nil {
-			return &SaveError{Done: i + 1, Total: len(o.Specs), Saved: saved, Err: serr}
+		if err != nil {
+			return err
 		}
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
+		i = j
 	}
 	return nil
 }
+
+// sameComparison reports whether a and b are models compared side by
+// side: the same sweep, workload and load.
+func sameComparison(a, b Spec) bool {
+	return a.Sweep == b.Sweep && a.Workload == b.Workload && a.Path == b.Path && a.Mode == b.Mode &&
+		a.Connections == b.Connections && a.KeepAlive == b.KeepAlive && a.RateOf == b.RateOf
+}
+
+// runner is a run under way.
+type runner struct {
+	o        Options
+	run      *results.Run
+	start    time.Time
+	capacity map[string]float64 // model/workload -> req/s of its models-sweep case
+	saved    int                // cases in the last good save
+	rng      *rand.Rand
+}
+
+func (r *runner) progress(p Progress) {
+	if r.o.Progress == nil {
+		return
+	}
+	p.Total, p.Elapsed = len(r.o.Specs), time.Since(r.start)
+	p.Left = Estimate(r.o.Specs[min(p.Done, len(r.o.Specs)):], r.o.Profile)
+	r.o.Progress(p)
+}
+
+// save saves the run; a failure is a *SaveError after done cases.
+func (r *runner) save(done int) error {
+	if v := r.run.Env.Virtualization; v != nil {
+		v.Steal = stats.RunSteal(r.run.Cases, v.OnlineCPUs) // what the repeats met, in every save
+	}
+	if r.o.Save == nil {
+		return nil
+	}
+	if err := r.o.Save(r.run); err != nil {
+		return &SaveError{Done: done, Total: len(r.o.Specs), Saved: r.saved, Err: err}
+	}
+	r.saved = len(r.run.Cases)
+	return nil
+}
+
+// finish records a finished case: its capacity for the rate sweep, its
+// assessment.
+func (r *runner) finish(sp Spec, c *results.Case) {
+	if c.Summary != nil && sp.Sweep == results.SweepModels {
+		r.capacity[sp.Model.Name+"/"+sp.Workload] = c.Summary.RPS.Median
+	}
+	assess.Case(c, r.run.Placement, r.run.Env)
+}
+
+// one runs case i on its own.
+func (r *runner) one(ctx context.Context, i int) error {
+	sp := r.o.Specs[i]
+	r.progress(Progress{Done: i, Current: &sp})
+	c := runCase(ctx, r.o, sp, r.capacity)
+	r.finish(sp, &c)
+	r.run.Cases = append(r.run.Cases, c)
+	serr := r.save(i + 1)
+	r.progress(Progress{Done: i + 1, Finished: &r.run.Cases[len(r.run.Cases)-1]})
+	return serr
+}
+
+// block runs cases i..j-1, the models of one comparison, interleaved:
+// each server starts and warms up, then each round measures one repeat
+// of every case still measuring, in an order drawn afresh, and the run
+// is saved after every round, the cases so far marked unfinished.
+func (r *runner) block(ctx context.Context, i, j int) error {
+	o := r.o
+	var cases []*live
+	for k := i; k < j; k++ {
+		sp := o.Specs[k]
+		r.progress(Progress{Done: i, Current: &sp})
+		cases = append(cases, openCase(ctx, o, sp, r.capacity))
+	}
+	// Whatever happens next, every server is stopped.
+	defer func() {
+		for _, l := range cases {
+			l.close(ctx)
+		}
+	}()
+	base := len(r.run.Cases)
+	r.run.Cases = append(r.run.Cases, make([]results.Case, len(cases))...)
+	for round := 0; round < o.Profile.Repeat && ctx.Err() == nil; round++ {
+		for _, k := range r.rng.Perm(len(cases)) {
+			l := cases[k]
+			if l.done || ctx.Err() != nil {
+				continue
+			}
+			r.progress(Progress{Done: i, Current: &l.sp})
+			l.measure(ctx, o, o.Profile.VisitWarmup)
+		}
+		for k, l := range cases {
+			c := l.snapshot()
+			if c.Error == "" {
+				c.Error = unfinished // until the block's last round
+			}
+			r.run.Cases[base+k] = c
+		}
+		if err := r.save(i); err != nil {
+			return err
+		}
+	}
+	for k, l := range cases {
+		c := l.close(ctx)
+		r.finish(l.sp, &c)
+		r.run.Cases[base+k] = c
+	}
+	serr := r.save(j)
+	for k := range cases {
+		r.progress(Progress{Done: i + k + 1, Finished: &r.run.Cases[base+k]})
+	}
+	return serr
+}
+
+// unfinished marks a case saved between rounds: a run that dies then
+// keeps the repeats it measured, and says they are not all.
+const unfinished = "interrupted before the case finished"
 
 // SaveError is a save after a case that failed: the run stopped there.
 type SaveError struct {
@@ -173,21 +291,43 @@ func (o Options) path(sp Spec) string {
 
 // runCase starts the case's server, warms up, measures each repeat, and
 // stops the server.
-func runCase(ctx context.Context, o Options, sp Spec, capacity map[string]float64) (c results.Case) {
-	defer func() {
-		if ctx.Err() != nil {
-			c.Error = "interrupted before the case finished"
+func runCase(ctx context.Context, o Options, sp Spec, capacity map[string]float64) results.Case {
+	l := openCase(ctx, o, sp, capacity)
+	for range o.Profile.Repeat {
+		if ctx.Err() != nil || l.done {
+			break
 		}
-	}()
-	c = results.Case{
+		l.measure(ctx, o, 0)
+	}
+	return l.close(ctx)
+}
+
+// A live case is one whose server runs: started, warmed up, and measured
+// one repeat at a time, alone (runCase) or in turn with the other models
+// of its comparison (runBlock).
+type live struct {
+	c    results.Case
+	sp   Spec
+	srv  *child.Server
+	load loadgen.Load
+	o    Options
+	done bool // failed or interrupted: no more repeats
+}
+
+// openCase starts the case's server and warms it up. A case that cannot
+// start is returned done, with its error.
+func openCase(ctx context.Context, o Options, sp Spec, capacity map[string]float64) *live {
+	l := &live{sp: sp, o: o, done: true}
+	l.c = results.Case{
 		ID: sp.ID, Sweep: sp.Sweep, Model: sp.Model.Name, Workers: sp.Workers, Workload: sp.Workload, Path: o.path(sp),
 		Mode: sp.Mode, Connections: sp.Connections, KeepAlive: sp.KeepAlive, ServerCPUs: serverCPUs(o, sp), Repeats: []results.Repeat{},
 	}
+	c := &l.c
 	if sp.Mode == results.ModeOpen {
 		base := capacity[sp.Model.Name+"/"+sp.Workload]
 		if base == 0 {
 			c.Error = "skipped: no capacity was measured for this model and workload in the models sweep"
-			return c
+			return l
 		}
 		c.Rate = math.Max(1, math.Round(base*sp.RateOf))
 	}
@@ -195,87 +335,127 @@ func runCase(ctx context.Context, o Options, sp Spec, capacity map[string]float6
 	c.Command = command
 	if err != nil {
 		c.Error = o.serverErr(err)
-		return c
+		return l
 	}
-	defer func() {
-		if err := srv.Stop(); err != nil && c.Error == "" {
-			c.Error = o.serverErr(err)
-		}
-	}()
+	l.srv = srv
 	url := srv.URL
 	if o.ServerHost != "" {
 		url = hostURL(url, o.ServerHost)
 	}
-	load := loadgen.Load{URL: url + c.Path, Connections: sp.Connections, Rate: c.Rate, Duration: o.Profile.Duration, NoKeepAlive: !sp.KeepAlive, Engine: o.Engine,
+	l.load = loadgen.Load{URL: url + c.Path, Connections: sp.Connections, Rate: c.Rate, Duration: o.Profile.Duration, NoKeepAlive: !sp.KeepAlive, Engine: o.Engine,
 		Workers: workersOf(ctx, url, sp)}
-	if o.Profile.Warmup > 0 {
-		warm := load
-		warm.Duration = o.Profile.Warmup
-		if _, err := o.Generate(ctx, warm); err != nil && ctx.Err() == nil {
-			c.Error = "warm-up: " + err.Error()
-			if derr := srv.Dead(); derr != nil {
-				c.Error = o.serverErr(derr)
-			}
-			return c
-		}
-	}
-	for range o.Profile.Repeat {
-		if ctx.Err() != nil {
-			break
-		}
-		// A remote server's processes are read on its host (readServer):
-		// here srv's tree is ssh's.
-		local := o.ServerHost == ""
-		tree := func() []int {
-			if local {
-				return srv.Pids()
-			}
-			return nil
-		}
-		far, farErr := o.readServer(ctx)
-		before := readCPU(tree())
-		sum, err := o.Generate(ctx, load)
-		// The tree again: workers forked during the repeat (a cluster's
-		// late or restarted ones) count from their first tick.
-		pids := tree()
-		rep := readCPU(pids).since(before, sp.Model.Prefork())
-		rep.ServerRSS, rep.ServerProcs = proc.PeakRSS(pids), len(pids)
-		if o.ServerHost != "" {
-			rep.OtherCPU, rep.StealCPU = nil, nil // this machine's, not the server's
-			after, aerr := o.readServer(ctx)
-			if rerr := cmp.Or(farErr, aerr); rerr != nil {
-				// Not 0 CPU: unknown, and said so in the record.
-				rep.ServerCPU, rep.ServerRSS, rep.ServerProcs = 0, 0, 0
-				rep.ServerUnmeasured = "reading the server host: " + rerr.Error()
-			} else {
-				rep.ServerCPU, rep.ServerRSS, rep.ServerProcs = after.CPU-far.CPU, after.PeakRSS, after.Procs
-				if sp.Model.Prefork() {
-					m := after.MasterCPU - far.MasterCPU
-					rep.MasterCPU = &m
-				}
-			}
-		}
-		if sum != nil {
-			rep.Load = *sum
-		}
-		switch {
-		case ctx.Err() != nil:
-			rep.Error = "interrupted"
-		case err != nil:
-			rep.Error = err.Error()
-		}
-		c.Repeats = append(c.Repeats, rep)
+	if err := l.warm(ctx, o.Profile.Warmup); err != nil {
+		c.Error = "warm-up: " + err.Error()
 		if derr := srv.Dead(); derr != nil {
 			c.Error = o.serverErr(derr)
-			break
 		}
-		if err != nil && ctx.Err() == nil {
-			c.Error = err.Error()
-			break
+		return l
+	}
+	l.done = false
+	return l
+}
+
+// warm sends the case's load for d, measuring nothing.
+func (l *live) warm(ctx context.Context, d time.Duration) error {
+	if d <= 0 {
+		return nil
+	}
+	warm := l.load
+	warm.Duration = d
+	if _, err := l.o.Generate(ctx, warm); err != nil && ctx.Err() == nil {
+		return err
+	}
+	return nil
+}
+
+// measure runs one repeat, after a warm-up of warm (a server that waited
+// while others were measured has cold caches and no connections).
+func (l *live) measure(ctx context.Context, o Options, warm time.Duration) {
+	c, sp, srv := &l.c, l.sp, l.srv
+	if err := l.warm(ctx, warm); err != nil {
+		c.Error = "warm-up: " + err.Error()
+		if derr := srv.Dead(); derr != nil {
+			c.Error = o.serverErr(derr)
+		}
+		l.done = true
+		return
+	}
+	// A remote server's processes are read on its host (readServer):
+	// here srv's tree is ssh's.
+	local := o.ServerHost == ""
+	tree := func() []int {
+		if local {
+			return srv.Pids()
+		}
+		return nil
+	}
+	far, farErr := o.readServer(ctx)
+	before := readCPU(tree())
+	startAt := time.Now().UTC()
+	sum, err := o.Generate(ctx, l.load)
+	// The tree again: workers forked during the repeat (a cluster's
+	// late or restarted ones) count from their first tick.
+	pids := tree()
+	rep := readCPU(pids).since(before, sp.Model.Prefork())
+	rep.Start = startAt
+	rep.ServerRSS, rep.ServerProcs = proc.PeakRSS(pids), len(pids)
+	if o.ServerHost != "" {
+		rep.OtherCPU, rep.StealCPU = nil, nil // this machine's, not the server's
+		after, aerr := o.readServer(ctx)
+		if rerr := cmp.Or(farErr, aerr); rerr != nil {
+			// Not 0 CPU: unknown, and said so in the record.
+			rep.ServerCPU, rep.ServerRSS, rep.ServerProcs = 0, 0, 0
+			rep.ServerUnmeasured = "reading the server host: " + rerr.Error()
+		} else {
+			rep.ServerCPU, rep.ServerRSS, rep.ServerProcs = after.CPU-far.CPU, after.PeakRSS, after.Procs
+			if sp.Model.Prefork() {
+				m := after.MasterCPU - far.MasterCPU
+				rep.MasterCPU = &m
+			}
 		}
 	}
+	if sum != nil {
+		rep.Load = *sum
+	}
+	switch {
+	case ctx.Err() != nil:
+		rep.Error = "interrupted"
+	case err != nil:
+		rep.Error = err.Error()
+	}
+	c.Repeats = append(c.Repeats, rep)
+	if derr := srv.Dead(); derr != nil {
+		c.Error = o.serverErr(derr)
+		l.done = true
+		return
+	}
+	if err != nil && ctx.Err() == nil {
+		c.Error = err.Error()
+		l.done = true
+	}
+}
+
+// snapshot is the case as measured so far, summarized.
+func (l *live) snapshot() results.Case {
+	c := l.c
+	c.Repeats = slices.Clone(c.Repeats)
 	stats.Summarize(&c)
 	return c
+}
+
+// close stops the server and returns the case, summarized.
+func (l *live) close(ctx context.Context) results.Case {
+	stats.Summarize(&l.c)
+	if l.srv != nil {
+		if err := l.srv.Stop(); err != nil && l.c.Error == "" {
+			l.c.Error = l.o.serverErr(err)
+		}
+		l.srv = nil
+	}
+	if ctx.Err() != nil {
+		l.c.Error = unfinished
+	}
+	return l.c
 }
 
 // cpuReading is what the suite reads of CPU time around a repeat: the
