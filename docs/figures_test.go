@@ -46,6 +46,8 @@ var allowed = map[string]string{
 	"95%":    "the report's kept-up threshold, a constant of the code",
 	"0.2 ms": "/cpu's nominal cost, the workload's design",
 	"20%":    "the VM's run-to-run noise, quoted from docs/performance.md's repeated runs",
+	"80%":    "lesson 1's open loop under capacity, a share of the probed capacity the lesson asks for",
+	"120%":   "lesson 1's open loop past capacity, a share of the probed capacity the lesson asks for",
 }
 
 // A figure is a number the docs present as measured: one with a unit, a
