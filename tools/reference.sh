@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Regenerates the committed reference run (results/reference-2core-epyc/:
-# results.json, report.md, report.html, charts/, bench.txt) from a clean,
+# results.json, report.md, report.html, charts/, bench.txt, and screenshots
+# of the page, report-1280.png and report-390.png) from a clean,
 # committed build, with the command it was always made with. workshop/ is
 # tools/workshop/run.sh's and is kept.
 #
@@ -49,6 +50,7 @@ new=$tmp/work/results/$name
 # not linger beside it (report.Render leaves files it did not write).
 find "$dest" -mindepth 1 -maxdepth 1 ! -name workshop -exec rm -rf {} +
 cp -R "$new/." "$dest/"
+tools/screenshots.sh "$dest" # report-1280.png and report-390.png, the page as a laptop and a phone show it
 echo "reference run written to $dest in $took s" >&2
 if [ "$dest" = "$committed" ]; then
   check_links "$committed_rel" || echo "fix those links (or the report) before committing" >&2
