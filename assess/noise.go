@@ -62,3 +62,15 @@ func overWarn(cpu *float64, wall float64, cpus int) float64 {
 // controls, and steal comes from the hypervisor's steal clock, not from
 // sampling, so 1% is no rounding error.
 const StealWarn = 0.01
+
+// Disturbed reports whether other processes or the hypervisor took CPU
+// during some repeat of c, past the thresholds of NoiseWarnings: noise
+// that comes and goes, unlike a governor, which every case meets alike.
+func Disturbed(c *results.Case, cpus int) bool {
+	for _, r := range c.Repeats {
+		if overWarn(r.OtherCPU, r.WallS, cpus) > 0 || overWarn(r.StealCPU, r.WallS, cpus) > 0 {
+			return true
+		}
+	}
+	return false
+}

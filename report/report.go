@@ -166,6 +166,7 @@ func (v view) document() (*doc.Doc, []*figure) {
 		d.P("warn", "**%s:** %s. Read them in [Warnings](#warnings) before trusting a figure.", plural(len(warnings), "warning"), strings.Join(shorts, "; "))
 	}
 
+	v.verdictSection(d)
 	for _, w := range v.workloads() {
 		s := v.section(w)
 		cs := v.charts(s)
@@ -177,7 +178,6 @@ func (v view) document() (*doc.Doc, []*figure) {
 			d.Table(caseTable(s.models, results.SweepModels))
 			flagNotes(d, s.models)
 			limitNote(d, s.models)
-			rankSection(d, s.models)
 			show(cs[cpuName(w)], "Server CPU time per request (master and workers): efficiency that holds even when the generator shares the cores.")
 			show(cs[fairnessName(w)], "How each prefork scheduling policy spread requests over the workers, with Jain's fairness index.")
 		}
@@ -497,20 +497,6 @@ func limitsCaption(cases []*results.Case) string {
 		return " Every case was limited by the server's cores."
 	}
 	return " Limited by: " + strings.Join(parts, ", ") + "."
-}
-
-// rankSection says in what order the models side by side come, as far
-// as their repeats can tell.
-func rankSection(d *doc.Doc, cases []*results.Case) {
-	items, note := ranking(cases, Alpha)
-	switch {
-	case len(items) > 0:
-		d.P("", "**Ranking** of the models side by side:")
-		d.List("", items)
-		d.P("note", "%s", note)
-	case note != "":
-		d.P("", "**Ranking.** %s", note)
-	}
 }
 
 // flaggedCaption tells a chart's reader which of its cases are drawn

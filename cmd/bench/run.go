@@ -452,6 +452,12 @@ func (p *runProgress) clear() {
 // report (how many were, and where).
 func printRun(w io.Writer, run *results.Run, dir, unsaved string) {
 	report.RunTable(w, run)
+	if lines := report.VerdictLines(run); len(lines) > 0 {
+		fmt.Fprintln(w, "\nVerdict:")
+		for _, l := range lines {
+			fmt.Fprintf(w, "  %s\n", l)
+		}
+	}
 	state := "complete"
 	if !run.Complete {
 		state = "INCOMPLETE"
