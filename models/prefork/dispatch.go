@@ -30,12 +30,22 @@ const (
 	fdBackoffMax = time.Second
 )
 
-// handoff is a connection the master accepted and passes to a worker. A
-// negative fd is the shutdown, queued behind the connections.
+// handoff is a connection the master accepted and passes to a worker.
 type handoff struct {
-	id   uint64
+	id   uint64 // set by the send loop of the worker it is passed to, for that worker's answer
 	fd   int
 	peer []byte // client address, for sticky
+}
+
+// view is what the data path reads for every connection, as the owner
+// last published it (publish): a snapshot, so that the accept loops and
+// dispatch never wait for the owner, who may be busy with a restart.
+type view struct {
+	rot    []*proc       // the workers that may be offered a connection, in slot order
+	slots  int           // how many slots there are: sticky hashes over them
+	open   bool          // the accept loops may accept (see publish)
+	parked bool          // connections wait in Master.parked for a worker
+	wake   chan struct{} // closed when a newer view replaces this one
 }
 
 // startAccepting runs an accept loop on a non-blocking listening socket
@@ -56,7 +66,7 @@ var errGateClosed = errors.New("accept gate closed")
 // sticky (and for sockets it relays): accept a connection and hand its
 // descriptor to a worker. It calls accept4 itself, so a connection costs
 // no Go object in the master. It accepts only while the gate is open
-// (gateLocked): while no worker can take a connection, new ones wait in
+// (publish): while no worker can take a connection, new ones wait in
 // the kernel's accept queue, as with nginx, not in the master. It returns
 // when f is closed or done is.
 func (m *Master) acceptLoop(f *os.File, done <-chan struct{}) {
@@ -69,16 +79,11 @@ func (m *Master) acceptLoop(f *os.File, done <-chan struct{}) {
 	var failed int                  // accepts failed in a row for want of descriptors or memory
 	backoff := 5 * time.Millisecond // as net/http's Server backs off
 	for {
-		if !m.acceptOpen.Load() {
-			m.mu.Lock()
-			wake, open := m.acceptWake, m.acceptOpen.Load()
-			m.mu.Unlock()
-			if !open {
-				select {
-				case <-wake:
-				case <-done:
-					return
-				}
+		if v := m.view.Load(); !v.open {
+			select {
+			case <-v.wake: // a newer view: look again
+			case <-done:
+				return
 			}
 			continue
 		}
@@ -86,7 +91,7 @@ func (m *Master) acceptLoop(f *os.File, done <-chan struct{}) {
 		var sa unix.Sockaddr
 		var aerr error
 		err := rc.Read(func(fd uintptr) bool {
-			if !m.acceptOpen.Load() {
+			if !m.view.Load().open {
 				aerr = errGateClosed
 				return true
 			}
@@ -102,18 +107,18 @@ func (m *Master) acceptLoop(f *os.File, done <-chan struct{}) {
 				m.log.printf("accepting again, after %d accepts failed for want of descriptors or memory", failed)
 				failed, backoff = 0, 5*time.Millisecond
 			}
-			h := handoff{id: m.hid.Add(1), fd: nfd}
+			h := handoff{fd: nfd}
 			if sticky {
 				h.peer = peerIP(sa)
 			}
 			m.dispatch(h, nil)
 		case errGateClosed, unix.ECONNABORTED, unix.EINTR:
 		case unix.EINVAL:
-			if m.acceptOpen.Load() {
+			if m.view.Load().open {
 				m.log.printf("ERROR: accept: %v", aerr)
 				return
 			}
-			// Not listening (pauseIfDownLocked): the gate holds the loop.
+			// Not listening (pauseIfDown): the gate holds the loop.
 		case unix.EMFILE, unix.ENFILE, unix.ENOBUFS, unix.ENOMEM:
 			if failed++; failed == 1 {
 				m.log.printf("accept: %v: the master is out of descriptors or memory (ulimit -n?); retrying every %v to %v, new connections wait in the accept queue", aerr, backoff, time.Second)
@@ -137,52 +142,72 @@ func peerIP(sa unix.Sockaddr) []byte {
 	return nil
 }
 
-// dispatch gives h to a worker: under sticky the one its client address
-// hashes to, otherwise the next in the rotation. It skips except (which
-// refused it) and any worker whose queue is full, that is dying or that
-// is out of descriptors. With no worker able to take it, h is parked
-// until one can: a connection is never dropped while any worker may
-// come back.
+// dispatch gives h to a worker (offer) or, when none takes it, to the
+// owner to park. It runs anywhere but on the owner, whose park does both.
 func (m *Master) dispatch(h handoff, except *proc) {
-	if rot := *m.rotationOrEmpty(); len(rot) > 0 {
-		now := m.env.now()
-		n := uint64(len(rot))
-		var start uint64
-		if h.peer != nil {
-			start = m.stickySlot(h.peer, rot)
-		} else {
-			start = m.next.Add(1) - 1
-		}
-		for i := range n {
-			p := rot[(start+i)%n]
-			if p != except && p.offer(h, now) {
-				return
-			}
-		}
-	}
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	if !m.stopping && m.anyComingLocked() && len(m.parked) < 65536 {
-		m.parked = append(m.parked, h)
-		m.nparked.Store(int64(len(m.parked)))
-		m.notifyLocked()
+	if m.offer(h, except) {
 		return
 	}
-	closeFD(h.fd) // shutting down, or every slot is errored: nobody will ever serve it
+	if !m.do(func() { m.park(h, except) }) {
+		closeFD(h.fd) // the master has stopped
+	}
+}
+
+// offer gives h to a worker of the view: under sticky the one its client
+// address hashes to, otherwise the next in the rotation. It skips except
+// (which refused it) and any worker whose queue is full, that is dying or
+// that left a connection unacknowledged for ackLimit (proc.offer); the
+// view already leaves out those that are unresponsive or out of
+// descriptors. It reports whether one took it.
+func (m *Master) offer(h handoff, except *proc) bool {
+	v := m.view.Load()
+	if len(v.rot) == 0 {
+		return false
+	}
+	now := m.env.now()
+	n := uint64(len(v.rot))
+	var start uint64
+	if h.peer != nil {
+		start = stickySlot(h.peer, v)
+	} else {
+		start = m.next.Add(1) - 1
+	}
+	for i := range n {
+		p := v.rot[(start+i)%n]
+		if p != except && p.offer(h, now) {
+			return true
+		}
+	}
+	return false
+}
+
+// park, on the owner, offers h again (the view may have changed since the
+// caller looked) and, failing that, keeps it until a worker can take it:
+// a connection is never dropped while any worker may come back. It is
+// closed when the master shuts down or every slot is errored.
+func (m *Master) park(h handoff, except *proc) {
+	if m.offer(h, except) {
+		return
+	}
+	if !m.stopping && m.anyComing() && len(m.parked) < 65536 {
+		m.parked = append(m.parked, h)
+		if len(m.parked) == 1 {
+			m.publish()
+		}
+		return
+	}
+	closeFD(h.fd)
 }
 
 // stickySlot returns the rotation position of the worker a client's
 // address maps to: the slot its hash picks among all slots, so a client
-// keeps its worker while the slot serves; if that slot is down, the next
-// one that serves, as sticky-session modules fall back.
-func (m *Master) stickySlot(ip []byte, rot []*proc) uint64 {
+// keeps its worker while the slot serves; if that slot cannot take it,
+// the next one that can, as sticky-session modules fall back.
+func stickySlot(ip []byte, v *view) uint64 {
 	h := fnv.New32a()
 	h.Write(ip)
-	m.mu.Lock()
-	slots := len(m.slots)
-	m.mu.Unlock()
-	want := int(h.Sum32() % uint32(max(slots, 1)))
-	for i, p := range rot {
+	want := int(h.Sum32() % uint32(max(v.slots, 1)))
+	for i, p := range v.rot {
 		if p.slot.index >= want {
 			return uint64(i)
 		}
@@ -190,15 +215,8 @@ func (m *Master) stickySlot(ip []byte, rot []*proc) uint64 {
 	return 0
 }
 
-func (m *Master) rotationOrEmpty() *[]*proc {
-	if r := m.rotation.Load(); r != nil {
-		return r
-	}
-	return &[]*proc{}
-}
-
-// anyComingLocked reports whether some slot is or will be serving.
-func (m *Master) anyComingLocked() bool {
+// anyComing reports whether some slot is or will be serving.
+func (m *Master) anyComing() bool {
 	for _, s := range m.slots {
 		if s.state != control.StateErrored && s.state != control.StateStopped {
 			return true
@@ -207,13 +225,13 @@ func (m *Master) anyComingLocked() bool {
 	return false
 }
 
-// offer queues h for p unless p is dead, retiring, out of descriptors,
-// unresponsive (it left a connection unacknowledged for ackLimit by now)
-// or backed up.
+// offer queues h for p unless p is dead, retiring, unresponsive, out of
+// descriptors, late with an answer (it left a connection unacknowledged
+// for ackLimit by now) or backed up.
 func (p *proc) offer(h handoff, now time.Time) bool {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if !p.takesLocked(now) {
+	if !p.takes(now) {
 		return false
 	}
 	select {
@@ -224,43 +242,55 @@ func (p *proc) offer(h handoff, now time.Time) bool {
 	}
 }
 
-// sendLoop passes queued connections to worker p, and the shutdown after
-// them, so none is sent to a worker that already stopped taking them.
+// sendLoop passes queued connections to worker p, and, once retire closes
+// p.shut, the shutdown after them, so none is sent to a worker that
+// already stopped taking them. The handoff ids are its own: they only
+// pair a connection with p's answer.
 func (m *Master) sendLoop(p *proc) {
+	var id uint64
+	send := func(h handoff) {
+		id++
+		h.id = id
+		p.mu.Lock()
+		p.pending[h.id] = h.fd
+		p.sent = append(p.sent, sent{h.id, m.env.now()})
+		p.mu.Unlock()
+		if err := p.ch.Send(ipc.Msg{Kind: ipc.KindConn, ID: h.id}, h.fd); err != nil {
+			p.mu.Lock()
+			_, still := p.pending[h.id]
+			delete(p.pending, h.id)
+			p.mu.Unlock()
+			if still {
+				m.dispatch(h, p)
+			}
+		}
+	}
+	shut := p.shut
 	for {
 		select {
 		case h := <-p.queue:
-			if h.fd < 0 {
-				p.ch.Send(ipc.Msg{Kind: ipc.KindShutdown}, -1)
-				continue
+			send(h)
+		case <-shut:
+			// p is closed: its queue only shrinks now.
+			for len(p.queue) > 0 {
+				send(<-p.queue)
 			}
-			p.mu.Lock()
-			p.pending[h.id] = h.fd
-			p.sent = append(p.sent, sent{h.id, m.env.now()})
-			p.mu.Unlock()
-			if err := p.ch.Send(ipc.Msg{Kind: ipc.KindConn, ID: h.id}, h.fd); err != nil {
-				p.mu.Lock()
-				_, still := p.pending[h.id]
-				delete(p.pending, h.id)
-				p.mu.Unlock()
-				if still {
-					m.dispatch(h, p)
-				}
-			}
+			p.ch.Send(ipc.Msg{Kind: ipc.KindShutdown}, -1)
+			shut = nil
 		case <-p.exited:
 			return
 		}
 	}
 }
 
-// takesLocked reports whether p may be offered a connection now: it is
-// alive and staying, has descriptors, and has acknowledged every
-// connection passed to it more than ackLimit ago.
-func (p *proc) takesLocked(now time.Time) bool {
-	if p.dead || p.retiring.Load() || p.noFDs.Load() || p.hung.Load() {
+// takes reports, under p.mu, whether p may be offered a connection now:
+// it is alive and staying, responsive, has descriptors, and has
+// acknowledged every connection passed to it more than ackLimit ago.
+func (p *proc) takes(now time.Time) bool {
+	if p.dead || p.closed || p.resting {
 		return false
 	}
-	at, ok := p.oldestLocked()
+	at, ok := p.oldest()
 	return !ok || now.Sub(at) <= ackLimit
 }
 
@@ -270,10 +300,10 @@ type sent struct {
 	at time.Time
 }
 
-// oldestLocked returns when the oldest connection p has not acknowledged
-// was passed to it, if there is one. A worker acknowledges in order, so
-// that is the first of p.sent still pending.
-func (p *proc) oldestLocked() (time.Time, bool) {
+// oldest returns, under p.mu, when the oldest connection p has not
+// acknowledged was passed to it, if there is one. A worker acknowledges
+// in order, so that is the first of p.sent still pending.
+func (p *proc) oldest() (time.Time, bool) {
 	for len(p.sent) > 0 {
 		if _, ok := p.pending[p.sent[0].id]; ok {
 			return p.sent[0].at, true
@@ -284,81 +314,99 @@ func (p *proc) oldestLocked() (time.Time, bool) {
 	return time.Time{}, false
 }
 
-// available reports whether p may be offered a connection now, as far as
-// the accept gate is concerned.
-func (p *proc) available() bool { return !p.noFDs.Load() && !p.hung.Load() }
-
-// gateLocked opens or closes the accept loops' gate: they accept while
-// some worker in the rotation can take a connection, or while none serves
-// yet (a restart: what they accept is parked until it is ready).
-func (m *Master) gateLocked() {
-	m.pauseIfDownLocked()
-	rot := *m.rotationOrEmpty()
-	open := !m.paused && len(rot) == 0
-	for _, p := range rot {
-		if p.available() && !m.paused {
-			open = true
-			break
-		}
-	}
-	switch {
-	case open && !m.acceptOpen.Load():
-		m.acceptOpen.Store(true)
-		close(m.acceptWake)
-		m.acceptWake = make(chan struct{})
-	case !open:
-		m.acceptOpen.Store(false)
-	}
+// rebuild, on the owner, stops listening if no worker can serve any more
+// (pauseIfDown) and publishes the view.
+func (m *Master) rebuild() {
+	m.pauseIfDown()
+	m.publish()
 }
 
-// unparkLocked returns the parked connections, to dispatch once m.mu is
-// released.
-func (m *Master) unparkLocked() []handoff {
+// publish makes the owner's state the data path's view: the rotation is
+// the serving worker of each slot, in slot order, less those unresponsive
+// or out of descriptors; the accept loops accept while some worker can
+// take a connection, or while none serves yet (a restart: what they
+// accept is parked until it is ready).
+func (m *Master) publish() {
+	v := &view{slots: len(m.slots), parked: len(m.parked) > 0, wake: make(chan struct{})}
+	serving := 0
+	for _, s := range m.slots {
+		if p := s.serving(); p != nil {
+			serving++
+			if !p.hung && !p.noFDs {
+				v.rot = append(v.rot, p)
+			}
+		}
+	}
+	v.open = !m.paused && (len(v.rot) > 0 || serving == 0)
+	close(m.view.Swap(v).wake)
+}
+
+// unpark, on the owner, returns the parked connections, to dispatch again.
+func (m *Master) unpark() []handoff {
 	parked := m.parked
 	m.parked = nil
-	m.nparked.Store(0)
 	if len(parked) > 0 {
-		m.notifyLocked()
+		m.publish()
 	}
 	return parked
 }
 
-// acked handles p's answer to handoff id, whose descriptor the master
-// still holds as fd.
-func (m *Master) acked(p *proc, id uint64, fd int, answer int64) {
-	if p.hung.Load() {
-		m.checkAcks(m.env.now(), p)
+// unparkAll, on the owner, offers the parked connections again: a worker
+// can take them now.
+func (m *Master) unparkAll() {
+	for _, h := range m.unpark() {
+		m.park(h, nil)
 	}
-	switch answer {
-	case ipc.ConnTaken:
-		closeFD(fd) // the worker has its own descriptor now
-		if p.fdBurst.Load() {
-			m.fdsBack(p)
-		}
-	case ipc.ConnNoFDs:
-		m.outOfFDs(p)
-		m.dispatch(handoff{id: id, fd: fd}, p)
-		return
-	default:
-		m.dispatch(handoff{id: id, fd: fd}, p)
+}
+
+// acked handles p's answer to a connection whose descriptor the master
+// still holds as fd; flagged says p was hung or refusing for want of
+// descriptors when it answered, which only the owner sorts out.
+func (m *Master) acked(p *proc, fd int, answer int64, flagged bool) {
+	if flagged || answer == ipc.ConnNoFDs {
+		m.do(func() { m.answered(p, answer) })
+	}
+	if answer != ipc.ConnTaken {
+		m.dispatch(handoff{fd: fd}, p)
 		return
 	}
+	closeFD(fd) // the worker has its own descriptor now
 	// Connections were parked while no worker could take one (all late
 	// with an answer, or backed up), and this one can now: nothing else
 	// would send them on.
-	if m.nparked.Load() > 0 {
+	if m.view.Load().parked {
 		p.mu.Lock()
-		takes := p.takesLocked(m.env.now())
+		takes := p.takes(m.env.now())
 		p.mu.Unlock()
 		if takes {
-			m.mu.Lock()
-			parked := m.unparkLocked()
-			m.mu.Unlock()
-			for _, h := range parked {
-				m.dispatch(h, nil)
-			}
+			m.do(m.unparkAll)
 		}
 	}
+}
+
+// answered, on the owner, handles an answer of p's that changes its
+// state: one from a worker marked unresponsive, a refusal for want of
+// descriptors, or the first connection it takes after those.
+func (m *Master) answered(p *proc, answer int64) {
+	if p.hung {
+		m.checkAcks(m.env.now(), p)
+	}
+	switch {
+	case answer == ipc.ConnNoFDs:
+		m.outOfFDs(p)
+	case answer == ipc.ConnTaken && p.fdBurst:
+		m.fdsBack(p)
+	}
+}
+
+// flag tells the data path what the owner decided about p: whether its
+// answers go to the owner, and whether it is offered connections. The
+// view says the latter too, but a dispatcher may hold an older one.
+func (p *proc) flag() {
+	p.mu.Lock()
+	p.flagged = p.hung || p.fdBurst
+	p.resting = p.hung || p.noFDs
+	p.mu.Unlock()
 }
 
 // outOfFDs offers p, which refused a connection for want of descriptors,
@@ -367,137 +415,113 @@ func (m *Master) acked(p *proc, id uint64, fd int, answer int64) {
 // so it is asked again now and then, with one connection's hand-off.
 // The burst is logged once, when it starts, and once when it ends.
 func (m *Master) outOfFDs(p *proc) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
 	p.fdRefused++
-	if p.noFDs.Load() {
+	if p.noFDs {
 		return // it refused what was already on its way; a retry is scheduled
 	}
-	if p.fdBurst.Swap(true) {
+	if p.fdBurst {
 		p.fdBackoff = min(2*p.fdBackoff, fdBackoffMax)
 	} else {
 		p.fdBackoff = fdBackoffMin
 		m.log.printf("worker %d (pid %d) is out of file descriptors (ulimit -n): it refused a connection; the others get its connections, and it is offered one again in %v, then less often, up to every %v",
 			p.slot.index, p.pid, p.fdBackoff, fdBackoffMax)
 	}
-	p.noFDs.Store(true)
-	m.gateLocked()
-	m.notifyLocked()
-	m.env.afterFunc(p.fdBackoff, func() { m.retryFDs(p) })
+	p.fdBurst, p.noFDs = true, true
+	p.flag()
+	m.rebuild()
+	m.env.afterFunc(p.fdBackoff, func() { m.do(func() { m.retryFDs(p) }) })
 }
 
 // retryFDs offers p connections again after its backoff: the parked ones
 // first.
 func (m *Master) retryFDs(p *proc) {
-	m.mu.Lock()
-	p.noFDs.Store(false)
-	m.gateLocked()
-	parked := m.unparkLocked()
-	m.mu.Unlock()
-	for _, h := range parked {
-		m.dispatch(h, nil)
-	}
+	p.noFDs = false
+	p.flag()
+	m.rebuild()
+	m.unparkAll()
 }
 
 // fdsBack ends p's burst of refusals: it took a connection.
 func (m *Master) fdsBack(p *proc) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	if p.fdBurst.Swap(false) {
-		m.log.printf("worker %d (pid %d) takes connections again; it refused %d while out of descriptors", p.slot.index, p.pid, p.fdRefused)
-		p.fdRefused = 0
-		m.notifyLocked()
-	}
+	p.fdBurst = false
+	p.flag()
+	m.log.printf("worker %d (pid %d) takes connections again; it refused %d while out of descriptors", p.slot.index, p.pid, p.fdRefused)
+	p.fdRefused = 0
 }
 
-// checkAcks marks the workers (only, if one is given) that left a
-// connection unacknowledged for ackLimit unresponsive: passed no more
-// connections until they answer, their queued ones given to the others,
-// shown so by Status, and, after Options.UnresponsiveRestart of it,
-// killed and restarted as after a crash, when their unacknowledged
-// connections go to the others too. One that answers again is responsive.
-// The sampler calls it every second; an acknowledgement from an
-// unresponsive worker calls it for that one.
+// checkAcks, on the owner, marks the workers (only, if one is given) that
+// left a connection unacknowledged for ackLimit unresponsive: passed no
+// more connections until they answer, their queued ones given to the
+// others, shown so by Status, and, after Options.UnresponsiveRestart of
+// it, killed and restarted as after a crash, when their unacknowledged
+// connections go to the others too. One that answers again is
+// responsive. The sampler calls it every second; an acknowledgement from
+// an unresponsive worker calls it for that one.
 func (m *Master) checkAcks(now time.Time, only ...*proc) {
-	m.mu.Lock()
 	procs := only
 	if len(procs) == 0 {
 		for p := range m.procs {
 			procs = append(procs, p)
 		}
 	}
-	var back []handoff
 	for _, p := range procs {
 		p.mu.Lock()
-		at, ok := p.oldestLocked()
-		gone := p.dead || p.retiring.Load()
+		at, ok := p.oldest()
+		gone := p.dead || p.retiring
 		p.mu.Unlock()
 		late := ok && now.Sub(at) > ackLimit && !gone
 		switch {
-		case late && !p.hung.Load():
-			p.hung.Store(true)
-			p.hungSince = now
+		case late && !p.hung:
+			p.hung, p.hungSince = true, now
+			p.flag()
 			restart := "left as it is (--unresponsive-restart 0)"
 			if d := m.o.UnresponsiveRestart; d > 0 {
 				restart = fmt.Sprintf("restarted if it still has not in %v (--unresponsive-restart)", d)
 			}
 			m.log.printf("worker %d (pid %d) has not taken a connection passed to it %v ago: unresponsive (stopped? wedged?); the others get its connections, and it is %s",
 				p.slot.index, p.pid, now.Sub(at).Round(time.Millisecond), restart)
-			m.emitLocked(control.Event{Kind: control.EventUnresponsive, Slot: p.slot.index, PID: p.pid})
-			back = append(back, p.unqueue()...)
-			m.gateLocked()
-			m.notifyLocked()
-		case late && m.o.UnresponsiveRestart > 0 && now.Sub(p.hungSince) >= m.o.UnresponsiveRestart && !p.killed.Load():
+			m.emit(control.Event{Kind: control.EventUnresponsive, Slot: p.slot.index, PID: p.pid})
+			m.rebuild()
+			for _, h := range p.unqueue() {
+				m.park(h, p)
+			}
+		case late && m.o.UnresponsiveRestart > 0 && now.Sub(p.hungSince) >= m.o.UnresponsiveRestart && !p.killed:
 			m.log.printf("worker %d (pid %d) unresponsive for %v: killing it; it is restarted as after a crash, and what it never took goes to the others",
 				p.slot.index, p.pid, now.Sub(p.hungSince).Round(time.Millisecond))
-			p.killed.Store(true)
+			p.killed = true
 			p.os.Kill()
-		case !late && p.hung.Load():
-			p.hung.Store(false)
+		case !late && p.hung:
+			p.hung = false
+			p.flag()
 			m.log.printf("worker %d (pid %d) answers again, after %v unresponsive", p.slot.index, p.pid, now.Sub(p.hungSince).Round(time.Millisecond))
 			if !gone {
-				m.emitLocked(control.Event{Kind: control.EventResponsive, Slot: p.slot.index, PID: p.pid})
+				m.emit(control.Event{Kind: control.EventResponsive, Slot: p.slot.index, PID: p.pid})
 			}
-			back = append(back, m.unparkLocked()...)
-			m.gateLocked()
-			m.notifyLocked()
+			m.rebuild()
+			m.unparkAll()
 		}
-	}
-	m.mu.Unlock()
-	for _, h := range back {
-		m.dispatch(h, nil)
 	}
 }
 
-// unqueue takes back the connections queued for p and not sent yet; the
-// shutdown, if queued, stays.
+// unqueue takes back the connections queued for p and not sent yet.
 func (p *proc) unqueue() []handoff {
-	var hs, keep []handoff
+	var hs []handoff
 	for {
 		select {
 		case h := <-p.queue:
-			if h.fd >= 0 {
-				hs = append(hs, h)
-			} else {
-				keep = append(keep, h)
-			}
-			continue
+			hs = append(hs, h)
 		default:
+			return hs
 		}
-		break
 	}
-	for _, h := range keep {
-		p.queue <- h
-	}
-	return hs
 }
 
 // rescue gives the connections a dead worker never took to the others.
 func (m *Master) rescue(p *proc) {
 	p.mu.Lock()
 	var hs []handoff
-	for id, fd := range p.pending {
-		hs = append(hs, handoff{id: id, fd: fd})
+	for _, fd := range p.pending {
+		hs = append(hs, handoff{fd: fd})
 	}
 	p.pending = map[uint64]int{}
 	p.mu.Unlock()
@@ -518,9 +542,8 @@ type orphan struct {
 	done chan struct{} // closed by stop
 }
 
-// adoptLocked turns slot s's reuseport socket into an orphan the master
-// relays.
-func (m *Master) adoptLocked(s *slot) {
+// adopt turns slot s's reuseport socket into an orphan the master relays.
+func (m *Master) adopt(s *slot) {
 	if s.sock < 0 || m.stopping {
 		return
 	}
@@ -536,8 +559,8 @@ func (m *Master) adoptLocked(s *slot) {
 	m.log.printf("relaying the connections the kernel still sends to slot %d's socket to the other workers", s.index)
 }
 
-// reclaimLocked returns an orphan socket for a new slot to take over, or -1.
-func (m *Master) reclaimLocked() int {
+// reclaim returns an orphan socket for a new slot to take over, or -1.
+func (m *Master) reclaim() int {
 	if len(m.orphans) == 0 {
 		return -1
 	}

@@ -28,7 +28,7 @@ func pair(t *testing.T) (*ipc.Channel, *ipc.Channel) {
 
 // fakeProc is a proc with no process behind it, for dispatch tests.
 func fakeProc(index, queue int) *proc {
-	return &proc{slot: &slot{index: index}, queue: make(chan handoff, queue), pending: map[uint64]int{}, exited: make(chan struct{})}
+	return &proc{slot: &slot{index: index}, queue: make(chan handoff, queue), pending: map[uint64]int{}, exited: make(chan struct{}), shut: make(chan struct{})}
 }
 
 func TestDispatchSkipsFullDeadAndRefusing(t *testing.T) {
@@ -38,16 +38,20 @@ func TestDispatchSkipsFullDeadAndRefusing(t *testing.T) {
 	for _, p := range []*proc{a, b, c} {
 		p.slot.cur, p.ready, p.slot.state = p, true, control.StateOnline
 	}
-	m.rebuildLocked()
+	m.do(m.rebuild)
 	m.dispatch(handoff{id: 1, fd: -1}, nil) // a
 	m.dispatch(handoff{id: 2, fd: -1}, b)   // b refused it: c
+	b.mu.Lock()
 	b.dead = true
+	b.mu.Unlock()
 	m.dispatch(handoff{id: 3, fd: -1}, nil) // a and c full, b dead: parked
 	if len(a.queue) != 1 || len(b.queue) != 0 || len(c.queue) != 1 {
 		t.Fatalf("queues a=%d b=%d c=%d, want 1 0 1", len(a.queue), len(b.queue), len(c.queue))
 	}
-	if len(m.parked) != 1 || m.parked[0].id != 3 {
-		t.Fatalf("parked %v, want handoff 3", m.parked)
+	var parked []handoff
+	m.do(func() { parked = m.parked })
+	if len(parked) != 1 || parked[0].id != 3 {
+		t.Fatalf("parked %v, want handoff 3", parked)
 	}
 }
 

@@ -28,7 +28,14 @@
 //
 // The supervisor (supervise.go, rolling.go: slots, crash policy, backoff,
 // reload, scale, drain) reaches processes and timers only through env, so
-// its tests run it with fake workers; spawn.go is the real env. Other
+// its tests run it with fake workers; spawn.go is the real env. One
+// goroutine owns its state, as cloudflare/tableflip's run loop does: the
+// reapers, IPC readers, timers, the sampler and the control socket hand it
+// what to do and wait until it has (Master.do), so a change has one order
+// and no lock. Only the data path stays off it, as a round trip per
+// connection would cost throughput: the accept loops and dispatch read the
+// rotation and the accept gate the owner publishes (an atomic pointer),
+// and each worker's connections in flight are under its own mutex. Other
 // programs follow a master through its Events on the control socket
 // (control.Client.Watch, bench logs --events), never by reading its log,
 // whose lines are for people. Package control holds the client side of the

@@ -19,7 +19,7 @@ import (
 
 // listenFixed is models.Listen with the port bound explicitly: for port 0
 // it listens on the free port it finds first. A socket whose port the
-// kernel picked gives it back when it stops listening (pauseLocked), and
+// kernel picked gives it back when it stops listening (pauseIfDown), and
 // could not have it again; one bound to its port keeps it.
 func listenFixed(addr string) (net.Listener, error) {
 	host, port, err := net.SplitHostPort(addr)
@@ -43,10 +43,10 @@ func listenFixed(addr string) (net.Listener, error) {
 	}
 }
 
-// socketsLocked returns the listening sockets the master holds: rr's and
+// sockets returns the listening sockets the master holds: rr's and
 // sticky's, os's shared one, reuseport's slot sockets and the orphans it
 // relays.
-func (m *Master) socketsLocked() []int {
+func (m *Master) sockets() []int {
 	var socks []int
 	for _, fd := range []int{m.lnSock, m.lnFD} {
 		if fd >= 0 {
@@ -64,48 +64,46 @@ func (m *Master) socketsLocked() []int {
 	return socks
 }
 
-// pauseIfDownLocked stops listening once no worker can serve and none
-// will (every slot errored: the crash budget is spent), so that a client
-// or a health check is refused at once rather than accepted and reset, or
-// left waiting on a port nothing serves; the parked connections are
-// closed. The sockets keep their ports (shutdown, not close), and
-// resumeLocked listens again when a reload or scale starts a worker.
-func (m *Master) pauseIfDownLocked() {
-	if m.paused || !m.running || m.stopping || m.anyComingLocked() {
+// pauseIfDown, on the owner, stops listening once no worker can serve and
+// none will (every slot errored: the crash budget is spent), so that a
+// client or a health check is refused at once rather than accepted and
+// reset, or left waiting on a port nothing serves; the parked connections
+// are closed. The sockets keep their ports (shutdown, not close), and
+// resume listens again when a reload or scale starts a worker.
+func (m *Master) pauseIfDown() {
+	if m.paused || !m.running || m.stopping || m.anyComing() {
 		return
 	}
 	m.paused = true
-	m.acceptOpen.Store(false)
-	for _, fd := range m.socketsLocked() {
+	m.publish() // the gate closes first: an accept loop that meets the shutdown's EINVAL waits
+	for _, fd := range m.sockets() {
 		unix.Shutdown(fd, unix.SHUT_RD) // connect is refused; what was queued is reset
 	}
-	for _, h := range m.unparkLocked() {
+	for _, h := range m.unpark() {
 		closeFD(h.fd)
 	}
 	m.log.printf("ERROR: no worker can serve (every slot is errored): stopped listening on %s; connections are refused until bench reload or bench scale starts a worker", m.addr)
-	m.emitLocked(control.Event{Kind: control.EventDown, Slot: -1})
+	m.emit(control.Event{Kind: control.EventDown, Slot: -1})
 }
 
-// resumeLocked listens again, before a worker starts, if the server had
-// stopped (pauseIfDownLocked).
-func (m *Master) resumeLocked() {
+// resume, on the owner, listens again, before a worker starts, if the
+// server had stopped (pauseIfDown).
+func (m *Master) resume() {
 	if !m.paused || m.stopping {
 		return
 	}
 	m.paused = false
-	for _, fd := range m.socketsLocked() {
+	for _, fd := range m.sockets() {
 		if err := unix.Listen(fd, listenBacklog); err != nil {
 			m.log.printf("ERROR: listening again on %s: %v", m.addr, err)
 		}
 	}
 	m.log.printf("listening again on %s: a worker is starting", m.addr)
-	m.emitLocked(control.Event{Kind: control.EventUp, Slot: -1})
-	// No worker serves yet: what is accepted is parked until one does.
-	// (Not gateLocked: until the caller's worker is spawned, no slot is
-	// coming, and it would stop listening again.)
-	m.acceptOpen.Store(true)
-	close(m.acceptWake)
-	m.acceptWake = make(chan struct{})
+	m.emit(control.Event{Kind: control.EventUp, Slot: -1})
+	// No worker serves yet: the accept loops accept, and park what they
+	// accept until one does. (Not rebuild: until the caller's worker is
+	// spawned, no slot is coming, and it would stop listening again.)
+	m.publish()
 }
 
 // listenBacklog is the accept queue asked for when listening again; the

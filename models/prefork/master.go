@@ -20,45 +20,59 @@ import (
 )
 
 // Master runs and supervises the workers of one prefork server.
+//
+// One goroutine, the owner (own), holds the supervision state: the slots
+// and their processes, restarts, parked connections, the orphan sockets,
+// whether the server listens, and which reload or scale is under way.
+// Other goroutines (the reapers, the IPC readers, the timers, the
+// sampler, Reload, Scale, Status) hand it what to do through do and wait
+// until it has, as cloudflare/tableflip's run loop owns its upgrader, so
+// none of that state has a lock and every change happens in one order,
+// the order of the events. Spawning a worker for scale, reaping, waiting
+// and talking to workers happen outside it.
+//
+// The data path does not go through the owner: a round trip per
+// connection would cost throughput. The accept loops, dispatch and each
+// worker's send and read loops read the view the owner publishes (the
+// rotation and the accept gate), and each worker's connection state is
+// under its own proc.mu.
 type Master struct {
-	o       Options
+	o       Options // o.Workers changes with a scale, on the owner
 	log     *logSink
 	env     env
 	events  *eventBus
 	started time.Time
 
-	mu       sync.Mutex
+	inbox   chan func()   // what the owner runs, one at a time
+	stopped chan struct{} // closed when the owner stops: Run has returned
+
+	// The owner's: read and written only in functions it runs.
 	slots    []*slot
 	procs    map[*proc]struct{} // every live process, including draining ones
 	running  bool               // startup is over: a first worker that exits by itself is a crash now, not a failed start
 	stopping bool
-	quit     chan struct{} // closed when shutdown begins
-	changed  chan struct{} // closed and replaced on every state change
+	paused   bool          // not listening: no worker can serve (pauseIfDown)
 	parked   []handoff     // connections waiting for any worker to be ready
-	nparked  atomic.Int64  // len(parked), read without mu on the data path
 	orphans  []*orphan     // reuseport: sockets of removed or errored slots, relayed by the master
-	opMu     sync.Mutex    // one reload or scale at a time
+	op       string        // the reload, scale or replacement under way (claim); one at a time
+	changed  chan struct{} // closed and replaced after whatever the owner runs while waitFor waits
+	waited   bool          // someone waits on changed
+	looked   bool          // what the owner runs now only registered a waiter: no change
+	info     models.Info   // Workers changes with a scale
 
-	rotation atomic.Pointer[[]*proc] // serving workers in slot order
-	// acceptOpen says whether the accept loops may accept: some worker
-	// can take a connection (see gateLocked); acceptWake is closed, and
-	// replaced, when it opens. Changed under mu.
-	acceptOpen atomic.Bool
-	acceptWake chan struct{}
-	next       atomic.Uint64 // rr: rotation position
-	hid        atomic.Uint64 // handoff ids
+	// The data path's: the owner publishes view; the rest are counters.
+	view    atomic.Pointer[view]
+	next    atomic.Uint64 // rr: rotation position
+	counter atomic.Int64  // the shared counter behind /counter/shared
 
-	counter atomic.Int64 // the shared counter behind /counter/shared
-
-	addr    string   // where the server listens, host:port
-	ln      *os.File // rr, sticky: the master's listening socket, non-blocking, polled by the runtime
-	lnSock  int      // rr, sticky: ln's descriptor; -1 otherwise
-	paused  bool     // not listening: no worker can serve (pauseIfDownLocked); under mu
-	lnFD    int      // os: the listening socket workers inherit; -1 otherwise
-	reserve *os.File // reuseport: holds the port
+	quit    chan struct{} // closed when shutdown begins
+	addr    string        // where the server listens, host:port
+	ln      *os.File      // rr, sticky: the master's listening socket, non-blocking, polled by the runtime
+	lnSock  int           // rr, sticky: ln's descriptor; -1 otherwise
+	lnFD    int           // os: the listening socket workers inherit; -1 otherwise
+	reserve *os.File      // reuseport: holds the port
 	accepts sync.WaitGroup
 	control *controlServer
-	info    models.Info
 	cpus    int // CPUs the workers are placed on (Status.CPUs)
 }
 
@@ -97,8 +111,9 @@ func New(o Options) (*Master, error) {
 // newMaster returns a master of validated options whose workers e starts.
 func newMaster(o Options, log *logSink, e env) *Master {
 	m := &Master{o: o, log: log, env: e, events: newEventBus(), procs: map[*proc]struct{}{}, changed: make(chan struct{}), lnFD: -1, lnSock: -1,
-		acceptWake: make(chan struct{}), quit: make(chan struct{})}
-	m.acceptOpen.Store(true)
+		inbox: make(chan func()), stopped: make(chan struct{}), quit: make(chan struct{})}
+	m.view.Store(&view{open: true, wake: make(chan struct{})})
+	go m.own()
 	return m
 }
 
@@ -108,6 +123,7 @@ func newMaster(o Options, log *logSink, e env) *Master {
 // supervises them until ctx is done, then shuts down gracefully. It
 // returns only when every worker has been reaped.
 func (m *Master) Run(ctx context.Context) error {
+	defer close(m.stopped) // last: the control socket and the shutdown need the owner
 	m.started = time.Now()
 	// The master is pinned to the whole list, each worker to one CPU of it.
 	if len(m.o.CPUs) > 0 {
@@ -139,7 +155,7 @@ func (m *Master) Run(ctx context.Context) error {
 			return err
 		}
 		m.control = cs
-		m.info.Control = cs.path
+		m.do(func() { m.info.Control = cs.path }) // Status may read it already
 		defer cs.close()
 	}
 	if err := m.start(ctx); err != nil {
@@ -149,8 +165,10 @@ func (m *Master) Run(ctx context.Context) error {
 		m.startAccepting(m.ln, m.quit)
 	}
 	go m.sample(ctx)
-	m.log.printf("%d workers online (%s), listening on http://%s", m.o.Workers, m.o.Sched, m.addr)
-	m.o.Ready(m.info)
+	var info models.Info
+	m.do(func() { info = m.info })
+	m.log.printf("%d workers online (%s), listening on http://%s", info.Workers, m.o.Sched, m.addr)
+	m.o.Ready(info)
 
 	<-ctx.Done()
 	m.log.printf("shutting down: draining workers (grace %v)", m.o.Grace)
@@ -226,22 +244,24 @@ func (m *Master) readLoop(p *proc) {
 		}
 		switch msg.Kind {
 		case ipc.KindReady:
-			m.ready(p, fd)
+			if !m.do(func() { m.ready(p, fd) }) && fd >= 0 {
+				closeFD(fd)
+			}
 		case ipc.KindConnAck:
 			p.mu.Lock()
 			hfd, ok := p.pending[msg.ID]
 			delete(p.pending, msg.ID)
+			flagged := p.flagged
 			p.mu.Unlock()
 			if ok {
-				m.acked(p, msg.ID, hfd, msg.Val)
+				m.acked(p, hfd, msg.Val, flagged)
 			}
 		case ipc.KindCounterAdd:
 			v := m.counter.Add(msg.Val)
 			p.ch.Send(ipc.Msg{Kind: ipc.KindCounterValue, ID: msg.ID, Val: v}, -1)
 		case ipc.KindWorkersAsk:
-			m.mu.Lock()
-			n := m.info.Workers
-			m.mu.Unlock()
+			var n int
+			m.do(func() { n = m.info.Workers })
 			p.ch.Send(ipc.Msg{Kind: ipc.KindWorkerCount, ID: msg.ID, Val: int64(n)}, -1)
 		case ipc.KindStats:
 			p.calls.Resolve(msg)
@@ -255,14 +275,14 @@ func (m *Master) readLoop(p *proc) {
 // master is the only hub.
 func (m *Master) route(from *proc, msg ipc.Msg) {
 	out := ipc.Msg{Kind: ipc.KindMessage, Aux: int64(from.slot.index), Data: msg.Data}
-	m.mu.Lock()
 	var to []*proc
-	for _, s := range m.slots {
-		if p := s.serving(); p != nil && p != from && (msg.Aux < 0 || int64(s.index) == msg.Aux) {
-			to = append(to, p)
+	m.do(func() {
+		for _, s := range m.slots {
+			if p := s.serving(); p != nil && p != from && (msg.Aux < 0 || int64(s.index) == msg.Aux) {
+				to = append(to, p)
+			}
 		}
-	}
-	m.mu.Unlock()
+	})
 	for _, p := range to {
 		p.ch.Send(out, -1)
 	}

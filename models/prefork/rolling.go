@@ -25,12 +25,13 @@ const startupLimit = time.Minute
 // exits. A replacement that fails to start leaves the old worker in place
 // and stops the reload with its error. progress receives a line per step.
 func (m *Master) Reload(ctx context.Context, parallel int, progress func(string)) error {
-	m.opMu.Lock()
-	defer m.opMu.Unlock()
+	if err := m.claim(ctx, "reload"); err != nil {
+		return err
+	}
+	defer m.release()
 	parallel = max(parallel, 1)
-	m.mu.Lock()
-	n := len(m.slots)
-	m.mu.Unlock()
+	var n int
+	m.do(func() { n = len(m.slots) })
 	progress(fmt.Sprintf("rolling reload of %d workers, %d at a time", n, parallel))
 	start := time.Now()
 	for i := 0; i < n; i += parallel {
@@ -48,57 +49,58 @@ func (m *Master) Reload(ctx context.Context, parallel int, progress func(string)
 
 // replace starts a replacement for each slot in idx, waits until each is
 // ready, then retires the workers they replace and waits until those have
-// drained and exited. A slot that is down gets a fresh worker.
+// drained and exited. A slot that is down gets a fresh worker. The caller
+// has claimed the turn (claim).
 func (m *Master) replace(ctx context.Context, idx []int, progress func(string)) error {
 	type swap struct {
 		s        *slot
 		old, new *proc
 	}
 	var swaps []swap
-	m.mu.Lock()
-	if m.stopping {
-		m.mu.Unlock()
-		return errors.New("the server is shutting down")
-	}
-	for _, i := range idx {
-		if i >= len(m.slots) {
-			continue // removed by a scale meanwhile
+	var err error
+	m.do(func() {
+		if m.stopping {
+			err = errors.New("the server is shutting down")
+			return
 		}
-		s := m.slots[i]
-		s.stopRestart()
-		old := s.serving()
-		swapping := old != nil && s.cur == old && s.prev == nil
-		if !swapping {
-			old = nil
-			s.unstable = 0
-			if s.prev != nil {
-				continue // a replacement is already under way
+		for _, i := range idx {
+			if i >= len(m.slots) {
+				continue // removed by a scale meanwhile
 			}
-			if m.o.Sched == models.SchedReusePort && s.sock < 0 {
-				s.sock = m.reclaimLocked()
+			s := m.slots[i]
+			s.stopRestart()
+			old := s.serving()
+			swapping := old != nil && s.cur == old && s.prev == nil
+			if !swapping {
+				old = nil
+				s.unstable = 0
+				if s.prev != nil {
+					continue // a replacement is already under way
+				}
+				if m.o.Sched == models.SchedReusePort && s.sock < 0 {
+					s.sock = m.reclaim()
+				}
 			}
+			if err = m.startWorker(s, swapping); err != nil {
+				m.rebuild() // it may have listened again for nothing
+				err = fmt.Errorf("worker %d: %w", s.index, err)
+				return
+			}
+			swaps = append(swaps, swap{s, old, s.cur})
 		}
-		if err := m.startLocked(s, swapping); err != nil {
-			m.rebuildLocked() // it may have listened again for nothing
-			m.mu.Unlock()
-			return fmt.Errorf("worker %d: %w", s.index, err)
-		}
-		swaps = append(swaps, swap{s, old, s.cur})
+	})
+	if err != nil {
+		return err
 	}
-	m.mu.Unlock()
 
-	settled := func(p *proc) bool {
-		select {
-		case <-p.exited:
-			return true
-		default:
-			return p.ready
-		}
-	}
 	werr := m.waitFor(ctx, startupLimit, func() bool {
 		for _, w := range swaps {
-			if !settled(w.new) {
-				return false
+			select {
+			case <-w.new.exited:
+			default:
+				if !w.new.ready {
+					return false
+				}
 			}
 		}
 		return true
@@ -106,14 +108,21 @@ func (m *Master) replace(ctx context.Context, idx []int, progress func(string)) 
 	var failed error
 	var draining []*proc
 	for _, w := range swaps {
-		m.mu.Lock()
-		ok := w.new.ready
-		m.mu.Unlock()
-		if !ok {
-			if werr != nil {
-				w.new.killed.Store(true)
-				w.new.os.Kill() // its slot falls back to the old worker
+		var ok bool
+		m.do(func() {
+			if ok = w.new.ready; !ok {
+				if werr != nil {
+					w.new.killed = true
+					w.new.os.Kill() // its slot falls back to the old worker
+				}
+				return
 			}
+			if w.old != nil {
+				m.emit(control.Event{Kind: control.EventReplaced, Slot: w.s.index, PID: w.new.pid, OldPID: w.old.pid})
+				m.retire(w.old)
+			}
+		})
+		if !ok {
 			<-w.new.exited
 			if failed == nil {
 				failed = fmt.Errorf("worker %d: the new worker (pid %d) did not start: %v", w.s.index, w.new.pid, w.new.exitErr)
@@ -127,10 +136,6 @@ func (m *Master) replace(ctx context.Context, idx []int, progress func(string)) 
 			progress(fmt.Sprintf("worker %d: started pid %d", w.s.index, w.new.pid))
 			continue
 		}
-		m.mu.Lock()
-		m.emitLocked(control.Event{Kind: control.EventReplaced, Slot: w.s.index, PID: w.new.pid, OldPID: w.old.pid})
-		m.mu.Unlock()
-		m.retire(w.old)
 		draining = append(draining, w.old)
 		progress(fmt.Sprintf("worker %d: pid %d replaced by %d; the old one drains", w.s.index, w.old.pid, w.new.pid))
 	}
@@ -159,131 +164,148 @@ func (m *Master) scale(ctx context.Context, n, from int, progress func(string)) 
 	if n < 1 || n > models.MaxWorkers {
 		return fmt.Errorf("cannot scale to %d workers: want 1 to %d", n, models.MaxWorkers)
 	}
-	m.opMu.Lock()
-	defer m.opMu.Unlock()
-	m.mu.Lock()
-	if m.stopping {
-		m.mu.Unlock()
-		return errors.New("the server is shutting down")
+	if err := m.claim(ctx, "scale"); err != nil {
+		return err
 	}
-	cur := len(m.slots)
-	if from > 0 && from != cur {
-		m.mu.Unlock()
-		return fmt.Errorf("the server has %d workers now, not %d: scaled meanwhile; nothing changed, ask again", cur, from)
-	}
+	defer m.release()
+	var cur int
+	var err error
+	m.do(func() {
+		cur = len(m.slots)
+		switch {
+		case m.stopping:
+			err = errors.New("the server is shutting down")
+		case from > 0 && from != cur:
+			err = fmt.Errorf("the server has %d workers now, not %d: scaled meanwhile; nothing changed, ask again", cur, from)
+		}
+	})
 	switch {
+	case err != nil:
+		return err
 	case n == cur:
-		m.mu.Unlock()
 		progress(fmt.Sprintf("already %d workers", n))
 		return nil
 	case n > cur:
-		progress(fmt.Sprintf("scaling up from %d to %d workers", cur, n))
-		m.mu.Unlock()
-		var added []*slot
-		var failed error
-		for i := cur; i < n && failed == nil; i++ {
-			var s *slot
-			if s, failed = m.addSlot(i); s != nil {
-				added = append(added, s)
-			}
-		}
-		m.mu.Lock()
-		m.setWorkersLocked(len(m.slots))
-		m.mu.Unlock()
-		err := m.waitFor(ctx, startupLimit, func() bool {
-			for _, s := range added {
-				if s.state == control.StateStarting {
-					return false
-				}
-			}
-			return true
-		})
-		m.mu.Lock()
-		var down []int
-		for _, s := range added {
-			if s.state == control.StateOnline {
-				progress(fmt.Sprintf("worker %d: started pid %d", s.index, s.cur.pid))
-			} else {
-				down = append(down, s.index)
-			}
-		}
-		m.mu.Unlock()
-		switch {
-		case failed != nil:
-			return fmt.Errorf("%w; stopped at %d workers", failed, cur+len(added))
-		case len(down) > 0:
-			return fmt.Errorf("workers %v did not come online (see bench logs)", down)
-		}
-		return err
+		return m.scaleUp(ctx, cur, n, progress)
 	}
 	progress(fmt.Sprintf("scaling down from %d to %d workers", cur, n))
-	removed := m.slots[n:]
 	var procs []*proc
-	for _, s := range removed {
-		s.stopRestart()
-		s.state = control.StateStopped // no restart may start now
-		// Relay from now on: the draining worker stops accepting first.
-		m.adoptLocked(s)
-		for _, p := range []*proc{s.cur, s.prev} {
-			if p != nil {
-				procs = append(procs, p)
+	m.do(func() {
+		for _, s := range m.slots[n:] {
+			s.stopRestart()
+			s.state = control.StateStopped // no restart may start now
+			// Relay from now on: the draining worker stops accepting first.
+			m.adopt(s)
+			for _, p := range []*proc{s.cur, s.prev} {
+				if p != nil {
+					procs = append(procs, p)
+					m.retire(p)
+				}
 			}
 		}
-	}
-	m.mu.Unlock()
+	})
 	for _, p := range procs {
-		m.retire(p)
 		progress(fmt.Sprintf("worker %d: pid %d drains and exits", p.slot.index, p.pid))
 	}
 	killed := m.reap(procs, m.o.Grace+time.Second)
-	m.mu.Lock()
-	m.slots = m.slots[:n]
-	m.setWorkersLocked(n)
-	m.rebuildLocked()
-	m.notifyLocked()
-	m.mu.Unlock()
+	m.do(func() {
+		m.slots = m.slots[:n]
+		m.setWorkers(n)
+		m.rebuild()
+	})
 	if len(killed) > 0 {
 		progress(fmt.Sprintf("killed %v: still busy after the %v grace period", killed, m.o.Grace))
 	}
 	return nil
 }
 
-// addSlot appends slot i and starts its worker. The spawn runs without
-// m.mu, as it is the slow part of a large scale up (a fork and exec each:
-// seconds for a thousand), so that Status and the data path go on
-// meanwhile; only Scale adds or removes slots, under opMu.
+// scaleUp adds slots cur to n-1 and waits until their workers are online.
+func (m *Master) scaleUp(ctx context.Context, cur, n int, progress func(string)) error {
+	progress(fmt.Sprintf("scaling up from %d to %d workers", cur, n))
+	var added []*slot
+	var failed error
+	for i := cur; i < n && failed == nil; i++ {
+		var s *slot
+		if s, failed = m.addSlot(i); s != nil {
+			added = append(added, s)
+		}
+	}
+	m.do(func() { m.setWorkers(len(m.slots)) })
+	err := m.waitFor(ctx, startupLimit, func() bool {
+		for _, s := range added {
+			if s.state == control.StateStarting {
+				return false
+			}
+		}
+		return true
+	})
+	var started []string
+	var down []int
+	m.do(func() {
+		for _, s := range added {
+			if s.state == control.StateOnline {
+				started = append(started, fmt.Sprintf("worker %d: started pid %d", s.index, s.cur.pid))
+			} else {
+				down = append(down, s.index)
+			}
+		}
+	})
+	for _, line := range started {
+		progress(line)
+	}
+	switch {
+	case failed != nil:
+		return fmt.Errorf("%w; stopped at %d workers", failed, cur+len(added))
+	case len(down) > 0:
+		return fmt.Errorf("workers %v did not come online (see bench logs)", down)
+	}
+	return err
+}
+
+// addSlot appends slot i and starts its worker. The spawn runs outside
+// the owner, as it is the slow part of a large scale up (a fork and exec
+// each: seconds for a thousand), so that Status, restarts and the data
+// path go on meanwhile; only a scale, which has claimed the turn, adds or
+// removes slots.
 func (m *Master) addSlot(i int) (*slot, error) {
-	m.mu.Lock()
-	if m.stopping {
-		m.mu.Unlock()
+	var s *slot
+	var spec workerSpec
+	if !m.do(func() {
+		if m.stopping {
+			return
+		}
+		s = &slot{index: i, sock: -1, state: control.StateStarting}
+		if m.o.Sched == models.SchedReusePort {
+			s.sock = m.reclaim()
+		}
+		m.resume()
+		spec = m.spec(s)
+		m.slots = append(m.slots, s)
+	}) || s == nil {
 		return nil, errors.New("the server is shutting down")
 	}
-	s := &slot{index: i, sock: -1, state: control.StateStarting}
-	if m.o.Sched == models.SchedReusePort {
-		s.sock = m.reclaimLocked()
-	}
-	m.resumeLocked()
-	spec := m.specLocked(s)
-	m.slots = append(m.slots, s)
-	m.mu.Unlock()
 
 	op, ch, err := m.env.spawn(spec)
 
-	m.mu.Lock()
-	if err == nil && !m.stopping {
-		m.attachLocked(s, op, ch, false)
-		m.mu.Unlock()
+	attached := false
+	m.do(func() {
+		if err == nil && !m.stopping {
+			m.attach(s, op, ch, false)
+			attached = true
+			return
+		}
+		m.slots = m.slots[:len(m.slots)-1]
+		if m.stopping && s.sock >= 0 {
+			closeFD(s.sock)
+		} else {
+			m.adopt(s) // a reclaimed socket goes back to the relay
+		}
+		m.rebuild()
+	})
+	switch {
+	case attached:
 		return s, nil
-	}
-	m.slots = m.slots[:len(m.slots)-1]
-	if m.stopping && s.sock >= 0 {
-		closeFD(s.sock)
-	} else {
-		m.adoptLocked(s) // a reclaimed socket goes back to the relay
-	}
-	m.rebuildLocked()
-	m.mu.Unlock()
-	if err != nil {
+	case err != nil:
 		return nil, fmt.Errorf("start worker %d: %w", i, err)
 	}
 	// Shutdown began during the spawn, and does not know of this one.
@@ -293,8 +315,9 @@ func (m *Master) addSlot(i int) (*slot, error) {
 	return nil, errors.New("the server is shutting down")
 }
 
-func (m *Master) setWorkersLocked(n int) {
+// setWorkers, on the owner, records that the server has n slots.
+func (m *Master) setWorkers(n int) {
 	m.o.Workers = n
 	m.info.Workers = n
-	m.emitLocked(control.Event{Kind: control.EventScaled, Slot: -1, Workers: n})
+	m.emit(control.Event{Kind: control.EventScaled, Slot: -1, Workers: n})
 }

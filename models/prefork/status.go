@@ -18,40 +18,44 @@ import (
 // returns one row per worker process, in slot order; a worker that does
 // not answer shows its counts as -1. It fails only when ctx is done.
 func (m *Master) Status(ctx context.Context) (control.Status, error) {
-	m.mu.Lock()
-	st := control.Status{Info: m.info, Uptime: time.Since(m.started), Counter: m.counter.Load(), CPUs: m.cpus}
+	var st control.Status
 	var procs []*proc
-	for _, s := range m.slots {
-		row := control.WorkerStatus{Slot: s.index, State: s.state, Restarts: s.restarts, Served: -1, InFlight: -1, Conns: -1}
-		if p := s.cur; p != nil && s.state != control.StateErrored && s.state != control.StateStopped && s.state != control.StateWaiting {
-			row.PID, row.Uptime, row.CPU, row.RSS = p.pid, time.Since(p.started), p.cpu, procfs.RSS(p.pid)
-			switch {
-			case !p.ready:
-				row.State = control.StateStarting
-			case p.hung.Load():
-				row.State = control.StateUnresponsive
+	if !m.do(func() {
+		st = control.Status{Info: m.info, Uptime: time.Since(m.started), Counter: m.counter.Load(), CPUs: m.cpus}
+		for _, s := range m.slots {
+			row := control.WorkerStatus{Slot: s.index, State: s.state, Restarts: s.restarts, Served: -1, InFlight: -1, Conns: -1}
+			if p := s.cur; p != nil && s.state != control.StateErrored && s.state != control.StateStopped && s.state != control.StateWaiting {
+				row.PID, row.Uptime, row.CPU = p.pid, time.Since(p.started), p.cpu
+				switch {
+				case !p.ready:
+					row.State = control.StateStarting
+				case p.hung:
+					row.State = control.StateUnresponsive
+				}
+				procs = append(procs, p)
+			} else {
+				procs = append(procs, nil)
 			}
-			procs = append(procs, p)
-		} else {
-			procs = append(procs, nil)
-		}
-		st.Workers = append(st.Workers, row)
-		if p := s.prev; p != nil {
-			state := control.StateOnline
-			if p.retiring.Load() {
-				state = control.StateDraining
+			st.Workers = append(st.Workers, row)
+			if p := s.prev; p != nil {
+				state := control.StateOnline
+				if p.retiring {
+					state = control.StateDraining
+				}
+				st.Workers = append(st.Workers, control.WorkerStatus{Slot: s.index, PID: p.pid, State: state, Uptime: time.Since(p.started),
+					Restarts: s.restarts, Served: -1, InFlight: -1, Conns: -1, CPU: p.cpu})
+				procs = append(procs, p)
 			}
-			st.Workers = append(st.Workers, control.WorkerStatus{Slot: s.index, PID: p.pid, State: state, Uptime: time.Since(p.started),
-				Restarts: s.restarts, Served: -1, InFlight: -1, Conns: -1, CPU: p.cpu, RSS: procfs.RSS(p.pid)})
-			procs = append(procs, p)
 		}
+	}) {
+		return st, errStopped
 	}
-	m.mu.Unlock()
 	var wg sync.WaitGroup
 	for i, p := range procs {
 		if p == nil {
 			continue
 		}
+		st.Workers[i].RSS = procfs.RSS(p.pid)
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
@@ -78,9 +82,16 @@ func (p *proc) stats(ctx context.Context) (ipc.Msg, error) {
 const sampleEvery = time.Second
 
 // sample reads every worker's CPU time and resident memory from /proc once
-// a second, for Status, and replaces a worker over Options.MaxMemory
-// gracefully, like PM2's max_memory_restart.
+// a second, for Status, checks the workers' acknowledgements (checkAcks),
+// and replaces a worker over Options.MaxMemory gracefully, like PM2's
+// max_memory_restart, unless a reload or scale is under way. It reads
+// /proc outside the owner.
 func (m *Master) sample(ctx context.Context) {
+	type reading struct {
+		ticks float64 // CPU seconds
+		at    time.Time
+	}
+	last := map[*proc]reading{}
 	t := time.NewTicker(sampleEvery)
 	defer t.Stop()
 	for {
@@ -89,32 +100,39 @@ func (m *Master) sample(ctx context.Context) {
 			return
 		case <-t.C:
 		}
-		now := time.Now()
-		var over []int
-		m.mu.Lock()
-		ps := make([]*proc, 0, len(m.procs))
-		for p := range m.procs {
-			ps = append(ps, p)
-		}
+		var ps []*proc
+		m.do(func() {
+			for p := range m.procs {
+				ps = append(ps, p)
+			}
+		})
 		sort.Slice(ps, func(i, j int) bool { return ps[i].slot.index < ps[j].slot.index })
-		for _, p := range ps {
-			ticks := procfs.CPUSeconds([]int{p.pid})
-			if !p.at.IsZero() {
-				p.cpu = 100 * (ticks - p.ticks) / now.Sub(p.at).Seconds()
+		now := time.Now()
+		cpu, rss := make([]float64, len(ps)), make([]int64, len(ps))
+		seen := map[*proc]reading{}
+		for i, p := range ps {
+			r := reading{procfs.CPUSeconds([]int{p.pid}), now}
+			if l, ok := last[p]; ok {
+				cpu[i] = 100 * (r.ticks - l.ticks) / now.Sub(l.at).Seconds()
 			}
-			p.ticks, p.at = ticks, now
-			p.rss = procfs.RSS(p.pid)
-			if m.o.MaxMemory > 0 && p.rss > m.o.MaxMemory && p == p.slot.cur && p.ready && p.slot.prev == nil && !p.retiring.Load() {
-				over = append(over, p.slot.index)
-				m.log.printf("worker %d (pid %d) uses %d MB, over --max-memory %d MB: replacing it gracefully",
-					p.slot.index, p.pid, p.rss>>20, m.o.MaxMemory>>20)
-			}
+			seen[p], rss[i] = r, procfs.RSS(p.pid)
 		}
-		m.mu.Unlock()
-		m.checkAcks(m.env.now())
-		if len(over) > 0 && m.opMu.TryLock() {
+		last = seen
+		var over []int
+		m.do(func() {
+			for i, p := range ps {
+				p.cpu, p.rss = cpu[i], rss[i]
+				if m.o.MaxMemory > 0 && p.rss > m.o.MaxMemory && p == p.slot.cur && p.ready && p.slot.prev == nil && !p.retiring {
+					over = append(over, p.slot.index)
+					m.log.printf("worker %d (pid %d) uses %d MB, over --max-memory %d MB: replacing it gracefully",
+						p.slot.index, p.pid, p.rss>>20, m.o.MaxMemory>>20)
+				}
+			}
+			m.checkAcks(m.env.now())
+		})
+		if len(over) > 0 && m.tryClaim("memory") {
 			go func() {
-				defer m.opMu.Unlock()
+				defer m.release()
 				if err := m.replace(ctx, over, func(s string) { m.log.printf("%s", s) }); err != nil {
 					m.log.printf("ERROR: replacing workers over --max-memory: %v", err)
 				}

@@ -8,16 +8,20 @@ import (
 	"fmt"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/corebench/corebench/models/prefork/control"
 	"github.com/corebench/corebench/models/prefork/internal/ipc"
 )
 
-// This file is the supervisor: the slots' state machine (start, readiness,
-// crash policy and backoff, drain) apart from how a worker process is
-// made, which env provides. rolling.go adds reload and scale on top.
+// This file is the supervisor: the owner goroutine (own, do, see Master)
+// and the slots' state machine it runs (start, readiness, crash policy and
+// backoff, drain), apart from how a worker process is made, which env
+// provides. rolling.go adds reload and scale on top, dispatch.go the data
+// path and what the owner decides for it (unresponsive workers, workers
+// out of descriptors, parked connections). A function that reads or
+// writes the owner's state runs on the owner; one that runs elsewhere
+// reaches that state only through do or waitFor, and says so.
 
 // env is what the supervisor needs from the OS and the clock, a struct of
 // functions as in cloudflare/tableflip, so that its tests run the state
@@ -81,50 +85,85 @@ type proc struct {
 	pid     int
 	ch      *ipc.Channel
 	started time.Time
+	calls   ipc.Calls // stats requests awaiting the worker's reply
 
-	// Guarded by Master.mu.
-	ready  bool
-	online bool // it reported ready at least once
-	trial  bool // a replacement that has not reported ready: its death is not a crash
-	cpu    float64
-	rss    int64
-	ticks  float64 // CPU seconds at the last sample
-	at     time.Time
-
+	// The owner's (see Master).
+	ready    bool
+	online   bool // it reported ready at least once
+	trial    bool // a replacement that has not reported ready: its death is not a crash
+	retiring bool // leaving the rotation for good (shutdown, reload, scale)
+	killed   bool // by reap, a failed replacement or checkAcks
+	cpu      float64
+	rss      int64
 	// Out of descriptors (see outOfFDs): noFDs while it waits out its
 	// backoff, fdBurst from its first refusal to the next connection it
-	// takes; the others are guarded by Master.mu.
-	noFDs     atomic.Bool
-	fdBurst   atomic.Bool
+	// takes.
+	noFDs     bool
+	fdBurst   bool
 	fdBackoff time.Duration
 	fdRefused int
-
-	// Unresponsive (see checkAcks): hung since hungSince (Master.mu).
-	hung      atomic.Bool
+	// Unresponsive (see checkAcks): hung since hungSince.
+	hung      bool
 	hungSince time.Time
+	exited    chan struct{} // closed by the owner once it has seen the exit
+	exitErr   error         // how it ended, set before exited is closed
 
-	retiring atomic.Bool // leaving the rotation for good (shutdown, reload, scale)
-	killed   atomic.Bool // by reap or a failed replacement
-	exited   chan struct{}
-	exitErr  error
-
+	// The data path's, under mu: dispatch and the worker's send and read
+	// loops use these for every connection, without the owner.
 	mu      sync.Mutex
-	dead    bool
-	queue   chan handoff   // connections (and the shutdown) to send
+	dead    bool           // reaped
+	closed  bool           // retiring: it is offered nothing more
+	flagged bool           // hung or refusing for want of descriptors: its answers go to the owner
+	resting bool           // hung or out of descriptors: offered nothing (the view leaves it out too)
+	queue   chan handoff   // connections to send
 	pending map[uint64]int // handoff id -> fd, sent and not yet acknowledged
-	sent    []sent         // when each was sent, in order (oldestLocked)
-	calls   ipc.Calls      // stats requests awaiting the worker's reply
+	sent    []sent         // when each was sent, in order (oldest)
+	shut    chan struct{}  // closed by retire: the send loop sends the shutdown after what is queued
 }
 
-// notifyLocked wakes everything waiting for a state change.
-func (m *Master) notifyLocked() {
-	close(m.changed)
-	m.changed = make(chan struct{})
+// own runs what do hands it, one function at a time, until Run returns.
+// After each, it wakes whoever waits for a change (waitFor), unless the
+// function only registered a waiter: that would wake it, and every other
+// waiter, at once, for them to look again and register again, in a loop.
+func (m *Master) own() {
+	for {
+		select {
+		case f := <-m.inbox:
+			f()
+			switch {
+			case m.looked:
+				m.looked = false
+			case m.waited:
+				close(m.changed)
+				m.changed, m.waited = make(chan struct{}), false
+			}
+		case <-m.stopped:
+			return
+		}
+	}
 }
 
-// emitLocked publishes e, stamped now, to the control socket's watchers.
-// Under m.mu, so that watchers see events in the order of the changes.
-func (m *Master) emitLocked(e control.Event) {
+// do runs f on the owner and returns once it has run; false, without
+// running it, once the owner has stopped. The owner's own functions never
+// call it: they are the owner.
+func (m *Master) do(f func()) bool {
+	done := make(chan struct{})
+	select {
+	case m.inbox <- func() { f(); close(done) }:
+	case <-m.stopped:
+		return false
+	}
+	<-done
+	return true
+}
+
+// errStopped is what a call to a master that has returned from Run fails
+// with.
+var errStopped = errors.New("the master has stopped")
+
+// emit publishes e, stamped now, to the control socket's watchers: on the
+// owner, so that they see events in the order of the changes.
+func (m *Master) emit(e control.Event) {
 	e.Time = m.env.now()
 	m.events.publish(e)
 }
@@ -133,36 +172,46 @@ func (m *Master) emitLocked(e control.Event) {
 // calls it once the listening sockets are open; a worker that dies before
 // it is ready fails it, with every worker reaped.
 func (m *Master) start(ctx context.Context) error {
-	m.mu.Lock()
-	for i := range m.o.Workers {
-		s := &slot{index: i, sock: -1}
-		m.slots = append(m.slots, s)
-		if err := m.startLocked(s, false); err != nil {
-			m.mu.Unlock()
-			m.shutdown()
-			return err
+	var err error
+	m.do(func() {
+		for i := range m.o.Workers {
+			s := &slot{index: i, sock: -1}
+			m.slots = append(m.slots, s)
+			if err = m.startWorker(s, false); err != nil {
+				return
+			}
 		}
+	})
+	if err == nil {
+		err = m.waitStartup(ctx)
 	}
-	m.mu.Unlock()
-	if err := m.waitStartup(ctx); err != nil {
+	if err != nil {
 		m.shutdown()
 		return err
 	}
-	m.mu.Lock()
-	m.running = true
-	m.mu.Unlock()
+	m.do(func() { m.running = true })
 	return nil
 }
 
-// waitFor blocks until cond (called with m.mu held) is true, ctx is done or
-// limit passes.
+// waitFor blocks until cond, which the owner runs after each change, is
+// true, ctx is done or limit passes (0: no limit).
 func (m *Master) waitFor(ctx context.Context, limit time.Duration, cond func() bool) error {
-	t := time.NewTimer(limit)
-	defer t.Stop()
+	var timeout <-chan time.Time
+	if limit > 0 {
+		t := time.NewTimer(limit)
+		defer t.Stop()
+		timeout = t.C
+	}
 	for {
-		m.mu.Lock()
-		ok, ch := cond(), m.changed
-		m.mu.Unlock()
+		var ok bool
+		var ch chan struct{}
+		if !m.do(func() {
+			if ok = cond(); !ok {
+				ch, m.waited, m.looked = m.changed, true, true
+			}
+		}) {
+			return errStopped
+		}
 		if ok {
 			return nil
 		}
@@ -170,11 +219,37 @@ func (m *Master) waitFor(ctx context.Context, limit time.Duration, cond func() b
 		case <-ch:
 		case <-ctx.Done():
 			return ctx.Err()
-		case <-t.C:
+		case <-timeout:
 			return fmt.Errorf("timed out after %v", limit)
 		}
 	}
 }
+
+// claim waits until no reload, scale or replacement is under way and
+// makes op the one; release ends it. They run one at a time, as each
+// reads the slots it then changes.
+func (m *Master) claim(ctx context.Context, op string) error {
+	return m.waitFor(ctx, 0, func() bool {
+		if m.op != "" {
+			return false
+		}
+		m.op = op
+		return true
+	})
+}
+
+// tryClaim is claim when none is under way, else false at once.
+func (m *Master) tryClaim(op string) bool {
+	ok := false
+	m.do(func() {
+		if ok = m.op == ""; ok {
+			m.op = op
+		}
+	})
+	return ok
+}
+
+func (m *Master) release() { m.do(func() { m.op = "" }) }
 
 // waitStartup waits until every slot is online. A worker that exits by
 // itself before it is ready fails the start with what it last logged; one
@@ -220,21 +295,22 @@ func (m *Master) cpusFor(i int) []int {
 	return []int{m.o.CPUs[i%len(m.o.CPUs)]}
 }
 
-// startLocked spawns a worker for s. A replacement (reload, memory limit)
-// becomes s.cur while the worker it replaces, now s.prev, keeps serving
-// until the replacement is ready.
-func (m *Master) startLocked(s *slot, replace bool) error {
-	m.resumeLocked()
-	op, ch, err := m.env.spawn(m.specLocked(s))
+// startWorker spawns a worker for s, on the owner: a fork and exec, as
+// quick as a restart needs (scale's many spawns run outside, addSlot). A
+// replacement (reload, memory limit) becomes s.cur while the worker it
+// replaces, now s.prev, keeps serving until the replacement is ready.
+func (m *Master) startWorker(s *slot, replace bool) error {
+	m.resume()
+	op, ch, err := m.env.spawn(m.spec(s))
 	if err != nil {
 		return fmt.Errorf("start worker %d: %w", s.index, err)
 	}
-	m.attachLocked(s, op, ch, replace)
+	m.attach(s, op, ch, replace)
 	return nil
 }
 
-// specLocked returns what spawn needs to start a worker for s.
-func (m *Master) specLocked(s *slot) workerSpec {
+// spec returns what spawn needs to start a worker for s.
+func (m *Master) spec(s *slot) workerSpec {
 	w := workerSpec{
 		cfg: workerConfig{
 			Slot: s.index, Sched: m.o.Sched, Addr: m.addr, Chaos: m.o.Chaos, CPUIters: m.o.CPUIters,
@@ -254,12 +330,12 @@ func (m *Master) specLocked(s *slot) workerSpec {
 	return w
 }
 
-// attachLocked makes op, just spawned, the worker of s (see startLocked)
-// and starts the goroutines that talk to it and reap it.
-func (m *Master) attachLocked(s *slot, op process, ch *ipc.Channel, replace bool) {
+// attach makes op, just spawned, the worker of s (see startWorker) and
+// starts the goroutines that talk to it and reap it.
+func (m *Master) attach(s *slot, op process, ch *ipc.Channel, replace bool) {
 	p := &proc{
 		slot: s, os: op, pid: op.Pid(), ch: ch, started: m.env.now(), trial: replace,
-		exited: make(chan struct{}), queue: make(chan handoff, 256), pending: map[uint64]int{},
+		exited: make(chan struct{}), queue: make(chan handoff, 256), pending: map[uint64]int{}, shut: make(chan struct{}),
 	}
 	if replace {
 		s.prev = s.cur
@@ -268,42 +344,47 @@ func (m *Master) attachLocked(s *slot, op process, ch *ipc.Channel, replace bool
 	}
 	s.cur = p
 	m.procs[p] = struct{}{}
-	m.emitLocked(control.Event{Kind: control.EventStarted, Slot: s.index, PID: p.pid})
+	m.emit(control.Event{Kind: control.EventStarted, Slot: s.index, PID: p.pid})
 	go m.readLoop(p)
 	go m.sendLoop(p)
 	go m.waitLoop(p)
 }
 
-// waitLoop reaps p and decides what happens to its slot.
+// waitLoop reaps p, has the owner decide what happens to its slot, and
+// gives the connections p never took to the others.
 func (m *Master) waitLoop(p *proc) {
 	err := p.os.Wait()
 	p.ch.Close()
-	uptime := m.env.now().Sub(p.started)
-
 	p.mu.Lock()
 	p.dead = true
 	p.mu.Unlock()
-
-	m.mu.Lock()
-	p.exitErr = err
 	if err == nil {
-		p.exitErr = errors.New("exit status 0")
+		err = errors.New("exit status 0")
 	}
+	m.do(func() { m.exited(p, err) })
+	m.rescue(p)
+}
+
+// exited records that p ended with err and decides what happens to its
+// slot.
+func (m *Master) exited(p *proc, err error) {
+	uptime := m.env.now().Sub(p.started)
+	p.exitErr = err
 	delete(m.procs, p)
 	p.ready = false
 	// Closed before any event tells of the exit, so that whoever hears of
 	// it finds p gone (reap does not count it as killed).
 	close(p.exited)
 	s := p.slot
-	exited := control.Event{Kind: control.EventExited, Slot: s.index, PID: p.pid, Exit: p.exitErr.Error(), Uptime: uptime, Killed: p.killed.Load()}
+	exited := control.Event{Kind: control.EventExited, Slot: s.index, PID: p.pid, Exit: err.Error(), Uptime: uptime, Killed: p.killed}
 	switch {
 	case s.prev == p:
 		// A replaced worker finished draining.
 		s.prev = nil
-		m.emitLocked(exited)
+		m.emit(exited)
 	case s.cur != p:
 		// Its slot was removed (scale).
-		m.emitLocked(exited)
+		m.emit(exited)
 	case p.trial:
 		// A replacement died before it was ready: the worker it was to
 		// replace keeps the slot, and the reload or scale that started
@@ -315,64 +396,60 @@ func (m *Master) waitLoop(p *proc) {
 		} else {
 			failed.OldPID = s.cur.pid
 		}
-		m.emitLocked(failed)
-	case m.stopping || p.retiring.Load():
+		m.emit(failed)
+	case m.stopping || p.retiring:
 		s.state = control.StateStopped
-		m.emitLocked(exited)
-	case !m.running && !p.online && !killedBySignal(p.exitErr):
+		m.emit(exited)
+	case !m.running && !p.online && !killedBySignal(err):
 		// A first worker that exited by itself before it was ready: the
 		// build or a setting is wrong, and every restart would say so
 		// again. waitStartup fails the start with what it said.
 		s.state = control.StateStopped
-		m.emitLocked(exited)
+		m.emit(exited)
 	default:
 		// A crash, from the first start on: a worker killed while the
 		// server starts is restarted under the crash budget too.
-		m.emitLocked(control.Event{Kind: control.EventCrashed, Slot: s.index, PID: p.pid, Exit: exited.Exit, Uptime: uptime})
-		m.crashedLocked(s, uptime)
+		m.emit(control.Event{Kind: control.EventCrashed, Slot: s.index, PID: p.pid, Exit: exited.Exit, Uptime: uptime})
+		m.crashed(s, uptime)
 	}
-	m.rebuildLocked()
-	m.notifyLocked()
-	m.mu.Unlock()
-	m.rescue(p)
+	m.rebuild()
 }
 
-// crashedLocked applies the restart policy to a slot whose worker died.
-func (m *Master) crashedLocked(s *slot, uptime time.Duration) {
+// crashed applies the restart policy to a slot whose worker died.
+func (m *Master) crashed(s *slot, uptime time.Duration) {
 	p := s.cur
 	var delay time.Duration
 	var errored bool
 	s.unstable, delay, errored = m.o.Policy.Next(uptime, s.unstable)
 	if errored {
 		s.state = control.StateErrored
-		m.adoptLocked(s)
+		m.adopt(s)
 		m.log.printf("ERROR: worker %d (pid %d) %v after %v, its %d%s death in a row within --min-uptime %v (--max-restarts %d); giving up on slot %d, serving with the others",
 			s.index, p.pid, p.exitErr, uptime.Round(time.Millisecond), s.unstable, ordinal(s.unstable), m.o.Policy.MinUptime, m.o.Policy.MaxRestarts, s.index)
-		m.emitLocked(control.Event{Kind: control.EventErrored, Slot: s.index, PID: p.pid, Exit: p.exitErr.Error(), Restarts: s.restarts})
+		m.emit(control.Event{Kind: control.EventErrored, Slot: s.index, PID: p.pid, Exit: p.exitErr.Error(), Restarts: s.restarts})
 		return
 	}
 	s.state = control.StateWaiting
 	s.restarts++
 	m.log.printf("worker %d (pid %d) %v after %v; restarting in %v", s.index, p.pid, p.exitErr, uptime.Round(time.Millisecond), delay)
-	m.emitLocked(control.Event{Kind: control.EventRestarting, Slot: s.index, PID: p.pid, Delay: delay, Restarts: s.restarts})
+	m.emit(control.Event{Kind: control.EventRestarting, Slot: s.index, PID: p.pid, Delay: delay, Restarts: s.restarts})
 	restart := func() {
-		m.mu.Lock()
-		defer m.mu.Unlock()
-		if m.stopping || s.cur != p || s.state != control.StateWaiting {
-			return
-		}
-		s.restart = nil
-		if err := m.startLocked(s, false); err != nil {
-			m.log.printf("ERROR: %v; slot %d is errored", err, s.index)
-			s.state = control.StateErrored
-			m.adoptLocked(s)
-			m.emitLocked(control.Event{Kind: control.EventErrored, Slot: s.index, Restarts: s.restarts})
-			m.rebuildLocked()
-			m.notifyLocked()
-		}
+		m.do(func() {
+			if m.stopping || s.cur != p || s.state != control.StateWaiting {
+				return
+			}
+			s.restart = nil
+			if err := m.startWorker(s, false); err != nil {
+				m.log.printf("ERROR: %v; slot %d is errored", err, s.index)
+				s.state = control.StateErrored
+				m.adopt(s)
+				m.emit(control.Event{Kind: control.EventErrored, Slot: s.index, Restarts: s.restarts})
+				m.rebuild()
+			}
+		})
 	}
 	if delay == 0 {
-		go restart()
+		go restart() // once the owner is done with the death
 		return
 	}
 	s.restart = m.env.afterFunc(delay, restart)
@@ -382,30 +459,16 @@ func (m *Master) crashedLocked(s *slot, uptime time.Duration) {
 // ready, else the one it replaces.
 func (s *slot) serving() *proc {
 	for _, p := range []*proc{s.cur, s.prev} {
-		if p != nil && p.ready && !p.retiring.Load() {
+		if p != nil && p.ready && !p.retiring {
 			return p
 		}
 	}
 	return nil
 }
 
-// rebuildLocked recomputes the rotation: the serving worker of each slot,
-// in slot order.
-func (m *Master) rebuildLocked() {
-	var rot []*proc
-	for _, s := range m.slots {
-		if p := s.serving(); p != nil {
-			rot = append(rot, p)
-		}
-	}
-	m.rotation.Store(&rot)
-	m.gateLocked()
-}
-
 // ready records that p accepts connections; fd is a first reuseport
 // worker's own socket, which the master keeps for the slot.
 func (m *Master) ready(p *proc, fd int) {
-	m.mu.Lock()
 	s := p.slot
 	if fd >= 0 {
 		if s.sock < 0 && !m.o.NoHandover {
@@ -423,29 +486,24 @@ func (m *Master) ready(p *proc, fd int) {
 				m.log.printf("worker %d back online (pid %d)", s.index, p.pid)
 			}
 		}
-		m.emitLocked(control.Event{Kind: control.EventOnline, Slot: s.index, PID: p.pid, Restarts: s.restarts})
+		m.emit(control.Event{Kind: control.EventOnline, Slot: s.index, PID: p.pid, Restarts: s.restarts})
 	}
-	m.rebuildLocked()
-	parked := m.unparkLocked()
-	m.notifyLocked()
-	m.mu.Unlock()
-	for _, h := range parked {
-		m.dispatch(h, nil)
-	}
+	m.rebuild()
+	m.unparkAll()
 }
 
 // shutdown stops accepting, tells every worker to drain, waits for them
 // within the grace period, kills what is left and reaps everything.
 func (m *Master) shutdown() error {
-	m.mu.Lock()
-	m.stopping = true
-	close(m.quit)
-	for _, s := range m.slots {
-		s.stopRestart()
-	}
-	orphans := m.orphans
-	m.orphans = nil
-	m.mu.Unlock()
+	var orphans []*orphan
+	m.do(func() {
+		m.stopping = true
+		close(m.quit)
+		for _, s := range m.slots {
+			s.stopRestart()
+		}
+		orphans, m.orphans = m.orphans, nil
+	})
 	if m.ln != nil {
 		m.ln.Close()
 	}
@@ -453,32 +511,31 @@ func (m *Master) shutdown() error {
 		o.stop()
 	}
 	m.accepts.Wait()
-	m.mu.Lock()
-	live := make([]*proc, 0, len(m.procs))
-	for p := range m.procs {
-		live = append(live, p)
-	}
-	parked := m.unparkLocked()
-	m.mu.Unlock()
-	for _, h := range parked {
-		closeFD(h.fd)
-	}
-	for _, p := range live {
-		m.retire(p)
-	}
-	killed := m.reap(live, m.o.Grace+time.Second)
-	m.mu.Lock()
-	for _, s := range m.slots {
-		s.state = control.StateStopped
-		if s.sock >= 0 {
-			closeFD(s.sock)
-			s.sock = -1
+	var live []*proc
+	m.do(func() {
+		for p := range m.procs {
+			live = append(live, p)
 		}
-	}
+		for _, h := range m.unpark() {
+			closeFD(h.fd)
+		}
+		for _, p := range live {
+			m.retire(p)
+		}
+	})
+	killed := m.reap(live, m.o.Grace+time.Second)
+	m.do(func() {
+		for _, s := range m.slots {
+			s.state = control.StateStopped
+			if s.sock >= 0 {
+				closeFD(s.sock)
+				s.sock = -1
+			}
+		}
+	})
 	for _, o := range orphans {
 		closeFD(o.sock)
 	}
-	m.mu.Unlock()
 	if len(killed) > 0 {
 		return fmt.Errorf("killed workers %v: still busy after the %v grace period", killed, m.o.Grace)
 	}
@@ -486,7 +543,8 @@ func (m *Master) shutdown() error {
 }
 
 // reap waits up to limit for procs to exit, then kills the rest, and
-// returns their pids once they are reaped.
+// returns their pids once they are reaped. It runs outside the owner,
+// which sees each exit.
 func (m *Master) reap(procs []*proc, limit time.Duration) []int {
 	if len(procs) == 0 {
 		return nil
@@ -500,15 +558,17 @@ wait:
 		select {
 		case <-p.exited:
 		case <-deadline:
-			for _, q := range procs {
-				select {
-				case <-q.exited:
-				default:
-					q.killed.Store(true)
-					q.os.Kill()
-					killed = append(killed, q.pid)
+			m.do(func() {
+				for _, q := range procs {
+					select {
+					case <-q.exited:
+					default:
+						q.killed = true
+						q.os.Kill()
+						killed = append(killed, q.pid)
+					}
 				}
-			}
+			})
 			break wait
 		}
 	}
@@ -518,27 +578,22 @@ wait:
 	return killed
 }
 
-// retire takes p out of the rotation and tells it to drain and exit.
-// The shutdown goes through p's send queue, behind the connections already
-// queued for it, so none of those is sent to a worker that stopped taking
-// them.
+// retire takes p out of the rotation for good and has it drain and exit:
+// its send loop sends the shutdown behind the connections already queued
+// for it, so none of those is sent to a worker that stopped taking them.
 func (m *Master) retire(p *proc) {
-	p.mu.Lock()
-	p.retiring.Store(true) // under p.mu: no offer succeeds after this
-	dead := p.dead
-	p.mu.Unlock()
-	m.mu.Lock()
-	m.rebuildLocked()
-	if !dead {
-		m.emitLocked(control.Event{Kind: control.EventDraining, Slot: p.slot.index, PID: p.pid})
-	}
-	m.mu.Unlock()
-	if dead {
+	if p.retiring {
 		return
 	}
-	select {
-	case p.queue <- handoff{fd: -1}:
-	case <-p.exited:
+	p.retiring = true
+	p.mu.Lock()
+	p.closed = true // no offer succeeds after this
+	dead := p.dead
+	p.mu.Unlock()
+	close(p.shut)
+	m.rebuild()
+	if !dead {
+		m.emit(control.Event{Kind: control.EventDraining, Slot: p.slot.index, PID: p.pid})
 	}
 }
 

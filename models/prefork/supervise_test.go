@@ -232,6 +232,7 @@ func newHarness(t *testing.T, workers int, policy Policy) *harness {
 	o.Policy = o.Policy.withDefaults()
 	f := newFakeOS()
 	m := newMaster(o, newLogSink(o.Log), f.env())
+	t.Cleanup(func() { close(m.stopped) }) // as Run does when it returns
 	_, events := m.events.subscribe()
 	return &harness{t: t, m: m, os: f, events: events}
 }
@@ -338,26 +339,37 @@ func (h *harness) shutdown() {
 	if err := h.m.shutdown(); err != nil {
 		h.t.Errorf("shutdown: %v", err)
 	}
-	h.m.mu.Lock()
-	defer h.m.mu.Unlock()
-	if len(h.m.procs) > 0 {
-		h.t.Errorf("%d processes left after shutdown", len(h.m.procs))
+	var n int
+	h.m.do(func() { n = len(h.m.procs) })
+	if n > 0 {
+		h.t.Errorf("%d processes left after shutdown", n)
 	}
 }
 
-// rotation returns the pids serving, in slot order.
+// rotation returns the pids serving, in slot order, as the owner last
+// published them.
 func (h *harness) rotation() []int {
 	var pids []int
-	for _, p := range *h.m.rotationOrEmpty() {
-		pids = append(pids, p.pid)
-	}
+	h.m.do(func() {
+		for _, p := range h.m.view.Load().rot {
+			pids = append(pids, p.pid)
+		}
+	})
 	return pids
 }
 
-func (h *harness) state(slot int) string {
-	h.m.mu.Lock()
-	defer h.m.mu.Unlock()
-	return h.m.slots[slot].state
+func (h *harness) state(slot int) (state string) {
+	h.m.do(func() { state = h.m.slots[slot].state })
+	return state
+}
+
+// checkAcks runs the master's check of acknowledgements at now.
+func (h *harness) checkAcks(now time.Time) { h.m.do(func() { h.m.checkAcks(now) }) }
+
+// accepting reports whether the master's accept loops may accept.
+func (h *harness) accepting() (open bool) {
+	h.m.do(func() { open = h.m.view.Load().open })
+	return open
 }
 
 // TestCrashRestartBackoffErrored: a worker that dies young is restarted
@@ -574,8 +586,8 @@ func TestScale(t *testing.T) {
 	if got := h.rotation(); !slices.Equal(got, want) {
 		t.Errorf("rotation %v at 4 workers, want %v", got, want)
 	}
-	if h.m.info.Workers != 4 {
-		t.Errorf("info says %d workers", h.m.info.Workers)
+	if st, _ := h.m.Status(context.Background()); st.Info.Workers != 4 {
+		t.Errorf("info says %d workers", st.Info.Workers)
 	}
 
 	if err := h.m.Scale(context.Background(), 2, func(string) {}); err != nil {
@@ -602,8 +614,8 @@ func TestScale(t *testing.T) {
 	if got := h.rotation(); !slices.Equal(got, want[:2]) {
 		t.Errorf("rotation %v back at 2 workers, want %v", got, want[:2])
 	}
-	if len(h.m.slots) != 2 || h.m.info.Workers != 2 {
-		t.Errorf("%d slots, info says %d workers", len(h.m.slots), h.m.info.Workers)
+	if st, _ := h.m.Status(context.Background()); len(st.Workers) != 2 || st.Info.Workers != 2 {
+		t.Errorf("%d slots, info says %d workers", len(st.Workers), st.Info.Workers)
 	}
 	h.shutdown()
 }
@@ -882,9 +894,8 @@ func conn(t *testing.T) handoff {
 func (h *harness) parked(n int) {
 	h.t.Helper()
 	if err := h.m.waitFor(context.Background(), wait, func() bool { return len(h.m.parked) == n }); err != nil {
-		h.m.mu.Lock()
-		got := len(h.m.parked)
-		h.m.mu.Unlock()
+		var got int
+		h.m.do(func() { got = len(h.m.parked) })
 		h.t.Fatalf("%d connections parked, want %d: %v", got, n, err)
 	}
 }
@@ -913,7 +924,7 @@ func TestOutOfDescriptors(t *testing.T) {
 	if a, b := ws[0].passed.Load(), ws[1].passed.Load(); a != 1 || b != 1 {
 		t.Errorf("workers were passed %d and %d connections, want 1 each: none is offered to a worker out of descriptors", a, b)
 	}
-	if h.m.acceptOpen.Load() {
+	if h.accepting() {
 		t.Error("the master accepts while no worker can take a connection")
 	}
 	if n := spy.count("out of file descriptors"); n != 2 {
@@ -948,12 +959,11 @@ func TestOutOfDescriptors(t *testing.T) {
 			t.Fatalf("worker 0 was passed %d connections once it had descriptors, want the 4 parked", i)
 		}
 	}
-	p0 := h.m.slots[0].cur
-	if err := h.m.waitFor(context.Background(), wait, func() bool { return !p0.fdBurst.Load() }); err != nil {
+	if err := h.m.waitFor(context.Background(), wait, func() bool { return !h.m.slots[0].cur.fdBurst }); err != nil {
 		t.Fatalf("worker 0 took a connection, and is still out of descriptors: %v", err)
 	}
 	h.parked(0)
-	if !h.m.acceptOpen.Load() {
+	if !h.accepting() {
 		t.Error("the master does not accept with a worker back")
 	}
 	if n := spy.count("out of file descriptors"); n != 2 {
@@ -1003,7 +1013,7 @@ func TestUnresponsiveWorker(t *testing.T) {
 	if n := ws[0].passed.Load(); n != 1 {
 		t.Errorf("the worker that left a connection unacknowledged for %v was passed %d, want none more", ackLimit, n-1)
 	}
-	h.m.checkAcks(h.os.clock())
+	h.checkAcks(h.os.clock())
 	if e := h.next(control.EventUnresponsive); e.Slot != 0 || e.PID != ws[0].pid {
 		t.Errorf("%+v, want slot 0 unresponsive", e)
 	}
@@ -1037,10 +1047,10 @@ func TestUnresponsiveWorker(t *testing.T) {
 	}
 	settle()
 	h.os.advance(ackLimit + time.Millisecond)
-	h.m.checkAcks(h.os.clock())
+	h.checkAcks(h.os.clock())
 	h.next(control.EventUnresponsive)
 	h.os.advance(h.m.o.UnresponsiveRestart)
-	h.m.checkAcks(h.os.clock())
+	h.checkAcks(h.os.clock())
 	if c := h.next(control.EventCrashed); c.Slot != 0 || c.PID != ws[0].pid || !ws[0].killed.Load() {
 		t.Errorf("%+v, want worker 0 killed", c)
 	}
