@@ -1,6 +1,7 @@
 package report
 
 import (
+	"cmp"
 	"fmt"
 	"io"
 	"math"
@@ -18,9 +19,10 @@ import (
 const Alpha = 0.05
 
 // Comparison is what changed from run A to run B, case by case, the way
-// benchstat compares benchmarks: medians, the relative change, and a
-// Mann–Whitney U test over the repeats that says whether the change is
-// more than noise.
+// benchstat compares benchmarks: medians, the relative change with its
+// interval (the Hodges–Lehmann ratio B/A, stats.CompareRatio, as the
+// verdict states a ratio of models), and a Mann–Whitney U test over the
+// repeats that says whether the change is more than noise.
 type Comparison struct {
 	A, B           *results.Run
 	LabelA, LabelB string  // how the output names the runs; their IDs by default
@@ -42,15 +44,19 @@ type CompareRow struct {
 	// saturated. Flagged rows are left out of the geomean.
 	Flagged      string
 	flagA, flagB caseFlag
+	// NoiseA and NoiseB say the case met machine noise that comes and
+	// goes in that run (assess.Disturbed): ‡ in the table.
+	NoiseA, NoiseB bool
 }
 
 // Change is one metric of a case in both runs.
 type Change struct {
-	A, B        float64 // medians over the repeats
-	NA, NB      int     // repeats with numbers
-	Delta       float64 // (B − A) / A
+	A, B        float64     // medians over the repeats
+	NA, NB      int         // repeats with numbers
+	Delta       float64     // (B − A) / A of the medians
+	Ratio       stats.Ratio // B over A, with its interval
 	Test        stats.MannWhitney
-	Significant bool // Test.P < Alpha
+	Significant bool // Ratio.Apart(): p < Alpha and the interval excludes no change
 	tooFew      bool // the repeats could not give a p below Alpha, whatever the figures
 }
 
@@ -88,6 +94,7 @@ func Compare(a, b *results.Run, alpha float64) *Comparison {
 			row.RPS = change(ca, cb, rps, alpha)
 			row.P99 = change(ca, cb, p99, alpha)
 			row.flagA, row.flagB = flagOf(ca), flagOf(cb)
+			row.NoiseA, row.NoiseB = assess.Disturbed(ca, a.Env.CPUs), assess.Disturbed(cb, b.Env.CPUs)
 			var why []string
 			for _, f := range []struct {
 				run  string
@@ -120,7 +127,8 @@ func change(a, b *results.Case, metric func(results.Repeat) float64, alpha float
 	if ch.A != 0 {
 		ch.Delta = (ch.B - ch.A) / ch.A
 	}
-	ch.Significant = ch.Test.P < alpha
+	ch.Ratio = stats.CompareRatio(xb, xa, alpha)
+	ch.Significant = ch.Ratio.Apart()
 	ch.tooFew = stats.MinPValue(ch.NA, ch.NB) >= alpha
 	return ch
 }
@@ -137,12 +145,16 @@ func repeatValues(c *results.Case, metric func(results.Repeat) float64) []float6
 }
 
 // deltaText is a change as benchstat writes it, "+5.53% (p=0.029 n=4+4)",
-// except that a change that is not significant keeps its size in
-// brackets after the "~": "~ (+1.2%) (p=0.343 n=4+4)", and one whose
-// repeats could never be significant says so: "~ (+20%) (p=0.333
-// n=2+2, too few to tell)".
+// with the interval of the change where the repeats give one,
+// "+5.53% [+4.1% +7.0%]", except that a change that is not significant
+// keeps its size in brackets after the "~": "~ (+1.2% [-2.0% +4.5%])
+// (p=0.343 n=6+6)", and one whose repeats could never be significant
+// says so: "~ (+20%) (p=0.333 n=2+2, too few to tell)".
 func (ch Change) deltaText() string {
 	d := numfmt.Percent(ch.Delta)
+	if r := ch.Ratio; r.Bounded() {
+		d += fmt.Sprintf(" [%s %s]", numfmt.Percent(r.Lo-1), numfmt.Percent(r.Hi-1))
+	}
 	if !ch.Significant {
 		d = "~ (" + d + ")"
 	}
@@ -236,9 +248,31 @@ func (c *Comparison) conditions() []string {
 	diff("server cpus", cpuList(a.Placement.ServerCPUs), cpuList(b.Placement.ServerCPUs))
 	diff("generator cpus", cpuList(a.Placement.LoadgenCPUs), cpuList(b.Placement.LoadgenCPUs))
 	diff("shared cores", fmt.Sprint(a.Placement.Shared), fmt.Sprint(b.Placement.Shared))
+	diff("bench", a.Env.Version, b.Env.Version)
+	diff("virtualization", virtWord(a.Env.Virtualization), virtWord(b.Env.Virtualization))
+	diff("governor", a.Env.Noise.Governor, b.Env.Noise.Governor)
+	diff("profile", a.Profile, b.Profile)
 	diff("duration", secs(a.Settings.Duration), secs(b.Settings.Duration))
+	diff("repeats", fmt.Sprint(a.Settings.Repeat), fmt.Sprint(b.Settings.Repeat))
+	diff("warm-up", secs(a.Settings.Warmup), secs(b.Settings.Warmup))
+	diff("repeats interleaved across models", fmt.Sprint(a.Settings.Interleaved), fmt.Sprint(b.Settings.Interleaved))
+	diff("connections", fmt.Sprint(a.Settings.Connections), fmt.Sprint(b.Settings.Connections))
 	diff("engine", a.Settings.Engine, b.Settings.Engine)
 	diff("/cpu work", fmt.Sprint(a.Settings.CPUIters), fmt.Sprint(b.Settings.CPUIters))
+	// Noise that comes and goes, case by case: a change in a case that
+	// met it in either run may be the noise's.
+	var na, nb int
+	for _, r := range c.Rows {
+		if r.NoiseA {
+			na++
+		}
+		if r.NoiseB {
+			nb++
+		}
+	}
+	if na > 0 || nb > 0 {
+		out = append(out, fmt.Sprintf("machine noise (other processes' CPU or steal, ‡): %d of the cases compared in A, %d in B", na, nb))
+	}
 	return out
 }
 
@@ -294,7 +328,7 @@ func (c *Comparison) WriteText(w io.Writer) error {
 				continue
 			}
 			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", r.ID,
-				numfmt.SI(r.RPS.A)+r.flagA.mark(), numfmt.SI(r.RPS.B)+r.flagB.mark(), r.RPS.deltaText(),
+				numfmt.SI(r.RPS.A)+r.flagA.mark()+noiseMark(r.NoiseA), numfmt.SI(r.RPS.B)+r.flagB.mark()+noiseMark(r.NoiseB), r.RPS.deltaText(),
 				numfmt.Sig(r.P99.A), numfmt.Sig(r.P99.B), r.P99.deltaText())
 		}
 		rps, n := c.Geomean(func(r CompareRow) Change { return r.RPS })
@@ -333,10 +367,44 @@ func (c *Comparison) WriteText(w io.Writer) error {
 	if len(c.OnlyB) > 0 {
 		fmt.Fprintf(&b, "\nOnly in B (%d): %s\n", len(c.OnlyB), strings.Join(c.OnlyB, ", "))
 	}
-	fmt.Fprintf(&b, "\nSignificance: two-sided Mann–Whitney U test over the repeats; ~ means p >= %g: no change shown,\nthe bracketed delta may be noise.\n", c.Alpha)
+	if c.anyNoise() {
+		fmt.Fprintf(&b, "\n%s machine noise (other processes' CPU or steal) during that run's repeats of the case: its change may be the noise's.\n", markNoise)
+	}
+	fmt.Fprintf(&b, "\nSignificance: two-sided Mann–Whitney U test over the repeats, with the %g%% interval of the change\n"+
+		"(Hodges–Lehmann, from the same test); ~ means p >= %g or an interval that holds no change: no change shown,\n"+
+		"the bracketed delta may be noise.\n", 100*(1-c.Alpha), c.Alpha)
 	for _, n := range c.tooFewNotes(measured) {
 		fmt.Fprintln(&b, n)
 	}
 	_, err := io.WriteString(w, b.String())
 	return err
+}
+
+func noiseMark(noisy bool) string {
+	if noisy {
+		return " " + markNoise
+	}
+	return ""
+}
+
+func (c *Comparison) anyNoise() bool {
+	for _, r := range c.Rows {
+		if r.NoiseA || r.NoiseB {
+			return true
+		}
+	}
+	return false
+}
+
+// virtWord is a machine's virtualization in a word or two, for comparing.
+func virtWord(v *results.Virtualization) string {
+	switch {
+	case v == nil:
+		return ""
+	case v.Emulated:
+		return "emulated"
+	case v.Virtualized:
+		return cmp.Or(v.Hypervisor, "virtual")
+	}
+	return "bare metal"
 }

@@ -98,7 +98,10 @@ func TestCompare(t *testing.T) {
 	for _, want := range []string{
 		"A: A (profile quick, 5 cases, 2026-11-22 09:00 UTC)",
 		"go: go1.24.4 → go1.25.0",
-		"+10% (p=0.008 n=5+5)",
+		// The interval checked against the Hodges–Lehmann ratio computed
+		// from its definition, outside Go.
+		"+10% [+8.42% +11.6%] (p=0.008 n=5+5)",
+		"~ (+0.262% [-1.82% +2.37%]) (p=0.841 n=5+5)",
 		"~ (+20%) (p=0.333 n=2+2, too few to tell)",
 		"Note: 1 of the 3 cases have too few repeats: 2 repeats cannot tell these apart; 4 or more per side can reach p<0.05 (the smallest p-value possible is 0.333, not below 0.05; run both with --repeat 4 or more).",
 		"Failed (1):\n  prefork-os/cpu/closed-c100/w2: failed in A: listen: address in use",
@@ -161,4 +164,32 @@ func rel(got, want float64) float64 {
 		return math.Abs(got)
 	}
 	return math.Abs(got-want) / math.Abs(want)
+}
+
+// TestCompareConditions: what differs between the runs beyond the code,
+// the profile, the repeats and how they were scheduled, and the machine
+// noise each case met, is said before any delta, and a case that met
+// noise is marked.
+func TestCompareConditions(t *testing.T) {
+	a := smallRun("A", smallCase("x", "models", "singlecore", "hello", 1, 100, 100, 101, 99, 100, 102, 98))
+	b := interleavedRun("B", smallCase("x", "models", "singlecore", "hello", 1, 100, 200, 201, 199, 200, 202, 198))
+	a.Settings.Repeat, b.Settings.Repeat = 2, 6
+	b.Profile = "standard"
+	other := 0.5
+	b.Cases[0].Repeats[1].OtherCPU, b.Cases[0].Repeats[1].WallS = &other, 1
+	var out strings.Builder
+	Compare(a, b, 0).WriteText(&out)
+	text := out.String()
+	for _, want := range []string{
+		"profile: quick → standard",
+		"repeats: 2 → 6",
+		"repeats interleaved across models: false → true",
+		"machine noise (other processes' CPU or steal, ‡): 0 of the cases compared in A, 1 in B",
+		"200 ‡",
+		"‡ machine noise (other processes' CPU or steal) during that run's repeats of the case",
+	} {
+		if !strings.Contains(text, want) {
+			t.Errorf("comparison lacks %q:\n%s", want, text)
+		}
+	}
 }
