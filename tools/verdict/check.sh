@@ -9,6 +9,8 @@
 #
 # usage: tools/verdict/check.sh [N]     N runs (default 4) into results/verdict-check/;
 #                                       about 100 s each on 2 cores
+#        tools/verdict/check.sh --summary    summary.txt again from the runs there, with the
+#                                       tool as committed (no benchmark)
 #        SMOKE=1 tools/verdict/check.sh the same at smoke scale, into a temporary directory
 #
 # It takes the benchmark lock (tools/perf/exclusive.sh).
@@ -20,6 +22,14 @@ cd_repo_root
 root=$PWD
 require_clean
 dest=$root/results/verdict-check
+if [ "$n" = --summary ]; then
+  tmp=$(mktemp -d)
+  trap 'rm -rf "$tmp"' EXIT
+  go build -o "$tmp/verdict" ./tools/verdict
+  (cd "$dest" && "$tmp/verdict" $(ls -d run-* | sort -t- -k2 -n)) >"$dest/summary.txt"
+  cat "$dest/summary.txt"
+  exit
+fi
 smoke && dest=$(mktemp -d)/verdict-check
 prepare_dest "$dest" summary.txt
 run_locked "$@"

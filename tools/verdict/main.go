@@ -3,7 +3,8 @@
 // of several runs of one build under one profile, it compares every pair
 // as bench compare does, where any change called significant is a false
 // alarm, and in every run calls singlecore (one core) against each model
-// with two cores on /cpu, a difference that must be called each time.
+// with two cores on /cpu, a difference that must be called each time; and
+// it sets every run's verdict on every two models beside every other run's.
 //
 //	go run ./tools/verdict DIR...
 package main
@@ -99,6 +100,71 @@ func main() {
 	}
 	fmt.Fprintf(tw, "all runs\t\t\t\t\t%d of %d\n", called, calls)
 	tw.Flush()
+
+	// Each run's verdict on every two models of a workload: ahead, behind,
+	// or cannot tell. Runs of one build agree where no two call a pair
+	// differently; a contradiction is one ahead where another is behind.
+	fmt.Println()
+	fmt.Fprintln(tw, "# Verdicts of identical builds: every two models of a workload, called in every pair of runs.")
+	fmt.Fprintln(tw, "pair	model pairs	same call	one called, one could not tell	contradicted")
+	calls2 := make([]map[string]int, len(runs))
+	for i, r := range runs {
+		calls2[i] = modelCalls(r)
+	}
+	var sumN, sumSame, sumHalf, sumContra int
+	for i := range runs {
+		for j := i + 1; j < len(runs); j++ {
+			n, same, half, contra := 0, 0, 0, 0
+			for k, a := range calls2[i] {
+				b, ok := calls2[j][k]
+				if !ok {
+					continue
+				}
+				n++
+				switch {
+				case a == b:
+					same++
+				case a*b < 0:
+					contra++
+				default:
+					half++
+				}
+			}
+			sumN, sumSame, sumHalf, sumContra = sumN+n, sumSame+same, sumHalf+half, sumContra+contra
+			fmt.Fprintf(tw, "%s-%s\t%d\t%d\t%d\t%d\n", name(i), name(j), n, same, half, contra)
+		}
+	}
+	fmt.Fprintf(tw, "all pairs\t%d\t%d\t%d\t%d\n", sumN, sumSame, sumHalf, sumContra)
+	tw.Flush()
+}
+
+// modelCalls is a run's call on every two models of each workload's
+// models sweep: 1 when the first is ahead (the verdict's test and
+// interval), -1 when behind, 0 when they cannot be told apart.
+func modelCalls(r *results.Run) map[string]int {
+	by := map[string][]*results.Case{}
+	for k := range r.Cases {
+		if c := &r.Cases[k]; c.Sweep == results.SweepModels && c.Summary != nil {
+			by[c.Workload] = append(by[c.Workload], c)
+		}
+	}
+	out := map[string]int{}
+	for w, cs := range by {
+		for i, a := range cs {
+			for _, b := range cs[i+1:] {
+				q := stats.CompareRatio(rps(a), rps(b), report.Alpha)
+				call := 0
+				if q.Apart() {
+					call = 1
+					if q.Hi < 1 {
+						call = -1
+					}
+				}
+				out[w+": "+a.Model+" vs "+b.Model] = call
+			}
+		}
+	}
+	return out
 }
 
 func rps(c *results.Case) []float64 {
