@@ -195,10 +195,26 @@ const (
 	capacityProbe = time.Second
 )
 
-// sizeToCapacity measures the server's capacity and sets the load's rate
+// sizeToCapacity measures the server's capacity (loadgen.Capacity: after
+// a warm-up, longer when its answers are slow) and sets the load's rate
 // to its share of it.
 func (t *timeline) sizeToCapacity(ctx context.Context, workers int) error {
-	capacity, err := t.env.Generate(ctx, loadgen.Load{URL: t.srv.URL + t.load.Path, Connections: capacityConns, Duration: capacityProbe, Workers: workers})
+	probe := loadgen.Load{URL: t.srv.URL + t.load.Path, Connections: capacityConns, Workers: workers}
+	var warmed time.Duration
+	capacity, err := loadgen.Capacity(ctx, capacityProbe, func(ctx context.Context, warm, d time.Duration) (*results.Summary, error) {
+		warmed = warm
+		if warm > 0 {
+			w := probe
+			w.Duration = warm
+			if _, err := t.env.Generate(ctx, w); err != nil {
+				return nil, err
+			}
+		}
+		probe.Duration = d
+		return t.env.Generate(ctx, probe)
+	}, func(mean, warm, d time.Duration) {
+		t.env.Log(fmt.Sprintf("capacity on %s: answers took %v on average, too long to measure in %v; again for %v after %v", t.load.Path, mean.Round(time.Millisecond), capacityProbe, d.Round(time.Millisecond), warm.Round(time.Millisecond)))
+	})
 	if err != nil {
 		return fmt.Errorf("measuring capacity: %w", err)
 	}
@@ -208,7 +224,7 @@ func (t *timeline) sizeToCapacity(ctx context.Context, workers int) error {
 	t.r.Capacity, t.r.Share = capacity.RPS, t.share
 	t.load.Rate = t.share * capacity.RPS
 	t.r.Rate = t.load.Rate
-	t.env.Log(fmt.Sprintf("capacity on %s: %.0f req/s (closed loop of %d for %v); the load is %.0f%% of it: %.0f req/s", t.load.Path, capacity.RPS, capacityConns, capacityProbe, 100*t.share, t.load.Rate))
+	t.env.Log(fmt.Sprintf("capacity on %s: %.0f req/s (closed loop of %d for %v after %v unmeasured); the load is %.0f%% of it: %.0f req/s", t.load.Path, capacity.RPS, capacityConns, probe.Duration, warmed, 100*t.share, t.load.Rate))
 	return nil
 }
 

@@ -215,11 +215,10 @@ func runError(err error, o loadgen.Options) error {
 }
 
 // defaultProbe is --probe's default: long enough for a closed loop to
-// settle past its start, short beside the attack it sizes. maxProbe
-// bounds the probe when its round trips need it longer.
+// settle past its start, short beside the attack it sizes
+// (loadgen.Capacity lengthens it when its round trips need more).
 const (
 	defaultProbe = 2 * time.Second
-	maxProbe     = 30 * time.Second
 )
 
 // shareRate is a --rate written in percent: each N% is that share of the
@@ -279,26 +278,21 @@ func (f *attackFlags) probeRate(ctx context.Context, o *loadgen.Options, w io.Wr
 	p.Rate, p.Output, p.Progress = nil, nil, nil
 	p.Duration, p.Warmup = f.probe, f.probe/2
 	fmt.Fprintf(w, "probe: a closed loop of %d connections for %v after %v unmeasured, to measure the capacity --rate %s is a share of\n", p.Connections, p.Duration, p.Warmup, f.share)
-	var s *results.Summary
-	for {
-		var err error
-		s, err = loadgen.Run(ctx, p)
+	s, err := loadgen.Capacity(ctx, f.probe, func(ctx context.Context, warm, d time.Duration) (*results.Summary, error) {
+		p.Warmup, p.Duration = warm, d
+		s, err := loadgen.Run(ctx, p)
 		if rerr := runError(err, p); rerr != nil {
 			return nil, rerr
 		}
 		if err != nil {
 			return nil, fmt.Errorf("probe: %v", err)
 		}
-		// A closed loop completes its first requests a round trip after
-		// it starts, and on a slow server (many connections on one core,
-		// all served at once) a round trip can outlast a short probe,
-		// which then counts too few: measure again, longer.
-		mean := time.Duration(s.Latency.Mean * float64(time.Millisecond))
-		if 4*mean <= p.Duration || p.Duration >= maxProbe {
-			break
-		}
-		p.Warmup, p.Duration = 2*mean, min(maxProbe, 8*mean)
-		fmt.Fprintf(w, "probe: its answers took %v on average, too long to measure in %v; again for %v after %v\n", mean.Round(time.Millisecond), f.probe, p.Duration.Round(time.Millisecond), p.Warmup.Round(time.Millisecond))
+		return s, nil
+	}, func(mean, warm, d time.Duration) {
+		fmt.Fprintf(w, "probe: its answers took %v on average, too long to measure in %v; again for %v after %v\n", mean.Round(time.Millisecond), f.probe, d.Round(time.Millisecond), warm.Round(time.Millisecond))
+	})
+	if err != nil {
+		return nil, err
 	}
 	if s.RPS < 1 {
 		return nil, fmt.Errorf("probe: %d requests, %d failed, %.3g answered a second: no capacity to take %s of; is the server answering %s?", s.Requests, s.Errors, s.RPS, f.share, o.URL)
