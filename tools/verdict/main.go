@@ -39,7 +39,7 @@ func main() {
 	tw := tabwriter.NewWriter(os.Stdout, 0, 0, 2, ' ', 0)
 
 	fmt.Fprintln(tw, "# Identical builds: every pair of runs compared case by case (bench compare); a significant change is a false alarm.")
-	fmt.Fprintln(tw, "pair\tmetric\tcompared\tsignificant\tlargest change called")
+	fmt.Fprintln(tw, "pair\tmetric\tcompared\tsignificant\tthe changes called")
 	var total, alarms [2]int
 	for i := range runs {
 		for j := i + 1; j < len(runs); j++ {
