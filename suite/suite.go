@@ -88,6 +88,12 @@ func Run(ctx context.Context, o Options, run *results.Run) error {
 	if o.Grace == 0 {
 		o.Grace = 15 * time.Second
 	}
+	if o.ServerHost != "" {
+		// A server host's CPU and memory are read for every server bench
+		// runs there (bench procstat), so its servers run one at a time:
+		// interleaved, the idle ones' would count in each case's.
+		o.Profile.Interleave = false
+	}
 	if o.Profile.Interleave {
 		if o.Seed == 0 {
 			o.Seed = uint64(time.Now().UnixNano())

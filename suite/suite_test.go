@@ -352,6 +352,8 @@ func TestRunSavesEachCase(t *testing.T) {
 func TestRemoteReadingFails(t *testing.T) {
 	o := options([]Spec{spec(variant.SingleCore)})
 	o.ServerHost = "127.0.0.1" // the server is here, but read as if it were not
+	// Read per host, not per server: interleaving is off there.
+	o.Profile.Interleave, o.Profile.VisitWarmup = true, time.Millisecond
 	calls := 0
 	o.ReadServer = func(context.Context) (ServerReading, error) {
 		calls++
@@ -363,6 +365,9 @@ func TestRemoteReadingFails(t *testing.T) {
 	var run results.Run
 	if err := Run(context.Background(), o, &run); err != nil {
 		t.Fatal(err)
+	}
+	if run.Settings.Interleaved {
+		t.Errorf("interleaved with a server host, whose reading sums every server bench runs there")
 	}
 	c := run.Cases[0]
 	if len(c.Repeats) != 2 {
