@@ -80,7 +80,7 @@ type Progress struct {
 // next could not be kept, and the last good save stays as it was.
 //
 // With Profile.Interleave, the models sweep of each workload is measured
-// in rounds (runBlock); run.Settings records the order's seed.
+// in rounds (runner.block); run.Settings records the order's seed.
 func Run(ctx context.Context, o Options, run *results.Run) error {
 	if o.StartupWait == 0 {
 		o.StartupWait = 30 * time.Second
