@@ -31,6 +31,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -70,6 +71,11 @@ type Options struct {
 	Timeout time.Duration
 	// Output, when set, gets each console line as it comes.
 	Output func(line string)
+	// BootTimeout bounds the boot, to the script's first line; default
+	// 3 minutes. A guest silent past it is killed and booted once more:
+	// under TCG with many CPUs on a busy host, a boot has been seen to
+	// print nothing for 10 minutes, and the next to run normally.
+	BootTimeout time.Duration
 }
 
 // Result is what a finished script left.
@@ -133,12 +139,43 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
+	if o.BootTimeout <= 0 {
+		o.BootTimeout = 3 * time.Minute
+	}
+	r, err := boot(ctx, host, o, initrd)
+	if errors.Is(err, errSilentBoot) {
+		if o.Output != nil {
+			o.Output(fmt.Sprintf("vmtest: %v; booting once more", err))
+		}
+		r, err = boot(ctx, host, o, initrd)
+	}
+	return r, err
+}
+
+// errSilentBoot is a guest that printed no start marker within the boot
+// timeout.
+var errSilentBoot = errors.New("the guest printed nothing within the boot timeout")
+
+// boot runs the VM once.
+func boot(ctx context.Context, host *Host, o Options, initrd string) (*Result, error) {
 	accel := host.accel()
 	args := qemuArgs(host, o, initrd, accel)
 	ctx, cancel := context.WithTimeout(ctx, o.Timeout)
 	defer cancel()
+	bootCtx, booted := context.WithCancel(ctx)
+	defer booted()
+	var silent atomic.Bool
+	go func() {
+		select {
+		case <-bootCtx.Done():
+		case <-time.After(o.BootTimeout):
+			silent.Store(true)
+			cancel()
+		}
+	}()
 	cmd := exec.CommandContext(ctx, host.QEMU, args...)
 	cmd.WaitDelay = 5 * time.Second
+	dieWithParent(cmd)
 	pr, pw := io.Pipe()
 	cmd.Stdout = pw
 	var stderr strings.Builder
@@ -151,6 +188,9 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 		sc.Buffer(make([]byte, 64<<10), 1<<20)
 		for sc.Scan() {
 			line := strings.TrimRight(sc.Text(), "\r")
+			if strings.HasPrefix(line, startMarker) {
+				booted()
+			}
 			out.WriteString(line + "\n")
 			if o.Output != nil {
 				o.Output(line)
@@ -159,10 +199,14 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 		io.Copy(io.Discard, pr)
 	}()
 	began := time.Now()
-	err = cmd.Run()
+	err := cmd.Run()
 	pw.Close()
 	<-read
 	r := &Result{Output: out.String(), Dir: o.Dir, Accel: accel, Elapsed: time.Since(began)}
+	booted()
+	if silent.Load() && !strings.Contains(r.Output, startMarker) {
+		return r, fmt.Errorf("vmtest: %s (%s): %w (%v)", o.Shape, accel, errSilentBoot, o.BootTimeout)
+	}
 	if ctx.Err() != nil {
 		return r, fmt.Errorf("vmtest: %s: no end within %v (%s); output so far:\n%s", o.Shape, o.Timeout, accel, tail(r.Output, 40))
 	}
