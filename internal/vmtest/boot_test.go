@@ -3,7 +3,6 @@ package vmtest
 import (
 	"context"
 	"errors"
-	"os"
 	"strings"
 	"testing"
 	"time"
@@ -13,19 +12,10 @@ import (
 // boot timeout is killed and booted once more, and, silent again, is
 // reported as such rather than waited for until the run's timeout.
 func TestSilentBootRetried(t *testing.T) {
-	if _, err := Find(); err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatalf("%v (CI is set: .ci/run installs it)", err)
-		}
-		t.Skip(err)
-	}
-	bench, err := BuildBench()
-	if err != nil {
-		t.Fatal(err)
-	}
+	bench := needVM(t)
 	var lines []string
 	start := time.Now()
-	_, err = Run(context.Background(), Options{Shape: Shape{Sockets: 1, Cores: 1, Threads: 1}, Bench: bench, Dir: t.TempDir(),
+	_, err := Run(context.Background(), Options{Shape: Shape{Sockets: 1, Cores: 1, Threads: 1}, Bench: bench, Dir: t.TempDir(),
 		Script: "true", BootTimeout: time.Millisecond, Output: func(l string) { lines = append(lines, l) }})
 	if !errors.Is(err, errSilentBoot) {
 		t.Fatalf("Run = %v, want the silent boot's error", err)

@@ -88,10 +88,10 @@ wait $w
 `
 }
 
-// Boot runs GuestLib and script in a VM of shape and returns what it
-// left; where no VM can boot here it skips, saying what is missing, or
-// under CI (which installs it all) fails.
-func Boot(t testing.TB, shape Shape, script string) *Result {
+// needVM skips t where no VM can boot here, saying what is missing, or
+// under CI (which installs it all) fails it; else it returns the static
+// bench to boot with.
+func needVM(t testing.TB) string {
 	t.Helper()
 	if _, err := Find(); err != nil {
 		if os.Getenv("CI") != "" {
@@ -103,6 +103,15 @@ func Boot(t testing.TB, shape Shape, script string) *Result {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return bench
+}
+
+// Boot runs GuestLib and script in a VM of shape and returns what it
+// left; where no VM can boot here it skips, saying what is missing, or
+// under CI (which installs it all) fails.
+func Boot(t testing.TB, shape Shape, script string) *Result {
+	t.Helper()
+	bench := needVM(t)
 	r, err := Run(context.Background(), Options{Shape: shape, Bench: bench, Dir: t.TempDir(),
 		Script: GuestLib + script, Output: func(l string) { t.Log(l) }})
 	if err != nil {
