@@ -1,6 +1,7 @@
 package report
 
 import (
+	"cmp"
 	"fmt"
 	"math"
 	"slices"
@@ -72,7 +73,7 @@ func verdictOf(cases []*results.Case, cpus int, interleaved bool, alpha float64)
 		return v
 	}
 	slices.SortStableFunc(ranked, func(a, b *results.Case) int {
-		return -cmpFloat(a.Summary.RPS.Median, b.Summary.RPS.Median)
+		return cmp.Compare(b.Summary.RPS.Median, a.Summary.RPS.Median) // most first
 	})
 	v.leader = ranked[0]
 	if len(ranked) == 1 {
@@ -93,16 +94,6 @@ func verdictOf(cases []*results.Case, cpus int, interleaved bool, alpha float64)
 		}
 	}
 	return v
-}
-
-func cmpFloat(a, b float64) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
 }
 
 // ratioText is "2.24× [2.10–2.39]", the interval left out when there
